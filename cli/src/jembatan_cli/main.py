@@ -1,0 +1,122 @@
+"""The `jembatan` command."""
+
+from __future__ import annotations
+
+import signal
+import time
+from datetime import timedelta
+from pathlib import Path
+from typing import Annotated
+
+import httpx
+import typer
+
+from jembatan_kit.auth import issue_token
+from jembatan_kit.trace_files import read_spans
+
+from .system import DEFAULT_NATS_PORT, SERVICES, LocalSystem, auth_secret
+from .traces import render_tree, traces_of_journey
+
+app = typer.Typer(
+    help="Jembatan: from registration in Indonesia to a job in Japan.", no_args_is_help=True
+)
+
+
+@app.command()
+def up(
+    data_dir: Annotated[
+        Path, typer.Option(help="Where SQLite files, NATS data and logs live")
+    ] = Path("var"),
+    nats_port: Annotated[
+        int, typer.Option(help="Port of the embedded nats-server")
+    ] = DEFAULT_NATS_PORT,
+) -> None:
+    """Run the whole system on the embedded default until Ctrl-C."""
+    system = LocalSystem(data_dir=data_dir.resolve(), nats_port=nats_port)
+    typer.echo("Starting nats-server (JetStream) and the four services ...")
+    try:
+        system.start()
+    except RuntimeError as exc:
+        typer.secho(f"Could not start: {exc}", fg=typer.colors.RED, err=True)
+        raise typer.Exit(1) from exc
+    typer.echo(f"\n  NATS          {system.nats_url}   (data in {data_dir}/nats)")
+    for name in SERVICES:
+        service = system.services[name]
+        typer.echo(f"  {name:<13} {service.url}   API docs {service.url}/docs")
+    typer.echo(f"\n  Logs in {data_dir}/logs. Press Ctrl-C to stop everything.\n")
+    stopping = False
+
+    def request_stop(*_: object) -> None:
+        nonlocal stopping
+        stopping = True
+
+    signal.signal(signal.SIGTERM, request_stop)
+    try:
+        while not stopping:
+            for name, service in system.services.items():
+                if service.process.poll() is not None:
+                    typer.secho(f"{name} stopped unexpectedly; see {service.log_file}", fg="red")
+                    stopping = True
+            time.sleep(0.5)
+    except KeyboardInterrupt:
+        pass
+    typer.echo("\nStopping services and nats-server ...")
+    system.stop()
+    typer.echo("Stopped.")
+
+
+@app.command()
+def trace(
+    journey_id: Annotated[str, typer.Argument(help="The journey id a registration returned")],
+    data_dir: Annotated[Path, typer.Option(help="The data folder of `jembatan up`")] = Path("var"),
+) -> None:
+    """Print the span trees of a candidate's journey, with timings."""
+    traces_dir = data_dir / "traces"
+    if not traces_dir.exists():
+        typer.secho(f"No traces in {traces_dir}; is the system running with `./dev run`?", fg="red")
+        raise typer.Exit(1)
+    found = traces_of_journey(read_spans(traces_dir), journey_id)
+    if not found:
+        typer.secho(
+            f"No spans name journey {journey_id} yet (spans are written every few seconds).",
+            fg="yellow",
+        )
+        raise typer.Exit(1)
+    for trace_id, spans in found.items():
+        services = sorted({span["service"] for span in spans})
+        typer.echo(f"trace {trace_id}  ({len(spans)} spans; {', '.join(services)})")
+        typer.echo(f"{'start':>12} {'duration':>11}  span")
+        for line in render_tree(spans):
+            typer.echo(line)
+        typer.echo("")
+
+
+@app.command()
+def token(
+    user: Annotated[str, typer.Option(help="Who the token is for, e.g. an operator's login")],
+    agency: Annotated[str, typer.Option(help="The agency the user works for, e.g. kaltim")],
+    role: Annotated[list[str], typer.Option(help="A role, e.g. nik-reader (repeatable)")] = [],  # noqa: B006
+    hours: Annotated[int, typer.Option(help="How long the token is valid")] = 8,
+    data_dir: Annotated[Path, typer.Option(help="The data folder of `jembatan up`")] = Path("var"),
+) -> None:
+    """Issue a bearer token for the services' APIs (signed with AUTH_JWT_SECRET)."""
+    typer.echo(issue_token(auth_secret(data_dir), user, agency, role, timedelta(hours=hours)))
+
+
+@app.command()
+def health(
+    base_port: Annotated[int, typer.Option(help="Port of the first service")] = 8001,
+) -> None:
+    """Check that every service answers and is connected to NATS."""
+    healthy = True
+    for offset, name in enumerate(SERVICES):
+        url = f"http://127.0.0.1:{base_port + offset}/health"
+        try:
+            status = httpx.get(url, timeout=2).json()
+            typer.echo(
+                f"{name:<13} ok   nats={status['nats']} outbox_unsent={status['outbox_unsent']}"
+            )
+        except (httpx.HTTPError, ValueError, KeyError):
+            healthy = False
+            typer.secho(f"{name:<13} DOWN ({url}); is `./dev run` running?", fg="red")
+    raise typer.Exit(0 if healthy else 1)

@@ -1,0 +1,339 @@
+"""The event catalogue. Past tense names; no personal data in any field."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date
+from enum import StrEnum
+from typing import ClassVar
+
+from pydantic import Field
+
+from .envelope import Event
+
+
+class Track(StrEnum):
+    TITP = "TITP"
+    """Technical intern training ("magang"), via Kemnaker / IM Japan."""
+    SSW = "SSW"
+    """Specified Skilled Worker ("tokutei ginou"), usually via an LPK."""
+
+
+class TestKind(StrEnum):
+    __test__ = False  # a test kind, not a pytest test class
+    JLPT = "JLPT"
+    JFT_BASIC = "JFT_BASIC"
+    SSW_SKILL = "SSW_SKILL"
+    NURSING_CARE_JAPANESE = "NURSING_CARE_JAPANESE"
+
+
+# --- registration ---------------------------------------------------------------------------
+
+
+class CandidateRegistered(Event):
+    name: ClassVar[str] = "CandidateRegistered"
+    subject_suffix: ClassVar[str] = "registration.candidate.registered.v1"
+    version: ClassVar[str] = "1.1.0"
+
+    candidate_id: uuid.UUID
+    track: Track
+    preferred_sector: str = Field(description="Sector code, e.g. caregiver, automotive.")
+    education: str = Field(description="Highest education level, e.g. SMA, SMK, D3.")
+    province_code: str = Field(description="Two-digit province code of the candidate's region.")
+    registered_on: date
+    rule_set: str | None = Field(default=None, description="Eligibility rule set applied.")
+    rules_checked: list[str] = Field(
+        default_factory=list, description="Every rule checked; all passed, or it was refused."
+    )
+
+
+class WithdrawalReason(StrEnum):
+    PERSONAL = "personal"
+    HEALTH = "health"
+    FAMILY = "family"
+    OTHER_WORK = "other_work"
+    NOT_SELECTED = "not_selected"
+    OTHER = "other"
+
+
+class CandidateWithdrawn(Event):
+    name: ClassVar[str] = "CandidateWithdrawn"
+    subject_suffix: ClassVar[str] = "registration.candidate.withdrawn.v1"
+    version: ClassVar[str] = "1.0.0"
+
+    candidate_id: uuid.UUID
+    reason: WithdrawalReason
+    withdrawn_on: date
+
+
+class CandidateDataCorrected(Event):
+    """Personal data was corrected. Names the fields, and carries new values only where they are
+    not personal (education, sector); services needing more ask registration."""
+
+    name: ClassVar[str] = "CandidateDataCorrected"
+    subject_suffix: ClassVar[str] = "registration.candidate.corrected.v1"
+    version: ClassVar[str] = "1.0.0"
+
+    candidate_id: uuid.UUID
+    corrected_fields: list[str]
+    education: str | None = None
+    preferred_sector: str | None = None
+    province_code: str | None = None
+
+
+# --- training -------------------------------------------------------------------------------
+
+
+class CertificatePassed(Event):
+    name: ClassVar[str] = "CertificatePassed"
+    subject_suffix: ClassVar[str] = "training.certificate.passed.v1"
+    version: ClassVar[str] = "1.0.0"
+
+    candidate_id: uuid.UUID
+    certificate_id: uuid.UUID
+    test: TestKind
+    level: str | None = Field(default=None, description="e.g. N4 for JLPT.")
+    score: int | None = Field(default=None, description="e.g. 215 for JFT-Basic.")
+    sector: str | None = Field(default=None, description="For sector skill tests.")
+    issuer: str
+    passed_on: date
+
+
+class CandidateReadyForPlacement(Event):
+    name: ClassVar[str] = "CandidateReadyForPlacement"
+    subject_suffix: ClassVar[str] = "training.candidate.ready.v1"
+    version: ClassVar[str] = "1.1.0"
+
+    candidate_id: uuid.UUID
+    track: Track
+    sector: str
+    language_level: str = Field(description="Best language level reached, e.g. N4.")
+    satisfied_rules: list[str] = Field(description="The readiness rules the candidate met.")
+    daily_score_average: float | None = Field(
+        default=None, ge=0, le=100, description="Average of the recent daily training scores."
+    )
+
+
+# --- placement ------------------------------------------------------------------------------
+# A candidate's path on one job order: shortlisted, interviewed, offered, contract signed (the slot
+# is taken: CandidatePlaced), Certificate of Eligibility, visa, departure, perhaps an early return.
+
+
+class CandidateShortlisted(Event):
+    name: ClassVar[str] = "CandidateShortlisted"
+    subject_suffix: ClassVar[str] = "placement.candidate.shortlisted.v1"
+    version: ClassVar[str] = "1.0.0"
+
+    placement_id: uuid.UUID
+    candidate_id: uuid.UUID
+    job_order_id: uuid.UUID
+    track: Track
+    sector: str
+    shortlisted_on: date
+
+
+class CandidateInterviewed(Event):
+    """A failed interview ends the candidate's path on this order; no slot was taken."""
+
+    name: ClassVar[str] = "CandidateInterviewed"
+    subject_suffix: ClassVar[str] = "placement.candidate.interviewed.v1"
+    version: ClassVar[str] = "1.0.0"
+
+    placement_id: uuid.UUID
+    candidate_id: uuid.UUID
+    job_order_id: uuid.UUID
+    interviewed_on: date
+    passed: bool
+
+
+class CandidateOffered(Event):
+    name: ClassVar[str] = "CandidateOffered"
+    subject_suffix: ClassVar[str] = "placement.candidate.offered.v1"
+    version: ClassVar[str] = "1.0.0"
+
+    placement_id: uuid.UUID
+    candidate_id: uuid.UUID
+    job_order_id: uuid.UUID
+    offered_on: date
+    monthly_wage_jpy: int = Field(gt=0)
+    contract_months: int = Field(gt=0)
+
+
+class CandidatePlaced(Event):
+    """The employment contract is signed and the candidate holds one of the order's slots."""
+
+    name: ClassVar[str] = "CandidatePlaced"
+    subject_suffix: ClassVar[str] = "placement.candidate.placed.v1"
+    version: ClassVar[str] = "1.1.0"
+
+    placement_id: uuid.UUID
+    candidate_id: uuid.UUID
+    job_order_id: uuid.UUID
+    track: Track
+    sector: str
+    supervising_organisation: str
+    monthly_wage_jpy: int = Field(gt=0)
+    contract_months: int = Field(gt=0)
+    contract_signed_on: date | None = Field(
+        default=None, description="The day the employment contract was signed."
+    )
+
+
+class CertificateOfEligibilityIssued(Event):
+    name: ClassVar[str] = "CertificateOfEligibilityIssued"
+    subject_suffix: ClassVar[str] = "placement.candidate.coe-issued.v1"
+    version: ClassVar[str] = "1.0.0"
+
+    placement_id: uuid.UUID
+    candidate_id: uuid.UUID
+    issued_on: date
+
+
+class VisaIssued(Event):
+    name: ClassVar[str] = "VisaIssued"
+    subject_suffix: ClassVar[str] = "placement.candidate.visa-issued.v1"
+    version: ClassVar[str] = "1.0.0"
+
+    placement_id: uuid.UUID
+    candidate_id: uuid.UUID
+    issued_on: date
+
+
+class Departed(Event):
+    name: ClassVar[str] = "Departed"
+    subject_suffix: ClassVar[str] = "placement.candidate.departed.v1"
+    version: ClassVar[str] = "1.0.0"
+
+    placement_id: uuid.UUID
+    candidate_id: uuid.UUID
+    departure_date: date
+    monthly_wage_jpy: int = Field(gt=0)
+    contract_months: int = Field(gt=0)
+
+
+class EarlyReturnReason(StrEnum):
+    CONTRACT_ENDED_EARLY = "contract_ended_early"
+    EMPLOYER_FAILURE = "employer_failure"
+    HEALTH = "health"
+    OTHER = "other"
+
+
+class EarlyReturned(Event):
+    """The worker came home before the contract's end; financing may pause the schedule."""
+
+    name: ClassVar[str] = "EarlyReturned"
+    subject_suffix: ClassVar[str] = "placement.candidate.returned-early.v1"
+    version: ClassVar[str] = "1.0.0"
+
+    placement_id: uuid.UUID
+    candidate_id: uuid.UUID
+    return_date: date
+    reason: EarlyReturnReason
+    months_worked: int = Field(ge=0, description="Whole months from departure to return.")
+
+
+# --- financing ------------------------------------------------------------------------------
+
+
+class LoanOpened(Event):
+    name: ClassVar[str] = "LoanOpened"
+    subject_suffix: ClassVar[str] = "financing.loan.opened.v1"
+    version: ClassVar[str] = "1.0.0"
+
+    loan_id: uuid.UUID
+    candidate_id: uuid.UUID
+    placement_id: uuid.UUID
+    principal_idr: int = Field(ge=0)
+
+
+class RepaymentScheduleFixed(Event):
+    name: ClassVar[str] = "RepaymentScheduleFixed"
+    subject_suffix: ClassVar[str] = "financing.loan.schedule-fixed.v1"
+    version: ClassVar[str] = "1.0.0"
+
+    loan_id: uuid.UUID
+    candidate_id: uuid.UUID
+    first_due_date: date
+    instalments: int = Field(gt=0)
+    principal_idr: int = Field(ge=0)
+
+
+class RepaymentDue(Event):
+    name: ClassVar[str] = "RepaymentDue"
+    subject_suffix: ClassVar[str] = "financing.repayment.due.v1"
+    version: ClassVar[str] = "1.0.0"
+
+    loan_id: uuid.UUID
+    candidate_id: uuid.UUID
+    instalment_number: int = Field(gt=0)
+    due_date: date
+    amount_idr: int = Field(gt=0)
+
+
+class PaymentRecorded(Event):
+    """The participant's own transfer was recorded against their loan."""
+
+    name: ClassVar[str] = "PaymentRecorded"
+    subject_suffix: ClassVar[str] = "financing.payment.recorded.v1"
+    version: ClassVar[str] = "1.0.0"
+
+    loan_id: uuid.UUID
+    candidate_id: uuid.UUID
+    payment_id: uuid.UUID
+    paid_on: date
+    amount_idr: int = Field(gt=0)
+    instalment_numbers: list[int] = Field(
+        description="The instalments this payment went to, oldest first; empty if all credit."
+    )
+    balance_idr: int = Field(ge=0, description="What the participant still owes afterwards.")
+
+
+class LoanSettled(Event):
+    """The balance reached zero; any over-payment is refunded to the participant."""
+
+    name: ClassVar[str] = "LoanSettled"
+    subject_suffix: ClassVar[str] = "financing.loan.settled.v1"
+    version: ClassVar[str] = "1.0.0"
+
+    loan_id: uuid.UUID
+    candidate_id: uuid.UUID
+    settled_on: date
+    paid_idr: int = Field(ge=0)
+    refund_due_idr: int = Field(ge=0)
+
+
+class LoanRestructured(Event):
+    """After an early return, the remaining balance got a new schedule."""
+
+    name: ClassVar[str] = "LoanRestructured"
+    subject_suffix: ClassVar[str] = "financing.loan.restructured.v1"
+    version: ClassVar[str] = "1.0.0"
+
+    loan_id: uuid.UUID
+    candidate_id: uuid.UUID
+    first_due_date: date
+    instalments: int = Field(gt=0)
+    balance_idr: int = Field(gt=0)
+
+
+CATALOGUE: tuple[type[Event], ...] = (
+    CandidateRegistered,
+    CandidateWithdrawn,
+    CandidateDataCorrected,
+    CertificatePassed,
+    CandidateReadyForPlacement,
+    CandidateShortlisted,
+    CandidateInterviewed,
+    CandidateOffered,
+    CandidatePlaced,
+    CertificateOfEligibilityIssued,
+    VisaIssued,
+    Departed,
+    EarlyReturned,
+    LoanOpened,
+    RepaymentScheduleFixed,
+    RepaymentDue,
+    PaymentRecorded,
+    LoanSettled,
+    LoanRestructured,
+)

@@ -1,0 +1,58 @@
+"""Alembic, shared by every service: each service keeps its own migration scripts and runs them
+to head before it starts serving."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from typing import Any
+
+from alembic import command, context
+from alembic.config import Config
+from sqlalchemy.engine import make_url
+
+from .db import create_engine, is_sqlite
+
+
+def alembic_config(script_location: Path, database_url: str) -> Config:
+    config = Config()
+    config.set_main_option("script_location", str(script_location))
+    config.set_main_option("sqlalchemy.url", database_url.replace("%", "%%"))
+    return config
+
+
+def _ensure_sqlite_directory(database_url: str) -> None:
+    if is_sqlite(database_url):
+        database = make_url(database_url).database
+        if database and database != ":memory:":
+            Path(database).parent.mkdir(parents=True, exist_ok=True)
+
+
+def upgrade_to_head(script_location: Path, database_url: str) -> None:
+    """Blocking: run it in a thread from async code (`asyncio.to_thread`)."""
+    _ensure_sqlite_directory(database_url)
+    command.upgrade(alembic_config(script_location, database_url), "head")
+
+
+def run_env(target_metadata: Any) -> None:
+    """The body of every service's `env.py`: migrations run online on the service's own engine."""
+    url = context.config.get_main_option("sqlalchemy.url")
+    assert url, "sqlalchemy.url is not set"
+
+    def run(connection: Any) -> None:
+        context.configure(
+            connection=connection,
+            target_metadata=target_metadata,
+            render_as_batch=True,
+            compare_type=True,
+        )
+        with context.begin_transaction():
+            context.run_migrations()
+
+    async def run_async() -> None:
+        engine = create_engine(url)
+        async with engine.connect() as connection:
+            await connection.run_sync(run)
+        await engine.dispose()
+
+    asyncio.run(run_async())

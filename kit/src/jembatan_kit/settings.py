@@ -1,0 +1,41 @@
+"""Settings every service reads from its environment, with embedded defaults."""
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class ServiceSettings(BaseSettings):
+    """Common settings. Each service subclasses this and sets its own defaults.
+
+    Read from plain environment variables (`DATABASE_URL`, `NATS_URL`, `HTTP_PORT`, ...), so the
+    same names work for every service in its own process or container.
+    """
+
+    model_config = SettingsConfigDict(env_file=None, extra="ignore")
+
+    service_name: str = "jembatan"
+    agency: str = Field(
+        default="kemnaker",
+        pattern=r"^[a-z][a-z0-9-]{1,31}$",
+        description="The agency that runs this instance of the service.",
+    )
+    database_url: str = "sqlite+aiosqlite:///./var/jembatan.db"
+    nats_url: str = "nats://127.0.0.1:14222"
+    http_host: str = "127.0.0.1"
+    http_port: int = 8000
+
+    consumer_batch_size: int = Field(default=100, ge=1, le=1000)
+    consumer_batch_timeout_s: float = Field(default=0.05, gt=0)
+    consumer_max_deliver: int = Field(default=8, ge=2)
+    consumer_ack_wait_s: float = Field(default=30.0, gt=0)
+    outbox_poll_interval_s: float = Field(default=0.5, gt=0)
+    outbox_batch_size: int = Field(default=500, ge=1)
+
+    clock_adjustable: bool = Field(
+        default=False,
+        description="Allow moving this service's clock through the API (demos and tests only).",
+    )
+    auth_jwt_secret: SecretStr | None = Field(
+        default=None, description="Key that signs callers' tokens (AUTH_JWT_SECRET)."
+    )
+    log_level: str = "INFO"

@@ -1,0 +1,169 @@
+"""OpenTelemetry for every service: one call sets up the provider, exporters and propagation.
+
+Configured by the standard `OTEL_*` variables: `OTEL_EXPORTER_OTLP_ENDPOINT` sends spans to a
+collector, `OTEL_TRACES_SAMPLER`/`OTEL_TRACES_SAMPLER_ARG` choose sampling, `OTEL_SDK_DISABLED`
+turns tracing off. `JEMBATAN_TRACES_DIR` also writes spans as JSON lines to
+`<dir>/<service>.jsonl` for `jembatan trace`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import uuid
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from contextvars import ContextVar
+
+from opentelemetry import context as otel_context
+from opentelemetry import propagate, trace
+from opentelemetry.sdk.resources import Resource
+from opentelemetry.sdk.trace import SpanProcessor, TracerProvider
+from opentelemetry.sdk.trace.export import BatchSpanProcessor
+from opentelemetry.sdk.trace.id_generator import RandomIdGenerator
+from opentelemetry.trace import Link, NonRecordingSpan, SpanContext, TraceFlags
+
+TRACER_NAME = "jembatan"
+
+_installed: TracerProvider | None = None
+
+
+def setup_telemetry(
+    service_name: str,
+    agency: str,
+    extra_processors: tuple[SpanProcessor, ...] = (),
+) -> trace.TracerProvider:
+    """Install the process-wide tracer provider once and return it."""
+    global _installed
+    if _installed is not None:
+        return _installed
+    if os.environ.get("OTEL_SDK_DISABLED", "").lower() == "true":
+        return trace.get_tracer_provider()
+    resource = Resource.create(
+        {
+            "service.name": os.environ.get("OTEL_SERVICE_NAME", service_name),
+            "service.namespace": "jembatan",
+            "jembatan.agency": agency,
+        }
+    )
+    provider = TracerProvider(resource=resource, id_generator=JourneyIdGenerator())
+    if os.environ.get("OTEL_EXPORTER_OTLP_ENDPOINT") or os.environ.get(
+        "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"
+    ):
+        from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+
+        provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter()))
+    if traces_dir := os.environ.get("JEMBATAN_TRACES_DIR"):
+        from pathlib import Path
+
+        from .trace_files import JsonLinesSpanExporter
+
+        path = Path(traces_dir) / f"{service_name}.jsonl"
+        provider.add_span_processor(BatchSpanProcessor(JsonLinesSpanExporter(path)))
+    for processor in extra_processors:
+        provider.add_span_processor(processor)
+    trace.set_tracer_provider(provider)
+    _installed = provider
+    return provider
+
+
+def tracer() -> trace.Tracer:
+    return trace.get_tracer(TRACER_NAME)
+
+
+def current_traceparent() -> str | None:
+    """The W3C traceparent of the active span, to be stored with an outbox row."""
+    carrier: dict[str, str] = {}
+    propagate.inject(carrier)
+    return carrier.get("traceparent")
+
+
+def context_from_headers(headers: Mapping[str, str] | None) -> otel_context.Context:
+    return propagate.extract(dict(headers or {}))
+
+
+def context_from_traceparent(traceparent: str | None) -> otel_context.Context:
+    if not traceparent:
+        return otel_context.Context()
+    return propagate.extract({"traceparent": traceparent})
+
+
+# --- one trace per candidate journey ---------------------------------------------------------
+#
+# A journey lasts months and is moved on by many separate operator requests. Its trace id is the
+# journey id (both are 128 bits), and registration opens it with a short root span whose span id
+# is derived from the journey id. Any service that stages an event for a journey outside that
+# trace (an HTTP request, say) does it in a short "stage" span parented to the journey's root and
+# linked to the request's own trace. So every event, relay and consumer of one journey is in one
+# trace, each operator request is a trace of its own linked to it, and no span lives for months.
+
+_forced_ids: ContextVar[tuple[int, int] | None] = ContextVar("jembatan_forced_ids", default=None)
+
+
+class JourneyIdGenerator(RandomIdGenerator):
+    """Random ids, except while a journey's root span is being started."""
+
+    def generate_trace_id(self) -> int:
+        forced = _forced_ids.get()
+        return forced[0] if forced else super().generate_trace_id()
+
+    def generate_span_id(self) -> int:
+        forced = _forced_ids.get()
+        return forced[1] if forced else super().generate_span_id()
+
+
+def journey_trace_id(journey_id: uuid.UUID) -> int:
+    return journey_id.int
+
+
+def journey_root_span_id(journey_id: uuid.UUID) -> int:
+    return int.from_bytes(hashlib.sha256(journey_id.bytes).digest()[:8], "big") or 1
+
+
+def journey_context(journey_id: uuid.UUID) -> otel_context.Context:
+    """A context whose parent is the journey's root span, wherever that span was recorded."""
+    root = SpanContext(
+        trace_id=journey_trace_id(journey_id),
+        span_id=journey_root_span_id(journey_id),
+        is_remote=True,
+        trace_flags=TraceFlags(TraceFlags.SAMPLED),
+    )
+    return trace.set_span_in_context(NonRecordingSpan(root))
+
+
+def _link_to_current() -> list[Link]:
+    current = trace.get_current_span().get_span_context()
+    return [Link(current)] if current.is_valid else []
+
+
+@contextmanager
+def journey_root_span(journey_id: uuid.UUID, agency: str) -> Iterator[trace.Span]:
+    """Open a journey's trace (registration does this once per candidate)."""
+    token = _forced_ids.set((journey_trace_id(journey_id), journey_root_span_id(journey_id)))
+    try:
+        span = tracer().start_span(
+            "journey",
+            context=otel_context.Context(),
+            links=_link_to_current(),
+            attributes={"jembatan.journey_id": str(journey_id), "jembatan.agency": agency},
+        )
+    finally:
+        _forced_ids.reset(token)
+    with trace.use_span(span, end_on_exit=True):
+        yield span
+
+
+@contextmanager
+def in_journey(journey_id: uuid.UUID, name: str) -> Iterator[None]:
+    """Run inside the journey's trace; if not already there, in a span linked to where we are."""
+    current = trace.get_current_span().get_span_context()
+    if current.is_valid and current.trace_id == journey_trace_id(journey_id):
+        yield
+        return
+    with tracer().start_as_current_span(
+        name,
+        context=journey_context(journey_id),
+        links=_link_to_current(),
+        attributes={"jembatan.journey_id": str(journey_id)},
+    ):
+        yield

@@ -1,0 +1,79 @@
+"""Helpers for tests that drive a service through its HTTP API and watch the bus."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from typing import Any
+
+import httpx
+from fastapi import FastAPI
+from nats.aio.client import Client as NatsClient
+from nats.js.api import ConsumerConfig, DeliverPolicy
+
+
+@asynccontextmanager
+async def running_app(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
+    """Run the app's lifespan (migrations, bus, relay) and give an HTTP client for it."""
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://service") as client:
+            yield client
+
+
+async def eventually(
+    check: Callable[[], Awaitable[bool]], timeout_s: float = 15.0, interval_s: float = 0.05
+) -> None:
+    deadline = asyncio.get_running_loop().time() + timeout_s
+    while not await check():
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError(f"condition not met within {timeout_s}s")
+        await asyncio.sleep(interval_s)
+
+
+async def events_on(
+    nats: NatsClient, stream: str, subject: str = ">", timeout_s: float = 1.0
+) -> list[dict[str, Any]]:
+    """Every message stored in `stream` (optionally filtered), decoded from JSON, in order."""
+    js = nats.jetstream()
+    subscription = await js.pull_subscribe(
+        subject,
+        stream=stream,
+        config=ConsumerConfig(deliver_policy=DeliverPolicy.ALL, inactive_threshold=30),
+    )
+    found: list[dict[str, Any]] = []
+    try:
+        while True:
+            try:
+                batch = await subscription.fetch(100, timeout=timeout_s)
+            except Exception:
+                break
+            for message in batch:
+                found.append(json.loads(message.data))
+                await message.ack()
+    finally:
+        await subscription.unsubscribe()
+    return found
+
+
+async def wait_for_events(
+    nats: NatsClient,
+    stream: str,
+    predicate: Callable[[dict[str, Any]], bool],
+    count: int = 1,
+    timeout_s: float = 15.0,
+) -> list[dict[str, Any]]:
+    """Wait until at least `count` events in `stream` satisfy `predicate`; return them."""
+    matching: list[dict[str, Any]] = []
+
+    async def enough() -> bool:
+        nonlocal matching
+        matching = [
+            event for event in await events_on(nats, stream, timeout_s=0.2) if predicate(event)
+        ]
+        return len(matching) >= count
+
+    await eventually(enough, timeout_s=timeout_s, interval_s=0.1)
+    return matching

@@ -1,0 +1,122 @@
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+    Uuid,
+)
+
+metadata = MetaData()
+
+funders = Table(
+    "funders",
+    metadata,
+    Column("id", Uuid, primary_key=True),
+    Column("name", String(120), nullable=False, unique=True),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)
+
+loans = Table(
+    "loans",
+    metadata,
+    Column("id", Uuid, primary_key=True),
+    Column("placement_id", Uuid, nullable=False, unique=True),
+    Column("candidate_id", Uuid, nullable=False, index=True),
+    Column("agency", String(32), nullable=False),
+    Column("journey_id", Uuid, nullable=False),
+    Column("track", String(8), nullable=False),
+    Column("contract_months", Integer, nullable=False),
+    Column("principal_idr", BigInteger, nullable=False),
+    Column("repayment_channel", String(32), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("opened_at", DateTime(timezone=True), nullable=False),
+    Column("departure_date", Date, nullable=True),
+    Column("schedule_fixed_at", DateTime(timezone=True), nullable=True),
+    # Empty on loans opened before funders and wages were recorded.
+    Column(
+        "funder_id",
+        Uuid,
+        ForeignKey("funders.id", name="fk_loans_funder_id"),
+        nullable=True,
+        index=True,
+    ),
+    Column("monthly_wage_jpy", Integer, nullable=True),
+    Column("paused_on", Date, nullable=True),
+    Column("settled_at", DateTime(timezone=True), nullable=True),
+    Column("refund_due_idr", BigInteger, nullable=False, server_default="0"),
+)
+
+cost_items = Table(
+    "cost_items",
+    metadata,
+    Column("loan_id", Uuid, ForeignKey("loans.id"), primary_key=True),
+    Column("position", Integer, primary_key=True),
+    Column("code", String(40), nullable=False),
+    Column("description", Text, nullable=False),
+    Column("amount_idr", BigInteger, nullable=False),
+    Column("charged_on", Date, nullable=True),
+)
+
+instalments = Table(
+    "instalments",
+    metadata,
+    Column("id", Uuid, primary_key=True),
+    Column("loan_id", Uuid, ForeignKey("loans.id"), nullable=False),
+    Column("number", Integer, nullable=False),
+    Column("due_date", Date, nullable=False),
+    Column("amount_idr", BigInteger, nullable=False),
+    Column("announced_at", DateTime(timezone=True), nullable=True),
+    Column("traceparent", String(64), nullable=True),
+    Column("paid_idr", BigInteger, nullable=False, server_default="0"),
+    # Set when a restructuring replaced this instalment; it never falls due.
+    Column("superseded_at", DateTime(timezone=True), nullable=True),
+    UniqueConstraint("loan_id", "number", name="uq_instalments_loan_number"),
+    # The scheduler's question: which unannounced instalments are due by today?
+    Index("ix_instalments_unannounced_due", "due_date", "announced_at"),
+)
+
+subsidies = Table(
+    "subsidies",
+    metadata,
+    Column("id", Uuid, primary_key=True),
+    Column("loan_id", Uuid, ForeignKey("loans.id"), nullable=False, index=True),
+    Column("provider", String(120), nullable=False),
+    Column("item", String(120), nullable=False),
+    Column("amount_idr", BigInteger, nullable=False),
+    Column("granted_on", Date, nullable=False),
+)
+
+payments = Table(
+    "payments",
+    metadata,
+    Column("id", Uuid, primary_key=True),
+    Column("loan_id", Uuid, ForeignKey("loans.id"), nullable=False),
+    Column("reference", String(80), nullable=False),
+    Column("paid_on", Date, nullable=False),
+    Column("amount_idr", BigInteger, nullable=False),
+    Column("channel", String(32), nullable=False),
+    Column("instalment_numbers", String(400), nullable=False),
+    Column("recorded_at", DateTime(timezone=True), nullable=False),
+    UniqueConstraint("loan_id", "reference", name="uq_payments_loan_reference"),
+)
+
+restructurings = Table(
+    "restructurings",
+    metadata,
+    Column("id", Uuid, primary_key=True),
+    Column("loan_id", Uuid, ForeignKey("loans.id"), nullable=False, index=True),
+    Column("return_date", Date, nullable=False),
+    Column("reason", String(40), nullable=False),
+    Column("opened_at", DateTime(timezone=True), nullable=False),
+    Column("first_due_date", Date, nullable=True),
+    Column("instalments", Integer, nullable=True),
+    Column("decided_at", DateTime(timezone=True), nullable=True),
+)

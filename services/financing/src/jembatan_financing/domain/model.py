@@ -1,0 +1,304 @@
+"""Financing rules ("dana talangan"): a third party fronts the upfront costs and the participant
+repays them, by their own transfer, from the 3rd month after departure. Pure: no I/O, no clock.
+
+All money is whole rupiah in `int`; never floats. The protective rules live in `guards.py`; the
+dated figures (default costs, affordability share, exchange rate) in `data/terms.toml`.
+"""
+
+from __future__ import annotations
+
+import calendar
+import uuid
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date
+from enum import StrEnum
+
+from jembatan_contracts import Track
+from jembatan_kit.errors import RuleViolation
+
+from .costs import CostItem as CostItem
+from .costs import principal_of as principal_of
+from .guards import (
+    OWN_TRANSFER,
+    InstalmentCap,
+    check_cost_items,
+    instalment_cap,
+    refuse_repayment_before_month_three,
+    refuse_unaffordable_instalment,
+)
+from .terms import DatedTerms, shipped_terms
+
+REPAYMENT_STARTS_MONTHS_AFTER_DEPARTURE = 3
+"""The first instalment falls due this many calendar months after departure, never earlier."""
+
+_IDS = uuid.UUID("6c1f4a8e-2d0b-5f43-9a57-1b8e0f3c7d21")
+"""Namespace of the deterministic ids below: the same input always yields the same id, so a
+repeated event or a second scheduler produces the same row and the same `Nats-Msg-Id`."""
+
+
+class RepaymentChannel(StrEnum):
+    OWN_TRANSFER = OWN_TRANSFER
+    """The participant transfers each instalment themselves; never a deduction from the wage."""
+
+
+class LoanStatus(StrEnum):
+    OPEN = "open"
+    """Costs may still change; the repayment schedule waits for the departure date."""
+    REPAYING = "repaying"
+    """The schedule is fixed."""
+    PAUSED = "paused"
+    """The participant returned early; nothing falls due until the loan is restructured."""
+    SETTLED = "settled"
+    """Nothing is owed any more."""
+
+
+@dataclass(frozen=True)
+class Instalment:
+    number: int
+    due_date: date
+    amount_idr: int
+
+
+@dataclass(frozen=True)
+class LoanTerms:
+    """The configured terms. `default_costs`, when given, replaces the dated default costs."""
+
+    default_costs: Mapping[Track, tuple[CostItem, ...]] = field(default_factory=dict)
+    max_instalments: int = 12
+    dated: DatedTerms = field(default_factory=shipped_terms)
+
+    def __post_init__(self) -> None:
+        if self.max_instalments < 1:
+            raise RuleViolation(
+                "max_instalments", "the maximum number of instalments must be at least 1"
+            )
+        for track, items in self.default_costs.items():
+            check_cost_items(
+                items,
+                f"default costs for {track}",
+                track,
+                self.dated.ssw_employer_borne_on(date.max),
+            )
+        for costs in self.dated.costs:
+            check_cost_items(
+                costs.items,
+                f"default costs for {costs.track} from {costs.valid_from.isoformat()}",
+                costs.track,
+                self.dated.ssw_employer_borne_on(costs.valid_from),
+            )
+
+    def costs_for(self, track: Track, on: date | None = None) -> tuple[CostItem, ...]:
+        if self.default_costs:
+            items = self.default_costs.get(track)
+        else:
+            dated = self.dated.costs_on(track, on or date.max)
+            items = dated.items if dated else None
+        if items is None:
+            raise RuleViolation(
+                "no_default_costs",
+                f"no default cost items are configured for track {track}",
+                {"track": str(track)},
+            )
+        return items
+
+    def cap_for(self, wage_jpy: int, on: date) -> InstalmentCap:
+        return instalment_cap(
+            wage_jpy, self.dated.affordability_on(on), self.dated.exchange_rate_on(on)
+        )
+
+
+def add_months(day: date, months: int) -> date:
+    """The same day `months` calendar months later, or the month's last day if it is shorter
+    (Nov 30 + 3 months = Feb 28, or Feb 29 in a leap year)."""
+    month_index = day.year * 12 + (day.month - 1) + months
+    year, month = divmod(month_index, 12)
+    last_day = calendar.monthrange(year, month + 1)[1]
+    return date(year, month + 1, min(day.day, last_day))
+
+
+def first_due_date(departure_date: date) -> date:
+    return add_months(departure_date, REPAYMENT_STARTS_MONTHS_AFTER_DEPARTURE)
+
+
+def largest_instalment(principal_idr: int, count: int) -> int:
+    return principal_idr - (principal_idr // count) * (count - 1)
+
+
+def instalment_count(
+    contract_months: int,
+    max_instalments: int,
+    principal_idr: int,
+    cap: InstalmentCap | None = None,
+) -> int:
+    """Months 3 to the contract's last month (`contract_months - 2` instalments), so the loan is
+    repaid within the contract, capped at `max_instalments`; at least one. Never more instalments
+    than rupiah, so every instalment is at least Rp1.
+
+    If an instalment would exceed the affordability cap, more instalments are taken, beyond
+    `max_instalments` if need be but never beyond the contract; if even that is not enough the
+    schedule is refused."""
+    within_contract = max(1, contract_months - 2)
+    count = max(1, min(within_contract, max_instalments, principal_idr))
+    if cap is None:
+        return count
+    count = max(count, min(within_contract, -(-principal_idr // max(cap.amount_idr, 1))))
+    while count < within_contract and largest_instalment(principal_idr, count) > cap.amount_idr:
+        count += 1
+    refuse_unaffordable_instalment(largest_instalment(principal_idr, count), cap)
+    return count
+
+
+def split_principal(principal_idr: int, count: int) -> list[int]:
+    """`count` equal instalments; the last absorbs the remainder, so they sum to the principal."""
+    if count < 1:
+        raise ValueError("a schedule has at least one instalment")
+    base = principal_idr // count
+    return [base] * (count - 1) + [principal_idr - base * (count - 1)]
+
+
+def _nothing_to_repay(principal_idr: int) -> None:
+    if principal_idr <= 0:
+        raise RuleViolation("nothing_to_repay", "a repayment schedule needs a positive principal")
+
+
+def repayment_schedule(
+    principal_idr: int,
+    departure_date: date,
+    contract_months: int,
+    max_instalments: int,
+    cap: InstalmentCap | None = None,
+) -> tuple[Instalment, ...]:
+    _nothing_to_repay(principal_idr)
+    count = instalment_count(contract_months, max_instalments, principal_idr, cap)
+    # Each due date counts from departure, not from the previous one, so a short month does
+    # not pull every later instalment back (Nov 30 -> Feb 28, Mar 30, Apr 30).
+    return tuple(
+        Instalment(
+            number=index + 1,
+            due_date=add_months(departure_date, REPAYMENT_STARTS_MONTHS_AFTER_DEPARTURE + index),
+            amount_idr=amount,
+        )
+        for index, amount in enumerate(split_principal(principal_idr, count))
+    )
+
+
+def restructured_schedule(
+    balance_idr: int,
+    departure_date: date,
+    first_due: date,
+    count: int,
+    first_number: int,
+    cap: InstalmentCap | None,
+) -> tuple[Instalment, ...]:
+    """The remaining balance in `count` monthly instalments from `first_due`, numbered on from
+    the superseded schedule."""
+    _nothing_to_repay(balance_idr)
+    if count < 1 or count > balance_idr:
+        raise RuleViolation(
+            "instalment_count",
+            f"choose between 1 and {min(balance_idr, 120)} instalments, not {count}",
+        )
+    refuse_repayment_before_month_three(first_due, first_due_date(departure_date))
+    amounts = split_principal(balance_idr, count)
+    if cap is not None:
+        refuse_unaffordable_instalment(max(amounts), cap)
+    return tuple(
+        Instalment(number=first_number + index, due_date=add_months(first_due, index), amount_idr=a)
+        for index, a in enumerate(amounts)
+    )
+
+
+# --- the account: payments, arrears --------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class InstalmentState:
+    number: int
+    due_date: date
+    amount_idr: int
+    paid_idr: int
+
+    @property
+    def outstanding_idr(self) -> int:
+        return max(self.amount_idr - self.paid_idr, 0)
+
+
+def allocate_payment(
+    schedule: Sequence[InstalmentState], amount_idr: int
+) -> tuple[list[tuple[int, int]], int]:
+    """Apply a payment to the oldest unpaid instalments first. An over-payment becomes credit
+    toward the next instalments; what is left after the last one is refunded at settlement.
+    Returns (instalment number, amount applied) pairs and the amount left over."""
+    left = amount_idr
+    applied: list[tuple[int, int]] = []
+    for instalment in sorted(schedule, key=lambda i: i.number):
+        if left == 0:
+            break
+        take = min(instalment.outstanding_idr, left)
+        if take:
+            applied.append((instalment.number, take))
+            left -= take
+    return applied, left
+
+
+class ArrearsBucket(StrEnum):
+    CURRENT = "current"
+    DAYS_1_30 = "1-30"
+    DAYS_31_60 = "31-60"
+    DAYS_61_90 = "61-90"
+    DAYS_OVER_90 = "90+"
+
+
+def bucket_for(days_past_due: int) -> ArrearsBucket:
+    if days_past_due <= 0:
+        return ArrearsBucket.CURRENT
+    if days_past_due <= 30:
+        return ArrearsBucket.DAYS_1_30
+    if days_past_due <= 60:
+        return ArrearsBucket.DAYS_31_60
+    if days_past_due <= 90:
+        return ArrearsBucket.DAYS_61_90
+    return ArrearsBucket.DAYS_OVER_90
+
+
+@dataclass(frozen=True)
+class Arrears:
+    amount_idr: int
+    days_past_due: int
+    bucket: ArrearsBucket
+
+
+def arrears_as_of(schedule: Sequence[InstalmentState], day: date) -> Arrears:
+    """What is unpaid after its due date, and how long the oldest of it has been unpaid."""
+    overdue = [i for i in schedule if i.due_date < day and i.outstanding_idr > 0]
+    if not overdue:
+        return Arrears(0, 0, ArrearsBucket.CURRENT)
+    days = (day - min(i.due_date for i in overdue)).days
+    return Arrears(sum(i.outstanding_idr for i in overdue), days, bucket_for(days))
+
+
+# --- ids ------------------------------------------------------------------------------------
+
+
+def loan_id_for(placement_id: uuid.UUID) -> uuid.UUID:
+    """One placement, one loan."""
+    return uuid.uuid5(_IDS, f"loan/{placement_id}")
+
+
+def funder_id_for(name: str) -> uuid.UUID:
+    return uuid.uuid5(_IDS, f"funder/{name.strip().casefold()}")
+
+
+def instalment_id_for(loan_id: uuid.UUID, number: int) -> uuid.UUID:
+    return uuid.uuid5(_IDS, f"instalment/{loan_id}/{number}")
+
+
+def payment_id_for(loan_id: uuid.UUID, reference: str) -> uuid.UUID:
+    """One transfer reference, one payment: a repeated report of it is the same payment."""
+    return uuid.uuid5(_IDS, f"payment/{loan_id}/{reference}")
+
+
+def event_id_for(what: str, entity_id: uuid.UUID) -> uuid.UUID:
+    """The id of the one event announcing `what` about an entity (also its `Nats-Msg-Id`)."""
+    return uuid.uuid5(_IDS, f"{what}/{entity_id}")

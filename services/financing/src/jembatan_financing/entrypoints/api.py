@@ -1,0 +1,250 @@
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime
+from typing import Annotated, Any, cast
+
+from fastapi import APIRouter, Depends, Response
+from fastapi.responses import HTMLResponse
+from pydantic import BaseModel, Field
+
+from jembatan_kit.runtime import Runtime
+
+from ..config import FinancingSettings
+from ..domain.costs import CostItem
+from ..domain.model import ArrearsBucket, LoanStatus, LoanTerms, RepaymentChannel
+from ..service_layer import handlers, views
+from .statement_page import render_statement
+
+router = APIRouter(tags=["loans"])
+
+
+def _terms(runtime: Runtime) -> LoanTerms:
+    return cast(FinancingSettings, runtime.settings).loan_terms()
+
+
+Terms = Annotated[LoanTerms, Depends(_terms)]
+
+
+class NewFunder(BaseModel):
+    name: str = Field(min_length=1, max_length=120)
+
+
+class FunderView(BaseModel):
+    funder_id: uuid.UUID
+    name: str
+    created_at: datetime
+
+
+class CostItemView(BaseModel):
+    code: str
+    description: str
+    amount_idr: int
+    charged_on: date | None = None
+
+
+class NewCostItem(BaseModel):
+    code: str = Field(min_length=1, max_length=40, pattern=r"^[a-z][a-z0-9_]*$")
+    description: str = Field(min_length=1)
+    amount_idr: int = Field(strict=True, gt=0, description="Whole rupiah.")
+
+
+class NewSubsidy(BaseModel):
+    provider: str = Field(min_length=1, max_length=120, examples=["Kemnaker", "JOE Cooperative"])
+    item: str = Field(min_length=1, max_length=120, examples=["BLK training"])
+    amount_idr: int = Field(strict=True, gt=0)
+
+
+class SubsidyView(BaseModel):
+    provider: str
+    item: str
+    amount_idr: int
+    granted_on: date
+
+
+class NewPayment(BaseModel):
+    reference: str = Field(min_length=1, max_length=80, description="The transfer's reference.")
+    paid_on: date
+    amount_idr: int = Field(strict=True, gt=0)
+    channel: str = Field(
+        default=RepaymentChannel.OWN_TRANSFER.value,
+        description="Only own_transfer is accepted: never a deduction from the wage.",
+    )
+
+
+class PaymentView(BaseModel):
+    payment_id: uuid.UUID
+    reference: str
+    paid_on: date
+    amount_idr: int
+    channel: str
+    instalment_numbers: list[int]
+
+
+class Restructuring(BaseModel):
+    first_due_date: date
+    instalments: int = Field(ge=1, le=120)
+
+
+class InstalmentView(BaseModel):
+    number: int
+    due_date: date
+    amount_idr: int
+    paid_idr: int = 0
+    announced_at: datetime | None = Field(
+        description="When the participant was told this instalment is due; empty until then."
+    )
+    superseded: bool = Field(default=False, description="Replaced by a restructuring.")
+
+
+class ArrearsView(BaseModel):
+    as_of: date
+    amount_idr: int
+    days_past_due: int
+    bucket: ArrearsBucket
+
+
+class LoanSummary(BaseModel):
+    loan_id: uuid.UUID
+    placement_id: uuid.UUID
+    candidate_id: uuid.UUID
+    funder_id: uuid.UUID | None
+    agency: str
+    journey_id: uuid.UUID
+    track: str
+    status: LoanStatus
+    principal_idr: int = Field(description="The sum of the itemised charges.")
+    repayment_channel: RepaymentChannel
+    contract_months: int
+    monthly_wage_jpy: int | None
+    opened_at: datetime
+    departure_date: date | None
+    paused_on: date | None
+    arrears: ArrearsView
+
+
+class LoanView(LoanSummary):
+    cost_items: list[CostItemView]
+    subsidies: list[SubsidyView]
+    payments: list[PaymentView]
+    owed_idr: int = Field(description="Charges less subsidies.")
+    paid_idr: int
+    balance_idr: int
+    refund_due_idr: int = Field(description="Over-payment beyond the balance, refunded.")
+    schedule: list[InstalmentView] = Field(description="Empty until the departure date is known.")
+
+
+@router.post("/funders", response_model=FunderView, status_code=201, tags=["funders"])
+async def create_funder(new: NewFunder, runtime: Runtime) -> dict[str, Any]:
+    async with runtime.unit_of_work() as session:
+        row = await handlers.create_funder(session, new.name.strip(), runtime.clock)
+    return {"funder_id": row.id, "name": row.name, "created_at": row.created_at}
+
+
+@router.get("/funders", response_model=list[FunderView], tags=["funders"])
+async def list_funders(runtime: Runtime) -> list[dict[str, Any]]:
+    async with runtime.sessions() as session:
+        return await views.list_funders(session)
+
+
+@router.get("/loans", response_model=list[LoanSummary])
+async def list_loans(
+    runtime: Runtime,
+    candidate_id: uuid.UUID | None = None,
+    funder_id: uuid.UUID | None = None,
+    bucket: ArrearsBucket | None = None,
+) -> list[dict[str, Any]]:
+    async with runtime.sessions() as session:
+        return await views.list_loans(
+            session, runtime.clock.today(), candidate_id, funder_id, bucket
+        )
+
+
+@router.get("/loans/{loan_id}", response_model=LoanView)
+async def get_loan(loan_id: uuid.UUID, runtime: Runtime) -> dict[str, Any]:
+    async with runtime.sessions() as session:
+        return await views.loan_details(session, loan_id, runtime.clock.today())
+
+
+@router.get("/loans/{loan_id}/schedule", response_model=list[InstalmentView])
+async def get_schedule(loan_id: uuid.UUID, runtime: Runtime) -> list[dict[str, Any]]:
+    async with runtime.sessions() as session:
+        return await views.schedule_of(session, loan_id)
+
+
+@router.post("/loans/{loan_id}/items", response_model=LoanView, status_code=201)
+async def add_cost_item(
+    loan_id: uuid.UUID, new: NewCostItem, runtime: Runtime, terms: Terms
+) -> dict[str, Any]:
+    item = CostItem(new.code, new.description, new.amount_idr)
+    async with runtime.unit_of_work() as session:
+        await handlers.add_cost_item(session, loan_id, item, terms=terms, clock=runtime.clock)
+    return await get_loan(loan_id, runtime)
+
+
+@router.delete("/loans/{loan_id}/items/{code}", response_model=LoanView)
+async def remove_cost_item(
+    loan_id: uuid.UUID, code: str, runtime: Runtime, terms: Terms
+) -> dict[str, Any]:
+    async with runtime.unit_of_work() as session:
+        await handlers.remove_cost_item(session, loan_id, code, terms=terms, clock=runtime.clock)
+    return await get_loan(loan_id, runtime)
+
+
+@router.post("/loans/{loan_id}/subsidies", response_model=LoanView, status_code=201)
+async def add_subsidy(loan_id: uuid.UUID, new: NewSubsidy, runtime: Runtime) -> dict[str, Any]:
+    async with runtime.unit_of_work() as session:
+        await handlers.add_subsidy(
+            session, loan_id, new.provider, new.item, new.amount_idr, clock=runtime.clock
+        )
+    return await get_loan(loan_id, runtime)
+
+
+@router.post("/loans/{loan_id}/payments", response_model=PaymentView, status_code=201)
+async def record_payment(
+    loan_id: uuid.UUID, new: NewPayment, runtime: Runtime, response: Response
+) -> dict[str, Any]:
+    """Idempotent by `reference`: a repeat returns the first record with status 200."""
+    async with runtime.unit_of_work() as session:
+        recorded = await handlers.record_payment(
+            session,
+            loan_id,
+            reference=new.reference,
+            paid_on=new.paid_on,
+            amount_idr=new.amount_idr,
+            channel=new.channel,
+            clock=runtime.clock,
+        )
+    if not recorded.created:
+        response.status_code = 200
+    return views.payment_view(recorded.payment)
+
+
+@router.post("/loans/{loan_id}/restructure", response_model=LoanView)
+async def restructure(
+    loan_id: uuid.UUID, chosen: Restructuring, runtime: Runtime, terms: Terms
+) -> dict[str, Any]:
+    async with runtime.unit_of_work() as session:
+        await handlers.restructure(
+            session,
+            loan_id,
+            first_due_date=chosen.first_due_date,
+            instalment_count=chosen.instalments,
+            terms=terms,
+            clock=runtime.clock,
+        )
+    return await get_loan(loan_id, runtime)
+
+
+@router.get("/loans/{loan_id}/statement")
+async def get_statement(loan_id: uuid.UUID, runtime: Runtime, terms: Terms) -> dict[str, Any]:
+    async with runtime.sessions() as session:
+        return await views.statement(session, loan_id, runtime.clock.today(), terms)
+
+
+@router.get("/loans/{loan_id}/statement.html", response_class=HTMLResponse)
+async def get_statement_page(loan_id: uuid.UUID, runtime: Runtime, terms: Terms) -> str:
+    async with runtime.sessions() as session:
+        return render_statement(
+            await views.statement(session, loan_id, runtime.clock.today(), terms)
+        )

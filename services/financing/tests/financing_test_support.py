@@ -1,0 +1,108 @@
+"""Helpers for financing's integration tests: real JetStream, real databases, real runtimes."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import Awaitable, Callable
+from contextlib import AsyncExitStack
+from datetime import date
+from typing import Any
+
+from nats.aio.client import Client as NatsClient
+from nats.js.api import RawStreamMsg
+
+from jembatan_contracts import CandidatePlaced, Departed, Event, Track
+from jembatan_financing.bootstrap import build_runtime
+from jembatan_financing.config import FinancingSettings
+from jembatan_kit.clock import Clock
+from jembatan_kit.runtime import ServiceRuntime
+
+
+class FinancingHarness:
+    def __init__(self, database_url: str, nats_url: str, nats_client: NatsClient) -> None:
+        self.database_url = database_url
+        self.nats_url = nats_url
+        self.js = nats_client.jetstream()
+        self._running: dict[int, AsyncExitStack] = {}
+
+    def settings(self) -> FinancingSettings:
+        return FinancingSettings(
+            database_url=self.database_url,
+            nats_url=self.nats_url,
+            agency="kemnaker",
+            scheduler_interval_s=0.05,
+            outbox_poll_interval_s=0.05,
+            consumer_batch_timeout_s=0.05,
+        )
+
+    async def start(self, clock: Clock | None = None) -> ServiceRuntime:
+        """Start one financing instance; several may run against the same database."""
+        stack = AsyncExitStack()
+        runtime = await stack.enter_async_context(build_runtime(self.settings(), clock))
+        self._running[id(runtime)] = stack
+        return runtime
+
+    async def stop(self, runtime: ServiceRuntime) -> None:
+        await self._running.pop(id(runtime)).aclose()
+
+    async def stop_all(self) -> None:
+        for stack in reversed(list(self._running.values())):
+            await stack.aclose()
+        self._running.clear()
+
+    async def publish(self, event: Event, headers: dict[str, str] | None = None) -> None:
+        await self.js.publish(
+            event.subject,
+            event.model_dump_json().encode(),
+            headers={"Nats-Msg-Id": str(event.event_id), **(headers or {})},
+        )
+
+    async def financing_messages(self, event_type: type[Event]) -> list[RawStreamMsg]:
+        """Every message of `event_type` stored in the FINANCING stream, oldest first."""
+        info = await self.js.stream_info("FINANCING")
+        messages = []
+        for sequence in range(info.state.first_seq, info.state.last_seq + 1):
+            if info.state.messages == 0:
+                break
+            message = await self.js.get_msg("FINANCING", sequence)
+            if message.subject and message.subject.endswith(event_type.subject_suffix):
+                messages.append(message)
+        return messages
+
+    @staticmethod
+    async def eventually(check: Callable[[], Awaitable[bool]], timeout_s: float = 20.0) -> None:
+        deadline = asyncio.get_running_loop().time() + timeout_s
+        while not await check():
+            if asyncio.get_running_loop().time() > deadline:
+                raise AssertionError("condition not met in time")
+            await asyncio.sleep(0.05)
+
+
+def placed(track: Track = Track.SSW, contract_months: int = 12, **fields: Any) -> CandidatePlaced:
+    values: dict[str, Any] = {
+        "agency": "kaltim",
+        "journey_id": uuid.uuid4(),
+        "placement_id": uuid.uuid4(),
+        "candidate_id": uuid.uuid4(),
+        "job_order_id": uuid.uuid4(),
+        "track": track,
+        "sector": "caregiver",
+        "supervising_organisation": "JOE Cooperative",
+        "monthly_wage_jpy": 220_000,
+        "contract_months": contract_months,
+    }
+    return CandidatePlaced(**{**values, **fields})
+
+
+def departed(placement: CandidatePlaced, departure_date: date, **fields: Any) -> Departed:
+    values: dict[str, Any] = {
+        "agency": placement.agency,
+        "journey_id": placement.journey_id,
+        "placement_id": placement.placement_id,
+        "candidate_id": placement.candidate_id,
+        "departure_date": departure_date,
+        "monthly_wage_jpy": placement.monthly_wage_jpy,
+        "contract_months": placement.contract_months,
+    }
+    return Departed(**{**values, **fields})

@@ -1,0 +1,137 @@
+"""RepaymentDue: exactly once per instalment, with two schedulers running and across restarts."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, date, datetime, time, timedelta
+
+from financing_test_support import FinancingHarness, departed, placed
+from opentelemetry import propagate
+from sqlalchemy import func, select
+
+from jembatan_contracts import Event, RepaymentDue, RepaymentScheduleFixed, Track
+from jembatan_financing.adapters.orm import instalments
+from jembatan_financing.bootstrap import MIGRATIONS
+from jembatan_financing.config import FinancingSettings
+from jembatan_financing.domain.model import add_months, event_id_for
+from jembatan_financing.service_layer.handlers import (
+    announce_due_instalments,
+    on_candidate_placed,
+    on_departed,
+)
+from jembatan_kit.clock import AdjustableClock
+from jembatan_kit.db import create_engine, create_session_factory
+from jembatan_kit.messaging_tables import outbox_table
+from jembatan_kit.migrations import upgrade_to_head
+from jembatan_kit.runtime import ServiceRuntime
+from jembatan_kit.telemetry import tracer
+
+
+def _morning_of(day: date) -> datetime:
+    return datetime.combine(day, time(1, 0), tzinfo=UTC)
+
+
+async def test_two_schedulers_announce_each_due_instalment_once_and_a_restart_adds_nothing(
+    harness: FinancingHarness,
+) -> None:
+    clock = AdjustableClock()
+    first, second = await harness.start(clock), await harness.start(clock)
+    departure = clock.today() + timedelta(days=10)
+    # Three instalments; TITP costs over three months stay within the affordability cap.
+    placement = placed(Track.TITP, contract_months=5)
+    await harness.publish(placement)
+    with tracer().start_as_current_span("departure recorded"):
+        carrier: dict[str, str] = {}
+        propagate.inject(carrier)
+        await harness.publish(departed(placement, departure), headers=carrier)
+    await harness.eventually(lambda: _count(harness, RepaymentScheduleFixed, 1))
+    assert await _count(harness, RepaymentDue, 0, exactly=True), "nothing is due yet"
+
+    clock.move_to(_morning_of(add_months(departure, 4)))  # instalments 1 and 2 are due
+    await harness.eventually(lambda: _count(harness, RepaymentDue, 2))
+    await asyncio.sleep(0.5)  # ten more scheduler rounds in each instance
+    due = await harness.financing_messages(RepaymentDue)
+    announced = [RepaymentDue.model_validate_json(message.data or b"") for message in due]
+    assert sorted(event.instalment_number for event in announced) == [1, 2]
+    assert {event.due_date for event in announced} == {
+        add_months(departure, 3),
+        add_months(departure, 4),
+    }
+    assert all((e.agency, e.journey_id) == ("kaltim", placement.journey_id) for e in announced)
+    assert await _staged(first, RepaymentDue) == 2, "each instalment was staged once"
+
+    # Staged events join the journey's own trace (its id is the journey id).
+    journey_trace = placement.journey_id.hex
+    for message in due:
+        assert message.headers is not None
+        assert message.headers["traceparent"].split("-")[1] == journey_trace
+
+    await harness.stop(first)
+    await harness.stop(second)
+    restarted_clock = AdjustableClock()
+    restarted_clock.move_to(clock.now())
+    restarted = await harness.start(restarted_clock)
+    await asyncio.sleep(0.5)
+    assert await _count(harness, RepaymentDue, 2, exactly=True)
+    assert await _staged(restarted, RepaymentDue) == 2
+
+    restarted_clock.move_to(_morning_of(add_months(departure, 5)))
+    await harness.eventually(lambda: _count(harness, RepaymentDue, 3))
+    await asyncio.sleep(0.3)
+    assert await _count(harness, RepaymentDue, 3, exactly=True)
+    async with restarted.sessions() as session:
+        unannounced = await session.scalar(
+            select(func.count()).where(instalments.c.announced_at.is_(None))
+        )
+    assert unannounced == 0
+
+
+async def test_concurrent_sweeps_claim_each_instalment_exactly_once(database_url: str) -> None:
+    """Four sweeps on four engines, as four processes would, race over 60 due instalments."""
+    await asyncio.to_thread(upgrade_to_head, MIGRATIONS, database_url)
+    terms = FinancingSettings(max_instalments=3).loan_terms()
+    clock = AdjustableClock()
+    engines = [create_engine(database_url) for _ in range(4)]
+    sessions = [create_session_factory(engine) for engine in engines]
+    try:
+        departure = clock.today() - timedelta(days=200)
+        for _ in range(20):
+            placement = placed(Track.TITP, contract_months=36)
+            async with sessions[0]() as session, session.begin():
+                await on_candidate_placed(session, placement, terms=terms, clock=clock)
+                await on_departed(session, departed(placement, departure), terms=terms, clock=clock)
+
+        claimed = await asyncio.gather(
+            *(announce_due_instalments(factory, clock, batch_size=7) for factory in sessions)
+        )
+
+        assert sum(claimed) == 60
+        async with sessions[0]() as session:
+            staged = (
+                await session.execute(
+                    select(outbox_table.c.event_id).where(
+                        outbox_table.c.event_type == RepaymentDue.name
+                    )
+                )
+            ).scalars()
+            instalment_ids = (await session.execute(select(instalments.c.id))).scalars()
+            assert set(staged) == {event_id_for("repayment-due", i) for i in instalment_ids}
+        assert await announce_due_instalments(sessions[1], clock) == 0
+    finally:
+        for engine in engines:
+            await engine.dispose()
+
+
+async def _count(
+    harness: FinancingHarness, event_type: type[Event], expected: int, exactly: bool = False
+) -> bool:
+    found = len(await harness.financing_messages(event_type))
+    return found == expected if exactly else found >= expected
+
+
+async def _staged(runtime: ServiceRuntime, event_type: type[Event]) -> int:
+    async with runtime.sessions() as session:
+        count = await session.scalar(
+            select(func.count()).where(outbox_table.c.event_type == event_type.name)
+        )
+    return int(count or 0)

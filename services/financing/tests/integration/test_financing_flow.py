@@ -1,0 +1,142 @@
+"""From CandidatePlaced and Departed on JetStream to a loan, its schedule, and the events."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date
+
+import httpx
+from financing_test_support import FinancingHarness, departed, placed
+from sqlalchemy import func, select
+
+from jembatan_contracts import (
+    Event,
+    LoanOpened,
+    RepaymentScheduleFixed,
+    Track,
+)
+from jembatan_financing.adapters.orm import cost_items, instalments, loans
+from jembatan_financing.bootstrap import build_app
+from jembatan_kit.runtime import ServiceRuntime
+
+
+async def test_a_placement_opens_a_loan_and_departure_fixes_its_schedule(
+    harness: FinancingHarness,
+) -> None:
+    runtime = await harness.start()
+    placement = placed(Track.SSW, contract_months=12)
+    await harness.publish(placement)
+    await harness.eventually(lambda: _has_messages(harness, LoanOpened, 1))
+
+    [opened_message] = await harness.financing_messages(LoanOpened)
+    opened = LoanOpened.model_validate_json(opened_message.data or b"")
+    assert opened_message.subject == "jembatan.kaltim.financing.loan.opened.v1"
+    assert opened_message.headers and opened_message.headers["Nats-Msg-Id"] == str(opened.event_id)
+    assert (opened.agency, opened.journey_id) == ("kaltim", placement.journey_id)
+    assert opened.placement_id == placement.placement_id
+    assert opened.principal_idr == 30_000_000
+
+    await harness.publish(departed(placement, date(2027, 1, 15)))
+    await harness.eventually(lambda: _has_messages(harness, RepaymentScheduleFixed, 1))
+
+    [fixed_message] = await harness.financing_messages(RepaymentScheduleFixed)
+    fixed = RepaymentScheduleFixed.model_validate_json(fixed_message.data or b"")
+    assert fixed.loan_id == opened.loan_id
+    assert fixed.first_due_date == date(2027, 4, 15)
+    assert fixed.instalments == 10  # a 12-month contract: months 3 to 12
+    assert fixed.principal_idr == 30_000_000
+    assert (fixed.agency, fixed.journey_id) == ("kaltim", placement.journey_id)
+
+    async with runtime.sessions() as session:
+        loan = (await session.execute(select(loans))).one()
+        schedule = (await session.execute(select(instalments).order_by(instalments.c.number))).all()
+        costs = await session.scalar(select(func.sum(cost_items.c.amount_idr)))
+    assert loan.status == "repaying"
+    assert loan.repayment_channel == "own_transfer"
+    assert loan.departure_date == date(2027, 1, 15)
+    assert costs == loan.principal_idr == 30_000_000
+    assert [row.amount_idr for row in schedule] == [3_000_000] * 10
+    assert schedule[-1].due_date == date(2028, 1, 15)
+    assert all(row.announced_at is None and row.traceparent for row in schedule)
+
+
+async def test_a_departure_that_arrives_first_waits_for_its_loan(harness: FinancingHarness) -> None:
+    await harness.start()
+    placement = placed(Track.TITP, contract_months=36)
+    await harness.publish(departed(placement, date(2026, 11, 30)))
+    await harness.publish(placement)
+    await harness.eventually(lambda: _has_messages(harness, RepaymentScheduleFixed, 1))
+    [message] = await harness.financing_messages(RepaymentScheduleFixed)
+    fixed = RepaymentScheduleFixed.model_validate_json(message.data or b"")
+    assert fixed.first_due_date == date(2027, 2, 28)
+    assert fixed.instalments == 12
+    assert fixed.principal_idr == 12_500_000
+
+
+async def test_a_placement_announced_twice_opens_one_loan(harness: FinancingHarness) -> None:
+    runtime = await harness.start()
+    placement = placed()
+    again = placement.model_copy(update={"event_id": uuid.uuid4()})
+    departure = departed(placement, date(2027, 3, 1))
+    for event in (
+        placement,
+        again,
+        departure,
+        departure.model_copy(update={"event_id": uuid.uuid4()}),
+    ):
+        await harness.publish(event)
+    other = placed()
+    await harness.publish(other)
+    await harness.eventually(lambda: _has_messages(harness, LoanOpened, 2))
+    await harness.eventually(lambda: _has_messages(harness, RepaymentScheduleFixed, 1))
+
+    async with runtime.sessions() as session:
+        assert await session.scalar(select(func.count()).select_from(loans)) == 2
+        assert await session.scalar(select(func.count()).select_from(instalments)) == 10
+    assert len(await harness.financing_messages(LoanOpened)) == 2
+    assert len(await harness.financing_messages(RepaymentScheduleFixed)) == 1
+
+
+async def test_the_api_shows_the_itemised_costs_and_the_schedule(harness: FinancingHarness) -> None:
+    runtime = await harness.start()
+    placement = placed(Track.TITP, contract_months=36)
+    await harness.publish(placement)
+    await harness.publish(departed(placement, date(2027, 10, 31)))
+    await harness.eventually(lambda: _has_messages(harness, RepaymentScheduleFixed, 1))
+
+    async with _client(runtime) as client:
+        listed = await client.get("/loans", params={"candidate_id": str(placement.candidate_id)})
+        assert listed.status_code == 200
+        [summary] = listed.json()
+        assert summary["status"] == "repaying"
+        assert summary["repayment_channel"] == "own_transfer"
+
+        loan = (await client.get(f"/loans/{summary['loan_id']}")).json()
+        assert [item["code"] for item in loan["cost_items"]] == [
+            "training",
+            "medical",
+            "documents",
+            "visa",
+            "flight",
+        ]
+        assert sum(item["amount_idr"] for item in loan["cost_items"]) == loan["principal_idr"]
+        assert sum(i["amount_idr"] for i in loan["schedule"]) == loan["principal_idr"]
+
+        schedule = (await client.get(f"/loans/{summary['loan_id']}/schedule")).json()
+        assert schedule == loan["schedule"]
+        assert [i["due_date"] for i in schedule[:3]] == ["2028-01-31", "2028-02-29", "2028-03-31"]
+
+        missing = await client.get(f"/loans/{uuid.uuid4()}/schedule")
+        assert missing.status_code == 404
+        assert missing.json()["error"] == "not_found"
+        assert (await client.get("/loans", params={"candidate_id": str(uuid.uuid4())})).json() == []
+
+
+def _client(runtime: ServiceRuntime) -> httpx.AsyncClient:
+    app = build_app(runtime.settings)  # type: ignore[arg-type]
+    app.state.runtime = runtime  # the started runtime stands in for the app's own lifespan
+    return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://financing")
+
+
+async def _has_messages(harness: FinancingHarness, event_type: type[Event], count: int) -> bool:
+    return len(await harness.financing_messages(event_type)) >= count

@@ -1,0 +1,46 @@
+"""Composition root: wires settings, database, bus, the consumers and routes."""
+
+from pathlib import Path
+
+from fastapi import FastAPI
+
+from jembatan_contracts import CandidateReadyForPlacement, CertificatePassed
+from jembatan_kit.consumer import EventHandler
+from jembatan_kit.runtime import ServiceRuntime, create_service_app
+
+from .config import PlacementSettings
+from .entrypoints.api import router
+from .service_layer import handlers
+
+MIGRATIONS = Path(__file__).parent / "adapters" / "migrations"
+
+
+def build_runtime(settings: PlacementSettings) -> ServiceRuntime:
+    return ServiceRuntime(
+        settings,
+        migrations=MIGRATIONS,
+        handlers=[
+            EventHandler(
+                CandidateReadyForPlacement,
+                "placement-candidate-ready",
+                handlers.on_candidate_ready_for_placement,
+            ),
+            EventHandler(
+                CertificatePassed,
+                "placement-certificate-passed",
+                handlers.on_certificate_passed,
+            ),
+        ],
+    )
+
+
+def build_app(settings: PlacementSettings | None = None) -> FastAPI:
+    settings = settings or PlacementSettings()
+    return create_service_app(
+        lambda: build_runtime(settings),
+        title="Jembatan placement",
+        description="Job orders from Japanese employers, ranked matches of ready candidates, "
+        "and each candidate's path: shortlist, interview, offer, contract, Certificate of "
+        "Eligibility, visa, departure, early return.",
+        routers=[router],
+    )

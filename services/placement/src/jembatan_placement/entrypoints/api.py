@@ -1,0 +1,394 @@
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+from pydantic import BaseModel, Field
+
+from jembatan_contracts import EarlyReturnReason, TestKind, Track
+from jembatan_kit.runtime import Runtime
+
+from ..domain.journey import PlacementStatus
+from ..domain.model import (
+    DEFAULT_MINIMUM_LANGUAGE_LEVEL,
+    JobOrderStatus,
+    LanguageLevel,
+    OpenJobOrder,
+)
+from ..service_layer import handlers
+
+router = APIRouter()
+
+Limit = Annotated[int, Query(ge=1, le=500)]
+Offset = Annotated[int, Query(ge=0)]
+
+
+class JobOrderRequest(BaseModel):
+    employer: str = Field(max_length=200, examples=["Sakura Kaigo K.K."])
+    supervising_organisation: str = Field(max_length=200, examples=["IM Japan", "JOE Cooperative"])
+    prefecture: str = Field(max_length=40, examples=["Aichi"])
+    sector: str = Field(max_length=40, examples=["caregiver", "automotive"])
+    track: Track
+    slots: int = Field(description="How many candidates the employer takes; more than zero")
+    monthly_wage_jpy: int = Field(description="Gross monthly wage in JPY; more than zero")
+    contract_months: int = Field(description="Contract length in months; more than zero")
+    minimum_language_level: LanguageLevel = DEFAULT_MINIMUM_LANGUAGE_LEVEL
+    required_certificates: list[TestKind] = Field(
+        default_factory=list, examples=[["SSW_SKILL", "NURSING_CARE_JAPANESE"]]
+    )
+    interview_date: date | None = None
+
+
+class JobOrderView(BaseModel):
+    id: uuid.UUID
+    employer: str
+    supervising_organisation: str
+    prefecture: str
+    sector: str
+    track: Track
+    slots: int
+    filled: int
+    remaining: int
+    status: JobOrderStatus
+    monthly_wage_jpy: int
+    contract_months: int
+    minimum_language_level: LanguageLevel
+    required_certificates: list[TestKind]
+    interview_date: date | None
+    opened_at: datetime
+    closed_at: datetime | None
+    close_reason: str | None
+
+
+class CloseRequest(BaseModel):
+    reason: str = Field(max_length=500, examples=["employer hired locally"])
+
+
+class MatchView(BaseModel):
+    candidate_id: uuid.UUID
+    agency: str
+    language_level: str
+    score: float
+    explanation: str
+
+
+class ExclusionView(BaseModel):
+    candidate_id: uuid.UUID
+    rule: str
+    reason: str
+
+
+class MatchesView(BaseModel):
+    job_order_id: uuid.UUID
+    matches: list[MatchView]
+    excluded: list[ExclusionView]
+
+
+class PlacementRequest(BaseModel):
+    candidate_id: uuid.UUID
+
+
+class ShortlistRequest(BaseModel):
+    candidate_id: uuid.UUID
+    shortlisted_on: date | None = Field(default=None, description="Defaults to today")
+
+
+class InterviewRequest(BaseModel):
+    passed: bool
+    interviewed_on: date | None = Field(default=None, description="Defaults to today")
+
+
+class StepRequest(BaseModel):
+    on: date | None = Field(default=None, description="The day it happened; defaults to today")
+
+
+class DepartureRequest(BaseModel):
+    departure_date: date
+
+
+class EarlyReturnRequest(BaseModel):
+    return_date: date
+    reason: EarlyReturnReason
+
+
+class StepView(BaseModel):
+    status: PlacementStatus
+    happened_on: date
+    detail: str | None
+
+
+class PlacementView(BaseModel):
+    id: uuid.UUID
+    job_order_id: uuid.UUID
+    candidate_id: uuid.UUID
+    journey_id: uuid.UUID
+    agency: str
+    status: PlacementStatus
+    started_at: datetime
+    placed_at: datetime | None = Field(
+        description="When the contract was signed and the slot taken"
+    )
+    departure_date: date | None
+    employer: str
+    supervising_organisation: str
+    prefecture: str
+    sector: str
+    track: Track
+    monthly_wage_jpy: int
+    contract_months: int
+    steps: list[StepView]
+
+
+class CommitmentRequest(BaseModel):
+    months_willing_to_stay: int = Field(
+        ge=1, le=120, description="How long the candidate commits to work in Japan, in months"
+    )
+
+
+class ReadyCandidateView(BaseModel):
+    candidate_id: uuid.UUID
+    journey_id: uuid.UUID
+    agency: str
+    track: Track
+    sector: str
+    language_level: str
+    ready_at: datetime
+    daily_score_average: float | None
+    months_willing_to_stay: int | None
+    certificates: list[TestKind]
+
+
+@router.post("/job-orders", status_code=201, response_model=JobOrderView, tags=["job orders"])
+async def open_job_order(body: JobOrderRequest, runtime: Runtime) -> dict[str, object]:
+    async with runtime.unit_of_work() as session:
+        order_id = await handlers.open_job_order(
+            session, OpenJobOrder(**body.model_dump()), runtime.clock.now()
+        )
+        return await handlers.get_job_order(session, order_id)
+
+
+@router.get("/job-orders", response_model=list[JobOrderView], tags=["job orders"])
+async def list_job_orders(
+    runtime: Runtime,
+    status: JobOrderStatus | None = None,
+    sector: str | None = None,
+    track: Track | None = None,
+    limit: Limit = 100,
+    offset: Offset = 0,
+) -> list[dict[str, object]]:
+    async with runtime.sessions() as session:
+        return await handlers.list_job_orders(session, status, sector, track, limit, offset)
+
+
+@router.get("/job-orders/{job_order_id}", response_model=JobOrderView, tags=["job orders"])
+async def get_job_order(job_order_id: uuid.UUID, runtime: Runtime) -> dict[str, object]:
+    async with runtime.sessions() as session:
+        return await handlers.get_job_order(session, job_order_id)
+
+
+@router.post("/job-orders/{job_order_id}/close", response_model=JobOrderView, tags=["job orders"])
+async def close_job_order(
+    job_order_id: uuid.UUID, body: CloseRequest, runtime: Runtime
+) -> dict[str, object]:
+    async with runtime.unit_of_work() as session:
+        return await handlers.close_job_order(
+            session, job_order_id, body.reason, runtime.clock.now()
+        )
+
+
+@router.get(
+    "/job-orders/{job_order_id}/matches",
+    response_model=MatchesView,
+    tags=["job orders"],
+    summary="Ready candidates ranked for the order, each rank explained",
+)
+async def match_candidates(
+    job_order_id: uuid.UUID, runtime: Runtime, limit: Limit = 100
+) -> dict[str, object]:
+    async with runtime.sessions() as session:
+        return await handlers.match_candidates(session, job_order_id, runtime.clock.today(), limit)
+
+
+@router.post(
+    "/job-orders/{job_order_id}/shortlist",
+    status_code=201,
+    response_model=PlacementView,
+    tags=["placements"],
+    summary="Put a ready candidate on the order's path: shortlisted",
+)
+async def shortlist_candidate(
+    job_order_id: uuid.UUID, body: ShortlistRequest, runtime: Runtime
+) -> dict[str, object]:
+    async with runtime.unit_of_work() as session:
+        return await handlers.shortlist_candidate(
+            session,
+            job_order_id,
+            body.candidate_id,
+            body.shortlisted_on or runtime.clock.today(),
+            runtime.clock.now(),
+        )
+
+
+@router.post(
+    "/job-orders/{job_order_id}/placements",
+    status_code=201,
+    response_model=PlacementView,
+    tags=["placements"],
+)
+async def place_candidate(
+    job_order_id: uuid.UUID, body: PlacementRequest, runtime: Runtime
+) -> dict[str, object]:
+    """Record a contract signed without the steps before it; the slot is taken at once."""
+    async with runtime.unit_of_work() as session:
+        return await handlers.place_candidate(
+            session, job_order_id, body.candidate_id, runtime.clock.now()
+        )
+
+
+@router.post(
+    "/placements/{placement_id}/interview", response_model=PlacementView, tags=["placements"]
+)
+async def record_interview(
+    placement_id: uuid.UUID, body: InterviewRequest, runtime: Runtime
+) -> dict[str, object]:
+    """A failed interview ends the path on this order; no slot was taken."""
+    async with runtime.unit_of_work() as session:
+        return await handlers.record_interview(
+            session,
+            placement_id,
+            body.passed,
+            body.interviewed_on or runtime.clock.today(),
+            runtime.clock.now(),
+        )
+
+
+@router.post("/placements/{placement_id}/offer", response_model=PlacementView, tags=["placements"])
+async def make_offer(
+    placement_id: uuid.UUID, body: StepRequest, runtime: Runtime
+) -> dict[str, object]:
+    async with runtime.unit_of_work() as session:
+        return await handlers.make_offer(
+            session, placement_id, body.on or runtime.clock.today(), runtime.clock.now()
+        )
+
+
+@router.post(
+    "/placements/{placement_id}/contract",
+    response_model=PlacementView,
+    tags=["placements"],
+    summary="Record the signed contract: the candidate takes one of the order's slots",
+)
+async def sign_contract(
+    placement_id: uuid.UUID, body: StepRequest, runtime: Runtime
+) -> dict[str, object]:
+    async with runtime.unit_of_work() as session:
+        return await handlers.sign_contract(
+            session, placement_id, body.on or runtime.clock.today(), runtime.clock.now()
+        )
+
+
+@router.post(
+    "/placements/{placement_id}/certificate-of-eligibility",
+    response_model=PlacementView,
+    tags=["placements"],
+)
+async def issue_coe(
+    placement_id: uuid.UUID, body: StepRequest, runtime: Runtime
+) -> dict[str, object]:
+    async with runtime.unit_of_work() as session:
+        return await handlers.issue_coe(
+            session, placement_id, body.on or runtime.clock.today(), runtime.clock.now()
+        )
+
+
+@router.post("/placements/{placement_id}/visa", response_model=PlacementView, tags=["placements"])
+async def issue_visa(
+    placement_id: uuid.UUID, body: StepRequest, runtime: Runtime
+) -> dict[str, object]:
+    async with runtime.unit_of_work() as session:
+        return await handlers.issue_visa(
+            session, placement_id, body.on or runtime.clock.today(), runtime.clock.now()
+        )
+
+
+@router.post(
+    "/placements/{placement_id}/departure", response_model=PlacementView, tags=["placements"]
+)
+async def record_departure(
+    placement_id: uuid.UUID, body: DepartureRequest, runtime: Runtime
+) -> dict[str, object]:
+    async with runtime.unit_of_work() as session:
+        return await handlers.record_departure(
+            session, placement_id, body.departure_date, runtime.clock.now()
+        )
+
+
+@router.post(
+    "/placements/{placement_id}/early-return", response_model=PlacementView, tags=["placements"]
+)
+async def record_early_return(
+    placement_id: uuid.UUID, body: EarlyReturnRequest, runtime: Runtime
+) -> dict[str, object]:
+    async with runtime.unit_of_work() as session:
+        return await handlers.record_early_return(
+            session, placement_id, body.return_date, body.reason, runtime.clock.now()
+        )
+
+
+@router.get("/placements/{placement_id}", response_model=PlacementView, tags=["placements"])
+async def get_placement(placement_id: uuid.UUID, runtime: Runtime) -> dict[str, object]:
+    async with runtime.sessions() as session:
+        return await handlers.get_placement(session, placement_id)
+
+
+@router.get("/placements", response_model=list[PlacementView], tags=["placements"])
+async def list_placements(
+    runtime: Runtime,
+    candidate_id: uuid.UUID | None = None,
+    job_order_id: uuid.UUID | None = None,
+    status: PlacementStatus | None = None,
+    limit: Limit = 100,
+    offset: Offset = 0,
+) -> list[dict[str, object]]:
+    async with runtime.sessions() as session:
+        return await handlers.list_placements(
+            session, candidate_id, job_order_id, status, limit, offset
+        )
+
+
+@router.get(
+    "/ready-candidates/{candidate_id}",
+    response_model=ReadyCandidateView,
+    tags=["ready candidates"],
+    summary="A candidate training announced ready for placement",
+)
+async def get_ready_candidate(candidate_id: uuid.UUID, runtime: Runtime) -> dict[str, object]:
+    async with runtime.sessions() as session:
+        return await handlers.get_ready_candidate(session, candidate_id)
+
+
+@router.put(
+    "/ready-candidates/{candidate_id}/commitment",
+    response_model=ReadyCandidateView,
+    tags=["ready candidates"],
+    summary="Record how long the candidate commits to stay; employers favour longer",
+)
+async def set_commitment(
+    candidate_id: uuid.UUID, body: CommitmentRequest, runtime: Runtime
+) -> dict[str, object]:
+    async with runtime.unit_of_work() as session:
+        return await handlers.set_commitment(session, candidate_id, body.months_willing_to_stay)
+
+
+@router.get("/ready-candidates", response_model=list[ReadyCandidateView], tags=["ready candidates"])
+async def list_ready_candidates(
+    runtime: Runtime,
+    sector: str | None = None,
+    track: Track | None = None,
+    limit: Limit = 100,
+    offset: Offset = 0,
+) -> list[dict[str, object]]:
+    async with runtime.sessions() as session:
+        return await handlers.list_ready_candidates(session, sector, track, limit, offset)

@@ -1,0 +1,80 @@
+from sqlalchemy import (
+    JSON,
+    Column,
+    Date,
+    DateTime,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+    Uuid,
+    text,
+)
+
+metadata = MetaData()
+
+candidates = Table(
+    "candidates",
+    metadata,
+    Column("id", Uuid, primary_key=True),
+    Column("journey_id", Uuid, nullable=False, unique=True),
+    Column("agency", String(32), nullable=False, index=True),
+    Column("nik_hash", String(64), nullable=False, index=True),
+    Column("nik_encrypted", Text, nullable=False),
+    Column("nik_masked", String(16), nullable=False),
+    Column("name_encrypted", Text, nullable=False),
+    Column("phone_encrypted", Text, nullable=True),
+    Column("birth_date", Date, nullable=False),
+    Column("sex", String(1), nullable=False),
+    Column("education", String(16), nullable=False),
+    Column("track", String(8), nullable=False),
+    Column("preferred_sector", String(40), nullable=False),
+    Column("province_code", String(2), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("rule_set", String(32), nullable=True),
+    Column("warnings", JSON, nullable=False, default=list),
+    Column("registered_at", DateTime(timezone=True), nullable=False),
+    # One person, one active registration, whichever agency registered them.
+    Index(
+        "uq_candidates_one_active_per_nik",
+        "nik_hash",
+        unique=True,
+        sqlite_where=text("status = 'active'"),
+        postgresql_where=text("status = 'active'"),
+    ),
+)
+
+bulk_uploads = Table(
+    "bulk_uploads",
+    metadata,
+    Column("id", Uuid, primary_key=True),
+    Column("agency", String(32), nullable=False),
+    Column("sha256", String(64), nullable=False),
+    Column("received_at", DateTime(timezone=True), nullable=False),
+    Column("accepted", Integer, nullable=False),
+    Column("refused", Integer, nullable=False),
+    Column("results", JSON, nullable=False),
+    UniqueConstraint("agency", "sha256", name="uq_bulk_uploads_agency_file"),
+)
+
+withdrawals = Table(
+    "withdrawals",
+    metadata,
+    Column("candidate_id", Uuid, primary_key=True),
+    Column("reason", String(32), nullable=False),
+    Column("note", Text, nullable=True),
+    Column("withdrawn_at", DateTime(timezone=True), nullable=False),
+)
+
+nik_reads = Table(
+    "nik_reads",
+    metadata,
+    Column("id", Uuid, primary_key=True),
+    Column("candidate_id", Uuid, nullable=False, index=True),
+    Column("reader", String(120), nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("read_at", DateTime(timezone=True), nullable=False),
+)

@@ -1,0 +1,121 @@
+"""Registration decisions. Pure: no I/O, time is passed in.
+
+A decision lists every rule checked, so an operator sees why a registration was accepted or
+refused; disagreements between the NIK and the declaration are warnings, never refusals.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from datetime import date
+from enum import StrEnum
+
+from jembatan_contracts import Track
+
+from .eligibility import RuleCheck, check_eligibility, rule_set_on
+from .nik import ParsedNik, mismatch_warnings, parse_nik
+
+
+class Sex(StrEnum):
+    MALE = "M"
+    FEMALE = "F"
+
+
+class CandidateStatus(StrEnum):
+    ACTIVE = "active"
+    WITHDRAWN = "withdrawn"
+
+
+@dataclass(frozen=True)
+class RegisterCandidate:
+    """Command: an agency registers a candidate."""
+
+    agency: str
+    nik: str
+    full_name: str
+    birth_date: date
+    sex: Sex
+    education: str
+    track: Track
+    preferred_sector: str
+    phone: str | None = None
+    region_code: str | None = None
+    """Where the candidate declares to live: province (2 digits) or regency (4 digits)."""
+    selection_date: date | None = None
+    """The date eligibility is judged on; the registration date when not given."""
+
+
+@dataclass(frozen=True)
+class Decision:
+    checks: list[RuleCheck] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    rule_set: str | None = None
+    nik: ParsedNik | None = None
+
+    @property
+    def accepted(self) -> bool:
+        return all(check.passed for check in self.checks)
+
+    @property
+    def failures(self) -> list[RuleCheck]:
+        return [check for check in self.checks if not check.passed]
+
+    @property
+    def refusal(self) -> str:
+        return "; ".join(check.message for check in self.failures)
+
+
+def decide(command: RegisterCandidate, today: date) -> Decision:
+    selection_date = command.selection_date or today
+    checks: list[RuleCheck] = []
+    parsed = parse_nik(command.nik, today)
+    if isinstance(parsed, list):
+        checks += [
+            RuleCheck(f"nik_{problem.part}", False, "the NIK must be a real NIK", problem.message)
+            for problem in parsed
+        ]
+        nik = None
+    else:
+        nik = parsed
+        checks.append(
+            RuleCheck(
+                "nik_valid",
+                True,
+                "the NIK must be a real NIK",
+                f"issued in {nik.province_name}, regency {nik.region_code}",
+            )
+        )
+    name = command.full_name.strip()
+    checks.append(
+        RuleCheck(
+            "name_present",
+            bool(name),
+            "the full name must be given",
+            "given" if name else "empty",
+        )
+    )
+    checks += check_eligibility(
+        command.track,
+        command.birth_date,
+        command.education,
+        command.preferred_sector,
+        selection_date,
+    )
+    warnings = (
+        mismatch_warnings(nik, command.birth_date, command.sex is Sex.FEMALE, command.region_code)
+        if nik
+        else []
+    )
+    in_force = rule_set_on(selection_date)
+    return Decision(checks, warnings, in_force.id if in_force else None, nik)
+
+
+def mask_nik(nik: str) -> str:
+    """Show the region (first 4) and the serial (last 4) only, e.g. 6471********0003."""
+    return nik[:4] + "*" * (len(nik) - 8) + nik[-4:]
+
+
+def new_candidate_ids() -> tuple[uuid.UUID, uuid.UUID]:
+    """A candidate id and a journey id that will follow the candidate through every service."""
+    return uuid.uuid4(), uuid.uuid4()

@@ -1,0 +1,210 @@
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Body, Depends, Query, Request
+from pydantic import BaseModel, Field
+
+from jembatan_contracts import AGENCY_PATTERN, Track, WithdrawalReason
+from jembatan_kit.auth import CurrentCaller
+from jembatan_kit.runtime import Runtime
+
+from ..adapters.protection import IdentityProtector
+from ..domain.model import RegisterCandidate, Sex, mask_nik
+from ..service_layer import bulk, handlers
+
+router = APIRouter(tags=["candidates"])
+
+
+def get_protector(request: Request) -> IdentityProtector:
+    protector: IdentityProtector = request.app.state.protector
+    return protector
+
+
+Protector = Annotated[IdentityProtector, Depends(get_protector)]
+
+
+class RegistrationRequest(BaseModel):
+    agency: str = Field(pattern=AGENCY_PATTERN, examples=["kaltim"])
+    nik: str = Field(examples=["6471054506010003"], description="16-digit NIK")
+    full_name: str = Field(max_length=200)
+    birth_date: date
+    sex: Sex
+    education: str = Field(examples=["SMA", "SMK", "D3"])
+    track: Track
+    preferred_sector: str = Field(examples=["caregiver", "automotive"])
+    phone: str | None = None
+    region_code: str | None = Field(
+        default=None,
+        pattern=r"^\d{2}(\d{2})?$",
+        description="Declared home region: province (2 digits) or regency (4 digits)",
+    )
+    selection_date: date | None = Field(
+        default=None, description="Date eligibility is judged on; today when not given"
+    )
+
+
+class RuleCheckView(BaseModel):
+    rule: str
+    passed: bool
+    requirement: str
+    finding: str
+
+
+class RegistrationResponse(BaseModel):
+    candidate_id: uuid.UUID
+    journey_id: uuid.UUID
+    nik_masked: str
+    status: str
+    rule_set: str | None
+    checks: list[RuleCheckView]
+    warnings: list[str]
+
+
+class CandidateView(BaseModel):
+    candidate_id: uuid.UUID
+    journey_id: uuid.UUID
+    agency: str
+    nik_masked: str
+    full_name: str
+    birth_date: date
+    sex: str
+    education: str
+    track: str
+    preferred_sector: str
+    province_code: str
+    status: str
+    rule_set: str | None
+    warnings: list[str]
+    registered_at: datetime
+
+
+class NikReadRequest(BaseModel):
+    reason: str = Field(description="Why the full NIK is needed; kept in the read log")
+
+
+@router.post("/candidates", status_code=201, response_model=RegistrationResponse)
+async def register(
+    body: RegistrationRequest, runtime: Runtime, protector: Protector
+) -> RegistrationResponse:
+    command = RegisterCandidate(**body.model_dump())
+    async with runtime.unit_of_work() as session:
+        registered = await handlers.register_candidate(
+            session, command, protector, runtime.clock.now()
+        )
+    return RegistrationResponse(
+        candidate_id=registered.candidate_id,
+        journey_id=registered.journey_id,
+        nik_masked=mask_nik(body.nik),
+        status="active",
+        rule_set=registered.decision.rule_set,
+        checks=[
+            RuleCheckView(**handlers.check_view(check)) for check in registered.decision.checks
+        ],
+        warnings=registered.decision.warnings,
+    )
+
+
+@router.get("/candidates/{candidate_id}", response_model=CandidateView)
+async def get_candidate(
+    candidate_id: uuid.UUID, runtime: Runtime, protector: Protector
+) -> dict[str, object]:
+    async with runtime.sessions() as session:
+        return await handlers.get_candidate(session, candidate_id, protector)
+
+
+@router.get("/candidates", response_model=list[CandidateView])
+async def list_candidates(
+    runtime: Runtime,
+    protector: Protector,
+    agency: str | None = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> list[dict[str, object]]:
+    async with runtime.sessions() as session:
+        return await handlers.list_candidates(session, protector, agency, limit, offset)
+
+
+@router.post("/candidates/{candidate_id}/nik", summary="Read the full NIK (logged, with reason)")
+async def read_nik(
+    candidate_id: uuid.UUID,
+    body: NikReadRequest,
+    caller: CurrentCaller,
+    runtime: Runtime,
+    protector: Protector,
+) -> dict[str, str]:
+    async with runtime.unit_of_work() as session:
+        nik = await handlers.read_full_nik(
+            session, candidate_id, caller, body.reason, protector, runtime.clock.now()
+        )
+    return {"nik": nik}
+
+
+@router.get(
+    "/candidates/{candidate_id}/nik-reads", summary="Who read this candidate's NIK, and why"
+)
+async def nik_read_log(candidate_id: uuid.UUID, runtime: Runtime) -> list[dict[str, object]]:
+    async with runtime.sessions() as session:
+        return await handlers.nik_reads_of(session, candidate_id)
+
+
+class WithdrawalRequest(BaseModel):
+    reason: WithdrawalReason
+    note: str | None = Field(default=None, max_length=1000, description="Kept here, not sent")
+
+
+@router.post("/candidates/{candidate_id}/withdrawal", summary="Withdraw a candidate")
+async def withdraw(
+    candidate_id: uuid.UUID, body: WithdrawalRequest, runtime: Runtime
+) -> dict[str, str]:
+    async with runtime.unit_of_work() as session:
+        await handlers.withdraw_candidate(
+            session, candidate_id, body.reason, body.note, runtime.clock.now()
+        )
+    return {"candidate_id": str(candidate_id), "status": "withdrawn"}
+
+
+class CorrectionRequest(BaseModel):
+    nik: str | None = None
+    full_name: str | None = Field(default=None, max_length=200)
+    phone: str | None = None
+    birth_date: date | None = None
+    sex: Sex | None = None
+    education: str | None = None
+    preferred_sector: str | None = None
+    region_code: str | None = Field(default=None, pattern=r"^\d{2}(\d{2})?$")
+
+
+@router.patch("/candidates/{candidate_id}", summary="Correct a candidate's personal data")
+async def correct(
+    candidate_id: uuid.UUID, body: CorrectionRequest, runtime: Runtime, protector: Protector
+) -> dict[str, object]:
+    async with runtime.unit_of_work() as session:
+        decision = await handlers.correct_candidate(
+            session,
+            candidate_id,
+            body.model_dump(exclude_unset=True),
+            protector,
+            runtime.clock.now(),
+        )
+    return {"candidate_id": str(candidate_id), "warnings": decision.warnings}
+
+
+@router.post(
+    "/candidates/bulk",
+    summary="Register many candidates from a CSV file",
+    description="Send the CSV as the request body (`content-type: text/csv`). Columns: "
+    + ", ".join(bulk.REQUIRED_COLUMNS + bulk.OPTIONAL_COLUMNS)
+    + ". Each row is accepted or refused with its reasons; the same file twice registers "
+    "nobody twice.",
+)
+async def bulk_upload(
+    runtime: Runtime,
+    protector: Protector,
+    agency: Annotated[str, Query(pattern=AGENCY_PATTERN)],
+    content: Annotated[bytes, Body(media_type="text/csv")],
+) -> dict[str, object]:
+    async with runtime.unit_of_work() as session:
+        return await bulk.bulk_register(session, agency, content, protector, runtime.clock.now())

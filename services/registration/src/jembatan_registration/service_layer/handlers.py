@@ -1,0 +1,360 @@
+"""Use cases of registration, each in one transaction with the events it stages."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, replace
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import insert, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from jembatan_contracts import (
+    CandidateDataCorrected,
+    CandidateRegistered,
+    CandidateWithdrawn,
+    Track,
+    WithdrawalReason,
+)
+from jembatan_kit.auth import NATIONAL_AGENCY, NIK_READER, Caller, require_role
+from jembatan_kit.errors import Conflict, NotFound, RuleViolation
+from jembatan_kit.outbox import add_to_outbox
+from jembatan_kit.telemetry import journey_root_span
+
+from ..adapters.orm import candidates, nik_reads, withdrawals
+from ..adapters.protection import IdentityProtector
+from ..domain.eligibility import RuleCheck
+from ..domain.model import (
+    CandidateStatus,
+    Decision,
+    RegisterCandidate,
+    Sex,
+    decide,
+    mask_nik,
+    new_candidate_ids,
+)
+
+
+@dataclass(frozen=True)
+class Registered:
+    candidate_id: uuid.UUID
+    journey_id: uuid.UUID
+    decision: Decision
+
+
+async def register_candidate(
+    session: AsyncSession,
+    command: RegisterCandidate,
+    protector: IdentityProtector,
+    now: datetime,
+) -> Registered:
+    decision = decide(command, now.date())
+    if not decision.accepted:
+        raise RuleViolation(
+            "registration_refused",
+            decision.refusal,
+            {"checks": [check_view(check) for check in decision.checks]},
+        )
+    nik_hash = protector.lookup_hash(command.nik)
+    existing = await _active_by_nik_hash(session, nik_hash)
+    if existing is not None:
+        raise _already_registered(existing)
+    candidate_id, journey_id = new_candidate_ids()
+    try:
+        async with session.begin_nested():
+            await session.execute(
+                insert(candidates).values(
+                    id=candidate_id,
+                    journey_id=journey_id,
+                    agency=command.agency,
+                    nik_hash=nik_hash,
+                    nik_encrypted=protector.encrypt(command.nik),
+                    nik_masked=mask_nik(command.nik),
+                    name_encrypted=protector.encrypt(command.full_name.strip()),
+                    phone_encrypted=protector.encrypt(command.phone) if command.phone else None,
+                    birth_date=command.birth_date,
+                    sex=command.sex.value,
+                    education=command.education,
+                    track=command.track.value,
+                    preferred_sector=command.preferred_sector,
+                    province_code=command.nik[:2],
+                    status=CandidateStatus.ACTIVE.value,
+                    rule_set=decision.rule_set,
+                    warnings=decision.warnings,
+                    registered_at=now,
+                )
+            )
+    except IntegrityError:
+        # Another request registered the same NIK a moment ago.
+        existing = await _active_by_nik_hash(session, nik_hash)
+        if existing is None:
+            raise
+        raise _already_registered(existing) from None
+    with journey_root_span(journey_id, command.agency):
+        await add_to_outbox(
+            session,
+            CandidateRegistered(
+                agency=command.agency,
+                journey_id=journey_id,
+                candidate_id=candidate_id,
+                track=command.track,
+                preferred_sector=command.preferred_sector,
+                education=command.education,
+                province_code=command.nik[:2],
+                registered_on=now.date(),
+                rule_set=decision.rule_set,
+                rules_checked=[check.rule for check in decision.checks],
+            ),
+        )
+    return Registered(candidate_id, journey_id, decision)
+
+
+def check_view(check: RuleCheck) -> dict[str, object]:
+    return {
+        "rule": check.rule,
+        "passed": check.passed,
+        "requirement": check.requirement,
+        "finding": check.finding,
+    }
+
+
+async def withdraw_candidate(
+    session: AsyncSession,
+    candidate_id: uuid.UUID,
+    reason: WithdrawalReason,
+    note: str | None,
+    now: datetime,
+) -> None:
+    row = await _candidate_row(session, candidate_id)
+    if row.status != CandidateStatus.ACTIVE.value:
+        raise Conflict("already_withdrawn", f"candidate {candidate_id} is already withdrawn")
+    await session.execute(
+        update(candidates)
+        .where(candidates.c.id == candidate_id)
+        .values(status=CandidateStatus.WITHDRAWN.value)
+    )
+    await session.execute(
+        insert(withdrawals).values(
+            candidate_id=candidate_id, reason=reason.value, note=note, withdrawn_at=now
+        )
+    )
+    await add_to_outbox(
+        session,
+        CandidateWithdrawn(
+            agency=row.agency,
+            journey_id=row.journey_id,
+            candidate_id=candidate_id,
+            reason=reason,
+            withdrawn_on=now.date(),
+        ),
+    )
+
+
+CORRECTABLE = (
+    "nik",
+    "full_name",
+    "phone",
+    "birth_date",
+    "sex",
+    "education",
+    "preferred_sector",
+    "region_code",
+)
+
+
+async def correct_candidate(
+    session: AsyncSession,
+    candidate_id: uuid.UUID,
+    changes: dict[str, Any],
+    protector: IdentityProtector,
+    now: datetime,
+) -> Decision:
+    """Correct personal data. The corrected record must still pass every registration rule,
+    judged on the original registration date."""
+    row = await _candidate_row(session, candidate_id)
+    if row.status != CandidateStatus.ACTIVE.value:
+        raise Conflict("withdrawn", f"candidate {candidate_id} is withdrawn; register anew")
+    unknown = set(changes) - set(CORRECTABLE)
+    if unknown:
+        raise RuleViolation("not_correctable", f"cannot correct {', '.join(sorted(unknown))}")
+    current = RegisterCandidate(
+        agency=row.agency,
+        nik=protector.decrypt(row.nik_encrypted),
+        full_name=protector.decrypt(row.name_encrypted),
+        birth_date=row.birth_date,
+        sex=Sex(row.sex),
+        education=row.education,
+        track=Track(row.track),
+        preferred_sector=row.preferred_sector,
+        phone=protector.decrypt(row.phone_encrypted) if row.phone_encrypted else None,
+        region_code=None,
+        selection_date=row.registered_at.date(),
+    )
+    corrected = replace(current, **changes)
+    changed = sorted(name for name in changes if getattr(corrected, name) != getattr(current, name))
+    if not changed:
+        raise RuleViolation("nothing_to_correct", "the correction changes nothing")
+    decision = decide(corrected, now.date())
+    if not decision.accepted:
+        raise RuleViolation(
+            "correction_refused",
+            decision.refusal,
+            {"checks": [check_view(check) for check in decision.checks]},
+        )
+    values: dict[str, Any] = {
+        "birth_date": corrected.birth_date,
+        "sex": corrected.sex.value,
+        "education": corrected.education,
+        "preferred_sector": corrected.preferred_sector,
+        "warnings": decision.warnings,
+        "name_encrypted": protector.encrypt(corrected.full_name.strip()),
+        "phone_encrypted": protector.encrypt(corrected.phone) if corrected.phone else None,
+    }
+    if "nik" in changed:
+        nik_hash = protector.lookup_hash(corrected.nik)
+        existing = await _active_by_nik_hash(session, nik_hash)
+        if existing is not None and existing.id != candidate_id:
+            raise _already_registered(existing)
+        values |= {
+            "nik_hash": nik_hash,
+            "nik_encrypted": protector.encrypt(corrected.nik),
+            "nik_masked": mask_nik(corrected.nik),
+            "province_code": corrected.nik[:2],
+        }
+    await session.execute(update(candidates).where(candidates.c.id == candidate_id).values(values))
+    await add_to_outbox(
+        session,
+        CandidateDataCorrected(
+            agency=row.agency,
+            journey_id=row.journey_id,
+            candidate_id=candidate_id,
+            corrected_fields=changed,
+            education=corrected.education if "education" in changed else None,
+            preferred_sector=(
+                corrected.preferred_sector if "preferred_sector" in changed else None
+            ),
+            province_code=corrected.nik[:2] if "nik" in changed else None,
+        ),
+    )
+    return decision
+
+
+async def _candidate_row(session: AsyncSession, candidate_id: uuid.UUID) -> Any:
+    row = (await session.execute(select(candidates).where(candidates.c.id == candidate_id))).first()
+    if row is None:
+        raise NotFound("candidate", candidate_id)
+    return row
+
+
+async def get_candidate(
+    session: AsyncSession, candidate_id: uuid.UUID, protector: IdentityProtector
+) -> dict[str, Any]:
+    row = (await session.execute(select(candidates).where(candidates.c.id == candidate_id))).first()
+    if row is None:
+        raise NotFound("candidate", candidate_id)
+    return _public_view(row, protector)
+
+
+async def list_candidates(
+    session: AsyncSession, protector: IdentityProtector, agency: str | None, limit: int, offset: int
+) -> list[dict[str, Any]]:
+    query = select(candidates).order_by(candidates.c.registered_at, candidates.c.id)
+    if agency:
+        query = query.where(candidates.c.agency == agency)
+    rows = (await session.execute(query.limit(limit).offset(offset))).all()
+    return [_public_view(row, protector) for row in rows]
+
+
+async def read_full_nik(
+    session: AsyncSession,
+    candidate_id: uuid.UUID,
+    caller: Caller,
+    reason: str,
+    protector: IdentityProtector,
+    now: datetime,
+) -> str:
+    """The one way to see a whole NIK: a caller with the nik-reader role, of the candidate's
+    agency or the ministry, saying why. Who read it and why is recorded in the same transaction."""
+    require_role(caller, NIK_READER)
+    if not reason.strip():
+        raise RuleViolation("nik_read_needs_reason", "say why the full NIK is needed")
+    row = (
+        await session.execute(
+            select(candidates.c.nik_encrypted, candidates.c.agency).where(
+                candidates.c.id == candidate_id
+            )
+        )
+    ).first()
+    if row is None:
+        raise NotFound("candidate", candidate_id)
+    if caller.agency not in (row.agency, NATIONAL_AGENCY):
+        raise RuleViolation(
+            "other_agency",
+            f"candidate {candidate_id} belongs to {row.agency}; {caller.agency} cannot read it",
+            status_code=403,
+        )
+    await session.execute(
+        insert(nik_reads).values(
+            id=uuid.uuid4(),
+            candidate_id=candidate_id,
+            reader=f"{caller.user} ({caller.agency})",
+            reason=reason,
+            read_at=now,
+        )
+    )
+    return protector.decrypt(row.nik_encrypted)
+
+
+async def nik_reads_of(session: AsyncSession, candidate_id: uuid.UUID) -> list[dict[str, Any]]:
+    rows = (
+        await session.execute(
+            select(nik_reads.c.reader, nik_reads.c.reason, nik_reads.c.read_at)
+            .where(nik_reads.c.candidate_id == candidate_id)
+            .order_by(nik_reads.c.read_at)
+        )
+    ).all()
+    return [dict(row._mapping) for row in rows]
+
+
+async def _active_by_nik_hash(session: AsyncSession, nik_hash: str) -> Any:
+    return (
+        await session.execute(
+            select(candidates.c.id, candidates.c.agency).where(
+                candidates.c.nik_hash == nik_hash,
+                candidates.c.status == CandidateStatus.ACTIVE.value,
+            )
+        )
+    ).first()
+
+
+def _already_registered(existing: Any) -> Conflict:
+    return Conflict(
+        "one_active_registration",
+        f"this NIK already has an active registration: candidate {existing.id} "
+        f"registered by agency {existing.agency}",
+        existing_candidate_id=str(existing.id),
+        existing_agency=existing.agency,
+    )
+
+
+def _public_view(row: Any, protector: IdentityProtector) -> dict[str, Any]:
+    birth_date: date = row.birth_date
+    return {
+        "candidate_id": row.id,
+        "journey_id": row.journey_id,
+        "agency": row.agency,
+        "nik_masked": row.nik_masked,
+        "full_name": protector.decrypt(row.name_encrypted),
+        "birth_date": birth_date,
+        "sex": row.sex,
+        "education": row.education,
+        "track": row.track,
+        "preferred_sector": row.preferred_sector,
+        "province_code": row.province_code,
+        "status": row.status,
+        "rule_set": row.rule_set,
+        "warnings": row.warnings,
+        "registered_at": row.registered_at,
+    }

@@ -1,0 +1,215 @@
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Body, Query
+from pydantic import BaseModel, Field
+
+from jembatan_contracts import TestKind
+from jembatan_kit.runtime import Runtime
+
+from ..domain.certificates import RecordResult
+from ..domain.daily_scores import MAX_SCORE, DailyScore
+from ..service_layer import bulk, daily_scores, handlers
+
+router = APIRouter(tags=["candidates"])
+
+
+class ResultRequest(BaseModel):
+    test: TestKind
+    issuer: str = Field(max_length=120, examples=["Japan Foundation"])
+    taken_on: date
+    level: str | None = Field(default=None, description="JLPT only: N5 to N1.", examples=["N4"])
+    score: int | None = Field(default=None, description="JFT-Basic only: 0 to 250.")
+    sector: str | None = Field(
+        default=None, max_length=40, description="SSW skill test only.", examples=["caregiver"]
+    )
+    passed: bool | None = Field(
+        default=None, description="SSW skill and nursing-care Japanese tests only."
+    )
+
+
+class RuleOutcomeView(BaseModel):
+    rule: str
+    description: str
+    met: bool
+    evidence: str | None
+
+
+class ReadinessView(BaseModel):
+    ready: bool
+    language_level: str | None
+    met: list[RuleOutcomeView]
+    missing: list[RuleOutcomeView]
+
+
+class ResultRecorded(BaseModel):
+    result_id: uuid.UUID
+    passed: bool
+    became_ready: bool
+    readiness: ReadinessView
+
+
+class EnrolmentView(BaseModel):
+    candidate_id: uuid.UUID
+    journey_id: uuid.UUID
+    agency: str
+    track: str
+    sector: str
+    registered_on: date
+    enrolled_at: datetime
+    status: str = Field(description="enrolled or withdrawn")
+    withdrawn_on: date | None
+    withdrawal_reason: str | None
+    ready: bool
+    ready_at: datetime | None
+
+
+class ResultView(BaseModel):
+    result_id: uuid.UUID
+    test: str
+    level: str | None
+    score: int | None
+    sector: str | None
+    issuer: str
+    taken_on: date
+    passed: bool
+    recorded_at: datetime
+
+
+class SectorChangeView(BaseModel):
+    previous_sector: str | None
+    sector: str
+    reason: str
+    changed_at: datetime
+
+
+class CandidateView(EnrolmentView):
+    cohort_id: uuid.UUID | None = Field(description="The cohort the candidate sits in now.")
+    sector_history: list[SectorChangeView] = Field(
+        description="The registration's preferred sector, then every penjurusan change."
+    )
+    results: list[ResultView]
+    readiness: ReadinessView
+
+
+class SectorRequest(BaseModel):
+    sector: str = Field(max_length=40, examples=["agriculture"])
+    reason: str = Field(
+        max_length=1000, examples=["strong practical scores; interest in farm machinery"]
+    )
+
+
+class SectorChangedView(BaseModel):
+    candidate_id: uuid.UUID
+    sector: str
+    became_ready: bool
+    readiness: ReadinessView
+
+
+class DailyScoreRequest(BaseModel):
+    day: date
+    score: int = Field(ge=0, le=MAX_SCORE)
+
+
+class DailyScoreView(BaseModel):
+    day: date
+    score: int
+    recorded_at: datetime
+
+
+@router.post("/candidates/{candidate_id}/results", status_code=201, response_model=ResultRecorded)
+async def record_result(
+    candidate_id: uuid.UUID, body: ResultRequest, runtime: Runtime
+) -> dict[str, object]:
+    async with runtime.unit_of_work() as session:
+        recorded = await handlers.record_result(
+            session, candidate_id, RecordResult(**body.model_dump()), runtime.clock.now()
+        )
+    return {
+        "result_id": recorded.result_id,
+        "passed": recorded.passed,
+        "became_ready": recorded.became_ready,
+        "readiness": handlers.readiness_view(recorded.readiness),
+    }
+
+
+@router.get("/candidates/{candidate_id}", response_model=CandidateView)
+async def get_candidate(candidate_id: uuid.UUID, runtime: Runtime) -> dict[str, object]:
+    async with runtime.sessions() as session:
+        return await handlers.get_candidate(session, candidate_id)
+
+
+@router.get("/candidates", response_model=list[EnrolmentView])
+async def list_candidates(
+    runtime: Runtime,
+    agency: str | None = None,
+    ready: bool | None = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> list[dict[str, object]]:
+    async with runtime.sessions() as session:
+        return await handlers.list_candidates(session, agency, ready, limit, offset)
+
+
+@router.put(
+    "/candidates/{candidate_id}/sector",
+    response_model=SectorChangedView,
+    summary="Penjurusan: assign or change the candidate's training sector, with the reason",
+)
+async def change_sector(
+    candidate_id: uuid.UUID, body: SectorRequest, runtime: Runtime
+) -> dict[str, object]:
+    async with runtime.unit_of_work() as session:
+        changed = await handlers.change_candidate_sector(
+            session, candidate_id, body.sector, body.reason, runtime.clock.now()
+        )
+    return {
+        "candidate_id": candidate_id,
+        "sector": changed.sector,
+        "became_ready": changed.became_ready,
+        "readiness": handlers.readiness_view(changed.readiness),
+    }
+
+
+@router.post(
+    "/candidates/{candidate_id}/daily-scores",
+    summary="Record a day's score (0-100); posting the same day again replaces it",
+)
+async def record_daily_score(
+    candidate_id: uuid.UUID, body: DailyScoreRequest, runtime: Runtime
+) -> dict[str, object]:
+    async with runtime.unit_of_work() as session:
+        replaced = await daily_scores.record_daily_score(
+            session, candidate_id, DailyScore(body.day, body.score), runtime.clock.now()
+        )
+    return {
+        "candidate_id": candidate_id,
+        "day": body.day,
+        "score": body.score,
+        "replaced": replaced,
+    }
+
+
+@router.get("/candidates/{candidate_id}/daily-scores", response_model=list[DailyScoreView])
+async def list_daily_scores(candidate_id: uuid.UUID, runtime: Runtime) -> list[dict[str, object]]:
+    async with runtime.sessions() as session:
+        return await daily_scores.daily_scores_of(session, candidate_id)
+
+
+@router.post(
+    "/results/bulk",
+    tags=["results"],
+    summary="Import test results from a CSV file, as a test centre delivers it",
+    description="Send the CSV as the request body (`content-type: text/csv`). Columns: "
+    + ", ".join(bulk.REQUIRED_COLUMNS + bulk.OPTIONAL_COLUMNS)
+    + ". Each row is recorded or refused with the rule and column to fix; the same file twice "
+    "records nothing twice (the answer then says replayed: true).",
+)
+async def import_results(
+    runtime: Runtime, content: Annotated[bytes, Body(media_type="text/csv")]
+) -> dict[str, object]:
+    async with runtime.unit_of_work() as session:
+        return await bulk.import_results(session, content, runtime.clock.now())

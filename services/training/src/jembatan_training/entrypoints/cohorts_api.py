@@ -1,0 +1,173 @@
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query
+from pydantic import BaseModel, Field
+
+from jembatan_kit.runtime import Runtime
+
+from ..config import TrainingSettings
+from ..domain.cohorts import DEFAULT_CAPACITY, CreateCohort, Mode, Stage
+from ..service_layer import cohorts
+
+router = APIRouter(tags=["cohorts"])
+
+
+def get_settings(runtime: Runtime) -> TrainingSettings:
+    assert isinstance(runtime.settings, TrainingSettings)
+    return runtime.settings
+
+
+Settings = Annotated[TrainingSettings, Depends(get_settings)]
+
+
+class StageRequest(BaseModel):
+    centre: str = Field(max_length=120, examples=["BPVP Samarinda"])
+    starts_on: date
+    ends_on: date
+
+
+class CohortRequest(BaseModel):
+    training_centre: str = Field(max_length=120, examples=["BPVP Samarinda"])
+    name: str = Field(max_length=120, examples=["Kelas Jepang 2026-A"])
+    mode: Mode
+    capacity: int = Field(default=DEFAULT_CAPACITY, ge=1, le=500)
+    sector: str | None = Field(default=None, max_length=40, examples=["caregiver"])
+    stages: list[StageRequest] = Field(
+        min_length=1, description="In order, without overlap, e.g. 3 months at each centre."
+    )
+
+
+class StageView(BaseModel):
+    centre: str
+    starts_on: date
+    ends_on: date
+
+
+class CohortView(BaseModel):
+    cohort_id: uuid.UUID
+    training_centre: str
+    name: str
+    mode: str
+    sector: str | None
+    capacity: int
+    member_count: int
+    seats_left: int
+    starts_on: date | None
+    ends_on: date | None
+    stages: list[StageView]
+    created_at: datetime
+
+
+class MemberView(BaseModel):
+    candidate_id: uuid.UUID
+    joined_at: datetime
+
+
+class FormerMemberView(MemberView):
+    left_at: datetime
+    left_reason: str = Field(description="left, moved or withdrawn")
+
+
+class CohortDetailView(CohortView):
+    members: list[MemberView]
+    former_members: list[FormerMemberView]
+
+
+class MemberRequest(BaseModel):
+    candidate_id: uuid.UUID
+    move: bool = Field(
+        default=False,
+        description="Move the candidate out of their current cohort into this one. Without it, "
+        "a candidate already in another cohort is refused.",
+    )
+
+
+class BelowTargetView(BaseModel):
+    candidate_id: uuid.UUID
+    average: float
+    scores: int = Field(description="How many recent scores the average is over.")
+
+
+class EarlyWarningView(BaseModel):
+    cohort_id: uuid.UUID
+    target: int
+    window: int
+    below_target: list[BelowTargetView]
+    without_scores: list[uuid.UUID]
+
+
+@router.post("/cohorts", status_code=201, response_model=CohortDetailView)
+async def create_cohort(body: CohortRequest, runtime: Runtime) -> dict[str, object]:
+    command = CreateCohort(
+        training_centre=body.training_centre,
+        name=body.name,
+        mode=body.mode,
+        capacity=body.capacity,
+        sector=body.sector,
+        stages=[Stage(**stage.model_dump()) for stage in body.stages],
+    )
+    async with runtime.unit_of_work() as session:
+        cohort_id = await cohorts.create_cohort(session, command, runtime.clock.now())
+        return await cohorts.get_cohort(session, cohort_id)
+
+
+@router.get("/cohorts", response_model=list[CohortView])
+async def list_cohorts(
+    runtime: Runtime,
+    training_centre: str | None = None,
+    sector: str | None = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> list[dict[str, object]]:
+    async with runtime.sessions() as session:
+        return await cohorts.list_cohorts(session, training_centre, sector, limit, offset)
+
+
+@router.get("/cohorts/{cohort_id}", response_model=CohortDetailView)
+async def get_cohort(cohort_id: uuid.UUID, runtime: Runtime) -> dict[str, object]:
+    async with runtime.sessions() as session:
+        return await cohorts.get_cohort(session, cohort_id)
+
+
+@router.post("/cohorts/{cohort_id}/members", status_code=201, response_model=CohortDetailView)
+async def assign_member(
+    cohort_id: uuid.UUID, body: MemberRequest, runtime: Runtime
+) -> dict[str, object]:
+    async with runtime.unit_of_work() as session:
+        await cohorts.assign_member(
+            session, cohort_id, body.candidate_id, runtime.clock.now(), move=body.move
+        )
+    async with runtime.sessions() as session:
+        return await cohorts.get_cohort(session, cohort_id)
+
+
+@router.delete(
+    "/cohorts/{cohort_id}/members/{candidate_id}", summary="The candidate leaves the cohort"
+)
+async def leave_cohort(
+    cohort_id: uuid.UUID, candidate_id: uuid.UUID, runtime: Runtime
+) -> dict[str, str]:
+    async with runtime.unit_of_work() as session:
+        await cohorts.leave_cohort(session, cohort_id, candidate_id, runtime.clock.now())
+    return {"cohort_id": str(cohort_id), "candidate_id": str(candidate_id), "status": "left"}
+
+
+@router.get(
+    "/cohorts/{cohort_id}/early-warning",
+    response_model=EarlyWarningView,
+    summary="Members whose recent daily scores average below the target",
+)
+async def early_warning(
+    cohort_id: uuid.UUID, runtime: Runtime, settings: Settings
+) -> dict[str, object]:
+    async with runtime.sessions() as session:
+        return await cohorts.early_warning(
+            session,
+            cohort_id,
+            settings.daily_score_target,
+            settings.early_warning_window_days,
+        )

@@ -1,0 +1,97 @@
+"""Every service user of every agency, against every event subject and the JetStream API.
+
+The users and probes come from the topology the configs are rendered from; what each user may do
+is stated below independently, as the rule the configs must implement."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from jembatan_contracts import CATALOGUE
+
+from .conftest import Federation, topology
+
+AGENCIES = (topology.HUB_AGENCY, *topology.PROVINCES)
+DOMAINS = tuple(topology.domain_of(agency) for agency in AGENCIES)
+STREAMS = ("REGISTRATION", "TRAINING", "PLACEMENT", "FINANCING", "DEADLETTER")
+
+
+def event_subjects() -> list[str]:
+    return [event.subject_for(agency) for agency in AGENCIES for event in CATALOGUE]
+
+
+def api_subjects() -> list[str]:
+    subjects = [f"$JS.API.STREAM.{verb}.{s}" for s in STREAMS for verb in ("CREATE", "DELETE")]
+    subjects += [f"$JS.API.STREAM.PURGE.{s}" for s in STREAMS]
+    subjects += [f"$JS.API.CONSUMER.CREATE.{s}.someone-else" for s in STREAMS]
+    subjects += [f"$JS.{domain}.API.STREAM.INFO.TRAINING" for domain in DOMAINS]
+    return subjects
+
+
+READS_FROM = {"training": "REGISTRATION", "placement": "TRAINING", "financing": "PLACEMENT"}
+
+
+def as_served(agency: str, subject: str) -> str:
+    """The server answers its own domain's API as the local API, and reports it so."""
+    own_domain_api = f"$JS.{topology.domain_of(agency)}.API."
+    if subject.startswith(own_domain_api):
+        return "$JS.API." + subject.removeprefix(own_domain_api)
+    return subject
+
+
+def may_publish(agency: str, service: str, subject: str) -> bool:
+    """Events only under its own agency and service; streams: create its own and the dead-letter
+    stream, look at those and the one it consumes from; nothing in another JetStream domain."""
+    tokens = subject.split(".")
+    if tokens[0] == "jembatan":
+        return tokens[1] == agency and tokens[2] == service
+    own = (service.upper(), "DEADLETTER")
+    if subject.startswith("$JS.API.STREAM.CREATE."):
+        return tokens[-1] in own
+    if subject.startswith("$JS.API.STREAM.INFO."):
+        return tokens[-1] in (*own, READS_FROM.get(service))
+    return False
+
+
+def may_subscribe(subject: str) -> bool:
+    return subject.startswith("_INBOX.")
+
+
+SUBSCRIBE_PROBES = [
+    *(f"jembatan.{agency}.>" for agency in AGENCIES),
+    "jembatan.>",
+    "deadletter.>",
+    "$JS.API.>",
+    "$JS.ACK.>",
+    "_INBOX.probe",
+]
+
+SERVICE_USERS = [
+    (agency, service) for agency in AGENCIES for service in topology.services_of(agency)
+]
+
+
+@pytest.mark.parametrize(("agency", "service"), SERVICE_USERS, ids=lambda v: v)
+async def test_each_service_user_may_do_exactly_what_its_role_allows(
+    federation: Federation, agency: str, service: str
+) -> None:
+    client = await federation.connect(agency, service)
+    try:
+        probes = event_subjects() + api_subjects()
+        for subject in probes:
+            await client.nc.publish(subject, b"")
+        for subject in SUBSCRIBE_PROBES:
+            await client.nc.subscribe(subject)
+        await client.nc.flush()
+        await asyncio.sleep(0.3)
+    finally:
+        await client.nc.close()
+
+    served = {as_served(agency, subject) for subject in probes}
+    expected_denied_publish = {s.lower() for s in served if not may_publish(agency, service, s)}
+    expected_denied_subscribe = {s.lower() for s in SUBSCRIBE_PROBES if not may_subscribe(s)}
+    assert client.denied_subjects("publish") == expected_denied_publish
+    assert client.denied_subjects("subscription") == expected_denied_subscribe
+    assert len(served) - len(expected_denied_publish) >= 1, "the user may publish nothing"
