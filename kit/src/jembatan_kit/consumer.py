@@ -1,7 +1,9 @@
 """Idempotent, batched event consumers on durable JetStream pull subscriptions.
 
-One fetched batch is handled in one database transaction; each message in its own savepoint, so
-one bad message never spoils the others. Acknowledgement is manual and deliberate:
+One fetched batch is handled in one database transaction. First all together: one inbox query,
+the handlers in order, one insert of the inbox rows, one commit. If any message fails, that
+transaction is rolled back and the batch is handled again with each message in its own savepoint,
+so one bad message never spoils the others. Acknowledgement is manual and deliberate:
 
 - processed (or already processed, per the inbox): ack after the commit;
 - `RetryLater` or an unexpected error: nak with a growing delay, up to `max_deliver` attempts;
@@ -12,6 +14,7 @@ one bad message never spoils the others. Acknowledgement is manual and deliberat
 from __future__ import annotations
 
 import logging
+import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from enum import Enum
@@ -27,7 +30,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from jembatan_contracts import DEAD_LETTER, Event, dead_letter_subject
 
-from .inbox import already_processed, record_processed
+from .inbox import already_processed, processed_among, record_processed, record_processed_many
 from .telemetry import context_from_headers, tracer
 
 log = logging.getLogger(__name__)
@@ -53,6 +56,10 @@ class EventHandler(Generic[E]):
     event_type: type[E]
     durable: str
     handle: Callable[[AsyncSession, E], Awaitable[None]]
+
+
+class _Isolate(Exception):
+    """A batch handled together did not fully succeed; it is handled message by message."""
 
 
 class _Outcome(Enum):
@@ -130,38 +137,86 @@ class BatchConsumer(Generic[E]):
             except ValidationError as exc:
                 outcomes[index] = (_Outcome.DEAD, f"schema invalid: {_short(exc)}")
         try:
-            async with self.sessions() as session, session.begin():
-                for index, raw, event in decoded:
-                    outcomes[index] = await self._apply(session, raw, event)
-        except Exception as exc:
-            log.warning(
-                "%s: batch of %d failed to commit: %s", self.handler.durable, len(raws), exc
-            )
-            for index, _raw, _event in decoded:
-                outcomes[index] = (_Outcome.RETRY, f"transaction failed: {exc}")
-        else:
-            if any(outcome is _Outcome.DONE for outcome, _ in outcomes.values()):
-                self.after_commit()
+            if decoded:
+                outcomes |= await self._apply_together(decoded)
+        except _Isolate:
+            outcomes |= await self._apply_isolated(decoded, len(raws))
+        if any(outcome is _Outcome.DONE for outcome, _ in outcomes.values()):
+            self.after_commit()
         for index, raw in enumerate(raws):
             await self._settle(raw, *outcomes[index])
 
-    async def _apply(self, session: AsyncSession, raw: Msg, event: E) -> tuple[_Outcome, str]:
+    async def _apply_together(
+        self, decoded: list[tuple[int, Msg, E]]
+    ) -> dict[int, tuple[_Outcome, str]]:
+        """The common case: every message succeeds. One transaction, one inbox query, one inbox
+        insert, no savepoints. The first message that does not succeed rolls it all back and
+        the batch is done again message by message (`_apply_isolated`)."""
         durable = self.handler.durable
-        with tracer().start_as_current_span(
+        outcomes: dict[int, tuple[_Outcome, str]] = {}
+        try:
+            async with self.sessions() as session, session.begin():
+                seen = await processed_among(session, durable, {e.event_id for _, _, e in decoded})
+                handled: list[tuple[uuid.UUID, str]] = []
+                for index, raw, event in decoded:
+                    with self._span(raw, event, in_batch=True) as span:
+                        if event.event_id in seen:
+                            span.set_attribute("jembatan.duplicate", True)
+                            outcomes[index] = (_Outcome.DUPLICATE, "already processed")
+                            continue
+                        await self.handler.handle(session, event)
+                    seen.add(event.event_id)
+                    handled.append((event.event_id, event.event_type))
+                    outcomes[index] = (_Outcome.DONE, "")
+                await record_processed_many(session, durable, handled)
+        except Exception as exc:
+            raise _Isolate from exc
+        self.processed += len(handled)
+        return outcomes
+
+    async def _apply_isolated(
+        self, decoded: list[tuple[int, Msg, E]], size: int
+    ) -> dict[int, tuple[_Outcome, str]]:
+        """Each message in its own savepoint, so one bad message never spoils the others."""
+        outcomes: dict[int, tuple[_Outcome, str]] = {}
+        processed = 0
+        try:
+            async with self.sessions() as session, session.begin():
+                for index, raw, event in decoded:
+                    outcomes[index] = await self._apply(session, raw, event)
+                    processed += outcomes[index][0] is _Outcome.DONE
+        except Exception as exc:
+            log.warning("%s: batch of %d failed to commit: %s", self.handler.durable, size, exc)
+            return {
+                index: (_Outcome.RETRY, f"transaction failed: {exc}") for index, _, _ in decoded
+            }
+        self.processed += processed
+        return outcomes
+
+    def _span(self, raw: Msg, event: E, in_batch: bool = False) -> Any:
+        attributes: dict[str, Any] = {
+            "messaging.system": "nats",
+            "messaging.operation.type": "process",
+            "messaging.destination.name": raw.subject,
+            "messaging.consumer.group.name": self.handler.durable,
+            "messaging.message.id": str(event.event_id),
+            "jembatan.event_type": event.event_type,
+            "jembatan.agency": event.agency,
+            "jembatan.journey_id": str(event.journey_id),
+        }
+        return tracer().start_as_current_span(
             f"process {event.event_type}",
             context=context_from_headers(raw.headers),
             kind=SpanKind.CONSUMER,
-            attributes={
-                "messaging.system": "nats",
-                "messaging.operation.type": "process",
-                "messaging.destination.name": raw.subject,
-                "messaging.consumer.group.name": durable,
-                "messaging.message.id": str(event.event_id),
-                "jembatan.event_type": event.event_type,
-                "jembatan.agency": event.agency,
-                "jembatan.journey_id": str(event.journey_id),
-            },
-        ) as span:
+            attributes=attributes,
+            # A failure inside the batch is not the message's outcome: it is handled again alone.
+            record_exception=not in_batch,
+            set_status_on_exception=not in_batch,
+        )
+
+    async def _apply(self, session: AsyncSession, raw: Msg, event: E) -> tuple[_Outcome, str]:
+        durable = self.handler.durable
+        with self._span(raw, event) as span:
             if await already_processed(session, durable, event.event_id):
                 span.set_attribute("jembatan.duplicate", True)
                 return _Outcome.DUPLICATE, "already processed"
@@ -180,7 +235,6 @@ class BatchConsumer(Generic[E]):
                 span.set_status(Status(StatusCode.ERROR, type(exc).__name__))
                 log.exception("%s: handler failed on %s", durable, event.event_id)
                 return _Outcome.RETRY, f"{type(exc).__name__}: {exc}"
-            self.processed += 1
             return _Outcome.DONE, ""
 
     async def _settle(self, raw: Msg, outcome: _Outcome, reason: str) -> None:

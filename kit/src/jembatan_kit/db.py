@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from sqlalchemy import event
@@ -12,6 +13,9 @@ from sqlalchemy.ext.asyncio import (
     async_sessionmaker,
     create_async_engine,
 )
+from sqlalchemy.util import await_only
+
+_HOLDS_TURN = "jembatan.holds_turn"
 
 
 def is_sqlite(url: str) -> bool:
@@ -20,9 +24,16 @@ def is_sqlite(url: str) -> bool:
 
 def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
     """An async engine. On SQLite: WAL, a busy timeout, foreign keys, and BEGIN IMMEDIATE, so
-    concurrent writers in one or several processes queue instead of failing on lock upgrade."""
+    concurrent writers in one or several processes queue instead of failing on lock upgrade.
+
+    Within one process, SQLite transactions also take turns on an asyncio lock, first come first
+    served. Without it they would all contend for SQLite's lock through its busy handler, which
+    sleeps and retries: a short transaction (the outbox relay marking rows sent) can then wait
+    behind a stream of long ones (bulk uploads) for as long as the stream lasts.
+    """
     if is_sqlite(url):
         engine = create_async_engine(url, connect_args={"timeout": 30}, **kwargs)
+        turns = asyncio.Lock()
 
         @event.listens_for(engine.sync_engine, "connect")
         def _on_connect(dbapi_connection: Any, _record: Any) -> None:
@@ -37,7 +48,25 @@ def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
 
         @event.listens_for(engine.sync_engine, "begin")
         def _on_begin(connection: Any) -> None:
-            connection.exec_driver_sql("BEGIN IMMEDIATE")
+            # A connection keeps its turn until it goes back to the pool (after its COMMIT or
+            # ROLLBACK has run), so one that runs several transactions does not queue behind
+            # itself.
+            if not connection.info.get(_HOLDS_TURN):
+                await_only(turns.acquire())
+                connection.info[_HOLDS_TURN] = True
+            try:
+                connection.exec_driver_sql("BEGIN IMMEDIATE")
+            except BaseException:
+                _end_turn(connection.info)
+                raise
+
+        def _end_turn(info: dict[str, Any]) -> None:
+            if info.pop(_HOLDS_TURN, False):
+                turns.release()
+
+        @event.listens_for(engine.sync_engine.pool, "checkin")
+        def _on_checkin(_dbapi_connection: Any, record: Any) -> None:
+            _end_turn(record.info)
 
         return engine
     kwargs.setdefault("pool_size", 10)

@@ -4,6 +4,7 @@ any number of times has exactly one effect."""
 from __future__ import annotations
 
 import uuid
+from collections.abc import Collection, Sequence
 from datetime import UTC, datetime
 
 from sqlalchemy import insert, select
@@ -31,4 +32,39 @@ async def record_processed(
             event_type=event_type,
             processed_at=datetime.now(UTC),
         )
+    )
+
+
+async def processed_among(
+    session: AsyncSession, consumer: str, event_ids: Collection[uuid.UUID]
+) -> set[uuid.UUID]:
+    """The ids among `event_ids` that `consumer` has already processed (one query)."""
+    if not event_ids:
+        return set()
+    found = await session.execute(
+        select(inbox_table.c.event_id).where(
+            inbox_table.c.consumer == consumer, inbox_table.c.event_id.in_(list(event_ids))
+        )
+    )
+    return set(found.scalars())
+
+
+async def record_processed_many(
+    session: AsyncSession, consumer: str, events: Sequence[tuple[uuid.UUID, str]]
+) -> None:
+    """Record several processed events of one consumer in one statement."""
+    if not events:
+        return
+    now = datetime.now(UTC)
+    await session.execute(
+        insert(inbox_table),
+        [
+            {
+                "consumer": consumer,
+                "event_id": event_id,
+                "event_type": event_type,
+                "processed_at": now,
+            }
+            for event_id, event_type in events
+        ],
     )

@@ -16,7 +16,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 from faststream.nats import NatsBroker
-from opentelemetry import trace
+from nats.js import JetStreamContext
+from opentelemetry import propagate, trace
 from opentelemetry.trace import SpanKind
 from sqlalchemy import insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -72,6 +73,7 @@ class OutboxRelay:
         *,
         poll_interval_s: float = 0.5,
         batch_size: int = 500,
+        publish_timeout_s: float = 10.0,
     ) -> None:
         self._broker = broker
         self._sessions = session_factory
@@ -80,6 +82,8 @@ class OutboxRelay:
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._stopping = False
+        self._publish_timeout_s = publish_timeout_s
+        self._js: JetStreamContext | None = None
         self.published = 0
 
     def wake(self) -> None:
@@ -116,7 +120,14 @@ class OutboxRelay:
             self._wake.clear()
 
     async def relay_once(self) -> int:
-        """Publish one batch of unsent rows and mark them sent. Returns how many were sent."""
+        """Publish one batch of unsent rows and mark them sent. Returns how many were sent.
+
+        The batch goes out in waves: wave k holds each journey's k-th row, so the rows of one
+        wave belong to different journeys and are published together (acks awaited at the end of
+        the wave), while a journey's next event is published only after its previous one was
+        acknowledged. Consumers so see each journey's events in the order they were staged, and
+        a failed publish leaves that journey's later rows unsent.
+        """
         async with self._sessions() as session:
             rows = (
                 await session.execute(
@@ -128,33 +139,56 @@ class OutboxRelay:
             ).all()
         if not rows:
             return 0
-        # One after another: consumers see a transaction's events in the order they were staged.
-        for row in rows:
-            await self._publish(row)
-        await self._mark_sent([row.id for row in rows])
-        self.published += len(rows)
-        return len(rows)
+        sent: list[int] = []
+        try:
+            for wave in _waves(rows):
+                await self._publish_wave(wave, sent)
+        finally:
+            if sent:
+                await self._mark_sent(sent)
+                self.published += len(sent)
+        return len(sent)
 
-    async def _publish(self, row: Any) -> None:
-        parent = context_from_traceparent(row.traceparent)
-        with tracer().start_as_current_span(
-            f"outbox relay {row.event_type}",
-            context=parent,
-            kind=SpanKind.INTERNAL,
-            attributes={
-                "jembatan.event_type": row.event_type,
-                "jembatan.journey_id": str(row.journey_id),
-                "messaging.message.id": str(row.event_id),
-            },
-        ):
-            await self._broker.publish(
-                row.payload.encode(),
-                subject=row.subject,
-                headers={"Nats-Msg-Id": str(row.event_id), "content-type": "application/json"},
-                correlation_id=str(row.journey_id),
-                stream=row.stream,
-                timeout=10,
-            )
+    async def _publish_wave(self, rows: Sequence[Any], sent: list[int]) -> None:
+        js = self._jetstream()
+        pending: list[tuple[int, asyncio.Future[Any]]] = []
+        for row in rows:
+            with tracer().start_as_current_span(
+                f"outbox relay {row.event_type}",
+                context=context_from_traceparent(row.traceparent),
+                kind=SpanKind.PRODUCER,
+                attributes={
+                    "messaging.system": "nats",
+                    "messaging.operation.type": "publish",
+                    "messaging.destination.name": row.subject,
+                    "messaging.message.id": str(row.event_id),
+                    "jembatan.event_type": row.event_type,
+                    "jembatan.journey_id": str(row.journey_id),
+                },
+            ):
+                headers = {"Nats-Msg-Id": str(row.event_id), "content-type": "application/json"}
+                propagate.inject(headers)
+                future = await js.publish_async(
+                    row.subject, row.payload.encode(), stream=row.stream, headers=headers
+                )
+            pending.append((row.id, future))
+        outcomes = await asyncio.wait_for(
+            asyncio.gather(*(future for _id, future in pending), return_exceptions=True),
+            timeout=self._publish_timeout_s,
+        )
+        failures = [outcome for outcome in outcomes if isinstance(outcome, BaseException)]
+        sent.extend(
+            row_id
+            for (row_id, _future), outcome in zip(pending, outcomes, strict=True)
+            if not isinstance(outcome, BaseException)
+        )
+        if failures:
+            raise failures[0]
+
+    def _jetstream(self) -> JetStreamContext:
+        if self._js is None:
+            self._js = self._broker.connection.jetstream(publish_async_max_pending=4000)
+        return self._js
 
     async def _mark_sent(self, ids: Sequence[int]) -> None:
         async with self._sessions() as session, session.begin():
@@ -163,3 +197,16 @@ class OutboxRelay:
                 .where(outbox_table.c.id.in_(ids))
                 .values(sent_at=datetime.now(UTC))
             )
+
+
+def _waves(rows: Sequence[Any]) -> list[list[Any]]:
+    """Split rows (in staging order) so that wave k holds each journey's k-th row."""
+    waves: list[list[Any]] = []
+    position: dict[Any, int] = {}
+    for row in rows:
+        k = position.get(row.journey_id, 0)
+        position[row.journey_id] = k + 1
+        if k == len(waves):
+            waves.append([])
+        waves[k].append(row)
+    return waves

@@ -10,6 +10,7 @@ from jembatan_kit.runtime import ServiceRuntime, create_service_app
 
 from .config import PlacementSettings
 from .entrypoints.api import router
+from .entrypoints.bulk_api import router as bulk_router
 from .service_layer import handlers
 
 MIGRATIONS = Path(__file__).parent / "adapters" / "migrations"
@@ -42,5 +43,5 @@ def build_app(settings: PlacementSettings | None = None) -> FastAPI:
         description="Job orders from Japanese employers, ranked matches of ready candidates, "
         "and each candidate's path: shortlist, interview, offer, contract, Certificate of "
         "Eligibility, visa, departure, early return.",
-        routers=[router],
+        routers=[router, bulk_router],
     )
