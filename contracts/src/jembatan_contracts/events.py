@@ -114,6 +114,25 @@ class CandidateReadyForPlacement(Event):
     )
 
 
+class DailyScoreRecorded(Event):
+    """A training centre recorded a candidate's score (0-100) for one day of training. Posting the
+    same day again publishes the new score, which replaces the earlier one. Names the candidate's
+    current cohort so dashboards can follow each cohort against the daily target."""
+
+    name: ClassVar[str] = "DailyScoreRecorded"
+    subject_suffix: ClassVar[str] = "training.daily-score.recorded.v1"
+    version: ClassVar[str] = "1.0.0"
+
+    candidate_id: uuid.UUID
+    day: date
+    score: int = Field(ge=0, le=100)
+    cohort_id: uuid.UUID | None = Field(
+        default=None, description="The cohort the candidate sat in when scored, if any."
+    )
+    cohort_name: str | None = Field(default=None, description="e.g. 'Caregiver batch 3'.")
+    training_centre: str | None = Field(default=None, description="e.g. 'BPVP Samarinda'.")
+
+
 # --- placement ------------------------------------------------------------------------------
 # A candidate's path on one job order: shortlisted, interviewed, offered, contract signed (the slot
 # is taken: CandidatePlaced), Certificate of Eligibility, visa, departure, perhaps an early return.
@@ -322,6 +341,7 @@ CATALOGUE: tuple[type[Event], ...] = (
     CandidateDataCorrected,
     CertificatePassed,
     CandidateReadyForPlacement,
+    DailyScoreRecorded,
     CandidateShortlisted,
     CandidateInterviewed,
     CandidateOffered,

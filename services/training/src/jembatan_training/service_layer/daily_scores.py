@@ -9,9 +9,11 @@ from typing import Any
 from sqlalchemy import insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from jembatan_contracts import DailyScoreRecorded
 from jembatan_kit.errors import NotFound
+from jembatan_kit.outbox import add_to_outbox
 
-from ..adapters.orm import daily_scores
+from ..adapters.orm import cohort_members, cohorts, daily_scores
 from ..domain.daily_scores import DailyScore, check_daily_score
 from ..domain.rules import Refused
 from .guards import active_enrolment, find_enrolment, refusal
@@ -20,8 +22,9 @@ from .guards import active_enrolment, find_enrolment, refusal
 async def record_daily_score(
     session: AsyncSession, candidate_id: uuid.UUID, score: DailyScore, now: datetime
 ) -> bool:
-    """Record the day's score; True when it replaced an earlier score of the same day."""
-    await active_enrolment(session, candidate_id)
+    """Record the day's score and publish it (`DailyScoreRecorded`, with the candidate's current
+    cohort); True when it replaced an earlier score of the same day."""
+    enrolment = await active_enrolment(session, candidate_id)
     try:
         check_daily_score(score, now.date())
     except Refused as refused:
@@ -39,6 +42,29 @@ async def record_daily_score(
                 candidate_id=candidate_id, day=score.day, score=score.score, recorded_at=now
             )
         )
+    cohort = (
+        await session.execute(
+            select(cohorts.c.id, cohorts.c.name, cohorts.c.training_centre)
+            .join(cohort_members, cohort_members.c.cohort_id == cohorts.c.id)
+            .where(
+                cohort_members.c.candidate_id == candidate_id, cohort_members.c.left_at.is_(None)
+            )
+        )
+    ).first()
+    await add_to_outbox(
+        session,
+        DailyScoreRecorded(
+            agency=enrolment.agency,
+            journey_id=enrolment.journey_id,
+            occurred_at=now,
+            candidate_id=candidate_id,
+            day=score.day,
+            score=score.score,
+            cohort_id=cohort.id if cohort else None,
+            cohort_name=cohort.name if cohort else None,
+            training_centre=cohort.training_centre if cohort else None,
+        ),
+    )
     return replaced is not None
 
 
