@@ -3,7 +3,15 @@ from datetime import timedelta
 import jwt
 import pytest
 
-from jembatan_kit.auth import issue_token, read_token
+from jembatan_kit.auth import (
+    NATIONAL_AGENCY,
+    Caller,
+    OutOfScope,
+    agency_filter,
+    issue_token,
+    read_token,
+    require_agency,
+)
 
 SECRET = "kit-test-signing-key-of-at-least-32-bytes"
 
@@ -28,3 +36,30 @@ def test_a_token_without_an_agency_is_refused() -> None:
     token = jwt.encode({"sub": "u", "exp": 9999999999}, SECRET, algorithm="HS256")
     with pytest.raises(jwt.MissingRequiredClaimError):
         read_token(SECRET, token)
+
+
+def caller(agency: str) -> Caller:
+    return Caller("officer-7", agency, frozenset())
+
+
+def test_an_agency_acts_for_itself_and_kemnaker_for_every_agency() -> None:
+    require_agency(caller("kaltim"), "kaltim", "candidate C")
+    require_agency(caller(NATIONAL_AGENCY), "kaltim", "candidate C")
+
+
+def test_a_province_may_not_act_for_another() -> None:
+    with pytest.raises(OutOfScope) as refused:
+        require_agency(caller("boyolali"), "kaltim", "candidate C")
+    assert refused.value.status_code == 403
+    assert refused.value.rule == "agency_scope"
+    assert "candidate C belongs to agency kaltim" in refused.value.message
+    assert "boyolali" in refused.value.message
+
+
+def test_lists_are_limited_to_the_callers_agency_unless_national() -> None:
+    assert agency_filter(caller("kaltim")) == "kaltim"
+    assert agency_filter(caller("kaltim"), "kaltim") == "kaltim"
+    assert agency_filter(caller(NATIONAL_AGENCY)) is None
+    assert agency_filter(caller(NATIONAL_AGENCY), "boyolali") == "boyolali"
+    with pytest.raises(OutOfScope):
+        agency_filter(caller("kaltim"), "boyolali")

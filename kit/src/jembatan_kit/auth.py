@@ -1,6 +1,12 @@
-"""Who is calling: a bearer JWT (HS256, key from configuration) naming the user (`sub`), their
-agency and their roles. Missing or bad tokens get 401, a missing role 403, each with a message
-that says what to do."""
+"""Who is calling, and what they may see: a bearer JWT (HS256, key from configuration) naming the
+user (`sub`), their agency and their roles.
+
+The scope rule lives here and nowhere else: a caller acts for the agency in its token. A record
+that belongs to an agency (a candidate's registration, enrolment, results, cohort membership,
+placement, loan, payments, statement; a cohort; the job orders and funders of the agency running
+the service) is seen and changed only by that agency, or by Kemnaker, which sees every agency.
+Lists are limited the same way. Missing or bad tokens get 401, out-of-scope calls 403, each with a
+message that names the rule and says what to do."""
 
 from __future__ import annotations
 
@@ -9,7 +15,9 @@ from datetime import UTC, datetime, timedelta
 from typing import Annotated
 
 import jwt
-from fastapi import Depends, HTTPException, Request
+from fastapi import Depends, Request
+
+from .errors import RuleViolation
 
 ALGORITHM = "HS256"
 NIK_READER = "nik-reader"
@@ -23,6 +31,20 @@ class Caller:
     agency: str
     roles: frozenset[str]
 
+    @property
+    def is_national(self) -> bool:
+        return self.agency == NATIONAL_AGENCY
+
+
+class NotAuthenticated(RuleViolation):
+    def __init__(self, message: str) -> None:
+        super().__init__("authentication", message, status_code=401)
+
+
+class OutOfScope(RuleViolation):
+    def __init__(self, rule: str, message: str, **details: object) -> None:
+        super().__init__(rule, message, dict(details), status_code=403)
+
 
 def issue_token(
     secret: str, user: str, agency: str, roles: list[str], valid_for: timedelta = timedelta(hours=8)
@@ -30,6 +52,11 @@ def issue_token(
     now = datetime.now(UTC)
     claims = {"sub": user, "agency": agency, "roles": roles, "iat": now, "exp": now + valid_for}
     return jwt.encode(claims, secret, algorithm=ALGORITHM)
+
+
+def bearer(token: str) -> dict[str, str]:
+    """The header that carries `token`."""
+    return {"Authorization": f"Bearer {token}"}
 
 
 def read_token(secret: str, token: str) -> Caller:
@@ -42,24 +69,27 @@ def read_token(secret: str, token: str) -> Caller:
 def current_caller(request: Request) -> Caller:
     secret = getattr(request.app.state, "auth_secret", None)
     if not secret:
-        raise HTTPException(
-            503, "this service has no AUTH_JWT_SECRET configured, so it cannot check callers"
+        raise RuleViolation(
+            "authentication_not_configured",
+            "this service has no AUTH_JWT_SECRET configured, so it cannot check callers; "
+            "set AUTH_JWT_SECRET to the key that signs the agencies' tokens",
+            status_code=503,
         )
     header = request.headers.get("authorization", "")
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token:
-        raise HTTPException(
-            401,
+        raise NotAuthenticated(
             "send 'Authorization: Bearer <token>'; an administrator issues tokens with "
-            "`jembatan token`",
-            headers={"WWW-Authenticate": "Bearer"},
+            "`jembatan token --user <login> --agency <agency>`"
         )
     try:
         return read_token(secret, token)
     except jwt.ExpiredSignatureError:
-        raise HTTPException(401, "the token has expired; ask for a new one") from None
+        raise NotAuthenticated("the token has expired; ask for a new one") from None
     except jwt.InvalidTokenError as exc:
-        raise HTTPException(401, f"the token is not valid here: {exc}") from None
+        raise NotAuthenticated(
+            f"the token is not valid here ({exc}); ask for a token signed for this deployment"
+        ) from None
 
 
 CurrentCaller = Annotated[Caller, Depends(current_caller)]
@@ -67,6 +97,32 @@ CurrentCaller = Annotated[Caller, Depends(current_caller)]
 
 def require_role(caller: Caller, role: str) -> None:
     if role not in caller.roles:
-        raise HTTPException(
-            403, f"{caller.user} of {caller.agency} lacks the role '{role}' needed for this"
+        raise OutOfScope(
+            "role_required",
+            f"{caller.user} of {caller.agency} lacks the role '{role}' needed for this; "
+            f"ask an administrator for a token with --role {role}",
         )
+
+
+def require_agency(caller: Caller, agency: str, what: str) -> None:
+    """Refuse unless the caller acts for `agency` or is national. `what` names the record."""
+    if caller.is_national or caller.agency == agency:
+        return
+    raise OutOfScope(
+        "agency_scope",
+        f"{what} belongs to agency {agency}; {caller.user} acts for {caller.agency}, and only "
+        f"{agency} or {NATIONAL_AGENCY} may see or change it. Ask {agency}, or use a token of "
+        "the right agency",
+        record_agency=agency,
+        caller_agency=caller.agency,
+    )
+
+
+def agency_filter(caller: Caller, requested: str | None = None) -> str | None:
+    """The agency a list is limited to: the caller's own, or for Kemnaker the one requested
+    (None: every agency). A province asking for another agency's list is refused."""
+    if caller.is_national:
+        return requested
+    if requested is not None and requested != caller.agency:
+        require_agency(caller, requested, f"the list of agency {requested}")
+    return caller.agency

@@ -20,6 +20,7 @@ from pydantic import BaseModel
 from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from .auth import CurrentCaller, require_agency
 from .broker import ensure_streams, make_broker
 from .clock import AdjustableClock, Clock, SystemClock
 from .consumer import BatchConsumer, ConsumerOptions, EventHandler
@@ -144,7 +145,16 @@ def _operations_router() -> APIRouter:
         }
 
     @router.put("/clock", summary="Move the service clock forward (demos and tests only)")
-    async def move_clock(move: ClockMove, runtime: Runtime) -> dict[str, str]:
+    async def move_clock(
+        move: ClockMove, runtime: Runtime, caller: CurrentCaller
+    ) -> dict[str, str]:
+        # The clock drives every record of this instance (due dates, ages), so only the agency
+        # running the instance, or Kemnaker, may move it.
+        require_agency(
+            caller,
+            runtime.settings.agency,
+            f"the clock of this {runtime.settings.service_name} instance",
+        )
         if not isinstance(runtime.clock, AdjustableClock):
             raise HTTPException(
                 403, "this service's clock is the system clock (set CLOCK_ADJUSTABLE=true)"
@@ -180,6 +190,7 @@ def create_service_app(
         return JSONResponse(
             status_code=exc.status_code,
             content={"error": exc.rule, "message": exc.message, "details": exc.details},
+            headers={"WWW-Authenticate": "Bearer"} if exc.status_code == 401 else None,
         )
 
     app.include_router(_operations_router())

@@ -9,14 +9,17 @@ from contextlib import AsyncExitStack
 from datetime import date
 from typing import Any
 
+import httpx
 from nats.aio.client import Client as NatsClient
 from nats.js.api import RawStreamMsg
 
 from jembatan_contracts import CandidatePlaced, Departed, Event, Track
-from jembatan_financing.bootstrap import build_runtime
+from jembatan_financing.bootstrap import build_app, build_runtime
 from jembatan_financing.config import FinancingSettings
+from jembatan_kit.auth import NATIONAL_AGENCY
 from jembatan_kit.clock import Clock
 from jembatan_kit.runtime import ServiceRuntime
+from jembatan_kit.testing.helpers import TEST_AUTH_SECRET, token_for
 
 
 class FinancingHarness:
@@ -31,6 +34,7 @@ class FinancingHarness:
             database_url=self.database_url,
             nats_url=self.nats_url,
             agency="kemnaker",
+            auth_jwt_secret=TEST_AUTH_SECRET,
             scheduler_interval_s=0.05,
             outbox_poll_interval_s=0.05,
             consumer_batch_timeout_s=0.05,
@@ -77,6 +81,18 @@ class FinancingHarness:
             if asyncio.get_running_loop().time() > deadline:
                 raise AssertionError("condition not met in time")
             await asyncio.sleep(0.05)
+
+
+def api_client(runtime: ServiceRuntime, agency: str = NATIONAL_AGENCY) -> httpx.AsyncClient:
+    """An HTTP client for a started runtime, calling as an operator of `agency`."""
+    app = build_app(runtime.settings)  # type: ignore[arg-type]
+    app.state.runtime = runtime  # the started runtime stands in for the app's own lifespan
+    app.state.auth_secret = TEST_AUTH_SECRET
+    return httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app),
+        base_url="http://financing",
+        headers=token_for(agency),
+    )
 
 
 def placed(track: Track = Track.SSW, contract_months: int = 12, **fields: Any) -> CandidatePlaced:

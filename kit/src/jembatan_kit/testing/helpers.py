@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -13,13 +13,29 @@ from fastapi import FastAPI
 from nats.aio.client import Client as NatsClient
 from nats.js.api import ConsumerConfig, DeliverPolicy
 
+from jembatan_kit.auth import NATIONAL_AGENCY, bearer, issue_token
+
+TEST_AUTH_SECRET = "test-signing-key-of-at-least-32-bytes-long"
+"""Signs the tokens of services' tests: give it as `auth_jwt_secret` in their settings."""
+
+
+def token_for(agency: str, user: str = "operator", roles: Sequence[str] = ()) -> dict[str, str]:
+    """An Authorization header for `user` of `agency`, signed with TEST_AUTH_SECRET."""
+    return bearer(issue_token(TEST_AUTH_SECRET, user, agency, list(roles)))
+
 
 @asynccontextmanager
-async def running_app(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
-    """Run the app's lifespan (migrations, bus, relay) and give an HTTP client for it."""
+async def running_app(
+    app: FastAPI, agency: str | None = NATIONAL_AGENCY
+) -> AsyncIterator[httpx.AsyncClient]:
+    """Run the app's lifespan (migrations, bus, relay) and give an HTTP client for it, calling
+    as an operator of `agency` (Kemnaker, who sees every agency, by default; None: no token)."""
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://service") as client:
+        headers = token_for(agency) if agency else {}
+        async with httpx.AsyncClient(
+            transport=transport, base_url="http://service", headers=headers
+        ) as client:
             yield client
 
 

@@ -5,8 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import date
 
-import httpx
-from financing_test_support import FinancingHarness, departed, placed
+from financing_test_support import FinancingHarness, api_client, departed, placed
 from sqlalchemy import func, select
 
 from jembatan_contracts import (
@@ -16,8 +15,6 @@ from jembatan_contracts import (
     Track,
 )
 from jembatan_financing.adapters.orm import cost_items, instalments, loans
-from jembatan_financing.bootstrap import build_app
-from jembatan_kit.runtime import ServiceRuntime
 
 
 async def test_a_placement_opens_a_loan_and_departure_fixes_its_schedule(
@@ -104,7 +101,7 @@ async def test_the_api_shows_the_itemised_costs_and_the_schedule(harness: Financ
     await harness.publish(departed(placement, date(2027, 10, 31)))
     await harness.eventually(lambda: _has_messages(harness, RepaymentScheduleFixed, 1))
 
-    async with _client(runtime) as client:
+    async with api_client(runtime) as client:
         listed = await client.get("/loans", params={"candidate_id": str(placement.candidate_id)})
         assert listed.status_code == 200
         [summary] = listed.json()
@@ -130,12 +127,6 @@ async def test_the_api_shows_the_itemised_costs_and_the_schedule(harness: Financ
         assert missing.status_code == 404
         assert missing.json()["error"] == "not_found"
         assert (await client.get("/loans", params={"candidate_id": str(uuid.uuid4())})).json() == []
-
-
-def _client(runtime: ServiceRuntime) -> httpx.AsyncClient:
-    app = build_app(runtime.settings)  # type: ignore[arg-type]
-    app.state.runtime = runtime  # the started runtime stands in for the app's own lifespan
-    return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://financing")
 
 
 async def _has_messages(harness: FinancingHarness, event_type: type[Event], count: int) -> bool:

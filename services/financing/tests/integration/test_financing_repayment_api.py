@@ -7,7 +7,7 @@ import asyncio
 from datetime import UTC, date, datetime, time, timedelta
 
 import httpx
-from financing_test_support import FinancingHarness, departed, placed
+from financing_test_support import FinancingHarness, api_client, departed, placed
 
 from jembatan_contracts import (
     EarlyReturned,
@@ -20,10 +20,8 @@ from jembatan_contracts import (
     RepaymentScheduleFixed,
     Track,
 )
-from jembatan_financing.bootstrap import build_app
 from jembatan_financing.domain.model import add_months, bucket_for
 from jembatan_kit.clock import AdjustableClock
-from jembatan_kit.runtime import ServiceRuntime
 
 
 def _morning_of(day: date) -> datetime:
@@ -35,7 +33,7 @@ async def test_guards_payments_arrears_settlement_and_statement(harness: Financi
     runtime = await harness.start(clock)
     placement = placed(Track.SSW, contract_months=12)
     await harness.publish(placement)
-    async with _client(runtime) as client:
+    async with api_client(runtime) as client:
         loan_id = await _loan_of(client, harness, str(placement.candidate_id))
 
         refused = await client.post(
@@ -157,7 +155,7 @@ async def test_an_early_return_pauses_and_a_restructuring_reschedules(
             months_worked=1,
         )
     )
-    async with _client(runtime) as client:
+    async with api_client(runtime) as client:
         loan_id = await _loan_of(client, harness, str(placement.candidate_id))
 
         async def paused() -> bool:
@@ -211,12 +209,6 @@ async def _loan_of(client: httpx.AsyncClient, harness: FinancingHarness, candida
 
     await harness.eventually(opened)
     return found[0]["loan_id"]
-
-
-def _client(runtime: ServiceRuntime) -> httpx.AsyncClient:
-    app = build_app(runtime.settings)  # type: ignore[arg-type]
-    app.state.runtime = runtime  # the started runtime stands in for the app's own lifespan
-    return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://financing")
 
 
 async def _has(harness: FinancingHarness, event_type: type[Event], count: int) -> bool:

@@ -14,7 +14,14 @@ import pytest
 from nats.aio.client import Client as NatsClient
 
 from jembatan_contracts import CandidateReadyForPlacement, Track
-from jembatan_kit.testing.helpers import events_on, eventually, running_app, wait_for_events
+from jembatan_kit.testing.helpers import (
+    TEST_AUTH_SECRET,
+    events_on,
+    eventually,
+    running_app,
+    token_for,
+    wait_for_events,
+)
 from jembatan_placement.bootstrap import build_app
 from jembatan_placement.config import PlacementSettings
 
@@ -32,7 +39,9 @@ CAREGIVER_ORDER = {
 
 @pytest.fixture
 async def client(database_url: str, nats_url: str) -> AsyncIterator[httpx.AsyncClient]:
-    settings = PlacementSettings(database_url=database_url, nats_url=nats_url)
+    settings = PlacementSettings(
+        database_url=database_url, nats_url=nats_url, auth_jwt_secret=TEST_AUTH_SECRET
+    )
     async with running_app(build_app(settings)) as client:
         yield client
 
@@ -43,10 +52,11 @@ async def announce_ready(
     sector: str = "caregiver",
     track: Track = Track.TITP,
     occurred_at: datetime | None = None,
+    agency: str = "kaltim",
 ) -> CandidateReadyForPlacement:
     """Publish a readiness announcement as training would."""
     event = CandidateReadyForPlacement(
-        agency="kaltim",
+        agency=agency,
         journey_id=uuid.uuid4(),
         candidate_id=candidate_id or uuid.uuid4(),
         track=track,
@@ -266,3 +276,51 @@ async def test_the_latest_readiness_of_a_candidate_wins_and_repeats_change_nothi
     assert view["sector"] == "automotive"
     listed = (await client.get("/ready-candidates", params={"sector": "automotive"})).json()
     assert [c["candidate_id"] for c in listed] == [str(candidate_id)]
+
+
+async def test_each_agency_sees_and_moves_only_its_own_candidates_and_placements(
+    client: httpx.AsyncClient, nats_client: NatsClient
+) -> None:
+    kaltim, boyolali = token_for("kaltim"), token_for("boyolali")
+    ours = await ready_candidate(client, nats_client, agency="kaltim")
+    theirs = await ready_candidate(client, nats_client, agency="boyolali")
+    order = await open_order(client, slots=5)
+
+    assert (await client.get(f"/job-orders/{order['id']}", headers=boyolali)).status_code == 200
+    closing = await client.post(
+        f"/job-orders/{order['id']}/close", json={"reason": "x"}, headers=boyolali
+    )
+    assert closing.status_code == 403
+    assert "job orders of this placement service belong" in closing.json()["message"]
+    assert (
+        await client.post("/job-orders", json=CAREGIVER_ORDER, headers=kaltim)
+    ).status_code == 403
+
+    matches = (await client.get(f"/job-orders/{order['id']}/matches", headers=kaltim)).json()
+    assert [m["candidate_id"] for m in matches["matches"]] == [str(ours.candidate_id)]
+    refused = await client.get(f"/ready-candidates/{theirs.candidate_id}", headers=kaltim)
+    assert refused.status_code == 403
+    assert refused.json()["error"] == "agency_scope"
+    assert [
+        c["candidate_id"] for c in (await client.get("/ready-candidates", headers=kaltim)).json()
+    ] == [str(ours.candidate_id)]
+    body = {"candidate_id": str(theirs.candidate_id)}
+    placing = await client.post(f"/job-orders/{order['id']}/placements", json=body, headers=kaltim)
+    assert placing.status_code == 403
+
+    placed = await client.post(f"/job-orders/{order['id']}/placements", json=body, headers=boyolali)
+    assert placed.status_code == 201, placed.text
+    placement = placed.json()["id"]
+    assert (await client.get(f"/placements/{placement}", headers=kaltim)).status_code == 403
+    visa = await client.post(f"/placements/{placement}/visa", json={}, headers=kaltim)
+    assert visa.status_code == 403
+    assert (await client.get("/placements", headers=kaltim)).json() == []
+    assert len((await client.get("/placements", headers=boyolali)).json()) == 1
+    assert len((await client.get("/placements")).json()) == 1  # Kemnaker sees every agency
+    bulk = await client.post(
+        "/placements/steps/bulk",
+        json={"steps": [{"placement_id": placement, "step": "visa", "on": "2026-11-01"}]},
+        headers=kaltim,
+    )
+    assert bulk.json()["rows"][0]["error"] == "agency_scope"
+    assert (await client.get("/placements", headers={"authorization": ""})).status_code == 401

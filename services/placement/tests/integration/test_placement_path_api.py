@@ -12,7 +12,13 @@ import pytest
 from nats.aio.client import Client as NatsClient
 
 from jembatan_contracts import CandidateReadyForPlacement, CertificatePassed, TestKind, Track
-from jembatan_kit.testing.helpers import events_on, eventually, running_app, wait_for_events
+from jembatan_kit.testing.helpers import (
+    TEST_AUTH_SECRET,
+    events_on,
+    eventually,
+    running_app,
+    wait_for_events,
+)
 from jembatan_placement.bootstrap import build_app
 from jembatan_placement.config import PlacementSettings
 
@@ -31,7 +37,9 @@ AUTOMOTIVE_ORDER = {
 
 @pytest.fixture
 async def client(database_url: str, nats_url: str) -> AsyncIterator[httpx.AsyncClient]:
-    settings = PlacementSettings(database_url=database_url, nats_url=nats_url)
+    settings = PlacementSettings(
+        database_url=database_url, nats_url=nats_url, auth_jwt_secret=TEST_AUTH_SECRET
+    )
     async with running_app(build_app(settings)) as client:
         yield client
 

@@ -11,11 +11,11 @@ import pytest
 from nats.aio.client import Client as NatsClient
 
 from jembatan_kit.auth import NIK_READER, issue_token
-from jembatan_kit.testing.helpers import running_app, wait_for_events
+from jembatan_kit.testing.helpers import TEST_AUTH_SECRET, running_app, wait_for_events
 from jembatan_registration.bootstrap import build_app
 from jembatan_registration.config import RegistrationSettings
 
-SECRET = "registration-test-signing-key-32-bytes"
+SECRET = TEST_AUTH_SECRET
 SITI = {
     "agency": "kaltim",
     "nik": "6471054506040003",
@@ -109,9 +109,9 @@ async def test_reading_the_full_nik_is_authorised_scoped_and_recorded(
     candidate_id = (await client.post("/candidates", json=SITI)).json()["candidate_id"]
     url = f"/candidates/{candidate_id}/nik"
     why = {"reason": "visa application"}
-    anonymous = await client.post(url, json=why)
+    anonymous = await client.post(url, json=why, headers={"authorization": ""})
     assert anonymous.status_code == 401
-    assert "Bearer" in anonymous.json()["detail"]
+    assert "Bearer" in anonymous.json()["message"]
     forged = await client.post(
         url,
         json=why,
@@ -119,12 +119,12 @@ async def test_reading_the_full_nik_is_authorised_scoped_and_recorded(
     )
     assert forged.status_code == 401
     no_role = await client.post(url, json=why, headers=bearer("clerk", "kaltim"))
-    assert no_role.status_code == 403 and "nik-reader" in no_role.json()["detail"]
+    assert no_role.status_code == 403 and "nik-reader" in no_role.json()["message"]
     other_province = await client.post(
         url, json=why, headers=bearer("officer", "boyolali", NIK_READER)
     )
     assert other_province.status_code == 403
-    assert other_province.json()["error"] == "other_agency"
+    assert other_province.json()["error"] == "agency_scope"
     no_reason = await client.post(
         url, json={"reason": " "}, headers=bearer("officer", "kaltim", NIK_READER)
     )
@@ -151,3 +151,55 @@ async def test_a_nik_that_disagrees_with_the_declaration_registers_with_a_warnin
     assert response.json()["warnings"] == ["NIK encodes sex female, declared male"]
     view = (await client.get(f"/candidates/{response.json()['candidate_id']}")).json()
     assert view["warnings"] == ["NIK encodes sex female, declared male"]
+
+
+async def test_each_agency_sees_and_changes_only_its_own_candidates(
+    client: httpx.AsyncClient,
+) -> None:
+    kaltim, boyolali = bearer("clerk", "kaltim"), bearer("clerk", "boyolali")
+    registered = await client.post("/candidates", json=SITI, headers=kaltim)
+    assert registered.status_code == 201, registered.text
+    candidate = f"/candidates/{registered.json()['candidate_id']}"
+
+    assert (await client.get(candidate, headers=kaltim)).status_code == 200
+    assert (await client.get(candidate)).status_code == 200  # the default caller is Kemnaker
+    refused = await client.get(candidate, headers=boyolali)
+    assert refused.status_code == 403
+    assert refused.json()["error"] == "agency_scope"
+    assert "belongs to agency kaltim" in refused.json()["message"]
+    withdrawal = {"reason": "personal"}
+    assert (
+        await client.post(f"{candidate}/withdrawal", json=withdrawal, headers=boyolali)
+    ).status_code == 403
+    assert (
+        await client.patch(candidate, json={"education": "SMA"}, headers=boyolali)
+    ).status_code == 403
+    assert (await client.get(f"{candidate}/nik-reads", headers=boyolali)).status_code == 403
+
+    assert len((await client.get("/candidates", headers=kaltim)).json()) == 1
+    assert (await client.get("/candidates", headers=boyolali)).json() == []
+    assert (await client.get("/candidates?agency=kaltim", headers=boyolali)).status_code == 403
+    assert len((await client.get("/candidates")).json()) == 1
+
+    speaking_for_another = await client.post(
+        "/candidates", json=SITI | {"nik": "3309015506040001"}, headers=boyolali
+    )
+    assert speaking_for_another.status_code == 403
+    assert "registration for agency kaltim" in speaking_for_another.json()["message"]
+    bulk = await client.post(
+        "/candidates/bulk?agency=kaltim",
+        content=b"nik\n",
+        headers=boyolali | {"content-type": "text/csv"},
+    )
+    assert bulk.status_code == 403
+
+
+async def test_a_call_without_a_token_is_refused_with_what_to_do(
+    client: httpx.AsyncClient,
+) -> None:
+    for method, url in [("GET", "/candidates"), ("POST", "/candidates")]:
+        answer = await client.request(method, url, headers={"authorization": ""})
+        assert answer.status_code == 401
+        assert answer.headers["www-authenticate"] == "Bearer"
+        assert "jembatan token" in answer.json()["message"]
+    assert (await client.get("/health", headers={"authorization": ""})).status_code == 200

@@ -11,7 +11,7 @@ import httpx
 import pytest
 from nats.aio.client import Client as NatsClient
 
-from jembatan_kit.testing.helpers import events_on, running_app, wait_for_events
+from jembatan_kit.testing.helpers import TEST_AUTH_SECRET, events_on, running_app, wait_for_events
 from jembatan_registration.bootstrap import build_app
 from jembatan_registration.config import RegistrationSettings
 
@@ -32,7 +32,10 @@ async def client(
     database_url: str, nats_url: str, tmp_path: Path
 ) -> AsyncIterator[httpx.AsyncClient]:
     settings = RegistrationSettings(
-        database_url=database_url, nats_url=nats_url, secrets_file=tmp_path / "secrets.json"
+        database_url=database_url,
+        nats_url=nats_url,
+        secrets_file=tmp_path / "secrets.json",
+        auth_jwt_secret=TEST_AUTH_SECRET,
     )
     async with running_app(build_app(settings)) as client:
         yield client

@@ -15,7 +15,7 @@ from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
 from jembatan_kit.telemetry import setup_telemetry
-from jembatan_kit.testing.helpers import events_on, running_app, wait_for_events
+from jembatan_kit.testing.helpers import TEST_AUTH_SECRET, events_on, running_app, wait_for_events
 from jembatan_registration.bootstrap import build_app
 from jembatan_registration.config import RegistrationSettings
 
@@ -38,7 +38,10 @@ async def client(
     database_url: str, nats_url: str, tmp_path: Path
 ) -> AsyncIterator[httpx.AsyncClient]:
     settings = RegistrationSettings(
-        database_url=database_url, nats_url=nats_url, secrets_file=tmp_path / "secrets.json"
+        database_url=database_url,
+        nats_url=nats_url,
+        secrets_file=tmp_path / "secrets.json",
+        auth_jwt_secret=TEST_AUTH_SECRET,
     )
     async with running_app(build_app(settings)) as client:
         yield client

@@ -12,7 +12,7 @@ import pytest
 from nats.aio.client import Client as NatsClient
 
 from jembatan_contracts import CandidateRegistered, Event, Track
-from jembatan_kit.testing.helpers import eventually, running_app
+from jembatan_kit.testing.helpers import TEST_AUTH_SECRET, eventually, running_app
 from jembatan_training.bootstrap import build_app
 from jembatan_training.config import TrainingSettings
 
@@ -23,7 +23,10 @@ Publish = Callable[[Event], Awaitable[None]]
 @pytest.fixture
 async def training(database_url: str, nats_url: str) -> AsyncIterator[httpx.AsyncClient]:
     settings = TrainingSettings(
-        database_url=database_url, nats_url=nats_url, outbox_poll_interval_s=0.1
+        database_url=database_url,
+        nats_url=nats_url,
+        outbox_poll_interval_s=0.1,
+        auth_jwt_secret=TEST_AUTH_SECRET,
     )
     async with running_app(build_app(settings)) as client:
         yield client
@@ -54,8 +57,10 @@ def registered(track: Track, sector: str, agency: str = "kaltim") -> CandidateRe
 def enrol(training: httpx.AsyncClient, publish: Publish) -> Enrol:
     """Register a candidate on the bus and wait until training has enrolled them."""
 
-    async def enrol(track: Track = Track.TITP, sector: str = "automotive") -> str:
-        event = registered(track, sector)
+    async def enrol(
+        track: Track = Track.TITP, sector: str = "automotive", agency: str = "kaltim"
+    ) -> str:
+        event = registered(track, sector, agency)
         await publish(event)
 
         async def enrolled() -> bool:

@@ -13,7 +13,13 @@ import pytest
 from nats.aio.client import Client as NatsClient
 
 from jembatan_contracts import CandidateRegistered, Track
-from jembatan_kit.testing.helpers import events_on, eventually, running_app, wait_for_events
+from jembatan_kit.testing.helpers import (
+    TEST_AUTH_SECRET,
+    events_on,
+    eventually,
+    running_app,
+    wait_for_events,
+)
 from jembatan_training.bootstrap import build_app
 from jembatan_training.config import TrainingSettings
 
@@ -21,7 +27,10 @@ from jembatan_training.config import TrainingSettings
 @pytest.fixture
 async def client(database_url: str, nats_url: str) -> AsyncIterator[httpx.AsyncClient]:
     settings = TrainingSettings(
-        database_url=database_url, nats_url=nats_url, outbox_poll_interval_s=0.1
+        database_url=database_url,
+        nats_url=nats_url,
+        outbox_poll_interval_s=0.1,
+        auth_jwt_secret=TEST_AUTH_SECRET,
     )
     async with running_app(build_app(settings)) as client:
         yield client

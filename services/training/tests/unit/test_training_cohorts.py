@@ -10,7 +10,9 @@ BEKASI = Stage("BBPVP Bekasi", date(2026, 4, 6), date(2026, 7, 3))
 
 
 def cohort(*stages: Stage, capacity: int = 16) -> CreateCohort:
-    return CreateCohort("BPVP Samarinda", "Kelas Jepang A", Mode.OFFLINE, list(stages), capacity)
+    return CreateCohort(
+        "kaltim", "BPVP Samarinda", "Kelas Jepang A", Mode.OFFLINE, list(stages), capacity
+    )
 
 
 def refused_rules(command: CreateCohort) -> list[str]:

@@ -8,15 +8,17 @@ from fastapi import APIRouter, Depends, Response
 from fastapi.responses import HTMLResponse
 from pydantic import BaseModel, Field
 
+from jembatan_kit.auth import CurrentCaller, agency_filter, current_caller
 from jembatan_kit.runtime import Runtime
 
 from ..config import FinancingSettings
 from ..domain.costs import CostItem
 from ..domain.model import ArrearsBucket, LoanStatus, LoanTerms, RepaymentChannel
 from ..service_layer import handlers, views
+from .scope import LoanInScope, authorise_funders
 from .statement_page import render_statement
 
-router = APIRouter(tags=["loans"])
+router = APIRouter(tags=["loans"], dependencies=[Depends(current_caller)])
 
 
 def _terms(runtime: Runtime) -> LoanTerms:
@@ -135,7 +137,8 @@ class LoanView(LoanSummary):
 
 
 @router.post("/funders", response_model=FunderView, status_code=201, tags=["funders"])
-async def create_funder(new: NewFunder, runtime: Runtime) -> dict[str, Any]:
+async def create_funder(new: NewFunder, runtime: Runtime, caller: CurrentCaller) -> dict[str, Any]:
+    authorise_funders(caller, runtime)
     async with runtime.unit_of_work() as session:
         row = await handlers.create_funder(session, new.name.strip(), runtime.clock)
     return {"funder_id": row.id, "name": row.name, "created_at": row.created_at}
@@ -150,31 +153,34 @@ async def list_funders(runtime: Runtime) -> list[dict[str, Any]]:
 @router.get("/loans", response_model=list[LoanSummary])
 async def list_loans(
     runtime: Runtime,
+    caller: CurrentCaller,
+    agency: str | None = None,
     candidate_id: uuid.UUID | None = None,
     funder_id: uuid.UUID | None = None,
     bucket: ArrearsBucket | None = None,
 ) -> list[dict[str, Any]]:
+    scope = agency_filter(caller, agency)
     async with runtime.sessions() as session:
         return await views.list_loans(
-            session, runtime.clock.today(), candidate_id, funder_id, bucket
+            session, runtime.clock.today(), candidate_id, funder_id, bucket, agency=scope
         )
 
 
 @router.get("/loans/{loan_id}", response_model=LoanView)
-async def get_loan(loan_id: uuid.UUID, runtime: Runtime) -> dict[str, Any]:
+async def get_loan(loan_id: LoanInScope, runtime: Runtime) -> dict[str, Any]:
     async with runtime.sessions() as session:
         return await views.loan_details(session, loan_id, runtime.clock.today())
 
 
 @router.get("/loans/{loan_id}/schedule", response_model=list[InstalmentView])
-async def get_schedule(loan_id: uuid.UUID, runtime: Runtime) -> list[dict[str, Any]]:
+async def get_schedule(loan_id: LoanInScope, runtime: Runtime) -> list[dict[str, Any]]:
     async with runtime.sessions() as session:
         return await views.schedule_of(session, loan_id)
 
 
 @router.post("/loans/{loan_id}/items", response_model=LoanView, status_code=201)
 async def add_cost_item(
-    loan_id: uuid.UUID, new: NewCostItem, runtime: Runtime, terms: Terms
+    loan_id: LoanInScope, new: NewCostItem, runtime: Runtime, terms: Terms
 ) -> dict[str, Any]:
     item = CostItem(new.code, new.description, new.amount_idr)
     async with runtime.unit_of_work() as session:
@@ -184,7 +190,7 @@ async def add_cost_item(
 
 @router.delete("/loans/{loan_id}/items/{code}", response_model=LoanView)
 async def remove_cost_item(
-    loan_id: uuid.UUID, code: str, runtime: Runtime, terms: Terms
+    loan_id: LoanInScope, code: str, runtime: Runtime, terms: Terms
 ) -> dict[str, Any]:
     async with runtime.unit_of_work() as session:
         await handlers.remove_cost_item(session, loan_id, code, terms=terms, clock=runtime.clock)
@@ -192,7 +198,7 @@ async def remove_cost_item(
 
 
 @router.post("/loans/{loan_id}/subsidies", response_model=LoanView, status_code=201)
-async def add_subsidy(loan_id: uuid.UUID, new: NewSubsidy, runtime: Runtime) -> dict[str, Any]:
+async def add_subsidy(loan_id: LoanInScope, new: NewSubsidy, runtime: Runtime) -> dict[str, Any]:
     async with runtime.unit_of_work() as session:
         await handlers.add_subsidy(
             session, loan_id, new.provider, new.item, new.amount_idr, clock=runtime.clock
@@ -202,7 +208,7 @@ async def add_subsidy(loan_id: uuid.UUID, new: NewSubsidy, runtime: Runtime) -> 
 
 @router.post("/loans/{loan_id}/payments", response_model=PaymentView, status_code=201)
 async def record_payment(
-    loan_id: uuid.UUID, new: NewPayment, runtime: Runtime, response: Response
+    loan_id: LoanInScope, new: NewPayment, runtime: Runtime, response: Response
 ) -> dict[str, Any]:
     """Idempotent by `reference`: a repeat returns the first record with status 200."""
     async with runtime.unit_of_work() as session:
@@ -222,7 +228,7 @@ async def record_payment(
 
 @router.post("/loans/{loan_id}/restructure", response_model=LoanView)
 async def restructure(
-    loan_id: uuid.UUID, chosen: Restructuring, runtime: Runtime, terms: Terms
+    loan_id: LoanInScope, chosen: Restructuring, runtime: Runtime, terms: Terms
 ) -> dict[str, Any]:
     async with runtime.unit_of_work() as session:
         await handlers.restructure(
@@ -237,13 +243,13 @@ async def restructure(
 
 
 @router.get("/loans/{loan_id}/statement")
-async def get_statement(loan_id: uuid.UUID, runtime: Runtime, terms: Terms) -> dict[str, Any]:
+async def get_statement(loan_id: LoanInScope, runtime: Runtime, terms: Terms) -> dict[str, Any]:
     async with runtime.sessions() as session:
         return await views.statement(session, loan_id, runtime.clock.today(), terms)
 
 
 @router.get("/loans/{loan_id}/statement.html", response_class=HTMLResponse)
-async def get_statement_page(loan_id: uuid.UUID, runtime: Runtime, terms: Terms) -> str:
+async def get_statement_page(loan_id: LoanInScope, runtime: Runtime, terms: Terms) -> str:
     async with runtime.sessions() as session:
         return render_statement(
             await views.statement(session, loan_id, runtime.clock.today(), terms)

@@ -33,12 +33,15 @@ async def list_loans(
     candidate_id: uuid.UUID | None = None,
     funder_id: uuid.UUID | None = None,
     bucket: ArrearsBucket | None = None,
+    agency: str | None = None,
 ) -> list[dict[str, Any]]:
     if candidate_id is None and funder_id is None and bucket is None:
         raise RuleViolation(
             "loan_filter", "say which loans: by candidate_id, funder_id or arrears bucket"
         )
     query = select(loans).order_by(loans.c.opened_at, loans.c.id)
+    if agency is not None:
+        query = query.where(loans.c.agency == agency)
     if candidate_id is not None:
         query = query.where(loans.c.candidate_id == candidate_id)
     if funder_id is not None:

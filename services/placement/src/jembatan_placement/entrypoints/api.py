@@ -4,10 +4,11 @@ import uuid
 from datetime import date, datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel, Field
 
 from jembatan_contracts import EarlyReturnReason, TestKind, Track
+from jembatan_kit.auth import CurrentCaller, agency_filter, current_caller
 from jembatan_kit.runtime import Runtime
 
 from ..domain.journey import PlacementStatus
@@ -18,8 +19,9 @@ from ..domain.model import (
     OpenJobOrder,
 )
 from ..service_layer import handlers
+from .scope import authorise_candidate, authorise_job_orders, authorise_placement
 
-router = APIRouter()
+router = APIRouter(dependencies=[Depends(current_caller)])
 
 Limit = Annotated[int, Query(ge=1, le=500)]
 Offset = Annotated[int, Query(ge=0)]
@@ -161,7 +163,10 @@ class ReadyCandidateView(BaseModel):
 
 
 @router.post("/job-orders", status_code=201, response_model=JobOrderView, tags=["job orders"])
-async def open_job_order(body: JobOrderRequest, runtime: Runtime) -> dict[str, object]:
+async def open_job_order(
+    body: JobOrderRequest, runtime: Runtime, caller: CurrentCaller
+) -> dict[str, object]:
+    authorise_job_orders(caller, runtime)
     async with runtime.unit_of_work() as session:
         order_id = await handlers.open_job_order(
             session, OpenJobOrder(**body.model_dump()), runtime.clock.now()
@@ -190,8 +195,9 @@ async def get_job_order(job_order_id: uuid.UUID, runtime: Runtime) -> dict[str, 
 
 @router.post("/job-orders/{job_order_id}/close", response_model=JobOrderView, tags=["job orders"])
 async def close_job_order(
-    job_order_id: uuid.UUID, body: CloseRequest, runtime: Runtime
+    job_order_id: uuid.UUID, body: CloseRequest, runtime: Runtime, caller: CurrentCaller
 ) -> dict[str, object]:
+    authorise_job_orders(caller, runtime)
     async with runtime.unit_of_work() as session:
         return await handlers.close_job_order(
             session, job_order_id, body.reason, runtime.clock.now()
@@ -205,10 +211,12 @@ async def close_job_order(
     summary="Ready candidates ranked for the order, each rank explained",
 )
 async def match_candidates(
-    job_order_id: uuid.UUID, runtime: Runtime, limit: Limit = 100
+    job_order_id: uuid.UUID, runtime: Runtime, caller: CurrentCaller, limit: Limit = 100
 ) -> dict[str, object]:
     async with runtime.sessions() as session:
-        return await handlers.match_candidates(session, job_order_id, runtime.clock.today(), limit)
+        return await handlers.match_candidates(
+            session, job_order_id, runtime.clock.today(), limit, agency=agency_filter(caller)
+        )
 
 
 @router.post(
@@ -219,9 +227,10 @@ async def match_candidates(
     summary="Put a ready candidate on the order's path: shortlisted",
 )
 async def shortlist_candidate(
-    job_order_id: uuid.UUID, body: ShortlistRequest, runtime: Runtime
+    job_order_id: uuid.UUID, body: ShortlistRequest, runtime: Runtime, caller: CurrentCaller
 ) -> dict[str, object]:
     async with runtime.unit_of_work() as session:
+        await authorise_candidate(session, caller, body.candidate_id)
         return await handlers.shortlist_candidate(
             session,
             job_order_id,
@@ -238,10 +247,11 @@ async def shortlist_candidate(
     tags=["placements"],
 )
 async def place_candidate(
-    job_order_id: uuid.UUID, body: PlacementRequest, runtime: Runtime
+    job_order_id: uuid.UUID, body: PlacementRequest, runtime: Runtime, caller: CurrentCaller
 ) -> dict[str, object]:
     """Record a contract signed without the steps before it; the slot is taken at once."""
     async with runtime.unit_of_work() as session:
+        await authorise_candidate(session, caller, body.candidate_id)
         return await handlers.place_candidate(
             session, job_order_id, body.candidate_id, runtime.clock.now()
         )
@@ -251,10 +261,11 @@ async def place_candidate(
     "/placements/{placement_id}/interview", response_model=PlacementView, tags=["placements"]
 )
 async def record_interview(
-    placement_id: uuid.UUID, body: InterviewRequest, runtime: Runtime
+    placement_id: uuid.UUID, body: InterviewRequest, runtime: Runtime, caller: CurrentCaller
 ) -> dict[str, object]:
     """A failed interview ends the path on this order; no slot was taken."""
     async with runtime.unit_of_work() as session:
+        await authorise_placement(session, caller, placement_id)
         return await handlers.record_interview(
             session,
             placement_id,
@@ -266,9 +277,10 @@ async def record_interview(
 
 @router.post("/placements/{placement_id}/offer", response_model=PlacementView, tags=["placements"])
 async def make_offer(
-    placement_id: uuid.UUID, body: StepRequest, runtime: Runtime
+    placement_id: uuid.UUID, body: StepRequest, runtime: Runtime, caller: CurrentCaller
 ) -> dict[str, object]:
     async with runtime.unit_of_work() as session:
+        await authorise_placement(session, caller, placement_id)
         return await handlers.make_offer(
             session, placement_id, body.on or runtime.clock.today(), runtime.clock.now()
         )
@@ -281,9 +293,10 @@ async def make_offer(
     summary="Record the signed contract: the candidate takes one of the order's slots",
 )
 async def sign_contract(
-    placement_id: uuid.UUID, body: StepRequest, runtime: Runtime
+    placement_id: uuid.UUID, body: StepRequest, runtime: Runtime, caller: CurrentCaller
 ) -> dict[str, object]:
     async with runtime.unit_of_work() as session:
+        await authorise_placement(session, caller, placement_id)
         return await handlers.sign_contract(
             session, placement_id, body.on or runtime.clock.today(), runtime.clock.now()
         )
@@ -295,9 +308,10 @@ async def sign_contract(
     tags=["placements"],
 )
 async def issue_coe(
-    placement_id: uuid.UUID, body: StepRequest, runtime: Runtime
+    placement_id: uuid.UUID, body: StepRequest, runtime: Runtime, caller: CurrentCaller
 ) -> dict[str, object]:
     async with runtime.unit_of_work() as session:
+        await authorise_placement(session, caller, placement_id)
         return await handlers.issue_coe(
             session, placement_id, body.on or runtime.clock.today(), runtime.clock.now()
         )
@@ -305,9 +319,10 @@ async def issue_coe(
 
 @router.post("/placements/{placement_id}/visa", response_model=PlacementView, tags=["placements"])
 async def issue_visa(
-    placement_id: uuid.UUID, body: StepRequest, runtime: Runtime
+    placement_id: uuid.UUID, body: StepRequest, runtime: Runtime, caller: CurrentCaller
 ) -> dict[str, object]:
     async with runtime.unit_of_work() as session:
+        await authorise_placement(session, caller, placement_id)
         return await handlers.issue_visa(
             session, placement_id, body.on or runtime.clock.today(), runtime.clock.now()
         )
@@ -317,9 +332,10 @@ async def issue_visa(
     "/placements/{placement_id}/departure", response_model=PlacementView, tags=["placements"]
 )
 async def record_departure(
-    placement_id: uuid.UUID, body: DepartureRequest, runtime: Runtime
+    placement_id: uuid.UUID, body: DepartureRequest, runtime: Runtime, caller: CurrentCaller
 ) -> dict[str, object]:
     async with runtime.unit_of_work() as session:
+        await authorise_placement(session, caller, placement_id)
         return await handlers.record_departure(
             session, placement_id, body.departure_date, runtime.clock.now()
         )
@@ -329,32 +345,39 @@ async def record_departure(
     "/placements/{placement_id}/early-return", response_model=PlacementView, tags=["placements"]
 )
 async def record_early_return(
-    placement_id: uuid.UUID, body: EarlyReturnRequest, runtime: Runtime
+    placement_id: uuid.UUID, body: EarlyReturnRequest, runtime: Runtime, caller: CurrentCaller
 ) -> dict[str, object]:
     async with runtime.unit_of_work() as session:
+        await authorise_placement(session, caller, placement_id)
         return await handlers.record_early_return(
             session, placement_id, body.return_date, body.reason, runtime.clock.now()
         )
 
 
 @router.get("/placements/{placement_id}", response_model=PlacementView, tags=["placements"])
-async def get_placement(placement_id: uuid.UUID, runtime: Runtime) -> dict[str, object]:
+async def get_placement(
+    placement_id: uuid.UUID, runtime: Runtime, caller: CurrentCaller
+) -> dict[str, object]:
     async with runtime.sessions() as session:
+        await authorise_placement(session, caller, placement_id)
         return await handlers.get_placement(session, placement_id)
 
 
 @router.get("/placements", response_model=list[PlacementView], tags=["placements"])
 async def list_placements(
     runtime: Runtime,
+    caller: CurrentCaller,
+    agency: str | None = None,
     candidate_id: uuid.UUID | None = None,
     job_order_id: uuid.UUID | None = None,
     status: PlacementStatus | None = None,
     limit: Limit = 100,
     offset: Offset = 0,
 ) -> list[dict[str, object]]:
+    scope = agency_filter(caller, agency)
     async with runtime.sessions() as session:
         return await handlers.list_placements(
-            session, candidate_id, job_order_id, status, limit, offset
+            session, candidate_id, job_order_id, status, limit, offset, agency=scope
         )
 
 
@@ -364,8 +387,11 @@ async def list_placements(
     tags=["ready candidates"],
     summary="A candidate training announced ready for placement",
 )
-async def get_ready_candidate(candidate_id: uuid.UUID, runtime: Runtime) -> dict[str, object]:
+async def get_ready_candidate(
+    candidate_id: uuid.UUID, runtime: Runtime, caller: CurrentCaller
+) -> dict[str, object]:
     async with runtime.sessions() as session:
+        await authorise_candidate(session, caller, candidate_id)
         return await handlers.get_ready_candidate(session, candidate_id)
 
 
@@ -376,19 +402,25 @@ async def get_ready_candidate(candidate_id: uuid.UUID, runtime: Runtime) -> dict
     summary="Record how long the candidate commits to stay; employers favour longer",
 )
 async def set_commitment(
-    candidate_id: uuid.UUID, body: CommitmentRequest, runtime: Runtime
+    candidate_id: uuid.UUID, body: CommitmentRequest, runtime: Runtime, caller: CurrentCaller
 ) -> dict[str, object]:
     async with runtime.unit_of_work() as session:
+        await authorise_candidate(session, caller, candidate_id)
         return await handlers.set_commitment(session, candidate_id, body.months_willing_to_stay)
 
 
 @router.get("/ready-candidates", response_model=list[ReadyCandidateView], tags=["ready candidates"])
 async def list_ready_candidates(
     runtime: Runtime,
+    caller: CurrentCaller,
+    agency: str | None = None,
     sector: str | None = None,
     track: Track | None = None,
     limit: Limit = 100,
     offset: Offset = 0,
 ) -> list[dict[str, object]]:
+    scope = agency_filter(caller, agency)
     async with runtime.sessions() as session:
-        return await handlers.list_ready_candidates(session, sector, track, limit, offset)
+        return await handlers.list_ready_candidates(
+            session, sector, track, limit, offset, agency=scope
+        )

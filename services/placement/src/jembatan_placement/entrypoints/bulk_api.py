@@ -24,6 +24,7 @@ from jembatan_kit.errors import RuleViolation
 from jembatan_kit.runtime import Runtime
 
 from ..service_layer import handlers
+from .scope import authorise_candidate, authorise_placement
 
 router = APIRouter(tags=["bulk"])
 
@@ -86,6 +87,7 @@ async def place_candidates(
         for number, candidate_id in enumerate(body.candidate_ids, start=1):
 
             async def place(session: AsyncSession, candidate_id: uuid.UUID = candidate_id) -> Any:
+                await authorise_candidate(session, caller, candidate_id)
                 return await handlers.place_candidate(session, job_order_id, candidate_id, now)
 
             outcome = await _row(session, number, place)
@@ -108,6 +110,7 @@ async def record_steps(
         for number, step in enumerate(body.steps, start=1):
 
             async def apply(session: AsyncSession, step: StepRow = step) -> Any:
+                await authorise_placement(session, caller, step.placement_id)
                 return await _STEPS[step.step](session, step.placement_id, step.on, now)
 
             outcome = await _row(session, number, apply)

@@ -201,18 +201,18 @@ async def list_job_orders(
 
 
 async def match_candidates(
-    session: AsyncSession, order_id: uuid.UUID, today: date, limit: int
+    session: AsyncSession, order_id: uuid.UUID, today: date, limit: int, agency: str | None = None
 ) -> dict[str, Any]:
-    """Ready candidates of the order's track and sector, ranked; the others are not considered."""
+    """Ready candidates of the order's track and sector (of one agency, when given), ranked; the
+    others are not considered."""
     order = _job_order(await _job_order_row(session, order_id))
-    rows = (
-        await session.execute(
-            select(ready_candidates).where(
-                ready_candidates.c.track == order.track.value,
-                ready_candidates.c.sector == order.sector,
-            )
-        )
-    ).all()
+    query = select(ready_candidates).where(
+        ready_candidates.c.track == order.track.value,
+        ready_candidates.c.sector == order.sector,
+    )
+    if agency:
+        query = query.where(ready_candidates.c.agency == agency)
+    rows = (await session.execute(query)).all()
     candidates = [await _with_certificates(session, row) for row in rows]
     ranking = rank(order, candidates, today, await _unavailable(session, order_id, candidates))
     return {
@@ -461,8 +461,11 @@ async def list_placements(
     status: PlacementStatus | None,
     limit: int,
     offset: int,
+    agency: str | None = None,
 ) -> list[dict[str, Any]]:
     query = _placements_query().order_by(placements.c.started_at, placements.c.id)
+    if agency:
+        query = query.where(placements.c.agency == agency)
     if candidate_id:
         query = query.where(placements.c.candidate_id == candidate_id)
     if job_order_id:
@@ -488,11 +491,18 @@ async def get_ready_candidate(session: AsyncSession, candidate_id: uuid.UUID) ->
 
 
 async def list_ready_candidates(
-    session: AsyncSession, sector: str | None, track: Track | None, limit: int, offset: int
+    session: AsyncSession,
+    sector: str | None,
+    track: Track | None,
+    limit: int,
+    offset: int,
+    agency: str | None = None,
 ) -> list[dict[str, Any]]:
     query = select(ready_candidates).order_by(
         ready_candidates.c.ready_at, ready_candidates.c.candidate_id
     )
+    if agency:
+        query = query.where(ready_candidates.c.agency == agency)
     if sector:
         query = query.where(ready_candidates.c.sector == normalise_sector(sector))
     if track:

@@ -8,14 +8,15 @@ from fastapi import APIRouter, Body, Depends, Query, Request
 from pydantic import BaseModel, Field
 
 from jembatan_contracts import AGENCY_PATTERN, Track, WithdrawalReason
-from jembatan_kit.auth import CurrentCaller
+from jembatan_kit.auth import CurrentCaller, agency_filter, current_caller, require_agency
 from jembatan_kit.runtime import Runtime
 
 from ..adapters.protection import IdentityProtector
 from ..domain.model import RegisterCandidate, Sex, mask_nik
 from ..service_layer import bulk, handlers
+from .scope import authorise_candidate
 
-router = APIRouter(tags=["candidates"])
+router = APIRouter(tags=["candidates"], dependencies=[Depends(current_caller)])
 
 
 def get_protector(request: Request) -> IdentityProtector:
@@ -87,8 +88,9 @@ class NikReadRequest(BaseModel):
 
 @router.post("/candidates", status_code=201, response_model=RegistrationResponse)
 async def register(
-    body: RegistrationRequest, runtime: Runtime, protector: Protector
+    body: RegistrationRequest, runtime: Runtime, protector: Protector, caller: CurrentCaller
 ) -> RegistrationResponse:
+    require_agency(caller, body.agency, "a registration for agency " + body.agency)
     command = RegisterCandidate(**body.model_dump())
     async with runtime.unit_of_work() as session:
         registered = await handlers.register_candidate(
@@ -109,9 +111,10 @@ async def register(
 
 @router.get("/candidates/{candidate_id}", response_model=CandidateView)
 async def get_candidate(
-    candidate_id: uuid.UUID, runtime: Runtime, protector: Protector
+    candidate_id: uuid.UUID, runtime: Runtime, protector: Protector, caller: CurrentCaller
 ) -> dict[str, object]:
     async with runtime.sessions() as session:
+        await authorise_candidate(session, caller, candidate_id)
         return await handlers.get_candidate(session, candidate_id, protector)
 
 
@@ -119,12 +122,14 @@ async def get_candidate(
 async def list_candidates(
     runtime: Runtime,
     protector: Protector,
+    caller: CurrentCaller,
     agency: str | None = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
     offset: Annotated[int, Query(ge=0)] = 0,
 ) -> list[dict[str, object]]:
+    scope = agency_filter(caller, agency)
     async with runtime.sessions() as session:
-        return await handlers.list_candidates(session, protector, agency, limit, offset)
+        return await handlers.list_candidates(session, protector, scope, limit, offset)
 
 
 @router.post("/candidates/{candidate_id}/nik", summary="Read the full NIK (logged, with reason)")
@@ -145,8 +150,11 @@ async def read_nik(
 @router.get(
     "/candidates/{candidate_id}/nik-reads", summary="Who read this candidate's NIK, and why"
 )
-async def nik_read_log(candidate_id: uuid.UUID, runtime: Runtime) -> list[dict[str, object]]:
+async def nik_read_log(
+    candidate_id: uuid.UUID, runtime: Runtime, caller: CurrentCaller
+) -> list[dict[str, object]]:
     async with runtime.sessions() as session:
+        await authorise_candidate(session, caller, candidate_id)
         return await handlers.nik_reads_of(session, candidate_id)
 
 
@@ -157,9 +165,10 @@ class WithdrawalRequest(BaseModel):
 
 @router.post("/candidates/{candidate_id}/withdrawal", summary="Withdraw a candidate")
 async def withdraw(
-    candidate_id: uuid.UUID, body: WithdrawalRequest, runtime: Runtime
+    candidate_id: uuid.UUID, body: WithdrawalRequest, runtime: Runtime, caller: CurrentCaller
 ) -> dict[str, str]:
     async with runtime.unit_of_work() as session:
+        await authorise_candidate(session, caller, candidate_id)
         await handlers.withdraw_candidate(
             session, candidate_id, body.reason, body.note, runtime.clock.now()
         )
@@ -179,9 +188,14 @@ class CorrectionRequest(BaseModel):
 
 @router.patch("/candidates/{candidate_id}", summary="Correct a candidate's personal data")
 async def correct(
-    candidate_id: uuid.UUID, body: CorrectionRequest, runtime: Runtime, protector: Protector
+    candidate_id: uuid.UUID,
+    body: CorrectionRequest,
+    runtime: Runtime,
+    protector: Protector,
+    caller: CurrentCaller,
 ) -> dict[str, object]:
     async with runtime.unit_of_work() as session:
+        await authorise_candidate(session, caller, candidate_id)
         decision = await handlers.correct_candidate(
             session,
             candidate_id,
@@ -203,8 +217,10 @@ async def correct(
 async def bulk_upload(
     runtime: Runtime,
     protector: Protector,
+    caller: CurrentCaller,
     agency: Annotated[str, Query(pattern=AGENCY_PATTERN)],
     content: Annotated[bytes, Body(media_type="text/csv")],
 ) -> dict[str, object]:
+    require_agency(caller, agency, "a registration for agency " + agency)
     async with runtime.unit_of_work() as session:
         return await bulk.bulk_register(session, agency, content, protector, runtime.clock.now())

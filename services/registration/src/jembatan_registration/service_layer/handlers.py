@@ -18,7 +18,7 @@ from jembatan_contracts import (
     Track,
     WithdrawalReason,
 )
-from jembatan_kit.auth import NATIONAL_AGENCY, NIK_READER, Caller, require_role
+from jembatan_kit.auth import NIK_READER, Caller, require_agency, require_role
 from jembatan_kit.errors import Conflict, NotFound, RuleViolation
 from jembatan_kit.outbox import add_to_outbox
 from jembatan_kit.telemetry import journey_root_span
@@ -289,12 +289,7 @@ async def read_full_nik(
     ).first()
     if row is None:
         raise NotFound("candidate", candidate_id)
-    if caller.agency not in (row.agency, NATIONAL_AGENCY):
-        raise RuleViolation(
-            "other_agency",
-            f"candidate {candidate_id} belongs to {row.agency}; {caller.agency} cannot read it",
-            status_code=403,
-        )
+    require_agency(caller, row.agency, f"candidate {candidate_id}")
     await session.execute(
         insert(nik_reads).values(
             id=uuid.uuid4(),

@@ -75,6 +75,7 @@ cohorts = Table(
     "cohorts",
     metadata,
     Column("id", Uuid, primary_key=True),
+    Column("agency", String(32), nullable=False, index=True),
     Column("training_centre", String(120), nullable=False, index=True),
     Column("name", String(120), nullable=False),
     Column("mode", String(8), nullable=False),

@@ -33,6 +33,7 @@ class Stage:
 class CreateCohort:
     """Command: a training centre opens a class."""
 
+    agency: str
     training_centre: str
     name: str
     mode: Mode

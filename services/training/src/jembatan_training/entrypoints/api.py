@@ -4,17 +4,19 @@ import uuid
 from datetime import date, datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Body, Query
+from fastapi import APIRouter, Body, Depends, Query
 from pydantic import BaseModel, Field
 
 from jembatan_contracts import TestKind
+from jembatan_kit.auth import CurrentCaller, agency_filter, current_caller
 from jembatan_kit.runtime import Runtime
 
 from ..domain.certificates import RecordResult
 from ..domain.daily_scores import MAX_SCORE, DailyScore
 from ..service_layer import bulk, daily_scores, handlers
+from .scope import authorise_candidate, authorise_results_file
 
-router = APIRouter(tags=["candidates"])
+router = APIRouter(tags=["candidates"], dependencies=[Depends(current_caller)])
 
 
 class ResultRequest(BaseModel):
@@ -122,9 +124,10 @@ class DailyScoreView(BaseModel):
 
 @router.post("/candidates/{candidate_id}/results", status_code=201, response_model=ResultRecorded)
 async def record_result(
-    candidate_id: uuid.UUID, body: ResultRequest, runtime: Runtime
+    candidate_id: uuid.UUID, body: ResultRequest, runtime: Runtime, caller: CurrentCaller
 ) -> dict[str, object]:
     async with runtime.unit_of_work() as session:
+        await authorise_candidate(session, caller, candidate_id)
         recorded = await handlers.record_result(
             session, candidate_id, RecordResult(**body.model_dump()), runtime.clock.now()
         )
@@ -137,21 +140,26 @@ async def record_result(
 
 
 @router.get("/candidates/{candidate_id}", response_model=CandidateView)
-async def get_candidate(candidate_id: uuid.UUID, runtime: Runtime) -> dict[str, object]:
+async def get_candidate(
+    candidate_id: uuid.UUID, runtime: Runtime, caller: CurrentCaller
+) -> dict[str, object]:
     async with runtime.sessions() as session:
+        await authorise_candidate(session, caller, candidate_id)
         return await handlers.get_candidate(session, candidate_id)
 
 
 @router.get("/candidates", response_model=list[EnrolmentView])
 async def list_candidates(
     runtime: Runtime,
+    caller: CurrentCaller,
     agency: str | None = None,
     ready: bool | None = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
     offset: Annotated[int, Query(ge=0)] = 0,
 ) -> list[dict[str, object]]:
+    scope = agency_filter(caller, agency)
     async with runtime.sessions() as session:
-        return await handlers.list_candidates(session, agency, ready, limit, offset)
+        return await handlers.list_candidates(session, scope, ready, limit, offset)
 
 
 @router.put(
@@ -160,9 +168,10 @@ async def list_candidates(
     summary="Penjurusan: assign or change the candidate's training sector, with the reason",
 )
 async def change_sector(
-    candidate_id: uuid.UUID, body: SectorRequest, runtime: Runtime
+    candidate_id: uuid.UUID, body: SectorRequest, runtime: Runtime, caller: CurrentCaller
 ) -> dict[str, object]:
     async with runtime.unit_of_work() as session:
+        await authorise_candidate(session, caller, candidate_id)
         changed = await handlers.change_candidate_sector(
             session, candidate_id, body.sector, body.reason, runtime.clock.now()
         )
@@ -179,9 +188,10 @@ async def change_sector(
     summary="Record a day's score (0-100); posting the same day again replaces it",
 )
 async def record_daily_score(
-    candidate_id: uuid.UUID, body: DailyScoreRequest, runtime: Runtime
+    candidate_id: uuid.UUID, body: DailyScoreRequest, runtime: Runtime, caller: CurrentCaller
 ) -> dict[str, object]:
     async with runtime.unit_of_work() as session:
+        await authorise_candidate(session, caller, candidate_id)
         replaced = await daily_scores.record_daily_score(
             session, candidate_id, DailyScore(body.day, body.score), runtime.clock.now()
         )
@@ -194,8 +204,11 @@ async def record_daily_score(
 
 
 @router.get("/candidates/{candidate_id}/daily-scores", response_model=list[DailyScoreView])
-async def list_daily_scores(candidate_id: uuid.UUID, runtime: Runtime) -> list[dict[str, object]]:
+async def list_daily_scores(
+    candidate_id: uuid.UUID, runtime: Runtime, caller: CurrentCaller
+) -> list[dict[str, object]]:
     async with runtime.sessions() as session:
+        await authorise_candidate(session, caller, candidate_id)
         return await daily_scores.daily_scores_of(session, candidate_id)
 
 
@@ -209,7 +222,10 @@ async def list_daily_scores(candidate_id: uuid.UUID, runtime: Runtime) -> list[d
     "records nothing twice (the answer then says replayed: true).",
 )
 async def import_results(
-    runtime: Runtime, content: Annotated[bytes, Body(media_type="text/csv")]
+    runtime: Runtime,
+    caller: CurrentCaller,
+    content: Annotated[bytes, Body(media_type="text/csv")],
 ) -> dict[str, object]:
     async with runtime.unit_of_work() as session:
+        await authorise_results_file(session, caller, content)
         return await bulk.import_results(session, content, runtime.clock.now())

@@ -7,13 +7,16 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel, Field
 
+from jembatan_contracts import AGENCY_PATTERN
+from jembatan_kit.auth import CurrentCaller, agency_filter, current_caller, require_agency
 from jembatan_kit.runtime import Runtime
 
 from ..config import TrainingSettings
 from ..domain.cohorts import DEFAULT_CAPACITY, CreateCohort, Mode, Stage
 from ..service_layer import cohorts
+from .scope import authorise_candidate, authorise_cohort
 
-router = APIRouter(tags=["cohorts"])
+router = APIRouter(tags=["cohorts"], dependencies=[Depends(current_caller)])
 
 
 def get_settings(runtime: Runtime) -> TrainingSettings:
@@ -31,6 +34,11 @@ class StageRequest(BaseModel):
 
 
 class CohortRequest(BaseModel):
+    agency: str | None = Field(
+        default=None,
+        pattern=AGENCY_PATTERN,
+        description="The agency that owns the cohort; the caller's agency when not given.",
+    )
     training_centre: str = Field(max_length=120, examples=["BPVP Samarinda"])
     name: str = Field(max_length=120, examples=["Kelas Jepang 2026-A"])
     mode: Mode
@@ -49,6 +57,7 @@ class StageView(BaseModel):
 
 class CohortView(BaseModel):
     cohort_id: uuid.UUID
+    agency: str
     training_centre: str
     name: str
     mode: str
@@ -101,8 +110,13 @@ class EarlyWarningView(BaseModel):
 
 
 @router.post("/cohorts", status_code=201, response_model=CohortDetailView)
-async def create_cohort(body: CohortRequest, runtime: Runtime) -> dict[str, object]:
+async def create_cohort(
+    body: CohortRequest, runtime: Runtime, caller: CurrentCaller
+) -> dict[str, object]:
+    agency = body.agency or caller.agency
+    require_agency(caller, agency, f"a cohort of agency {agency}")
     command = CreateCohort(
+        agency=agency,
         training_centre=body.training_centre,
         name=body.name,
         mode=body.mode,
@@ -118,26 +132,36 @@ async def create_cohort(body: CohortRequest, runtime: Runtime) -> dict[str, obje
 @router.get("/cohorts", response_model=list[CohortView])
 async def list_cohorts(
     runtime: Runtime,
+    caller: CurrentCaller,
+    agency: str | None = None,
     training_centre: str | None = None,
     sector: str | None = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
     offset: Annotated[int, Query(ge=0)] = 0,
 ) -> list[dict[str, object]]:
+    scope = agency_filter(caller, agency)
     async with runtime.sessions() as session:
-        return await cohorts.list_cohorts(session, training_centre, sector, limit, offset)
+        return await cohorts.list_cohorts(
+            session, training_centre, sector, limit, offset, agency=scope
+        )
 
 
 @router.get("/cohorts/{cohort_id}", response_model=CohortDetailView)
-async def get_cohort(cohort_id: uuid.UUID, runtime: Runtime) -> dict[str, object]:
+async def get_cohort(
+    cohort_id: uuid.UUID, runtime: Runtime, caller: CurrentCaller
+) -> dict[str, object]:
     async with runtime.sessions() as session:
+        await authorise_cohort(session, caller, cohort_id)
         return await cohorts.get_cohort(session, cohort_id)
 
 
 @router.post("/cohorts/{cohort_id}/members", status_code=201, response_model=CohortDetailView)
 async def assign_member(
-    cohort_id: uuid.UUID, body: MemberRequest, runtime: Runtime
+    cohort_id: uuid.UUID, body: MemberRequest, runtime: Runtime, caller: CurrentCaller
 ) -> dict[str, object]:
     async with runtime.unit_of_work() as session:
+        await authorise_cohort(session, caller, cohort_id)
+        await authorise_candidate(session, caller, body.candidate_id)
         await cohorts.assign_member(
             session, cohort_id, body.candidate_id, runtime.clock.now(), move=body.move
         )
@@ -149,9 +173,11 @@ async def assign_member(
     "/cohorts/{cohort_id}/members/{candidate_id}", summary="The candidate leaves the cohort"
 )
 async def leave_cohort(
-    cohort_id: uuid.UUID, candidate_id: uuid.UUID, runtime: Runtime
+    cohort_id: uuid.UUID, candidate_id: uuid.UUID, runtime: Runtime, caller: CurrentCaller
 ) -> dict[str, str]:
     async with runtime.unit_of_work() as session:
+        await authorise_cohort(session, caller, cohort_id)
+        await authorise_candidate(session, caller, candidate_id)
         await cohorts.leave_cohort(session, cohort_id, candidate_id, runtime.clock.now())
     return {"cohort_id": str(cohort_id), "candidate_id": str(candidate_id), "status": "left"}
 
@@ -162,9 +188,10 @@ async def leave_cohort(
     summary="Members whose recent daily scores average below the target",
 )
 async def early_warning(
-    cohort_id: uuid.UUID, runtime: Runtime, settings: Settings
+    cohort_id: uuid.UUID, runtime: Runtime, settings: Settings, caller: CurrentCaller
 ) -> dict[str, object]:
     async with runtime.sessions() as session:
+        await authorise_cohort(session, caller, cohort_id)
         return await cohorts.early_warning(
             session,
             cohort_id,

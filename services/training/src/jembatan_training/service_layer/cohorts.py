@@ -39,6 +39,7 @@ async def create_cohort(session: AsyncSession, command: CreateCohort, now: datet
     await session.execute(
         insert(cohorts).values(
             id=cohort_id,
+            agency=command.agency,
             training_centre=command.training_centre.strip(),
             name=command.name.strip(),
             mode=command.mode.value,
@@ -172,8 +173,11 @@ async def list_cohorts(
     sector: str | None,
     limit: int,
     offset: int,
+    agency: str | None = None,
 ) -> list[dict[str, Any]]:
     query = select(cohorts).order_by(cohorts.c.created_at, cohorts.c.id)
+    if agency:
+        query = query.where(cohorts.c.agency == agency)
     if training_centre:
         query = query.where(cohorts.c.training_centre == training_centre)
     if sector:
@@ -262,6 +266,7 @@ async def _stages_of(
 def _cohort_view(row: Any, stages: list[Any]) -> dict[str, Any]:
     return {
         "cohort_id": row.id,
+        "agency": row.agency,
         "training_centre": row.training_centre,
         "name": row.name,
         "mode": row.mode,

@@ -1,0 +1,25 @@
+"""Which agency a record belongs to, so the API can apply the one scope rule of
+`jembatan_kit.auth` before reading or changing it."""
+
+from __future__ import annotations
+
+import uuid
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from jembatan_kit.auth import Caller, require_agency
+
+from ..adapters.orm import candidates
+
+
+async def authorise_candidate(
+    session: AsyncSession, caller: Caller, candidate_id: uuid.UUID
+) -> None:
+    """Refuse a caller outside the candidate's agency. An unknown candidate is left to the
+    handler, which answers 404."""
+    agency = await session.scalar(
+        select(candidates.c.agency).where(candidates.c.id == candidate_id)
+    )
+    if agency is not None:
+        require_agency(caller, agency, f"candidate {candidate_id}")
