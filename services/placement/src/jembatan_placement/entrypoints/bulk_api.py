@@ -2,9 +2,11 @@
 signed on one job order, and the steps after the contract (Certificate of Eligibility, visa,
 departure) for many placements.
 
-Each row goes through the same use case as the single call, in its own savepoint, so the same rules
-apply and the same events are staged; a refused row never blocks the others, and the answer names
-the rule each refused row broke.
+The rows are judged by the same rules as the single calls and stage the same events; a refused row
+never blocks the others, and the answer names the rule each refused row broke. The set-based path
+(`service_layer.bulk`) does it in a few statements; if a concurrent request changed what it read,
+the request is done again row by row, each row through the single call's use case in its own
+savepoint.
 """
 
 from __future__ import annotations
@@ -23,7 +25,8 @@ from jembatan_kit.auth import CurrentCaller
 from jembatan_kit.errors import RuleViolation
 from jembatan_kit.runtime import Runtime
 
-from ..service_layer import handlers
+from ..domain.journey import Step
+from ..service_layer import bulk, handlers
 from .scope import authorise_candidate, authorise_placement
 
 router = APIRouter(tags=["bulk"])
@@ -83,6 +86,14 @@ async def place_candidates(
 ) -> dict[str, Any]:
     now = runtime.clock.now()
     async with runtime.unit_of_work() as session:
+        try:
+            async with session.begin_nested():
+                outcomes = await bulk.place_many(
+                    session, caller, job_order_id, body.candidate_ids, now
+                )
+            return _summary([_outcome(number, o) for number, o in enumerate(outcomes, start=1)])
+        except bulk.ChangedMeanwhile:
+            pass
         rows = []
         for number, candidate_id in enumerate(body.candidate_ids, start=1):
 
@@ -106,6 +117,17 @@ async def record_steps(
 ) -> dict[str, Any]:
     now = runtime.clock.now()
     async with runtime.unit_of_work() as session:
+        try:
+            async with session.begin_nested():
+                outcomes = await bulk.advance_many(
+                    session,
+                    caller,
+                    [(row.placement_id, _STEP_OF[row.step], row.on) for row in body.steps],
+                    now,
+                )
+            return _summary([_outcome(number, o) for number, o in enumerate(outcomes, start=1)])
+        except bulk.ChangedMeanwhile:
+            pass
         rows = []
         for number, step in enumerate(body.steps, start=1):
 
@@ -119,6 +141,11 @@ async def record_steps(
     return _summary(rows)
 
 
+_STEP_OF = {
+    BulkStep.CERTIFICATE_OF_ELIGIBILITY: Step.ISSUE_COE,
+    BulkStep.VISA: Step.ISSUE_VISA,
+    BulkStep.DEPARTURE: Step.DEPART,
+}
 _STEPS: dict[BulkStep, Callable[..., Awaitable[dict[str, Any]]]] = {
     BulkStep.CERTIFICATE_OF_ELIGIBILITY: handlers.issue_coe,
     BulkStep.VISA: handlers.issue_visa,
@@ -139,6 +166,21 @@ async def _row(
         "status": "accepted",
         "placement_id": placement["id"],
         "candidate_id": placement["candidate_id"],
+    }
+
+
+def _outcome(number: int, outcome: bulk.RowOutcome) -> dict[str, Any]:
+    row: dict[str, Any] = {
+        "row": number,
+        "placement_id": outcome.placement_id,
+        "candidate_id": outcome.candidate_id,
+    }
+    if outcome.refusal is None:
+        return row | {"status": "accepted"}
+    return row | {
+        "status": "refused",
+        "error": outcome.refusal.rule,
+        "message": outcome.refusal.message,
     }
 
 
