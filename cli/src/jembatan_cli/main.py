@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import signal
 import time
 from datetime import timedelta
@@ -14,12 +15,16 @@ import typer
 from jembatan_kit.auth import issue_token
 from jembatan_kit.trace_files import read_spans
 
+from .bus_health import BusUnreachable, read_bus_state, render_bus_state
+from .journey import JourneyNotFound, find_journey, render_journey
+from .scenario_commands import FIRST_PORT, scenario_app, service_urls, signing_secret
 from .system import DEFAULT_NATS_PORT, SERVICES, LocalSystem, auth_secret
 from .traces import render_tree, traces_of_journey
 
 app = typer.Typer(
     help="Jembatan: from registration in Indonesia to a job in Japan.", no_args_is_help=True
 )
+app.add_typer(scenario_app, name="scenario")
 
 
 @app.command()
@@ -92,6 +97,30 @@ def trace(
 
 
 @app.command()
+def journey(
+    journey_id: Annotated[str, typer.Argument(help="The journey id a registration returned")],
+    agency: Annotated[
+        str, typer.Option(help="Act for this agency (kemnaker sees every agency's candidates)")
+    ] = "kemnaker",
+    base_port: Annotated[int, typer.Option(help="Port of the first service")] = FIRST_PORT,
+    data_dir: Annotated[
+        Path, typer.Option(help="The data folder of `jembatan up` (for the token signing key)")
+    ] = Path("var"),
+) -> None:
+    """A candidate's stages across the services, without personal data (the NIK masked)."""
+    token = issue_token(
+        signing_secret(data_dir), "jembatan-journey", agency, [], timedelta(minutes=10)
+    )
+    try:
+        found = find_journey(service_urls(base_port), token, journey_id)
+    except (JourneyNotFound, ConnectionError, PermissionError) as exc:
+        typer.secho(str(exc), fg="red", err=True)
+        raise typer.Exit(1) from exc
+    for line in render_journey(found):
+        typer.echo(line)
+
+
+@app.command()
 def token(
     user: Annotated[str, typer.Option(help="Who the token is for, e.g. an operator's login")],
     agency: Annotated[str, typer.Option(help="The agency the user works for, e.g. kaltim")],
@@ -105,18 +134,39 @@ def token(
 
 @app.command()
 def health(
-    base_port: Annotated[int, typer.Option(help="Port of the first service")] = 8001,
+    base_port: Annotated[int, typer.Option(help="Port of the first service")] = FIRST_PORT,
+    nats_url: Annotated[
+        str, typer.Option(envvar="NATS_URL", help="The NATS server the services use")
+    ] = f"nats://127.0.0.1:{DEFAULT_NATS_PORT}",
 ) -> None:
-    """Check that every service answers and is connected to NATS."""
+    """Check every service and NATS: streams, consumers' backlogs, redeliveries, dead letters."""
     healthy = True
-    for offset, name in enumerate(SERVICES):
-        url = f"http://127.0.0.1:{base_port + offset}/health"
+    urls = service_urls(base_port)
+    for name in SERVICES:
+        url = f"{urls[name]}/health"
         try:
             status = httpx.get(url, timeout=2).json()
             typer.echo(
                 f"{name:<13} ok   nats={status['nats']} outbox_unsent={status['outbox_unsent']}"
             )
+            healthy = healthy and status["nats"] == "connected"
         except (httpx.HTTPError, ValueError, KeyError):
             healthy = False
             typer.secho(f"{name:<13} DOWN ({url}); is `./dev run` running?", fg="red")
+    try:
+        bus = asyncio.run(read_bus_state(nats_url))
+    except BusUnreachable as exc:
+        typer.secho(f"{exc}; start the system with ./dev run, or give --nats-url", fg="red")
+        raise typer.Exit(1) from exc
+    typer.echo("")
+    for line in render_bus_state(bus):
+        typer.echo(line)
+    if bus.dead_letter_count:
+        healthy = False
+        typer.secho(
+            f"{bus.dead_letter_count} message(s) were dead-lettered: their reasons are in the "
+            "headers of the DEADLETTER stream's messages; see the consumer's service log, fix the "
+            "cause, then republish them",
+            fg="yellow",
+        )
     raise typer.Exit(0 if healthy else 1)

@@ -252,7 +252,7 @@ class ScenarioRun:
             await self.move_financing_clock()
             await self.wait_for_first_repayments_due()
             await self.pay_first_instalments()
-        self.summary.elapsed_s = time.monotonic() - started
+        self.summary.elapsed_s = round(time.monotonic() - started, 1)
         return self.summary
 
     # -- helpers ---------------------------------------------------------------------------
@@ -262,6 +262,8 @@ class ScenarioRun:
     ) -> list[Any]:
         """Run `action` on every item (the client bounds how many calls run at once)."""
         todo = list(items)
+        if not todo:
+            return []
         done = 0
         self.progress(step, 0, len(todo))
 
