@@ -35,8 +35,6 @@ from .programmes import SCENARIOS
 from .roster import Applicant, build_roster, weekdays_before
 from .summary import Refusal, ScenarioSummary
 
-NATIONAL_AGENCY = "kemnaker"
-"""Job orders reach Indonesia through the national office, which also runs the demo clock."""
 BULK_STEPS_PER_REQUEST = 900
 JLPT_ISSUER = "Japan Foundation"
 SKILL_TEST_ISSUER = "Prometric (SSW sector skill test)"
@@ -211,6 +209,9 @@ class ScenarioRun:
             target=scenario.target,
         )
         self.wait_s = 60 + 0.1 * size
+        self.operators: dict[str, str] = {}
+        """The agency running each service instance (its /health says): it keeps the job orders
+        of its placement service and moves its financing service's clock."""
         self.applicants: dict[str, Applicant] = {}
         """Registered applicants by candidate id."""
         self.cohort_ids: list[str] = []
@@ -294,6 +295,7 @@ class ScenarioRun:
         for name in self.api.urls:
             response = await self.api.request(name, "GET", "/health", self.agency)
             status = response.json() if response.status_code == 200 else {}
+            self.operators[name] = str(status.get("agency", ""))
             if status.get("nats") != "connected":
                 raise ScenarioError(
                     f"{name} is not healthy ({response.status_code}, nats="
@@ -554,7 +556,7 @@ class ScenarioRun:
                     "placement",
                     "POST",
                     "/job-orders",
-                    NATIONAL_AGENCY,
+                    self.operators["placement"],
                     json={
                         "employer": plan.employer,
                         "supervising_organisation": plan.supervising_organisation,
@@ -753,13 +755,14 @@ class ScenarioRun:
             date.fromisoformat(first["due_date"]) for first in self.first_instalments.values()
         )
         target = datetime.combine(latest, time_of_day(12), UTC)
-        status = await self.api.call("financing", "GET", "/health", NATIONAL_AGENCY)
+        operator = self.operators["financing"]
+        status = await self.api.call("financing", "GET", "/health", operator)
         if datetime.fromisoformat(status["now"]) < target:
             await self.api.call(
                 "financing",
                 "PUT",
                 "/clock",
-                NATIONAL_AGENCY,
+                operator,
                 json={"now": target.isoformat()},
             )
 
