@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import sqlite3
+from collections.abc import Generator
 from typing import Any
 
+import aiosqlite
 from sqlalchemy import event
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import (
@@ -26,19 +29,29 @@ def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
     """An async engine. On SQLite: WAL, a busy timeout, foreign keys, and BEGIN IMMEDIATE, so
     concurrent writers in one or several processes queue instead of failing on lock upgrade.
 
-    Within one process, SQLite transactions also take turns on an asyncio lock, first come first
-    served. Without it they would all contend for SQLite's lock through its busy handler, which
-    sleeps and retries: a short transaction (the outbox relay marking rows sent) can then wait
+    SQLite calls run on the event loop's thread (`_InlineSqliteConnection`). Within one process,
+    SQLite transactions also take turns on an asyncio lock, first come first served. Without it
+    they would all contend for SQLite's lock through its busy handler, which sleeps and retries:
+    a short transaction (the outbox relay marking rows sent) can then wait
     behind a stream of long ones (bulk uploads) for as long as the stream lasts.
     """
     if is_sqlite(url):
-        engine = create_async_engine(url, connect_args={"timeout": 30}, **kwargs)
+        path = make_url(url).database or ":memory:"
+
+        async def connect() -> aiosqlite.Connection:
+            connection = _InlineSqliteConnection(
+                # No implicit transactions: SQLAlchemy, not the driver, emits BEGIN (so
+                # savepoints and locking work).
+                lambda: sqlite3.connect(path, timeout=30, isolation_level=None),
+                iter_chunk_size=64,
+            )
+            return await connection
+
+        engine = create_async_engine(url, async_creator=connect, **kwargs)
         turns = asyncio.Lock()
 
         @event.listens_for(engine.sync_engine, "connect")
         def _on_connect(dbapi_connection: Any, _record: Any) -> None:
-            # Let SQLAlchemy, not the driver, emit BEGIN (so savepoints and locking work).
-            dbapi_connection.isolation_level = None
             cursor = dbapi_connection.cursor()
             cursor.execute("PRAGMA journal_mode=WAL")
             cursor.execute("PRAGMA synchronous=NORMAL")
@@ -73,6 +86,38 @@ def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
     kwargs.setdefault("max_overflow", 10)
     kwargs.setdefault("pool_pre_ping", True)
     return create_async_engine(url, **kwargs)
+
+
+class _InlineSqliteConnection(aiosqlite.Connection):
+    """aiosqlite's connection, with each call run at once on the event loop's thread.
+
+    aiosqlite hands every call (cursor, execute, fetch, close) to a worker thread and back. On
+    the embedded SQLite a call takes microseconds; the two thread switches cost more, and under
+    load each waits for the GIL and for the event loop's turn, so one transaction's statements
+    queue behind every other task while it holds SQLite's write lock. Transactions of one
+    process take turns anyway (`create_engine`), so running them inline delays no one who could
+    have gone ahead. What still blocks the loop is waiting for another process's write lock (the
+    busy timeout): the embedded default runs one process per database file.
+    """
+
+    def __await__(self) -> Generator[Any, None, aiosqlite.Connection]:
+        return self._connect().__await__()
+
+    async def _connect(self) -> _InlineSqliteConnection:
+        if self._connection is None:
+            self._connection = self._connector()
+        return self
+
+    async def _execute(self, fn: Any, *args: Any, **kwargs: Any) -> Any:
+        if not self._running or not self._connection:
+            raise ValueError("Connection closed")
+        return fn(*args, **kwargs)
+
+    def stop(self) -> None:
+        self._running = False
+        if self._connection is not None:
+            self._connection.close()
+            self._connection = None
 
 
 def create_session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:

@@ -41,8 +41,12 @@ async def add_to_outbox(session: AsyncSession, *events: Event) -> None:
     Each row keeps the traceparent of its journey's trace (see `telemetry.in_journey`), so the
     relay and every consumer downstream continue that one trace.
     """
-    if not events:
-        return
+    await insert_outbox_rows(session, outbox_rows(*events))
+
+
+def outbox_rows(*events: Event) -> list[dict[str, Any]]:
+    """The outbox rows of `events`, each with its journey's traceparent as of now. For a caller
+    that stages events from several spans and inserts them together (`insert_outbox_rows`)."""
     now = datetime.now(UTC)
     rows = []
     for event in events:
@@ -60,7 +64,13 @@ async def add_to_outbox(session: AsyncSession, *events: Event) -> None:
                     "created_at": now,
                 }
             )
-    await session.execute(insert(outbox_table), rows)
+    return rows
+
+
+async def insert_outbox_rows(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> None:
+    """Insert rows made by `outbox_rows` in the caller's transaction, in one statement."""
+    if rows:
+        await session.execute(insert(outbox_table), list(rows))
 
 
 class OutboxRelay:

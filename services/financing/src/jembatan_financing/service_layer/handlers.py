@@ -6,10 +6,10 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any, cast
+from typing import Any
 
 from opentelemetry.trace import SpanKind
-from sqlalchemy import CursorResult, Row, delete, func, insert, select, update
+from sqlalchemy import Row, delete, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from jembatan_contracts import (
@@ -27,7 +27,7 @@ from jembatan_contracts import (
 from jembatan_kit.clock import Clock
 from jembatan_kit.consumer import RetryLater, Unprocessable
 from jembatan_kit.errors import Conflict, NotFound, RuleViolation
-from jembatan_kit.outbox import add_to_outbox
+from jembatan_kit.outbox import add_to_outbox, insert_outbox_rows, outbox_rows
 from jembatan_kit.telemetry import context_from_traceparent, current_traceparent, tracer
 
 from ..adapters.orm import (
@@ -222,9 +222,8 @@ async def announce_due_instalments(
     announced = 0
     while True:
         due = await _unannounced_due(session_factory, clock, batch_size)
-        for instalment in due:
-            if await _announce(session_factory, instalment, clock.now()):
-                announced += 1
+        if due:
+            announced += await _announce(session_factory, due, clock.now())
         if len(due) < batch_size:
             return announced
 
@@ -256,51 +255,57 @@ async def _unannounced_due(
 
 
 async def _announce(
-    session_factory: async_sessionmaker[AsyncSession], instalment: Row[Any], now: datetime
-) -> bool:
-    with tracer().start_as_current_span(
-        "announce RepaymentDue",
-        context=context_from_traceparent(instalment.traceparent),
-        kind=SpanKind.INTERNAL,
-        attributes={
-            "jembatan.agency": instalment.agency,
-            "jembatan.journey_id": str(instalment.journey_id),
-            "jembatan.loan_id": str(instalment.loan_id),
-            "jembatan.instalment_number": instalment.number,
-        },
-    ) as span:
-        async with session_factory() as session, session.begin():
-            claimed = cast(
-                CursorResult[Any],
+    session_factory: async_sessionmaker[AsyncSession], due: list[Row[Any]], now: datetime
+) -> int:
+    """Claim the instalments in one conditional update and stage a RepaymentDue for each one
+    this update claimed, in one transaction. Returns how many were claimed."""
+    async with session_factory() as session, session.begin():
+        claimed = set(
+            (
                 await session.execute(
                     update(instalments)
                     .where(
-                        instalments.c.id == instalment.id,
+                        instalments.c.id.in_([instalment.id for instalment in due]),
                         instalments.c.announced_at.is_(None),
                         instalments.c.superseded_at.is_(None),
                     )
                     .values(announced_at=now)
-                ),
-            )
-            if claimed.rowcount != 1:
-                span.set_attribute("jembatan.announced_elsewhere", True)
-                return False
-            await add_to_outbox(
-                session,
-                RepaymentDue(
-                    event_id=event_id_for("repayment-due", instalment.id),
-                    occurred_at=now,
-                    agency=instalment.agency,
-                    journey_id=instalment.journey_id,
-                    loan_id=instalment.loan_id,
-                    candidate_id=instalment.candidate_id,
-                    instalment_number=instalment.number,
-                    due_date=instalment.due_date,
-                    # What is still owed on it: credit from an earlier over-payment counts.
-                    amount_idr=instalment.amount_idr - instalment.paid_idr,
-                ),
-            )
-        return True
+                    .returning(instalments.c.id)
+                )
+            ).scalars()
+        )
+        rows = []
+        for instalment in due:
+            with tracer().start_as_current_span(
+                "announce RepaymentDue",
+                context=context_from_traceparent(instalment.traceparent),
+                kind=SpanKind.INTERNAL,
+                attributes={
+                    "jembatan.agency": instalment.agency,
+                    "jembatan.journey_id": str(instalment.journey_id),
+                    "jembatan.loan_id": str(instalment.loan_id),
+                    "jembatan.instalment_number": instalment.number,
+                },
+            ) as span:
+                if instalment.id not in claimed:
+                    span.set_attribute("jembatan.announced_elsewhere", True)
+                    continue
+                rows += outbox_rows(
+                    RepaymentDue(
+                        event_id=event_id_for("repayment-due", instalment.id),
+                        occurred_at=now,
+                        agency=instalment.agency,
+                        journey_id=instalment.journey_id,
+                        loan_id=instalment.loan_id,
+                        candidate_id=instalment.candidate_id,
+                        instalment_number=instalment.number,
+                        due_date=instalment.due_date,
+                        # What is still owed on it: credit from an earlier over-payment counts.
+                        amount_idr=instalment.amount_idr - instalment.paid_idr,
+                    )
+                )
+        await insert_outbox_rows(session, rows)
+    return len(claimed)
 
 
 async def _loan_of_placement(session: AsyncSession, placement_id: uuid.UUID) -> Row[Any] | None:
