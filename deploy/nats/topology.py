@@ -117,12 +117,19 @@ class User:
         return password_var(self.agency, self.role or self.name)
 
 
+def event_prefix(agency: str) -> str:
+    """Whose events a service of `agency` may publish. Kemnaker's services serve every agency's
+    candidates, and their events travel under the candidate's agency (placement and financing
+    publish `jembatan.<candidate's agency>.placement...`); a province publishes only its own."""
+    return "*" if agency == HUB_AGENCY else agency
+
+
 def service_user(agency: str, service: str) -> User:
     own_stream = service.upper()
     consumed = CONSUMERS[service]
     streams = sorted({own_stream, DEAD_LETTER_STREAM} | {c.stream for c in consumed})
     publish = [
-        f"{SUBJECT_ROOT}.{agency}.{service}.>",
+        f"{SUBJECT_ROOT}.{event_prefix(agency)}.{service}.>",
         "deadletter.>",
         "$JS.API.INFO",
         *(f"$JS.API.STREAM.INFO.{stream}" for stream in streams),
@@ -337,8 +344,231 @@ def hub_sourcing_streams() -> list[dict[str, object]]:
     return streams
 
 
+# --- the hub as a three-node JetStream cluster (Kubernetes) -----------------------------------
+
+HUB_CLUSTER_SIZE = 3
+HUB_STATEFULSET = "nats-hub"
+CLUSTER_PORT = 6222
+MONITOR_PORT = 8222
+
+
+def hub_route(ordinal: int) -> str:
+    """Node `ordinal` of the StatefulSet, by its stable name under the headless service."""
+    return f"nats-route://{HUB_STATEFULSET}-{ordinal}.{HUB_STATEFULSET}:{CLUSTER_PORT}"
+
+
+def render_hub_cluster() -> str:
+    routes = "".join(f"    {hub_route(n)}\n" for n in range(HUB_CLUSTER_SIZE))
+    return (
+        HEADER
+        + f"# The hub as a JetStream cluster of {HUB_CLUSTER_SIZE} (the Kubernetes StatefulSet"
+        f" {HUB_STATEFULSET}):\n# hub.conf, plus each node's own name and the routes between"
+        " them. $NATS_SERVER_NAME is the\n# pod's name, so every node has its own.\n"
+        'include "hub.conf"\n'
+        "server_name: $NATS_SERVER_NAME\n"
+        f"http_port: {MONITOR_PORT}\n"
+        "cluster {\n"
+        f"  name: {HUB_AGENCY}-hub\n"
+        f"  listen: 0.0.0.0:{CLUSTER_PORT}\n"
+        "  routes: [\n" + routes + "  ]\n"
+        "}\n"
+    )
+
+
+# --- the whole deployment as one compose file ------------------------------------------------
+
+NATS_IMAGE = "nats:2.15-alpine"
+NATS_BOX_IMAGE = "natsio/nats-box:0.18.1"
+POSTGRES_IMAGE = "postgres:17-alpine"
+SERVICE_IMAGE = "jembatan:0.1.0"
+COLLECTOR_IMAGE = "otel/opentelemetry-collector-contrib:0.128.0"
+JAEGER_IMAGE = "jaegertracing/all-in-one:1.70.0"
+HTTP_PORTS = {"registration": 8001, "training": 8002, "placement": 8003, "financing": 8004}
+"""Each service's HTTP_PORT default (its settings); the container listens there."""
+
+
+def host_port(agency: str, service: str) -> int:
+    """Where the compose file publishes a service: Kemnaker's on 800x, the n-th province's on
+    8n0x (kaltim 8101, 8102; boyolali 8201, ...)."""
+    offset = 0 if agency == HUB_AGENCY else 100 * (PROVINCES.index(agency) + 1)
+    return HTTP_PORTS[service] + offset
+
+
+def nats_host(agency: str) -> str:
+    return "nats-hub" if agency == HUB_AGENCY else f"nats-{agency}"
+
+
+def service_host(agency: str, service: str) -> str:
+    return service if agency == HUB_AGENCY else f"{agency}-{service}"
+
+
+def postgres_password_var(agency: str, service: str) -> str:
+    return f"JEMBATAN_PG_{account_of(agency)}_{service.upper()}_PASSWORD"
+
+
+def _compose_nats(agency: str) -> str:
+    conf = "hub.conf" if agency == HUB_AGENCY else f"{agency}.conf"
+    host = nats_host(agency)
+    env = [
+        f"      {var}: ${{{var}:?run deploy/make-env.py}}\n"
+        for var in sorted(
+            {password_var(agency, "sys")} | {u.password_var for u in users_of(agency)}
+        )
+    ]
+    if agency == HUB_AGENCY:
+        env += [
+            f"      {var}: ${{{var}:?run deploy/make-env.py}}\n"
+            for var in sorted(leaf_user(p).password_var for p in PROVINCES)
+        ]
+        depends = ""
+    else:
+        leaf = password_var(agency, "leaf")
+        env.append(
+            f"      {hub_leaf_url_var(agency)}: nats-leaf://{agency}-leaf:${{{leaf}}}@nats-hub:"
+            f"{LEAF_PORT}\n"
+        )
+        depends = "    depends_on: [nats-hub]\n"
+    return (
+        f"  {host}:\n"
+        f"    image: {NATS_IMAGE}\n"
+        f'    command: ["-c", "/etc/nats/{conf}", "-js", "-sd", "/data", "-m", "8222"]\n'
+        "    volumes:\n"
+        f"      - ./nats/{conf}:/etc/nats/{conf}:ro\n"
+        f"      - {host}-data:/data\n"
+        "    environment:\n" + "".join(env) + depends + "    restart: unless-stopped\n"
+    )
+
+
+def _compose_postgres(agency: str, service: str) -> str:
+    host = f"{service_host(agency, service)}-db"
+    password = postgres_password_var(agency, service)
+    return (
+        f"  {host}:\n"
+        f"    image: {POSTGRES_IMAGE}\n"
+        "    environment:\n"
+        f"      POSTGRES_USER: {service}\n"
+        f"      POSTGRES_DB: {service}\n"
+        f"      POSTGRES_PASSWORD: ${{{password}:?run deploy/make-env.py}}\n"
+        "    volumes:\n"
+        f"      - {host}-data:/var/lib/postgresql/data\n"
+        "    healthcheck:\n"
+        f'      test: ["CMD", "pg_isready", "-U", "{service}", "-d", "{service}"]\n'
+        "      interval: 5s\n"
+        "      retries: 20\n"
+        "    restart: unless-stopped\n"
+    )
+
+
+def _compose_service(agency: str, service: str, after: tuple[str, ...]) -> str:
+    host = service_host(agency, service)
+    port = HTTP_PORTS[service]
+    nats_password = password_var(agency, service)
+    pg_password = postgres_password_var(agency, service)
+    env = {
+        "AGENCY": agency,
+        "HTTP_HOST": "0.0.0.0",
+        "HTTP_PORT": str(port),
+        "DATABASE_URL": f"postgresql+asyncpg://{service}:${{{pg_password}}}@{host}-db:5432/{service}",
+        "NATS_URL": f"nats://{service}:${{{nats_password}}}@{nats_host(agency)}:4222",
+        "ENSURE_STREAMS": "own",
+        "AUTH_JWT_SECRET": "${AUTH_JWT_SECRET:?run deploy/make-env.py}",
+        "OTEL_EXPORTER_OTLP_ENDPOINT": "http://otel-collector:4318",
+    }
+    if service == "registration":
+        for key in ("NIK_ENCRYPTION_KEY", "NIK_HASH_KEY"):
+            var = f"JEMBATAN_{account_of(agency)}_{key}"
+            env[key] = f"${{{var}:?run deploy/make-env.py}}"
+    depends = [f"      {host}-db: {{ condition: service_healthy }}\n"]
+    depends += [f"      {name}: {{ condition: {condition} }}\n" for name, condition in after]
+    health = (
+        "import urllib.request; "
+        f"urllib.request.urlopen('http://127.0.0.1:{port}/health', timeout=2)"
+    )
+    return (
+        f"  {host}:\n"
+        f"    image: {SERVICE_IMAGE}\n"
+        "    build: { context: .., dockerfile: deploy/Dockerfile }\n"
+        f'    command: ["jembatan-{service}"]\n'
+        "    environment:\n"
+        + "".join(f"      {key}: {value}\n" for key, value in env.items())
+        + f'    ports: ["{host_port(agency, service)}:{port}"]\n'
+        "    depends_on:\n" + "".join(depends) + "    healthcheck:\n"
+        f'      test: ["CMD", "python", "-c", "{health}"]\n'
+        "      interval: 5s\n"
+        "      retries: 30\n"
+        "    restart: unless-stopped\n"
+    )
+
+
+def _after(agency: str, service: str) -> tuple[tuple[str, str], ...]:
+    """What a service waits for: its NATS server, and the streams it consumes from existing."""
+    nats = (nats_host(agency), "service_started")
+    if service == "training":
+        return nats, (service_host(agency, "registration"), "service_healthy")
+    if service == "placement":
+        return nats, ("hub-streams", "service_completed_successfully")
+    if service == "financing":
+        return nats, ("placement", "service_healthy")
+    return (nats,)
+
+
+def render_compose() -> str:
+    ops = password_var(HUB_AGENCY, "ops")
+    out = [
+        "# Rendered by deploy/nats/topology.py from its data; edit that file, then re-run it.\n",
+        "# The whole multi-agency deployment on one machine: Kemnaker's hub and every province's"
+        " leaf\n# server from deploy/nats, PostgreSQL per service, the services, an OpenTelemetry"
+        " collector\n# and Jaeger (http://localhost:16686).\n",
+        "#   docker build -f deploy/Dockerfile -t jembatan:0.1.0 .\n",
+        "#   python deploy/make-env.py > deploy/.env      # passwords and keys, never committed\n",
+        "#   docker compose -f deploy/compose.yaml up\n",
+        "name: jembatan\n",
+        "services:\n",
+        _compose_nats(HUB_AGENCY),
+        "  # The hub's TRAINING stream sources the provinces' ready and certificate events.\n"
+        "  hub-streams:\n"
+        f"    image: {NATS_BOX_IMAGE}\n"
+        "    environment:\n"
+        f"      NATS_URL: nats://ops:${{{ops}:?run deploy/make-env.py}}@nats-hub:4222\n"
+        "    volumes:\n"
+        "      - ./nats/hub-stream-training.json:/etc/jembatan/hub-stream-training.json:ro\n"
+        '    command: ["sh", "-c", "nats stream info TRAINING >/dev/null 2>&1 || nats stream'
+        ' add --config /etc/jembatan/hub-stream-training.json"]\n'
+        "    depends_on: [nats-hub]\n"
+        "    restart: on-failure\n",
+    ]
+    for agency in (HUB_AGENCY, *PROVINCES):
+        if agency != HUB_AGENCY:
+            out.append(_compose_nats(agency))
+        for service in services_of(agency):
+            out.append(_compose_postgres(agency, service))
+            out.append(_compose_service(agency, service, _after(agency, service)))
+    out += [
+        "  otel-collector:\n"
+        f"    image: {COLLECTOR_IMAGE}\n"
+        '    command: ["--config=/etc/otelcol/config.yaml"]\n'
+        "    volumes:\n"
+        "      - ./otel-collector.yaml:/etc/otelcol/config.yaml:ro\n"
+        "    depends_on: [jaeger]\n",
+        "  jaeger:\n"
+        f"    image: {JAEGER_IMAGE}\n"
+        "    environment:\n"
+        '      COLLECTOR_OTLP_ENABLED: "true"\n'
+        '    ports: ["16686:16686"]\n',
+        "volumes:\n",
+    ]
+    volumes = [f"{nats_host(a)}-data" for a in (HUB_AGENCY, *PROVINCES)]
+    volumes += [
+        f"{service_host(a, s)}-db-data" for a in (HUB_AGENCY, *PROVINCES) for s in services_of(a)
+    ]
+    out += [f"  {volume}: {{}}\n" for volume in volumes]
+    return "".join(out)
+
+
 def rendered() -> dict[Path, str]:
     files = {HERE / "hub.conf": render_hub()}
+    files[HERE / "hub-cluster.conf"] = render_hub_cluster()
+    files[HERE.parent / "compose.yaml"] = render_compose()
     for province in PROVINCES:
         files[HERE / f"{province}.conf"] = render_province(province)
     for stream in hub_sourcing_streams():

@@ -42,11 +42,13 @@ def as_served(agency: str, subject: str) -> str:
 
 
 def may_publish(agency: str, service: str, subject: str) -> bool:
-    """Events only under its own agency and service; streams: create its own and the dead-letter
+    """Events only of its own service, and in a province only under its own agency (Kemnaker's
+    services act for every agency's candidates); streams: create its own and the dead-letter
     stream, look at those and the one it consumes from; nothing in another JetStream domain."""
     tokens = subject.split(".")
     if tokens[0] == "jembatan":
-        return tokens[1] == agency and tokens[2] == service
+        national = agency == topology.HUB_AGENCY
+        return (national or tokens[1] == agency) and tokens[2] == service
     own = (service.upper(), "DEADLETTER")
     if subject.startswith("$JS.API.STREAM.CREATE."):
         return tokens[-1] in own

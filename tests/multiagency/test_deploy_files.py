@@ -1,16 +1,51 @@
-"""The committed nats-server configs are what the topology renders, and nats-server accepts them."""
+"""The committed deployment files: the nats-server configs are what the topology renders and
+nats-server accepts them; the compose file and the Kubernetes manifests parse, and their images,
+ports, databases, NATS users and mounted configs agree with the services' settings and the
+topology; the hub's cluster config forms a three-node JetStream cluster for real."""
 
 from __future__ import annotations
 
+import asyncio
+import json
 import os
 import re
 import subprocess
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
 
+import nats
+import nats.errors
 import pytest
+import yaml  # type: ignore[import-untyped]
 
-from jembatan_kit.nats_server import nats_server_binary
+from jembatan_financing.config import FinancingSettings
+from jembatan_kit.nats_server import NatsServerProcess, free_port, nats_server_binary
+from jembatan_kit.settings import ServiceSettings
+from jembatan_placement.config import PlacementSettings
+from jembatan_registration.config import RegistrationSettings
+from jembatan_training.config import TrainingSettings
 
-from .conftest import NATS_CONFIGS, dev_password, topology
+from .conftest import DEPLOY, NATS_CONFIGS, dev_password, topology
+
+SETTINGS: dict[str, type[ServiceSettings]] = {
+    "registration": RegistrationSettings,
+    "training": TrainingSettings,
+    "placement": PlacementSettings,
+    "financing": FinancingSettings,
+}
+AGENCIES = (topology.HUB_AGENCY, *topology.PROVINCES)
+
+
+def config_env(config: Path) -> dict[str, str]:
+    env = dict(os.environ, NATS_SERVER_NAME="hub-test")
+    for variable in re.findall(r"\$(JEMBATAN_[A-Z0-9_]+)", config.read_text()):
+        env[variable] = (
+            "nats-leaf://leaf:pw@127.0.0.1:7422"
+            if variable.endswith("_URL")
+            else dev_password(variable)
+        )
+    return env
 
 
 def test_committed_configs_are_the_rendered_topology() -> None:
@@ -19,15 +54,256 @@ def test_committed_configs_are_the_rendered_topology() -> None:
 
 
 @pytest.mark.parametrize("config", sorted(NATS_CONFIGS.glob("*.conf")), ids=lambda p: p.name)
-def test_nats_server_accepts_each_config(config) -> None:  # type: ignore[no-untyped-def]
-    env = dict(os.environ)
-    for variable in re.findall(r"\$(JEMBATAN_[A-Z0-9_]+)", config.read_text()):
-        env[variable] = (
-            "nats-leaf://leaf:pw@127.0.0.1:7422"
-            if variable.endswith("_URL")
-            else dev_password(variable)
-        )
+def test_nats_server_accepts_each_config(config: Path) -> None:
+    env = config_env(config)
+    if config.name == "hub-cluster.conf":
+        env.update(config_env(NATS_CONFIGS / "hub.conf"))
     result = subprocess.run(
         [nats_server_binary(), "-t", "-c", str(config)], env=env, capture_output=True, text=True
     )
     assert result.returncode == 0, result.stderr
+
+
+# --- compose ---------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def compose() -> dict[str, Any]:
+    document: dict[str, Any] = yaml.safe_load((DEPLOY / "compose.yaml").read_text())
+    return document
+
+
+def nats_server_minor() -> str:
+    version = subprocess.run(
+        [nats_server_binary(), "--version"], capture_output=True, text=True, check=True
+    ).stdout
+    match = re.search(r"v(\d+\.\d+)", version)
+    assert match, version
+    return match.group(1)
+
+
+def mounted_file(volume: str, base: Path = DEPLOY) -> Path:
+    return (base / volume.split(":")[0]).resolve()
+
+
+def test_compose_runs_every_agency_with_its_own_nats_server_and_config(
+    compose: dict[str, Any],
+) -> None:
+    services = compose["services"]
+    for agency in AGENCIES:
+        conf = "hub.conf" if agency == topology.HUB_AGENCY else f"{agency}.conf"
+        server = services[topology.nats_host(agency)]
+        assert server["image"] == topology.NATS_IMAGE
+        assert server["image"].split(":")[1].startswith(nats_server_minor())
+        mounts = [mounted_file(v) for v in server["volumes"] if v.startswith("./")]
+        assert NATS_CONFIGS / conf in mounts
+        assert all(path.exists() for path in mounts)
+        assert f"/etc/nats/{conf}" in server["command"]
+        needed = set(re.findall(r"\$(JEMBATAN_[A-Z0-9_]+)", (NATS_CONFIGS / conf).read_text()))
+        if agency == topology.HUB_AGENCY:
+            needed |= {topology.leaf_user(p).password_var for p in topology.PROVINCES}
+        assert needed <= set(server["environment"]), f"{agency}: a password is not passed"
+
+
+def test_each_service_container_agrees_with_its_settings(compose: dict[str, Any]) -> None:
+    services = compose["services"]
+    for agency in AGENCIES:
+        for name in topology.services_of(agency):
+            container = services[topology.service_host(agency, name)]
+            env = {key: str(value) for key, value in container["environment"].items()}
+            settings = SETTINGS[name]
+            known = {field.upper() for field in settings.model_fields}
+            unknown = {k for k in env if k not in known and not k.startswith("OTEL_")}
+            assert not unknown, f"{agency} {name}: no such setting {unknown}"
+            assert env["AGENCY"] == agency
+            assert env["ENSURE_STREAMS"] == "own"
+            port = settings.model_fields["http_port"].default
+            assert env["HTTP_PORT"] == str(port)
+            assert [p.split(":")[1] for p in container["ports"]] == [str(port)]
+            assert container["command"] == [f"jembatan-{name}"]
+            assert container["image"] == topology.SERVICE_IMAGE
+            assert (DEPLOY / ".." / container["build"]["dockerfile"]).resolve().exists()
+
+            database = urlsplit(env["DATABASE_URL"])
+            assert database.scheme == "postgresql+asyncpg"
+            db = services[database.hostname]
+            assert db["image"].startswith("postgres:")
+            assert db["environment"]["POSTGRES_DB"] == database.path.lstrip("/")
+            assert db["environment"]["POSTGRES_USER"] == database.username
+            assert database.hostname in container["depends_on"]
+
+            bus = urlsplit(env["NATS_URL"])
+            assert bus.hostname == topology.nats_host(agency)
+            assert bus.port == 4222
+            users = {user.name: user for user in topology.users_of(agency)}
+            assert bus.username in users, f"{agency} has no NATS user {bus.username}"
+            assert bus.password == f"${{{users[name].password_var}}}"
+            assert env["OTEL_EXPORTER_OTLP_ENDPOINT"] == "http://otel-collector:4318"
+
+
+def test_collector_receives_otlp_http_and_forwards_to_jaeger(compose: dict[str, Any]) -> None:
+    services = compose["services"]
+    collector = services["otel-collector"]
+    assert all(mounted_file(v).exists() for v in collector["volumes"])
+    config = yaml.safe_load((DEPLOY / "otel-collector.yaml").read_text())
+    assert config["receivers"]["otlp"]["protocols"]["http"]["endpoint"].endswith(":4318")
+    pipeline = config["service"]["pipelines"]["traces"]
+    assert pipeline["receivers"] == ["otlp"]
+    for exporter in pipeline["exporters"]:
+        host = config["exporters"][exporter]["endpoint"].split(":")[0]
+        assert host in services
+    assert set(pipeline["processors"]) <= set(config["processors"])
+    assert "jaeger" in services
+
+
+def test_every_compose_variable_comes_from_make_env() -> None:
+    text = (DEPLOY / "compose.yaml").read_text()
+    written = subprocess.run(
+        ["python", str(DEPLOY / "make-env.py")], capture_output=True, text=True, check=True
+    ).stdout
+    given = {line.split("=", 1)[0] for line in written.splitlines()}
+    assert set(re.findall(r"\$\{([A-Z0-9_]+)", text)) == given
+    assert not re.search(r"(?i)password: [^$\s]", text), "a password is written in the file"
+
+
+# --- Kubernetes ------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def manifests() -> dict[tuple[str, str], dict[str, Any]]:
+    kustomization = yaml.safe_load((DEPLOY / "kustomization.yaml").read_text())
+    found: dict[tuple[str, str], dict[str, Any]] = {}
+    for resource in kustomization["resources"]:
+        for document in yaml.safe_load_all((DEPLOY / resource).read_text()):
+            assert {"apiVersion", "kind", "metadata"} <= set(document), resource
+            found[(document["kind"], document["metadata"]["name"])] = document
+    return found
+
+
+def generated_files(name: str) -> list[str]:
+    kustomization = yaml.safe_load((DEPLOY / "kustomization.yaml").read_text())
+    [generator] = [g for g in kustomization["configMapGenerator"] if g["name"] == name]
+    files: list[str] = generator["files"]
+    assert all((DEPLOY / file).exists() for file in files)
+    return [Path(file).name for file in files]
+
+
+def container(manifest: dict[str, Any]) -> dict[str, Any]:
+    [only] = manifest["spec"]["template"]["spec"]["containers"]
+    return only
+
+
+def test_the_hub_is_a_three_node_jetstream_cluster(
+    manifests: dict[tuple[str, str], dict[str, Any]],
+) -> None:
+    hub = manifests[("StatefulSet", topology.HUB_STATEFULSET)]
+    assert hub["spec"]["replicas"] == topology.HUB_CLUSTER_SIZE
+    headless = manifests[("Service", hub["spec"]["serviceName"])]
+    assert headless["spec"]["clusterIP"] == "None"
+    nats = container(hub)
+    assert nats["image"] == topology.NATS_IMAGE
+    assert "/etc/nats/hub-cluster.conf" in nats["args"] and "-js" in nats["args"]
+    config_map = hub["spec"]["template"]["spec"]["volumes"][0]["configMap"]["name"]
+    assert {"hub.conf", "hub-cluster.conf"} <= set(generated_files(config_map))
+    ports = {port["containerPort"] for port in nats["ports"]}
+    assert ports == {4222, topology.CLUSTER_PORT, topology.LEAF_PORT, topology.MONITOR_PORT}
+    assert [e["name"] for e in nats["env"]] == ["NATS_SERVER_NAME"]
+    assert nats["env"][0]["valueFrom"]["fieldRef"]["fieldPath"] == "metadata.name"
+
+
+def test_each_hub_service_deployment_agrees_with_its_settings(
+    manifests: dict[tuple[str, str], dict[str, Any]],
+) -> None:
+    for name in topology.HUB_SERVICES:
+        deployment = container(manifests[("Deployment", name)])
+        env = {e["name"]: e for e in deployment["env"]}
+        port = SETTINGS[name].model_fields["http_port"].default
+        assert env["HTTP_PORT"]["value"] == str(port)
+        assert [p["containerPort"] for p in deployment["ports"]] == [port]
+        assert env["AGENCY"]["value"] == topology.HUB_AGENCY
+        assert deployment["command"] == [f"jembatan-{name}"]
+        assert deployment["image"] == topology.SERVICE_IMAGE
+        database = urlsplit(env["DATABASE_URL"]["value"])
+        assert database.scheme == "postgresql+asyncpg"
+        db = manifests[("StatefulSet", str(database.hostname))]
+        assert ("Service", database.hostname) in manifests
+        db_env = {e["name"]: e for e in container(db)["env"]}
+        assert db_env["POSTGRES_DB"]["value"] == database.path.lstrip("/")
+        bus = urlsplit(env["NATS_URL"]["value"])
+        assert (bus.hostname, bus.port, bus.username) == ("nats-hub", 4222, name)
+        nats_key = env["NATS_PASSWORD"]["valueFrom"]["secretKeyRef"]["key"]
+        assert nats_key == topology.password_var(topology.HUB_AGENCY, name)
+        service = manifests[("Service", name)]
+        assert service["spec"]["ports"][0]["port"] == port
+    assert "otel-collector.yaml" in generated_files("otel-collector-config")
+
+
+# --- the hub cluster, for real ---------------------------------------------------------------
+
+
+def test_the_hub_cluster_config_forms_a_jetstream_cluster_on_loopback(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Three nodes from hub-cluster.conf; only addresses differ (the routes name the pods)."""
+    for variable, value in config_env(NATS_CONFIGS / "hub.conf").items():
+        if variable.startswith("JEMBATAN_"):
+            monkeypatch.setenv(variable, value)
+    cluster_ports = [free_port() for _ in range(topology.HUB_CLUSTER_SIZE)]
+    routes = ",".join(f"nats://127.0.0.1:{port}" for port in cluster_ports)
+    nodes = []
+    try:
+        for n, cluster_port in enumerate(cluster_ports):
+            wrapper = tmp_path / f"node-{n}.conf"
+            monkeypatch.setenv("NATS_SERVER_NAME", f"hub-{n}")  # the pod's name in Kubernetes
+            wrapper.write_text(
+                f'include "{os.path.relpath(NATS_CONFIGS / "hub-cluster.conf", tmp_path)}"\n'
+                f'leafnodes {{ listen: "127.0.0.1:{free_port()}" }}\n'
+            )
+            nodes.append(
+                NatsServerProcess(
+                    store_dir=tmp_path / f"node-{n}",
+                    config_file=wrapper,
+                    log_file=tmp_path / f"node-{n}.log",
+                    extra_args=(
+                        "--cluster",
+                        f"nats://127.0.0.1:{cluster_port}",
+                        "--routes",
+                        routes,
+                        "-m",
+                        str(free_port()),
+                    ),
+                ).start()
+            )
+        asyncio.run(_replicated_stream_on(nodes))
+    finally:
+        for node in nodes:
+            node.stop()
+
+
+async def _replicated_stream_on(nodes: list[NatsServerProcess]) -> None:
+    password = dev_password(topology.password_var(topology.HUB_AGENCY, "ops"))
+    client = await nats.connect(nodes[0].url, user="ops", password=password)
+    try:
+        config = {
+            "name": "CLUSTER_CHECK",
+            "subjects": ["cluster.check"],
+            "num_replicas": topology.HUB_CLUSTER_SIZE,
+            "storage": "file",
+        }
+        answer: dict[str, Any] = {}
+        for _ in range(60):  # until the nodes have met and elected a meta leader
+            try:
+                reply = await client.request(
+                    "$JS.API.STREAM.CREATE.CLUSTER_CHECK", json.dumps(config).encode(), timeout=2
+                )
+            except nats.errors.Error:
+                continue
+            answer = json.loads(reply.data)
+            if "error" not in answer:
+                break
+            await asyncio.sleep(0.5)
+        assert "error" not in answer, answer
+        assert answer["cluster"]["name"] == f"{topology.HUB_AGENCY}-hub"
+        assert len(answer["cluster"].get("replicas", [])) == topology.HUB_CLUSTER_SIZE - 1
+    finally:
+        await client.close()

@@ -20,6 +20,8 @@ from pydantic import BaseModel
 from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from jembatan_contracts import ALL_STREAMS, DEAD_LETTER, StreamSpec
+
 from .auth import CurrentCaller, require_agency
 from .broker import ensure_streams, make_broker
 from .clock import AdjustableClock, Clock, SystemClock
@@ -85,13 +87,19 @@ class ServiceRuntime:
     async def __aenter__(self) -> ServiceRuntime:
         await asyncio.to_thread(upgrade_to_head, self.migrations, self.settings.database_url)
         await self.broker.connect()
-        await ensure_streams(self.broker.connection.jetstream())
+        await ensure_streams(self.broker.connection.jetstream(), self._streams_to_ensure())
         await self.broker.start()
         await self.relay.start()
         for factory in self._background_factories:
             self._background_tasks.append(asyncio.create_task(factory(self)))
         log.info("%s started for agency %s", self.settings.service_name, self.settings.agency)
         return self
+
+    def _streams_to_ensure(self) -> tuple[StreamSpec, ...]:
+        if self.settings.ensure_streams == "all":
+            return ALL_STREAMS
+        own = self.settings.service_name.upper()
+        return tuple(spec for spec in ALL_STREAMS if spec.name in (own, DEAD_LETTER.name))
 
     async def __aexit__(self, *exc: object) -> None:
         for task in self._background_tasks:

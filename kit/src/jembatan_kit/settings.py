@@ -1,5 +1,7 @@
 """Settings every service reads from its environment, with embedded defaults."""
 
+from typing import Literal
+
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -31,6 +33,13 @@ class ServiceSettings(BaseSettings):
     outbox_poll_interval_s: float = Field(default=0.5, gt=0)
     outbox_batch_size: int = Field(default=500, ge=1)
 
+    ensure_streams: Literal["all", "own"] = Field(
+        default="all",
+        description="Streams this service creates or updates at start (ENSURE_STREAMS):"
+        " every stream on the embedded single server; only its own and DEADLETTER where each"
+        " service user may touch nothing else (the multi-agency deployment), the streams it"
+        " consumes being created by their owners or, at the hub, by an operator.",
+    )
     clock_adjustable: bool = Field(
         default=False,
         description="Allow moving this service's clock through the API (demos and tests only).",
