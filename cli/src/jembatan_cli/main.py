@@ -15,6 +15,7 @@ import typer
 from jembatan_kit.auth import issue_token
 from jembatan_kit.trace_files import read_spans
 
+from .asyncapi import ServiceNotInstalled, write_documents
 from .bus_health import BusUnreachable, read_bus_state, render_bus_state
 from .journey import JourneyNotFound, find_journey, render_journey
 from .scenario_commands import FIRST_PORT, scenario_app, service_urls, signing_secret
@@ -118,6 +119,23 @@ def journey(
         raise typer.Exit(1) from exc
     for line in render_journey(found):
         typer.echo(line)
+
+
+@app.command()
+def asyncapi(
+    out: Annotated[Path, typer.Option(help="Folder for <service>.json and .html")] = Path(
+        "docs/asyncapi"
+    ),
+) -> None:
+    """Write the AsyncAPI documents of the events each service publishes and consumes."""
+    for name in SERVICES:
+        try:
+            written = write_documents((name,), out)
+        except ServiceNotInstalled as exc:
+            typer.secho(f"{name}: skipped, {exc}", fg="yellow", err=True)
+            continue
+        for path in written:
+            typer.echo(f"wrote {path}")
 
 
 @app.command()
