@@ -26,7 +26,11 @@ async def find_enrolment(
 async def active_enrolment(session: AsyncSession, candidate_id: uuid.UUID) -> Any:
     """The candidate's enrolment, locked for this transaction, so changes to one candidate
     (results, scores, cohort places, sector, withdrawal) happen one after another."""
-    enrolment = await find_enrolment(session, candidate_id, for_update=True)
+    return ensure_active(candidate_id, await find_enrolment(session, candidate_id, for_update=True))
+
+
+def ensure_active(candidate_id: uuid.UUID, enrolment: Any) -> Any:
+    """The enrolment, if there is one and the candidate has not withdrawn; else the refusal."""
     if enrolment is None:
         raise not_enrolled(candidate_id)
     if enrolment.withdrawn_on is not None:

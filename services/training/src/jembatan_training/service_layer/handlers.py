@@ -87,36 +87,77 @@ async def record_result(
 ) -> Recorded:
     # Locked, so two results recorded at once cannot both see "not ready yet".
     enrolment = await active_enrolment(session, candidate_id)
+    earlier = await _results_of(session, candidate_id)
+    result = graded(candidate_id, command, earlier, now)
+    result_id = uuid.uuid4()
+    await session.execute(insert(results).values(result_row(result_id, candidate_id, result, now)))
+    if result.passed:
+        await add_to_outbox(session, certificate_passed(enrolment, result_id, result))
+    readiness, became_ready = await _reassess(session, enrolment, [*earlier, result], now)
+    return Recorded(result_id, result.passed, became_ready, readiness)
+
+
+def graded(
+    candidate_id: uuid.UUID, command: RecordResult, earlier: list[ExamResult], now: datetime
+) -> ExamResult:
+    """The result as it will be recorded, or the refusal: malformed, or recorded before."""
     try:
         result = grade(command, now.date())
     except ResultRefused as refused:
         raise refusal("result_refused", refused) from None
-    earlier = await _results_of(session, candidate_id)
     if result in earlier:
         raise Conflict(
             "result_already_recorded",
             f"this {result.test.value} result of {result.taken_on.isoformat()} from "
             f"{result.issuer} is already recorded for candidate {candidate_id}",
         )
-    result_id = uuid.uuid4()
-    await session.execute(
-        insert(results).values(
-            id=result_id,
-            candidate_id=candidate_id,
-            test=result.test.value,
-            level=result.level,
-            score=result.score,
-            sector=result.sector,
-            issuer=result.issuer,
-            taken_on=result.taken_on,
-            passed=result.passed,
-            recorded_at=now,
-        )
+    return result
+
+
+def result_row(
+    result_id: uuid.UUID, candidate_id: uuid.UUID, result: ExamResult, now: datetime
+) -> dict[str, Any]:
+    return {
+        "id": result_id,
+        "candidate_id": candidate_id,
+        "test": result.test.value,
+        "level": result.level,
+        "score": result.score,
+        "sector": result.sector,
+        "issuer": result.issuer,
+        "taken_on": result.taken_on,
+        "passed": result.passed,
+        "recorded_at": now,
+    }
+
+
+async def enrolments_locked(
+    session: AsyncSession, candidate_ids: list[uuid.UUID]
+) -> dict[uuid.UUID, Any]:
+    """The enrolments of these candidates, locked for this transaction (in one order, so two
+    transactions locking overlapping sets wait for each other instead of deadlocking)."""
+    rows = await session.execute(
+        select(enrolments)
+        .where(enrolments.c.candidate_id.in_(candidate_ids))
+        .order_by(enrolments.c.candidate_id)
+        .with_for_update()
     )
-    if result.passed:
-        await add_to_outbox(session, _certificate_passed(enrolment, result_id, result))
-    readiness, became_ready = await _reassess(session, enrolment, [*earlier, result], now)
-    return Recorded(result_id, result.passed, became_ready, readiness)
+    return {row.candidate_id: row for row in rows}
+
+
+async def results_of_many(
+    session: AsyncSession, candidate_ids: list[uuid.UUID]
+) -> dict[uuid.UUID, list[ExamResult]]:
+    found: dict[uuid.UUID, list[ExamResult]] = {candidate_id: [] for candidate_id in candidate_ids}
+    rows = await session.execute(select(results).where(results.c.candidate_id.in_(candidate_ids)))
+    for row in rows:
+        found[row.candidate_id].append(_exam_result(row))
+    return found
+
+
+def assess(enrolment: Any, results_in: list[ExamResult]) -> Readiness:
+    """Readiness on the enrolment's current sector."""
+    return assess_readiness(Track(enrolment.track), enrolment.sector, results_in)
 
 
 @dataclass(frozen=True)
@@ -232,7 +273,7 @@ async def _reassess(
     session: AsyncSession, enrolment: Any, results_in: list[ExamResult], now: datetime
 ) -> tuple[Readiness, bool]:
     """Judge readiness on the enrolment's current sector; announce it the first time only."""
-    readiness = assess_readiness(Track(enrolment.track), enrolment.sector, results_in)
+    readiness = assess(enrolment, results_in)
     became_ready = readiness.ready and enrolment.ready_at is None
     if became_ready:
         await session.execute(
@@ -240,7 +281,7 @@ async def _reassess(
             .where(enrolments.c.candidate_id == enrolment.candidate_id)
             .values(ready_at=now)
         )
-        await add_to_outbox(session, _ready_for_placement(enrolment, readiness))
+        await add_to_outbox(session, ready_for_placement(enrolment, readiness))
     return readiness, became_ready
 
 
@@ -251,7 +292,7 @@ async def _results_of(session: AsyncSession, candidate_id: uuid.UUID) -> list[Ex
     return [_exam_result(row) for row in rows]
 
 
-def _certificate_passed(
+def certificate_passed(
     enrolment: Any, result_id: uuid.UUID, result: ExamResult
 ) -> CertificatePassed:
     return CertificatePassed(
@@ -268,7 +309,7 @@ def _certificate_passed(
     )
 
 
-def _ready_for_placement(enrolment: Any, readiness: Readiness) -> CandidateReadyForPlacement:
+def ready_for_placement(enrolment: Any, readiness: Readiness) -> CandidateReadyForPlacement:
     assert readiness.language_level is not None  # every track needs Japanese at N4
     return CandidateReadyForPlacement(
         agency=enrolment.agency,
