@@ -1,0 +1,5 @@
+from jembatan_dashboard.adapters.orm import metadata
+from jembatan_kit.messaging_tables import messaging_metadata
+from jembatan_kit.migrations import run_env
+
+run_env(target_metadata=[metadata, messaging_metadata])

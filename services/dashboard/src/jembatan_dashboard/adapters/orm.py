@@ -1,0 +1,103 @@
+"""The read model: facts about candidates, loans and daily scores, each set idempotently and
+independently of the order in which events arrive. No personal data: ids, agencies, dates,
+amounts, scores and reasons only."""
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Column,
+    Date,
+    DateTime,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Uuid,
+)
+
+metadata = MetaData()
+
+candidates = Table(
+    "candidates",
+    metadata,
+    Column("candidate_id", Uuid, primary_key=True),
+    Column("agency", String(32), nullable=False, index=True),
+    Column("track", String(8), nullable=True),
+    # The first day each stage was reached (see domain/stages.py).
+    Column("registered_on", Date, nullable=True, index=True),
+    Column("in_training_on", Date, nullable=True),
+    Column("certified_on", Date, nullable=True),
+    Column("ready_on", Date, nullable=True),
+    Column("placed_on", Date, nullable=True),
+    Column("departed_on", Date, nullable=True, index=True),
+    Column("repaying_on", Date, nullable=True),
+    Column("settled_on", Date, nullable=True),
+    Column("withdrawn_on", Date, nullable=True),
+    Column("returned_on", Date, nullable=True),
+)
+
+drop_outs = Table(
+    "drop_outs",
+    metadata,
+    Column("event_id", Uuid, primary_key=True),
+    Column("candidate_id", Uuid, nullable=False, index=True),
+    Column("agency", String(32), nullable=False),
+    Column("kind", String(24), nullable=False),
+    Column("reason", String(40), nullable=False),
+    Column("day", Date, nullable=False),
+)
+
+daily_scores = Table(
+    "daily_scores",
+    metadata,
+    Column("candidate_id", Uuid, primary_key=True),
+    Column("day", Date, primary_key=True),
+    Column("agency", String(32), nullable=False, index=True),
+    Column("score", Integer, nullable=False),
+    Column("cohort_id", Uuid, nullable=True),
+    Column("cohort_name", String(120), nullable=True),
+    Column("training_centre", String(120), nullable=True),
+    Column("recorded_at", DateTime(timezone=True), nullable=False),
+)
+
+loans = Table(
+    "loans",
+    metadata,
+    Column("loan_id", Uuid, primary_key=True),
+    Column("candidate_id", Uuid, nullable=False, index=True),
+    Column("agency", String(32), nullable=False, index=True),
+    Column("settled_on", Date, nullable=True),
+)
+
+repayments_due = Table(
+    "repayments_due",
+    metadata,
+    Column("loan_id", Uuid, primary_key=True),
+    Column("instalment_number", Integer, primary_key=True),
+    Column("due_date", Date, nullable=False),
+    Column("amount_idr", BigInteger, nullable=False),
+    Column("announced_at", DateTime(timezone=True), nullable=False),
+)
+
+payments = Table(
+    "payments",
+    metadata,
+    Column("payment_id", Uuid, primary_key=True),
+    Column("loan_id", Uuid, nullable=False, index=True),
+    Column("amount_idr", BigInteger, nullable=False),
+    Column("instalment_numbers", JSON, nullable=False),
+    Column("recorded_at", DateTime(timezone=True), nullable=False),
+)
+
+restructurings = Table(
+    "restructurings",
+    metadata,
+    Column("event_id", Uuid, primary_key=True),
+    Column("loan_id", Uuid, nullable=False),
+    Column("restructured_at", DateTime(timezone=True), nullable=False),
+    Index("ix_restructurings_loan", "loan_id"),
+)
+
+READ_MODEL = (candidates, drop_outs, daily_scores, loans, repayments_due, payments, restructurings)
+"""Every table a rebuild empties and fills again from the streams."""

@@ -1,0 +1,88 @@
+"""Who may see which figures.
+
+The API takes the bearer token every service takes (`Authorization: Bearer <token>`, issued by
+`jembatan token`). A browser signs in once on /login by pasting that token; the page keeps it in
+an HttpOnly, SameSite=Strict cookie, so it never appears in a URL, a log line or the browser's
+history. A caller sees the figures of the agency in their token; Kemnaker sees every agency and
+may pick one.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import jwt
+from fastapi import Depends, Request
+
+from jembatan_kit.auth import NATIONAL_AGENCY, Caller, read_token
+from jembatan_kit.errors import RuleViolation
+
+from ..service_layer.figures import Scope
+
+TOKEN_COOKIE = "jembatan_token"
+
+
+def token_of(request: Request) -> str | None:
+    scheme, _, token = request.headers.get("authorization", "").partition(" ")
+    if scheme.lower() == "bearer" and token:
+        return token
+    return request.cookies.get(TOKEN_COOKIE) or None
+
+
+def check_token(request: Request, token: str | None) -> Caller:
+    secret = getattr(request.app.state, "auth_secret", None)
+    if not secret:
+        raise RuleViolation(
+            "authentication_not_configured",
+            "the dashboard has no AUTH_JWT_SECRET configured, so it cannot check callers; set "
+            "AUTH_JWT_SECRET to the key that signs the agencies' tokens",
+            status_code=503,
+        )
+    if not token:
+        raise RuleViolation(
+            "authentication",
+            "send 'Authorization: Bearer <token>' or sign in on /login; an administrator issues "
+            "tokens with `jembatan token --user <login> --agency <agency>`",
+            status_code=401,
+        )
+    try:
+        return read_token(secret, token)
+    except jwt.ExpiredSignatureError:
+        raise RuleViolation(
+            "authentication", "the token has expired; ask for a new one", status_code=401
+        ) from None
+    except jwt.InvalidTokenError as exc:
+        raise RuleViolation(
+            "authentication", f"the token is not valid here ({exc})", status_code=401
+        ) from None
+
+
+def dashboard_caller(request: Request) -> Caller:
+    return check_token(request, token_of(request))
+
+
+DashboardCaller = Annotated[Caller, Depends(dashboard_caller)]
+
+
+def scope_of(caller: Caller, agency: str | None, programme: str | None) -> Scope:
+    """The figures `caller` asked for, if they may see them: their own agency's, or any
+    agency's (or all together) for Kemnaker."""
+    if caller.agency == NATIONAL_AGENCY:
+        return Scope(agency or None, programme or None)
+    if agency and agency != caller.agency:
+        raise RuleViolation(
+            "agency_scope",
+            f"the figures of {agency} are for {agency} and Kemnaker; {caller.user} acts for "
+            f"{caller.agency}, so ask for agency={caller.agency} or leave it out",
+            status_code=403,
+        )
+    return Scope(caller.agency, programme or None)
+
+
+def require_national(caller: Caller, what: str) -> None:
+    if caller.agency != NATIONAL_AGENCY:
+        raise RuleViolation(
+            "national_only",
+            f"{what} is for Kemnaker's operators; {caller.user} acts for {caller.agency}",
+            status_code=403,
+        )

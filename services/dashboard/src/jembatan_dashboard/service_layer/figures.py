@@ -1,0 +1,264 @@
+"""The figures the dashboard shows, computed from the read model when asked.
+
+- Funnel: the candidates registered in the year (the year's intake), by the furthest stage each
+  has reached, and where those still on their way stand now.
+- Target: departures in the year (whatever year the candidates registered) against the agency's
+  departure target for that year; departures by month.
+- Drop-outs of the year's intake, by the stage they were at and the reason.
+- Cohorts whose members' recent daily scores average below the daily target (scores of the year).
+- Loans in arrears now (the dashboard's clock), by days past due.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections import Counter, defaultdict
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from sqlalchemy import Select, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from ..adapters.orm import (
+    candidates,
+    daily_scores,
+    drop_outs,
+    loans,
+    payments,
+    repayments_due,
+    restructurings,
+)
+from ..domain.arrears import ARREARS_BUCKETS, Announced, Paid, arrears_of_loan
+from ..domain.cohorts import ScoredDay, cohorts_below_target
+from ..domain.programmes import programme_of
+from ..domain.stages import (
+    STAGES,
+    DropOutKind,
+    Stage,
+    furthest_stage,
+    has_reached,
+    stage_before,
+)
+from ..domain.targets import Targets
+
+NATIONAL = "kemnaker"
+
+
+@dataclass(frozen=True)
+class Scope:
+    """Whose figures: one agency, or every agency (`agency` None, Kemnaker's national view)."""
+
+    agency: str | None
+    programme: str | None = None
+
+    def covers(self, agency: str, track: str | None) -> bool:
+        if self.agency is not None and agency != self.agency:
+            return False
+        return self.programme is None or programme_of(track) == self.programme
+
+
+@dataclass(frozen=True)
+class ScoreRule:
+    target: int
+    window: int
+
+
+def _reached(row: Any) -> dict[Stage, date | None]:
+    return {stage: getattr(row, f"{stage.value}_on") for stage in STAGES}
+
+
+def _by_agency(query: Select[Any], column: Any, scope: Scope) -> Select[Any]:
+    return query if scope.agency is None else query.where(column == scope.agency)
+
+
+async def funnel(
+    session: AsyncSession,
+    scope: Scope,
+    year: int,
+    today: date,
+    targets: Targets,
+    scores: ScoreRule,
+) -> dict[str, Any]:
+    rows = [
+        row
+        for row in (
+            await session.execute(_by_agency(select(candidates), candidates.c.agency, scope))
+        )
+        if scope.covers(row.agency, row.track)
+    ]
+    by_id = {row.candidate_id: row for row in rows}
+    intake = [row for row in rows if row.registered_on and row.registered_on.year == year]
+
+    reached: Counter[Stage] = Counter()
+    now_at: Counter[Stage] = Counter()
+    by_programme: dict[str, Counter[Stage]] = defaultdict(Counter)
+    for row in intake:
+        furthest = furthest_stage(_reached(row))
+        for stage in STAGES:
+            if has_reached(furthest, stage):
+                reached[stage] += 1
+                by_programme[programme_of(row.track)][stage] += 1
+        if furthest is not None and row.withdrawn_on is None and row.returned_on is None:
+            now_at[furthest] += 1
+
+    departures = [
+        row.departed_on for row in rows if row.departed_on and row.departed_on.year == year
+    ]
+    target_agency = scope.agency or NATIONAL
+    target = targets.for_year(target_agency, year)
+    return {
+        "scope": {"agency": scope.agency, "programme": scope.programme, "year": year},
+        "as_of": today.isoformat(),
+        "stages": [
+            {"stage": stage.value, "reached": reached[stage], "now_at": now_at[stage]}
+            for stage in STAGES
+        ],
+        "by_programme": {
+            programme: {stage.value: counts[stage] for stage in STAGES}
+            for programme, counts in sorted(by_programme.items())
+        },
+        "target": {
+            "agency": target_agency,
+            "departures_target": target.departures if target else None,
+            "source": target.source if target else None,
+            "departed": len(departures),
+        },
+        "departures_by_month": [
+            {
+                "month": f"{year}-{month:02d}",
+                "departed": sum(1 for d in departures if d.month == month),
+            }
+            for month in range(1, 13)
+        ],
+        "drop_outs": await _drop_outs(session, scope, {row.candidate_id: row for row in intake}),
+        "daily_score": {"target": scores.target, "window": scores.window},
+        "cohorts_below_target": await _cohorts(session, scope, by_id, year, scores),
+        "arrears": await _arrears(session, scope, by_id, today),
+    }
+
+
+async def _drop_outs(
+    session: AsyncSession, scope: Scope, intake: dict[uuid.UUID, Any]
+) -> list[dict[str, Any]]:
+    counted: Counter[tuple[str, str, str]] = Counter()
+    query = _by_agency(select(drop_outs), drop_outs.c.agency, scope)
+    for row in await session.execute(query):
+        candidate = intake.get(row.candidate_id)
+        if candidate is None:
+            continue
+        if row.kind == DropOutKind.INTERVIEW_FAILED:
+            stage = Stage.READY
+        elif row.kind == DropOutKind.EARLY_RETURN:
+            stage = Stage.DEPARTED
+        else:
+            stage = stage_before(_reached(candidate), row.day) or Stage.REGISTERED
+        counted[(stage.value, row.kind, row.reason)] += 1
+    order = {stage.value: index for index, stage in enumerate(STAGES)}
+    return [
+        {"stage": stage, "kind": kind, "reason": reason, "count": count}
+        for (stage, kind, reason), count in sorted(
+            counted.items(), key=lambda item: (order[item[0][0]], item[0][1], item[0][2])
+        )
+    ]
+
+
+async def _cohorts(
+    session: AsyncSession,
+    scope: Scope,
+    by_id: dict[uuid.UUID, Any],
+    year: int,
+    scores: ScoreRule,
+) -> list[dict[str, Any]]:
+    query = _by_agency(
+        select(daily_scores).where(daily_scores.c.cohort_id.is_not(None)),
+        daily_scores.c.agency,
+        scope,
+    )
+    scored = [
+        ScoredDay(
+            row.cohort_id,
+            row.cohort_name or "",
+            row.training_centre or "",
+            row.candidate_id,
+            row.day,
+            row.score,
+        )
+        for row in await session.execute(query)
+        if row.day.year == year
+        and row.candidate_id in by_id
+        and by_id[row.candidate_id].withdrawn_on is None
+    ]
+    return [
+        {
+            "cohort_id": str(c.cohort_id),
+            "cohort": c.cohort_name,
+            "training_centre": c.training_centre,
+            "average": c.average,
+            "target": c.target,
+            "members": c.members,
+            "members_below": c.members_below,
+        }
+        for c in cohorts_below_target(scored, scores.target, scores.window)
+    ]
+
+
+async def _arrears(
+    session: AsyncSession, scope: Scope, by_id: dict[uuid.UUID, Any], today: date
+) -> dict[str, Any]:
+    open_loans = {
+        row.loan_id: row
+        for row in await session.execute(
+            _by_agency(select(loans).where(loans.c.settled_on.is_(None)), loans.c.agency, scope)
+        )
+        if row.candidate_id in by_id
+    }
+    announced: dict[uuid.UUID, list[Announced]] = defaultdict(list)
+    for row in await session.execute(select(repayments_due)):
+        if row.loan_id in open_loans:
+            announced[row.loan_id].append(
+                Announced(row.instalment_number, row.due_date, row.amount_idr, row.announced_at)
+            )
+    paid: dict[uuid.UUID, list[Paid]] = defaultdict(list)
+    for row in await session.execute(select(payments)):
+        if row.loan_id in open_loans:
+            paid[row.loan_id].append(
+                Paid(row.amount_idr, tuple(row.instalment_numbers), row.recorded_at)
+            )
+    restructured: dict[uuid.UUID, list[Any]] = defaultdict(list)
+    for row in await session.execute(select(restructurings)):
+        restructured[row.loan_id].append(row.restructured_at)
+
+    loans_in: Counter[str] = Counter()
+    amount_in: Counter[str] = Counter()
+    for loan_id, loan in open_loans.items():
+        returned_on = by_id[loan.candidate_id].returned_on
+        later = [at for at in restructured[loan_id] if returned_on and at.date() >= returned_on]
+        arrears = arrears_of_loan(
+            announced[loan_id],
+            paid[loan_id],
+            restructured[loan_id],
+            today,
+            paused_on=returned_on if returned_on and not later else None,
+        )
+        if arrears.amount_idr:
+            loans_in[arrears.bucket] += 1
+            amount_in[arrears.bucket] += arrears.amount_idr
+    return {
+        "open_loans": len(open_loans),
+        "buckets": [
+            {"bucket": bucket.value, "loans": loans_in[bucket], "amount_idr": amount_in[bucket]}
+            for bucket in ARREARS_BUCKETS
+        ],
+    }
+
+
+async def known_agencies(session: AsyncSession) -> list[str]:
+    """The agencies whose candidates the read model holds, for Kemnaker's agency picker."""
+    found = await session.scalars(select(candidates.c.agency).distinct())
+    return sorted(found)
+
+
+async def known_years(session: AsyncSession, this_year: int) -> list[int]:
+    days = await session.scalars(select(candidates.c.registered_on).distinct())
+    return sorted({day.year for day in days if day is not None} | {this_year}, reverse=True)

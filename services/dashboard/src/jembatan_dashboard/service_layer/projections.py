@@ -1,0 +1,271 @@
+"""How each event changes the read model. Every projection is idempotent and commutes with the
+others: it inserts a row keyed by the event's own ids, or sets a fact to the earliest day seen.
+So redelivery, the order of arrival across consumers, and a rebuild from the streams all give
+the same figures."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Awaitable, Callable
+from datetime import UTC, date, datetime
+from typing import Any
+
+from sqlalchemy import Table, or_, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from jembatan_contracts import (
+    CandidateInterviewed,
+    CandidatePlaced,
+    CandidateReadyForPlacement,
+    CandidateRegistered,
+    CandidateWithdrawn,
+    CertificatePassed,
+    DailyScoreRecorded,
+    Departed,
+    EarlyReturned,
+    Event,
+    LoanOpened,
+    LoanRestructured,
+    LoanSettled,
+    PaymentRecorded,
+    RepaymentDue,
+)
+
+from ..adapters.orm import (
+    candidates,
+    daily_scores,
+    drop_outs,
+    loans,
+    payments,
+    repayments_due,
+    restructurings,
+)
+from ..domain.stages import DropOutKind
+
+INTERVIEW_NOT_PASSED = "not_passed"
+
+
+def _utc(moment: datetime) -> datetime:
+    """Instants are kept in UTC, so they compare alike on every database."""
+    return moment.astimezone(UTC)
+
+
+async def _insert_new(session: AsyncSession, table: Table, values: dict[str, Any]) -> None:
+    """Insert unless a row with the same key exists (then leave it as it is)."""
+    if session.get_bind().dialect.name == "postgresql":
+        statement: Any = postgresql.insert(table).values(**values).on_conflict_do_nothing()
+    else:
+        statement = sqlite.insert(table).values(**values).on_conflict_do_nothing()
+    await session.execute(statement)
+
+
+async def _candidate(session: AsyncSession, candidate_id: uuid.UUID, agency: str) -> None:
+    await _insert_new(session, candidates, {"candidate_id": candidate_id, "agency": agency})
+
+
+async def _first(session: AsyncSession, candidate_id: uuid.UUID, column: str, day: date) -> None:
+    """Set the candidate's `column` to `day` unless an earlier day is already there."""
+    current = candidates.c[column]
+    await session.execute(
+        update(candidates)
+        .where(
+            candidates.c.candidate_id == candidate_id,
+            or_(current.is_(None), current > day),
+        )
+        .values({column: day})
+    )
+
+
+async def _track(session: AsyncSession, candidate_id: uuid.UUID, track: str) -> None:
+    await session.execute(
+        update(candidates)
+        .where(candidates.c.candidate_id == candidate_id, candidates.c.track.is_(None))
+        .values(track=track)
+    )
+
+
+async def on_candidate_registered(session: AsyncSession, event: CandidateRegistered) -> None:
+    await _candidate(session, event.candidate_id, event.agency)
+    await _track(session, event.candidate_id, event.track.value)
+    await _first(session, event.candidate_id, "registered_on", event.registered_on)
+
+
+async def on_candidate_withdrawn(session: AsyncSession, event: CandidateWithdrawn) -> None:
+    await _candidate(session, event.candidate_id, event.agency)
+    await _first(session, event.candidate_id, "withdrawn_on", event.withdrawn_on)
+    await _drop_out(session, event, DropOutKind.WITHDRAWN, event.reason.value, event.withdrawn_on)
+
+
+async def on_certificate_passed(session: AsyncSession, event: CertificatePassed) -> None:
+    await _candidate(session, event.candidate_id, event.agency)
+    await _first(session, event.candidate_id, "in_training_on", event.passed_on)
+    await _first(session, event.candidate_id, "certified_on", event.passed_on)
+
+
+async def on_daily_score_recorded(session: AsyncSession, event: DailyScoreRecorded) -> None:
+    await _candidate(session, event.candidate_id, event.agency)
+    await _first(session, event.candidate_id, "in_training_on", event.day)
+    values = {
+        "agency": event.agency,
+        "score": event.score,
+        "cohort_id": event.cohort_id,
+        "cohort_name": event.cohort_name,
+        "training_centre": event.training_centre,
+        "recorded_at": _utc(event.occurred_at),
+    }
+    await _insert_new(
+        session, daily_scores, {"candidate_id": event.candidate_id, "day": event.day, **values}
+    )
+    # The same day scored again: the later recording wins, whatever order they arrive in.
+    await session.execute(
+        update(daily_scores)
+        .where(
+            daily_scores.c.candidate_id == event.candidate_id,
+            daily_scores.c.day == event.day,
+            daily_scores.c.recorded_at < _utc(event.occurred_at),
+        )
+        .values(**values)
+    )
+
+
+async def on_candidate_ready(session: AsyncSession, event: CandidateReadyForPlacement) -> None:
+    await _candidate(session, event.candidate_id, event.agency)
+    await _track(session, event.candidate_id, event.track.value)
+    await _first(session, event.candidate_id, "ready_on", event.occurred_at.date())
+
+
+async def on_candidate_interviewed(session: AsyncSession, event: CandidateInterviewed) -> None:
+    if event.passed:
+        return
+    await _candidate(session, event.candidate_id, event.agency)
+    await _drop_out(
+        session, event, DropOutKind.INTERVIEW_FAILED, INTERVIEW_NOT_PASSED, event.interviewed_on
+    )
+
+
+async def on_candidate_placed(session: AsyncSession, event: CandidatePlaced) -> None:
+    await _candidate(session, event.candidate_id, event.agency)
+    await _track(session, event.candidate_id, event.track.value)
+    signed = event.contract_signed_on or event.occurred_at.date()
+    await _first(session, event.candidate_id, "placed_on", signed)
+
+
+async def on_departed(session: AsyncSession, event: Departed) -> None:
+    await _candidate(session, event.candidate_id, event.agency)
+    await _first(session, event.candidate_id, "departed_on", event.departure_date)
+
+
+async def on_early_returned(session: AsyncSession, event: EarlyReturned) -> None:
+    await _candidate(session, event.candidate_id, event.agency)
+    await _first(session, event.candidate_id, "returned_on", event.return_date)
+    await _drop_out(session, event, DropOutKind.EARLY_RETURN, event.reason.value, event.return_date)
+
+
+async def _drop_out(
+    session: AsyncSession, event: Any, kind: DropOutKind, reason: str, day: date
+) -> None:
+    await _insert_new(
+        session,
+        drop_outs,
+        {
+            "event_id": event.event_id,
+            "candidate_id": event.candidate_id,
+            "agency": event.agency,
+            "kind": kind.value,
+            "reason": reason,
+            "day": day,
+        },
+    )
+
+
+async def _loan(session: AsyncSession, event: Any) -> None:
+    await _candidate(session, event.candidate_id, event.agency)
+    await _insert_new(
+        session,
+        loans,
+        {"loan_id": event.loan_id, "candidate_id": event.candidate_id, "agency": event.agency},
+    )
+
+
+async def on_loan_opened(session: AsyncSession, event: LoanOpened) -> None:
+    await _loan(session, event)
+
+
+async def on_repayment_due(session: AsyncSession, event: RepaymentDue) -> None:
+    await _loan(session, event)
+    await _first(session, event.candidate_id, "repaying_on", event.due_date)
+    await _insert_new(
+        session,
+        repayments_due,
+        {
+            "loan_id": event.loan_id,
+            "instalment_number": event.instalment_number,
+            "due_date": event.due_date,
+            "amount_idr": event.amount_idr,
+            "announced_at": _utc(event.occurred_at),
+        },
+    )
+
+
+async def on_payment_recorded(session: AsyncSession, event: PaymentRecorded) -> None:
+    await _loan(session, event)
+    await _first(session, event.candidate_id, "repaying_on", event.paid_on)
+    await _insert_new(
+        session,
+        payments,
+        {
+            "payment_id": event.payment_id,
+            "loan_id": event.loan_id,
+            "amount_idr": event.amount_idr,
+            "instalment_numbers": list(event.instalment_numbers),
+            "recorded_at": _utc(event.occurred_at),
+        },
+    )
+
+
+async def on_loan_settled(session: AsyncSession, event: LoanSettled) -> None:
+    await _loan(session, event)
+    await _first(session, event.candidate_id, "settled_on", event.settled_on)
+    await session.execute(
+        update(loans)
+        .where(
+            loans.c.loan_id == event.loan_id,
+            or_(loans.c.settled_on.is_(None), loans.c.settled_on > event.settled_on),
+        )
+        .values(settled_on=event.settled_on)
+    )
+
+
+async def on_loan_restructured(session: AsyncSession, event: LoanRestructured) -> None:
+    await _loan(session, event)
+    await _insert_new(
+        session,
+        restructurings,
+        {
+            "event_id": event.event_id,
+            "loan_id": event.loan_id,
+            "restructured_at": _utc(event.occurred_at),
+        },
+    )
+
+
+Projection = Callable[[AsyncSession, Any], Awaitable[None]]
+
+PROJECTIONS: dict[type[Event], tuple[str, Projection]] = {
+    CandidateRegistered: ("dashboard-candidate-registered", on_candidate_registered),
+    CandidateWithdrawn: ("dashboard-candidate-withdrawn", on_candidate_withdrawn),
+    CertificatePassed: ("dashboard-certificate-passed", on_certificate_passed),
+    DailyScoreRecorded: ("dashboard-daily-score-recorded", on_daily_score_recorded),
+    CandidateReadyForPlacement: ("dashboard-candidate-ready", on_candidate_ready),
+    CandidateInterviewed: ("dashboard-candidate-interviewed", on_candidate_interviewed),
+    CandidatePlaced: ("dashboard-candidate-placed", on_candidate_placed),
+    Departed: ("dashboard-departed", on_departed),
+    EarlyReturned: ("dashboard-early-returned", on_early_returned),
+    LoanOpened: ("dashboard-loan-opened", on_loan_opened),
+    RepaymentDue: ("dashboard-repayment-due", on_repayment_due),
+    PaymentRecorded: ("dashboard-payment-recorded", on_payment_recorded),
+    LoanSettled: ("dashboard-loan-settled", on_loan_settled),
+    LoanRestructured: ("dashboard-loan-restructured", on_loan_restructured),
+}
+"""Each event the dashboard follows: its durable consumer and its projection."""

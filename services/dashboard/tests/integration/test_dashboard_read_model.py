@@ -1,0 +1,125 @@
+"""The read model fed by the bus: the figures of a scenario whose events arrive out of order,
+the same figures after a rebuild from the streams, and who may see what."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+from dashboard_test_support import EXPECTED_KOTA_SERANG, SECRET, kota_serang_2026, summary
+from nats.aio.client import Client as NatsClient
+
+from jembatan_contracts import Event
+from jembatan_kit.auth import issue_token
+from jembatan_kit.testing.helpers import eventually
+
+
+def bearer(agency: str, user: str = "analyst-1") -> dict[str, str]:
+    return {"Authorization": f"Bearer {issue_token(SECRET, user, agency, [])}"}
+
+
+async def publish(nats_client: NatsClient, events: list[Event]) -> None:
+    js = nats_client.jetstream()
+    for event in events:
+        await js.publish(
+            event.subject,
+            event.model_dump_json().encode(),
+            headers={"Nats-Msg-Id": str(event.event_id)},
+        )
+
+
+async def funnel(client: httpx.AsyncClient, caller: str, **params: Any) -> dict[str, Any]:
+    """The figures `params` ask for, as a user of agency `caller` sees them."""
+    response = await client.get(
+        "/api/funnel", params={"year": 2026, **params}, headers=bearer(caller)
+    )
+    assert response.status_code == 200, response.text
+    figures: dict[str, Any] = response.json()
+    return figures
+
+
+async def test_rebuilt_figures_equal_the_live_ones(
+    dashboard: httpx.AsyncClient, nats_client: NatsClient
+) -> None:
+    journeys = kota_serang_2026()
+    # Later steps first: each event type has its own consumer, so arrival order is never given.
+    events = [event for journey in journeys for event in reversed(journey.events)]
+    await publish(nats_client, events)
+
+    async def caught_up() -> bool:
+        return summary(await funnel(dashboard, "kota-serang")) == EXPECTED_KOTA_SERANG
+
+    await eventually(caught_up, timeout_s=30)
+    live = {
+        "kota-serang": await funnel(dashboard, "kota-serang"),
+        "national": await funnel(dashboard, "kemnaker"),
+        "kaltim-ssw": await funnel(dashboard, "kemnaker", agency="kaltim", programme="SSW"),
+    }
+
+    rebuilt = await dashboard.post("/api/rebuild", headers=bearer("kemnaker", "operator-1"))
+    assert rebuilt.status_code == 200, rebuilt.text
+    assert sum(rebuilt.json()["replayed"].values()) == len(events)
+    assert rebuilt.json()["skipped"] == 0
+    assert {
+        "kota-serang": await funnel(dashboard, "kota-serang"),
+        "national": await funnel(dashboard, "kemnaker"),
+        "kaltim-ssw": await funnel(dashboard, "kemnaker", agency="kaltim", programme="SSW"),
+    } == live
+    assert live["national"]["stages"][0]["reached"] == 6
+
+
+async def test_a_caller_sees_their_own_agency_and_kemnaker_sees_all(
+    dashboard: httpx.AsyncClient,
+) -> None:
+    own = await funnel(dashboard, "kota-serang")
+    assert own["scope"] == {"agency": "kota-serang", "programme": None, "year": 2026}
+    assert (await funnel(dashboard, "kemnaker"))["scope"]["agency"] is None
+
+    other = await dashboard.get(
+        "/api/funnel", params={"agency": "kaltim"}, headers=bearer("kota-serang")
+    )
+    assert other.status_code == 403
+    assert other.json()["error"] == "agency_scope"
+    anonymous = await dashboard.get("/api/funnel")
+    assert (anonymous.status_code, anonymous.json()["error"]) == (401, "authentication")
+    forged = await dashboard.get(
+        "/api/funnel",
+        headers={"Authorization": f"Bearer {issue_token('another key', 'x', 'kemnaker', [])}"},
+    )
+    assert forged.status_code == 401
+    refused = await dashboard.post("/api/rebuild", headers=bearer("kota-serang"))
+    assert (refused.status_code, refused.json()["error"]) == (403, "national_only")
+
+
+async def test_the_page_signs_in_with_a_token_and_speaks_both_languages(
+    dashboard: httpx.AsyncClient, nats_client: NatsClient
+) -> None:
+    assert (await dashboard.get("/")).headers["location"].startswith("/login")
+    wrong = await dashboard.post("/login", data={"token": "not-a-token", "lang": "en"})
+    assert wrong.status_code == 401
+    assert "the token is not valid here" in wrong.text
+
+    token = issue_token(SECRET, "officer-7", "kota-serang", [])
+    signed_in = await dashboard.post("/login", data={"token": token, "lang": "id"})
+    assert signed_in.status_code == 303
+    assert "httponly" in signed_in.headers["set-cookie"].lower()
+    assert token not in signed_in.headers["location"]
+
+    cookie = signed_in.headers["set-cookie"].split(";")[0]
+    page = await dashboard.get(
+        "/", params={"year": 2026}, headers={"accept-language": "id", "cookie": cookie}
+    )
+    assert page.status_code == 200
+    assert "Corong kandidat" in page.text and "Keberangkatan per bulan" in page.text
+    english = await dashboard.get(
+        "/", params={"year": 2026, "lang": "en"}, headers={"cookie": cookie}
+    )
+    assert "Departures per month" in english.text
+    for service in ("8001", "8002", "8003", "8004"):
+        assert f"http://127.0.0.1:{service}/docs" in english.text
+    assert 'href="/asyncapi' in english.text
+
+    catalogue = (await dashboard.get("/asyncapi.json")).json()
+    assert catalogue["asyncapi"] == "3.0.0"
+    assert "DailyScoreRecorded" in catalogue["channels"]
+    assert "jembatan.*.training.daily-score.recorded.v1" in (await dashboard.get("/asyncapi")).text

@@ -1,0 +1,118 @@
+"""The dashboard's pure rules: arrears buckets, cohorts against the daily target, dated targets,
+the page's language."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, date, datetime
+
+import pytest
+from starlette.requests import Request
+
+from jembatan_dashboard.domain.arrears import Announced, ArrearsBucket, Paid, arrears_of_loan
+from jembatan_dashboard.domain.cohorts import ScoredDay, cohorts_below_target
+from jembatan_dashboard.domain.stages import Stage, furthest_stage, stage_before
+from jembatan_dashboard.domain.targets import Target, Targets
+from jembatan_dashboard.entrypoints.i18n import language, number
+
+
+def moment(day: int, month: int = 1) -> datetime:
+    return datetime(2027, month, day, tzinfo=UTC)
+
+
+def due(number: int, month: int, amount: int = 100) -> Announced:
+    return Announced(number, date(2027, month, 1), amount, moment(1, month))
+
+
+@pytest.mark.parametrize(
+    ("today", "bucket", "days"),
+    [
+        (date(2027, 2, 1), ArrearsBucket.CURRENT, 0),
+        (date(2027, 2, 2), ArrearsBucket.DAYS_1_30, 1),
+        (date(2027, 3, 4), ArrearsBucket.DAYS_31_60, 31),
+        (date(2027, 4, 3), ArrearsBucket.DAYS_61_90, 61),
+        (date(2027, 5, 3), ArrearsBucket.DAYS_OVER_90, 91),
+    ],
+)
+def test_the_oldest_unpaid_instalment_sets_the_bucket(
+    today: date, bucket: ArrearsBucket, days: int
+) -> None:
+    arrears = arrears_of_loan([due(1, 2)], [], [], today)
+    assert (arrears.bucket, arrears.days_past_due) == (bucket, days)
+
+
+def test_a_payment_clears_the_oldest_instalments_first() -> None:
+    announced = [due(1, 2), due(2, 3)]
+    partly = [Paid(150, (1, 2), moment(5, 3))]
+    arrears = arrears_of_loan(announced, partly, [], date(2027, 4, 10))
+    assert (arrears.amount_idr, arrears.bucket) == (50, ArrearsBucket.DAYS_31_60)
+    fully = [*partly, Paid(50, (2,), moment(6, 3))]
+    assert arrears_of_loan(announced, fully, [], date(2027, 4, 10)).amount_idr == 0
+
+
+def test_an_announcement_after_a_payment_already_nets_it() -> None:
+    # Paid 30 toward instalment 2 before it fell due; financing announced the 70 still owed.
+    announced = [Announced(2, date(2027, 3, 1), 70, moment(1, 3))]
+    early = [Paid(30, (2,), moment(10, 2))]
+    assert arrears_of_loan(announced, early, [], date(2027, 3, 20)).amount_idr == 70
+
+
+def test_a_restructuring_supersedes_what_was_unpaid_and_an_early_return_pauses() -> None:
+    announced = [due(1, 2), due(2, 3)]
+    restructured = arrears_of_loan(announced, [], [moment(15, 3)], date(2027, 6, 1))
+    assert restructured.amount_idr == 0
+    paused = arrears_of_loan(announced, [], [], date(2027, 6, 1), paused_on=date(2027, 2, 11))
+    assert (paused.amount_idr, paused.days_past_due) == (100, 10)
+
+
+def test_cohorts_below_target_average_their_members_recent_scores() -> None:
+    k1, k2 = uuid.uuid4(), uuid.uuid4()
+    a, b, c = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
+
+    def scored(cohort: uuid.UUID, who: uuid.UUID, day: int, score: int) -> ScoredDay:
+        return ScoredDay(cohort, str(cohort)[:4], "BLK", who, date(2026, 5, day), score)
+
+    rows = [
+        scored(k1, a, 1, 20),  # outside the window of 2
+        scored(k1, a, 2, 70),
+        scored(k1, a, 3, 80),
+        scored(k1, b, 1, 82),
+        scored(k2, c, 1, 90),
+    ]
+    below = cohorts_below_target(rows, target=80, window=2)
+    assert [(c.cohort_id, c.average, c.members, c.members_below) for c in below] == [
+        (k1, 78.5, 2, 1)
+    ]
+
+
+def test_a_target_holds_from_its_year_until_replaced() -> None:
+    targets = Targets([Target("kota-serang", 2026, 100), Target("kota-serang", 2028, 150)])
+    assert targets.for_year("kota-serang", 2025) is None
+    assert targets.for_year("kota-serang", 2027).departures == 100  # type: ignore[union-attr]
+    assert targets.for_year("kota-serang", 2029).departures == 150  # type: ignore[union-attr]
+    assert Targets.from_file().for_year("kemnaker", 2026).departures == 10_000  # type: ignore[union-attr]
+    with pytest.raises(ValueError, match="departures must be positive"):
+        Targets([Target("kaltim", 2026, 0)])
+
+
+def test_a_candidate_stands_at_the_furthest_stage_reached() -> None:
+    reached = {Stage.REGISTERED: date(2026, 1, 1), Stage.CERTIFIED: date(2026, 3, 1)}
+    assert furthest_stage(reached) == Stage.CERTIFIED
+    assert stage_before(reached, date(2026, 2, 1)) == Stage.REGISTERED
+    assert furthest_stage({Stage.DEPARTED: date(2026, 3, 1)}) is None  # registration not in yet
+
+
+def request(query: str = "", accept: str = "") -> Request:
+    headers = [(b"accept-language", accept.encode())] if accept else []
+    return Request({"type": "http", "query_string": query.encode(), "headers": headers})
+
+
+def test_the_language_comes_from_the_query_then_the_browser() -> None:
+    assert language(request("lang=id", "en-GB")) == "id"
+    assert language(request("", "fr;q=0.9, id-ID;q=0.8, en;q=0.5")) == "id"
+    assert language(request("", "ja")) == "en"
+    assert (number(10_000, "en"), number(10_000, "id"), number(78.8, "id")) == (
+        "10,000",
+        "10.000",
+        "78,8",
+    )
