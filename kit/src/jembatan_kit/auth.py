@@ -108,11 +108,11 @@ def require_agency(caller: Caller, agency: str, what: str) -> None:
     """Refuse unless the caller acts for `agency` or is national. `what` names the record."""
     if caller.is_national or caller.agency == agency:
         return
+    allowed = agency if agency == NATIONAL_AGENCY else f"{agency} or {NATIONAL_AGENCY}"
     raise OutOfScope(
         "agency_scope",
         f"{what} belongs to agency {agency}; {caller.user} acts for {caller.agency}, and only "
-        f"{agency} or {NATIONAL_AGENCY} may see or change it. Ask {agency}, or use a token of "
-        "the right agency",
+        f"{allowed} may see or change it. Ask {agency}, or use a token of the right agency",
         record_agency=agency,
         caller_agency=caller.agency,
     )
