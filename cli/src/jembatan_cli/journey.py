@@ -134,9 +134,10 @@ def _training(api: _Api, journey: Journey, candidate_id: str) -> None:
                 f"class {cohort['name']!r} ({cohort['mode']}): {stages}",
             )
     for result in sorted(enrolment["results"], key=lambda r: r["taken_on"]):
-        detail = result.get("level") or result.get("sector") or result.get("score") or ""
+        detail = result.get("level") or result.get("sector") or result.get("score")
         outcome = "passed" if result["passed"] else "not passed"
-        journey.add("training", result["taken_on"], f"{result['test']} {detail} {outcome}")
+        words = [result["test"], str(detail) if detail else "", outcome]
+        journey.add("training", result["taken_on"], " ".join(word for word in words if word))
     readiness = enrolment["readiness"]
     if readiness["ready"]:
         met = ", ".join(rule["rule"] for rule in readiness["met"])
@@ -185,7 +186,7 @@ def _financing(api: _Api, journey: Journey, candidate_id: str) -> None:
                 "financing",
                 payment["paid_on"],
                 f"paid Rp{payment['amount_idr']:,} by {payment['channel']} "
-                f"(instalments {', '.join(map(str, payment['instalment_numbers']))})",
+                f"(instalment {', '.join(map(str, payment['instalment_numbers']))})",
             )
         if "balance_idr" in loan:
             arrears = loan["arrears"]

@@ -726,6 +726,8 @@ class ScenarioRun:
         self.summary.coe_issued = accepted["certificate-of-eligibility"]
         self.summary.visas = accepted["visa"]
         self.summary.departed = len(self.departed)
+        if self.departed:
+            self.summary.departure_date = calendar.departure_on
 
     async def wait_for_schedules(self) -> None:
         """Departed fixes each loan's schedule, the first instalment in the 3rd month."""

@@ -48,6 +48,7 @@ class ScenarioSummary:
     loans_opened: int = 0
     principal_idr: int = 0
     subsidies_idr: int = 0
+    departure_date: date | None = None
     first_due_date: date | None = None
     first_repayments_due: int = 0
     """Loans whose first instalment the financing service has announced as due."""
@@ -100,22 +101,25 @@ def format_summary(summary: ScenarioSummary) -> str:
             lines.append(f"    {refusal.count:>4} x {refusal.rule}: {refusal.reason}")
     modes = ", ".join(f"{count} {mode}" for mode, count in summary.members_by_mode.items())
     lines.append(
-        f"  Training: {summary.cohorts} classes ({modes}); {summary.steered} steered "
-        "to another sector (penjurusan)"
+        f"  Training: {_count(summary.cohorts, 'class', 'classes')} ({modes}); "
+        f"{summary.steered} steered to another sector (penjurusan)"
     )
     if summary.below_daily_target is not None:
         lines.append(f"  Below the daily score target: {summary.below_daily_target}")
     certificates = ", ".join(f"{test} {count}" for test, count in summary.certificates.items())
     lines.append(f"  Certificates passed: {certificates or 'none'}")
-    lines.append(f"  Job orders: {summary.job_orders} with {summary.slots} slots")
+    lines.append(
+        f"  Job orders: {summary.job_orders} with {_count(summary.slots, 'slot', 'slots')}"
+    )
     lines.append(
         f"  Loans opened: {summary.loans_opened}, principal Rp{summary.principal_idr:,}, "
         f"subsidies Rp{summary.subsidies_idr:,}"
     )
     if summary.first_due_date:
         lines.append(
-            f"  First repayments due on {summary.first_due_date}: "
-            f"{summary.first_repayments_due}; paid on the day: {summary.first_payments}"
+            f"  Departed on {summary.departure_date}; first repayments due on "
+            f"{summary.first_due_date}: {summary.first_repayments_due}; paid on the day: "
+            f"{summary.first_payments}"
         )
     if summary.target:
         share = 100 * summary.departed / summary.target
@@ -124,3 +128,7 @@ def format_summary(summary: ScenarioSummary) -> str:
             f"{summary.departed} ({share:.2f} %)"
         )
     return "\n".join(lines)
+
+
+def _count(number: int, one: str, many: str) -> str:
+    return f"{number} {one if number == 1 else many}"
