@@ -62,7 +62,9 @@ async def ok(response: httpx.Response, status: int = 200) -> Any:
 async def test_a_candidate_travels_from_registration_to_the_first_repayment_due(
     api: dict[str, httpx.AsyncClient], bus: NatsClient, system: LocalSystem
 ) -> None:
-    registration, training, placement, financing = (api[name] for name in SERVICES)
+    registration, training, placement, financing = (
+        api[name] for name in ("registration", "training", "placement", "financing")
+    )
 
     registered = await ok(
         await registration.post(

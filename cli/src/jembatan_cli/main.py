@@ -17,6 +17,7 @@ from jembatan_kit.trace_files import read_spans
 
 from .asyncapi import ServiceNotInstalled, write_documents
 from .bus_health import BusUnreachable, read_bus_state, render_bus_state
+from .funnel import render_funnel
 from .journey import JourneyNotFound, find_journey, render_journey
 from .scenario_commands import FIRST_PORT, scenario_app, service_urls, signing_secret
 from .system import DEFAULT_NATS_PORT, SERVICES, LocalSystem, auth_secret
@@ -39,7 +40,7 @@ def up(
 ) -> None:
     """Run the whole system on the embedded default until Ctrl-C."""
     system = LocalSystem(data_dir=data_dir.resolve(), nats_port=nats_port)
-    typer.echo("Starting nats-server (JetStream) and the four services ...")
+    typer.echo("Starting nats-server (JetStream), the four services and the dashboard ...")
     try:
         system.start()
     except RuntimeError as exc:
@@ -136,6 +137,48 @@ def asyncapi(
             continue
         for path in written:
             typer.echo(f"wrote {path}")
+
+
+@app.command()
+def funnel(
+    agency: Annotated[
+        str | None, typer.Option(help="One agency (left out: your token's agency; Kemnaker: all)")
+    ] = None,
+    year: Annotated[int | None, typer.Option(help="The year (default: this year)")] = None,
+    url: Annotated[
+        str, typer.Option(envvar="DASHBOARD_URL", help="Where the dashboard runs")
+    ] = "http://127.0.0.1:8005",
+    token: Annotated[
+        str | None,
+        typer.Option(
+            envvar="JEMBATAN_TOKEN",
+            help="Your bearer token (default: a Kemnaker operator's, signed with the local key)",
+        ),
+    ] = None,
+    data_dir: Annotated[Path, typer.Option(help="The data folder of `jembatan up`")] = Path("var"),
+) -> None:
+    """Print the funnel of an agency and year from the dashboard."""
+    bearer = token or issue_token(
+        signing_secret(data_dir), "cli", "kemnaker", [], timedelta(minutes=5)
+    )
+    params = {key: value for key, value in (("agency", agency), ("year", year)) if value}
+    try:
+        response = httpx.get(
+            f"{url}/api/funnel",
+            params=params,
+            headers={"Authorization": f"Bearer {bearer}"},
+            timeout=10,
+        )
+    except httpx.HTTPError as exc:
+        typer.secho(
+            f"The dashboard at {url} does not answer ({exc}); is `./dev run` running?", fg="red"
+        )
+        raise typer.Exit(1) from exc
+    if response.status_code != 200:
+        typer.secho(f"The dashboard refused: {response.text}", fg="red")
+        raise typer.Exit(1)
+    for line in render_funnel(response.json()):
+        typer.echo(line)
 
 
 @app.command()

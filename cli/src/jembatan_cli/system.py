@@ -1,7 +1,8 @@
-"""The whole system as local processes: one nats-server and the four services."""
+"""The whole system as local processes: one nats-server, the four services and the dashboard."""
 
 from __future__ import annotations
 
+import json
 import os
 import secrets
 import subprocess
@@ -14,8 +15,14 @@ import httpx
 
 from jembatan_kit.nats_server import NatsServerProcess, port_is_open
 
-SERVICES = ("registration", "training", "placement", "financing")
-DEFAULT_PORTS = {"registration": 8001, "training": 8002, "placement": 8003, "financing": 8004}
+SERVICES = ("registration", "training", "placement", "financing", "dashboard")
+DEFAULT_PORTS = {
+    "registration": 8001,
+    "training": 8002,
+    "placement": 8003,
+    "financing": 8004,
+    "dashboard": 8005,
+}
 DEFAULT_NATS_PORT = 14222
 
 
@@ -67,7 +74,7 @@ class LocalSystem:
     def nats_url(self) -> str:
         return f"nats://127.0.0.1:{self.nats_port}"
 
-    def start(self, timeout_s: float = 60.0) -> LocalSystem:
+    def start(self, timeout_s: float = 120.0) -> LocalSystem:
         busy = [f"{name} ({port})" for name, port in self.ports.items() if port_is_open(port)]
         if busy:
             raise RuntimeError(f"ports already in use: {', '.join(busy)}; stop what uses them")
@@ -101,6 +108,10 @@ class LocalSystem:
             "SECRETS_FILE": str(self.data_dir / f"{name}-secrets.json"),
             "JEMBATAN_TRACES_DIR": str(self.data_dir / "traces"),
             "AUTH_JWT_SECRET": auth_secret(self.data_dir),
+            # Where the dashboard links each service's API docs.
+            "SERVICE_URLS": json.dumps(
+                {other: f"http://127.0.0.1:{port}" for other, port in self.ports.items()}
+            ),
             **self.extra_env,
         }
         log_file = logs / f"{name}.log"
