@@ -93,8 +93,8 @@ async def dashboard_page(
         now_at={s["stage"]: s["now_at"] for s in figures["stages"]},
         months=charts.column_bars(
             [
-                (months[index], m["departed"])
-                for index, m in enumerate(figures["departures_by_month"])
+                (months[int(m["month"][5:]) - 1], m["departed"])
+                for m in figures["departures_by_month"]
             ]
         ),
         buckets=charts.bucket_bars(
@@ -109,8 +109,15 @@ async def dashboard_page(
         ),
         bucket_count=len(ARREARS_BUCKETS),
         progress=charts.percent(target["departed"], target["departures_target"]),
+        trend_from=_month_name(figures["departures_by_month"][0]["month"], months),
+        trend_to=_month_name(figures["departures_by_month"][-1]["month"], months),
         **common,
     )
+
+
+def _month_name(month: str, names: list[str]) -> str:
+    """'2027-05' as 'May 2027' (or 'Mei 2027')."""
+    return f"{names[int(month[5:]) - 1]} {month[:4]}"
 
 
 @router.get("/login", response_class=HTMLResponse)

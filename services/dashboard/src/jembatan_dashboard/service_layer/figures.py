@@ -2,8 +2,9 @@
 
 - Funnel: the candidates registered in the year (the year's intake), by the furthest stage each
   has reached, and where those still on their way stand now.
-- Target: departures in the year (whatever year the candidates registered) against the agency's
-  departure target for that year; departures by month.
+- Target: the departures of the year's intake against the agency's departure target for that
+  year (a programme year: candidates recruited in 2026 who depart in early 2027 count for 2026).
+- Departures per month over the twelve months to today, whatever year the candidates registered.
 - Drop-outs of the year's intake, by the stage they were at and the reason.
 - Cohorts whose members' recent daily scores average below the daily target (scores of the year).
 - Loans in arrears now (the dashboard's clock), by days past due.
@@ -102,9 +103,10 @@ async def funnel(
         if furthest is not None and row.withdrawn_on is None and row.returned_on is None:
             now_at[furthest] += 1
 
-    departures = [
-        row.departed_on for row in rows if row.departed_on and row.departed_on.year == year
-    ]
+    months = last_twelve_months(today)
+    departures = Counter(
+        (row.departed_on.year, row.departed_on.month) for row in rows if row.departed_on
+    )
     target_agency = scope.agency or NATIONAL
     target = targets.for_year(target_agency, year)
     return {
@@ -122,20 +124,22 @@ async def funnel(
             "agency": target_agency,
             "departures_target": target.departures if target else None,
             "source": target.source if target else None,
-            "departed": len(departures),
+            "departed": reached[Stage.DEPARTED],
         },
         "departures_by_month": [
-            {
-                "month": f"{year}-{month:02d}",
-                "departed": sum(1 for d in departures if d.month == month),
-            }
-            for month in range(1, 13)
+            {"month": f"{y}-{m:02d}", "departed": departures[(y, m)]} for y, m in months
         ],
         "drop_outs": await _drop_outs(session, scope, {row.candidate_id: row for row in intake}),
         "daily_score": {"target": scores.target, "window": scores.window},
         "cohorts_below_target": await _cohorts(session, scope, by_id, year, scores),
         "arrears": await _arrears(session, scope, by_id, today),
     }
+
+
+def last_twelve_months(today: date) -> list[tuple[int, int]]:
+    """(year, month) of the twelve months up to and including today's, oldest first."""
+    index = today.year * 12 + today.month - 1
+    return [(i // 12, i % 12 + 1) for i in range(index - 11, index + 1)]
 
 
 async def _drop_outs(
