@@ -49,6 +49,19 @@ async def record_effect(session: AsyncSession, event: CandidateRegistered) -> No
     )
 
 
+async def record_effects(session: AsyncSession, events: list[CandidateRegistered]) -> None:
+    """The same handler for a whole batch: one insert, or the first refusal of any event."""
+    for event in events:
+        if event.preferred_sector in ("poison", "crash") or event.preferred_sector.startswith(
+            "retry"
+        ):
+            await record_effect(session, event)  # raises the event's refusal
+    await session.execute(
+        insert(effects),
+        [{"candidate_id": e.candidate_id, "sector": e.preferred_sector} for e in events],
+    )
+
+
 def registered(sector: str = "caregiver", agency: str = "kaltim") -> CandidateRegistered:
     return CandidateRegistered(
         agency=agency,

@@ -10,7 +10,13 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 
 import pytest
-from kit_test_support import count_effects, create_tables, record_effect, registered
+from kit_test_support import (
+    count_effects,
+    create_tables,
+    record_effect,
+    record_effects,
+    registered,
+)
 from nats.aio.client import Client as NatsClient
 from opentelemetry import trace
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
@@ -41,14 +47,19 @@ async def eventually(check: Callable[[], Awaitable[bool]], timeout_s: float = 15
 
 
 class Harness:
-    def __init__(self, engine: AsyncEngine, nats_url: str) -> None:
+    def __init__(self, engine: AsyncEngine, nats_url: str, batched: bool = False) -> None:
         self.engine = engine
         self.sessions: async_sessionmaker[AsyncSession] = create_session_factory(engine)
         self.broker = make_broker(nats_url, "kit-test")
         self.relay = OutboxRelay(self.broker, self.sessions, poll_interval_s=0.05)
         self.consumer = BatchConsumer(
             self.broker,
-            EventHandler(CandidateRegistered, DURABLE, record_effect),
+            EventHandler(
+                CandidateRegistered,
+                DURABLE,
+                record_effect,
+                handle_batch=record_effects if batched else None,
+            ),
             self.sessions,
             ConsumerOptions(batch_size=10, batch_timeout_s=0.05, max_deliver=3),
             self.relay.wake,
@@ -79,9 +90,11 @@ async def engine(database_url: str) -> AsyncIterator[AsyncEngine]:
     await engine.dispose()
 
 
-@pytest.fixture
-async def harness(engine: AsyncEngine, nats_url: str) -> AsyncIterator[Harness]:
-    harness = Harness(engine, nats_url)
+@pytest.fixture(params=["handler per message", "handler per batch"])
+async def harness(
+    engine: AsyncEngine, nats_url: str, request: pytest.FixtureRequest
+) -> AsyncIterator[Harness]:
+    harness = Harness(engine, nats_url, batched=request.param == "handler per batch")
     await harness.start()
     yield harness
     await harness.stop()

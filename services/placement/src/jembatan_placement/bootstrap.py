@@ -25,11 +25,13 @@ def build_runtime(settings: PlacementSettings) -> ServiceRuntime:
                 CandidateReadyForPlacement,
                 "placement-candidate-ready",
                 handlers.on_candidate_ready_for_placement,
+                handle_batch=handlers.on_candidates_ready_for_placement,
             ),
             EventHandler(
                 CertificatePassed,
                 "placement-certificate-passed",
                 handlers.on_certificate_passed,
+                handle_batch=handlers.on_certificates_passed,
             ),
         ],
     )

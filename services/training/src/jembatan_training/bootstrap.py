@@ -29,6 +29,7 @@ def build_runtime(settings: TrainingSettings, clock: Clock | None = None) -> Ser
                 CandidateRegistered,
                 "training-candidate-registered",
                 partial(handlers.on_candidate_registered, clock=clock),
+                handle_batch=partial(handlers.on_candidates_registered, clock=clock),
             ),
             EventHandler(
                 CandidateWithdrawn,

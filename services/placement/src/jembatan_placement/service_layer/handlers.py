@@ -70,55 +70,89 @@ async def on_candidate_ready_for_placement(
 ) -> None:
     """Record the candidate as ready, keyed by candidate. The latest readiness wins, so a repeat
     or a late-arriving older announcement changes nothing."""
-    ready_at = event.occurred_at.astimezone(UTC)
-    values = {
+    await on_candidates_ready_for_placement(session, [event])
+
+
+async def on_candidates_ready_for_placement(
+    session: AsyncSession, events: list[CandidateReadyForPlacement]
+) -> None:
+    """`on_candidate_ready_for_placement` for a batch: the latest readiness of each candidate,
+    inserted together for candidates not known yet, updated one by one for the others."""
+    latest: dict[uuid.UUID, dict[str, Any]] = {}
+    for event in events:
+        values = _readiness(event)
+        current = latest.get(event.candidate_id)
+        if current is None or current["ready_at"] < values["ready_at"]:
+            latest[event.candidate_id] = values
+    known = set(
+        await session.scalars(
+            select(ready_candidates.c.candidate_id).where(
+                ready_candidates.c.candidate_id.in_(list(latest))
+            )
+        )
+    )
+    new = [
+        {"candidate_id": candidate_id, **values}
+        for candidate_id, values in latest.items()
+        if candidate_id not in known
+    ]
+    if new:
+        await session.execute(insert(ready_candidates), new)
+    for candidate_id in known:
+        values = latest[candidate_id]
+        await session.execute(
+            update(ready_candidates)
+            .where(
+                ready_candidates.c.candidate_id == candidate_id,
+                ready_candidates.c.ready_at < values["ready_at"],
+            )
+            .values(**values)
+        )
+
+
+def _readiness(event: CandidateReadyForPlacement) -> dict[str, Any]:
+    return {
         "journey_id": event.journey_id,
         "agency": event.agency,
         "track": event.track.value,
         "sector": normalise_sector(event.sector),
         "language_level": event.language_level,
-        "ready_at": ready_at,
+        "ready_at": event.occurred_at.astimezone(UTC),
         "daily_score_average": event.daily_score_average,
     }
-    known = await session.scalar(
-        select(ready_candidates.c.candidate_id).where(
-            ready_candidates.c.candidate_id == event.candidate_id
-        )
-    )
-    if known is None:
-        await session.execute(
-            insert(ready_candidates).values(candidate_id=event.candidate_id, **values)
-        )
-        return
-    await session.execute(
-        update(ready_candidates)
-        .where(
-            ready_candidates.c.candidate_id == event.candidate_id,
-            ready_candidates.c.ready_at < ready_at,
-        )
-        .values(**values)
-    )
 
 
 async def on_certificate_passed(session: AsyncSession, event: CertificatePassed) -> None:
     """Keep the certificates a candidate holds, for orders that require some."""
-    known = await session.scalar(
-        select(candidate_certificates.c.certificate_id).where(
-            candidate_certificates.c.certificate_id == event.certificate_id
+    await on_certificates_passed(session, [event])
+
+
+async def on_certificates_passed(session: AsyncSession, events: list[CertificatePassed]) -> None:
+    """`on_certificate_passed` for a batch: one query for what is known, one insert."""
+    known = set(
+        await session.scalars(
+            select(candidate_certificates.c.certificate_id).where(
+                candidate_certificates.c.certificate_id.in_([e.certificate_id for e in events])
+            )
         )
     )
-    if known is not None:
-        return
-    await session.execute(
-        insert(candidate_certificates).values(
-            certificate_id=event.certificate_id,
-            candidate_id=event.candidate_id,
-            test=event.test.value,
-            sector=normalise_sector(event.sector) if event.sector else None,
-            level=event.level,
-            passed_on=event.passed_on,
+    rows = []
+    for event in events:
+        if event.certificate_id in known:
+            continue
+        known.add(event.certificate_id)
+        rows.append(
+            {
+                "certificate_id": event.certificate_id,
+                "candidate_id": event.candidate_id,
+                "test": event.test.value,
+                "sector": normalise_sector(event.sector) if event.sector else None,
+                "level": event.level,
+                "passed_on": event.passed_on,
+            }
         )
-    )
+    if rows:
+        await session.execute(insert(candidate_certificates), rows)
 
 
 # --- job orders -----------------------------------------------------------------------------

@@ -44,17 +44,39 @@ async def on_candidate_registered(
     """Enrol the candidate in training for their preferred sector; once per candidate."""
     if await find_enrolment(session, event.candidate_id) is not None:
         return
-    await session.execute(
-        insert(enrolments).values(
-            candidate_id=event.candidate_id,
-            journey_id=event.journey_id,
-            agency=event.agency,
-            track=event.track.value,
-            sector=normalise_sector(event.preferred_sector),
-            registered_on=event.registered_on,
-            enrolled_at=clock.now(),
+    await session.execute(insert(enrolments).values(_enrolment_row(event, clock)))
+
+
+async def on_candidates_registered(
+    session: AsyncSession, events: list[CandidateRegistered], clock: Clock
+) -> None:
+    """`on_candidate_registered` for a batch: one query for who is enrolled, one insert."""
+    enrolled = set(
+        await session.scalars(
+            select(enrolments.c.candidate_id).where(
+                enrolments.c.candidate_id.in_([event.candidate_id for event in events])
+            )
         )
     )
+    rows = []
+    for event in events:
+        if event.candidate_id not in enrolled:
+            enrolled.add(event.candidate_id)
+            rows.append(_enrolment_row(event, clock))
+    if rows:
+        await session.execute(insert(enrolments), rows)
+
+
+def _enrolment_row(event: CandidateRegistered, clock: Clock) -> dict[str, Any]:
+    return {
+        "candidate_id": event.candidate_id,
+        "journey_id": event.journey_id,
+        "agency": event.agency,
+        "track": event.track.value,
+        "sector": normalise_sector(event.preferred_sector),
+        "registered_on": event.registered_on,
+        "enrolled_at": clock.now(),
+    }
 
 
 async def on_candidate_withdrawn(
