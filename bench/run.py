@@ -1,0 +1,887 @@
+"""A year of the national programme in one run: N candidate journeys (10,000 by default) from
+registration to the first `RepaymentDue` of their loan, through the four services started as a
+user starts them (one real nats-server, four processes), on SQLite or PostgreSQL.
+
+    ./dev bench [--journeys N] [--database sqlite|postgresql] [--tracing on|off] [--record]
+
+The driver speaks only to the public APIs (with a bearer token) and watches the bus:
+
+1. registration: CSV uploads of `--chunk` rows (`POST /candidates/bulk`);
+2. training: the test centre's CSV of JLPT N4 passes (`POST /results/bulk`) for the candidates
+   whose `CandidateRegistered` it saw; rows refused because training has not enrolled the
+   candidate yet are sent again a moment later;
+3. placement: job orders, then contracts in bulk for candidates whose
+   `CandidateReadyForPlacement` it saw (`POST /job-orders/{id}/placements/bulk`);
+4. once financing's `LoanOpened` is seen: Certificate of Eligibility, visa and departure in bulk
+   (`POST /placements/steps/bulk`);
+5. at the first `RepaymentScheduleFixed`, financing's clock is moved to the first due date, so
+   every schedule's first instalment falls due as soon as it is fixed;
+6. it ends when every journey's first `RepaymentDue` is seen on the bus.
+
+It then measures, on the same system: a no-op FastStream pull consumer on the same nats-server
+(measured before the journeys, so the services' rates can be stated as a ratio of it); the
+registration API's latency at a fixed request rate; the hop latency from outbox row to the
+consumer's inbox row (both written in their transactions with the wall clock); each consumer's
+events handled per second (from the inbox rows); each process's peak resident memory (VmHWM).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import csv
+import io
+import json
+import os
+import platform
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections import Counter, defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from datetime import time as day_time
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+import httpx
+import nats
+from nats.aio.client import Client as NatsClient
+from nats.aio.msg import Msg
+from nats.js.api import StreamConfig
+
+from jembatan_cli.system import SERVICES, LocalSystem, ServiceProcess, auth_secret
+from jembatan_contracts import (
+    CandidatePlaced,
+    CandidateReadyForPlacement,
+    CandidateRegistered,
+    Event,
+    Track,
+)
+from jembatan_kit.auth import issue_token
+from jembatan_kit.nats_server import free_port
+
+ROOT = Path(__file__).resolve().parent.parent
+POSTGRES_ADMIN = os.environ.get(
+    "BENCH_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
+)
+
+
+@dataclass
+class BenchSystem(LocalSystem):
+    """LocalSystem with settings per service (each service its own PostgreSQL database)."""
+
+    per_service_env: dict[str, dict[str, str]] = field(default_factory=dict)
+
+    def _spawn(self, name: str, logs: Path) -> ServiceProcess:
+        shared: dict[str, str] = self.extra_env  # type: ignore[has-type]
+        self.extra_env = {**shared, **self.per_service_env.get(name, {})}
+        try:
+            return super()._spawn(name, logs)
+        finally:
+            self.extra_env = shared
+
+
+# --- the journeys -------------------------------------------------------------------------------
+
+
+def candidate_rows(count: int, first_district: int = 1) -> list[dict[str, str]]:
+    """Distinct, valid TITP candidates from Kalimantan Timur.
+
+    NIK 64 71 <district> 150604 <serial>: district from `first_district`, serial 0001-9999."""
+    rows = []
+    for index in range(count):
+        district, serial = divmod(index, 9999)
+        nik = f"6471{first_district + district:02d}150604{serial + 1:04d}"
+        rows.append(
+            {
+                "nik": nik,
+                "full_name": f"Peserta {index + 1}",
+                "birth_date": "2004-06-15",
+                "sex": "M",
+                "education": "SMK",
+                "track": "TITP",
+                "preferred_sector": "automotive",
+            }
+        )
+    return rows
+
+
+def to_csv(rows: list[dict[str, str]]) -> bytes:
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=list(rows[0]))
+    writer.writeheader()
+    writer.writerows(rows)
+    return buffer.getvalue().encode()
+
+
+@dataclass
+class Journeys:
+    """What the driver has seen of each journey, keyed by journey id."""
+
+    expected: int
+    registered_at: dict[str, float] = field(default_factory=dict)
+    due_at: dict[str, float] = field(default_factory=dict)
+    first_due: date | None = None
+    done: asyncio.Event = field(default_factory=asyncio.Event)
+    refusals: Counter[str] = field(default_factory=Counter)
+
+
+class Driver:
+    def __init__(self, system: LocalSystem, journeys: int, chunk: int, token: str) -> None:
+        self.system = system
+        self.journeys = Journeys(journeys)
+        self.chunk = chunk
+        self.http = {
+            name: httpx.AsyncClient(
+                base_url=service.url,
+                headers={"authorization": f"Bearer {token}"},
+                timeout=120,
+            )
+            for name, service in system.services.items()
+        }
+        self.registered: asyncio.Queue[str] = asyncio.Queue()
+        self.ready: asyncio.Queue[str] = asyncio.Queue()
+        self.loans: asyncio.Queue[str] = asyncio.Queue()
+        self.ours: set[str] = set()
+        self.bus: NatsClient | None = None
+        self.clock_set: date | None = None
+        self.orders: list[list[Any]] = []  # [order id, free slots]
+        self.results_files = 0
+        self.started = 0.0
+        self.seen: dict[str, list[float]] = {}  # event type: [count, first, last] (s from start)
+
+    async def close(self) -> None:
+        for client in self.http.values():
+            await client.aclose()
+        if self.bus is not None:
+            await self.bus.close()
+
+    async def run(self) -> dict[str, Any]:
+        self.bus = await nats.connect(self.system.nats_url, pending_size=256 * 1024 * 1024)
+        await self.bus.subscribe("jembatan.>", cb=self.on_event, pending_msgs_limit=2_000_000)
+        started = self.started = time.perf_counter()
+        workers = [
+            asyncio.create_task(self.register_all()),
+            asyncio.create_task(self.record_results()),
+            asyncio.create_task(self.place()),
+            asyncio.create_task(self.depart()),
+        ]
+        try:
+            while not self.journeys.done.is_set():
+                for worker in workers:
+                    if worker.done() and worker.exception():
+                        raise worker.exception()  # type: ignore[misc]
+                await asyncio.sleep(0.2)
+        finally:
+            for worker in workers:
+                worker.cancel()
+            await asyncio.gather(*workers, return_exceptions=True)
+        elapsed = time.perf_counter() - started
+        return {
+            "journeys": len(self.journeys.due_at),
+            "seconds": elapsed,
+            "journeys_per_second": len(self.journeys.due_at) / elapsed,
+            "refusals_retried": dict(self.journeys.refusals),
+            "timeline": {
+                event: {"count": int(count), "first_s": first, "last_s": last}
+                for event, (count, first, last) in self.seen.items()
+            },
+        }
+
+    async def on_event(self, msg: Msg) -> None:
+        suffix = msg.subject.split(".", 2)[2]
+        moment = time.perf_counter() - self.started
+        seen = self.seen.setdefault(suffix.rsplit(".", 1)[0], [0, moment, moment])
+        seen[0] += 1
+        seen[2] = moment
+        if suffix == "registration.candidate.registered.v1":
+            event = json.loads(msg.data)
+            if event["journey_id"] in self.ours:
+                self.registered.put_nowait(event["candidate_id"])
+        elif suffix == "training.candidate.ready.v1":
+            event = json.loads(msg.data)
+            if event["journey_id"] in self.ours:
+                self.ready.put_nowait(event["candidate_id"])
+        elif suffix == "financing.loan.opened.v1":
+            event = json.loads(msg.data)
+            if event["journey_id"] in self.ours:
+                self.loans.put_nowait(event["placement_id"])
+        elif suffix == "financing.loan.schedule-fixed.v1":
+            event = json.loads(msg.data)
+            first_due = date.fromisoformat(event["first_due_date"])
+            if self.clock_set is None or first_due > self.clock_set:
+                self.clock_set = first_due
+                asyncio.get_running_loop().create_task(self.move_clock(first_due))
+        elif suffix == "financing.repayment.due.v1":
+            event = json.loads(msg.data)
+            journey = event["journey_id"]
+            if event["instalment_number"] == 1 and journey in self.ours:
+                self.journeys.due_at.setdefault(journey, time.perf_counter())
+                if len(self.journeys.due_at) >= self.journeys.expected:
+                    self.journeys.done.set()
+
+    async def move_clock(self, first_due: date) -> None:
+        now = datetime.combine(first_due, day_time(12), UTC)
+        response = await self.http["financing"].put("/clock", json={"now": now.isoformat()})
+        if response.status_code != 200 and "moves forward" not in response.text:
+            raise RuntimeError(f"PUT /clock: {response.status_code} {response.text}")
+
+    async def register_all(self) -> None:
+        rows = candidate_rows(self.journeys.expected)
+        chunks = [rows[i : i + self.chunk] for i in range(0, len(rows), self.chunk)]
+        gate = asyncio.Semaphore(2)
+
+        async def upload(chunk: list[dict[str, str]]) -> None:
+            async with gate:
+                response = await self.http["registration"].post(
+                    "/candidates/bulk",
+                    params={"agency": "kaltim"},
+                    content=to_csv(chunk),
+                    headers={"content-type": "text/csv"},
+                )
+            body = expect(response, 200)
+            for row in body["rows"]:
+                if row["status"] != "accepted":
+                    raise RuntimeError(f"registration refused a benchmark row: {row}")
+                self.ours.add(row["journey_id"])
+                self.journeys.registered_at[row["journey_id"]] = time.perf_counter()
+
+        await asyncio.gather(*(upload(chunk) for chunk in chunks))
+
+    async def record_results(self) -> None:
+        while True:
+            candidates = await take(self.registered, self.chunk)
+            self.results_files += 1
+            # A test centre's sheet; each file differs (the import is idempotent per file).
+            taken_on = date.today() - timedelta(days=self.results_files % 300)
+            rows = [
+                {
+                    "candidate_id": candidate,
+                    "test": "JLPT",
+                    "level": "N4",
+                    "issuer": "Japan Foundation",
+                    "taken_on": str(taken_on),
+                }
+                for candidate in candidates
+            ]
+            response = await self.http["training"].post(
+                "/results/bulk", content=to_csv(rows), headers={"content-type": "text/csv"}
+            )
+            body = expect(response, 200)
+            retry = []
+            for row in body["rows"]:
+                if row["status"] != "accepted":
+                    rule = row["errors"][0]["rule"]
+                    if rule not in ("not_found", "candidate_not_enrolled"):
+                        raise RuntimeError(f"training refused a benchmark result: {row}")
+                    self.journeys.refusals[f"training {rule}"] += 1
+                    retry.append(row["candidate_id"])
+            self.later(self.registered, retry)
+
+    async def place(self) -> None:
+        while True:
+            candidates = await take(self.ready, self.chunk)
+            while candidates:
+                order = await self.order_with_slots()
+                batch, candidates = candidates[: order[1]], candidates[order[1] :]
+                response = await self.http["placement"].post(
+                    f"/job-orders/{order[0]}/placements/bulk", json={"candidate_ids": batch}
+                )
+                body = expect(response, 200)
+                order[1] -= body["accepted"]
+                retry = []
+                for row in body["rows"]:
+                    if row["status"] != "accepted":
+                        if row["error"] != "candidate_not_ready":
+                            raise RuntimeError(f"placement refused a benchmark contract: {row}")
+                        self.journeys.refusals[f"placement {row['error']}"] += 1
+                        retry.append(row["candidate_id"])
+                self.later(self.ready, retry)
+
+    async def order_with_slots(self) -> list[Any]:
+        if self.orders and self.orders[-1][1] > 0:
+            return self.orders[-1]
+        slots = 1000
+        response = await self.http["placement"].post(
+            "/job-orders",
+            json={
+                "employer": "Toyota Tsusho Parts Kyushu",
+                "supervising_organisation": "IM Japan",
+                "prefecture": "Fukuoka",
+                "sector": "automotive",
+                "track": "TITP",
+                "slots": slots,
+                "monthly_wage_jpy": 180000,
+                "contract_months": 36,
+            },
+        )
+        self.orders.append([expect(response, 201)["id"], slots])
+        return self.orders[-1]
+
+    async def depart(self) -> None:
+        today = str(date.today())
+        while True:
+            placements = await take(self.loans, self.chunk // 3 or 1)
+            steps = [
+                {"placement_id": placement, "step": step, "on": today}
+                for placement in placements
+                for step in ("certificate-of-eligibility", "visa", "departure")
+            ]
+            response = await self.http["placement"].post(
+                "/placements/steps/bulk", json={"steps": steps}
+            )
+            body = expect(response, 200)
+            if body["refused"]:
+                refused = [row for row in body["rows"] if row["status"] != "accepted"]
+                raise RuntimeError(f"placement refused benchmark steps: {refused[:3]}")
+
+    def later(self, queue: asyncio.Queue[str], items: list[str], delay_s: float = 0.3) -> None:
+        if items:
+            loop = asyncio.get_running_loop()
+            loop.call_later(delay_s, _put_all, queue, items)
+
+
+def _put_all(queue: asyncio.Queue[str], items: list[str]) -> None:
+    for item in items:
+        queue.put_nowait(item)
+
+
+async def take(queue: asyncio.Queue[str], most: int, linger_s: float = 0.1) -> list[str]:
+    """Wait for one item, then gather up to `most` arriving within `linger_s`."""
+    items = [await queue.get()]
+    deadline = time.perf_counter() + linger_s
+    while len(items) < most:
+        remaining = deadline - time.perf_counter()
+        if remaining <= 0:
+            break
+        try:
+            items.append(await asyncio.wait_for(queue.get(), remaining))
+        except TimeoutError:
+            break
+    return items
+
+
+def expect(response: httpx.Response, status: int) -> Any:
+    if response.status_code != status:
+        raise RuntimeError(f"{response.request.method} {response.request.url}: {response.text}")
+    return response.json()
+
+
+# --- the other measurements ---------------------------------------------------------------------
+
+
+async def noop_consumer_rate(nats_url: str, count: int, batch_size: int) -> dict[str, Any]:
+    """Publish `count` small messages to a scratch stream and time the no-op consumer on them."""
+    client = await nats.connect(nats_url)
+    js = client.jetstream()
+    stream, subject = "BENCHNOOP", "bench.noop.event"
+    await js.add_stream(StreamConfig(name=stream, subjects=["bench.noop.>"]))
+    payload = json.dumps({"event_id": str(uuid.uuid4()), "journey_id": str(uuid.uuid4())}).encode()
+    try:
+        for start in range(0, count, 500):
+            await asyncio.gather(
+                *(js.publish(subject, payload) for _ in range(min(500, count - start)))
+            )
+        process = await asyncio.create_subprocess_exec(
+            sys.executable,
+            str(Path(__file__).parent / "noop_consumer.py"),
+            f"--nats-url={nats_url}",
+            f"--stream={stream}",
+            f"--subject={subject}",
+            f"--count={count}",
+            f"--batch-size={batch_size}",
+            stdout=subprocess.PIPE,
+        )
+        out, _ = await process.communicate()
+        if process.returncode != 0:
+            raise RuntimeError("the no-op consumer failed")
+        return dict(json.loads(out.decode().strip().splitlines()[-1]))
+    finally:
+        await js.delete_stream(stream)
+        await client.close()
+
+
+async def registration_latency(url: str, token: str, rate: float, seconds: float) -> dict[str, Any]:
+    """Single registrations (`POST /candidates`) sent at a fixed rate, open loop."""
+    rows = candidate_rows(int(rate * seconds), first_district=90)
+    latencies: list[float] = []
+    failures = 0
+    async with httpx.AsyncClient(
+        base_url=url, headers={"authorization": f"Bearer {token}"}, timeout=30
+    ) as client:
+
+        async def one(row: dict[str, str]) -> None:
+            nonlocal failures
+            began = time.perf_counter()
+            response = await client.post("/candidates", json={"agency": "kaltim", **row})
+            latencies.append(time.perf_counter() - began)
+            failures += response.status_code != 201
+
+        tasks = []
+        started = time.perf_counter()
+        for index, row in enumerate(rows):
+            await asyncio.sleep(max(0.0, started + index / rate - time.perf_counter()))
+            tasks.append(asyncio.create_task(one(row)))
+        await asyncio.gather(*tasks)
+    return {
+        "rate": rate,
+        "requests": len(rows),
+        "failures": failures,
+        "p50_ms": percentile(latencies, 50) * 1000,
+        "p99_ms": percentile(latencies, 99) * 1000,
+    }
+
+
+CAPACITY_CONSUMERS = {
+    "training": "training-candidate-registered",
+    "placement": "placement-candidate-ready",
+    "financing": "financing-candidate-placed",
+}
+"""The consumer of each service that the capacity phase loads: its first event of a journey."""
+
+
+def capacity_events(service: str, count: int) -> list[Event]:
+    """`count` fresh events of the kind `service`'s capacity consumer handles."""
+    today = date.today()
+    events: list[Event] = []
+    for _ in range(count):
+        journey, candidate = uuid.uuid4(), uuid.uuid4()
+        if service == "training":
+            events.append(
+                CandidateRegistered(
+                    agency="kaltim",
+                    journey_id=journey,
+                    candidate_id=candidate,
+                    track=Track.TITP,
+                    preferred_sector="automotive",
+                    education="SMK",
+                    province_code="64",
+                    registered_on=today,
+                )
+            )
+        elif service == "placement":
+            events.append(
+                CandidateReadyForPlacement(
+                    agency="kaltim",
+                    journey_id=journey,
+                    candidate_id=candidate,
+                    track=Track.TITP,
+                    sector="automotive",
+                    language_level="N4",
+                    satisfied_rules=["japanese_n4"],
+                )
+            )
+        else:
+            events.append(
+                CandidatePlaced(
+                    agency="kaltim",
+                    journey_id=journey,
+                    placement_id=uuid.uuid4(),
+                    candidate_id=candidate,
+                    job_order_id=uuid.uuid4(),
+                    track=Track.TITP,
+                    sector="automotive",
+                    supervising_organisation="IM Japan",
+                    monthly_wage_jpy=180_000,
+                    contract_months=36,
+                    contract_signed_on=today,
+                )
+            )
+    return events
+
+
+async def consumer_capacity(
+    nats_url: str, database_urls: dict[str, str], count: int
+) -> dict[str, dict[str, float]]:
+    """Each service's consumer draining a backlog: `count` events published at once to the
+    stream it reads, timed from its first to its last inbox row of them. One service at a time,
+    so each has the machine as the no-op consumer had it."""
+    client = await nats.connect(nats_url)
+    js = client.jetstream(publish_async_max_pending=count + 1)
+    rates: dict[str, dict[str, float]] = {}
+    try:
+        for service, durable in CAPACITY_CONSUMERS.items():
+            events = capacity_events(service, count)
+            ids = {event.event_id for event in events}
+            futures = [
+                await js.publish_async(
+                    event.subject,
+                    event.model_dump_json().encode(),
+                    headers={"Nats-Msg-Id": str(event.event_id)},
+                )
+                for event in events
+            ]
+            await asyncio.gather(*futures)
+            deadline = time.perf_counter() + 300
+            while True:
+                moments = [
+                    processed_at
+                    for event_id, processed_at in await inbox_of(database_urls[service], durable)
+                    if event_id in ids
+                ]
+                if len(moments) >= count or time.perf_counter() > deadline:
+                    break
+                await asyncio.sleep(0.5)
+            span = (max(moments) - min(moments)).total_seconds() if moments else 0.0
+            rates[service] = {
+                "events": len(moments),
+                "seconds": span,
+                "per_second": len(moments) / span if span else 0.0,
+            }
+    finally:
+        await client.close()
+    return rates
+
+
+async def inbox_of(database_url: str, consumer: str) -> list[tuple[uuid.UUID, datetime]]:
+    query = "SELECT event_id, processed_at FROM inbox WHERE consumer = "
+    if database_url.startswith("sqlite"):
+        connection = sqlite3.connect(database_url.split("///", 1)[1])
+        try:
+            rows = connection.execute(query + "?", (consumer,)).fetchall()
+        finally:
+            connection.close()
+    else:
+        pg = await asyncpg.connect(database_url.replace("+asyncpg", ""))
+        try:
+            rows = await pg.fetch(query + "$1", consumer)
+        finally:
+            await pg.close()
+    return [(as_uuid(event_id), as_utc(processed_at)) for event_id, processed_at in rows]
+
+
+def percentile(values: Iterable[float], pct: float) -> float:
+    ordered = sorted(values)
+    if not ordered:
+        return float("nan")
+    index = min(len(ordered) - 1, max(0, round(pct / 100 * len(ordered)) - 1))
+    return ordered[index]
+
+
+async def messaging_rows(
+    database_urls: dict[str, str],
+) -> tuple[dict[uuid.UUID, datetime], list[tuple[str, str, uuid.UUID, datetime]]]:
+    """Outbox created_at by event id; inbox rows as (service, consumer, event id, processed_at)."""
+    staged: dict[uuid.UUID, datetime] = {}
+    handled: list[tuple[str, str, uuid.UUID, datetime]] = []
+    for service, url in database_urls.items():
+        if url.startswith("sqlite"):
+            connection = sqlite3.connect(url.split("///", 1)[1])
+            outbox = connection.execute("SELECT event_id, created_at FROM outbox").fetchall()
+            inbox = connection.execute(
+                "SELECT consumer, event_id, processed_at FROM inbox"
+            ).fetchall()
+            connection.close()
+        else:
+            connection = await asyncpg.connect(url.replace("+asyncpg", ""))
+            outbox = await connection.fetch("SELECT event_id, created_at FROM outbox")
+            inbox = await connection.fetch("SELECT consumer, event_id, processed_at FROM inbox")
+            await connection.close()
+        for event_id, created_at in outbox:
+            staged[as_uuid(event_id)] = as_utc(created_at)
+        for consumer, event_id, processed_at in inbox:
+            handled.append((service, consumer, as_uuid(event_id), as_utc(processed_at)))
+    return staged, handled
+
+
+def as_uuid(value: Any) -> uuid.UUID:
+    return value if isinstance(value, uuid.UUID) else uuid.UUID(str(value))
+
+
+def as_utc(value: Any) -> datetime:
+    moment = value if isinstance(value, datetime) else datetime.fromisoformat(str(value))
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def consumer_figures(
+    staged: dict[uuid.UUID, datetime], handled: list[tuple[str, str, uuid.UUID, datetime]]
+) -> tuple[dict[str, Any], dict[str, dict[str, float]]]:
+    hops = [
+        (processed_at - staged[event_id]).total_seconds()
+        for _service, _consumer, event_id, processed_at in handled
+        if event_id in staged
+    ]
+    hop = {
+        "hops": len(hops),
+        "p50_ms": percentile(hops, 50) * 1000,
+        "p99_ms": percentile(hops, 99) * 1000,
+    }
+    by_service: dict[str, list[datetime]] = defaultdict(list)
+    for service, _consumer, _event_id, processed_at in handled:
+        by_service[service].append(processed_at)
+    rates = {}
+    for service, moments in by_service.items():
+        moments.sort()
+        span = (moments[-1] - moments[0]).total_seconds() or 1.0
+        per_second = Counter(int(m.timestamp()) for m in moments)
+        busiest = max(
+            sum(per_second.get(second + offset, 0) for offset in range(3)) / 3
+            for second in per_second
+        )
+        rates[service] = {
+            "events": len(moments),
+            "mean_per_second": len(moments) / span,
+            "peak_per_second": busiest,
+        }
+    return hop, rates
+
+
+def processes(system: LocalSystem) -> dict[str, int]:
+    pids = {name: service.process.pid for name, service in system.services.items()}
+    if system.nats is not None and system.nats.process is not None:
+        pids["nats-server"] = system.nats.process.pid
+    return pids
+
+
+def peak_rss_mb(system: LocalSystem) -> dict[str, float]:
+    peaks = {}
+    for name, pid in processes(system).items():
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                peaks[name] = int(line.split()[1]) / 1024
+    return peaks
+
+
+def cpu_seconds(system: LocalSystem) -> dict[str, float]:
+    """User + system CPU time each process has used so far."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    used = {}
+    for name, pid in processes(system).items():
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        used[name] = (int(fields[11]) + int(fields[12])) / ticks
+    used["bench driver"] = sum(os.times()[:2])
+    return used
+
+
+# --- databases, machine, report -----------------------------------------------------------------
+
+
+async def create_databases(suffix: str) -> dict[str, str]:
+    admin = await asyncpg.connect(POSTGRES_ADMIN)
+    urls = {}
+    base = POSTGRES_ADMIN.rsplit("/", 1)[0].replace("postgresql://", "postgresql+asyncpg://")
+    try:
+        for service in SERVICES:
+            name = f"bench_{service}_{suffix}"
+            await admin.execute(f'CREATE DATABASE "{name}"')
+            urls[service] = f"{base}/{name}"
+    finally:
+        await admin.close()
+    return urls
+
+
+async def drop_databases(suffix: str) -> None:
+    admin = await asyncpg.connect(POSTGRES_ADMIN)
+    try:
+        for service in SERVICES:
+            await admin.execute(f'DROP DATABASE IF EXISTS "bench_{service}_{suffix}" WITH (FORCE)')
+    finally:
+        await admin.close()
+
+
+def machine() -> str:
+    model = "unknown CPU"
+    for line in Path("/proc/cpuinfo").read_text().splitlines():
+        if line.startswith("model name"):
+            model = line.split(":", 1)[1].strip()
+            break
+    cores = len(os.sched_getaffinity(0))
+    memory_kb = next(
+        int(line.split()[1])
+        for line in Path("/proc/meminfo").read_text().splitlines()
+        if line.startswith("MemTotal:")
+    )
+    return f"{cores} cores ({model}), {memory_kb / 1024 / 1024:.0f} GB, {platform.system()}"
+
+
+def commit() -> str:
+    def git(*args: str) -> str:
+        return subprocess.run(
+            ["git", *args], cwd=ROOT, capture_output=True, text=True, check=False
+        ).stdout.strip()
+
+    head = git("rev-parse", "--short", "HEAD") or "unknown"
+    return f"{head}+changes" if git("status", "--porcelain") else head
+
+
+def report(results: dict[str, Any]) -> str:
+    journeys, noop = results["journeys"], results["noop"]
+    latency, hop = results["registration_api"], results["hop"]
+    lines = [
+        f"### {results['date']} · {results['database']} · tracing {results['tracing']}",
+        "",
+        f"Machine: {results['machine']}; commit {results['commit']}; "
+        f"command `{results['command']}`",
+        "",
+        "| Measure | Result | Target |",
+        "|---|---|---|",
+        f"| Journeys end to end | {journeys['journeys']} in {journeys['seconds']:.1f} s = "
+        f"**{journeys['journeys_per_second']:.0f} journeys/s** | "
+        f"{results['target_journeys']} in ≤ 60 s (≥ 170/s) |",
+        f"| No-op FastStream pull consumer (batch {results['batch_size']}) | "
+        f"{noop['per_second']:.0f} msg/s | (yardstick) |",
+    ]
+    for service, rate in results.get("capacity", {}).items():
+        lines.append(
+            f"| {service}: consumer `{CAPACITY_CONSUMERS[service]}` draining a backlog of "
+            f"{rate['events']} events | {rate['per_second']:.0f} events/s = "
+            f"**{rate['per_second'] / noop['per_second']:.0%}** of no-op | ≥ 50% of no-op |"
+        )
+    for service in SERVICES:
+        rate = results["rates"].get(service)
+        if rate is None:
+            continue
+        lines.append(
+            f"| {service}: events handled during the journeys (as they arrive) | "
+            f"{rate['events']} events; peak {rate['peak_per_second']:.0f}/s, "
+            f"mean {rate['mean_per_second']:.0f}/s over its active span | |"
+        )
+    lines += [
+        f"| Hop latency, outbox row → consumer's inbox row ({hop['hops']} hops) | "
+        f"p50 {hop['p50_ms']:.0f} ms, p99 {hop['p99_ms']:.0f} ms | |",
+        f"| Registration API `POST /candidates` at {latency['rate']:.0f} req/s "
+        f"({latency['requests']} requests, {latency['failures']} failed) | "
+        f"p50 {latency['p50_ms']:.0f} ms, p99 {latency['p99_ms']:.0f} ms | p99 < 50 ms |",
+        "| CPU time during the journeys | "
+        + ", ".join(f"{name} {s:.0f} s" for name, s in results["cpu_seconds"].items())
+        + f" (of {journeys['seconds'] * results['cores']:.0f} s available) | |",
+        "| When each event was seen on the bus (first to last, s from the start) | "
+        + "; ".join(
+            f"{event} {seen['count']} events, {seen['first_s']:.1f}-{seen['last_s']:.1f}"
+            for event, seen in sorted(journeys["timeline"].items(), key=lambda e: e[1]["first_s"])
+        )
+        + " | |",
+        "| Peak memory (VmHWM) | "
+        + ", ".join(f"{name} {mb:.0f} MB" for name, mb in results["peak_rss_mb"].items())
+        + " | |",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def record(text: str) -> None:
+    path = ROOT / "BENCHMARKS.md"
+    marker = "<!-- runs: newest first -->"
+    current = path.read_text() if path.exists() else f"# Benchmarks\n\n{marker}\n"
+    if marker not in current:
+        current += f"\n{marker}\n"
+    path.write_text(current.replace(marker, f"{marker}\n\n{text}", 1))
+
+
+async def bench(args: argparse.Namespace) -> dict[str, Any]:
+    data_dir = Path(tempfile.mkdtemp(prefix="jembatan-bench-"))
+    suffix = uuid.uuid4().hex[:8]
+    extra_env = {"CONSUMER_BATCH_SIZE": str(args.batch_size), "LOG_LEVEL": "WARNING"}
+    if args.tracing == "off":
+        extra_env |= {"OTEL_SDK_DISABLED": "true", "JEMBATAN_TRACES_DIR": ""}
+    if args.database == "postgresql":
+        database_urls = await create_databases(suffix)
+    else:
+        database_urls = {
+            name: f"sqlite+aiosqlite:///{data_dir / f'{name}.db'}" for name in SERVICES
+        }
+    system = BenchSystem(
+        data_dir=data_dir,
+        nats_port=free_port(),
+        ports={name: free_port() for name in SERVICES},
+        extra_env=extra_env,
+        per_service_env={name: {"DATABASE_URL": url} for name, url in database_urls.items()},
+    )
+    results: dict[str, Any] = {
+        "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        "database": args.database,
+        "tracing": args.tracing,
+        "machine": machine(),
+        "cores": len(os.sched_getaffinity(0)),
+        "commit": commit(),
+        "command": "./dev bench " + " ".join(sys.argv[1:]),
+        "target_journeys": args.journeys,
+        "batch_size": args.batch_size,
+    }
+    print(f"starting nats-server and the four services in {data_dir} ...", flush=True)
+    await asyncio.to_thread(system.start)
+    token = issue_token(auth_secret(data_dir), "bench", "kemnaker", ["nik-reader"])
+    try:
+        print(f"no-op consumer on {args.noop_messages} messages ...", flush=True)
+        results["noop"] = await noop_consumer_rate(
+            system.nats_url, args.noop_messages, args.batch_size
+        )
+        print(f"  {results['noop']['per_second']:.0f} msg/s", flush=True)
+        print(f"{args.journeys} journeys ...", flush=True)
+        driver = Driver(system, args.journeys, args.chunk, token)
+        cpu_before = cpu_seconds(system)
+        try:
+            results["journeys"] = await asyncio.wait_for(driver.run(), args.timeout_s)
+        finally:
+            await driver.close()
+        journeys_ended = datetime.now(UTC)
+        results["cpu_seconds"] = {
+            name: used - cpu_before.get(name, 0.0) for name, used in cpu_seconds(system).items()
+        }
+        print(
+            f"  {results['journeys']['journeys_per_second']:.0f} journeys/s "
+            f"({results['journeys']['seconds']:.1f} s)",
+            flush=True,
+        )
+        print(f"registration API at {args.rate} req/s for {args.rate_seconds} s ...", flush=True)
+        results["registration_api"] = await registration_latency(
+            system.services["registration"].url, token, args.rate, args.rate_seconds
+        )
+        if args.capacity_events:
+            print(f"each consumer draining {args.capacity_events} events ...", flush=True)
+            results["capacity"] = await consumer_capacity(
+                system.nats_url, database_urls, args.capacity_events
+            )
+            for service, rate in results["capacity"].items():
+                print(f"  {service}: {rate['per_second']:.0f} events/s", flush=True)
+        results["peak_rss_mb"] = peak_rss_mb(system)
+    finally:
+        await asyncio.to_thread(system.stop)
+    staged, handled = await messaging_rows(database_urls)
+    handled = [row for row in handled if row[3] <= journeys_ended]
+    results["hop"], results["rates"] = consumer_figures(staged, handled)
+    if args.database == "postgresql":
+        await drop_databases(suffix)
+    return results
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        prog="./dev bench", description=__doc__, formatter_class=argparse.RawTextHelpFormatter
+    )
+    parser.add_argument("--journeys", type=int, default=10_000, help="journeys (default 10000)")
+    parser.add_argument("--database", choices=("sqlite", "postgresql"), default="sqlite")
+    parser.add_argument("--tracing", choices=("on", "off"), default="on")
+    parser.add_argument("--batch-size", type=int, default=100, help="CONSUMER_BATCH_SIZE")
+    parser.add_argument("--chunk", type=int, default=500, help="rows per bulk call")
+    parser.add_argument("--noop-messages", type=int, default=20_000)
+    parser.add_argument(
+        "--capacity-events", type=int, default=5000, help="backlog per consumer (0: skip)"
+    )
+    parser.add_argument("--rate", type=float, default=100.0, help="registration API req/s")
+    parser.add_argument("--rate-seconds", type=float, default=10.0)
+    parser.add_argument("--timeout-s", type=float, default=900.0)
+    parser.add_argument("--record", action="store_true", help="add the figures to BENCHMARKS.md")
+    parser.add_argument("--json", type=Path, help="also write the raw figures here")
+    args = parser.parse_args()
+    if args.journeys < 1 or args.journeys > 9999 * 89:
+        parser.error("--journeys must be between 1 and 890,000 (distinct NIKs of the benchmark)")
+    results = asyncio.run(bench(args))
+    text = report(results)
+    print()
+    print(text)
+    if args.json:
+        args.json.write_text(json.dumps(results, indent=2, default=str))
+    if args.record:
+        record(text)
+        print("added to BENCHMARKS.md")
+
+
+if __name__ == "__main__":
+    main()
