@@ -7,10 +7,10 @@ from datetime import date
 
 import pytest
 
+from jembatan_cli.scenarios.calendar import Calendar, add_months
 from jembatan_cli.scenarios.people import TOLL_FREE_PREFIX
 from jembatan_cli.scenarios.programmes import SCENARIOS
 from jembatan_cli.scenarios.roster import apportion, build_roster
-from jembatan_cli.scenarios.runner import Calendar, add_months
 from jembatan_registration.domain.nik import ParsedNik, mismatch_warnings, parse_nik
 
 SELECTION = date(2026, 6, 1)

@@ -18,28 +18,31 @@ in financing; a departure as a repayment schedule).
 from __future__ import annotations
 
 import asyncio
-import csv
-import io
 import time
 from collections import Counter, defaultdict
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 from datetime import time as time_of_day
 from typing import Any, Protocol, TypeVar
 
+from .calendar import Calendar
 from .client import ScenarioError, Services, wait_until
 from .definitions import Scenario
+from .forms import (
+    RESULT_COLUMNS,
+    ROWS_PER_FILE,
+    registration_body,
+    registration_csv,
+    results_rows,
+    write_csv,
+)
 from .programmes import SCENARIOS
 from .roster import Applicant, build_roster, weekdays_before
 from .summary import Refusal, ScenarioSummary
 
 BULK_STEPS_PER_REQUEST = 900
-JLPT_ISSUER = "Japan Foundation"
-SKILL_TEST_ISSUER = "Prometric (SSW sector skill test)"
-NURSING_CARE_ISSUER = "Japan Foundation (nursing-care Japanese)"
-CAREGIVER = "caregiver"
+MATCHES_PER_CALL = 500
 
 T = TypeVar("T")
 
@@ -50,57 +53,6 @@ class Progress(Protocol):
 
 def _no_progress(step: str, done: int, total: int) -> None:
     return None
-
-
-def add_months(day: date, months: int) -> date:
-    """The same day `months` later (or earlier), clamped to the month's end."""
-    index = day.year * 12 + day.month - 1 + months
-    year, month = divmod(index, 12)
-    month += 1
-    next_month = date(year + month // 12, month % 12 + 1, 1)
-    return date(year, month, min(day.day, (next_month - timedelta(days=1)).day))
-
-
-@dataclass(frozen=True)
-class Calendar:
-    """The programme's dates, with today (the end of training) taken from the services' clock."""
-
-    today: date
-    selection: date
-    stages: tuple[tuple[str, date, date], ...]
-    shortlisted_on: date
-    interview_on: date
-    offer_on: date
-    contract_on: date
-    coe_on: date
-    visa_on: date
-    departure_on: date
-
-    @classmethod
-    def for_scenario(cls, scenario: Scenario, today: date) -> Calendar:
-        months = sum(stage.months for stage in scenario.stages)
-        start = add_months(today, -months)
-        stages = []
-        for plan in scenario.stages:
-            end = add_months(start, plan.months)
-            stages.append((plan.centre, start, end - timedelta(days=1)))
-            start = end
-        return cls(
-            today=today,
-            selection=stages[0][1] - timedelta(days=14),
-            stages=tuple(stages),
-            shortlisted_on=today,
-            interview_on=today + timedelta(days=7),
-            offer_on=today + timedelta(days=10),
-            contract_on=today + timedelta(days=14),
-            coe_on=today + timedelta(days=60),
-            visa_on=today + timedelta(days=75),
-            departure_on=today + timedelta(days=90),
-        )
-
-    @property
-    def tests_taken_on(self) -> date:
-        return self.stages[-1][2]
 
 
 def scenario_named(name: str) -> Scenario:
@@ -312,24 +264,27 @@ class ScenarioRun:
         self.progress("registering applicants", 0, len(roster))
         refusals: list[tuple[str, str]] = []
         if self.scenario.registration == "bulk":
-            outcome = await self.api.call(
-                "registration",
-                "POST",
-                "/candidates/bulk",
-                self.agency,
-                params={"agency": self.agency},
-                csv=registration_csv(roster, self.scenario, calendar),
-            )
-            if outcome["replayed"]:
-                raise self._already_ran()
-            for row, applicant in zip(outcome["rows"], roster, strict=True):
-                if row["status"] == "accepted":
-                    self._registered(applicant, row["candidate_id"], row["journey_id"])
-                else:
-                    refusals += [
-                        (error["rule"], error["message"].split("; ")[0]) for error in row["errors"]
-                    ]
-            self.progress("registering applicants", len(roster), len(roster))
+            for start in range(0, len(roster), ROWS_PER_FILE):
+                part = roster[start : start + ROWS_PER_FILE]
+                outcome = await self.api.call(
+                    "registration",
+                    "POST",
+                    "/candidates/bulk",
+                    self.agency,
+                    params={"agency": self.agency},
+                    csv=registration_csv(part, self.scenario, calendar),
+                )
+                if outcome["replayed"]:
+                    raise self._already_ran()
+                for row, applicant in zip(outcome["rows"], part, strict=True):
+                    if row["status"] == "accepted":
+                        self._registered(applicant, row["candidate_id"], row["journey_id"])
+                    else:
+                        refusals += [
+                            (error["rule"], error["message"].split("; ")[0])
+                            for error in row["errors"]
+                        ]
+                self.progress("registering applicants", start + len(part), len(roster))
         else:
 
             async def register_one(applicant: Applicant) -> list[tuple[str, str]]:
@@ -493,24 +448,34 @@ class ScenarioRun:
 
     async def record_results(self, calendar: Calendar) -> None:
         """The test centre's results file: Japanese for all; SSW also the sector skill test."""
-        self.progress("importing test results", 0, 1)
         rows = results_rows(self.applicants, self.scenario, calendar.tests_taken_on)
-        outcome = await self.api.call(
-            "training", "POST", "/results/bulk", self.agency, csv=write_csv(RESULT_COLUMNS, rows)
-        )
-        refused = [row for row in outcome["rows"] if row["status"] != "accepted"]
+        parts = [
+            rows[start : start + ROWS_PER_FILE] for start in range(0, len(rows), ROWS_PER_FILE)
+        ]
+        outcomes: list[dict[str, Any]] = []
+        for number, part in enumerate(parts, start=1):
+            self.progress("importing test results", number - 1, len(parts))
+            outcome = await self.api.call(
+                "training",
+                "POST",
+                "/results/bulk",
+                self.agency,
+                csv=write_csv(RESULT_COLUMNS, part),
+            )
+            outcomes += outcome["rows"]
+        self.progress("importing test results", len(parts), len(parts))
+        refused = [row for row in outcomes if row["status"] != "accepted"]
         if refused:
             raise ScenarioError(
-                f"training refused {len(refused)} test result(s), e.g. line "
-                f"{refused[0]['line']}: {refused[0]['errors']}; the training rules changed or "
+                f"training refused {len(refused)} test result(s), e.g. "
+                f"{refused[0]['errors']}; the training rules changed or "
                 "the scenario's data no longer fits them"
             )
         passed: Counter[str] = Counter()
-        for row, outcome_row in zip(rows, outcome["rows"], strict=True):
+        for row, outcome_row in zip(rows, outcomes, strict=True):
             if outcome_row["passed"]:
                 passed[f"JLPT {row['level']}" if row["test"] == "JLPT" else row["test"]] += 1
         self.summary.certificates = dict(sorted(passed.items()))
-        self.progress("importing test results", 1, 1)
 
     async def wait_for_readiness(self) -> None:
         """Training says who is ready; placement must have heard it (CandidateReadyForPlacement)."""
@@ -583,24 +548,37 @@ class ScenarioRun:
         ours = set(self.ready)
 
         async def shortlist_order(order: dict[str, Any]) -> int:
-            ranked = await self.api.call(
-                "placement",
-                "GET",
-                f"/job-orders/{order['id']}/matches",
-                self.agency,
-                params={"limit": 500},
-            )
-            chosen = [m["candidate_id"] for m in ranked["matches"] if m["candidate_id"] in ours]
-            for candidate_id in chosen[: order["slots"]]:
-                placement = await self.api.call(
+            taken = 0
+            while taken < order["slots"]:
+                # Matching answers a page of the best; those shortlisted leave it for the next.
+                ranked = await self.api.call(
                     "placement",
-                    "POST",
-                    f"/job-orders/{order['id']}/shortlist",
+                    "GET",
+                    f"/job-orders/{order['id']}/matches",
                     self.agency,
-                    json={"candidate_id": candidate_id, "shortlisted_on": str(calendar.today)},
+                    params={"limit": MATCHES_PER_CALL},
                 )
-                self.placements[candidate_id] = placement["id"]
-            return len(chosen[: order["slots"]])
+                chosen = [
+                    m["candidate_id"]
+                    for m in ranked["matches"]
+                    if m["candidate_id"] in ours and m["candidate_id"] not in self.placements
+                ][: order["slots"] - taken]
+                if not chosen:
+                    break
+                for candidate_id in chosen:
+                    placement = await self.api.call(
+                        "placement",
+                        "POST",
+                        f"/job-orders/{order['id']}/shortlist",
+                        self.agency,
+                        json={
+                            "candidate_id": candidate_id,
+                            "shortlisted_on": str(calendar.shortlisted_on),
+                        },
+                    )
+                    self.placements[candidate_id] = placement["id"]
+                taken += len(chosen)
+            return taken
 
         self.summary.shortlisted = sum(
             await self.each("matching and shortlists", self.job_orders, shortlist_order)
@@ -810,82 +788,3 @@ class ScenarioRun:
 
         await self.each("first repayments paid", payers, pay)
         self.summary.first_payments = len(payers)
-
-
-REGISTRATION_COLUMNS = (
-    "nik",
-    "full_name",
-    "birth_date",
-    "sex",
-    "education",
-    "track",
-    "preferred_sector",
-    "phone",
-    "region_code",
-    "selection_date",
-)
-RESULT_COLUMNS = ("candidate_id", "test", "issuer", "taken_on", "level", "sector", "passed")
-
-
-def registration_body(
-    applicant: Applicant, scenario: Scenario, agency: str, calendar: Calendar
-) -> dict[str, str]:
-    person = applicant.person
-    return {
-        "agency": agency,
-        "nik": person.nik,
-        "full_name": person.full_name,
-        "birth_date": str(person.birth_date),
-        "sex": person.sex,
-        "education": applicant.education,
-        "track": scenario.track,
-        "preferred_sector": applicant.preferred_sector,
-        "phone": person.phone,
-        "region_code": person.region_code,
-        "selection_date": str(calendar.selection),
-    }
-
-
-def registration_csv(roster: list[Applicant], scenario: Scenario, calendar: Calendar) -> str:
-    rows = [registration_body(a, scenario, scenario.agency, calendar) for a in roster]
-    return write_csv(REGISTRATION_COLUMNS, rows)
-
-
-def results_rows(
-    applicants: Mapping[str, Applicant], scenario: Scenario, taken_on: date
-) -> list[dict[str, str]]:
-    rows = []
-    for candidate_id, applicant in applicants.items():
-        common = {"candidate_id": candidate_id, "taken_on": str(taken_on)}
-        rows.append(
-            common | {"test": "JLPT", "issuer": JLPT_ISSUER, "level": applicant.japanese_level}
-        )
-        if scenario.track == "SSW":
-            passed = "true" if applicant.passes_skill_test else "false"
-            rows.append(
-                common
-                | {
-                    "test": "SSW_SKILL",
-                    "issuer": SKILL_TEST_ISSUER,
-                    "sector": applicant.sector,
-                    "passed": passed,
-                }
-            )
-            if applicant.sector == CAREGIVER:
-                rows.append(
-                    common
-                    | {
-                        "test": "NURSING_CARE_JAPANESE",
-                        "issuer": NURSING_CARE_ISSUER,
-                        "passed": passed,
-                    }
-                )
-    return rows
-
-
-def write_csv(columns: tuple[str, ...], rows: list[dict[str, str]]) -> str:
-    buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=columns, lineterminator="\n", extrasaction="ignore")
-    writer.writeheader()
-    writer.writerows(rows)
-    return buffer.getvalue()
