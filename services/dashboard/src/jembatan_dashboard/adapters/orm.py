@@ -88,6 +88,7 @@ payments = Table(
     Column("amount_idr", BigInteger, nullable=False),
     Column("instalment_numbers", JSON, nullable=False),
     Column("recorded_at", DateTime(timezone=True), nullable=False),
+    Column("paid_on", Date, nullable=True),  # null only in rows from before it was kept
 )
 
 restructurings = Table(
@@ -96,6 +97,7 @@ restructurings = Table(
     Column("event_id", Uuid, primary_key=True),
     Column("loan_id", Uuid, nullable=False),
     Column("restructured_at", DateTime(timezone=True), nullable=False),
+    Column("first_due_date", Date, nullable=True),  # as paid_on
     Index("ix_restructurings_loan", "loan_id"),
 )
 

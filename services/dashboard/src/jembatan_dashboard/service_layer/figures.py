@@ -221,23 +221,27 @@ async def _arrears(
     for row in await session.execute(select(repayments_due)):
         if row.loan_id in open_loans:
             announced[row.loan_id].append(
-                Announced(row.instalment_number, row.due_date, row.amount_idr, row.announced_at)
+                Announced(row.instalment_number, row.due_date, row.amount_idr)
             )
     paid: dict[uuid.UUID, list[Paid]] = defaultdict(list)
     for row in await session.execute(select(payments)):
         if row.loan_id in open_loans:
             paid[row.loan_id].append(
-                Paid(row.amount_idr, tuple(row.instalment_numbers), row.recorded_at)
+                Paid(
+                    row.amount_idr,
+                    tuple(row.instalment_numbers),
+                    row.paid_on or row.recorded_at.date(),
+                )
             )
-    restructured: dict[uuid.UUID, list[Any]] = defaultdict(list)
+    restructured: dict[uuid.UUID, list[date]] = defaultdict(list)
     for row in await session.execute(select(restructurings)):
-        restructured[row.loan_id].append(row.restructured_at)
+        restructured[row.loan_id].append(row.first_due_date or row.restructured_at.date())
 
     loans_in: Counter[str] = Counter()
     amount_in: Counter[str] = Counter()
     for loan_id, loan in open_loans.items():
         returned_on = by_id[loan.candidate_id].returned_on
-        later = [at for at in restructured[loan_id] if returned_on and at.date() >= returned_on]
+        later = [day for day in restructured[loan_id] if returned_on and day >= returned_on]
         arrears = arrears_of_loan(
             announced[loan_id],
             paid[loan_id],

@@ -220,6 +220,7 @@ async def on_payment_recorded(session: AsyncSession, event: PaymentRecorded) -> 
             "amount_idr": event.amount_idr,
             "instalment_numbers": list(event.instalment_numbers),
             "recorded_at": _utc(event.occurred_at),
+            "paid_on": event.paid_on,
         },
     )
 
@@ -246,6 +247,7 @@ async def on_loan_restructured(session: AsyncSession, event: LoanRestructured) -
             "event_id": event.event_id,
             "loan_id": event.loan_id,
             "restructured_at": _utc(event.occurred_at),
+            "first_due_date": event.first_due_date,
         },
     )
 
