@@ -234,3 +234,38 @@ def test_health_counts_dead_letters_per_consumer_and_fails(
     assert result.exit_code == 1, result.output
     assert re.search(r"^  training-candidate-registered\s+1$", result.stdout, re.M)
     assert "dead-lettered" in result.stdout
+
+
+def test_a_scenario_with_a_wrong_signing_key_says_what_to_give(
+    scenario_system: LocalSystem, base_port: int
+) -> None:
+    result = runner.invoke(
+        app,
+        ["scenario", "run", "kaltim", "--seed", "77", "--base-port", str(base_port)],
+        env={"AUTH_JWT_SECRET": "a-key-of-another-deployment-not-this-one"},
+    )
+    assert result.exit_code == 1
+    assert "(401)" in result.output
+    assert "AUTH_JWT_SECRET" in result.output
+
+
+def test_another_province_cannot_follow_the_journey(
+    run_output: dict[str, Any], scenario_system: LocalSystem, base_port: int
+) -> None:
+    result = runner.invoke(
+        app,
+        [
+            "journey",
+            run_output["journey_ids"][0],
+            "--agency",
+            "kaltim",
+            "--base-port",
+            str(base_port),
+            "--data-dir",
+            str(scenario_system.data_dir),
+        ],
+    )
+    assert result.exit_code == 1
+    assert "is visible to this token" in result.output
+    assert "--agency" in result.output
+    assert run_output["candidate_ids"][0] not in result.output
