@@ -96,8 +96,9 @@ class _InlineSqliteConnection(aiosqlite.Connection):
     load each waits for the GIL and for the event loop's turn, so one transaction's statements
     queue behind every other task while it holds SQLite's write lock. Transactions of one
     process take turns anyway (`create_engine`), so running them inline delays no one who could
-    have gone ahead. What still blocks the loop is waiting for another process's write lock (the
-    busy timeout): the embedded default runs one process per database file.
+    have gone ahead; the loop still runs other tasks between two statements. What still blocks
+    the loop is waiting for another process's write lock (the busy timeout): the embedded
+    default runs one process per database file.
     """
 
     def __await__(self) -> Generator[Any, None, aiosqlite.Connection]:
@@ -111,7 +112,11 @@ class _InlineSqliteConnection(aiosqlite.Connection):
     async def _execute(self, fn: Any, *args: Any, **kwargs: Any) -> Any:
         if not self._running or not self._connection:
             raise ValueError("Connection closed")
-        return fn(*args, **kwargs)
+        result = fn(*args, **kwargs)
+        # Let the loop run what is ready (acks, requests) between statements, so a long
+        # transaction does not hold everything else back until it commits.
+        await asyncio.sleep(0)
+        return result
 
     def stop(self) -> None:
         self._running = False

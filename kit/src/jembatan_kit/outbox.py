@@ -182,16 +182,20 @@ class OutboxRelay:
                     row.subject, row.payload.encode(), stream=row.stream, headers=headers
                 )
             pending.append((row.id, future))
-        outcomes = await asyncio.wait_for(
-            asyncio.gather(*(future for _id, future in pending), return_exceptions=True),
-            timeout=self._publish_timeout_s,
+        # Rows acknowledged in time count as sent even if others of the wave are not, so a slow
+        # wave is not published again whole.
+        _done, late = await asyncio.wait(
+            [future for _id, future in pending], timeout=self._publish_timeout_s
         )
-        failures = [outcome for outcome in outcomes if isinstance(outcome, BaseException)]
-        sent.extend(
-            row_id
-            for (row_id, _future), outcome in zip(pending, outcomes, strict=True)
-            if not isinstance(outcome, BaseException)
-        )
+        failures: list[BaseException] = []
+        for row_id, future in pending:
+            if future in late:
+                future.cancel()
+                failures.append(TimeoutError(f"no publish ack in {self._publish_timeout_s} s"))
+            elif (error := future.exception()) is not None:
+                failures.append(error)
+            else:
+                sent.append(row_id)
         if failures:
             raise failures[0]
 
