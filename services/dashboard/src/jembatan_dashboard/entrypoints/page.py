@@ -21,7 +21,6 @@ from jembatan_kit.errors import RuleViolation
 from jembatan_kit.runtime import Runtime
 
 from ..config import DashboardSettings
-from ..domain.arrears import ARREARS_BUCKETS
 from ..domain.stages import STAGES
 from ..service_layer.figures import known_agencies, known_years
 from . import charts
@@ -77,7 +76,6 @@ async def dashboard_page(
         agencies = await known_agencies(session) if caller.agency == NATIONAL_AGENCY else []
         years = await known_years(session, runtime.clock.today().year)
     texts = common["t"]
-    stages = [(texts[f"stage.{s['stage']}"], s["reached"]) for s in figures["stages"]]
     months = texts["months"].split()
     target = figures["target"]
     return _render(
@@ -88,26 +86,21 @@ async def dashboard_page(
         years=years,
         programmes=["TITP", "SSW"],
         stage_codes=[s.value for s in STAGES],
-        funnel=charts.funnel_bars(stages),
-        funnel_height=charts.funnel_height(len(stages)),
-        now_at={s["stage"]: s["now_at"] for s in figures["stages"]},
-        months=charts.column_bars(
+        funnel=charts.proportional_bars(
+            [(s["stage"], s["reached"], "") for s in figures["stages"]]
+        ),
+        months=charts.columns(
             [
                 (months[int(m["month"][5:]) - 1], m["departed"])
                 for m in figures["departures_by_month"]
             ]
         ),
-        buckets=charts.bucket_bars(
+        buckets=charts.proportional_bars(
             [
-                (
-                    f"{b['bucket']} {texts['days']}",
-                    b["loans"],
-                    f"Rp {number(b['amount_idr'], lang)}",
-                )
+                (b["bucket"], b["loans"], f"Rp {number(b['amount_idr'], lang)}")
                 for b in figures["arrears"]["buckets"]
             ]
         ),
-        bucket_count=len(ARREARS_BUCKETS),
         progress=charts.percent(target["departed"], target["departures_target"]),
         trend_from=_month_name(figures["departures_by_month"][0]["month"], months),
         trend_to=_month_name(figures["departures_by_month"][-1]["month"], months),
