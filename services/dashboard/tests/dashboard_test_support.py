@@ -320,7 +320,9 @@ def summary(figures: dict[str, Any]) -> dict[str, Any]:
     return {
         "reached": {s["stage"]: s["reached"] for s in figures["stages"]},
         "now_at": {s["stage"]: s["now_at"] for s in figures["stages"] if s["now_at"]},
-        "by_programme": {p: c["registered"] for p, c in figures["by_programme"].items()},
+        "by_programme": {
+            row["programme"]: row["reached"]["registered"] for row in figures["by_programme"]
+        },
         "departed": figures["target"]["departed"],
         "departures_by_month": {
             m["month"]: m["departed"] for m in figures["departures_by_month"] if m["departed"]

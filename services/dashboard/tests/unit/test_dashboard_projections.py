@@ -89,6 +89,13 @@ async def test_kemnaker_sees_every_agency_against_the_national_target(
     assert national["target"]["agency"] == "kemnaker"
     assert national["target"]["departures_target"] == 10_000
     assert national["target"]["departed"] == 4
+    assert [
+        (r["agency"], r["programme"], r["reached"]["departed"]) for r in national["by_programme"]
+    ] == [
+        ("kaltim", "TITP", 1),
+        ("kota-serang", "SSW", 1),
+        ("kota-serang", "TITP", 2),
+    ]
     kaltim = await figures(sessions, agency="kaltim")
     assert kaltim["target"]["departures_target"] is None
     assert [s["reached"] for s in kaltim["stages"]] == [1, 1, 1, 1, 1, 1, 0, 0]

@@ -31,8 +31,8 @@ TEXTS: dict[str, dict[str, str]] = {
         "no_target": "No departure target is set for {agency} in {year}.",
         "departures_trend": "Departures per month",
         "by_programme": "By programme",
-        "programme_note": "Events carry no programme: an agency runs one programme per track, "
-        "so the programme is the agency's track.",
+        "programme_note": "Candidates registered in {year}. Events carry no programme: an agency "
+        "runs one programme per track, so the programme is the agency's track.",
         "drop_outs": "Drop-outs by stage and reason",
         "drop_outs_note": "Candidates registered in {year} who left the way.",
         "none": "None.",
@@ -53,8 +53,7 @@ TEXTS: dict[str, dict[str, str]] = {
         "docs": "API documentation",
         "events_docs": "Events (AsyncAPI)",
         "login_title": "Sign in to the dashboard",
-        "login_help": "Paste the token an administrator issued for you "
-        "(`jembatan token --user <login> --agency <agency>`).",
+        "login_help": "Paste the token an administrator issued for you with",
         "token": "Token",
         "sign_in": "Sign in",
         "language": "Bahasa Indonesia",
@@ -103,8 +102,8 @@ TEXTS: dict[str, dict[str, str]] = {
         "no_target": "Belum ada target keberangkatan untuk {agency} pada {year}.",
         "departures_trend": "Keberangkatan per bulan",
         "by_programme": "Per program",
-        "programme_note": "Event tidak memuat program: setiap instansi menjalankan satu program "
-        "per jalur, jadi program adalah jalur instansi.",
+        "programme_note": "Kandidat yang terdaftar pada {year}. Event tidak memuat program: setiap "
+        "instansi menjalankan satu program per jalur, jadi program adalah jalur instansi.",
         "drop_outs": "Kandidat yang berhenti, per tahap dan alasan",
         "drop_outs_note": "Kandidat terdaftar pada {year} yang berhenti di tengah jalan.",
         "none": "Tidak ada.",
@@ -126,8 +125,7 @@ TEXTS: dict[str, dict[str, str]] = {
         "docs": "Dokumentasi API",
         "events_docs": "Event (AsyncAPI)",
         "login_title": "Masuk ke dasbor",
-        "login_help": "Tempelkan token yang diterbitkan administrator untuk Anda "
-        "(`jembatan token --user <login> --agency <instansi>`).",
+        "login_help": "Tempelkan token yang diterbitkan administrator untuk Anda dengan",
         "token": "Token",
         "sign_in": "Masuk",
         "language": "English",

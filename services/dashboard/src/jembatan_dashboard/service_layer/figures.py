@@ -93,13 +93,13 @@ async def funnel(
 
     reached: Counter[Stage] = Counter()
     now_at: Counter[Stage] = Counter()
-    by_programme: dict[str, Counter[Stage]] = defaultdict(Counter)
+    by_programme: dict[tuple[str, str], Counter[Stage]] = defaultdict(Counter)
     for row in intake:
         furthest = furthest_stage(_reached(row))
         for stage in STAGES:
             if has_reached(furthest, stage):
                 reached[stage] += 1
-                by_programme[programme_of(row.track)][stage] += 1
+                by_programme[(row.agency, programme_of(row.track))][stage] += 1
         if furthest is not None and row.withdrawn_on is None and row.returned_on is None:
             now_at[furthest] += 1
 
@@ -116,10 +116,14 @@ async def funnel(
             {"stage": stage.value, "reached": reached[stage], "now_at": now_at[stage]}
             for stage in STAGES
         ],
-        "by_programme": {
-            programme: {stage.value: counts[stage] for stage in STAGES}
-            for programme, counts in sorted(by_programme.items())
-        },
+        "by_programme": [
+            {
+                "agency": agency,
+                "programme": programme,
+                "reached": {stage.value: counts[stage] for stage in STAGES},
+            }
+            for (agency, programme), counts in sorted(by_programme.items())
+        ],
         "target": {
             "agency": target_agency,
             "departures_target": target.departures if target else None,
