@@ -750,7 +750,9 @@ def report(results: dict[str, Any]) -> str:
         f"p50 {latency['p50_ms']:.0f} ms, p99 {latency['p99_ms']:.0f} ms | p99 < 50 ms |",
         "| CPU time during the journeys | "
         + ", ".join(f"{name} {s:.0f} s" for name, s in results["cpu_seconds"].items())
-        + f" (of {journeys['seconds'] * results['cores']:.0f} s available) | |",
+        + f" (of {journeys['seconds'] * results['cores']:.0f} s available); "
+        + f"{sum(results['cpu_seconds'].values()) / journeys['journeys'] * 1000:.1f} ms "
+        + "of CPU per journey in all | |",
         "| When each event was seen on the bus (first to last, s from the start) | "
         + "; ".join(
             f"{event} {seen['count']} events, {seen['first_s']:.1f}-{seen['last_s']:.1f}"
