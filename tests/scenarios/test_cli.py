@@ -226,13 +226,14 @@ def test_health_counts_dead_letters_per_consumer_and_fails(
 
     asyncio.run(publish_unreadable())
     command = ["health", "--base-port", str(base_port), "--nats-url", scenario_system.nats_url]
+    dead_lettered_by_training = re.compile(r"^  training-candidate-registered\s+1$", re.M)
     result = runner.invoke(app, command)
     deadline = time.monotonic() + 30
-    while "dead letters: 1" not in result.stdout and time.monotonic() < deadline:
+    while not dead_lettered_by_training.search(result.stdout) and time.monotonic() < deadline:
         time.sleep(0.3)
         result = runner.invoke(app, command)
+    assert dead_lettered_by_training.search(result.stdout), result.stdout
     assert result.exit_code == 1, result.output
-    assert re.search(r"^  training-candidate-registered\s+1$", result.stdout, re.M)
     assert "dead-lettered" in result.stdout
 
 
