@@ -93,6 +93,7 @@ def scenario(system: LocalSystem) -> dict[str, Any]:
     urls = {name: system.services[name].url for name in SCENARIO_SERVICES}
     summary = run_scenario(AGENCY, urls, auth_secret(system.data_dir), seed=7)
     assert summary.departed > 0 and summary.first_due_date is not None
+    elsewhere = run_scenario("boyolali", urls, auth_secret(system.data_dir), seed=7)
     # One candidate still in training gives up: a drop-out the page must show.
     waiting = call(
         system, "training", "GET", "/candidates", params={"agency": AGENCY, "ready": False}
@@ -110,7 +111,7 @@ def scenario(system: LocalSystem) -> dict[str, Any]:
     later = datetime(ten_days_late.year, ten_days_late.month, ten_days_late.day, 12, tzinfo=UTC)
     for service in ("financing", "dashboard"):
         call(system, service, "PUT", "/clock", json={"now": later.isoformat()})
-    return {"summary": summary, "today": later.date()}
+    return {"summary": summary, "elsewhere": elsewhere, "today": later.date()}
 
 
 def dashboard_figures(system: LocalSystem, year: int) -> dict[str, Any]:
@@ -283,3 +284,36 @@ def test_jembatan_funnel_prints_the_dashboards_figures(
     assert re.search(rf"registered\s+{registered}\s", printed.output), printed.output
     departed = reported["expected"]["departed"]
     assert f"Departures in {year}: {departed} of 100" in printed.output
+
+
+def test_kemnaker_sees_every_agency_and_picks_one(
+    browser: Browser, system: LocalSystem, scenario: dict[str, Any], reported: dict[str, Any]
+) -> None:
+    year = reported["figures"]["scope"]["year"]
+    both = scenario["summary"].registered + scenario["elsewhere"].registered
+    context = browser.new_context(**LAPTOP)
+    page = context.new_page()
+    base = system.services["dashboard"].url
+    page.goto(f"{base}/login?lang=en")
+    page.fill("#token", issue_token(auth_secret(system.data_dir), "analyst-pusat", "kemnaker", []))
+    page.click("button[type=submit]")
+    page.goto(f"{base}/?lang=en&year={year}")
+
+    def national_registered() -> bool:
+        page.reload()
+        return page.inner_text("[data-testid=reached-registered]") == number(both, "en")
+
+    wait_for(national_registered)
+    options = page.locator("select[name=agency] option").all_inner_texts()
+    assert {"boyolali", AGENCY} <= set(options)
+    assert page.locator("[data-testid=programme-row]").count() == 2
+    assert page.inner_text("[data-testid=departures-target]") == number(10_000, "en")
+    page.screenshot(path=str(ARTIFACTS / "dashboard-national-laptop-en.png"), full_page=True)
+
+    page.select_option("select[name=agency]", "boyolali")
+    page.click("form.filters button[type=submit]")
+    page.wait_for_selector("#funnel")
+    assert page.inner_text("[data-testid=reached-registered]") == number(
+        scenario["elsewhere"].registered, "en"
+    )
+    context.close()
