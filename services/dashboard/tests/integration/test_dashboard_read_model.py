@@ -90,6 +90,18 @@ async def test_a_caller_sees_their_own_agency_and_kemnaker_sees_all(
     refused = await dashboard.post("/api/rebuild", headers=bearer("kota-serang"))
     assert (refused.status_code, refused.json()["error"]) == (403, "national_only")
 
+    own_targets = await dashboard.get("/api/targets", headers=bearer("kota-serang"))
+    assert [(t["agency"], t["departures"]) for t in own_targets.json()] == [("kota-serang", 100)]
+    every_target = await dashboard.get("/api/targets", headers=bearer("kemnaker"))
+    assert {t["agency"] for t in every_target.json()} == {"kemnaker", "kota-serang"}
+
+    token = issue_token(SECRET, "officer-7", "kota-serang", [])
+    other_page = await dashboard.get(
+        "/", params={"agency": "kaltim"}, headers={"cookie": f"jembatan_token={token}"}
+    )
+    assert other_page.status_code == 403
+    assert "the figures of kaltim are for kaltim and Kemnaker" in other_page.text
+
 
 async def test_the_page_signs_in_with_a_token_and_speaks_both_languages(
     dashboard: httpx.AsyncClient, nats_client: NatsClient
