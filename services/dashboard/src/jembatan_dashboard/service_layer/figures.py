@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from sqlalchemy import Select, select
+from sqlalchemy import Select, and_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ..adapters.orm import (
@@ -69,8 +69,13 @@ def _reached(row: Any) -> dict[Stage, date | None]:
     return {stage: getattr(row, f"{stage.value}_on") for stage in STAGES}
 
 
-def _by_agency(query: Select[Any], column: Any, scope: Scope) -> Select[Any]:
-    return query if scope.agency is None else query.where(column == scope.agency)
+def _by_agency(query: Any, column: Any, scope: Scope) -> Any:
+    """`query` (a select or a condition) limited to the scope's agency, if it names one."""
+    if scope.agency is None:
+        return query
+    if isinstance(query, Select):
+        return query.where(column == scope.agency)
+    return and_(query, column == scope.agency)
 
 
 async def funnel(
@@ -214,21 +219,24 @@ async def _cohorts(
 async def _arrears(
     session: AsyncSession, scope: Scope, by_id: dict[uuid.UUID, Any], today: date
 ) -> dict[str, Any]:
+    in_scope = _by_agency(loans.c.settled_on.is_(None), loans.c.agency, scope)
     open_loans = {
         row.loan_id: row
-        for row in await session.execute(
-            _by_agency(select(loans).where(loans.c.settled_on.is_(None)), loans.c.agency, scope)
-        )
+        for row in await session.execute(select(loans).where(in_scope))
         if row.candidate_id in by_id
     }
+
+    def of_open_loans(table: Any) -> Select[Any]:
+        return select(table).join(loans, loans.c.loan_id == table.c.loan_id).where(in_scope)
+
     announced: dict[uuid.UUID, list[Announced]] = defaultdict(list)
-    for row in await session.execute(select(repayments_due)):
+    for row in await session.execute(of_open_loans(repayments_due)):
         if row.loan_id in open_loans:
             announced[row.loan_id].append(
                 Announced(row.instalment_number, row.due_date, row.amount_idr)
             )
     paid: dict[uuid.UUID, list[Paid]] = defaultdict(list)
-    for row in await session.execute(select(payments)):
+    for row in await session.execute(of_open_loans(payments)):
         if row.loan_id in open_loans:
             paid[row.loan_id].append(
                 Paid(
@@ -238,7 +246,7 @@ async def _arrears(
                 )
             )
     restructured: dict[uuid.UUID, list[date]] = defaultdict(list)
-    for row in await session.execute(select(restructurings)):
+    for row in await session.execute(of_open_loans(restructurings)):
         restructured[row.loan_id].append(row.first_due_date or row.restructured_at.date())
 
     loans_in: Counter[str] = Counter()
