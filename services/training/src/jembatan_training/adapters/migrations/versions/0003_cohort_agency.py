@@ -17,10 +17,14 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
-    with op.batch_alter_table("cohorts") as batch:
-        batch.add_column(sa.Column("agency", sa.String(length=32), nullable=True))
+    # A plain ADD COLUMN, not a table copy: on SQLite, copying cohorts would drop a table that
+    # cohort_stages and cohort_members reference.
+    op.add_column(
+        "cohorts",
+        sa.Column("agency", sa.String(length=32), nullable=False, server_default="kemnaker"),
+    )
     # A cohort opened before agencies were recorded belongs to the agency of its first member;
-    # one without members to Kemnaker, which sees every agency.
+    # one without members to Kemnaker (the default above), which sees every agency.
     op.execute(
         """
         UPDATE cohorts SET agency = COALESCE(
@@ -28,15 +32,15 @@ def upgrade() -> None:
              JOIN enrolments ON enrolments.candidate_id = cohort_members.candidate_id
              WHERE cohort_members.cohort_id = cohorts.id
              ORDER BY cohort_members.joined_at LIMIT 1),
-            'kemnaker')
+            agency)
         """
     )
-    with op.batch_alter_table("cohorts") as batch:
-        batch.alter_column("agency", existing_type=sa.String(length=32), nullable=False)
-        batch.create_index("ix_cohorts_agency", ["agency"])
+    if op.get_bind().dialect.name != "sqlite":  # SQLite cannot drop a column default
+        op.alter_column("cohorts", "agency", server_default=None)
+    op.create_index("ix_cohorts_agency", "cohorts", ["agency"])
 
 
 def downgrade() -> None:
+    op.drop_index("ix_cohorts_agency", table_name="cohorts")
     with op.batch_alter_table("cohorts") as batch:
-        batch.drop_index("ix_cohorts_agency")
         batch.drop_column("agency")
