@@ -459,7 +459,7 @@ def _compose_postgres(agency: str, service: str) -> str:
     )
 
 
-def _compose_service(agency: str, service: str, after: tuple[str, ...]) -> str:
+def _compose_service(agency: str, service: str, after: tuple[tuple[str, str], ...]) -> str:
     host = service_host(agency, service)
     port = HTTP_PORTS[service]
     nats_password = password_var(agency, service)
@@ -565,10 +565,235 @@ def render_compose() -> str:
     return "".join(out)
 
 
+# --- a province on Kubernetes -----------------------------------------------------------------
+
+
+def _indent(text: str, spaces: int) -> str:
+    pad = " " * spaces
+    return "".join(pad + line if line.strip() else line for line in text.splitlines(True))
+
+
+def _k8s_postgres(province: str, service: str) -> str:
+    name = f"{service}-db"
+    password_key = postgres_password_var(province, service)
+    return f"""---
+apiVersion: v1
+kind: Service
+metadata:
+  name: {name}
+  namespace: jembatan-{province}
+spec:
+  clusterIP: None
+  selector: {{ app: {name} }}
+  ports:
+    - {{ name: postgres, port: 5432 }}
+---
+apiVersion: apps/v1
+kind: StatefulSet
+metadata:
+  name: {name}
+  namespace: jembatan-{province}
+spec:
+  serviceName: {name}
+  replicas: 1
+  selector:
+    matchLabels: {{ app: {name} }}
+  template:
+    metadata:
+      labels: {{ app: {name} }}
+    spec:
+      containers:
+        - name: postgres
+          image: {POSTGRES_IMAGE}
+          env:
+            - {{ name: POSTGRES_USER, value: {service} }}
+            - {{ name: POSTGRES_DB, value: {service} }}
+            - name: POSTGRES_PASSWORD
+              valueFrom:
+                secretKeyRef:
+                  {{ name: jembatan-{province}-secrets, key: {password_key} }}
+            - {{ name: PGDATA, value: /var/lib/postgresql/data/pgdata }}
+          ports:
+            - {{ name: postgres, containerPort: 5432 }}
+          readinessProbe:
+            exec: {{ command: ["pg_isready", "-U", "{service}", "-d", "{service}"] }}
+          volumeMounts:
+            - {{ name: data, mountPath: /var/lib/postgresql/data }}
+  volumeClaimTemplates:
+    - metadata:
+        name: data
+      spec:
+        accessModes: ["ReadWriteOnce"]
+        resources:
+          requests: {{ storage: 10Gi }}
+"""
+
+
+HUB_COLLECTOR = "http://otel-collector.jembatan-kemnaker:4318"
+"""Provinces send their spans to the collector in Kemnaker's namespace (or their own)."""
+
+
+def _k8s_service(province: str, service: str) -> str:
+    port = HTTP_PORTS[service]
+    secrets = f"jembatan-{province}-secrets"
+    nik = ""
+    if service == "registration":
+        nik = "".join(
+            f"""            - name: {key}
+              valueFrom:
+                secretKeyRef: {{ name: {secrets}, key: JEMBATAN_{account_of(province)}_{key} }}
+"""
+            for key in ("NIK_ENCRYPTION_KEY", "NIK_HASH_KEY")
+        )
+    return f"""---
+apiVersion: v1
+kind: Service
+metadata:
+  name: {service}
+  namespace: jembatan-{province}
+spec:
+  selector: {{ app: {service} }}
+  ports:
+    - {{ name: http, port: {port}, targetPort: http }}
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: {service}
+  namespace: jembatan-{province}
+spec:
+  replicas: 2
+  selector:
+    matchLabels: {{ app: {service} }}
+  template:
+    metadata:
+      labels: {{ app: {service}, jembatan/agency: {province} }}
+    spec:
+      containers:
+        - name: {service}
+          image: {SERVICE_IMAGE}
+          command: ["jembatan-{service}"]
+          env:
+            - {{ name: AGENCY, value: {province} }}
+            - {{ name: HTTP_HOST, value: 0.0.0.0 }}
+            - {{ name: HTTP_PORT, value: "{port}" }}
+            - {{ name: ENSURE_STREAMS, value: own }}
+            - name: NATS_PASSWORD
+              valueFrom:
+                secretKeyRef: {{ name: {secrets}, key: {password_var(province, service)} }}
+            - name: PG_PASSWORD
+              valueFrom:
+                secretKeyRef: {{ name: {secrets}, key: {postgres_password_var(province, service)} }}
+            - name: AUTH_JWT_SECRET
+              valueFrom:
+                secretKeyRef: {{ name: {secrets}, key: AUTH_JWT_SECRET }}
+{nik}            - {{ name: NATS_URL, value: "nats://{service}:$(NATS_PASSWORD)@nats:4222" }}
+            - name: DATABASE_URL
+              value: "postgresql+asyncpg://{service}:$(PG_PASSWORD)@{service}-db:5432/{service}"
+            - {{ name: OTEL_EXPORTER_OTLP_ENDPOINT, value: "{HUB_COLLECTOR}" }}
+          ports:
+            - {{ name: http, containerPort: {port} }}
+          readinessProbe:
+            httpGet: {{ path: /health, port: http }}
+            periodSeconds: 10
+          livenessProbe:
+            httpGet: {{ path: /health, port: http }}
+            periodSeconds: 30
+            failureThreshold: 5
+"""
+
+
+def render_province_k8s(province: str) -> str:
+    """One province on Kubernetes: its leaf nats-server (its committed config in a ConfigMap),
+    PostgreSQL per service, and its services."""
+    conf = f"{province}.conf"
+    secrets = f"jembatan-{province}-secrets"
+    out = [
+        "# Rendered by deploy/nats/topology.py from its data; edit that file, then re-run it.\n",
+        f"# {province} on Kubernetes: `kubectl apply -f deploy/k8s/provinces/{province}.yaml`\n",
+        f"# after creating the Secret {secrets} in namespace jembatan-{province}: its\n"
+        f"# JEMBATAN_NATS_{account_of(province)}_*_PASSWORD, {hub_leaf_url_var(province)},"
+        " AUTH_JWT_SECRET,\n# the NIK keys and the PostgreSQL passwords.\n",
+        f"""apiVersion: v1
+kind: Namespace
+metadata:
+  name: jembatan-{province}
+  labels:
+    jembatan/agency: {province}
+---
+apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: nats-config
+  namespace: jembatan-{province}
+data:
+  {conf}: |
+{_indent(render_province(province), 4)}---
+apiVersion: v1
+kind: Service
+metadata:
+  name: nats
+  namespace: jembatan-{province}
+spec:
+  selector: {{ app: nats }}
+  ports:
+    - {{ name: client, port: 4222 }}
+    - {{ name: monitor, port: {MONITOR_PORT} }}
+---
+apiVersion: apps/v1
+kind: StatefulSet
+metadata:
+  name: nats
+  namespace: jembatan-{province}
+spec:
+  serviceName: nats
+  replicas: 1
+  selector:
+    matchLabels: {{ app: nats }}
+  template:
+    metadata:
+      labels: {{ app: nats }}
+    spec:
+      containers:
+        - name: nats
+          image: {NATS_IMAGE}
+          args: ["-c", "/etc/nats/{conf}", "-js", "-sd", "/data", "-m", "{MONITOR_PORT}"]
+          envFrom:
+            - secretRef: {{ name: {secrets} }}
+          ports:
+            - {{ name: client, containerPort: 4222 }}
+            - {{ name: monitor, containerPort: {MONITOR_PORT} }}
+          readinessProbe:
+            httpGet: {{ path: /healthz, port: monitor }}
+          volumeMounts:
+            - {{ name: config, mountPath: /etc/nats }}
+            - {{ name: data, mountPath: /data }}
+      volumes:
+        - name: config
+          configMap: {{ name: nats-config }}
+  volumeClaimTemplates:
+    - metadata:
+        name: data
+      spec:
+        accessModes: ["ReadWriteOnce"]
+        resources:
+          requests: {{ storage: 20Gi }}
+""",
+    ]
+    for service in PROVINCE_SERVICES:
+        out.append(_k8s_postgres(province, service))
+        out.append(_k8s_service(province, service))
+    return "".join(out)
+
+
 def rendered() -> dict[Path, str]:
     files = {HERE / "hub.conf": render_hub()}
     files[HERE / "hub-cluster.conf"] = render_hub_cluster()
     files[HERE.parent / "compose.yaml"] = render_compose()
+    for province in PROVINCES:
+        files[HERE.parent / "k8s" / "provinces" / f"{province}.yaml"] = render_province_k8s(
+            province
+        )
     for province in PROVINCES:
         files[HERE / f"{province}.conf"] = render_province(province)
     for stream in hub_sourcing_streams():
@@ -580,5 +805,6 @@ def rendered() -> dict[Path, str]:
 
 if __name__ == "__main__":
     for path, text in rendered().items():
+        path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(text)
         print(f"wrote {path.relative_to(HERE.parent.parent)}", file=sys.stderr)

@@ -238,6 +238,43 @@ def test_each_hub_service_deployment_agrees_with_its_settings(
     assert "otel-collector.yaml" in generated_files("otel-collector-config")
 
 
+@pytest.mark.parametrize("province", topology.PROVINCES)
+def test_each_province_on_kubernetes_runs_its_leaf_server_and_services(province: str) -> None:
+    path = DEPLOY / "k8s" / "provinces" / f"{province}.yaml"
+    found = {(d["kind"], d["metadata"]["name"]): d for d in yaml.safe_load_all(path.read_text())}
+    namespace = f"jembatan-{province}"
+    assert all(d["metadata"].get("namespace", namespace) == namespace for d in found.values()), (
+        "every object in the province's namespace"
+    )
+    conf = f"{province}.conf"
+    assert found[("ConfigMap", "nats-config")]["data"][conf] == (NATS_CONFIGS / conf).read_text()
+    nats_container = container(found[("StatefulSet", "nats")])
+    assert nats_container["image"] == topology.NATS_IMAGE
+    assert f"/etc/nats/{conf}" in nats_container["args"]
+    users = {user.name: user for user in topology.users_of(province)}
+    for name in topology.PROVINCE_SERVICES:
+        deployment = container(found[("Deployment", name)])
+        env = {e["name"]: e for e in deployment["env"]}
+        port = SETTINGS[name].model_fields["http_port"].default
+        assert env["HTTP_PORT"]["value"] == str(port)
+        assert [p["containerPort"] for p in deployment["ports"]] == [port]
+        assert env["AGENCY"]["value"] == province
+        known = {field.upper() for field in SETTINGS[name].model_fields}
+        assert {k for k in env if k not in known and not k.startswith("OTEL_")} == {
+            "NATS_PASSWORD",
+            "PG_PASSWORD",
+        }
+        bus = urlsplit(env["NATS_URL"]["value"])
+        assert (bus.hostname, bus.port) == ("nats", 4222) and bus.username in users
+        nats_key = env["NATS_PASSWORD"]["valueFrom"]["secretKeyRef"]["key"]
+        assert nats_key == users[name].password_var
+        database = urlsplit(env["DATABASE_URL"]["value"])
+        db = container(found[("StatefulSet", str(database.hostname))])
+        db_env = {e["name"]: e for e in db["env"]}
+        assert db_env["POSTGRES_DB"]["value"] == database.path.lstrip("/")
+        assert ("Service", name) in found and ("Service", database.hostname) in found
+
+
 # --- the hub cluster, for real ---------------------------------------------------------------
 
 
