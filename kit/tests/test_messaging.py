@@ -29,8 +29,8 @@ from jembatan_kit.broker import ensure_streams, make_broker
 from jembatan_kit.consumer import BatchConsumer, ConsumerOptions, EventHandler
 from jembatan_kit.db import create_engine, create_session_factory
 from jembatan_kit.messaging_tables import outbox_table
-from jembatan_kit.outbox import OutboxRelay, add_to_outbox
-from jembatan_kit.telemetry import journey_root_span, setup_telemetry, tracer
+from jembatan_kit.outbox import OutboxRelay, add_to_outbox, outbox_rows, staging_for_messages
+from jembatan_kit.telemetry import journey_context, journey_root_span, setup_telemetry, tracer
 
 SPANS = InMemorySpanExporter()
 setup_telemetry("kit-tests", "kemnaker", extra_processors=(SimpleSpanProcessor(SPANS),))
@@ -156,6 +156,27 @@ async def test_a_journey_is_one_trace_and_each_request_is_linked_to_it(harness: 
         request_span.get_span_context().span_id
     ]
     assert request_span.get_span_context().trace_id != journey
+
+
+def test_events_staged_for_a_batch_continue_the_trace_of_their_journeys_message() -> None:
+    event, other = registered(), registered()
+    with tracer().start_as_current_span(
+        "process CandidateRegistered", context=journey_context(event.journey_id)
+    ) as message:
+        pass
+    message_span_id = f"{message.get_span_context().span_id:016x}"
+
+    with staging_for_messages({event.journey_id: message}):
+        in_batch, unrelated = outbox_rows(event, other)
+    [alone] = outbox_rows(event)
+
+    def parent_of(row: dict[str, object]) -> tuple[str, str]:
+        _version, trace_id, span_id, _flags = str(row["traceparent"]).split("-")
+        return trace_id, span_id
+
+    assert parent_of(in_batch) == (f"{event.journey_id.int:032x}", message_span_id)
+    assert parent_of(unrelated)[0] == f"{other.journey_id.int:032x}"
+    assert parent_of(alone)[1] != message_span_id  # outside a batch: its own stage span
 
 
 async def test_the_same_event_delivered_three_times_has_one_effect(

@@ -25,13 +25,14 @@ from faststream import AckPolicy
 from faststream.nats import JStream, NatsBroker, NatsMessage, PullSub
 from nats.aio.msg import Msg
 from nats.js.api import ConsumerConfig, DeliverPolicy
-from opentelemetry.trace import SpanKind, Status, StatusCode
+from opentelemetry.trace import Span, SpanKind, Status, StatusCode
 from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from jembatan_contracts import DEAD_LETTER, Event, dead_letter_subject
 
 from .inbox import already_processed, processed_among, record_processed, record_processed_many
+from .outbox import staging_for_messages
 from .telemetry import context_from_headers, tracer
 
 log = logging.getLogger(__name__)
@@ -60,8 +61,8 @@ class EventHandler(Generic[E]):
     handle_batch: Callable[[AsyncSession, list[E]], Awaitable[None]] | None = None
     """Optional: the effect of `handle` on each of the events, in order, done together in fewer
     statements. Used when a fetched batch is handled together; if it fails, the batch is handled
-    again message by message with `handle`. It must stage no events: those are staged inside
-    each message's span (`handle`), so they continue the message's trace."""
+    again message by message with `handle`. Events it stages for a journey continue the trace
+    of that journey's message in the batch (`outbox.staging_for_messages`)."""
 
 
 class _Isolate(Exception):
@@ -165,6 +166,7 @@ class BatchConsumer(Generic[E]):
                 seen = await processed_among(session, durable, {e.event_id for _, _, e in decoded})
                 handled: list[tuple[uuid.UUID, str]] = []
                 fresh: list[E] = []
+                spans: dict[uuid.UUID, Span] = {}
                 for index, raw, event in decoded:
                     with self._span(raw, event, in_batch=True) as span:
                         if event.event_id in seen:
@@ -175,12 +177,14 @@ class BatchConsumer(Generic[E]):
                             await self.handler.handle(session, event)
                         else:
                             span.set_attribute("jembatan.handled_with_batch", True)
+                            spans[event.journey_id] = span
                             fresh.append(event)
                     seen.add(event.event_id)
                     handled.append((event.event_id, event.event_type))
                     outcomes[index] = (_Outcome.DONE, "")
                 if fresh and self.handler.handle_batch is not None:
-                    await self.handler.handle_batch(session, fresh)
+                    with staging_for_messages(spans):
+                        await self.handler.handle_batch(session, fresh)
                 await record_processed_many(session, durable, handled)
         except Exception as exc:
             raise _Isolate from exc

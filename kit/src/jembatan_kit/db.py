@@ -20,6 +20,10 @@ from sqlalchemy.util import await_only
 
 _HOLDS_TURN = "jembatan.holds_turn"
 
+BUSY_TIMEOUT_S = 30.0
+"""How long a SQLite statement waits for another connection's write lock before failing."""
+BUSY_RETRY_S = 0.002
+
 
 def is_sqlite(url: str) -> bool:
     return make_url(url).get_backend_name() == "sqlite"
@@ -42,7 +46,7 @@ def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
             connection = _InlineSqliteConnection(
                 # No implicit transactions: SQLAlchemy, not the driver, emits BEGIN (so
                 # savepoints and locking work).
-                lambda: sqlite3.connect(path, timeout=30, isolation_level=None),
+                lambda: sqlite3.connect(path, timeout=0, isolation_level=None),
                 iter_chunk_size=64,
             )
             return await connection
@@ -56,7 +60,10 @@ def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
             cursor.execute("PRAGMA journal_mode=WAL")
             cursor.execute("PRAGMA synchronous=NORMAL")
             cursor.execute("PRAGMA foreign_keys=ON")
-            cursor.execute("PRAGMA busy_timeout=30000")
+            # No busy handler: it would sleep on the event loop's thread, so a connection waiting
+            # for another's write lock would stop the one holding it from ever committing.
+            # `_InlineSqliteConnection` waits asynchronously instead.
+            cursor.execute("PRAGMA busy_timeout=0")
             cursor.close()
 
         @event.listens_for(engine.sync_engine, "begin")
@@ -96,9 +103,9 @@ class _InlineSqliteConnection(aiosqlite.Connection):
     load each waits for the GIL and for the event loop's turn, so one transaction's statements
     queue behind every other task while it holds SQLite's write lock. Transactions of one
     process take turns anyway (`create_engine`), so running them inline delays no one who could
-    have gone ahead; the loop still runs other tasks between two statements. What still blocks
-    the loop is waiting for another process's write lock (the busy timeout): the embedded
-    default runs one process per database file.
+    have gone ahead; the loop still runs other tasks between two statements. A statement that
+    finds the write lock held by another connection (another process, or another engine on the
+    same file) is retried after a short asynchronous sleep, for up to `BUSY_TIMEOUT_S`.
     """
 
     def __await__(self) -> Generator[Any, None, aiosqlite.Connection]:
@@ -112,7 +119,17 @@ class _InlineSqliteConnection(aiosqlite.Connection):
     async def _execute(self, fn: Any, *args: Any, **kwargs: Any) -> Any:
         if not self._running or not self._connection:
             raise ValueError("Connection closed")
-        result = fn(*args, **kwargs)
+        waited_s = 0.0
+        while True:
+            try:
+                result = fn(*args, **kwargs)
+                break
+            except sqlite3.OperationalError as exc:
+                # SQLITE_BUSY: another connection holds the write lock; the statement did not run.
+                if "locked" not in str(exc) or waited_s >= BUSY_TIMEOUT_S:
+                    raise
+            await asyncio.sleep(BUSY_RETRY_S)
+            waited_s += BUSY_RETRY_S
         # Let the loop run what is ready (acks, requests) between statements, so a long
         # transaction does not hold everything else back until it commits.
         await asyncio.sleep(0)

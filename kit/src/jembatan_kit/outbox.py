@@ -11,7 +11,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Sequence
+import uuid
+from collections.abc import Iterator, Sequence
+from contextvars import ContextVar
 from datetime import UTC, datetime
 from typing import Any
 
@@ -44,13 +46,35 @@ async def add_to_outbox(session: AsyncSession, *events: Event) -> None:
     await insert_outbox_rows(session, outbox_rows(*events))
 
 
+_batch_messages: ContextVar[dict[uuid.UUID, trace.Span] | None] = ContextVar(
+    "jembatan_batch_messages", default=None
+)
+
+
+@contextlib.contextmanager
+def staging_for_messages(spans: dict[uuid.UUID, trace.Span]) -> Iterator[None]:
+    """While a consumer hands a whole batch to one call, events staged for a journey continue
+    the trace of that journey's message in the batch (its process span), as they would if each
+    message were handled alone. `spans` maps journey id to the message's span."""
+    token = _batch_messages.set(spans)
+    try:
+        yield
+    finally:
+        _batch_messages.reset(token)
+
+
 def outbox_rows(*events: Event) -> list[dict[str, Any]]:
     """The outbox rows of `events`, each with its journey's traceparent as of now. For a caller
     that stages events from several spans and inserts them together (`insert_outbox_rows`)."""
     now = datetime.now(UTC)
     rows = []
+    messages = _batch_messages.get() or {}
     for event in events:
-        with in_journey(event.journey_id, f"stage {event.event_type}"):
+        message = messages.get(event.journey_id)
+        with (
+            trace.use_span(message, end_on_exit=False) if message else contextlib.nullcontext(),
+            in_journey(event.journey_id, f"stage {event.event_type}"),
+        ):
             trace.get_current_span().add_event("outbox.staged", {"event": event.event_type})
             rows.append(
                 {

@@ -37,6 +37,12 @@ def build_runtime(settings: FinancingSettings, clock: Clock | None = None) -> Se
                     clock=clock,
                     default_funder=settings.default_funder,
                 ),
+                handle_batch=partial(
+                    handlers.on_candidates_placed,
+                    terms=terms,
+                    clock=clock,
+                    default_funder=settings.default_funder,
+                ),
             ),
             EventHandler(
                 Departed,

@@ -88,35 +88,59 @@ async def on_candidate_placed(
 ) -> None:
     """Open the placement's loan, fronted by the default funder, with the itemised default costs
     of its track in force on the day the contract was signed."""
-    if await _loan_of_placement(session, event.placement_id) is not None:
-        return
-    opened_on = event.contract_signed_on or clock.today()
-    try:
-        items = terms.costs_for(event.track, opened_on)
-    except RuleViolation as exc:
-        raise Unprocessable(str(exc)) from exc
-    loan_id = loan_id_for(event.placement_id)
-    principal = principal_of(items)
-    await session.execute(
-        insert(loans).values(
-            id=loan_id,
-            placement_id=event.placement_id,
-            candidate_id=event.candidate_id,
-            agency=event.agency,
-            journey_id=event.journey_id,
-            track=event.track.value,
-            contract_months=event.contract_months,
-            principal_idr=principal,
-            repayment_channel=RepaymentChannel.OWN_TRANSFER.value,
-            status=LoanStatus.OPEN.value,
-            opened_at=clock.now(),
-            funder_id=await _default_funder(session, default_funder, clock),
-            monthly_wage_jpy=event.monthly_wage_jpy,
+    await on_candidates_placed(
+        session, [event], terms=terms, clock=clock, default_funder=default_funder
+    )
+
+
+async def on_candidates_placed(
+    session: AsyncSession,
+    events: list[CandidatePlaced],
+    *,
+    terms: LoanTerms,
+    clock: Clock,
+    default_funder: str = "Dana Talangan Kemnaker",
+) -> None:
+    """`on_candidate_placed` for a batch: one query for the loans already open, then the new
+    loans, their cost items and their LoanOpened events each inserted together."""
+    opened = set(
+        await session.scalars(
+            select(loans.c.placement_id).where(
+                loans.c.placement_id.in_([event.placement_id for event in events])
+            )
         )
     )
-    await session.execute(
-        insert(cost_items),
-        [
+    loan_rows: list[dict[str, Any]] = []
+    item_rows: list[dict[str, Any]] = []
+    announcements: list[LoanOpened] = []
+    for event in events:
+        if event.placement_id in opened:
+            continue
+        opened.add(event.placement_id)
+        opened_on = event.contract_signed_on or clock.today()
+        try:
+            items = terms.costs_for(event.track, opened_on)
+        except RuleViolation as exc:
+            raise Unprocessable(str(exc)) from exc
+        loan_id = loan_id_for(event.placement_id)
+        principal = principal_of(items)
+        loan_rows.append(
+            {
+                "id": loan_id,
+                "placement_id": event.placement_id,
+                "candidate_id": event.candidate_id,
+                "agency": event.agency,
+                "journey_id": event.journey_id,
+                "track": event.track.value,
+                "contract_months": event.contract_months,
+                "principal_idr": principal,
+                "repayment_channel": RepaymentChannel.OWN_TRANSFER.value,
+                "status": LoanStatus.OPEN.value,
+                "opened_at": clock.now(),
+                "monthly_wage_jpy": event.monthly_wage_jpy,
+            }
+        )
+        item_rows += [
             {
                 "loan_id": loan_id,
                 "position": position,
@@ -126,20 +150,24 @@ async def on_candidate_placed(
                 "charged_on": opened_on,
             }
             for position, item in enumerate(items, start=1)
-        ],
-    )
-    await add_to_outbox(
-        session,
-        LoanOpened(
-            event_id=event_id_for("loan-opened", loan_id),
-            agency=event.agency,
-            journey_id=event.journey_id,
-            loan_id=loan_id,
-            candidate_id=event.candidate_id,
-            placement_id=event.placement_id,
-            principal_idr=principal,
-        ),
-    )
+        ]
+        announcements.append(
+            LoanOpened(
+                event_id=event_id_for("loan-opened", loan_id),
+                agency=event.agency,
+                journey_id=event.journey_id,
+                loan_id=loan_id,
+                candidate_id=event.candidate_id,
+                placement_id=event.placement_id,
+                principal_idr=principal,
+            )
+        )
+    if not loan_rows:
+        return
+    funder_id = await _default_funder(session, default_funder, clock)
+    await session.execute(insert(loans), [row | {"funder_id": funder_id} for row in loan_rows])
+    await session.execute(insert(cost_items), item_rows)
+    await add_to_outbox(session, *announcements)
 
 
 async def on_departed(
