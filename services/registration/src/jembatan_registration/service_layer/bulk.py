@@ -10,19 +10,30 @@ from __future__ import annotations
 import hashlib
 import uuid
 from datetime import date, datetime
+from types import SimpleNamespace
 from typing import Any
 
 from sqlalchemy import insert, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from jembatan_contracts import Track
 from jembatan_kit.csv_files import RowError, read_rows
 from jembatan_kit.errors import RuleViolation
+from jembatan_kit.outbox import insert_outbox_rows, outbox_rows
+from jembatan_kit.telemetry import journey_root_span
 
-from ..adapters.orm import bulk_uploads
+from ..adapters.orm import bulk_uploads, candidates
 from ..adapters.protection import IdentityProtector
-from ..domain.model import RegisterCandidate, Sex, mask_nik
-from .handlers import register_candidate
+from ..domain.model import RegisterCandidate, Sex, mask_nik, new_candidate_ids
+from .handlers import (
+    _already_registered,
+    active_by_nik_hashes,
+    candidate_row,
+    decided,
+    register_candidate,
+    registered_event,
+)
 
 REQUIRED_COLUMNS = (
     "nik",
@@ -92,8 +103,106 @@ async def bulk_register(
     ).first()
     if earlier is not None:
         return _summary(earlier.id, earlier.accepted, earlier.refused, earlier.results, True)
+    rows = read_rows(content, REQUIRED_COLUMNS, OPTIONAL_COLUMNS)
+    try:
+        async with session.begin_nested():
+            results = await _register_together(session, agency, rows, protector, now)
+    except IntegrityError:
+        # Another request registered one of these NIKs meanwhile: row by row, each row sees it.
+        results = await _register_one_by_one(session, agency, rows, protector, now)
+    accepted = sum(1 for result in results if result["status"] == "accepted")
+    upload_id = uuid.uuid4()
+    await session.execute(
+        insert(bulk_uploads).values(
+            id=upload_id,
+            agency=agency,
+            sha256=digest,
+            received_at=now,
+            accepted=accepted,
+            refused=len(results) - accepted,
+            results=results,
+        )
+    )
+    return _summary(upload_id, accepted, len(results) - accepted, results, False)
+
+
+async def _register_together(
+    session: AsyncSession,
+    agency: str,
+    rows: list[dict[str, str]],
+    protector: IdentityProtector,
+    now: datetime,
+) -> list[dict[str, Any]]:
+    """The rows of `register_candidate`, judged in file order by the same rules, with the
+    active registrations of the file's NIKs read in one query and the new candidates and their
+    events written together. Raises IntegrityError if another request registered one of the
+    NIKs meanwhile."""
+    commands: list[RegisterCandidate | RowError] = []
+    for row in rows:
+        try:
+            commands.append(row_to_command(agency, row))
+        except RowError as exc:
+            commands.append(exc)
+    hashes = {
+        id(command): protector.lookup_hash(command.nik)
+        for command in commands
+        if isinstance(command, RegisterCandidate)
+    }
+    active = await active_by_nik_hashes(session, list(set(hashes.values())))
+    results: list[dict[str, Any]] = []
+    candidate_rows: list[dict[str, Any]] = []
+    staged: list[dict[str, Any]] = []
+    for line, (row, command) in enumerate(zip(rows, commands, strict=True), start=2):
+        masked = mask_nik(row["nik"]) if len(row.get("nik", "")) == 16 else None
+        outcome: dict[str, Any] = {"line": line, "nik_masked": masked}
+        try:
+            if isinstance(command, RowError):
+                raise command
+            decision = decided(command, now)
+            nik_hash = hashes[id(command)]
+            if nik_hash in active:
+                raise _already_registered(active[nik_hash])
+        except RowError as exc:
+            outcome |= {"status": "refused", "errors": [{"rule": "bulk_row", "message": str(exc)}]}
+            results.append(outcome)
+            continue
+        except RuleViolation as exc:
+            outcome |= {"status": "refused", "errors": _errors(exc)}
+            results.append(outcome)
+            continue
+        candidate_id, journey_id = new_candidate_ids()
+        active[nik_hash] = SimpleNamespace(id=candidate_id, agency=command.agency)
+        candidate_rows.append(
+            candidate_row(command, decision, protector, nik_hash, candidate_id, journey_id, now)
+        )
+        with journey_root_span(journey_id, command.agency):
+            staged += outbox_rows(
+                registered_event(command, decision, candidate_id, journey_id, now)
+            )
+        results.append(
+            outcome
+            | {
+                "status": "accepted",
+                "candidate_id": str(candidate_id),
+                "journey_id": str(journey_id),
+                "warnings": decision.warnings,
+            }
+        )
+    if candidate_rows:
+        await session.execute(insert(candidates), candidate_rows)
+        await insert_outbox_rows(session, staged)
+    return results
+
+
+async def _register_one_by_one(
+    session: AsyncSession,
+    agency: str,
+    rows: list[dict[str, str]],
+    protector: IdentityProtector,
+    now: datetime,
+) -> list[dict[str, Any]]:
     results = []
-    for line, row in enumerate(read_rows(content, REQUIRED_COLUMNS, OPTIONAL_COLUMNS), start=2):
+    for line, row in enumerate(rows, start=2):
         masked = mask_nik(row["nik"]) if len(row.get("nik", "")) == 16 else None
         outcome: dict[str, Any] = {"line": line, "nik_masked": masked}
         try:
@@ -112,20 +221,7 @@ async def bulk_register(
                 "warnings": registered.decision.warnings,
             }
         results.append(outcome)
-    accepted = sum(1 for result in results if result["status"] == "accepted")
-    upload_id = uuid.uuid4()
-    await session.execute(
-        insert(bulk_uploads).values(
-            id=upload_id,
-            agency=agency,
-            sha256=digest,
-            received_at=now,
-            accepted=accepted,
-            refused=len(results) - accepted,
-            results=results,
-        )
-    )
-    return _summary(upload_id, accepted, len(results) - accepted, results, False)
+    return results
 
 
 def _errors(exc: RuleViolation) -> list[dict[str, str]]:

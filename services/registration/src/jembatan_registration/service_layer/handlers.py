@@ -50,13 +50,7 @@ async def register_candidate(
     protector: IdentityProtector,
     now: datetime,
 ) -> Registered:
-    decision = decide(command, now.date())
-    if not decision.accepted:
-        raise RuleViolation(
-            "registration_refused",
-            decision.refusal,
-            {"checks": [check_view(check) for check in decision.checks]},
-        )
+    decision = decided(command, now)
     nik_hash = protector.lookup_hash(command.nik)
     existing = await _active_by_nik_hash(session, nik_hash)
     if existing is not None:
@@ -66,24 +60,9 @@ async def register_candidate(
         async with session.begin_nested():
             await session.execute(
                 insert(candidates).values(
-                    id=candidate_id,
-                    journey_id=journey_id,
-                    agency=command.agency,
-                    nik_hash=nik_hash,
-                    nik_encrypted=protector.encrypt(command.nik),
-                    nik_masked=mask_nik(command.nik),
-                    name_encrypted=protector.encrypt(command.full_name.strip()),
-                    phone_encrypted=protector.encrypt(command.phone) if command.phone else None,
-                    birth_date=command.birth_date,
-                    sex=command.sex.value,
-                    education=command.education,
-                    track=command.track.value,
-                    preferred_sector=command.preferred_sector,
-                    province_code=command.nik[:2],
-                    status=CandidateStatus.ACTIVE.value,
-                    rule_set=decision.rule_set,
-                    warnings=decision.warnings,
-                    registered_at=now,
+                    candidate_row(
+                        command, decision, protector, nik_hash, candidate_id, journey_id, now
+                    )
                 )
             )
     except IntegrityError:
@@ -94,21 +73,84 @@ async def register_candidate(
         raise _already_registered(existing) from None
     with journey_root_span(journey_id, command.agency):
         await add_to_outbox(
-            session,
-            CandidateRegistered(
-                agency=command.agency,
-                journey_id=journey_id,
-                candidate_id=candidate_id,
-                track=command.track,
-                preferred_sector=command.preferred_sector,
-                education=command.education,
-                province_code=command.nik[:2],
-                registered_on=now.date(),
-                rule_set=decision.rule_set,
-                rules_checked=[check.rule for check in decision.checks],
-            ),
+            session, registered_event(command, decision, candidate_id, journey_id, now)
         )
     return Registered(candidate_id, journey_id, decision)
+
+
+def decided(command: RegisterCandidate, now: datetime) -> Decision:
+    """The decision on the rules in force, or the refusal naming every rule broken."""
+    decision = decide(command, now.date())
+    if not decision.accepted:
+        raise RuleViolation(
+            "registration_refused",
+            decision.refusal,
+            {"checks": [check_view(check) for check in decision.checks]},
+        )
+    return decision
+
+
+def candidate_row(
+    command: RegisterCandidate,
+    decision: Decision,
+    protector: IdentityProtector,
+    nik_hash: str,
+    candidate_id: uuid.UUID,
+    journey_id: uuid.UUID,
+    now: datetime,
+) -> dict[str, Any]:
+    return {
+        "id": candidate_id,
+        "journey_id": journey_id,
+        "agency": command.agency,
+        "nik_hash": nik_hash,
+        "nik_encrypted": protector.encrypt(command.nik),
+        "nik_masked": mask_nik(command.nik),
+        "name_encrypted": protector.encrypt(command.full_name.strip()),
+        "phone_encrypted": protector.encrypt(command.phone) if command.phone else None,
+        "birth_date": command.birth_date,
+        "sex": command.sex.value,
+        "education": command.education,
+        "track": command.track.value,
+        "preferred_sector": command.preferred_sector,
+        "province_code": command.nik[:2],
+        "status": CandidateStatus.ACTIVE.value,
+        "rule_set": decision.rule_set,
+        "warnings": decision.warnings,
+        "registered_at": now,
+    }
+
+
+def registered_event(
+    command: RegisterCandidate,
+    decision: Decision,
+    candidate_id: uuid.UUID,
+    journey_id: uuid.UUID,
+    now: datetime,
+) -> CandidateRegistered:
+    return CandidateRegistered(
+        agency=command.agency,
+        journey_id=journey_id,
+        candidate_id=candidate_id,
+        track=command.track,
+        preferred_sector=command.preferred_sector,
+        education=command.education,
+        province_code=command.nik[:2],
+        registered_on=now.date(),
+        rule_set=decision.rule_set,
+        rules_checked=[check.rule for check in decision.checks],
+    )
+
+
+async def active_by_nik_hashes(session: AsyncSession, nik_hashes: list[str]) -> dict[str, Any]:
+    """The active registration of each of these keyed NIK hashes that has one (id, agency)."""
+    rows = await session.execute(
+        select(candidates.c.nik_hash, candidates.c.id, candidates.c.agency).where(
+            candidates.c.nik_hash.in_(nik_hashes),
+            candidates.c.status == CandidateStatus.ACTIVE.value,
+        )
+    )
+    return {row.nik_hash: row for row in rows}
 
 
 def check_view(check: RuleCheck) -> dict[str, object]:
