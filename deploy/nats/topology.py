@@ -2,8 +2,9 @@
 
 Kemnaker runs the hub; each province or district runs a leaf node with its own JetStream domain.
 Every agency is one NATS account; every service connects as its own user, limited to its own
-subjects. The hub's TRAINING stream sources, from each province's TRAINING stream across the leaf
-link, only the events Kemnaker's services consume.
+subjects. The hub's REGISTRATION and TRAINING streams source, from each province's streams across
+the leaf link, only the events Kemnaker's services consume (placement, financing and the
+dashboard, which follows every agency's candidates).
 
     uv run python deploy/nats/topology.py      # rewrite the configs after changing this file
 
@@ -18,14 +19,21 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from jembatan_contracts import (
+    CandidateInterviewed,
     CandidatePlaced,
     CandidateReadyForPlacement,
     CandidateRegistered,
     CandidateWithdrawn,
     CertificatePassed,
+    DailyScoreRecorded,
     Departed,
     EarlyReturned,
     Event,
+    LoanOpened,
+    LoanRestructured,
+    LoanSettled,
+    PaymentRecorded,
+    RepaymentDue,
 )
 from jembatan_contracts.envelope import SUBJECT_ROOT
 
@@ -33,8 +41,10 @@ HERE = Path(__file__).resolve().parent
 
 HUB_AGENCY = "kemnaker"
 PROVINCES = ("kaltim", "boyolali", "kota-serang")
-HUB_SERVICES = ("placement", "financing")
+HUB_SERVICES = ("placement", "financing", "dashboard")
 PROVINCE_SERVICES = ("registration", "training")
+READ_MODELS = ("dashboard",)
+"""Services that publish no events and own no event stream: they only consume."""
 DEAD_LETTER_STREAM = "DEADLETTER"
 DUPLICATE_WINDOW_NS = 15 * 60 * 1_000_000_000
 LEAF_PORT = 7422
@@ -65,6 +75,22 @@ CONSUMERS: dict[str, tuple[Consumes, ...]] = {
         Consumes("financing-departed", Departed),
         Consumes("financing-early-returned", EarlyReturned),
     ),
+    "dashboard": (
+        Consumes("dashboard-candidate-registered", CandidateRegistered),
+        Consumes("dashboard-candidate-withdrawn", CandidateWithdrawn),
+        Consumes("dashboard-certificate-passed", CertificatePassed),
+        Consumes("dashboard-daily-score-recorded", DailyScoreRecorded),
+        Consumes("dashboard-candidate-ready", CandidateReadyForPlacement),
+        Consumes("dashboard-candidate-interviewed", CandidateInterviewed),
+        Consumes("dashboard-candidate-placed", CandidatePlaced),
+        Consumes("dashboard-departed", Departed),
+        Consumes("dashboard-early-returned", EarlyReturned),
+        Consumes("dashboard-loan-opened", LoanOpened),
+        Consumes("dashboard-repayment-due", RepaymentDue),
+        Consumes("dashboard-payment-recorded", PaymentRecorded),
+        Consumes("dashboard-loan-settled", LoanSettled),
+        Consumes("dashboard-loan-restructured", LoanRestructured),
+    ),
 }
 
 
@@ -85,13 +111,14 @@ def services_of(agency: str) -> tuple[str, ...]:
 
 
 def sourced_from_provinces() -> tuple[type[Event], ...]:
-    """Events the hub's services consume from streams that live in the provinces."""
-    return tuple(
+    """Events the hub's services consume from streams that live in the provinces, each once."""
+    events = (
         consumes.event
         for service in HUB_SERVICES
         for consumes in CONSUMERS[service]
         if consumes.event.subject_suffix.split(".")[0] in PROVINCE_SERVICES
     )
+    return tuple(dict.fromkeys(events))
 
 
 def sync_deliver_prefix(province: str, stream: str) -> str:
@@ -111,6 +138,7 @@ class User:
     subscribe: tuple[str, ...]
     connection_types: tuple[str, ...] = ("STANDARD",)
     role: str = ""
+    publish_deny: tuple[str, ...] = ()
 
     @property
     def password_var(self) -> str:
@@ -125,19 +153,22 @@ def event_prefix(agency: str) -> str:
 
 
 def service_user(agency: str, service: str) -> User:
-    own_stream = service.upper()
+    """A service's user: publish its own events (a read model publishes none), dead letters;
+    create its own stream and DEADLETTER; its durable pull consumers on the streams it reads."""
+    owned = (
+        (DEAD_LETTER_STREAM,) if service in READ_MODELS else (service.upper(), DEAD_LETTER_STREAM)
+    )
     consumed = CONSUMERS[service]
-    streams = sorted({own_stream, DEAD_LETTER_STREAM} | {c.stream for c in consumed})
+    streams = sorted(set(owned) | {c.stream for c in consumed})
+    events = (
+        () if service in READ_MODELS else (f"{SUBJECT_ROOT}.{event_prefix(agency)}.{service}.>",)
+    )
     publish = [
-        f"{SUBJECT_ROOT}.{event_prefix(agency)}.{service}.>",
+        *events,
         "deadletter.>",
         "$JS.API.INFO",
         *(f"$JS.API.STREAM.INFO.{stream}" for stream in streams),
-        *(
-            f"$JS.API.STREAM.{verb}.{stream}"
-            for stream in (own_stream, DEAD_LETTER_STREAM)
-            for verb in ("CREATE", "UPDATE")
-        ),
+        *(f"$JS.API.STREAM.{verb}.{stream}" for stream in owned for verb in ("CREATE", "UPDATE")),
     ]
     for c in consumed:
         publish += [
@@ -148,7 +179,41 @@ def service_user(agency: str, service: str) -> User:
             f"$JS.API.CONSUMER.MSG.NEXT.{c.stream}.{c.durable}",
             f"$JS.ACK.{c.stream}.{c.durable}.>",
         ]
-    return User(service, agency, tuple(publish), ("_INBOX.>",))
+    deny: list[str] = []
+    if service in READ_MODELS:
+        publish += replay_grants(service)
+        deny += others_consumers(service)
+    return User(service, agency, tuple(publish), ("_INBOX.>",), publish_deny=tuple(deny))
+
+
+def replay_grants(service: str) -> list[str]:
+    """A read model's rebuild reads each stream it consumes from the first message through a
+    short-lived consumer with a generated name, unacknowledged, filtered to the whole stream."""
+    return [
+        grant
+        for stream in sorted({c.stream for c in CONSUMERS[service]})
+        for grant in (
+            f"$JS.API.CONSUMER.CREATE.{stream}.*.{SUBJECT_ROOT}.*.{stream.lower()}.>",
+            f"$JS.API.CONSUMER.MSG.NEXT.{stream}.*",
+        )
+    ]
+
+
+def others_consumers(service: str) -> list[str]:
+    """What `replay_grants` would otherwise allow on another service's durable consumer of the
+    same streams, wherever it runs: pulling its messages, or redefining it."""
+    streams = {c.stream for c in CONSUMERS[service]}
+    return [
+        subject
+        for other, consumed in CONSUMERS.items()
+        if other != service
+        for c in consumed
+        if c.stream in streams
+        for subject in (
+            f"$JS.API.CONSUMER.CREATE.{c.stream}.{c.durable}.>",
+            f"$JS.API.CONSUMER.MSG.NEXT.{c.stream}.{c.durable}",
+        )
+    ]
 
 
 def ops_user(agency: str) -> User:
@@ -191,13 +256,14 @@ def _list(items: tuple[str, ...] | list[str], indent: str) -> str:
 
 def _user(user: User, indent: str) -> str:
     pad = indent + "  "
+    deny = f", deny: {_list(user.publish_deny, pad + '  ')}" if user.publish_deny else ""
     return (
         f"{indent}{{\n"
         f'{pad}user: "{user.name}"\n'
         f"{pad}password: ${user.password_var}\n"
         f"{pad}allowed_connection_types: {_list(user.connection_types, pad)}\n"
         f"{pad}permissions: {{\n"
-        f"{pad}  publish: {{ allow: {_list(user.publish, pad + '  ')} }}\n"
+        f"{pad}  publish: {{ allow: {_list(user.publish, pad + '  ')}{deny} }}\n"
         f"{pad}  subscribe: {{ allow: {_list(user.subscribe, pad + '  ')} }}\n"
         f"{pad}}}\n"
         f"{indent}}}\n"
@@ -383,7 +449,13 @@ POSTGRES_IMAGE = "postgres:17-alpine"
 SERVICE_IMAGE = "jembatan:0.1.0"
 COLLECTOR_IMAGE = "otel/opentelemetry-collector-contrib:0.128.0"
 JAEGER_IMAGE = "jaegertracing/all-in-one:1.70.0"
-HTTP_PORTS = {"registration": 8001, "training": 8002, "placement": 8003, "financing": 8004}
+HTTP_PORTS = {
+    "registration": 8001,
+    "training": 8002,
+    "placement": 8003,
+    "financing": 8004,
+    "dashboard": 8005,
+}
 """Each service's HTTP_PORT default (its settings); the container listens there."""
 
 
@@ -478,6 +550,8 @@ def _compose_service(agency: str, service: str, after: tuple[tuple[str, str], ..
         for key in ("NIK_ENCRYPTION_KEY", "NIK_HASH_KEY"):
             var = f"JEMBATAN_{account_of(agency)}_{key}"
             env[key] = f"${{{var}:?run deploy/make-env.py}}"
+    if service == "dashboard":
+        env["SERVICE_URLS"] = "'" + json.dumps(service_urls(agency)) + "'"
     depends = [f"      {host}-db: {{ condition: service_healthy }}\n"]
     depends += [f"      {name}: {{ condition: {condition} }}\n" for name, condition in after]
     health = (
@@ -500,6 +574,25 @@ def _compose_service(agency: str, service: str, after: tuple[tuple[str, str], ..
     )
 
 
+def service_urls(agency: str) -> dict[str, str]:
+    """Where a browser on the compose machine reaches the agency's other services (the dashboard
+    links their API docs)."""
+    return {
+        other: f"http://localhost:{host_port(agency, other)}"
+        for other in services_of(agency)
+        if other not in READ_MODELS
+    }
+
+
+def hub_streams_command() -> str:
+    """Create each of the hub's sourcing streams that does not exist yet (as `ops`)."""
+    return " && ".join(
+        f"(nats stream info {name} >/dev/null 2>&1 || nats stream add --config"
+        f" /etc/jembatan/hub-stream-{name.lower()}.json)"
+        for name in _sourced_streams()
+    )
+
+
 def _after(agency: str, service: str) -> tuple[tuple[str, str], ...]:
     """What a service waits for: its NATS server, and the streams it consumes from existing."""
     nats = (nats_host(agency), "service_started")
@@ -509,6 +602,8 @@ def _after(agency: str, service: str) -> tuple[tuple[str, str], ...]:
         return nats, ("hub-streams", "service_completed_successfully")
     if service == "financing":
         return nats, ("placement", "service_healthy")
+    if service == "dashboard":  # every stream it reads: the hub's sourcing ones, then PLACEMENT
+        return nats, ("financing", "service_healthy")  # and FINANCING
     return (nats,)
 
 
@@ -525,15 +620,18 @@ def render_compose() -> str:
         "name: jembatan\n",
         "services:\n",
         _compose_nats(HUB_AGENCY),
-        "  # The hub's TRAINING stream sources the provinces' ready and certificate events.\n"
+        "  # The hub's sourcing streams: the provinces' events Kemnaker's services consume.\n"
         "  hub-streams:\n"
         f"    image: {NATS_BOX_IMAGE}\n"
         "    environment:\n"
         f"      NATS_URL: nats://ops:${{{ops}:?run deploy/make-env.py}}@nats-hub:4222\n"
         "    volumes:\n"
-        "      - ./nats/hub-stream-training.json:/etc/jembatan/hub-stream-training.json:ro\n"
-        '    command: ["sh", "-c", "nats stream info TRAINING >/dev/null 2>&1 || nats stream'
-        ' add --config /etc/jembatan/hub-stream-training.json"]\n'
+        + "".join(
+            f"      - ./nats/hub-stream-{name.lower()}.json:/etc/jembatan/"
+            f"hub-stream-{name.lower()}.json:ro\n"
+            for name in _sourced_streams()
+        )
+        + f'    command: ["sh", "-c", "{hub_streams_command()}"]\n'
         "    depends_on: [nats-hub]\n"
         "    restart: on-failure\n",
     ]

@@ -19,7 +19,11 @@ STREAMS = ("REGISTRATION", "TRAINING", "PLACEMENT", "FINANCING", "DEADLETTER")
 
 
 def event_subjects() -> list[str]:
-    return [event.subject_for(agency) for agency in AGENCIES for event in CATALOGUE]
+    """Every catalogued event of every agency, and a made-up one under each service's name."""
+    subjects = [event.subject_for(agency) for agency in AGENCIES for event in CATALOGUE]
+    services = {s for agency in AGENCIES for s in topology.services_of(agency)}
+    subjects += [f"jembatan.{a}.{s}.probe.made-up.v1" for a in AGENCIES for s in sorted(services)]
+    return subjects
 
 
 def api_subjects() -> list[str]:
@@ -27,10 +31,43 @@ def api_subjects() -> list[str]:
     subjects += [f"$JS.API.STREAM.PURGE.{s}" for s in STREAMS]
     subjects += [f"$JS.API.CONSUMER.CREATE.{s}.someone-else" for s in STREAMS]
     subjects += [f"$JS.{domain}.API.STREAM.INFO.TRAINING" for domain in DOMAINS]
+    return subjects + consumer_subjects()
+
+
+def consumer_subjects() -> list[str]:
+    """Pulling from, and (re)defining, every durable consumer of the topology, and a replay
+    consumer with a generated name reading a whole stream."""
+    subjects = []
+    for agency in AGENCIES:
+        for service in topology.services_of(agency):
+            for consumes in topology.CONSUMERS[service]:
+                stream, durable = consumes.stream, consumes.durable
+                filter_subject = consumes.event.subject_any_agency()
+                subjects += [
+                    f"$JS.API.CONSUMER.MSG.NEXT.{stream}.{durable}",
+                    f"$JS.API.CONSUMER.CREATE.{stream}.{durable}.{filter_subject}",
+                    f"$JS.API.CONSUMER.CREATE.{stream}.{durable}.jembatan.*.{stream.lower()}.>",
+                ]
+    for stream in STREAMS:
+        subjects += [
+            f"$JS.API.CONSUMER.MSG.NEXT.{stream}.Xk3replay",
+            f"$JS.API.CONSUMER.CREATE.{stream}.Xk3replay.jembatan.*.{stream.lower()}.>",
+        ]
     return subjects
 
 
-READS_FROM = {"training": "REGISTRATION", "placement": "TRAINING", "financing": "PLACEMENT"}
+READS_FROM = {
+    "training": ("REGISTRATION",),
+    "placement": ("TRAINING",),
+    "financing": ("PLACEMENT",),
+    "dashboard": ("REGISTRATION", "TRAINING", "PLACEMENT", "FINANCING"),
+}
+"""The streams each service consumes from."""
+PUBLISHES_NO_EVENTS = ("dashboard",)
+"""Read models: they consume, never publish an event, and own no stream."""
+REBUILDS = ("dashboard",)
+"""Read models that replay the streams they read from the first message, through consumers of
+their own with generated names."""
 
 
 def as_served(agency: str, subject: str) -> str:
@@ -43,17 +80,31 @@ def as_served(agency: str, subject: str) -> str:
 
 def may_publish(agency: str, service: str, subject: str) -> bool:
     """Events only of its own service, and in a province only under its own agency (Kemnaker's
-    services act for every agency's candidates); streams: create its own and the dead-letter
-    stream, look at those and the one it consumes from; nothing in another JetStream domain."""
+    services act for every agency's candidates), none for a read model; streams: create its own
+    and the dead-letter stream, look at those and the ones it consumes from; consumers: its own
+    durables, whole-stream replays for a read model that rebuilds, never another service's
+    durable; nothing in another JetStream domain."""
     tokens = subject.split(".")
     if tokens[0] == "jembatan":
+        if service in PUBLISHES_NO_EVENTS:
+            return False
         national = agency == topology.HUB_AGENCY
         return (national or tokens[1] == agency) and tokens[2] == service
-    own = (service.upper(), "DEADLETTER")
+    own = ("DEADLETTER",) if service in PUBLISHES_NO_EVENTS else (service.upper(), "DEADLETTER")
+    reads = READS_FROM.get(service, ())
     if subject.startswith("$JS.API.STREAM.CREATE."):
         return tokens[-1] in own
     if subject.startswith("$JS.API.STREAM.INFO."):
-        return tokens[-1] in (*own, READS_FROM.get(service))
+        return tokens[-1] in (*own, *reads)
+    if subject.startswith(("$JS.API.CONSUMER.MSG.NEXT.", "$JS.API.CONSUMER.CREATE.")):
+        stream, consumer = tokens[-2:] if "MSG" in tokens else tokens[4:6]
+        if stream not in reads:
+            return False
+        if consumer.startswith(f"{service}-"):
+            return True
+        durable_of_another = "-" in consumer
+        whole_stream = "MSG" in tokens or tokens[6:] == ["jembatan", "*", stream.lower(), ">"]
+        return service in REBUILDS and not durable_of_another and whole_stream
     return False
 
 

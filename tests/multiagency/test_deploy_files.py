@@ -19,6 +19,8 @@ import nats.errors
 import pytest
 import yaml  # type: ignore[import-untyped]
 
+from jembatan_dashboard.config import DashboardSettings
+from jembatan_dashboard.service_layer.projections import PROJECTIONS
 from jembatan_financing.config import FinancingSettings
 from jembatan_kit.nats_server import NatsServerProcess, free_port, nats_server_binary
 from jembatan_kit.settings import ServiceSettings
@@ -33,6 +35,7 @@ SETTINGS: dict[str, type[ServiceSettings]] = {
     "training": TrainingSettings,
     "placement": PlacementSettings,
     "financing": FinancingSettings,
+    "dashboard": DashboardSettings,
 }
 AGENCIES = (topology.HUB_AGENCY, *topology.PROVINCES)
 
@@ -139,6 +142,62 @@ def test_each_service_container_agrees_with_its_settings(compose: dict[str, Any]
             assert bus.username in users, f"{agency} has no NATS user {bus.username}"
             assert bus.password == f"${{{users[name].password_var}}}"
             assert env["OTEL_EXPORTER_OTLP_ENDPOINT"] == "http://otel-collector:4318"
+
+
+def test_the_dashboard_reads_its_settings_from_the_compose_file(
+    compose: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Kemnaker's dashboard, as its settings parse the container's environment: its own
+    database and NATS user, and links to the API docs of the services published beside it."""
+    services = compose["services"]
+    container = services["dashboard"]
+    for key, value in container["environment"].items():
+        monkeypatch.setenv(key, str(value))
+    settings = DashboardSettings()
+    assert settings.agency == topology.HUB_AGENCY
+    assert settings.http_port == 8005 == topology.HTTP_PORTS["dashboard"]
+    assert container["ports"] == [f"{settings.http_port}:{settings.http_port}"]
+    assert urlsplit(settings.database_url).hostname == "dashboard-db"
+    assert urlsplit(settings.nats_url).username == "dashboard"
+    assert settings.service_urls, "the page links no service"
+    for name, url in settings.service_urls.items():
+        published = [p.split(":")[0] for p in services[name]["ports"]]
+        assert [str(urlsplit(url).port)] == published, f"{name}: {url} is not where it listens"
+    assert "dashboard" not in settings.service_urls
+    assert set(container["depends_on"]) >= {"dashboard-db", "nats-hub", "financing"}
+
+
+def test_the_topology_lists_the_dashboards_own_consumers() -> None:
+    """The NATS permissions follow the durable consumers the dashboard registers."""
+    assert {(c.durable, c.event) for c in topology.CONSUMERS["dashboard"]} == {
+        (durable, event) for event, (durable, _) in PROJECTIONS.items()
+    }
+
+
+def test_the_hub_sources_every_province_event_a_hub_service_consumes(
+    compose: dict[str, Any], manifests: dict[tuple[str, str], dict[str, Any]]
+) -> None:
+    """Each hub stream sources those events from every province, and compose and Kubernetes
+    both create it from its committed file."""
+    streams: dict[str, set[str]] = {}
+    for stream in topology.hub_sourcing_streams():
+        sources: list[dict[str, Any]] = stream["sources"]  # type: ignore[assignment]
+        streams[str(stream["name"])] = {source["filter_subject"] for source in sources}
+    for service in topology.HUB_SERVICES:
+        for consumes in topology.CONSUMERS[service]:
+            if consumes.stream.lower() not in topology.PROVINCE_SERVICES:
+                continue
+            for province in topology.PROVINCES:
+                subject = consumes.event.subject_for(province)
+                assert subject in streams[consumes.stream], f"{consumes.durable}: {subject}"
+    job = " ".join(container(manifests[("Job", "hub-streams")])["command"])
+    creator = compose["services"]["hub-streams"]
+    for name in streams:
+        file = f"hub-stream-{name.lower()}.json"
+        assert file in generated_files("nats-hub-config")
+        assert f"/etc/jembatan/{file}" in job
+        assert NATS_CONFIGS / file in [mounted_file(v) for v in creator["volumes"]]
+        assert f"/etc/jembatan/{file}" in creator["command"][-1]
 
 
 def test_collector_receives_otlp_http_and_forwards_to_jaeger(compose: dict[str, Any]) -> None:

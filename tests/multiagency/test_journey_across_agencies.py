@@ -1,8 +1,9 @@
 """Candidates of two provinces travel to departure through services split across agencies, on
 nats-servers started from the committed configs: each province runs registration and training on
-its leaf server, Kemnaker runs placement and financing on the hub. Kemnaker's placement sees both
-provinces' candidates, each province only its own; and each journey is one trace whose edges run
-through every service of both agencies (the opentelemetry-demo span-edge test, across agencies)."""
+its leaf server, Kemnaker runs placement, financing and the dashboard on the hub. Kemnaker's
+placement and dashboard see both provinces' candidates, each province only its own; and each
+journey is one trace whose edges run through every service of both agencies (the
+opentelemetry-demo span-edge test, across agencies)."""
 
 from __future__ import annotations
 
@@ -178,10 +179,57 @@ async def test_the_hub_sees_every_provinces_candidates_and_each_province_only_it
             assert answer.status_code == (200 if province == "kaltim" else 403)
 
 
+async def funnel_of(agencies: AgencyServices, as_agency: str, **params: str) -> dict[str, Any]:
+    async with agencies[HUB, "dashboard"].client(as_agency) as dashboard:
+        answer: dict[str, Any] = await ok(
+            await dashboard.get("/api/funnel", params={"year": str(date.today().year), **params})
+        )
+        return answer
+
+
+def reached(funnel: dict[str, Any]) -> dict[str, int]:
+    return {stage["stage"]: stage["reached"] for stage in funnel["stages"]}
+
+
+async def test_the_hubs_dashboard_follows_every_provinces_candidates_and_rebuilds(
+    agencies: AgencyServices, journeys: dict[str, dict[str, str]]
+) -> None:
+    """The dashboard at the hub reads, as its own NATS user, the provinces' registrations and
+    training events sourced across the leaf links and the hub's placement and financing events;
+    a province's officer sees only that province; a rebuild replays the same figures."""
+
+    async def both_departed() -> bool:
+        for province in PROVINCES:
+            figures = reached(await funnel_of(agencies, HUB, agency=province))
+            if figures["registered"] != 1 or figures["departed"] != 1:
+                return False
+        return True
+
+    await eventually(both_departed, timeout_s=30)
+    national = await funnel_of(agencies, HUB)
+    assert {row["agency"] for row in national["by_programme"]} == set(PROVINCES)
+    assert reached(national)["departed"] == 2
+    own = await funnel_of(agencies, "kaltim")
+    assert {row["agency"] for row in own["by_programme"]} == {"kaltim"}
+    async with agencies[HUB, "dashboard"].client("kaltim") as province:
+        refused = await province.get("/api/funnel", params={"agency": "boyolali"})
+        assert refused.status_code == 403
+
+    async with agencies[HUB, "dashboard"].client(HUB) as dashboard:
+        replayed = await ok(await dashboard.post("/api/rebuild"))
+    assert replayed["replayed"]["CandidateRegistered"] == 2
+    assert replayed["replayed"]["Departed"] == 2
+    assert await funnel_of(agencies, HUB) == national
+
+
 EXPECTED_EDGES = {
     (("registration", "{p}"), ("training", "{p}")),
     (("training", "{p}"), ("placement", HUB)),
     (("placement", HUB), ("financing", HUB)),
+    (("registration", "{p}"), ("dashboard", HUB)),
+    (("training", "{p}"), ("dashboard", HUB)),
+    (("placement", HUB), ("dashboard", HUB)),
+    (("financing", HUB), ("dashboard", HUB)),
 }
 
 
@@ -227,6 +275,7 @@ async def test_each_journey_is_one_trace_through_every_service_of_both_agencies(
         ("training", province),
         ("placement", HUB),
         ("financing", HUB),
+        ("dashboard", HUB),
     }
     assert [s["name"] for s in spans if s["parent_span_id"] is None] == ["journey"]
     bus_spans = [s for s in spans if "jembatan.event_type" in s["attributes"]]
@@ -235,11 +284,12 @@ async def test_each_journey_is_one_trace_through_every_service_of_both_agencies(
         "training",
         "placement",
         "financing",
+        "dashboard",
     }
     for span in bus_spans:
         assert span["attributes"]["jembatan.journey_id"] == journey_id, span["name"]
     consumed = [s for s in bus_spans if s["kind"] == "CONSUMER"]
-    assert {s["service"] for s in consumed} == {"training", "placement", "financing"}
+    assert {s["service"] for s in consumed} == {"training", "placement", "financing", "dashboard"}
     for span in consumed:  # the event's agency: the candidate's province, even at the hub
         assert span["attributes"]["jembatan.agency"] == province, span["name"]
 
