@@ -1,5 +1,6 @@
 """Jembatan's shared event contracts. Depends on pydantic only."""
 
+from .arrears import ArrearsBucket, bucket_for
 from .envelope import AGENCY_PATTERN, Event
 from .events import (
     CATALOGUE,
@@ -35,6 +36,7 @@ __all__ = [
     "ALL_STREAMS",
     "CATALOGUE",
     "DEAD_LETTER",
+    "ArrearsBucket",
     "CandidateDataCorrected",
     "CandidateInterviewed",
     "CandidateOffered",
@@ -61,5 +63,6 @@ __all__ = [
     "Track",
     "VisaIssued",
     "WithdrawalReason",
+    "bucket_for",
     "dead_letter_subject",
 ]

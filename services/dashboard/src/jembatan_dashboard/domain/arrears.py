@@ -15,16 +15,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
-from enum import StrEnum
 
-
-class ArrearsBucket(StrEnum):
-    CURRENT = "current"
-    DAYS_1_30 = "1-30"
-    DAYS_31_60 = "31-60"
-    DAYS_61_90 = "61-90"
-    DAYS_OVER_90 = "90+"
-
+from jembatan_contracts import ArrearsBucket, bucket_for
 
 ARREARS_BUCKETS = (
     ArrearsBucket.DAYS_1_30,
@@ -32,18 +24,6 @@ ARREARS_BUCKETS = (
     ArrearsBucket.DAYS_61_90,
     ArrearsBucket.DAYS_OVER_90,
 )
-
-
-def bucket_for(days_past_due: int) -> ArrearsBucket:
-    if days_past_due <= 0:
-        return ArrearsBucket.CURRENT
-    if days_past_due <= 30:
-        return ArrearsBucket.DAYS_1_30
-    if days_past_due <= 60:
-        return ArrearsBucket.DAYS_31_60
-    if days_past_due <= 90:
-        return ArrearsBucket.DAYS_61_90
-    return ArrearsBucket.DAYS_OVER_90
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from enum import StrEnum
 
-from jembatan_contracts import Track
+from jembatan_contracts import ArrearsBucket, Track, bucket_for
 from jembatan_kit.errors import RuleViolation
 
 from .costs import CostItem as CostItem
@@ -240,26 +240,6 @@ def allocate_payment(
             applied.append((instalment.number, take))
             left -= take
     return applied, left
-
-
-class ArrearsBucket(StrEnum):
-    CURRENT = "current"
-    DAYS_1_30 = "1-30"
-    DAYS_31_60 = "31-60"
-    DAYS_61_90 = "61-90"
-    DAYS_OVER_90 = "90+"
-
-
-def bucket_for(days_past_due: int) -> ArrearsBucket:
-    if days_past_due <= 0:
-        return ArrearsBucket.CURRENT
-    if days_past_due <= 30:
-        return ArrearsBucket.DAYS_1_30
-    if days_past_due <= 60:
-        return ArrearsBucket.DAYS_31_60
-    if days_past_due <= 90:
-        return ArrearsBucket.DAYS_61_90
-    return ArrearsBucket.DAYS_OVER_90
 
 
 @dataclass(frozen=True)
