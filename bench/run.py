@@ -34,6 +34,7 @@ import io
 import json
 import os
 import platform
+import shutil
 import sqlite3
 import subprocess
 import sys
@@ -850,6 +851,10 @@ async def bench(args: argparse.Namespace) -> dict[str, Any]:
     results["hop"], results["rates"] = consumer_figures(staged, handled)
     if args.database == "postgresql":
         await drop_databases(suffix)
+    if args.keep_data:
+        print(f"data, NATS storage and logs kept in {data_dir}", flush=True)
+    else:
+        shutil.rmtree(data_dir, ignore_errors=True)
     return results
 
 
@@ -870,6 +875,9 @@ def main() -> None:
     parser.add_argument("--rate-seconds", type=float, default=10.0)
     parser.add_argument("--timeout-s", type=float, default=900.0)
     parser.add_argument("--record", action="store_true", help="add the figures to BENCHMARKS.md")
+    parser.add_argument(
+        "--keep-data", action="store_true", help="keep the databases, NATS storage and logs"
+    )
     parser.add_argument("--json", type=Path, help="also write the raw figures here")
     args = parser.parse_args()
     if args.journeys < 1 or args.journeys > 9999 * 89:
