@@ -156,6 +156,19 @@ async def test_a_journey_is_one_trace_and_each_request_is_linked_to_it(harness: 
         request_span.get_span_context().span_id
     ]
     assert request_span.get_span_context().trace_id != journey
+    relay = next(
+        span
+        for span in spans.values()
+        if span.name == "outbox relay CandidateRegistered" and span.context.trace_id == journey
+    )
+    assert {
+        key: relay.attributes[key]
+        for key in ("jembatan.agency", "jembatan.event_type", "jembatan.journey_id")
+    } == {
+        "jembatan.agency": event.agency,
+        "jembatan.event_type": "CandidateRegistered",
+        "jembatan.journey_id": str(event.journey_id),
+    }
 
 
 def test_events_staged_for_a_batch_continue_the_trace_of_their_journeys_message() -> None:

@@ -197,6 +197,8 @@ class OutboxRelay:
                     "messaging.destination.name": row.subject,
                     "messaging.message.id": str(row.event_id),
                     "jembatan.event_type": row.event_type,
+                    # Subjects are jembatan.<agency>.<service>...: the agency the event is for.
+                    "jembatan.agency": row.subject.split(".")[1],
                     "jembatan.journey_id": str(row.journey_id),
                 },
             ):
