@@ -66,7 +66,7 @@ def read_token(secret: str, token: str) -> Caller:
     return Caller(claims["sub"], claims["agency"], frozenset(claims.get("roles", [])))
 
 
-def current_caller(request: Request) -> Caller:
+async def current_caller(request: Request) -> Caller:
     secret = getattr(request.app.state, "auth_secret", None)
     if not secret:
         raise RuleViolation(

@@ -118,7 +118,9 @@ class ServiceRuntime:
         self.relay.wake()
 
 
-def get_runtime(request: Request) -> ServiceRuntime:
+async def get_runtime(request: Request) -> ServiceRuntime:
+    # async, like every dependency that does no blocking I/O: FastAPI runs a plain `def`
+    # dependency in its thread pool, a thread hop per request.
     runtime: ServiceRuntime = request.app.state.runtime
     return runtime
 

@@ -19,7 +19,7 @@ from .scope import authorise_candidate
 router = APIRouter(tags=["candidates"], dependencies=[Depends(current_caller)])
 
 
-def get_protector(request: Request) -> IdentityProtector:
+async def get_protector(request: Request) -> IdentityProtector:
     protector: IdentityProtector = request.app.state.protector
     return protector
 
