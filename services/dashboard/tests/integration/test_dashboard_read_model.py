@@ -82,9 +82,10 @@ async def test_a_caller_sees_their_own_agency_and_kemnaker_sees_all(
     assert other.json()["error"] == "agency_scope"
     anonymous = await dashboard.get("/api/funnel")
     assert (anonymous.status_code, anonymous.json()["error"]) == (401, "authentication")
+    foreign_key = "a signing key of another deployment"
     forged = await dashboard.get(
         "/api/funnel",
-        headers={"Authorization": f"Bearer {issue_token('another key', 'x', 'kemnaker', [])}"},
+        headers={"Authorization": f"Bearer {issue_token(foreign_key, 'x', 'kemnaker', [])}"},
     )
     assert forged.status_code == 401
     refused = await dashboard.post("/api/rebuild", headers=bearer("kota-serang"))
