@@ -15,7 +15,7 @@ from .config import DashboardSettings
 from .entrypoints.api import router as api_router
 from .entrypoints.page import STATIC
 from .entrypoints.page import router as page_router
-from .service_layer.projections import PROJECTIONS
+from .service_layer.projections import BATCH_PROJECTIONS, PROJECTIONS
 
 MIGRATIONS = Path(__file__).parent / "adapters" / "migrations"
 
@@ -27,7 +27,7 @@ def build_runtime(settings: DashboardSettings, clock: Clock | None = None) -> Se
         migrations=MIGRATIONS,
         clock=clock,
         handlers=[
-            EventHandler(event_type, durable, handle)
+            EventHandler(event_type, durable, handle, BATCH_PROJECTIONS.get(event_type))
             for event_type, (durable, handle) in PROJECTIONS.items()
         ],
     )

@@ -6,11 +6,12 @@ the same figures."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import Table, or_, update
+from sqlalchemy import Table, case, or_, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -252,6 +253,225 @@ async def on_loan_restructured(session: AsyncSession, event: LoanRestructured) -
     )
 
 
+# Batch versions: the effect of the projection above on each event of a list, in order, in a
+# few statements. Used by the consumer for a fetched batch (`EventHandler.handle_batch`); its
+# fallback, message by message, uses the single-event projections. Each batch projection first
+# merges the events in Python as the single ones would leave the rows (the first agency and
+# track, the earliest day, the latest score recording), then writes one row per key with an
+# upsert that merges with what is stored the same way, row by row in the database.
+
+
+def _dialect_insert(session: AsyncSession, table: Table) -> Any:
+    if session.get_bind().dialect.name == "postgresql":
+        return postgresql.insert(table)
+    return sqlite.insert(table)
+
+
+@dataclass
+class _Facts:
+    """What a batch says about one candidate: `agency` and `track` as first given, and the
+    earliest day given for each stage column."""
+
+    agency: str
+    track: str | None = None
+    days: dict[str, date] = field(default_factory=dict)
+
+
+class _Candidates:
+    def __init__(self) -> None:
+        self.facts: dict[uuid.UUID, _Facts] = {}
+
+    def add(
+        self, candidate_id: uuid.UUID, agency: str, track: str | None = None, **days: date
+    ) -> None:
+        facts = self.facts.setdefault(candidate_id, _Facts(agency))
+        if facts.track is None:
+            facts.track = track
+        for column, day in days.items():
+            known = facts.days.get(column)
+            if known is None or day < known:
+                facts.days[column] = day
+
+    async def write(
+        self, session: AsyncSession, columns: tuple[str, ...] = (), track: bool = False
+    ) -> None:
+        """One statement: each candidate inserted unless known, its track set unless already
+        set, and each of `columns` set to the earliest of the stored day and the batch's."""
+        if not self.facts:
+            return
+        rows = []
+        for candidate_id in sorted(self.facts):  # one lock order, whatever the arrival order
+            facts = self.facts[candidate_id]
+            row: dict[str, Any] = {"candidate_id": candidate_id, "agency": facts.agency}
+            if track:
+                row["track"] = facts.track
+            rows.append(row | {column: facts.days.get(column) for column in columns})
+        statement = _dialect_insert(session, candidates)
+        new = statement.excluded
+        changes: dict[str, Any] = {}
+        if track:
+            changes["track"] = case(
+                (candidates.c.track.is_(None), new.track), else_=candidates.c.track
+            )
+        for column in columns:
+            current = candidates.c[column]
+            changes[column] = case(
+                (
+                    new[column].is_not(None) & or_(current.is_(None), current > new[column]),
+                    new[column],
+                ),
+                else_=current,
+            )
+        if changes:
+            statement = statement.on_conflict_do_update(
+                index_elements=[candidates.c.candidate_id], set_=changes
+            )
+        else:
+            statement = statement.on_conflict_do_nothing()
+        await session.execute(statement, rows)
+
+
+async def _insert_new_many(
+    session: AsyncSession, table: Table, rows: Iterable[dict[str, Any]]
+) -> None:
+    """`_insert_new` for many rows in one statement; `rows` has one row per key, the first."""
+    rows = list(rows)
+    if rows:
+        await session.execute(_dialect_insert(session, table).on_conflict_do_nothing(), rows)
+
+
+async def on_candidates_registered(
+    session: AsyncSession, events: list[CandidateRegistered]
+) -> None:
+    found = _Candidates()
+    for event in events:
+        found.add(
+            event.candidate_id, event.agency, event.track.value, registered_on=event.registered_on
+        )
+    await found.write(session, ("registered_on",), track=True)
+
+
+async def on_certificates_passed(session: AsyncSession, events: list[CertificatePassed]) -> None:
+    found = _Candidates()
+    for event in events:
+        found.add(
+            event.candidate_id,
+            event.agency,
+            in_training_on=event.passed_on,
+            certified_on=event.passed_on,
+        )
+    await found.write(session, ("in_training_on", "certified_on"))
+
+
+async def on_candidates_ready(
+    session: AsyncSession, events: list[CandidateReadyForPlacement]
+) -> None:
+    found = _Candidates()
+    for event in events:
+        found.add(
+            event.candidate_id,
+            event.agency,
+            event.track.value,
+            ready_on=event.occurred_at.date(),
+        )
+    await found.write(session, ("ready_on",), track=True)
+
+
+async def on_candidates_placed(session: AsyncSession, events: list[CandidatePlaced]) -> None:
+    found = _Candidates()
+    for event in events:
+        signed = event.contract_signed_on or event.occurred_at.date()
+        found.add(event.candidate_id, event.agency, event.track.value, placed_on=signed)
+    await found.write(session, ("placed_on",), track=True)
+
+
+async def on_departures(session: AsyncSession, events: list[Departed]) -> None:
+    found = _Candidates()
+    for event in events:
+        found.add(event.candidate_id, event.agency, departed_on=event.departure_date)
+    await found.write(session, ("departed_on",))
+
+
+async def on_daily_scores_recorded(session: AsyncSession, events: list[DailyScoreRecorded]) -> None:
+    found = _Candidates()
+    latest: dict[tuple[uuid.UUID, date], dict[str, Any]] = {}
+    for event in events:
+        found.add(event.candidate_id, event.agency, in_training_on=event.day)
+        row = {
+            "candidate_id": event.candidate_id,
+            "day": event.day,
+            "agency": event.agency,
+            "score": event.score,
+            "cohort_id": event.cohort_id,
+            "cohort_name": event.cohort_name,
+            "training_centre": event.training_centre,
+            "recorded_at": _utc(event.occurred_at),
+        }
+        key = (event.candidate_id, event.day)
+        if key not in latest or latest[key]["recorded_at"] < row["recorded_at"]:
+            latest[key] = row
+    await found.write(session, ("in_training_on",))
+    statement = _dialect_insert(session, daily_scores)
+    new = statement.excluded
+    statement = statement.on_conflict_do_update(
+        index_elements=[daily_scores.c.candidate_id, daily_scores.c.day],
+        set_={
+            column: new[column]
+            for column in (
+                "agency",
+                "score",
+                "cohort_id",
+                "cohort_name",
+                "training_centre",
+                "recorded_at",
+            )
+        },
+        # The same day scored again: the later recording wins, whatever order they arrive in.
+        where=daily_scores.c.recorded_at < new.recorded_at,
+    )
+    await session.execute(statement, [latest[key] for key in sorted(latest)])
+
+
+def _loans(events: list[LoanOpened] | list[RepaymentDue]) -> dict[uuid.UUID, dict[str, Any]]:
+    first: dict[uuid.UUID, dict[str, Any]] = {}
+    for event in events:
+        first.setdefault(
+            event.loan_id,
+            {"loan_id": event.loan_id, "candidate_id": event.candidate_id, "agency": event.agency},
+        )
+    return first
+
+
+async def on_loans_opened(session: AsyncSession, events: list[LoanOpened]) -> None:
+    found = _Candidates()
+    for event in events:
+        found.add(event.candidate_id, event.agency)
+    await found.write(session)
+    loans_found = _loans(events)
+    await _insert_new_many(session, loans, (loans_found[key] for key in sorted(loans_found)))
+
+
+async def on_repayments_due(session: AsyncSession, events: list[RepaymentDue]) -> None:
+    found = _Candidates()
+    due: dict[tuple[uuid.UUID, int], dict[str, Any]] = {}
+    for event in events:
+        found.add(event.candidate_id, event.agency, repaying_on=event.due_date)
+        due.setdefault(
+            (event.loan_id, event.instalment_number),
+            {
+                "loan_id": event.loan_id,
+                "instalment_number": event.instalment_number,
+                "due_date": event.due_date,
+                "amount_idr": event.amount_idr,
+                "announced_at": _utc(event.occurred_at),
+            },
+        )
+    await found.write(session, ("repaying_on",))
+    loans_found = _loans(events)
+    await _insert_new_many(session, loans, (loans_found[key] for key in sorted(loans_found)))
+    await _insert_new_many(session, repayments_due, (due[key] for key in sorted(due)))
+
+
 Projection = Callable[[AsyncSession, Any], Awaitable[None]]
 
 PROJECTIONS: dict[type[Event], tuple[str, Projection]] = {
@@ -271,3 +491,17 @@ PROJECTIONS: dict[type[Event], tuple[str, Projection]] = {
     LoanRestructured: ("dashboard-loan-restructured", on_loan_restructured),
 }
 """Each event the dashboard follows: its durable consumer and its projection."""
+
+BatchProjection = Callable[[AsyncSession, list[Any]], Awaitable[None]]
+
+BATCH_PROJECTIONS: dict[type[Event], BatchProjection] = {
+    CandidateRegistered: on_candidates_registered,
+    CertificatePassed: on_certificates_passed,
+    DailyScoreRecorded: on_daily_scores_recorded,
+    CandidateReadyForPlacement: on_candidates_ready,
+    CandidatePlaced: on_candidates_placed,
+    Departed: on_departures,
+    LoanOpened: on_loans_opened,
+    RepaymentDue: on_repayments_due,
+}
+"""The projections that also have a version for a whole batch of their events."""

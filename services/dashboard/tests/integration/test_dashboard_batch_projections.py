@@ -1,0 +1,164 @@
+"""The batch projections on SQLite and PostgreSQL: for the same batches of events, they leave the
+same read model as the one-event projections applied one by one, with duplicates in a batch,
+stages and scores out of order, and facts already stored by earlier batches."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import uuid
+from collections.abc import AsyncIterator
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from dashboard_test_support import kota_serang_2026
+from sqlalchemy import delete, select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from jembatan_contracts import (
+    CandidatePlaced,
+    CandidateReadyForPlacement,
+    CandidateRegistered,
+    CertificatePassed,
+    DailyScoreRecorded,
+    Departed,
+    Event,
+    LoanOpened,
+    RepaymentDue,
+    Track,
+)
+from jembatan_dashboard.adapters.orm import READ_MODEL
+from jembatan_dashboard.bootstrap import MIGRATIONS
+from jembatan_dashboard.service_layer.projections import BATCH_PROJECTIONS, PROJECTIONS
+from jembatan_kit.db import create_engine, create_session_factory
+from jembatan_kit.migrations import upgrade_to_head
+
+Batch = list[Event]
+
+
+@pytest.fixture
+async def sessions(database_url: str) -> AsyncIterator[async_sessionmaker[AsyncSession]]:
+    await asyncio.to_thread(upgrade_to_head, MIGRATIONS, database_url)
+    engine = create_engine(database_url)
+    yield create_session_factory(engine)
+    await engine.dispose()
+
+
+def _again(event: Event, **changes: Any) -> Event:
+    """The same fact told again by another event: a new id and some fields changed."""
+    return event.model_copy(update={"event_id": uuid.uuid4(), **changes})
+
+
+def events_told_twice_and_differently() -> list[Event]:
+    """The scenario, each event twice, and second versions that disagree with the first: earlier
+    and later stage days, another track, a day scored again, an instalment announced again, and
+    candidates first known from a later stage, by two agencies or with two tracks."""
+    events = [event for journey in kota_serang_2026() for event in journey.events]
+    more: list[Event] = []
+    for event in events:
+        if isinstance(event, CandidateRegistered):
+            more.append(_again(event, registered_on=event.registered_on + timedelta(days=1)))
+        elif isinstance(event, CertificatePassed):
+            more.append(_again(event, passed_on=event.passed_on - timedelta(days=3)))
+            more.append(_again(event, passed_on=event.passed_on + timedelta(days=3)))
+        elif isinstance(event, DailyScoreRecorded):
+            later = event.occurred_at + timedelta(hours=2)
+            more.append(_again(event, score=event.score - 7, occurred_at=later))
+            more.append(_again(event, score=event.score + 1, occurred_at=later))  # a tie
+            more.append(_again(event, score=3, occurred_at=event.occurred_at - timedelta(hours=1)))
+            more.append(_again(event, day=event.day - timedelta(days=10)))
+        elif isinstance(event, CandidateReadyForPlacement | CandidatePlaced):
+            other = Track.SSW if event.track is Track.TITP else Track.TITP
+            more.append(_again(event, occurred_at=event.occurred_at - timedelta(days=2)))
+            more.append(_again(event, track=other))  # the track first given stays
+            stranger = uuid.uuid4()
+            more.append(_again(event, candidate_id=stranger))
+            more.append(_again(event, candidate_id=stranger, track=other))
+        elif isinstance(event, Departed):
+            more.append(_again(event, departure_date=event.departure_date + timedelta(days=5)))
+            stranger = uuid.uuid4()
+            more.append(_again(event, candidate_id=stranger, agency="kaltim"))
+            more.append(_again(event, candidate_id=stranger, agency="kota-serang"))
+        elif isinstance(event, RepaymentDue):
+            more.append(_again(event, amount_idr=event.amount_idr + 1))
+            more.append(_again(event, due_date=event.due_date - timedelta(days=31)))
+        elif isinstance(event, LoanOpened):
+            more.append(_again(event, loan_id=uuid.uuid4()))
+    told = events + more
+    return told + told  # every event twice, as redelivery does
+
+
+def batches(events: list[Event], seed: int, size: int) -> list[Batch]:
+    """Batches as the consumers fetch them: each of one event type, in a shuffled arrival."""
+    pending: dict[type[Event], Batch] = {}
+    made: list[Batch] = []
+    for event in random.Random(seed).sample(events, len(events)):
+        batch = pending.setdefault(type(event), [])
+        batch.append(event)
+        if len(batch) == size:
+            made.append(pending.pop(type(event)))
+    return made + list(pending.values())
+
+
+async def one_by_one(sessions: async_sessionmaker[AsyncSession], batch: Batch) -> None:
+    async with sessions() as session, session.begin():
+        for event in batch:
+            _, project = PROJECTIONS[type(event)]
+            await project(session, event)
+
+
+async def together(sessions: async_sessionmaker[AsyncSession], batch: Batch) -> None:
+    project_batch = BATCH_PROJECTIONS.get(type(batch[0]))
+    if project_batch is None:
+        await one_by_one(sessions, batch)
+        return
+    async with sessions() as session, session.begin():
+        await project_batch(session, batch)
+
+
+async def read_model(sessions: async_sessionmaker[AsyncSession]) -> dict[str, list[str]]:
+    async with sessions() as session:
+        return {
+            table.name: sorted(repr(tuple(row)) for row in await session.execute(select(table)))
+            for table in READ_MODEL
+        }
+
+
+async def empty(sessions: async_sessionmaker[AsyncSession]) -> None:
+    async with sessions() as session, session.begin():
+        for table in READ_MODEL:
+            await session.execute(delete(table))
+
+
+def test_every_high_volume_stage_event_has_a_batch_projection() -> None:
+    assert set(BATCH_PROJECTIONS) == {
+        CandidateRegistered,
+        CertificatePassed,
+        DailyScoreRecorded,
+        CandidateReadyForPlacement,
+        CandidatePlaced,
+        Departed,
+        LoanOpened,
+        RepaymentDue,
+    }
+    assert set(BATCH_PROJECTIONS) <= set(PROJECTIONS)
+
+
+@pytest.mark.parametrize(("seed", "size"), [(1, 5), (2, 17), (3, 10_000)])
+async def test_a_batch_projection_leaves_the_read_model_the_one_by_one_projections_leave(
+    sessions: async_sessionmaker[AsyncSession], seed: int, size: int
+) -> None:
+    arrival = batches(events_told_twice_and_differently(), seed, size)
+    if size > len(arrival[0]):  # each event type in one batch, so each event twice in it
+        assert all(len({event.event_id for event in batch}) < len(batch) for batch in arrival)
+
+    for batch in arrival:
+        await one_by_one(sessions, batch)
+    expected = await read_model(sessions)
+    assert all(expected[name] for name in ("candidates", "daily_scores", "repayments_due"))
+
+    await empty(sessions)
+    for batch in arrival:
+        await together(sessions, batch)
+    assert await read_model(sessions) == expected
