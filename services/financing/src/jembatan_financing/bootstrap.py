@@ -48,6 +48,7 @@ def build_runtime(settings: FinancingSettings, clock: Clock | None = None) -> Se
                 Departed,
                 "financing-departed",
                 partial(handlers.on_departed, terms=terms, clock=clock),
+                handle_batch=partial(handlers.on_departures, terms=terms, clock=clock),
             ),
             EventHandler(
                 EarlyReturned,

@@ -9,7 +9,7 @@ from datetime import date, datetime
 from typing import Any
 
 from opentelemetry.trace import SpanKind
-from sqlalchemy import Row, delete, func, insert, select, update
+from sqlalchemy import Row, bindparam, delete, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from jembatan_contracts import (
@@ -173,68 +173,128 @@ async def on_candidates_placed(
 async def on_departed(
     session: AsyncSession, event: Departed, *, terms: LoanTerms, clock: Clock
 ) -> None:
-    """Fix the repayment schedule from the departure date."""
-    loan = await _loan_of_placement(session, event.placement_id)
-    if loan is None:
-        raise RetryLater(f"placement {event.placement_id} has no loan yet (CandidatePlaced first)")
-    if loan.status != LoanStatus.OPEN:
+    """Fix the repayment schedule from the departure date. Also the consumer's fallback, one
+    message at a time, when a batch handled with `on_departures` did not fully succeed."""
+    await on_departures(session, [event], terms=terms, clock=clock)
+
+
+async def on_departures(
+    session: AsyncSession, events: list[Departed], *, terms: LoanTerms, clock: Clock
+) -> None:
+    """`on_departed` for a batch: one query for the loans (with what is subsidised on each),
+    then the instalments, the RepaymentScheduleFixed events and the loans' updates each done
+    together.
+
+    A departure whose placement has no loan yet (its CandidatePlaced has not been handled)
+    raises RetryLater, as the single handler does, before anything is written. In a batch that
+    rolls the batch back and the consumer handles it again message by message with
+    `on_departed`, so only that departure waits and is redelivered; the others are fixed then.
+    Skipping it here instead would be wrong: the consumer records every event handed to a batch
+    handler as processed. Likewise a schedule that breaks a protective rule raises
+    Unprocessable, and alone it is dead-lettered. A loan whose schedule is already fixed, or
+    fixed by an earlier departure of the same batch, is left alone.
+
+    Each instalment keeps the traceparent of the RepaymentScheduleFixed staged for its
+    departure's message, so the scheduler's RepaymentDue continues that message's trace.
+    """
+    subsidised = (
+        select(func.coalesce(func.sum(subsidies.c.amount_idr), 0))
+        .where(subsidies.c.loan_id == loans.c.id)
+        .scalar_subquery()
+    )
+    found = {
+        loan.placement_id: loan
+        for loan in await session.execute(
+            select(
+                loans.c.id,
+                loans.c.placement_id,
+                loans.c.candidate_id,
+                loans.c.status,
+                loans.c.principal_idr,
+                subsidised.label("subsidised_idr"),
+            ).where(loans.c.placement_id.in_({event.placement_id for event in events}))
+        )
+    }
+    for event in events:
+        if event.placement_id not in found:
+            raise RetryLater(
+                f"placement {event.placement_id} has no loan yet (CandidatePlaced first)"
+            )
+    fixed: set[uuid.UUID] = set()
+    instalment_rows: list[dict[str, Any]] = []
+    staged: list[dict[str, Any]] = []
+    loan_updates: list[dict[str, Any]] = []
+    for event in events:
+        loan = found[event.placement_id]
+        if loan.status != LoanStatus.OPEN or loan.id in fixed:
+            continue
+        fixed.add(loan.id)
+        owed = loan.principal_idr - int(loan.subsidised_idr or 0)
+        try:
+            schedule = repayment_schedule(
+                owed,
+                event.departure_date,
+                event.contract_months,
+                terms.max_instalments,
+                terms.cap_for(event.monthly_wage_jpy, clock.today()),
+            )
+        except RuleViolation as exc:
+            raise Unprocessable(str(exc)) from exc
+        [row] = outbox_rows(
+            RepaymentScheduleFixed(
+                event_id=event_id_for("schedule-fixed", loan.id),
+                agency=event.agency,
+                journey_id=event.journey_id,
+                loan_id=loan.id,
+                candidate_id=loan.candidate_id,
+                first_due_date=schedule[0].due_date,
+                instalments=len(schedule),
+                principal_idr=owed,
+            )
+        )
+        staged.append(row)
+        # The scheduler announces each instalment months from now; it continues the trace of
+        # this departure's message, as the event staged for it does.
+        instalment_rows += _instalment_rows(loan.id, schedule, row["traceparent"])
+        loan_updates.append(
+            {
+                "loan_id": loan.id,
+                "status": LoanStatus.REPAYING.value,
+                "departure_date": event.departure_date,
+                "contract_months": event.contract_months,
+                "monthly_wage_jpy": event.monthly_wage_jpy,
+                "schedule_fixed_at": clock.now(),
+            }
+        )
+    if not loan_updates:
         return
-    owed = loan.principal_idr - await _subsidised(session, loan.id)
-    try:
-        schedule = repayment_schedule(
-            owed,
-            event.departure_date,
-            event.contract_months,
-            terms.max_instalments,
-            terms.cap_for(event.monthly_wage_jpy, clock.today()),
-        )
-    except RuleViolation as exc:
-        raise Unprocessable(str(exc)) from exc
-    await _insert_instalments(session, loan.id, schedule)
-    await session.execute(
-        update(loans)
-        .where(loans.c.id == loan.id)
-        .values(
-            status=LoanStatus.REPAYING.value,
-            departure_date=event.departure_date,
-            contract_months=event.contract_months,
-            monthly_wage_jpy=event.monthly_wage_jpy,
-            schedule_fixed_at=clock.now(),
-        )
-    )
-    await add_to_outbox(
-        session,
-        RepaymentScheduleFixed(
-            event_id=event_id_for("schedule-fixed", loan.id),
-            agency=event.agency,
-            journey_id=event.journey_id,
-            loan_id=loan.id,
-            candidate_id=loan.candidate_id,
-            first_due_date=schedule[0].due_date,
-            instalments=len(schedule),
-            principal_idr=owed,
-        ),
-    )
+    await session.execute(insert(instalments), instalment_rows)
+    await insert_outbox_rows(session, staged)
+    await session.execute(update(loans).where(loans.c.id == bindparam("loan_id")), loan_updates)
+
+
+def _instalment_rows(
+    loan_id: uuid.UUID, schedule: Sequence[Instalment], traceparent: str | None
+) -> list[dict[str, Any]]:
+    return [
+        {
+            "id": instalment_id_for(loan_id, instalment.number),
+            "loan_id": loan_id,
+            "number": instalment.number,
+            "due_date": instalment.due_date,
+            "amount_idr": instalment.amount_idr,
+            "traceparent": traceparent,
+        }
+        for instalment in schedule
+    ]
 
 
 async def _insert_instalments(
     session: AsyncSession, loan_id: uuid.UUID, schedule: Sequence[Instalment]
 ) -> None:
     # The scheduler announces each instalment months from now; it continues this trace.
-    traceparent = current_traceparent()
     await session.execute(
-        insert(instalments),
-        [
-            {
-                "id": instalment_id_for(loan_id, instalment.number),
-                "loan_id": loan_id,
-                "number": instalment.number,
-                "due_date": instalment.due_date,
-                "amount_idr": instalment.amount_idr,
-                "traceparent": traceparent,
-            }
-            for instalment in schedule
-        ],
+        insert(instalments), _instalment_rows(loan_id, schedule, current_traceparent())
     )
 
 
