@@ -267,6 +267,22 @@ def _dialect_insert(session: AsyncSession, table: Table) -> Any:
     return sqlite.insert(table)
 
 
+def _earliest(table: Table, new: Any, columns: Iterable[str]) -> dict[str, Any]:
+    """For an upsert: each of `columns` set to the proposed day if it is earlier than the stored
+    one (or none is stored)."""
+    changes = {}
+    for column in columns:
+        current = table.c[column]
+        changes[column] = case(
+            (
+                new[column].is_not(None) & or_(current.is_(None), current > new[column]),
+                new[column],
+            ),
+            else_=current,
+        )
+    return changes
+
+
 @dataclass
 class _Facts:
     """What a batch says about one candidate: `agency` and `track` as first given, and the
@@ -313,15 +329,7 @@ class _Candidates:
             changes["track"] = case(
                 (candidates.c.track.is_(None), new.track), else_=candidates.c.track
             )
-        for column in columns:
-            current = candidates.c[column]
-            changes[column] = case(
-                (
-                    new[column].is_not(None) & or_(current.is_(None), current > new[column]),
-                    new[column],
-                ),
-                else_=current,
-            )
+        changes |= _earliest(candidates, new, columns)
         if changes:
             statement = statement.on_conflict_do_update(
                 index_elements=[candidates.c.candidate_id], set_=changes
@@ -432,7 +440,16 @@ async def on_daily_scores_recorded(session: AsyncSession, events: list[DailyScor
     await session.execute(statement, [latest[key] for key in sorted(latest)])
 
 
-def _loans(events: list[LoanOpened] | list[RepaymentDue]) -> dict[uuid.UUID, dict[str, Any]]:
+LoanEvents = (
+    list[LoanOpened]
+    | list[RepaymentDue]
+    | list[PaymentRecorded]
+    | list[LoanSettled]
+    | list[LoanRestructured]
+)
+
+
+def _loans(events: LoanEvents) -> dict[uuid.UUID, dict[str, Any]]:
     first: dict[uuid.UUID, dict[str, Any]] = {}
     for event in events:
         first.setdefault(
@@ -472,6 +489,130 @@ async def on_repayments_due(session: AsyncSession, events: list[RepaymentDue]) -
     await _insert_new_many(session, repayments_due, (due[key] for key in sorted(due)))
 
 
+def _drop_out_row(event: Any, kind: DropOutKind, reason: str, day: date) -> dict[str, Any]:
+    return {
+        "event_id": event.event_id,
+        "candidate_id": event.candidate_id,
+        "agency": event.agency,
+        "kind": kind.value,
+        "reason": reason,
+        "day": day,
+    }
+
+
+async def _drop_outs_many(session: AsyncSession, rows: list[dict[str, Any]]) -> None:
+    first: dict[uuid.UUID, dict[str, Any]] = {}
+    for row in rows:
+        first.setdefault(row["event_id"], row)
+    await _insert_new_many(session, drop_outs, (first[key] for key in sorted(first)))
+
+
+async def on_candidates_withdrawn(session: AsyncSession, events: list[CandidateWithdrawn]) -> None:
+    found = _Candidates()
+    rows = []
+    for event in events:
+        found.add(event.candidate_id, event.agency, withdrawn_on=event.withdrawn_on)
+        rows.append(
+            _drop_out_row(event, DropOutKind.WITHDRAWN, event.reason.value, event.withdrawn_on)
+        )
+    await found.write(session, ("withdrawn_on",))
+    await _drop_outs_many(session, rows)
+
+
+async def on_candidates_interviewed(
+    session: AsyncSession, events: list[CandidateInterviewed]
+) -> None:
+    found = _Candidates()
+    rows = []
+    for event in events:
+        if event.passed:
+            continue
+        found.add(event.candidate_id, event.agency)
+        rows.append(
+            _drop_out_row(
+                event, DropOutKind.INTERVIEW_FAILED, INTERVIEW_NOT_PASSED, event.interviewed_on
+            )
+        )
+    await found.write(session)
+    await _drop_outs_many(session, rows)
+
+
+async def on_early_returns(session: AsyncSession, events: list[EarlyReturned]) -> None:
+    found = _Candidates()
+    rows = []
+    for event in events:
+        found.add(event.candidate_id, event.agency, returned_on=event.return_date)
+        rows.append(
+            _drop_out_row(event, DropOutKind.EARLY_RETURN, event.reason.value, event.return_date)
+        )
+    await found.write(session, ("returned_on",))
+    await _drop_outs_many(session, rows)
+
+
+async def on_payments_recorded(session: AsyncSession, events: list[PaymentRecorded]) -> None:
+    found = _Candidates()
+    recorded: dict[uuid.UUID, dict[str, Any]] = {}
+    for event in events:
+        found.add(event.candidate_id, event.agency, repaying_on=event.paid_on)
+        recorded.setdefault(
+            event.payment_id,
+            {
+                "payment_id": event.payment_id,
+                "loan_id": event.loan_id,
+                "amount_idr": event.amount_idr,
+                "instalment_numbers": list(event.instalment_numbers),
+                "recorded_at": _utc(event.occurred_at),
+                "paid_on": event.paid_on,
+            },
+        )
+    await found.write(session, ("repaying_on",))
+    loans_found = _loans(events)
+    await _insert_new_many(session, loans, (loans_found[key] for key in sorted(loans_found)))
+    await _insert_new_many(session, payments, (recorded[key] for key in sorted(recorded)))
+
+
+async def on_loans_settled(session: AsyncSession, events: list[LoanSettled]) -> None:
+    found = _Candidates()
+    settled: dict[uuid.UUID, date] = {}
+    for event in events:
+        found.add(event.candidate_id, event.agency, settled_on=event.settled_on)
+        known = settled.get(event.loan_id)
+        if known is None or event.settled_on < known:
+            settled[event.loan_id] = event.settled_on
+    await found.write(session, ("settled_on",))
+    loans_found = _loans(events)
+    statement = _dialect_insert(session, loans)
+    statement = statement.on_conflict_do_update(
+        index_elements=[loans.c.loan_id], set_=_earliest(loans, statement.excluded, ["settled_on"])
+    )
+    await session.execute(
+        statement,
+        [loans_found[key] | {"settled_on": settled[key]} for key in sorted(loans_found)],
+    )
+
+
+async def on_loans_restructured(session: AsyncSession, events: list[LoanRestructured]) -> None:
+    found = _Candidates()
+    restructured: dict[uuid.UUID, dict[str, Any]] = {}
+    for event in events:
+        found.add(event.candidate_id, event.agency)
+        restructured.setdefault(
+            event.event_id,
+            {
+                "event_id": event.event_id,
+                "loan_id": event.loan_id,
+                "restructured_at": _utc(event.occurred_at),
+                "first_due_date": event.first_due_date,
+            },
+        )
+    await found.write(session)
+    loans_found = _loans(events)
+    await _insert_new_many(session, loans, (loans_found[key] for key in sorted(loans_found)))
+    await _insert_new_many(
+        session, restructurings, (restructured[key] for key in sorted(restructured))
+    )
+
+
 Projection = Callable[[AsyncSession, Any], Awaitable[None]]
 
 PROJECTIONS: dict[type[Event], tuple[str, Projection]] = {
@@ -503,5 +644,11 @@ BATCH_PROJECTIONS: dict[type[Event], BatchProjection] = {
     Departed: on_departures,
     LoanOpened: on_loans_opened,
     RepaymentDue: on_repayments_due,
+    CandidateWithdrawn: on_candidates_withdrawn,
+    CandidateInterviewed: on_candidates_interviewed,
+    EarlyReturned: on_early_returns,
+    PaymentRecorded: on_payments_recorded,
+    LoanSettled: on_loans_settled,
+    LoanRestructured: on_loans_restructured,
 }
-"""The projections that also have a version for a whole batch of their events."""
+"""Each projection's version for a whole batch of its events."""
