@@ -40,10 +40,6 @@ class Person:
     phone: str
 
 
-def age_on(birth_date: date, day: date) -> float:
-    return (day - birth_date).days / 365.25
-
-
 def birth_date_for_age(rng: random.Random, on: date, min_years: float, max_years: float) -> date:
     """A birth date that makes the person between min_years and max_years old on `on`."""
     youngest = on - timedelta(days=int(min_years * 365.25) + 2)

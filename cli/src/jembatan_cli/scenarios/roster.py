@@ -49,10 +49,6 @@ class Applicant:
         """The sector after penjurusan."""
         return self.steered_to or self.preferred_sector
 
-    @property
-    def passes_japanese(self) -> bool:
-        return self.japanese_level in ("N3", "N4")
-
 
 def apportion(total: int, weights: Mapping[str, float]) -> list[str]:
     """`total` labels in proportion to `weights`, by largest remainder (ties: first listed)."""
