@@ -56,10 +56,11 @@ def setup_telemetry(
     if traces_dir := os.environ.get("JEMBATAN_TRACES_DIR"):
         from pathlib import Path
 
-        from .trace_files import JsonLinesSpanExporter
+        from .trace_files import JsonLinesSpanProcessor
 
-        path = Path(traces_dir) / f"{service_name}.jsonl"
-        provider.add_span_processor(BatchSpanProcessor(JsonLinesSpanExporter(path)))
+        provider.add_span_processor(
+            JsonLinesSpanProcessor(Path(traces_dir) / f"{service_name}.jsonl")
+        )
     for processor in extra_processors:
         provider.add_span_processor(processor)
     trace.set_tracer_provider(provider)
@@ -67,8 +68,14 @@ def setup_telemetry(
     return provider
 
 
+_tracer = trace.get_tracer(TRACER_NAME)
+
+
 def tracer() -> trace.Tracer:
-    return trace.get_tracer(TRACER_NAME)
+    """Jembatan's own tracer. Got once: a proxy that follows the provider `setup_telemetry`
+    installs, so looking it up again for every span (a scope object and checks each time) is
+    not needed."""
+    return _tracer
 
 
 def current_traceparent() -> str | None:
