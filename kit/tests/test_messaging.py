@@ -156,19 +156,23 @@ async def test_a_journey_is_one_trace_and_each_request_is_linked_to_it(harness: 
         request_span.get_span_context().span_id
     ]
     assert request_span.get_span_context().trace_id != journey
-    relay = next(
-        span
+    # The relay publishes in a span of its own, linked to the context each event was staged in
+    # (the message carries that context, so consumers continue the journey).
+    staged_in = {span.parent.span_id for span in processes}
+    relayed = {
+        link.context.span_id: link.attributes
         for span in spans.values()
-        if span.name == "outbox relay CandidateRegistered" and span.context.trace_id == journey
-    )
-    assert {
-        key: relay.attributes[key]
-        for key in ("jembatan.agency", "jembatan.event_type", "jembatan.journey_id")
-    } == {
-        "jembatan.agency": event.agency,
-        "jembatan.event_type": "CandidateRegistered",
-        "jembatan.journey_id": str(event.journey_id),
+        if span.name == "outbox relay"
+        for link in span.links
+        if link.context.trace_id == journey
     }
+    assert staged_in <= set(relayed)
+    assert {
+        key: value
+        for attributes in relayed.values()
+        for key, value in attributes.items()
+        if key in ("jembatan.agency", "jembatan.event_type")
+    } == {"jembatan.agency": event.agency, "jembatan.event_type": "CandidateRegistered"}
 
 
 def test_events_staged_for_a_batch_continue_the_trace_of_their_journeys_message() -> None:
@@ -190,6 +194,30 @@ def test_events_staged_for_a_batch_continue_the_trace_of_their_journeys_message(
     assert parent_of(in_batch) == (f"{event.journey_id.int:032x}", message_span_id)
     assert parent_of(unrelated)[0] == f"{other.journey_id.int:032x}"
     assert parent_of(alone)[1] != message_span_id  # outside a batch: its own stage span
+
+
+def test_the_events_a_request_stages_for_one_journey_share_one_stage_span() -> None:
+    SPANS.clear()
+    first = registered()
+    again = first.model_copy(update={"event_id": uuid.uuid4()})
+    other = registered()
+    with tracer().start_as_current_span("POST /placements/steps/bulk") as request_span:
+        rows = outbox_rows(first, other, again)
+
+    assert [row["event_id"] for row in rows] == [first.event_id, again.event_id, other.event_id]
+    by_event = {row["event_id"]: str(row["traceparent"]).split("-") for row in rows}
+    assert by_event[first.event_id] == by_event[again.event_id]
+    assert by_event[first.event_id][1] == f"{first.journey_id.int:032x}"
+    assert by_event[other.event_id][1] == f"{other.journey_id.int:032x}"
+    stages = [span for span in SPANS.get_finished_spans() if span.name.startswith("stage ")]
+    assert sorted(span.context.trace_id for span in stages) == sorted(
+        [first.journey_id.int, other.journey_id.int]
+    )
+    for stage in stages:
+        assert stage.name == "stage CandidateRegistered"
+        assert [link.context.span_id for link in stage.links] == [
+            request_span.get_span_context().span_id
+        ]
 
 
 async def test_the_same_event_delivered_three_times_has_one_effect(

@@ -19,8 +19,8 @@ from typing import Any
 
 from faststream.nats import NatsBroker
 from nats.js import JetStreamContext
-from opentelemetry import propagate, trace
-from opentelemetry.trace import SpanKind
+from opentelemetry import trace
+from opentelemetry.trace import Link, SpanKind
 from sqlalchemy import insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -30,6 +30,11 @@ from .messaging_tables import outbox_table
 from .telemetry import context_from_traceparent, current_traceparent, in_journey, tracer
 
 log = logging.getLogger(__name__)
+
+
+LINKS_PER_SPAN = 100
+"""Messages published under one relay span: below OpenTelemetry's default limit of 128 links a
+span, so every message's link is kept."""
 
 
 def stream_of(event: Event) -> str:
@@ -65,30 +70,47 @@ def staging_for_messages(spans: dict[uuid.UUID, trace.Span]) -> Iterator[None]:
 
 def outbox_rows(*events: Event) -> list[dict[str, Any]]:
     """The outbox rows of `events`, each with its journey's traceparent as of now. For a caller
-    that stages events from several spans and inserts them together (`insert_outbox_rows`)."""
+    that stages events from several spans and inserts them together (`insert_outbox_rows`).
+
+    The events of one journey are staged together, in the order given, under one context: the
+    journey's message in a batch (`staging_for_messages`), the current span if it is in the
+    journey's trace already, else one "stage" span in the journey's trace linked to where we are
+    (`telemetry.in_journey`), however many of the journey's events this call stages."""
     now = datetime.now(UTC)
     rows = []
     messages = _batch_messages.get() or {}
-    for event in events:
-        message = messages.get(event.journey_id)
+    for journey_id, journeys_events in _by_journey(events).items():
+        message = messages.get(journey_id)
         with (
             trace.use_span(message, end_on_exit=False) if message else contextlib.nullcontext(),
-            in_journey(event.journey_id, f"stage {event.event_type}"),
+            in_journey(journey_id, _stage_name(journeys_events)),
         ):
-            trace.get_current_span().add_event("outbox.staged", {"event": event.event_type})
-            rows.append(
-                {
-                    "event_id": event.event_id,
-                    "event_type": event.event_type,
-                    "subject": event.subject,
-                    "stream": stream_of(event),
-                    "journey_id": event.journey_id,
-                    "payload": event.model_dump_json(),
-                    "traceparent": current_traceparent(),
-                    "created_at": now,
-                }
-            )
+            traceparent = current_traceparent()
+            for event in journeys_events:
+                rows.append(
+                    {
+                        "event_id": event.event_id,
+                        "event_type": event.event_type,
+                        "subject": event.subject,
+                        "stream": stream_of(event),
+                        "journey_id": event.journey_id,
+                        "payload": event.model_dump_json(),
+                        "traceparent": traceparent,
+                        "created_at": now,
+                    }
+                )
     return rows
+
+
+def _by_journey(events: Sequence[Event]) -> dict[uuid.UUID, list[Event]]:
+    grouped: dict[uuid.UUID, list[Event]] = {}
+    for event in events:
+        grouped.setdefault(event.journey_id, []).append(event)
+    return grouped
+
+
+def _stage_name(events: Sequence[Event]) -> str:
+    return "stage " + ", ".join(dict.fromkeys(event.event_type for event in events))
 
 
 async def insert_outbox_rows(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> None:
@@ -184,30 +206,32 @@ class OutboxRelay:
         return len(sent)
 
     async def _publish_wave(self, rows: Sequence[Any], sent: list[int]) -> None:
+        """Publish one wave in one producer span. Each message carries the traceparent stored
+        with its row (the context it was staged in, inside its journey's trace), so whoever
+        consumes it continues the journey; the wave's span links to each of those contexts, as
+        the OpenTelemetry messaging conventions do for a batch publish."""
         js = self._jetstream()
         pending: list[tuple[int, asyncio.Future[Any]]] = []
-        for row in rows:
+        for start in range(0, len(rows), LINKS_PER_SPAN):
+            part = rows[start : start + LINKS_PER_SPAN]
             with tracer().start_as_current_span(
-                f"outbox relay {row.event_type}",
-                context=context_from_traceparent(row.traceparent),
+                "outbox relay",
                 kind=SpanKind.PRODUCER,
+                links=[_link_to_staging(row) for row in part if row.traceparent],
                 attributes={
                     "messaging.system": "nats",
                     "messaging.operation.type": "publish",
-                    "messaging.destination.name": row.subject,
-                    "messaging.message.id": str(row.event_id),
-                    "jembatan.event_type": row.event_type,
-                    # Subjects are jembatan.<agency>.<service>...: the agency the event is for.
-                    "jembatan.agency": row.subject.split(".")[1],
-                    "jembatan.journey_id": str(row.journey_id),
+                    "messaging.batch.message_count": len(part),
                 },
             ):
-                headers = {"Nats-Msg-Id": str(row.event_id), "content-type": "application/json"}
-                propagate.inject(headers)
-                future = await js.publish_async(
-                    row.subject, row.payload.encode(), stream=row.stream, headers=headers
-                )
-            pending.append((row.id, future))
+                for row in part:
+                    headers = {"Nats-Msg-Id": str(row.event_id), "content-type": "application/json"}
+                    if row.traceparent:
+                        headers["traceparent"] = row.traceparent
+                    future = await js.publish_async(
+                        row.subject, row.payload.encode(), stream=row.stream, headers=headers
+                    )
+                    pending.append((row.id, future))
         # Rows acknowledged in time count as sent even if others of the wave are not, so a slow
         # wave is not published again whole.
         _done, late = await asyncio.wait(
@@ -237,6 +261,19 @@ class OutboxRelay:
                 .where(outbox_table.c.id.in_(ids))
                 .values(sent_at=datetime.now(UTC))
             )
+
+
+def _link_to_staging(row: Any) -> Link:
+    staged = trace.get_current_span(context_from_traceparent(row.traceparent))
+    return Link(
+        staged.get_span_context(),
+        {
+            "messaging.message.id": str(row.event_id),
+            "jembatan.event_type": row.event_type,
+            # Subjects are jembatan.<agency>.<service>...: the agency the event is for.
+            "jembatan.agency": row.subject.split(".")[1],
+        },
+    )
 
 
 def _waves(rows: Sequence[Any]) -> list[list[Any]]:
