@@ -197,6 +197,15 @@ def order_closed(order_id: uuid.UUID) -> Conflict:
     )
 
 
+def not_ready(candidate_id: uuid.UUID) -> RuleViolation:
+    return RuleViolation(
+        "candidate_not_ready",
+        f"candidate {candidate_id} is not ready for placement: training has not announced "
+        "that the certificates for the candidate's track and sector are in",
+        {"candidate_id": str(candidate_id)},
+    )
+
+
 def one_active_placement(candidate_id: uuid.UUID, placement_id: uuid.UUID) -> Conflict:
     return Conflict(
         "one_active_placement",

@@ -57,6 +57,7 @@ from ..domain.model import (
     ReadyCandidate,
     already_on_order,
     ensure_open_for_candidates,
+    not_ready,
     one_active_placement,
 )
 from .handlers import (
@@ -65,7 +66,6 @@ from .handlers import (
     _job_order,
     _job_order_row,
     _placements_query,
-    _ready_candidate,
 )
 
 
@@ -107,8 +107,7 @@ async def place_many(
             if candidate is not None:
                 require_agency(caller, candidate.agency, f"candidate {candidate_id}")
             if candidate is None:
-                await _ready_candidate(session, candidate_id)  # raises the refusal
-                raise ChangedMeanwhile  # became ready after the snapshot
+                raise not_ready(candidate_id)
             if candidate_id in holding:
                 raise one_active_placement(candidate_id, holding[candidate_id])
             ensure_fits(candidate, order)
@@ -236,10 +235,7 @@ async def advance_many(
     if not step_rows:
         return outcomes
 
-    for placement_id, placement in current.items():
-        before = read[placement_id]
-        if placement["status"] != before["status"]:
-            await _move(session, placement_id, before, placement)
+    await _move(session, read, current)
     await _insert(session, placement_steps, step_rows)
     await add_to_outbox(session, *events)
     return outcomes
@@ -332,20 +328,28 @@ async def _last_step_dates(session: AsyncSession, ids: list[uuid.UUID]) -> dict[
 
 async def _move(
     session: AsyncSession,
-    placement_id: uuid.UUID,
-    before: dict[str, Any],
-    after: dict[str, Any],
+    before: dict[uuid.UUID, dict[str, Any]],
+    after: dict[uuid.UUID, dict[str, Any]],
 ) -> None:
-    values: dict[str, Any] = {"status": after["status"]}
-    if after["departure_date"] != before["departure_date"]:
-        values["departure_date"] = after["departure_date"]
-    moved = await session.execute(
-        update(placements)
-        .where(placements.c.id == placement_id, placements.c.status == before["status"])
-        .values(**values)
-    )
-    if cast(CursorResult[Any], moved).rowcount != 1:
-        raise ChangedMeanwhile
+    """Write the placements whose status changed, one UPDATE for each kind of change (from a
+    status to a status, with the same departure date), each conditional on the status read."""
+    changes: dict[tuple[str, tuple[tuple[str, Any], ...]], list[uuid.UUID]] = {}
+    for placement_id, placement in after.items():
+        was = before[placement_id]
+        if placement["status"] == was["status"]:
+            continue
+        change = {"status": placement["status"]}
+        if placement["departure_date"] != was["departure_date"]:
+            change["departure_date"] = placement["departure_date"]
+        changes.setdefault((was["status"], tuple(change.items())), []).append(placement_id)
+    for (status, values), ids in changes.items():
+        moved = await session.execute(
+            update(placements)
+            .where(placements.c.id.in_(ids), placements.c.status == status)
+            .values(dict(values))
+        )
+        if cast(CursorResult[Any], moved).rowcount != len(ids):
+            raise ChangedMeanwhile
 
 
 async def _insert(session: AsyncSession, table: Any, rows: list[dict[str, Any]]) -> None:

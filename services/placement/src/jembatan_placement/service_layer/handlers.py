@@ -58,6 +58,7 @@ from ..domain.model import (
     ensure_can_close,
     ensure_open_for_candidates,
     normalise_sector,
+    not_ready,
     one_active_placement,
     order_full,
 )
@@ -741,12 +742,7 @@ async def _ready_candidate(session: AsyncSession, candidate_id: uuid.UUID) -> Re
         )
     ).first()
     if row is None:
-        raise RuleViolation(
-            "candidate_not_ready",
-            f"candidate {candidate_id} is not ready for placement: training has not announced "
-            "that the certificates for the candidate's track and sector are in",
-            {"candidate_id": str(candidate_id)},
-        )
+        raise not_ready(candidate_id)
     return await _with_certificates(session, row)
 
 
