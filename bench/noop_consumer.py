@@ -1,9 +1,15 @@
-"""The yardstick: a FastStream pull consumer that does nothing but ack, in batches, on the same
-nats-server as the services. Run by `bench/run.py` in its own process; prints one JSON line.
+"""The yardstick: a FastStream pull consumer that does nothing, on the same nats-server as the
+services. Run by `bench/run.py` in its own process; prints one JSON line.
 
-It reads `--count` messages from `--subject` (already published to a stream) with the services'
-batch settings and acks each message, so its rate is what the bus and FastStream allow a consumer
-that has no work to do.
+It reads `--count` messages from `--subject` (already published to a stream), fetching
+`--batch-size` at a time as the services do, in one of two shapes:
+
+- `--handler message` (the yardstick): FastStream's pull consumer as it comes, its handler called
+  for each message (decoded, acknowledged by FastStream after the handler returns);
+- `--handler batch` (the bus's ceiling): one handler call for the whole fetched batch, which only
+  acknowledges each message: what the bus and FastStream allow a consumer that has no work.
+
+Its log level is the services' in the benchmark (WARNING), so neither logs each message.
 """
 
 from __future__ import annotations
@@ -11,6 +17,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import logging
 import time
 from typing import Any
 
@@ -21,33 +28,51 @@ from nats.js.api import ConsumerConfig, DeliverPolicy
 
 
 async def consume(args: argparse.Namespace) -> dict[str, Any]:
-    broker = NatsBroker(args.nats_url)
+    logging.basicConfig(level=logging.WARNING)
+    broker = NatsBroker(args.nats_url, logger=logging.getLogger("bench.noop"))
     done = asyncio.Event()
     seen = 0
     started: float | None = None
 
-    @broker.subscriber(
+    def count(messages: int) -> None:
+        nonlocal seen, started
+        if started is None:
+            started = time.perf_counter()
+        seen += messages
+        if seen >= args.count:
+            done.set()
+
+    subscriber = broker.subscriber(
         args.subject,
         stream=JStream(name=args.stream, declare=False),
-        durable="bench-noop",
-        pull_sub=PullSub(batch_size=args.batch_size, timeout=args.batch_timeout_s, batch=True),
-        ack_policy=AckPolicy.MANUAL,
+        durable=f"bench-noop-{args.handler}",
+        pull_sub=PullSub(
+            batch_size=args.batch_size,
+            timeout=args.batch_timeout_s,
+            batch=args.handler == "batch",
+        ),
+        ack_policy=AckPolicy.MANUAL if args.handler == "batch" else AckPolicy.REJECT_ON_ERROR,
         config=ConsumerConfig(
-            durable_name="bench-noop",
+            durable_name=f"bench-noop-{args.handler}",
             deliver_policy=DeliverPolicy.ALL,
             max_ack_pending=max(1000, args.batch_size * 10),
         ),
     )
-    async def noop(body: list[Any], msg: NatsMessage) -> None:
-        nonlocal seen, started
-        if started is None:
-            started = time.perf_counter()
-        batch: list[Msg] = msg.raw_message  # type: ignore[assignment]
-        for raw in batch:
-            await raw.ack()
-        seen += len(batch)
-        if seen >= args.count:
-            done.set()
+
+    if args.handler == "batch":
+
+        @subscriber
+        async def noop_batch(body: list[Any], msg: NatsMessage) -> None:
+            batch: list[Msg] = msg.raw_message  # type: ignore[assignment]
+            for raw in batch:
+                await raw.ack()
+            count(len(batch))
+
+    else:
+
+        @subscriber
+        async def noop(body: Any) -> None:
+            count(1)
 
     async with broker:
         await broker.start()
@@ -62,6 +87,7 @@ def main() -> None:
     parser.add_argument("--stream", required=True)
     parser.add_argument("--subject", required=True)
     parser.add_argument("--count", type=int, required=True)
+    parser.add_argument("--handler", choices=("message", "batch"), default="message")
     parser.add_argument("--batch-size", type=int, default=100)
     parser.add_argument("--batch-timeout-s", type=float, default=0.05)
     parser.add_argument("--timeout-s", type=float, default=300)

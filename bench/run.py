@@ -55,6 +55,7 @@ import nats
 from nats.aio.client import Client as NatsClient
 from nats.aio.msg import Msg
 from nats.js.api import StreamConfig
+from opentelemetry import propagate
 
 from jembatan_cli.system import SERVICES, LocalSystem, ServiceProcess, auth_secret
 from jembatan_contracts import (
@@ -66,6 +67,7 @@ from jembatan_contracts import (
 )
 from jembatan_kit.auth import issue_token
 from jembatan_kit.nats_server import free_port
+from jembatan_kit.telemetry import journey_context
 
 ROOT = Path(__file__).resolve().parent.parent
 POSTGRES_ADMIN = os.environ.get(
@@ -150,6 +152,7 @@ class Driver:
         self.ready: asyncio.Queue[str] = asyncio.Queue()
         self.loans: asyncio.Queue[str] = asyncio.Queue()
         self.ours: set[str] = set()
+        self.attempts: Counter[str] = Counter()  # refusals so far, by candidate
         self.bus: NatsClient | None = None
         self.clock_set: date | None = None
         self.orders: list[list[Any]] = []  # [order id, free slots]
@@ -342,10 +345,17 @@ class Driver:
                 refused = [row for row in body["rows"] if row["status"] != "accepted"]
                 raise RuntimeError(f"placement refused benchmark steps: {refused[:3]}")
 
-    def later(self, queue: asyncio.Queue[str], items: list[str], delay_s: float = 0.3) -> None:
-        if items:
-            loop = asyncio.get_running_loop()
-            loop.call_later(delay_s, _put_all, queue, items)
+    def later(self, queue: asyncio.Queue[str], items: list[str]) -> None:
+        """Send refused rows again later, as an operator would: each row waits longer after
+        every refusal (0.25 s, 0.5 s, 1 s, ... at most 4 s), so a service that is behind is not
+        asked the same thing many times a second."""
+        loop = asyncio.get_running_loop()
+        by_delay: dict[float, list[str]] = defaultdict(list)
+        for item in items:
+            self.attempts[item] += 1
+            by_delay[min(0.25 * 2 ** (self.attempts[item] - 1), 4.0)].append(item)
+        for delay_s, delayed in by_delay.items():
+            loop.call_later(delay_s, _put_all, queue, delayed)
 
 
 def _put_all(queue: asyncio.Queue[str], items: list[str]) -> None:
@@ -377,35 +387,47 @@ def expect(response: httpx.Response, status: int) -> Any:
 # --- the other measurements ---------------------------------------------------------------------
 
 
-async def noop_consumer_rate(nats_url: str, count: int, batch_size: int) -> dict[str, Any]:
-    """Publish `count` small messages to a scratch stream and time the no-op consumer on them."""
+NOOP_HANDLERS = ("message", "batch")
+"""The no-op consumer's two shapes (`bench/noop_consumer.py`): a handler per message, the
+yardstick; a handler per fetched batch that only acks, the bus's ceiling."""
+
+
+async def noop_consumer_rates(
+    nats_url: str, count: int, batch_size: int
+) -> dict[str, dict[str, Any]]:
+    """Publish `count` small messages to a scratch stream and time the no-op consumer on them,
+    in each of its shapes (each its own durable, one after the other)."""
     client = await nats.connect(nats_url)
     js = client.jetstream()
     stream, subject = "BENCHNOOP", "bench.noop.event"
     await js.add_stream(StreamConfig(name=stream, subjects=["bench.noop.>"]))
     payload = json.dumps({"event_id": str(uuid.uuid4()), "journey_id": str(uuid.uuid4())}).encode()
+    rates = {}
     try:
         for start in range(0, count, 500):
             await asyncio.gather(
                 *(js.publish(subject, payload) for _ in range(min(500, count - start)))
             )
-        process = await asyncio.create_subprocess_exec(
-            sys.executable,
-            str(Path(__file__).parent / "noop_consumer.py"),
-            f"--nats-url={nats_url}",
-            f"--stream={stream}",
-            f"--subject={subject}",
-            f"--count={count}",
-            f"--batch-size={batch_size}",
-            stdout=subprocess.PIPE,
-        )
-        out, _ = await process.communicate()
-        if process.returncode != 0:
-            raise RuntimeError("the no-op consumer failed")
-        return dict(json.loads(out.decode().strip().splitlines()[-1]))
+        for handler in NOOP_HANDLERS:
+            process = await asyncio.create_subprocess_exec(
+                sys.executable,
+                str(Path(__file__).parent / "noop_consumer.py"),
+                f"--nats-url={nats_url}",
+                f"--stream={stream}",
+                f"--subject={subject}",
+                f"--count={count}",
+                f"--handler={handler}",
+                f"--batch-size={batch_size}",
+                stdout=subprocess.PIPE,
+            )
+            out, _ = await process.communicate()
+            if process.returncode != 0:
+                raise RuntimeError(f"the no-op consumer ({handler}) failed")
+            rates[handler] = dict(json.loads(out.decode().strip().splitlines()[-1]))
     finally:
         await js.delete_stream(stream)
         await client.close()
+    return rates
 
 
 async def registration_latency(url: str, token: str, rate: float, seconds: float) -> dict[str, Any]:
@@ -514,7 +536,7 @@ async def consumer_capacity(
                 await js.publish_async(
                     event.subject,
                     event.model_dump_json().encode(),
-                    headers={"Nats-Msg-Id": str(event.event_id)},
+                    headers=published_headers(event),
                 )
                 for event in events
             ]
@@ -538,6 +560,15 @@ async def consumer_capacity(
     finally:
         await client.close()
     return rates
+
+
+def published_headers(event: Event) -> dict[str, str]:
+    """The headers a service's relay publishes an event with: its id, and the traceparent of
+    its journey's trace (here the journey's root), so consumers handle it as they would a real
+    one."""
+    headers = {"Nats-Msg-Id": str(event.event_id)}
+    propagate.inject(headers, context=journey_context(event.journey_id))
+    return headers
 
 
 async def inbox_of(database_url: str, consumer: str) -> list[tuple[uuid.UUID, datetime]]:
@@ -725,14 +756,19 @@ def report(results: dict[str, Any]) -> str:
         f"| Journeys end to end | {journeys['journeys']} in {journeys['seconds']:.1f} s = "
         f"**{journeys['journeys_per_second']:.0f} journeys/s** | "
         f"{results['target_journeys']} in ≤ 60 s (≥ 170/s) |",
-        f"| No-op FastStream pull consumer (batch {results['batch_size']}) | "
-        f"{noop['per_second']:.0f} msg/s | (yardstick) |",
+        f"| No-op FastStream pull consumer, fetching {results['batch_size']}, "
+        "a handler call per message | "
+        f"{noop['message']['per_second']:.0f} msg/s | (yardstick) |",
+        f"| No-op batch handler that only acks, fetching {results['batch_size']} | "
+        f"{noop['batch']['per_second']:.0f} msg/s | (the bus's ceiling) |",
     ]
     for service, rate in results.get("capacity", {}).items():
         lines.append(
             f"| {service}: consumer `{CAPACITY_CONSUMERS[service]}` draining a backlog of "
             f"{rate['events']} events | {rate['per_second']:.0f} events/s = "
-            f"**{rate['per_second'] / noop['per_second']:.0%}** of no-op | ≥ 50% of no-op |"
+            f"**{rate['per_second'] / noop['message']['per_second']:.0%}** of no-op "
+            f"({rate['per_second'] / noop['batch']['per_second']:.0%} of the ceiling) | "
+            "≥ 50% of no-op |"
         )
     for service in SERVICES:
         rate = results["rates"].get(service)
@@ -812,10 +848,11 @@ async def bench(args: argparse.Namespace) -> dict[str, Any]:
     token = issue_token(auth_secret(data_dir), "bench", "kemnaker", ["nik-reader"])
     try:
         print(f"no-op consumer on {args.noop_messages} messages ...", flush=True)
-        results["noop"] = await noop_consumer_rate(
+        results["noop"] = await noop_consumer_rates(
             system.nats_url, args.noop_messages, args.batch_size
         )
-        print(f"  {results['noop']['per_second']:.0f} msg/s", flush=True)
+        for handler, rate in results["noop"].items():
+            print(f"  handler per {handler}: {rate['per_second']:.0f} msg/s", flush=True)
         print(f"{args.journeys} journeys ...", flush=True)
         driver = Driver(system, args.journeys, args.chunk, token)
         cpu_before = cpu_seconds(system)
