@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import sqlite3
+import threading
 from collections.abc import Generator
 from typing import Any
 
@@ -53,12 +55,18 @@ def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
 
         engine = create_async_engine(url, async_creator=connect, **kwargs)
         turns = asyncio.Lock()
+        checkpointer = _Checkpointer(path) if path != ":memory:" else None
 
         @event.listens_for(engine.sync_engine, "connect")
         def _on_connect(dbapi_connection: Any, _record: Any) -> None:
             cursor = dbapi_connection.cursor()
             cursor.execute("PRAGMA journal_mode=WAL")
             cursor.execute("PRAGMA synchronous=NORMAL")
+            if checkpointer is not None:
+                # The write-ahead log is copied back into the database by `_Checkpointer`, off
+                # the event loop, instead of by whichever commit finds it long.
+                cursor.execute("PRAGMA wal_autocheckpoint=0")
+                checkpointer.start()
             cursor.execute("PRAGMA foreign_keys=ON")
             # No busy handler: it would sleep on the event loop's thread, so a connection waiting
             # for another's write lock would stop the one holding it from ever committing.
@@ -84,6 +92,11 @@ def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
             if info.pop(_HOLDS_TURN, False):
                 turns.release()
 
+        @event.listens_for(engine.sync_engine, "engine_disposed")
+        def _on_dispose(_engine: Any) -> None:
+            if checkpointer is not None:
+                checkpointer.stop()
+
         @event.listens_for(engine.sync_engine.pool, "checkin")
         def _on_checkin(_dbapi_connection: Any, record: Any) -> None:
             _end_turn(record.info)
@@ -93,6 +106,55 @@ def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
     kwargs.setdefault("max_overflow", 10)
     kwargs.setdefault("pool_pre_ping", True)
     return create_async_engine(url, **kwargs)
+
+
+CHECKPOINT_INTERVAL_S = 0.5
+
+
+class _Checkpointer:
+    """Checkpoints a SQLite database's write-ahead log from a thread of its own.
+
+    SQLite's automatic checkpoint runs inside the commit that finds the log longer than 1000
+    pages: that commit copies the pages back into the database and syncs it, on the event loop's
+    thread, while every other task waits. Here a passive checkpoint (which never waits for, nor
+    blocks, readers and writers) runs every `CHECKPOINT_INTERVAL_S` on its own connection; the
+    sqlite3 module lets go of the GIL while it works, so the event loop goes on meanwhile, as
+    SQLite's documentation suggests for applications that want commits to stay short.
+    """
+
+    def __init__(self, path: str, interval_s: float = CHECKPOINT_INTERVAL_S) -> None:
+        self._path = path
+        self._interval_s = interval_s
+        self._lock = threading.Lock()
+        self._stopping: threading.Event | None = None
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        with self._lock:
+            if self._thread is not None:
+                return
+            self._stopping = threading.Event()
+            self._thread = threading.Thread(
+                target=self._run, args=(self._stopping,), name="sqlite-checkpoint", daemon=True
+            )
+            self._thread.start()
+
+    def stop(self) -> None:
+        with self._lock:
+            thread, stopping = self._thread, self._stopping
+            self._thread = self._stopping = None
+        if thread is not None and stopping is not None:
+            stopping.set()
+            thread.join(timeout=10)
+
+    def _run(self, stopping: threading.Event) -> None:
+        connection = sqlite3.connect(self._path, timeout=0, isolation_level=None)
+        try:
+            while not stopping.wait(self._interval_s):
+                with contextlib.suppress(sqlite3.OperationalError):  # busy: the next round
+                    connection.execute("PRAGMA wal_checkpoint(PASSIVE)")
+        finally:
+            connection.close()
 
 
 class _InlineSqliteConnection(aiosqlite.Connection):

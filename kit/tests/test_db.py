@@ -1,0 +1,33 @@
+"""The embedded default's SQLite engine: its write-ahead log is checkpointed off the event loop."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+from sqlalchemy import text
+
+from jembatan_kit.db import CHECKPOINT_INTERVAL_S, create_engine
+
+
+async def test_commits_leave_the_checkpoint_to_a_thread_of_its_own(tmp_path: Path) -> None:
+    path = tmp_path / "service.db"
+    engine = create_engine(f"sqlite+aiosqlite:///{path}")
+    try:
+        async with engine.begin() as connection:
+            autocheckpoint = (await connection.execute(text("PRAGMA wal_autocheckpoint"))).scalar()
+            await connection.execute(text("CREATE TABLE rows (id INTEGER PRIMARY KEY, body TEXT)"))
+        assert autocheckpoint == 0, "no commit copies the log back itself"
+        for _ in range(20):  # well past the 1000 pages that would trigger SQLite's own
+            async with engine.begin() as connection:
+                await connection.execute(
+                    text("INSERT INTO rows (body) VALUES (:body)"),
+                    [{"body": "x" * 2000} for _ in range(200)],
+                )
+        written = 20 * 200 * 2000
+        assert path.with_name("service.db-wal").stat().st_size > written
+        assert path.stat().st_size < written, "the commits left the log as it was"
+        await asyncio.sleep(CHECKPOINT_INTERVAL_S * 4)
+        assert path.stat().st_size > written, "the checkpoint thread copied the log back"
+    finally:
+        await engine.dispose()
