@@ -25,6 +25,7 @@ from faststream import AckPolicy, StreamMessage
 from faststream.nats import JStream, NatsBroker, NatsMessage, PullSub
 from nats.aio.msg import Msg
 from nats.js.api import ConsumerConfig, DeliverPolicy
+from opentelemetry import trace
 from opentelemetry.trace import Span, SpanKind, Status, StatusCode
 from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -169,16 +170,24 @@ class BatchConsumer(Generic[E]):
                 fresh: list[E] = []
                 spans: dict[uuid.UUID, Span] = {}
                 for index, raw, event in decoded:
-                    with self._span(raw, event, in_batch=True) as span:
+                    # A failure inside the batch is not the message's outcome (it is handled
+                    # again alone), so the span records none.
+                    span = self._start_span(raw, event)
+                    try:
                         if event.event_id in seen:
                             span.set_attribute("jembatan.duplicate", True)
                             outcomes[index] = (_Outcome.DUPLICATE, "already processed")
                             continue
                         if self.handler.handle_batch is None:
-                            await self.handler.handle(session, event)
+                            with trace.use_span(
+                                span, record_exception=False, set_status_on_exception=False
+                            ):
+                                await self.handler.handle(session, event)
                         else:
                             spans[event.journey_id] = span
                             fresh.append(event)
+                    finally:
+                        span.end()
                     seen.add(event.event_id)
                     handled.append((event.event_id, event.event_type))
                     outcomes[index] = (_Outcome.DONE, "")
@@ -210,8 +219,8 @@ class BatchConsumer(Generic[E]):
         self.processed += processed
         return outcomes
 
-    def _span(self, raw: Msg, event: E, in_batch: bool = False) -> Any:
-        attributes: dict[str, Any] = {
+    def _attributes(self, raw: Msg, event: E) -> dict[str, Any]:
+        return {
             "messaging.system": "nats",
             "messaging.operation.type": "process",
             "messaging.destination.name": raw.subject,
@@ -221,14 +230,23 @@ class BatchConsumer(Generic[E]):
             "jembatan.agency": event.agency,
             "jembatan.journey_id": str(event.journey_id),
         }
+
+    def _start_span(self, raw: Msg, event: E) -> Span:
+        """The message's process span, in the trace its headers carry (its journey's)."""
+        return tracer().start_span(
+            f"process {event.event_type}",
+            context=context_from_headers(raw.headers),
+            kind=SpanKind.CONSUMER,
+            attributes=self._attributes(raw, event),
+        )
+
+    def _span(self, raw: Msg, event: E) -> Any:
+        """The message's process span as the current span, for a message handled alone."""
         return tracer().start_as_current_span(
             f"process {event.event_type}",
             context=context_from_headers(raw.headers),
             kind=SpanKind.CONSUMER,
-            attributes=attributes,
-            # A failure inside the batch is not the message's outcome: it is handled again alone.
-            record_exception=not in_batch,
-            set_status_on_exception=not in_batch,
+            attributes=self._attributes(raw, event),
         )
 
     async def _apply(self, session: AsyncSession, raw: Msg, event: E) -> tuple[_Outcome, str]:

@@ -27,7 +27,13 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from jembatan_contracts import Event
 
 from .messaging_tables import outbox_table
-from .telemetry import context_from_traceparent, current_traceparent, in_journey, tracer
+from .telemetry import (
+    context_from_traceparent,
+    current_traceparent,
+    in_journey,
+    tracer,
+    tracing_enabled,
+)
 
 log = logging.getLogger(__name__)
 
@@ -119,6 +125,22 @@ async def insert_outbox_rows(session: AsyncSession, rows: Sequence[dict[str, Any
         await session.execute(insert(outbox_table), list(rows))
 
 
+_RELAYED = tuple(
+    outbox_table.c[name]
+    for name in (
+        "id",
+        "event_id",
+        "event_type",
+        "subject",
+        "stream",
+        "journey_id",
+        "payload",
+        "traceparent",
+    )
+)
+"""What the relay reads of an unsent row: what it publishes, not when it was staged."""
+
+
 class OutboxRelay:
     """Publishes unsent outbox rows in order. Several relays may run: duplicates are harmless."""
 
@@ -187,7 +209,7 @@ class OutboxRelay:
         async with self._sessions() as session:
             rows = (
                 await session.execute(
-                    select(outbox_table)
+                    select(*_RELAYED)
                     .where(outbox_table.c.sent_at.is_(None))
                     .order_by(outbox_table.c.id)
                     .limit(self._batch_size)
@@ -217,7 +239,9 @@ class OutboxRelay:
             with tracer().start_as_current_span(
                 "outbox relay",
                 kind=SpanKind.PRODUCER,
-                links=[_link_to_staging(row) for row in part if row.traceparent],
+                links=[_link_to_staging(row) for row in part if row.traceparent]
+                if tracing_enabled()
+                else (),
                 attributes={
                     "messaging.system": "nats",
                     "messaging.operation.type": "publish",

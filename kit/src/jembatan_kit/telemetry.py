@@ -22,6 +22,7 @@ from opentelemetry.sdk.trace import SpanProcessor, TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor
 from opentelemetry.sdk.trace.id_generator import RandomIdGenerator
 from opentelemetry.trace import Link, NonRecordingSpan, SpanContext, TraceFlags
+from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 
 TRACER_NAME = "jembatan"
 
@@ -71,6 +72,12 @@ def setup_telemetry(
 _tracer = trace.get_tracer(TRACER_NAME)
 
 
+def tracing_enabled() -> bool:
+    """Whether `setup_telemetry` installed a provider (not `OTEL_SDK_DISABLED`): work done only
+    for spans, such as building links, can be skipped otherwise."""
+    return _installed is not None
+
+
 def tracer() -> trace.Tracer:
     """Jembatan's own tracer. Got once: a proxy that follows the provider `setup_telemetry`
     installs, so looking it up again for every span (a scope object and checks each time) is
@@ -78,21 +85,27 @@ def tracer() -> trace.Tracer:
     return _tracer
 
 
+_W3C = TraceContextTextMapPropagator()
+"""What an outbox row stores of its context: the W3C traceparent, and nothing else (no baggage),
+so it is written and read with the trace-context propagator alone."""
+
+
 def current_traceparent() -> str | None:
     """The W3C traceparent of the active span, to be stored with an outbox row."""
     carrier: dict[str, str] = {}
-    propagate.inject(carrier)
+    _W3C.inject(carrier)
     return carrier.get("traceparent")
 
 
 def context_from_headers(headers: Mapping[str, str] | None) -> otel_context.Context:
-    return propagate.extract(dict(headers or {}))
+    """The context a message's headers carry, by the configured propagators."""
+    return propagate.extract(headers or {})
 
 
 def context_from_traceparent(traceparent: str | None) -> otel_context.Context:
     if not traceparent:
         return otel_context.Context()
-    return propagate.extract({"traceparent": traceparent})
+    return _W3C.extract({"traceparent": traceparent})
 
 
 # --- one trace per candidate journey ---------------------------------------------------------
