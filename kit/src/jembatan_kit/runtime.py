@@ -5,6 +5,7 @@ settings, migrations, handlers and routes."""
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
@@ -92,6 +93,7 @@ class ServiceRuntime:
         await self.relay.start()
         for factory in self._background_factories:
             self._background_tasks.append(asyncio.create_task(factory(self)))
+        settle_garbage_collector()
         log.info("%s started for agency %s", self.settings.service_name, self.settings.agency)
         return self
 
@@ -116,6 +118,24 @@ class ServiceRuntime:
         async with self.sessions() as session, session.begin():
             yield session
         self.relay.wake()
+
+
+GC_YOUNG_THRESHOLD = 20_000
+"""Allocations between two collections of the youngest generation (CPython's default: 700)."""
+
+
+def settle_garbage_collector() -> None:
+    """Tune the cyclic garbage collector for a long-running service, once it has started.
+
+    What start-up built (modules, SQLAlchemy's and pydantic's structures, the app) lives as long
+    as the process: `gc.freeze` takes it out of every later collection. And a service allocates
+    many short-lived objects per message (events, rows, spans), almost none in cycles, so the
+    youngest generation is collected every 20,000 allocations instead of every 700; reference
+    counting frees them meanwhile, as it always does.
+    """
+    gc.freeze()
+    _young, middle, old = gc.get_threshold()
+    gc.set_threshold(GC_YOUNG_THRESHOLD, middle, old)
 
 
 async def get_runtime(request: Request) -> ServiceRuntime:
