@@ -215,6 +215,8 @@ def test_the_events_a_request_stages_for_one_journey_share_one_stage_span() -> N
     )
     for stage in stages:
         assert stage.name == "stage CandidateRegistered"
+        assert stage.attributes["messaging.operation.type"] == "create"
+        assert stage.attributes["jembatan.event_type"] == "CandidateRegistered"
         assert [link.context.span_id for link in stage.links] == [
             request_span.get_span_context().span_id
         ]

@@ -29,6 +29,7 @@ from jembatan_contracts import Event
 from .messaging_tables import outbox_table
 from .telemetry import (
     context_from_traceparent,
+    creation_attributes,
     current_traceparent,
     in_journey,
     tracer,
@@ -87,9 +88,10 @@ def outbox_rows(*events: Event) -> list[dict[str, Any]]:
     messages = _batch_messages.get() or {}
     for journey_id, journeys_events in _by_journey(events).items():
         message = messages.get(journey_id)
+        types = ", ".join(dict.fromkeys(event.event_type for event in journeys_events))
         with (
             trace.use_span(message, end_on_exit=False) if message else contextlib.nullcontext(),
-            in_journey(journey_id, _stage_name(journeys_events)),
+            in_journey(journey_id, f"stage {types}", creation_attributes(types)),
         ):
             traceparent = current_traceparent()
             for event in journeys_events:
@@ -113,10 +115,6 @@ def _by_journey(events: Sequence[Event]) -> dict[uuid.UUID, list[Event]]:
     for event in events:
         grouped.setdefault(event.journey_id, []).append(event)
     return grouped
-
-
-def _stage_name(events: Sequence[Event]) -> str:
-    return "stage " + ", ".join(dict.fromkeys(event.event_type for event in events))
 
 
 async def insert_outbox_rows(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> None:

@@ -157,15 +157,21 @@ def _link_to_current() -> list[Link]:
 
 
 @contextmanager
-def journey_root_span(journey_id: uuid.UUID, agency: str) -> Iterator[trace.Span]:
-    """Open a journey's trace (registration does this once per candidate)."""
+def journey_root_span(
+    journey_id: uuid.UUID, agency: str, creates: str | None = None
+) -> Iterator[trace.Span]:
+    """Open a journey's trace (registration does this once per candidate). `creates` names the
+    event staged in it, for which the root is the creation context."""
     token = _forced_ids.set((journey_trace_id(journey_id), journey_root_span_id(journey_id)))
+    attributes: dict[str, str] = {"jembatan.journey_id": str(journey_id), "jembatan.agency": agency}
+    if creates:
+        attributes |= creation_attributes(creates)
     try:
         span = tracer().start_span(
             "journey",
             context=otel_context.Context(),
             links=_link_to_current(),
-            attributes={"jembatan.journey_id": str(journey_id), "jembatan.agency": agency},
+            attributes=attributes,
         )
     finally:
         _forced_ids.reset(token)
@@ -174,8 +180,11 @@ def journey_root_span(journey_id: uuid.UUID, agency: str) -> Iterator[trace.Span
 
 
 @contextmanager
-def in_journey(journey_id: uuid.UUID, name: str) -> Iterator[None]:
-    """Run inside the journey's trace; if not already there, in a span linked to where we are."""
+def in_journey(
+    journey_id: uuid.UUID, name: str, attributes: Mapping[str, str] | None = None
+) -> Iterator[None]:
+    """Run inside the journey's trace; if not already there, in a span linked to where we are
+    (with `attributes` besides the journey's id)."""
     current = trace.get_current_span().get_span_context()
     if current.is_valid and current.trace_id == journey_trace_id(journey_id):
         yield
@@ -184,6 +193,12 @@ def in_journey(journey_id: uuid.UUID, name: str) -> Iterator[None]:
         name,
         context=journey_context(journey_id),
         links=_link_to_current(),
-        attributes={"jembatan.journey_id": str(journey_id)},
+        attributes={"jembatan.journey_id": str(journey_id), **(attributes or {})},
     ):
         yield
+
+
+def creation_attributes(event_types: str) -> dict[str, str]:
+    """What a span in which events are staged says of them: it is their creation context (the
+    OpenTelemetry messaging conventions' "create"), and which events (comma-separated)."""
+    return {"messaging.operation.type": "create", "jembatan.event_type": event_types}

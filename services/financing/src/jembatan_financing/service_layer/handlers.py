@@ -28,7 +28,12 @@ from jembatan_kit.clock import Clock
 from jembatan_kit.consumer import RetryLater, Unprocessable
 from jembatan_kit.errors import Conflict, NotFound, RuleViolation
 from jembatan_kit.outbox import add_to_outbox, insert_outbox_rows, outbox_rows
-from jembatan_kit.telemetry import context_from_traceparent, current_traceparent, tracer
+from jembatan_kit.telemetry import (
+    context_from_traceparent,
+    creation_attributes,
+    current_traceparent,
+    tracer,
+)
 
 from ..adapters.orm import (
     cost_items,
@@ -373,6 +378,7 @@ async def _announce(
                     "jembatan.journey_id": str(instalment.journey_id),
                     "jembatan.loan_id": str(instalment.loan_id),
                     "jembatan.instalment_number": instalment.number,
+                    **creation_attributes(RepaymentDue.name),
                 },
             ) as span:
                 if instalment.id not in claimed:

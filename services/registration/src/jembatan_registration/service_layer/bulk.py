@@ -17,7 +17,7 @@ from sqlalchemy import insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from jembatan_contracts import Track
+from jembatan_contracts import CandidateRegistered, Track
 from jembatan_kit.csv_files import RowError, read_rows
 from jembatan_kit.errors import RuleViolation
 from jembatan_kit.outbox import insert_outbox_rows, outbox_rows
@@ -175,7 +175,7 @@ async def _register_together(
         candidate_rows.append(
             candidate_row(command, decision, protector, nik_hash, candidate_id, journey_id, now)
         )
-        with journey_root_span(journey_id, command.agency):
+        with journey_root_span(journey_id, command.agency, creates=CandidateRegistered.name):
             staged += outbox_rows(
                 registered_event(command, decision, candidate_id, journey_id, now)
             )

@@ -71,7 +71,7 @@ async def register_candidate(
         if existing is None:
             raise
         raise _already_registered(existing) from None
-    with journey_root_span(journey_id, command.agency):
+    with journey_root_span(journey_id, command.agency, creates=CandidateRegistered.name):
         await add_to_outbox(
             session, registered_event(command, decision, candidate_id, journey_id, now)
         )
