@@ -19,10 +19,13 @@ The driver speaks only to the public APIs (with a bearer token) and watches the 
 6. it ends when every journey's first `RepaymentDue` is seen on the bus.
 
 It then measures, on the same system: a no-op FastStream pull consumer on the same nats-server
-(measured before the journeys, so the services' rates can be stated as a ratio of it); the
-registration API's latency at a fixed request rate; the hop latency from outbox row to the
-consumer's inbox row (both written in their transactions with the wall clock); each consumer's
-events handled per second (from the inbox rows); each process's peak resident memory (VmHWM).
+(measured before the journeys, so the services' rates can be stated as a ratio of it: with a
+handler per message, the yardstick, and with an ack-only handler per batch, the bus's ceiling);
+once every consumer has caught up with the journeys, the registration API's latency at a fixed
+request rate; each service's first consumer draining a backlog published while it was paused;
+the hop latency from outbox row to the consumer's inbox row (both written in their
+transactions with the wall clock); each consumer's events handled per second (from the inbox
+rows); each process's peak resident memory (VmHWM).
 """
 
 from __future__ import annotations
@@ -54,11 +57,13 @@ import httpx
 import nats
 from nats.aio.client import Client as NatsClient
 from nats.aio.msg import Msg
+from nats.js import JetStreamContext
 from nats.js.api import StreamConfig
 from opentelemetry import propagate
 
 from jembatan_cli.system import SERVICES, LocalSystem, ServiceProcess, auth_secret
 from jembatan_contracts import (
+    ALL_STREAMS,
     CandidatePlaced,
     CandidateReadyForPlacement,
     CandidateRegistered,
@@ -66,6 +71,7 @@ from jembatan_contracts import (
     Track,
 )
 from jembatan_kit.auth import issue_token
+from jembatan_kit.consumer import stream_of_type
 from jembatan_kit.nats_server import free_port
 from jembatan_kit.telemetry import journey_context
 
@@ -522,36 +528,54 @@ def capacity_events(service: str, count: int) -> list[Event]:
 async def consumer_capacity(
     nats_url: str, database_urls: dict[str, str], count: int
 ) -> dict[str, dict[str, float]]:
-    """Each service's consumer draining a backlog: `count` events published at once to the
-    stream it reads, timed from its first to its last inbox row of them. One service at a time,
-    so each has the machine as the no-op consumer had it."""
+    """Each service's consumer draining a backlog, as the no-op consumer drains its own: `count`
+    events published while the consumer is paused, then timed from its resumption to its last
+    inbox row of them. One service at a time, with the dashboard's consumers paused meanwhile
+    (they read the same events), so each has the machine as the no-op consumer had it; the
+    dashboard then catches up before the next."""
     client = await nats.connect(nats_url)
     js = client.jetstream(publish_async_max_pending=count + 1)
     rates: dict[str, dict[str, float]] = {}
     try:
+        dashboard = [
+            (stream, name) for stream, name in await durables(js) if name.startswith("dashboard-")
+        ]
         for service, durable in CAPACITY_CONSUMERS.items():
+            await quiet(js)
             events = capacity_events(service, count)
             ids = {event.event_id for event in events}
-            futures = [
-                await js.publish_async(
-                    event.subject,
-                    event.model_dump_json().encode(),
-                    headers=published_headers(event),
-                )
-                for event in events
-            ]
-            await asyncio.gather(*futures)
-            deadline = time.perf_counter() + 300
-            while True:
-                moments = [
-                    processed_at
-                    for event_id, processed_at in await inbox_of(database_urls[service], durable)
-                    if event_id in ids
+            stream = stream_of_type(type(events[0]))
+            paused = [(stream, durable), *dashboard]
+            for paused_stream, name in paused:
+                await js.pause_consumer(paused_stream, name, PAUSED_UNTIL)
+            try:
+                futures = [
+                    await js.publish_async(
+                        event.subject,
+                        event.model_dump_json().encode(),
+                        headers=published_headers(event),
+                    )
+                    for event in events
                 ]
-                if len(moments) >= count or time.perf_counter() > deadline:
-                    break
-                await asyncio.sleep(0.5)
-            span = (max(moments) - min(moments)).total_seconds() if moments else 0.0
+                await asyncio.gather(*futures)
+                await js.resume_consumer(stream, durable)
+                resumed = datetime.now(UTC)
+                deadline = time.perf_counter() + 300
+                while True:
+                    moments = [
+                        processed_at
+                        for event_id, processed_at in await inbox_of(
+                            database_urls[service], durable
+                        )
+                        if event_id in ids
+                    ]
+                    if len(moments) >= count or time.perf_counter() > deadline:
+                        break
+                    await asyncio.sleep(0.2)
+            finally:
+                for paused_stream, name in paused:
+                    await js.resume_consumer(paused_stream, name)
+            span = (max(moments) - resumed).total_seconds() if moments else 0.0
             rates[service] = {
                 "events": len(moments),
                 "seconds": span,
@@ -560,6 +584,43 @@ async def consumer_capacity(
     finally:
         await client.close()
     return rates
+
+
+PAUSED_UNTIL = "2100-01-01T00:00:00Z"
+"""A consumer paused for a measurement stays paused until it is resumed."""
+
+
+async def durables(js: JetStreamContext) -> list[tuple[str, str]]:
+    """(stream, durable) of every consumer of the Jembatan streams."""
+    return [
+        (spec.name, consumer.name)
+        for spec in ALL_STREAMS
+        for consumer in await js.consumers_info(spec.name)
+        if consumer.name
+    ]
+
+
+async def until_quiet(nats_url: str) -> None:
+    client = await nats.connect(nats_url)
+    try:
+        await quiet(client.jetstream())
+    finally:
+        await client.close()
+
+
+async def quiet(js: JetStreamContext, timeout_s: float = 300.0) -> None:
+    """Wait until every consumer has handled all its stream holds: the work of what came before
+    is done, so a measurement that follows has the machine to itself."""
+    deadline = time.perf_counter() + timeout_s
+    while time.perf_counter() < deadline:
+        busy = False
+        for stream, name in await durables(js):
+            info = await js.consumer_info(stream, name)
+            busy = busy or bool(info.num_pending) or bool(info.num_ack_pending)
+        if not busy:
+            return
+        await asyncio.sleep(0.2)
+    raise RuntimeError(f"the consumers were still busy after {timeout_s:.0f} s")
 
 
 def published_headers(event: Event) -> dict[str, str]:
@@ -869,6 +930,8 @@ async def bench(args: argparse.Namespace) -> dict[str, Any]:
             f"({results['journeys']['seconds']:.1f} s)",
             flush=True,
         )
+        print("waiting for the consumers to finish the journeys' work ...", flush=True)
+        await until_quiet(system.nats_url)
         print(f"registration API at {args.rate} req/s for {args.rate_seconds} s ...", flush=True)
         results["registration_api"] = await registration_latency(
             system.services["registration"].url, token, args.rate, args.rate_seconds
