@@ -83,7 +83,9 @@ def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
                 await_only(turns.acquire())
                 connection.info[_HOLDS_TURN] = True
             try:
-                connection.exec_driver_sql("BEGIN IMMEDIATE")
+                # On the driver's connection: SQLAlchemy's statement machinery (and a statement
+                # span) for a BEGIN would cost more than the transaction's own statements.
+                connection.connection.dbapi_connection.cursor().execute("BEGIN IMMEDIATE")
             except BaseException:
                 _end_turn(connection.info)
                 raise

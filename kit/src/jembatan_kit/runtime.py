@@ -17,8 +17,10 @@ from fastapi import APIRouter, Depends, FastAPI, HTTPException, Request
 from fastapi.responses import JSONResponse
 from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
 from opentelemetry.instrumentation.sqlalchemy import SQLAlchemyInstrumentor
+from opentelemetry.instrumentation.utils import unwrap
 from pydantic import BaseModel
 from sqlalchemy import func, select, text
+from sqlalchemy.engine import Engine
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from jembatan_contracts import ALL_STREAMS, DEAD_LETTER, StreamSpec
@@ -62,6 +64,9 @@ class ServiceRuntime:
             tracer_provider=self.tracer_provider,
             skip_dep_check=True,
         )
+        # The instrumentation also opens a "connect" span each time a session takes a pooled
+        # connection: a span per transaction that tells nothing the statements' spans do not.
+        unwrap(Engine, "connect")
         self.sessions: async_sessionmaker[AsyncSession] = create_session_factory(self.engine)
         self.broker = make_broker(settings.nats_url, settings.service_name)
         self.relay = OutboxRelay(
