@@ -242,12 +242,7 @@ class BatchConsumer(Generic[E]):
 
     def _span(self, raw: Msg, event: E) -> Any:
         """The message's process span as the current span, for a message handled alone."""
-        return tracer().start_as_current_span(
-            f"process {event.event_type}",
-            context=context_from_headers(raw.headers),
-            kind=SpanKind.CONSUMER,
-            attributes=self._attributes(raw, event),
-        )
+        return trace.use_span(self._start_span(raw, event), end_on_exit=True)
 
     async def _apply(self, session: AsyncSession, raw: Msg, event: E) -> tuple[_Outcome, str]:
         durable = self.handler.durable
