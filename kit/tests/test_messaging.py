@@ -196,6 +196,42 @@ def test_events_staged_for_a_batch_continue_the_trace_of_their_journeys_message(
     assert parent_of(alone)[1] != message_span_id  # outside a batch: its own stage span
 
 
+async def test_a_messages_span_lasts_until_its_batch_is_committed(
+    engine: AsyncEngine, nats_url: str
+) -> None:
+    SPANS.clear()
+    sessions = create_session_factory(engine)
+    broker = make_broker(nats_url, "kit-test")
+
+    async def slow_batch(session: AsyncSession, events: list[CandidateRegistered]) -> None:
+        await asyncio.sleep(0.2)
+        await record_effects(session, events)
+
+    consumer = BatchConsumer(
+        broker,
+        EventHandler(CandidateRegistered, DURABLE, record_effect, handle_batch=slow_batch),
+        sessions,
+        ConsumerOptions(batch_size=10, batch_timeout_s=0.05, max_deliver=3),
+    )
+    consumer.register()
+    await broker.connect()
+    await ensure_streams(broker.connection.jetstream())
+    await broker.start()
+    event = registered()
+    try:
+        await broker.connection.jetstream().publish(event.subject, event.model_dump_json().encode())
+        await eventually(lambda: _has_effects(engine, event.candidate_id, 1))
+    finally:
+        await broker.stop()
+    [span] = [
+        span
+        for span in SPANS.get_finished_spans()
+        if span.name == "process CandidateRegistered"
+        and span.attributes["messaging.message.id"] == str(event.event_id)
+    ]
+    assert span.end_time - span.start_time >= 0.2e9
+
+
 def test_the_events_a_request_stages_for_one_journey_share_one_stage_span() -> None:
     SPANS.clear()
     first = registered()

@@ -163,6 +163,10 @@ class BatchConsumer(Generic[E]):
         the batch is done again message by message (`_apply_isolated`)."""
         durable = self.handler.durable
         outcomes: dict[int, tuple[_Outcome, str]] = {}
+        # Each message's span lasts until the batch is committed (its effect is then durable).
+        # A failure inside the batch is not the message's outcome (it is handled again alone),
+        # so the spans record none.
+        started: list[Span] = []
         try:
             async with self.sessions() as session, session.begin():
                 seen = await processed_among(session, durable, {e.event_id for _, _, e in decoded})
@@ -170,24 +174,20 @@ class BatchConsumer(Generic[E]):
                 fresh: list[E] = []
                 spans: dict[uuid.UUID, Span] = {}
                 for index, raw, event in decoded:
-                    # A failure inside the batch is not the message's outcome (it is handled
-                    # again alone), so the span records none.
                     span = self._start_span(raw, event)
-                    try:
-                        if event.event_id in seen:
-                            span.set_attribute("jembatan.duplicate", True)
-                            outcomes[index] = (_Outcome.DUPLICATE, "already processed")
-                            continue
-                        if self.handler.handle_batch is None:
-                            with trace.use_span(
-                                span, record_exception=False, set_status_on_exception=False
-                            ):
-                                await self.handler.handle(session, event)
-                        else:
-                            spans[event.journey_id] = span
-                            fresh.append(event)
-                    finally:
-                        span.end()
+                    started.append(span)
+                    if event.event_id in seen:
+                        span.set_attribute("jembatan.duplicate", True)
+                        outcomes[index] = (_Outcome.DUPLICATE, "already processed")
+                        continue
+                    if self.handler.handle_batch is None:
+                        with trace.use_span(
+                            span, record_exception=False, set_status_on_exception=False
+                        ):
+                            await self.handler.handle(session, event)
+                    else:
+                        spans[event.journey_id] = span
+                        fresh.append(event)
                     seen.add(event.event_id)
                     handled.append((event.event_id, event.event_type))
                     outcomes[index] = (_Outcome.DONE, "")
@@ -197,6 +197,9 @@ class BatchConsumer(Generic[E]):
                 await record_processed_many(session, durable, handled)
         except Exception as exc:
             raise _Isolate from exc
+        finally:
+            for span in started:
+                span.end()
         self.processed += len(handled)
         return outcomes
 
