@@ -123,18 +123,15 @@ async def insert_outbox_rows(session: AsyncSession, rows: Sequence[dict[str, Any
         await session.execute(insert(outbox_table), list(rows))
 
 
-_RELAYED = tuple(
-    outbox_table.c[name]
-    for name in (
-        "id",
-        "event_id",
-        "event_type",
-        "subject",
-        "stream",
-        "journey_id",
-        "payload",
-        "traceparent",
-    )
+_RELAYED = (
+    outbox_table.c.id,
+    outbox_table.c.event_id,
+    outbox_table.c.event_type,
+    outbox_table.c.subject,
+    outbox_table.c.stream,
+    outbox_table.c.journey_id,
+    outbox_table.c.payload,
+    outbox_table.c.traceparent,
 )
 """What the relay reads of an unsent row: what it publishes, not when it was staged."""
 
