@@ -72,7 +72,6 @@ from jembatan_contracts import (
 )
 from jembatan_kit.auth import issue_token
 from jembatan_kit.consumer import stream_of_type
-from jembatan_kit.nats_server import free_port
 from jembatan_kit.telemetry import journey_context
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -888,10 +887,8 @@ async def bench(args: argparse.Namespace) -> dict[str, Any]:
         database_urls = {
             name: f"sqlite+aiosqlite:///{data_dir / f'{name}.db'}" for name in SERVICES
         }
-    system = BenchSystem(
-        data_dir=data_dir,
-        nats_port=free_port(),
-        ports={name: free_port() for name in SERVICES},
+    system = BenchSystem.on_free_ports(
+        data_dir,
         extra_env=extra_env,
         per_service_env={name: {"DATABASE_URL": url} for name, url in database_urls.items()},
     )

@@ -19,9 +19,8 @@ from typer.testing import CliRunner
 
 from jembatan_cli.main import app as cli
 from jembatan_cli.scenarios.runner import run_scenario
-from jembatan_cli.system import SERVICES, LocalSystem, auth_secret
+from jembatan_cli.system import LocalSystem, auth_secret
 from jembatan_kit.auth import issue_token
-from jembatan_kit.nats_server import free_port
 
 pytestmark = pytest.mark.e2e
 
@@ -49,10 +48,8 @@ SCENARIO_SERVICES = ("registration", "training", "placement", "financing")
 
 @pytest.fixture(scope="module")
 def system(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalSystem]:
-    local = LocalSystem(
-        data_dir=tmp_path_factory.mktemp("dashboard-system"),
-        nats_port=free_port(),
-        ports={name: free_port() for name in SERVICES},
+    local = LocalSystem.on_free_ports(
+        tmp_path_factory.mktemp("dashboard-system"),
     )
     with local:
         yield local

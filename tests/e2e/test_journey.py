@@ -15,7 +15,6 @@ from nats.aio.client import Client as NatsClient
 
 from jembatan_cli.system import SERVICES, LocalSystem, auth_secret
 from jembatan_kit.auth import NATIONAL_AGENCY, bearer, issue_token
-from jembatan_kit.nats_server import free_port
 from jembatan_kit.testing.helpers import events_on, eventually, wait_for_events
 from jembatan_kit.trace_files import read_spans
 
@@ -24,10 +23,8 @@ pytestmark = pytest.mark.e2e
 
 @pytest.fixture(scope="module")
 def system(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalSystem]:
-    local = LocalSystem(
-        data_dir=tmp_path_factory.mktemp("system"),
-        nats_port=free_port(),
-        ports={name: free_port() for name in SERVICES},
+    local = LocalSystem.on_free_ports(
+        tmp_path_factory.mktemp("system"),
         extra_env={"OTEL_BSP_SCHEDULE_DELAY": "200"},
     )
     with local:

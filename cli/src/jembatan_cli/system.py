@@ -10,10 +10,11 @@ import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any, Self
 
 import httpx
 
-from jembatan_kit.nats_server import NatsServerProcess, port_is_open
+from jembatan_kit.nats_server import NatsServerProcess, free_ports, port_is_open
 
 SERVICES = ("registration", "training", "placement", "financing", "dashboard")
 DEFAULT_PORTS = {
@@ -69,6 +70,17 @@ class LocalSystem:
     extra_env: dict[str, str] = field(default_factory=dict)
     services: dict[str, ServiceProcess] = field(default_factory=dict)
     nats: NatsServerProcess | None = None
+
+    @classmethod
+    def on_free_ports(cls, data_dir: Path, **kwargs: Any) -> Self:
+        """A system on loopback ports free now, all distinct (for tests and the benchmark)."""
+        nats_port, *ports = free_ports(len(SERVICES) + 1)
+        return cls(
+            data_dir=data_dir,
+            nats_port=nats_port,
+            ports=dict(zip(SERVICES, ports, strict=True)),
+            **kwargs,
+        )
 
     @property
     def nats_url(self) -> str:
@@ -130,14 +142,29 @@ class LocalSystem:
                 if service.process.poll() is not None:
                     tail = service.log_file.read_text(errors="replace")[-2000:]
                     raise RuntimeError(f"{name} exited at start; its log ends:\n{tail}")
-                try:
-                    if httpx.get(f"{service.url}/health", timeout=1).status_code == 200:
-                        del pending[name]
-                except httpx.HTTPError:
-                    pass
+                if self._answers(service):
+                    del pending[name]
             if time.monotonic() > deadline:
                 raise RuntimeError(f"not healthy after {timeout_s}s: {', '.join(pending)}")
             time.sleep(0.1)
+
+    @staticmethod
+    def _answers(service: ServiceProcess) -> bool:
+        """Whether `service` itself is up on its port: its /health names it, so another process
+        that took the port first is not mistaken for it."""
+        try:
+            response = httpx.get(f"{service.url}/health", timeout=1)
+        except httpx.HTTPError:
+            return False
+        if response.status_code != 200:
+            return False
+        answered = response.json().get("service")
+        if answered != service.name:
+            raise RuntimeError(
+                f"port {service.port} answers as {answered!r}, not {service.name}: "
+                "another process holds it; choose other ports"
+            )
+        return True
 
     def stop(self) -> None:
         for service in self.services.values():
