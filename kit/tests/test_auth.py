@@ -1,3 +1,4 @@
+import time
 from datetime import timedelta
 
 import jwt
@@ -30,6 +31,22 @@ def test_an_expired_token_is_refused() -> None:
     stale = issue_token(SECRET, "u", "kaltim", [], valid_for=timedelta(seconds=-1))
     with pytest.raises(jwt.ExpiredSignatureError):
         read_token(SECRET, stale)
+
+
+def test_a_token_read_before_is_refused_once_it_has_expired() -> None:
+    # `exp` is in whole seconds: the token lives between one and two seconds.
+    token = issue_token(SECRET, "u", "kaltim", [], valid_for=timedelta(seconds=2))
+    assert read_token(SECRET, token).agency == "kaltim"
+    time.sleep(2.1)
+    with pytest.raises(jwt.ExpiredSignatureError):
+        read_token(SECRET, token)
+
+
+def test_a_token_read_with_one_key_is_refused_with_another() -> None:
+    token = issue_token(SECRET, "u", "kaltim", [])
+    assert read_token(SECRET, token).user == "u"
+    with pytest.raises(jwt.InvalidSignatureError):
+        read_token("another-key-of-at-least-32-bytes!!", token)
 
 
 def test_a_token_without_an_agency_is_refused() -> None:

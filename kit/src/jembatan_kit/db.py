@@ -10,7 +10,9 @@ from collections.abc import Generator
 from typing import Any
 
 import aiosqlite
-from sqlalchemy import event
+from sqlalchemy import Table, event
+from sqlalchemy.dialects import postgresql
+from sqlalchemy.dialects import sqlite as sqlite_dialect
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
@@ -213,6 +215,14 @@ class _InlineSqliteConnection(aiosqlite.Connection):
         if self._connection is not None:
             self._connection.close()
             self._connection = None
+
+
+def dialect_insert(session: AsyncSession, table: Table) -> Any:
+    """An INSERT of the session's database dialect, for its `ON CONFLICT` clauses
+    (`on_conflict_do_nothing`, `on_conflict_do_update`; SQLite and PostgreSQL spell them alike)."""
+    if session.get_bind().dialect.name == "postgresql":
+        return postgresql.insert(table)
+    return sqlite_dialect.insert(table)
 
 
 def create_session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:

@@ -12,7 +12,6 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 from sqlalchemy import Table, case, or_, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from jembatan_contracts import (
@@ -32,6 +31,7 @@ from jembatan_contracts import (
     PaymentRecorded,
     RepaymentDue,
 )
+from jembatan_kit.db import dialect_insert
 
 from ..adapters.orm import (
     candidates,
@@ -54,11 +54,7 @@ def _utc(moment: datetime) -> datetime:
 
 async def _insert_new(session: AsyncSession, table: Table, values: dict[str, Any]) -> None:
     """Insert unless a row with the same key exists (then leave it as it is)."""
-    if session.get_bind().dialect.name == "postgresql":
-        statement: Any = postgresql.insert(table).values(**values).on_conflict_do_nothing()
-    else:
-        statement = sqlite.insert(table).values(**values).on_conflict_do_nothing()
-    await session.execute(statement)
+    await session.execute(dialect_insert(session, table).values(**values).on_conflict_do_nothing())
 
 
 async def _candidate(session: AsyncSession, candidate_id: uuid.UUID, agency: str) -> None:
@@ -261,12 +257,6 @@ async def on_loan_restructured(session: AsyncSession, event: LoanRestructured) -
 # upsert that merges with what is stored the same way, row by row in the database.
 
 
-def _dialect_insert(session: AsyncSession, table: Table) -> Any:
-    if session.get_bind().dialect.name == "postgresql":
-        return postgresql.insert(table)
-    return sqlite.insert(table)
-
-
 def _earliest(table: Table, new: Any, columns: Iterable[str]) -> dict[str, Any]:
     """For an upsert: each of `columns` set to the proposed day if it is earlier than the stored
     one (or none is stored)."""
@@ -322,7 +312,7 @@ class _Candidates:
             if track:
                 row["track"] = facts.track
             rows.append(row | {column: facts.days.get(column) for column in columns})
-        statement = _dialect_insert(session, candidates)
+        statement = dialect_insert(session, candidates)
         new = statement.excluded
         changes: dict[str, Any] = {}
         if track:
@@ -345,7 +335,7 @@ async def _insert_new_many(
     """`_insert_new` for many rows in one statement; `rows` has one row per key, the first."""
     rows = list(rows)
     if rows:
-        await session.execute(_dialect_insert(session, table).on_conflict_do_nothing(), rows)
+        await session.execute(dialect_insert(session, table).on_conflict_do_nothing(), rows)
 
 
 async def on_candidates_registered(
@@ -419,7 +409,7 @@ async def on_daily_scores_recorded(session: AsyncSession, events: list[DailyScor
         if key not in latest or latest[key]["recorded_at"] < row["recorded_at"]:
             latest[key] = row
     await found.write(session, ("in_training_on",))
-    statement = _dialect_insert(session, daily_scores)
+    statement = dialect_insert(session, daily_scores)
     new = statement.excluded
     statement = statement.on_conflict_do_update(
         index_elements=[daily_scores.c.candidate_id, daily_scores.c.day],
@@ -581,7 +571,7 @@ async def on_loans_settled(session: AsyncSession, events: list[LoanSettled]) -> 
             settled[event.loan_id] = event.settled_on
     await found.write(session, ("settled_on",))
     loans_found = _loans(events)
-    statement = _dialect_insert(session, loans)
+    statement = dialect_insert(session, loans)
     statement = statement.on_conflict_do_update(
         index_elements=[loans.c.loan_id], set_=_earliest(loans, statement.excluded, ["settled_on"])
     )

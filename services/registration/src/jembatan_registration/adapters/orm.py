@@ -16,6 +16,9 @@ from sqlalchemy import (
 
 metadata = MetaData()
 
+ONE_ACTIVE_PER_NIK = text("status = 'active'")
+"""The rows among which a NIK is unique: one person, one active registration."""
+
 candidates = Table(
     "candidates",
     metadata,
@@ -42,8 +45,8 @@ candidates = Table(
         "uq_candidates_one_active_per_nik",
         "nik_hash",
         unique=True,
-        sqlite_where=text("status = 'active'"),
-        postgresql_where=text("status = 'active'"),
+        sqlite_where=ONE_ACTIVE_PER_NIK,
+        postgresql_where=ONE_ACTIVE_PER_NIK,
     ),
 )
 

@@ -8,7 +8,6 @@ from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import insert, select, update
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from jembatan_contracts import (
@@ -19,11 +18,12 @@ from jembatan_contracts import (
     WithdrawalReason,
 )
 from jembatan_kit.auth import NIK_READER, Caller, require_agency, require_role
+from jembatan_kit.db import dialect_insert
 from jembatan_kit.errors import Conflict, NotFound, RuleViolation
 from jembatan_kit.outbox import add_to_outbox
 from jembatan_kit.telemetry import journey_root_span
 
-from ..adapters.orm import candidates, nik_reads, withdrawals
+from ..adapters.orm import ONE_ACTIVE_PER_NIK, candidates, nik_reads, withdrawals
 from ..adapters.protection import IdentityProtector
 from ..domain.eligibility import RuleCheck
 from ..domain.model import (
@@ -52,25 +52,18 @@ async def register_candidate(
 ) -> Registered:
     decision = decided(command, now)
     nik_hash = protector.lookup_hash(command.nik)
-    existing = await _active_by_nik_hash(session, nik_hash)
-    if existing is not None:
-        raise _already_registered(existing)
     candidate_id, journey_id = new_candidate_ids()
-    try:
-        async with session.begin_nested():
-            await session.execute(
-                insert(candidates).values(
-                    candidate_row(
-                        command, decision, protector, nik_hash, candidate_id, journey_id, now
-                    )
-                )
-            )
-    except IntegrityError:
-        # Another request registered the same NIK a moment ago.
-        existing = await _active_by_nik_hash(session, nik_hash)
-        if existing is None:
-            raise
-        raise _already_registered(existing) from None
+    # The one-active-registration index decides, so two requests for one NIK at once cannot
+    # both be accepted; the refusal then names the registration already there.
+    inserted = await session.execute(
+        dialect_insert(session, candidates)
+        .values(
+            candidate_row(command, decision, protector, nik_hash, candidate_id, journey_id, now)
+        )
+        .on_conflict_do_nothing(index_elements=["nik_hash"], index_where=ONE_ACTIVE_PER_NIK)
+    )
+    if inserted.rowcount == 0:  # type: ignore[attr-defined]
+        raise _already_registered(await _active_by_nik_hash(session, nik_hash))
     with journey_root_span(journey_id, command.agency, creates=CandidateRegistered.name):
         await add_to_outbox(
             session, registered_event(command, decision, candidate_id, journey_id, now)
