@@ -33,6 +33,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import csv
+import heapq
 import io
 import json
 import os
@@ -59,7 +60,7 @@ import nats
 from nats.aio.client import Client as NatsClient
 from nats.aio.msg import Msg
 from nats.js import JetStreamContext
-from nats.js.api import StreamConfig
+from nats.js.api import DeliverPolicy, StreamConfig
 from opentelemetry import propagate
 
 from jembatan_cli.system import SERVICES, LocalSystem, ServiceProcess, auth_secret
@@ -156,6 +157,9 @@ class Driver:
         }
         self.registered: asyncio.Queue[str] = asyncio.Queue()
         self.ready: asyncio.Queue[str] = asyncio.Queue()
+        # A candidate is sent on once the service that must know of it has handled its event.
+        self.enrolled = Handled("REGISTRATION", "training-candidate-registered", self.registered)
+        self.placeable = Handled("TRAINING", "placement-candidate-ready", self.ready)
         self.loans: asyncio.Queue[str] = asyncio.Queue()
         self.ours: set[str] = set()
         self.attempts: Counter[str] = Counter()  # refusals so far, by candidate
@@ -175,8 +179,13 @@ class Driver:
     async def run(self) -> dict[str, Any]:
         self.bus = await nats.connect(self.system.nats_url, pending_size=256 * 1024 * 1024)
         await self.bus.subscribe("jembatan.>", cb=self.on_event, pending_msgs_limit=2_000_000)
+        js = self.bus.jetstream()
+        for gate in (self.enrolled, self.placeable):
+            await gate.follow(js)
         started = self.started = time.perf_counter()
         workers = [
+            asyncio.create_task(self.enrolled.release(js)),
+            asyncio.create_task(self.placeable.release(js)),
             asyncio.create_task(self.register_all()),
             asyncio.create_task(self.record_results()),
             asyncio.create_task(self.place()),
@@ -210,15 +219,7 @@ class Driver:
         seen = self.seen.setdefault(suffix.rsplit(".", 1)[0], [0, moment, moment])
         seen[0] += 1
         seen[2] = moment
-        if suffix == "registration.candidate.registered.v1":
-            event = json.loads(msg.data)
-            if event["journey_id"] in self.ours:
-                self.registered.put_nowait(event["candidate_id"])
-        elif suffix == "training.candidate.ready.v1":
-            event = json.loads(msg.data)
-            if event["journey_id"] in self.ours:
-                self.ready.put_nowait(event["candidate_id"])
-        elif suffix == "financing.loan.opened.v1":
+        if suffix == "financing.loan.opened.v1":
             event = json.loads(msg.data)
             if event["journey_id"] in self.ours:
                 self.loans.put_nowait(event["placement_id"])
@@ -362,6 +363,49 @@ class Driver:
             by_delay[min(0.25 * 2 ** (self.attempts[item] - 1), 4.0)].append(item)
         for delay_s, delayed in by_delay.items():
             loop.call_later(delay_s, _put_all, queue, delayed)
+
+
+class Handled:
+    """Candidates whose event a service's durable consumer has handled, for the driver to act
+    on, as an operator acts once a service shows the candidate: training enrols a candidate on
+    `CandidateRegistered`, and refuses results before; placement signs contracts only for a
+    candidate whose `CandidateReadyForPlacement` it has handled.
+
+    The events are read from the stream with their sequence numbers; an event is handled once
+    the consumer's acknowledgement floor (every message up to it acknowledged, which the
+    services do after their commit) has reached it."""
+
+    def __init__(self, stream: str, durable: str, queue: asyncio.Queue[str]) -> None:
+        self.stream = stream
+        self.durable = durable
+        self.queue = queue
+        self.waiting: list[tuple[int, str]] = []  # (stream sequence, candidate id), a heap
+
+    async def follow(self, js: JetStreamContext) -> None:
+        """Read the consumer's events from now on (the benchmark's system is new: all of them
+        are the driver's journeys)."""
+        info = await js.consumer_info(self.stream, self.durable)
+
+        async def on_event(msg: Msg) -> None:
+            candidate = json.loads(msg.data)["candidate_id"]
+            heapq.heappush(self.waiting, (msg.metadata.sequence.stream, candidate))
+
+        await js.subscribe(
+            info.config.filter_subject or ">",
+            stream=self.stream,
+            cb=on_event,
+            ordered_consumer=True,
+            deliver_policy=DeliverPolicy.NEW,
+            pending_msgs_limit=2_000_000,
+        )
+
+    async def release(self, js: JetStreamContext, every_s: float = 0.1) -> None:
+        while True:
+            info = await js.consumer_info(self.stream, self.durable)
+            floor = info.ack_floor.stream_seq if info.ack_floor else 0
+            while self.waiting and self.waiting[0][0] <= floor:
+                self.queue.put_nowait(heapq.heappop(self.waiting)[1])
+            await asyncio.sleep(every_s)
 
 
 def _put_all(queue: asyncio.Queue[str], items: list[str]) -> None:
@@ -564,23 +608,24 @@ async def consumer_capacity(
                     for event in events
                 ]
                 await asyncio.gather(*futures)
+                before = await inbox_count(database_urls[service], durable)
                 await js.resume_consumer(stream, durable)
                 resumed = datetime.now(UTC)
                 deadline = time.perf_counter() + 300
-                while True:
-                    moments = [
-                        processed_at
-                        for event_id, processed_at in await inbox_of(
-                            database_urls[service], durable
-                        )
-                        if event_id in ids
-                    ]
-                    if len(moments) >= count or time.perf_counter() > deadline:
-                        break
+                # Counting is all the polling does: the consumer shares the machine with it.
+                while (
+                    await inbox_count(database_urls[service], durable) < before + count
+                    and time.perf_counter() < deadline
+                ):
                     await asyncio.sleep(0.2)
             finally:
                 for paused_stream, name in paused:
                     await js.resume_consumer(paused_stream, name)
+            moments = [
+                processed_at
+                for event_id, processed_at in await inbox_of(database_urls[service], durable)
+                if event_id in ids
+            ]
             span = (max(moments) - resumed).total_seconds() if moments else 0.0
             rates[service] = {
                 "events": len(moments),
@@ -638,8 +683,21 @@ def published_headers(event: Event) -> dict[str, str]:
     return headers
 
 
+async def inbox_count(database_url: str, consumer: str) -> int:
+    rows = await _inbox_query(
+        database_url, "SELECT count(*) FROM inbox WHERE consumer = ", consumer
+    )
+    return int(rows[0][0])
+
+
 async def inbox_of(database_url: str, consumer: str) -> list[tuple[uuid.UUID, datetime]]:
-    query = "SELECT event_id, processed_at FROM inbox WHERE consumer = "
+    rows = await _inbox_query(
+        database_url, "SELECT event_id, processed_at FROM inbox WHERE consumer = ", consumer
+    )
+    return [(as_uuid(event_id), as_utc(processed_at)) for event_id, processed_at in rows]
+
+
+async def _inbox_query(database_url: str, query: str, consumer: str) -> list[Any]:
     if database_url.startswith("sqlite"):
         connection = sqlite3.connect(database_url.split("///", 1)[1])
         try:
@@ -652,7 +710,7 @@ async def inbox_of(database_url: str, consumer: str) -> list[tuple[uuid.UUID, da
             rows = await pg.fetch(query + "$1", consumer)
         finally:
             await pg.close()
-    return [(as_uuid(event_id), as_utc(processed_at)) for event_id, processed_at in rows]
+    return list(rows)
 
 
 def percentile(values: Iterable[float], pct: float) -> float:
