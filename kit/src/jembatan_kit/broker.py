@@ -8,12 +8,10 @@ from typing import Any
 
 import nats.errors
 from faststream.nats import NatsBroker
-from faststream.nats.opentelemetry import NatsTelemetryMiddleware
 from nats.js import JetStreamContext
 from nats.js.api import DiscardPolicy, RetentionPolicy, StorageType, StreamConfig
 from nats.js.client import JetStreamContext as _JetStream
 from nats.js.errors import NotFoundError
-from opentelemetry import trace
 
 from jembatan_contracts import ALL_STREAMS, StreamSpec
 
@@ -50,11 +48,14 @@ def normalise_fetch_timeouts() -> None:
 
 
 def make_broker(nats_url: str, service_name: str) -> NatsBroker:
+    """The service's connection to NATS. Without FastStream's telemetry middleware: the consumers
+    trace each message in its journey's trace themselves (`consumer.BatchConsumer`), where the
+    middleware would open a trace of its own for every fetched batch, unconnected to any
+    journey."""
     normalise_fetch_timeouts()
     return NatsBroker(
         nats_url,
         name=service_name,
-        middlewares=[NatsTelemetryMiddleware(tracer_provider=trace.get_tracer_provider())],
         logger=logging.getLogger(f"jembatan.{service_name}.bus"),
         graceful_timeout=10,
         max_reconnect_attempts=-1,
