@@ -74,6 +74,7 @@ from jembatan_contracts import (
 )
 from jembatan_kit.auth import issue_token
 from jembatan_kit.consumer import stream_of_type
+from jembatan_kit.settings import ServiceSettings
 from jembatan_kit.telemetry import journey_context
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -883,16 +884,17 @@ def report(results: dict[str, Any]) -> str:
         f"| Journeys end to end | {journeys['journeys']} in {journeys['seconds']:.1f} s = "
         f"**{journeys['journeys_per_second']:.0f} journeys/s** | "
         f"{results['target_journeys']} in ≤ 60 s (≥ 170/s) |",
-        f"| No-op FastStream pull consumer, fetching {results['batch_size']}, "
+        f"| No-op FastStream pull consumer, fetching {results['noop_batch_size']}, "
         "a handler call per message | "
         f"{noop['message']['per_second']:.0f} msg/s | (yardstick) |",
-        f"| No-op batch handler that only acks, fetching {results['batch_size']} | "
+        f"| No-op batch handler that only acks, fetching {results['noop_batch_size']} | "
         f"{noop['batch']['per_second']:.0f} msg/s | (the bus's ceiling) |",
     ]
     for service, rate in results.get("capacity", {}).items():
         lines.append(
-            f"| {service}: consumer `{CAPACITY_CONSUMERS[service]}` draining a backlog of "
-            f"{rate['events']} events | {rate['per_second']:.0f} events/s = "
+            f"| {service}: consumer `{CAPACITY_CONSUMERS[service]}` (fetching "
+            f"{results['batch_size']}) draining a backlog of {rate['events']} events | "
+            f"{rate['per_second']:.0f} events/s = "
             f"**{rate['per_second'] / noop['message']['per_second']:.0%}** of no-op "
             f"({rate['per_second'] / noop['batch']['per_second']:.0%} of the ceiling) | "
             "≥ 50% of no-op |"
@@ -943,7 +945,9 @@ def record(text: str) -> None:
 async def bench(args: argparse.Namespace) -> dict[str, Any]:
     data_dir = Path(tempfile.mkdtemp(prefix="jembatan-bench-"))
     suffix = uuid.uuid4().hex[:8]
-    extra_env = {"CONSUMER_BATCH_SIZE": str(args.batch_size), "LOG_LEVEL": "WARNING"}
+    extra_env = {"LOG_LEVEL": "WARNING"}
+    if args.batch_size:
+        extra_env["CONSUMER_BATCH_SIZE"] = str(args.batch_size)
     if args.tracing == "off":
         extra_env |= {"OTEL_SDK_DISABLED": "true", "JEMBATAN_TRACES_DIR": ""}
     if args.database == "postgresql":
@@ -966,7 +970,8 @@ async def bench(args: argparse.Namespace) -> dict[str, Any]:
         "commit": commit(),
         "command": "./dev bench " + " ".join(sys.argv[1:]),
         "target_journeys": args.journeys,
-        "batch_size": args.batch_size,
+        "batch_size": args.batch_size or ServiceSettings().consumer_batch_size,
+        "noop_batch_size": args.noop_batch_size,
     }
     print(f"starting nats-server and the four services in {data_dir} ...", flush=True)
     await asyncio.to_thread(system.start)
@@ -974,7 +979,7 @@ async def bench(args: argparse.Namespace) -> dict[str, Any]:
     try:
         print(f"no-op consumer on {args.noop_messages} messages ...", flush=True)
         results["noop"] = await noop_consumer_rates(
-            system.nats_url, args.noop_messages, args.batch_size
+            system.nats_url, args.noop_messages, args.noop_batch_size
         )
         for handler, rate in results["noop"].items():
             print(f"  handler per {handler}: {rate['per_second']:.0f} msg/s", flush=True)
@@ -1029,7 +1034,18 @@ def main() -> None:
     parser.add_argument("--journeys", type=int, default=10_000, help="journeys (default 10000)")
     parser.add_argument("--database", choices=("sqlite", "postgresql"), default="sqlite")
     parser.add_argument("--tracing", choices=("on", "off"), default="on")
-    parser.add_argument("--batch-size", type=int, default=100, help="CONSUMER_BATCH_SIZE")
+    parser.add_argument(
+        "--batch-size",
+        type=int,
+        help="the services' CONSUMER_BATCH_SIZE (default: theirs, "
+        f"{ServiceSettings().consumer_batch_size})",
+    )
+    parser.add_argument(
+        "--noop-batch-size",
+        type=int,
+        default=100,
+        help="the no-op consumer's fetch (default 100; its rate does not depend on it)",
+    )
     parser.add_argument("--chunk", type=int, default=500, help="rows per bulk call")
     parser.add_argument("--noop-messages", type=int, default=20_000)
     parser.add_argument(

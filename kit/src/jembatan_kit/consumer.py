@@ -79,7 +79,7 @@ class _Outcome(Enum):
 
 @dataclass
 class ConsumerOptions:
-    batch_size: int = 100
+    batch_size: int = 250
     batch_timeout_s: float = 0.25
     max_deliver: int = 8
     ack_wait_s: float = 30.0

@@ -26,7 +26,13 @@ class ServiceSettings(BaseSettings):
     http_host: str = "127.0.0.1"
     http_port: int = 8000
 
-    consumer_batch_size: int = Field(default=100, ge=1, le=1000)
+    consumer_batch_size: int = Field(
+        default=250,
+        ge=1,
+        le=1000,
+        description="Messages a consumer fetches and handles in one transaction"
+        " (CONSUMER_BATCH_SIZE): a transaction, an inbox query and a round of acks a batch.",
+    )
     consumer_batch_timeout_s: float = Field(
         default=0.25,
         gt=0,
