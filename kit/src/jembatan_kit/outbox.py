@@ -30,8 +30,7 @@ from .messaging_tables import outbox_table
 from .telemetry import (
     context_from_traceparent,
     creation_attributes,
-    current_traceparent,
-    in_journey,
+    staging_traceparent,
     tracer,
     tracing_enabled,
 )
@@ -52,8 +51,8 @@ def stream_of(event: Event) -> str:
 async def add_to_outbox(session: AsyncSession, *events: Event) -> None:
     """Stage events in the caller's transaction. Nothing is published until it commits.
 
-    Each row keeps the traceparent of its journey's trace (see `telemetry.in_journey`), so the
-    relay and every consumer downstream continue that one trace.
+    Each row keeps the traceparent of its journey's trace (`telemetry.staging_traceparent`), so
+    the relay and every consumer downstream continue that one trace.
     """
     await insert_outbox_rows(session, outbox_rows(*events))
 
@@ -82,31 +81,28 @@ def outbox_rows(*events: Event) -> list[dict[str, Any]]:
     The events of one journey are staged together, in the order given, under one context: the
     journey's message in a batch (`staging_for_messages`), the current span if it is in the
     journey's trace already, else one "stage" span in the journey's trace linked to where we are
-    (`telemetry.in_journey`), however many of the journey's events this call stages."""
+    (`telemetry.staging_traceparent`), however many of the journey's events this call stages."""
     now = datetime.now(UTC)
     rows = []
     messages = _batch_messages.get() or {}
     for journey_id, journeys_events in _by_journey(events).items():
-        message = messages.get(journey_id)
         types = ", ".join(dict.fromkeys(event.event_type for event in journeys_events))
-        with (
-            trace.use_span(message, end_on_exit=False) if message else contextlib.nullcontext(),
-            in_journey(journey_id, f"stage {types}", creation_attributes(types)),
-        ):
-            traceparent = current_traceparent()
-            for event in journeys_events:
-                rows.append(
-                    {
-                        "event_id": event.event_id,
-                        "event_type": event.event_type,
-                        "subject": event.subject,
-                        "stream": stream_of(event),
-                        "journey_id": event.journey_id,
-                        "payload": event.model_dump_json(),
-                        "traceparent": traceparent,
-                        "created_at": now,
-                    }
-                )
+        traceparent = staging_traceparent(
+            journey_id, f"stage {types}", creation_attributes(types), messages.get(journey_id)
+        )
+        for event in journeys_events:
+            rows.append(
+                {
+                    "event_id": event.event_id,
+                    "event_type": event.event_type,
+                    "subject": event.subject,
+                    "stream": stream_of(event),
+                    "journey_id": event.journey_id,
+                    "payload": event.model_dump_json(),
+                    "traceparent": traceparent,
+                    "created_at": now,
+                }
+            )
     return rows
 
 

@@ -16,7 +16,7 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 
 from opentelemetry import context as otel_context
-from opentelemetry import propagate, trace
+from opentelemetry import trace
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import SpanProcessor, TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor
@@ -98,8 +98,9 @@ def current_traceparent() -> str | None:
 
 
 def context_from_headers(headers: Mapping[str, str] | None) -> otel_context.Context:
-    """The context a message's headers carry, by the configured propagators."""
-    return propagate.extract(headers or {})
+    """The context a message's headers carry: its W3C traceparent, the one header of trace
+    context the relay publishes."""
+    return _W3C.extract(headers or {})
 
 
 def context_from_traceparent(traceparent: str | None) -> otel_context.Context:
@@ -179,23 +180,31 @@ def journey_root_span(
         yield span
 
 
-@contextmanager
-def in_journey(
-    journey_id: uuid.UUID, name: str, attributes: Mapping[str, str] | None = None
-) -> Iterator[None]:
-    """Run inside the journey's trace; if not already there, in a span linked to where we are
-    (with `attributes` besides the journey's id)."""
-    current = trace.get_current_span().get_span_context()
-    if current.is_valid and current.trace_id == journey_trace_id(journey_id):
-        yield
-        return
-    with tracer().start_as_current_span(
-        name,
-        context=journey_context(journey_id),
-        links=_link_to_current(),
-        attributes={"jembatan.journey_id": str(journey_id), **(attributes or {})},
-    ):
-        yield
+def staging_traceparent(
+    journey_id: uuid.UUID,
+    name: str,
+    attributes: Mapping[str, str] | None = None,
+    within: trace.Span | None = None,
+) -> str | None:
+    """The traceparent a journey's events are staged with, so they continue its trace: that of
+    `within` (or else of the current span) if it is in the journey's trace already; if not, of a
+    short span `name` in the journey's trace, linked to where we are (with `attributes` besides
+    the journey's id). With tracing off, the journey's root: a service downstream that traces
+    still continues the journey's trace."""
+    here = within or trace.get_current_span()
+    span = here
+    if here.get_span_context().trace_id != journey_trace_id(journey_id):
+        links = [Link(here.get_span_context())] if here.get_span_context().is_valid else []
+        span = tracer().start_span(
+            name,
+            context=journey_context(journey_id),
+            links=links,
+            attributes={"jembatan.journey_id": str(journey_id), **(attributes or {})},
+        )
+        span.end()
+    carrier: dict[str, str] = {}
+    _W3C.inject(carrier, context=trace.set_span_in_context(span))
+    return carrier.get("traceparent")
 
 
 def creation_attributes(event_types: str) -> dict[str, str]:
