@@ -158,7 +158,10 @@ class LocalSystem:
             return False
         if response.status_code != 200:
             return False
-        answered = response.json().get("service")
+        try:
+            answered = response.json().get("service")
+        except (ValueError, AttributeError):
+            answered = None
         if answered != service.name:
             raise RuntimeError(
                 f"port {service.port} answers as {answered!r}, not {service.name}: "
