@@ -152,9 +152,9 @@ def journey_context(journey_id: uuid.UUID) -> otel_context.Context:
     return trace.set_span_in_context(NonRecordingSpan(root))
 
 
-def _link_to_current() -> list[Link]:
-    current = trace.get_current_span().get_span_context()
-    return [Link(current)] if current.is_valid else []
+def _link_to(span: trace.Span) -> list[Link]:
+    context = span.get_span_context()
+    return [Link(context)] if context.is_valid else []
 
 
 @contextmanager
@@ -171,7 +171,7 @@ def journey_root_span(
         span = tracer().start_span(
             "journey",
             context=otel_context.Context(),
-            links=_link_to_current(),
+            links=_link_to(trace.get_current_span()),
             attributes=attributes,
         )
     finally:
@@ -194,11 +194,10 @@ def staging_traceparent(
     here = within or trace.get_current_span()
     span = here
     if here.get_span_context().trace_id != journey_trace_id(journey_id):
-        links = [Link(here.get_span_context())] if here.get_span_context().is_valid else []
         span = tracer().start_span(
             name,
             context=journey_context(journey_id),
-            links=links,
+            links=_link_to(here),
             attributes={"jembatan.journey_id": str(journey_id), **(attributes or {})},
         )
         span.end()
