@@ -174,6 +174,8 @@ class Driver:
     async def close(self) -> None:
         for client in self.http.values():
             await client.aclose()
+        for gate in (self.enrolled, self.placeable):
+            await gate.stop()
         if self.bus is not None:
             await self.bus.close()
 
@@ -381,6 +383,7 @@ class Handled:
         self.durable = durable
         self.queue = queue
         self.waiting: list[tuple[int, str]] = []  # (stream sequence, candidate id), a heap
+        self.subscription: JetStreamContext.PushSubscription | None = None
 
     async def follow(self, js: JetStreamContext) -> None:
         """Read the consumer's events from now on (the benchmark's system is new: all of them
@@ -391,7 +394,7 @@ class Handled:
             candidate = json.loads(msg.data)["candidate_id"]
             heapq.heappush(self.waiting, (msg.metadata.sequence.stream, candidate))
 
-        await js.subscribe(
+        self.subscription = await js.subscribe(
             info.config.filter_subject or ">",
             stream=self.stream,
             cb=on_event,
@@ -399,6 +402,13 @@ class Handled:
             deliver_policy=DeliverPolicy.NEW,
             pending_msgs_limit=2_000_000,
         )
+
+    async def stop(self) -> None:
+        """End the ordered consumer before its connection closes: left running, its heartbeat
+        check would try to recreate it on the closed connection and log the failure."""
+        if self.subscription is not None:
+            await self.subscription.unsubscribe()
+            self.subscription = None
 
     async def release(self, js: JetStreamContext, every_s: float = 0.1) -> None:
         while True:
