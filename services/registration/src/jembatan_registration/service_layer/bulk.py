@@ -161,7 +161,7 @@ async def _register_together(
             decision = decided(command, now)
             nik_hash = hashes[id(command)]
             if nik_hash in active:
-                raise _already_registered(active[nik_hash])
+                raise _already_registered(active[nik_hash], agency)
         except RowError as exc:
             outcome |= {"status": "refused", "errors": [{"rule": "bulk_row", "message": str(exc)}]}
             results.append(outcome)

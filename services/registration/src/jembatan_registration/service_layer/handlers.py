@@ -63,7 +63,7 @@ async def register_candidate(
         .on_conflict_do_nothing(index_elements=["nik_hash"], index_where=ONE_ACTIVE_PER_NIK)
     )
     if inserted.rowcount == 0:  # type: ignore[attr-defined]
-        raise _already_registered(await _active_by_nik_hash(session, nik_hash))
+        raise _already_registered(await _active_by_nik_hash(session, nik_hash), command.agency)
     with journey_root_span(journey_id, command.agency, creates=CandidateRegistered.name):
         await add_to_outbox(
             session, registered_event(command, decision, candidate_id, journey_id, now)
@@ -251,7 +251,7 @@ async def correct_candidate(
         nik_hash = protector.lookup_hash(corrected.nik)
         existing = await _active_by_nik_hash(session, nik_hash)
         if existing is not None and existing.id != candidate_id:
-            raise _already_registered(existing)
+            raise _already_registered(existing, row.agency)
         values |= {
             "nik_hash": nik_hash,
             "nik_encrypted": protector.encrypt(corrected.nik),
@@ -359,7 +359,16 @@ async def _active_by_nik_hash(session: AsyncSession, nik_hash: str) -> Any:
     ).first()
 
 
-def _already_registered(existing: Any) -> Conflict:
+def _already_registered(existing: Any, agency: str) -> Conflict:
+    """The refusal of a second active registration for `agency`. It names the registration
+    already there only if it is `agency`'s own: another agency's candidates are not disclosed,
+    only that one exists elsewhere (to be withdrawn there before registering here)."""
+    if existing.agency != agency:
+        return Conflict(
+            "one_active_registration",
+            "this NIK already has an active registration with another agency; it must be "
+            "withdrawn there before the candidate can be registered here",
+        )
     return Conflict(
         "one_active_registration",
         f"this NIK already has an active registration: candidate {existing.id} "
