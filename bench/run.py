@@ -602,7 +602,7 @@ async def consumer_capacity(
             (stream, name) for stream, name in await durables(js) if name.startswith("dashboard-")
         ]
         for service, durable in CAPACITY_CONSUMERS.items():
-            await quiet(js)
+            await quiet(js, database_urls)
             events = capacity_events(service, count)
             ids = {event.event_id for event in events}
             stream = stream_of_type(type(events[0]))
@@ -653,36 +653,44 @@ PAUSED_UNTIL = "2100-01-01T00:00:00Z"
 
 
 async def durables(js: JetStreamContext) -> list[tuple[str, str]]:
-    """(stream, durable) of every consumer of the Jembatan streams."""
+    """(stream, durable) of every durable consumer of the Jembatan streams: the services'.
+    Ephemeral ones (the driver's own ordered consumers) are left out: they vanish once their
+    subscription ends, and would hold messages nobody is meant to consume."""
     return [
         (spec.name, consumer.name)
         for spec in ALL_STREAMS
         for consumer in await js.consumers_info(spec.name)
-        if consumer.name
+        if consumer.name and consumer.config.durable_name
     ]
 
 
-async def until_quiet(nats_url: str) -> None:
+async def until_quiet(nats_url: str, database_urls: dict[str, str]) -> None:
     client = await nats.connect(nats_url)
     try:
-        await quiet(client.jetstream())
+        await quiet(client.jetstream(), database_urls)
     finally:
         await client.close()
 
 
-async def quiet(js: JetStreamContext, timeout_s: float = 300.0) -> None:
-    """Wait until every consumer has handled all its stream holds: the work of what came before
-    is done, so a measurement that follows has the machine to itself."""
+async def quiet(
+    js: JetStreamContext, database_urls: dict[str, str], timeout_s: float = 300.0
+) -> None:
+    """Wait until every service's relay has published all it staged and every consumer has
+    handled all its stream holds: the work of what came before is done, so a measurement that
+    follows has the machine to itself. (Consumers alone are not enough: a relay may not have
+    published the last events of a request that has already been answered.)"""
     deadline = time.perf_counter() + timeout_s
     while time.perf_counter() < deadline:
         busy = False
+        for url in database_urls.values():
+            busy = busy or await unsent_count(url) > 0
         for stream, name in await durables(js):
             info = await js.consumer_info(stream, name)
             busy = busy or bool(info.num_pending) or bool(info.num_ack_pending)
         if not busy:
             return
         await asyncio.sleep(0.2)
-    raise RuntimeError(f"the consumers were still busy after {timeout_s:.0f} s")
+    raise RuntimeError(f"the relays or consumers were still busy after {timeout_s:.0f} s")
 
 
 def published_headers(event: Event) -> dict[str, str]:
@@ -695,30 +703,36 @@ def published_headers(event: Event) -> dict[str, str]:
 
 
 async def inbox_count(database_url: str, consumer: str) -> int:
-    rows = await _inbox_query(
-        database_url, "SELECT count(*) FROM inbox WHERE consumer = ", consumer
-    )
+    rows = await _query(database_url, "SELECT count(*) FROM inbox WHERE consumer = {}", consumer)
     return int(rows[0][0])
 
 
 async def inbox_of(database_url: str, consumer: str) -> list[tuple[uuid.UUID, datetime]]:
-    rows = await _inbox_query(
-        database_url, "SELECT event_id, processed_at FROM inbox WHERE consumer = ", consumer
+    rows = await _query(
+        database_url, "SELECT event_id, processed_at FROM inbox WHERE consumer = {}", consumer
     )
     return [(as_uuid(event_id), as_utc(processed_at)) for event_id, processed_at in rows]
 
 
-async def _inbox_query(database_url: str, query: str, consumer: str) -> list[Any]:
+async def unsent_count(database_url: str) -> int:
+    """Outbox rows the service's relay has not published yet."""
+    rows = await _query(database_url, "SELECT count(*) FROM outbox WHERE sent_at IS NULL")
+    return int(rows[0][0])
+
+
+async def _query(database_url: str, query: str, *values: Any) -> list[Any]:
+    """`query` with its `{}` placeholders bound to `values`, on a service's database."""
     if database_url.startswith("sqlite"):
         connection = sqlite3.connect(database_url.split("///", 1)[1])
         try:
-            rows = connection.execute(query + "?", (consumer,)).fetchall()
+            rows = connection.execute(query.format(*("?" * len(values))), values).fetchall()
         finally:
             connection.close()
     else:
         pg = await asyncpg.connect(database_url.replace("+asyncpg", ""))
         try:
-            rows = await pg.fetch(query + "$1", consumer)
+            placeholders = (f"${n}" for n in range(1, len(values) + 1))
+            rows = await pg.fetch(query.format(*placeholders), *values)
         finally:
             await pg.close()
     return list(rows)
@@ -1010,7 +1024,7 @@ async def bench(args: argparse.Namespace) -> dict[str, Any]:
             flush=True,
         )
         print("waiting for the consumers to finish the journeys' work ...", flush=True)
-        await until_quiet(system.nats_url)
+        await until_quiet(system.nats_url, database_urls)
         print(f"registration API at {args.rate} req/s for {args.rate_seconds} s ...", flush=True)
         results["registration_api"] = await registration_latency(
             system.services["registration"].url, token, args.rate, args.rate_seconds

@@ -1,0 +1,67 @@
+"""The benchmark's one command, at a size CI can afford: it drives every journey to its first
+RepaymentDue, measures what it reports, and leaves BENCHMARKS.md alone unless asked."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+
+pytestmark = pytest.mark.e2e
+
+
+def test_a_small_benchmark_runs_every_journey_and_reports_each_figure(tmp_path: Path) -> None:
+    figures = tmp_path / "figures.json"
+    recorded = (ROOT / "BENCHMARKS.md").read_text(encoding="utf-8")
+    # Its own process group, so a benchmark that hangs is ended with every process it started.
+    bench = subprocess.Popen(
+        [
+            sys.executable,
+            str(ROOT / "bench" / "run.py"),
+            "--journeys=40",
+            "--capacity-events=60",
+            "--rate=50",
+            "--rate-seconds=0.4",
+            "--noop-messages=200",
+            "--timeout-s=60",
+            f"--json={figures}",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=ROOT,
+        start_new_session=True,
+    )
+    try:
+        stdout, stderr = bench.communicate(timeout=100)
+    except subprocess.TimeoutExpired:
+        os.killpg(bench.pid, signal.SIGKILL)
+        stdout, stderr = bench.communicate()
+        pytest.fail(f"the benchmark did not end in 100 s:\n{stdout[-2000:]}\n{stderr[-3000:]}")
+    finished = subprocess.CompletedProcess(bench.args, bench.returncode, stdout, stderr)
+    assert finished.returncode == 0, finished.stderr[-3000:]
+    results = json.loads(figures.read_text(encoding="utf-8"))
+
+    assert results["journeys"]["journeys"] == 40
+    assert results["journeys"]["journeys_per_second"] > 0
+    assert {"message", "batch"} <= set(results["noop"])
+    assert all(rate["per_second"] > 0 for rate in results["noop"].values())
+    assert {service: rate["events"] for service, rate in results["capacity"].items()} == {
+        "training": 60,
+        "placement": 60,
+        "financing": 60,
+    }
+    api = results["registration_api"]
+    assert (api["requests"], api["failures"]) == (20, 0)
+    assert 0 < api["p50_ms"] <= api["p99_ms"]
+    assert results["hop"]["hops"] > 0
+    assert set(results["peak_rss_mb"]) >= {"registration", "training", "nats-server"}
+    assert "| Journeys end to end | 40 in " in finished.stdout
+    assert (ROOT / "BENCHMARKS.md").read_text(encoding="utf-8") == recorded
