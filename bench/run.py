@@ -21,9 +21,9 @@ The driver speaks only to the public APIs (with a bearer token) and watches the 
 It then measures, on the same system: a no-op FastStream pull consumer on the same nats-server
 (measured before the journeys, so the services' rates can be stated as a ratio of it: with a
 handler per message, the yardstick, and with an ack-only handler per batch, the bus's ceiling);
-once every consumer has caught up with the journeys, the registration API's latency at a fixed
-request rate; each service's first consumer draining a backlog published while it was paused;
-the hop latency from outbox row to the consumer's inbox row (both written in their
+once every relay and consumer has caught up with the journeys, the registration API's latency
+at a fixed request rate; each service's first consumer draining a backlog published while it
+was paused; the hop latency from outbox row to the consumer's inbox row (both written in their
 transactions with the wall clock); each consumer's events handled per second (from the inbox
 rows); each process's peak resident memory (VmHWM).
 """
