@@ -13,6 +13,7 @@ from fastapi import FastAPI
 from nats.aio.client import Client as NatsClient
 from nats.js.api import ConsumerConfig, DeliverPolicy
 
+from jembatan_contracts import ALL_STREAMS
 from jembatan_kit.auth import NATIONAL_AGENCY, bearer, issue_token
 
 TEST_AUTH_SECRET = "test-signing-key-of-at-least-32-bytes-long"
@@ -47,6 +48,17 @@ async def eventually(
         if asyncio.get_running_loop().time() > deadline:
             raise AssertionError(f"condition not met within {timeout_s}s")
         await asyncio.sleep(interval_s)
+
+
+async def consumers_drained(nats: NatsClient, prefix: str) -> bool:
+    """Whether every durable consumer named `prefix`... has handled (and acknowledged, which a
+    service does after its commit) everything its stream holds."""
+    js = nats.jetstream()
+    for spec in ALL_STREAMS:
+        for info in await js.consumers_info(spec.name):
+            if (info.name or "").startswith(prefix) and (info.num_pending or info.num_ack_pending):
+                return False
+    return True
 
 
 async def events_on(

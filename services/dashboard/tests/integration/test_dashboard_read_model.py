@@ -11,7 +11,7 @@ from nats.aio.client import Client as NatsClient
 
 from jembatan_contracts import Event
 from jembatan_kit.auth import issue_token
-from jembatan_kit.testing.helpers import eventually
+from jembatan_kit.testing.helpers import consumers_drained, eventually
 
 
 def bearer(agency: str, user: str = "analyst-1") -> dict[str, str]:
@@ -50,6 +50,9 @@ async def test_rebuilt_figures_equal_the_live_ones(
         return summary(await funnel(dashboard, "kota-serang")) == EXPECTED_KOTA_SERANG
 
     await eventually(caught_up, timeout_s=30)
+    # The national figures also count the other agencies' journeys, which may still be arriving
+    # once Kota Serang's are all in.
+    await eventually(lambda: consumers_drained(nats_client, "dashboard-"), timeout_s=30)
     live = {
         "kota-serang": await funnel(dashboard, "kota-serang"),
         "national": await funnel(dashboard, "kemnaker"),
