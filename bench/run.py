@@ -76,6 +76,7 @@ from jembatan_kit.auth import issue_token
 from jembatan_kit.consumer import stream_of_type
 from jembatan_kit.settings import ServiceSettings
 from jembatan_kit.telemetry import journey_context
+from jembatan_kit.testing.helpers import consumers_drained
 
 ROOT = Path(__file__).resolve().parent.parent
 POSTGRES_ADMIN = os.environ.get(
@@ -602,7 +603,7 @@ async def consumer_capacity(
             (stream, name) for stream, name in await durables(js) if name.startswith("dashboard-")
         ]
         for service, durable in CAPACITY_CONSUMERS.items():
-            await quiet(js, database_urls)
+            await quiet(client, database_urls)
             events = capacity_events(service, count)
             ids = {event.event_id for event in events}
             stream = stream_of_type(type(events[0]))
@@ -667,27 +668,22 @@ async def durables(js: JetStreamContext) -> list[tuple[str, str]]:
 async def until_quiet(nats_url: str, database_urls: dict[str, str]) -> None:
     client = await nats.connect(nats_url)
     try:
-        await quiet(client.jetstream(), database_urls)
+        await quiet(client, database_urls)
     finally:
         await client.close()
 
 
 async def quiet(
-    js: JetStreamContext, database_urls: dict[str, str], timeout_s: float = 300.0
+    client: NatsClient, database_urls: dict[str, str], timeout_s: float = 300.0
 ) -> None:
-    """Wait until every service's relay has published all it staged and every consumer has
-    handled all its stream holds: the work of what came before is done, so a measurement that
-    follows has the machine to itself. (Consumers alone are not enough: a relay may not have
-    published the last events of a request that has already been answered.)"""
+    """Wait until every service's relay has published all it staged and every durable consumer
+    has handled all its stream holds: the work of what came before is done, so a measurement
+    that follows has the machine to itself. (Consumers alone are not enough: a relay may not
+    have published the last events of a request that has already been answered.)"""
     deadline = time.perf_counter() + timeout_s
     while time.perf_counter() < deadline:
-        busy = False
-        for url in database_urls.values():
-            busy = busy or await unsent_count(url) > 0
-        for stream, name in await durables(js):
-            info = await js.consumer_info(stream, name)
-            busy = busy or bool(info.num_pending) or bool(info.num_ack_pending)
-        if not busy:
+        unsent = [await unsent_count(url) for url in database_urls.values()]
+        if not any(unsent) and await consumers_drained(client):
             return
         await asyncio.sleep(0.2)
     raise RuntimeError(f"the relays or consumers were still busy after {timeout_s:.0f} s")

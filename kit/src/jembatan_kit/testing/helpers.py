@@ -50,13 +50,15 @@ async def eventually(
         await asyncio.sleep(interval_s)
 
 
-async def consumers_drained(nats: NatsClient, prefix: str) -> bool:
-    """Whether every durable consumer named `prefix`... has handled (and acknowledged, which a
-    service does after its commit) everything its stream holds."""
+async def consumers_drained(nats: NatsClient, prefix: str = "") -> bool:
+    """Whether every durable consumer of the Jembatan streams named `prefix`... (every one, by
+    default) has handled (and acknowledged, which a service does after its commit) everything
+    its stream holds. Ephemeral consumers, a reader's own, are not counted."""
     js = nats.jetstream()
     for spec in ALL_STREAMS:
         for info in await js.consumers_info(spec.name):
-            if (info.name or "").startswith(prefix) and (info.num_pending or info.num_ack_pending):
+            durable = info.config.durable_name or ""
+            if durable.startswith(prefix) and (info.num_pending or info.num_ack_pending):
                 return False
     return True
 
