@@ -46,6 +46,26 @@ class ServiceSettings(BaseSettings):
     outbox_poll_interval_s: float = Field(default=0.5, gt=0)
     outbox_batch_size: int = Field(default=500, ge=1)
 
+    stream_replicas: int = Field(
+        default=1,
+        ge=1,
+        le=5,
+        description="Copies of each stream the JetStream cluster keeps (STREAM_REPLICAS): 1 on"
+        " the embedded single server, 3 on the clustered hub, so losing one node loses nothing.",
+    )
+    stream_max_age_days: float = Field(
+        default=30.0,
+        gt=0,
+        description="How long a stream keeps an event (STREAM_MAX_AGE_DAYS). A consumer further"
+        " behind than this loses events, so inbox rows are kept at least this long.",
+    )
+    outbox_retention_days: float = Field(
+        default=14.0,
+        gt=0,
+        description="How long a sent outbox row is kept (OUTBOX_RETENTION_DAYS): the window in"
+        " which `jembatan outbox resend` can send again what the bus lost.",
+    )
+
     ensure_streams: Literal["all", "own"] = Field(
         default="all",
         description="Streams this service creates or updates at start (ENSURE_STREAMS):"

@@ -1,0 +1,69 @@
+"""Resource failures are told apart from handling failures, on real databases."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import pytest
+from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError
+
+from jembatan_kit.db import create_engine
+from jembatan_kit.faults import describe, is_infrastructure_failure
+from jembatan_kit.nats_server import free_port
+
+
+async def test_a_locked_sqlite_database_is_a_resource_failure(tmp_path: Path) -> None:
+    path = tmp_path / "locked.db"
+    holder = sqlite3.connect(path, isolation_level=None)
+    holder.execute("CREATE TABLE t (x INTEGER)")
+    holder.execute("BEGIN EXCLUSIVE")
+    other = sqlite3.connect(path, timeout=0, isolation_level=None)
+    with pytest.raises(sqlite3.OperationalError) as raised:
+        other.execute("INSERT INTO t VALUES (1)")
+    holder.close()
+    other.close()
+    assert is_infrastructure_failure(raised.value)
+    assert "locked" in describe(raised.value)
+
+
+async def test_a_missing_table_is_a_handling_failure(tmp_path: Path) -> None:
+    engine = create_engine(f"sqlite+aiosqlite:///{tmp_path / 'service.db'}")
+    try:
+        with pytest.raises(DBAPIError) as raised:
+            async with engine.begin() as connection:
+                await connection.execute(text("SELECT * FROM no_such_table"))
+    finally:
+        await engine.dispose()
+    assert not is_infrastructure_failure(raised.value)
+
+
+async def test_postgresql_that_does_not_answer_is_a_resource_failure() -> None:
+    engine = create_engine(f"postgresql+asyncpg://postgres@127.0.0.1:{free_port()}/none")
+    try:
+        with pytest.raises(Exception) as raised:
+            async with engine.connect() as connection:
+                await connection.execute(text("SELECT 1"))
+    finally:
+        await engine.dispose()
+    assert is_infrastructure_failure(raised.value)
+
+
+async def test_a_terminated_postgresql_connection_is_a_resource_failure(postgres_url: str) -> None:
+    engine = create_engine(postgres_url, pool_pre_ping=False)
+    try:
+        with pytest.raises(DBAPIError) as raised:
+            async with engine.connect() as connection:
+                await connection.execute(text("SELECT pg_terminate_backend(pg_backend_pid())"))
+    finally:
+        await engine.dispose()
+    assert is_infrastructure_failure(raised.value)
+
+
+def test_bugs_and_refusals_are_handling_failures() -> None:
+    assert not is_infrastructure_failure(ZeroDivisionError("a bug"))
+    assert not is_infrastructure_failure(ValueError("bad value"))
+    wrapped = RuntimeError("batch failed")
+    wrapped.__cause__ = KeyError("x")
+    assert not is_infrastructure_failure(wrapped)
