@@ -29,13 +29,23 @@ from .events import (
     VisaIssued,
     WithdrawalReason,
 )
-from .streams import ALL_STREAMS, DEAD_LETTER, StreamSpec, dead_letter_subject
+from .streams import (
+    ALL_STREAMS,
+    DEAD_LETTER,
+    DEAD_LETTER_BODIES,
+    REPLAY_FOR_HEADER,
+    DeadLetterHeader,
+    StreamSpec,
+    dead_letter_subject,
+)
 
 __all__ = [
     "AGENCY_PATTERN",
     "ALL_STREAMS",
     "CATALOGUE",
     "DEAD_LETTER",
+    "DEAD_LETTER_BODIES",
+    "REPLAY_FOR_HEADER",
     "ArrearsBucket",
     "CandidateDataCorrected",
     "CandidateInterviewed",
@@ -48,6 +58,7 @@ __all__ = [
     "CertificateOfEligibilityIssued",
     "CertificatePassed",
     "DailyScoreRecorded",
+    "DeadLetterHeader",
     "Departed",
     "EarlyReturnReason",
     "EarlyReturned",

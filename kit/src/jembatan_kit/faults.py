@@ -98,6 +98,7 @@ def _is_transient(error: BaseException) -> bool:
         return True
     # The network below a driver: refused, reset, unreachable, timed out.
     return isinstance(error, ConnectionError | TimeoutError) or (
-        isinstance(error, OSError) and not isinstance(error, FileNotFoundError | PermissionError)
+        isinstance(error, OSError)
+        and not isinstance(error, FileNotFoundError | PermissionError)
         and error.errno is not None
     )
