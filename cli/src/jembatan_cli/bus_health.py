@@ -55,7 +55,7 @@ class BusUnreachable(Exception):
 
 
 async def read_bus_state(nats_url: str, timeout_s: float = 3.0) -> BusState:
-    client = await _connect(nats_url, timeout_s)
+    client = await connect(nats_url, timeout_s)
     try:
         manager = client.jsm()
         state = BusState()
@@ -89,7 +89,8 @@ async def read_bus_state(nats_url: str, timeout_s: float = 3.0) -> BusState:
         await client.close()
 
 
-async def _connect(nats_url: str, timeout_s: float) -> NatsClient:
+async def connect(nats_url: str, timeout_s: float) -> NatsClient:
+    """A connection that fails at once, with `BusUnreachable`, when NATS does not answer."""
     address = urlsplit(nats_url)
     if not port_is_open(address.port or 4222, address.hostname or "127.0.0.1"):
         raise BusUnreachable(f"NATS does not answer at {nats_url}")
@@ -130,3 +131,14 @@ def render_bus_state(state: BusState) -> list[str]:
     else:
         lines.append("dead letters: none")
     return lines
+
+
+def dead_letter_advice(state: BusState) -> str | None:
+    """What `jembatan health` tells an operator while dead letters wait (they keep it red)."""
+    if not state.dead_letter_count:
+        return None
+    return (
+        f"{state.dead_letter_count} message(s) were dead-lettered: see them with "
+        "`jembatan deadletter list` and `jembatan deadletter show SEQ`; once the cause is fixed, "
+        "`jembatan deadletter replay`, or `jembatan deadletter discard --because ...`"
+    )

@@ -16,7 +16,8 @@ from jembatan_kit.auth import issue_token
 from jembatan_kit.trace_files import read_spans
 
 from .asyncapi import ServiceNotInstalled, write_documents
-from .bus_health import BusUnreachable, read_bus_state, render_bus_state
+from .bus_health import BusUnreachable, dead_letter_advice, read_bus_state, render_bus_state
+from .deadletter import deadletter_app
 from .funnel import render_funnel
 from .journey import JourneyNotFound, find_journey, render_journey
 from .scenario_commands import FIRST_PORT, scenario_app, service_urls, signing_secret
@@ -27,6 +28,7 @@ app = typer.Typer(
     help="Jembatan: from registration in Indonesia to a job in Japan.", no_args_is_help=True
 )
 app.add_typer(scenario_app, name="scenario")
+app.add_typer(deadletter_app, name="deadletter")
 
 
 @app.command()
@@ -222,12 +224,7 @@ def health(
     typer.echo("")
     for line in render_bus_state(bus):
         typer.echo(line)
-    if bus.dead_letter_count:
+    if advice := dead_letter_advice(bus):
         healthy = False
-        typer.secho(
-            f"{bus.dead_letter_count} message(s) were dead-lettered: their reasons are in the "
-            "headers of the DEADLETTER stream's messages; see the consumer's service log, fix the "
-            "cause, then republish them",
-            fg="yellow",
-        )
+        typer.secho(advice, fg="yellow")
     raise typer.Exit(0 if healthy else 1)
