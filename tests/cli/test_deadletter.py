@@ -10,7 +10,9 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import Any
 
+import nats
 import pytest
 from click.testing import Result
 from kit_test_support import count_effects, create_tables, record_effect, registered
@@ -33,7 +35,7 @@ from jembatan_contracts import (
 from jembatan_kit.broker import ensure_streams, make_broker
 from jembatan_kit.consumer import BatchConsumer, ConsumerOptions, EventHandler, Unprocessable
 from jembatan_kit.db import create_engine, create_session_factory
-from jembatan_kit.nats_server import free_ports
+from jembatan_kit.nats_server import NatsServerProcess, free_ports
 
 DURABLE = "test-candidate-registered"
 OTHER = "other-candidate-registered"
@@ -87,7 +89,7 @@ async def handler(
 
 def cli(*args: str, input: str | None = None) -> Awaitable[Result]:
     """The command, as an operator types it (in a thread: it runs its own event loop)."""
-    return asyncio.to_thread(CliRunner().invoke, app, list(args), input=input)
+    return asyncio.to_thread(lambda: CliRunner().invoke(app, list(args), input=input))
 
 
 async def publish_original(js: JetStreamContext, event: CandidateRegistered) -> int:
@@ -147,7 +149,7 @@ def sequences_listed(output: str) -> list[int]:
     return [int(line.split()[0]) for line in output.splitlines() if line[:7].strip().isdigit()]
 
 
-def log_lines(data_dir: Path) -> list[dict[str, object]]:
+def log_lines(data_dir: Path) -> list[dict[str, Any]]:
     log = data_dir / "logs" / "deadletter-actions.jsonl"
     return [json.loads(line) for line in log.read_text().splitlines()]
 
@@ -289,6 +291,43 @@ async def test_a_replay_after_the_fix_has_one_effect_and_escapes_the_duplicate_w
     again = await cli("deadletter", "replay", "1", "--yes", "--nats-url", nats_url)
     assert again.exit_code == 1
     assert "There is no dead letter 1" in again.output
+
+
+async def test_a_replay_goes_to_the_server_whose_stream_takes_the_subject(
+    js: JetStreamContext, nats_url: str, tmp_path: Path
+) -> None:
+    """As at the hub, whose REGISTRATION only sources the provinces' streams: the dead letter is
+    here, the stream that takes the original's subject on another server."""
+    event = registered()
+    seq = await dead_letter_by_hand(js, event)
+    await js.delete_stream("REGISTRATION")
+    here = await cli("deadletter", "replay", str(seq), "--yes", "--nats-url", nats_url,
+                     "--data-dir", str(tmp_path))  # fmt: skip
+    assert here.exit_code == 1
+    assert f"no stream on this server takes {event.subject}" in here.output
+    assert await dead_letters(js) == 1
+    [failed] = log_lines(tmp_path)
+    assert failed["sequences"] == []
+    [failure] = failed["failed"]
+    assert failure["sequence"] == seq
+    assert "no stream on this server takes" in failure["error"]
+
+    with NatsServerProcess(store_dir=tmp_path / "province") as province:
+        client = await nats.connect(province.url)
+        try:
+            await ensure_streams(client.jetstream())
+            there = await cli(
+                "deadletter", "replay", str(seq), "--yes", "--nats-url", nats_url,
+                "--publish-nats-url", province.url, "--data-dir", str(tmp_path),
+            )  # fmt: skip
+            assert there.exit_code == 0, there.output
+            copy = await client.jetstream().get_msg("REGISTRATION", seq=1)
+        finally:
+            await client.close()
+    assert copy.headers is not None
+    assert copy.headers[REPLAY_FOR_HEADER] == DURABLE
+    assert CandidateRegistered.model_validate_json(copy.data or b"") == event
+    assert await dead_letters(js) == 0
 
 
 async def test_discard_removes_and_logs_and_health_turns_green(

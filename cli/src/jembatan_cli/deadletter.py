@@ -33,6 +33,7 @@ from typing import Annotated, Any, NoReturn, TypeVar
 import typer
 from nats.aio.client import Client as NatsClient
 from nats.errors import Error as NatsError
+from nats.errors import TimeoutError as NatsTimeoutError
 from nats.js import JetStreamContext
 from nats.js.errors import (
     APIError,
@@ -60,6 +61,7 @@ ACTION_LOG = Path("logs") / "deadletter-actions.jsonl"
 """Inside the data folder: one JSON line for each replay or discard."""
 
 REASON_WIDTH = 60
+PUBLISH_TIMEOUT_S = 10.0
 
 T = TypeVar("T")
 
@@ -235,8 +237,14 @@ class Republished:
     """Already republished by an earlier, interrupted replay of this dead letter."""
 
 
-async def replay(js: JetStreamContext, letter: DeadLetter) -> Republished:
-    """Republish the original for the consumer that gave up on it, then remove the dead letter."""
+async def replay(
+    js: JetStreamContext, letter: DeadLetter, publish_to: JetStreamContext | None = None
+) -> Republished:
+    """Republish the original for the consumer that gave up on it, then remove the dead letter.
+
+    `publish_to`: the server whose stream takes the original subject, when it is not the one of
+    the DEADLETTER stream (at the hub, whose REGISTRATION and TRAINING only source the
+    provinces' streams, a province's event is republished at the province)."""
     if not letter.original_subject:
         raise DeadLetterError(
             f"dead letter {letter.sequence} does not say where it came from "
@@ -247,18 +255,25 @@ async def replay(js: JetStreamContext, letter: DeadLetter) -> Republished:
         headers[DeadLetterHeader.TRACEPARENT] = traceparent
     body = await body_of(js, letter)
     try:
-        ack = await js.publish(
+        ack = await (publish_to or js).publish(
             letter.original_subject,
             body,
             stream=letter.original_stream or None,
             headers=headers,
-            timeout=10,
+            timeout=PUBLISH_TIMEOUT_S,
         )
     except NoStreamResponseError as exc:
         raise DeadLetterError(
             f"dead letter {letter.sequence}: no stream on this server takes "
             f"{letter.original_subject} (a stream that only sources another server's, as the "
-            "hub's REGISTRATION and TRAINING do, takes nothing published here)"
+            "hub's REGISTRATION and TRAINING do, takes nothing published here: give "
+            "--publish-nats-url, the server of the stream that does)"
+        ) from exc
+    except NatsTimeoutError as exc:
+        raise DeadLetterError(
+            f"dead letter {letter.sequence}: no acknowledgement of the republish on "
+            f"{letter.original_subject} within {PUBLISH_TIMEOUT_S:.0f} s (may this NATS user "
+            "publish on it?); kept: a later replay of it has no second effect"
         ) from exc
     except APIError as exc:
         raise DeadLetterError(
@@ -496,6 +511,13 @@ def replay_dead_letters(
         str, typer.Option("--because", help="Why (kept in the action log), e.g. the fix")
     ] = "",
     nats_url: NatsUrl = DEFAULT_NATS_URL,
+    publish_nats_url: Annotated[
+        str | None,
+        typer.Option(
+            help="Where to republish, when the original's stream is on another server than "
+            "DEADLETTER (a province's event dead-lettered at the hub); default: --nats-url"
+        ),
+    ] = None,
     data_dir: DataDir = Path("var"),
 ) -> None:
     """Once the cause is fixed: republish each for its consumer, then remove the dead letter.
@@ -507,9 +529,19 @@ def replay_dead_letters(
     action = Action("replay", because)
 
     async def act(js: JetStreamContext) -> None:
+        if publish_nats_url is None or publish_nats_url == nats_url:
+            await replay_each(js, js)
+            return
+        publisher = await connect(publish_nats_url, timeout_s=3.0)
+        try:
+            await replay_each(js, publisher.jetstream(timeout=10))
+        finally:
+            await publisher.close()
+
+    async def replay_each(js: JetStreamContext, publish_to: JetStreamContext) -> None:
         for letter in letters:
             try:
-                to = await replay(js, letter)
+                to = await replay(js, letter, publish_to)
             except (DeadLetterError, NatsError, APIError) as exc:
                 action.failed[letter.sequence] = str(exc)
                 typer.secho(f"not replayed {letter.sequence}: {exc}", fg="red", err=True)
