@@ -14,13 +14,12 @@ from typing import Any
 
 import nats
 import pytest
-from click.testing import Result
 from kit_test_support import count_effects, create_tables, record_effect, registered
 from nats.aio.client import Client as NatsClient
 from nats.js import JetStreamContext
 from nats.js.errors import ObjectNotFoundError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
-from typer.testing import CliRunner
+from typer.testing import CliRunner, Result
 
 from jembatan_cli.main import app
 from jembatan_cli.system import DEFAULT_PORTS, SERVICES

@@ -218,15 +218,25 @@ async def body_of(js: JetStreamContext, letter: DeadLetter) -> bytes:
     return stored.data or b""
 
 
-async def remove(js: JetStreamContext, letter: DeadLetter) -> None:
+async def remove(js: JetStreamContext, letter: DeadLetter) -> str | None:
     """The dead letter, then its stored body. In that order: a body removed first would leave a
-    dead letter that can no longer be replayed, where a body left over only takes room."""
+    dead letter that can no longer be replayed, where a body left over only takes room (until
+    the bucket's age limit). Returns why a stored body was left over, if it was."""
     with contextlib.suppress(NotFoundError):  # removed in the meantime
         await js.delete_msg(DEAD_LETTER.name, letter.sequence)
-    if letter.body_object:
-        with contextlib.suppress(BucketNotFoundError, ObjectNotFoundError):
-            store = await js.object_store(DEAD_LETTER_BODIES)
-            await store.delete(letter.body_object)
+    if not letter.body_object:
+        return None
+    try:
+        store = await js.object_store(DEAD_LETTER_BODIES)
+        await store.delete(letter.body_object)
+    except (BucketNotFoundError, ObjectNotFoundError):
+        return None
+    except (NatsError, APIError) as exc:  # e.g. a user that may not publish on $O.<bucket>.>
+        return (
+            f"its stored body {letter.body_object!r} is left in {DEAD_LETTER_BODIES}: "
+            f"{exc or type(exc).__name__}"
+        )
+    return None
 
 
 @dataclass(frozen=True)
@@ -235,6 +245,7 @@ class Republished:
     sequence: int
     duplicate: bool
     """Already republished by an earlier, interrupted replay of this dead letter."""
+    body_left_over: str | None = None
 
 
 async def replay(
@@ -280,8 +291,8 @@ async def replay(
             f"dead letter {letter.sequence}: the republish on {letter.original_subject} was "
             f"refused: {exc.description}"
         ) from exc
-    await remove(js, letter)
-    return Republished(ack.stream, ack.seq, bool(ack.duplicate))
+    left_over = await remove(js, letter)
+    return Republished(ack.stream, ack.seq, bool(ack.duplicate), left_over)
 
 
 # -- the action log -----------------------------------------------------------------------------
@@ -296,6 +307,13 @@ class Action:
     done: list[DeadLetter] = field(default_factory=list)
     failed: dict[int, str] = field(default_factory=dict)
     republished: dict[int, Republished] = field(default_factory=dict)
+    bodies_left_over: dict[int, str] = field(default_factory=dict)
+
+    def removed(self, letter: DeadLetter, body_left_over: str | None) -> None:
+        self.done.append(letter)
+        if body_left_over:
+            self.bodies_left_over[letter.sequence] = body_left_over
+            typer.secho(f"  dead letter {letter.sequence}: {body_left_over}", fg="yellow")
 
     def record(self) -> dict[str, Any]:
         record: dict[str, Any] = {
@@ -311,6 +329,10 @@ class Action:
             record["republished"] = [
                 {"sequence": seq, "stream": to.stream, "stream_sequence": to.sequence}
                 for seq, to in self.republished.items()
+            ]
+        if self.bodies_left_over:
+            record["bodies_left_over"] = [
+                {"sequence": seq, "why": why} for seq, why in self.bodies_left_over.items()
             ]
         if self.failed:
             record["failed"] = [{"sequence": s, "error": e} for s, e in self.failed.items()]
@@ -546,13 +568,13 @@ def replay_dead_letters(
                 action.failed[letter.sequence] = str(exc)
                 typer.secho(f"not replayed {letter.sequence}: {exc}", fg="red", err=True)
                 continue
-            action.done.append(letter)
             action.republished[letter.sequence] = to
             again = " (already republished by an earlier replay)" if to.duplicate else ""
             typer.echo(
                 f"replayed {letter.sequence} for {letter.consumer}: {letter.original_subject} "
                 f"is {to.stream} #{to.sequence}{again}; dead letter removed"
             )
+            action.removed(letter, to.body_left_over)
 
     _act_and_log(nats_url, act, action, data_dir)
 
@@ -582,16 +604,16 @@ def discard_dead_letters(
     async def act(js: JetStreamContext) -> None:
         for letter in letters:
             try:
-                await remove(js, letter)
+                left_over = await remove(js, letter)
             except (NatsError, APIError) as exc:
                 action.failed[letter.sequence] = str(exc)
                 typer.secho(f"not discarded {letter.sequence}: {exc}", fg="red", err=True)
                 continue
-            action.done.append(letter)
             typer.echo(
                 f"discarded {letter.sequence} ({letter.consumer}, "
                 f"{letter.event_id or 'no event id'})"
             )
+            action.removed(letter, left_over)
 
     _act_and_log(nats_url, act, action, data_dir)
 
