@@ -192,6 +192,9 @@ async def test_dead_letters_of_a_real_consumer_are_listed_and_filtered(
     none = await cli("deadletter", "list", "--since", tomorrow, "--nats-url", nats_url)
     assert none.exit_code == 1
     assert f"No dead letters match (since {tomorrow}T00:00:00Z)" in none.output
+    wildcard = await cli("deadletter", "list", "--consumer", "training.*", "--nats-url", nats_url)
+    assert wildcard.exit_code == 2
+    assert "'training.*' is not a consumer's name" in wildcard.output
     bad_time = await cli("deadletter", "list", "--since", "yesterday", "--nats-url", nats_url)
     assert bad_time.exit_code == 2
     assert "'yesterday' is not an ISO time" in bad_time.output
@@ -205,8 +208,13 @@ async def test_show_prints_every_header_and_the_event_from_the_object_store_too(
     stored_seq = await dead_letter_by_hand(js, stored, by_reference=True)
     not_an_event = await js.publish(
         dead_letter_subject(DURABLE),
-        b'{"event_type": "CandidateRegistered", "nik": "6471010101900001"}',
+        b'{"event_type": "CandidateRegistered", "event_id": "6471010101900001"}',
         headers={DeadLetterHeader.REASON: "schema invalid: journey_id: Field required"},
+    )
+    body_gone = await js.publish(
+        dead_letter_subject(DURABLE),
+        b"",
+        headers={DeadLetterHeader.BODY_OBJECT: "removed-by-hand"},
     )
 
     shown = await cli("deadletter", "show", str(inline_seq), "--nats-url", nats_url)
@@ -226,8 +234,18 @@ async def test_show_prints_every_header_and_the_event_from_the_object_store_too(
     odd = await cli("deadletter", "show", str(not_an_event.seq), "--nats-url", nats_url)
     assert odd.exit_code == 0, odd.output
     assert "not a valid CandidateRegistered" in odd.output
-    assert "fields: event_type, nik" in odd.output
+    assert "fields: event_id, event_type" in odd.output
     assert "6471010101900001" not in odd.output
+    listed = await cli("deadletter", "list", "--nats-url", nats_url)
+    assert f"{not_an_event.seq}" in listed.output
+    assert "6471010101900001" not in listed.output
+
+    gone = await cli("deadletter", "show", str(body_gone.seq), "--nats-url", nats_url)
+    assert gone.exit_code == 1
+    assert f"  {DeadLetterHeader.BODY_OBJECT}: removed-by-hand" in gone.output
+    assert f"its body 'removed-by-hand' is not in the object store {DEAD_LETTER_BODIES}" in (
+        gone.output
+    )
 
     unknown = await cli("deadletter", "show", "999", "--nats-url", nats_url)
     assert unknown.exit_code == 1

@@ -20,9 +20,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import getpass
 import json
 import os
+import uuid
 from collections import Counter
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
@@ -103,17 +105,32 @@ class DeadLetter:
     def body_object(self) -> str:
         return self.headers.get(DeadLetterHeader.BODY_OBJECT, "")
 
+    @functools.cached_property
+    def _fields(self) -> dict[str, Any]:
+        try:
+            fields = json.loads(self.body)
+        except ValueError:
+            return {}
+        return fields if isinstance(fields, dict) else {}
+
     @property
     def event_type(self) -> str | None:
-        return _body_field(self.body, "event_type")
+        """The body's event type, when it is one of the catalogue's."""
+        event_type = self._fields.get("event_type")
+        return event_type if isinstance(event_type, str) and event_type in EVENT_MODELS else None
 
     @property
     def event_id(self) -> str | None:
-        """From the body where it parses; else the original's `Nats-Msg-Id` (the relay publishes
-        each event under its event id)."""
-        return _body_field(self.body, "event_id") or self.headers.get(
-            DeadLetterHeader.ORIGINAL_MSG_ID
-        )
+        """From the body where it has one; else from the original's `Nats-Msg-Id` (the relay
+        publishes each event under its event id, a replay under `replay:...:<event id>`). Only
+        ever a UUID: a malformed body's values are never shown."""
+        for candidate in (
+            self._fields.get("event_id"),
+            self.headers.get(DeadLetterHeader.ORIGINAL_MSG_ID, "").rsplit(":", 1)[-1],
+        ):
+            if isinstance(candidate, str) and _is_uuid(candidate):
+                return candidate
+        return None
 
     @property
     def replay_msg_id(self) -> str:
@@ -411,13 +428,12 @@ def render_body(body: bytes) -> list[str]:
 EVENT_MODELS: dict[str, type[Event]] = {model.name: model for model in CATALOGUE}
 
 
-def _body_field(body: bytes, name: str) -> str | None:
+def _is_uuid(text: str) -> bool:
     try:
-        data = json.loads(body)
+        uuid.UUID(text)
     except ValueError:
-        return None
-    value = data.get(name) if isinstance(data, dict) else None
-    return value if isinstance(value, str) and value else None
+        return False
+    return True
 
 
 def _iso(moment: datetime) -> str:
@@ -501,15 +517,20 @@ def show(
 ) -> None:
     """Every header of one dead letter, and its body as the event it is."""
 
-    async def read(js: JetStreamContext) -> tuple[DeadLetter, bytes]:
+    async def read(js: JetStreamContext) -> tuple[DeadLetter, bytes | DeadLetterError]:
         letter = await dead_letter(js, sequence)
-        return letter, await body_of(js, letter)
+        try:
+            return letter, await body_of(js, letter)
+        except DeadLetterError as exc:
+            return letter, exc
 
     letter, body = _run(nats_url, read)
     typer.echo(f"dead letter {letter.sequence}, stored {_iso(letter.stored_at)}")
     typer.echo("headers:")
     for name, value in letter.headers.items():
         typer.echo(f"  {name}: {value}")
+    if isinstance(body, DeadLetterError):
+        _fail(f"body: {body}")
     kept = f", kept in the object store {DEAD_LETTER_BODIES}" if letter.body_object else ""
     typer.echo(f"body ({len(body)} bytes{kept}):")
     for line in render_body(body):
@@ -621,6 +642,12 @@ def discard_dead_letters(
 def _selection(
     consumer: str | None, reason: str | None, since: str | None, until: str | None
 ) -> Selection:
+    if consumer is not None and (not consumer or any(c in consumer for c in ". *>")):
+        raise typer.BadParameter(
+            f"{consumer!r} is not a consumer's name, e.g. training-candidate-registered "
+            "(the names are in `jembatan deadletter list`)",
+            param_hint="--consumer",
+        )
     return Selection(consumer, reason, _time(since, "--since"), _time(until, "--until"))
 
 
