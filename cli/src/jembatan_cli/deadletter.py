@@ -308,7 +308,14 @@ async def replay(
             f"dead letter {letter.sequence}: the republish on {letter.original_subject} was "
             f"refused: {exc.description}"
         ) from exc
-    left_over = await remove(js, letter)
+    try:
+        left_over = await remove(js, letter)
+    except (NatsError, APIError) as exc:
+        raise DeadLetterError(
+            f"dead letter {letter.sequence} was republished ({ack.stream} #{ack.seq}) but not "
+            f"removed ({exc or type(exc).__name__}): replay it again to remove it; the copy is "
+            "not taken twice"
+        ) from exc
     return Republished(ack.stream, ack.seq, bool(ack.duplicate), left_over)
 
 
