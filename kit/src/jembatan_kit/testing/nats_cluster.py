@@ -9,6 +9,7 @@ on the same ports and store, as Kubernetes restarts a pod on its volume.
 from __future__ import annotations
 
 import asyncio
+import shutil
 import signal
 import time
 from collections.abc import Sequence
@@ -36,29 +37,36 @@ class NatsCluster:
         jetstream_options: Sequence[str] = (),
     ) -> None:
         self.base_dir = base_dir
+        self.size = size
         self.name = name
-        client_ports = free_ports(size)
-        self.cluster_ports = free_ports(size)
-        routes = ", ".join(f"nats-route://127.0.0.1:{port}" for port in self.cluster_ports)
+        self.jetstream_options = tuple(jetstream_options)
         self.nodes: list[NatsServerProcess] = []
-        for n in range(size):
-            config = base_dir / f"{name}-{n}.conf"
-            base_dir.mkdir(parents=True, exist_ok=True)
+        self._configure()
+
+    def _configure(self) -> None:
+        """Choose every node's ports (in one call, so no two are the same) and write its config."""
+        ports = free_ports(2 * self.size)
+        client_ports, cluster_ports = ports[: self.size], ports[self.size :]
+        routes = ", ".join(f"nats-route://127.0.0.1:{port}" for port in cluster_ports)
+        self.base_dir.mkdir(parents=True, exist_ok=True)
+        self.nodes = []
+        for n in range(self.size):
+            config = self.base_dir / f"{self.name}-{n}.conf"
             config.write_text(
-                f"server_name: {name}-{n}\n"
-                f"jetstream {{ {' '.join(jetstream_options)} }}\n"
+                f"server_name: {self.name}-{n}\n"
+                f"jetstream {{ {' '.join(self.jetstream_options)} }}\n"
                 "cluster {\n"
-                f"  name: {name}\n"
-                f"  listen: 127.0.0.1:{self.cluster_ports[n]}\n"
+                f"  name: {self.name}\n"
+                f"  listen: 127.0.0.1:{cluster_ports[n]}\n"
                 f"  routes: [{routes}]\n"
                 "}\n"
             )
             self.nodes.append(
                 NatsServerProcess(
-                    store_dir=base_dir / f"{name}-{n}",
+                    store_dir=self.base_dir / f"{self.name}-{n}",
                     port=client_ports[n],
                     config_file=config,
-                    log_file=base_dir / f"{name}-{n}.log",
+                    log_file=self.base_dir / f"{self.name}-{n}.log",
                 )
             )
 
@@ -77,13 +85,24 @@ class NatsCluster:
     def index_of(self, server_name: str) -> int:
         return int(server_name.rsplit("-", 1)[1])
 
-    def start(self) -> NatsCluster:
-        try:
-            for node in self.nodes:
-                node.start()
-        except BaseException:
-            self.stop()
-            raise
+    def start(self, attempts: int = 3) -> NatsCluster:
+        """Start every node. A port taken meanwhile by another process (ports are chosen free,
+        then let go until the server binds them) means new ports for all and another try."""
+        for attempt in range(attempts):
+            try:
+                for node in self.nodes:
+                    node.start()
+                return self
+            except RuntimeError:
+                self.stop()
+                if attempt == attempts - 1:
+                    raise
+                for node in self.nodes:  # a fresh start: no meta state of the failed one
+                    shutil.rmtree(node.store_dir, ignore_errors=True)
+                self._configure()
+            except BaseException:
+                self.stop()
+                raise
         return self
 
     def stop(self) -> None:
