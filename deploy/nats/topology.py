@@ -36,6 +36,7 @@ from jembatan_contracts import (
     RepaymentDue,
 )
 from jembatan_contracts.envelope import SUBJECT_ROOT
+from jembatan_kit.settings import ServiceSettings
 
 HERE = Path(__file__).resolve().parent
 
@@ -47,6 +48,11 @@ READ_MODELS = ("dashboard",)
 """Services that publish no events and own no event stream: they only consume."""
 DEAD_LETTER_STREAM = "DEADLETTER"
 DUPLICATE_WINDOW_NS = 15 * 60 * 1_000_000_000
+STREAM_MAX_AGE_NS = round(
+    ServiceSettings.model_fields["stream_max_age_days"].default * 24 * 60 * 60 * 1_000_000_000
+)
+"""How long the hub's sourcing streams keep an event: as long as the streams the services create
+(`STREAM_MAX_AGE_DAYS`, its default), which the inboxes' retention follows."""
 LEAF_PORT = 7422
 
 
@@ -284,12 +290,22 @@ def _system_account(agency: str) -> str:
     )
 
 
+SYNC_INTERVAL = "always"
+"""When JetStream flushes its files to disk (`sync_interval`), on the hub's nodes and the
+provinces' leaves alike: before each acknowledgement. The default (every two minutes) loses
+acknowledged events to a power failure or kernel crash (on a leaf, a single one; on the hub, one
+combined with a pause or partition elsewhere). Measured cost and reasoning: deploy/README.md,
+"Durability", and BENCHMARKS.md (`bench/sync_interval.py`)."""
+
+
 def _jetstream(agency: str) -> str:
     return (
         "jetstream {\n"
         f"  domain: {domain_of(agency)}\n"
         "  max_memory_store: 256MB\n"
         "  max_file_store: 20GB\n"
+        "  # fsync before acknowledging each write: see deploy/README.md, Durability\n"
+        f"  sync_interval: {SYNC_INTERVAL}\n"
         "}\n"
     )
 
@@ -403,7 +419,8 @@ def hub_sourcing_streams() -> list[dict[str, object]]:
                 "retention": "limits",
                 "storage": "file",
                 "discard": "old",
-                "num_replicas": 1,
+                "num_replicas": HUB_CLUSTER_SIZE,
+                "max_age": STREAM_MAX_AGE_NS,
                 "duplicate_window": DUPLICATE_WINDOW_NS,
             }
         )
@@ -467,7 +484,28 @@ def host_port(agency: str, service: str) -> int:
 
 
 def nats_host(agency: str) -> str:
+    """The agency's server as its clients and leaves name it: on the hub, any of its nodes."""
     return "nats-hub" if agency == HUB_AGENCY else f"nats-{agency}"
+
+
+def nats_hosts(agency: str) -> tuple[str, ...]:
+    """The agency's nats-server containers: the hub's three nodes (named as the StatefulSet's
+    pods), a province's one leaf."""
+    if agency == HUB_AGENCY:
+        return tuple(f"{HUB_STATEFULSET}-{n}" for n in range(HUB_CLUSTER_SIZE))
+    return (nats_host(agency),)
+
+
+def stream_replicas(agency: str) -> int:
+    """`STREAM_REPLICAS` of the agency's services: a copy of each stream on every hub node; one
+    on a province's single leaf server."""
+    return HUB_CLUSTER_SIZE if agency == HUB_AGENCY else 1
+
+
+def nats_url(agency: str, user: str, password: str, hosts: tuple[str, ...]) -> str:
+    """`NATS_URL` naming every node, each with the credentials: a client reconnects to another
+    node when its own is lost (the addresses a cluster announces carry no credentials)."""
+    return ",".join(f"nats://{user}:{password}@{host}:4222" for host in hosts)
 
 
 def service_host(agency: str, service: str) -> str:
@@ -479,8 +517,6 @@ def postgres_password_var(agency: str, service: str) -> str:
 
 
 def _compose_nats(agency: str) -> str:
-    conf = "hub.conf" if agency == HUB_AGENCY else f"{agency}.conf"
-    host = nats_host(agency)
     env = [
         f"      {var}: ${{{var}:?run deploy/make-env.py}}\n"
         for var in sorted(
@@ -499,15 +535,38 @@ def _compose_nats(agency: str) -> str:
             f"      {hub_leaf_url_var(agency)}: nats-leaf://{agency}-leaf:${{{leaf}}}@nats-hub:"
             f"{LEAF_PORT}\n"
         )
-        depends = "    depends_on: [nats-hub]\n"
+        depends = f"    depends_on: [{', '.join(nats_hosts(HUB_AGENCY))}]\n"
+    if agency != HUB_AGENCY:
+        conf = f"{agency}.conf"
+        return (
+            f"  {nats_host(agency)}:\n"
+            f"    image: {NATS_IMAGE}\n"
+            f'    command: ["-c", "/etc/nats/{conf}", "-js", "-sd", "/data", "-m", "8222"]\n'
+            "    volumes:\n"
+            f"      - ./nats/{conf}:/etc/nats/{conf}:ro\n"
+            f"      - {nats_host(agency)}-data:/data\n"
+            "    environment:\n" + "".join(env) + depends + "    restart: unless-stopped\n"
+        )
+    return "".join(_compose_hub_node(n, env) for n in range(HUB_CLUSTER_SIZE))
+
+
+def _compose_hub_node(n: int, env: list[str]) -> str:
+    """Node `n` of the hub cluster, as in Kubernetes: hub-cluster.conf, its own name and store,
+    reachable under the pod's DNS name the routes use and, for the leaves, as nats-hub."""
+    host = f"{HUB_STATEFULSET}-{n}"
     return (
         f"  {host}:\n"
         f"    image: {NATS_IMAGE}\n"
-        f'    command: ["-c", "/etc/nats/{conf}", "-js", "-sd", "/data", "-m", "8222"]\n'
+        '    command: ["-c", "/etc/nats/hub-cluster.conf", "-js", "-sd", "/data"]\n'
         "    volumes:\n"
-        f"      - ./nats/{conf}:/etc/nats/{conf}:ro\n"
+        "      - ./nats/hub.conf:/etc/nats/hub.conf:ro\n"
+        "      - ./nats/hub-cluster.conf:/etc/nats/hub-cluster.conf:ro\n"
         f"      - {host}-data:/data\n"
-        "    environment:\n" + "".join(env) + depends + "    restart: unless-stopped\n"
+        "    environment:\n"
+        f"      NATS_SERVER_NAME: {host}\n" + "".join(env) + "    networks:\n"
+        "      default:\n"
+        f"        aliases: [{host}.{HUB_STATEFULSET}, {nats_host(HUB_AGENCY)}]\n"
+        "    restart: unless-stopped\n"
     )
 
 
@@ -541,8 +600,9 @@ def _compose_service(agency: str, service: str, after: tuple[tuple[str, str], ..
         "HTTP_HOST": "0.0.0.0",
         "HTTP_PORT": str(port),
         "DATABASE_URL": f"postgresql+asyncpg://{service}:${{{pg_password}}}@{host}-db:5432/{service}",
-        "NATS_URL": f"nats://{service}:${{{nats_password}}}@{nats_host(agency)}:4222",
+        "NATS_URL": nats_url(agency, service, f"${{{nats_password}}}", nats_hosts(agency)),
         "ENSURE_STREAMS": "own",
+        "STREAM_REPLICAS": str(stream_replicas(agency)),
         "AUTH_JWT_SECRET": "${AUTH_JWT_SECRET:?run deploy/make-env.py}",
         "OTEL_EXPORTER_OTLP_ENDPOINT": "http://otel-collector:4318",
     }
@@ -595,16 +655,16 @@ def hub_streams_command() -> str:
 
 def _after(agency: str, service: str) -> tuple[tuple[str, str], ...]:
     """What a service waits for: its NATS server, and the streams it consumes from existing."""
-    nats = (nats_host(agency), "service_started")
+    nats = tuple((host, "service_started") for host in nats_hosts(agency))
     if service == "training":
-        return nats, (service_host(agency, "registration"), "service_healthy")
+        return *nats, (service_host(agency, "registration"), "service_healthy")
     if service == "placement":
-        return nats, ("hub-streams", "service_completed_successfully")
+        return *nats, ("hub-streams", "service_completed_successfully")
     if service == "financing":
-        return nats, ("placement", "service_healthy")
+        return *nats, ("placement", "service_healthy")
     if service == "dashboard":  # every stream it reads: the hub's sourcing ones, then PLACEMENT
-        return nats, ("financing", "service_healthy")  # and FINANCING
-    return (nats,)
+        return *nats, ("financing", "service_healthy")  # and FINANCING
+    return nats
 
 
 def render_compose() -> str:
@@ -624,7 +684,9 @@ def render_compose() -> str:
         "  hub-streams:\n"
         f"    image: {NATS_BOX_IMAGE}\n"
         "    environment:\n"
-        f"      NATS_URL: nats://ops:${{{ops}:?run deploy/make-env.py}}@nats-hub:4222\n"
+        "      NATS_URL: "
+        + nats_url(HUB_AGENCY, "ops", f"${{{ops}:?run deploy/make-env.py}}", nats_hosts(HUB_AGENCY))
+        + "\n"
         "    volumes:\n"
         + "".join(
             f"      - ./nats/hub-stream-{name.lower()}.json:/etc/jembatan/"
@@ -632,7 +694,7 @@ def render_compose() -> str:
             for name in _sourced_streams()
         )
         + f'    command: ["sh", "-c", "{hub_streams_command()}"]\n'
-        "    depends_on: [nats-hub]\n"
+        f"    depends_on: [{', '.join(nats_hosts(HUB_AGENCY))}]\n"
         "    restart: on-failure\n",
     ]
     for agency in (HUB_AGENCY, *PROVINCES):
@@ -655,7 +717,7 @@ def render_compose() -> str:
         '    ports: ["16686:16686"]\n',
         "volumes:\n",
     ]
-    volumes = [f"{nats_host(a)}-data" for a in (HUB_AGENCY, *PROVINCES)]
+    volumes = [f"{host}-data" for a in (HUB_AGENCY, *PROVINCES) for host in nats_hosts(a)]
     volumes += [
         f"{service_host(a, s)}-db-data" for a in (HUB_AGENCY, *PROVINCES) for s in services_of(a)
     ]
@@ -776,6 +838,7 @@ spec:
             - {{ name: HTTP_HOST, value: 0.0.0.0 }}
             - {{ name: HTTP_PORT, value: "{port}" }}
             - {{ name: ENSURE_STREAMS, value: own }}
+            - {{ name: STREAM_REPLICAS, value: "{stream_replicas(province)}" }}
             - name: NATS_PASSWORD
               valueFrom:
                 secretKeyRef: {{ name: {secrets}, key: {password_var(province, service)} }}

@@ -142,8 +142,12 @@ class Federation:
         try:
             for path in sorted(NATS_CONFIGS.glob("hub-stream-*.json")):
                 config = json.loads(path.read_text())
+                # The committed files ask a copy on each of the hub's three nodes; this hub is one.
+                config["num_replicas"] = 1
                 reply = await ops.nc.request(
-                    f"$JS.API.STREAM.CREATE.{config['name']}", path.read_bytes(), timeout=5
+                    f"$JS.API.STREAM.CREATE.{config['name']}",
+                    json.dumps(config).encode(),
+                    timeout=5,
                 )
                 answer = json.loads(reply.data)
                 if "error" in answer and answer["error"].get("err_code") != 10058:

@@ -13,6 +13,7 @@ import subprocess
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
+from urllib.request import urlopen
 
 import nats
 import nats.errors
@@ -22,6 +23,7 @@ import yaml  # type: ignore[import-untyped]
 from jembatan_dashboard.config import DashboardSettings
 from jembatan_dashboard.service_layer.projections import PROJECTIONS
 from jembatan_financing.config import FinancingSettings
+from jembatan_kit.broker import nats_servers
 from jembatan_kit.nats_server import NatsServerProcess, free_port, nats_server_binary
 from jembatan_kit.settings import ServiceSettings
 from jembatan_placement.config import PlacementSettings
@@ -94,18 +96,43 @@ def test_compose_runs_every_agency_with_its_own_nats_server_and_config(
 ) -> None:
     services = compose["services"]
     for agency in AGENCIES:
-        conf = "hub.conf" if agency == topology.HUB_AGENCY else f"{agency}.conf"
-        server = services[topology.nats_host(agency)]
-        assert server["image"] == topology.NATS_IMAGE
-        assert server["image"].split(":")[1].startswith(nats_server_minor())
-        mounts = [mounted_file(v) for v in server["volumes"] if v.startswith("./")]
-        assert NATS_CONFIGS / conf in mounts
-        assert all(path.exists() for path in mounts)
-        assert f"/etc/nats/{conf}" in server["command"]
-        needed = set(re.findall(r"\$(JEMBATAN_[A-Z0-9_]+)", (NATS_CONFIGS / conf).read_text()))
-        if agency == topology.HUB_AGENCY:
-            needed |= {topology.leaf_user(p).password_var for p in topology.PROVINCES}
-        assert needed <= set(server["environment"]), f"{agency}: a password is not passed"
+        conf = "hub-cluster.conf" if agency == topology.HUB_AGENCY else f"{agency}.conf"
+        stores = set()
+        for host in topology.nats_hosts(agency):
+            server = services[host]
+            assert server["image"] == topology.NATS_IMAGE
+            assert server["image"].split(":")[1].startswith(nats_server_minor())
+            mounts = [mounted_file(v) for v in server["volumes"] if v.startswith("./")]
+            assert NATS_CONFIGS / conf in mounts
+            assert all(path.exists() for path in mounts)
+            assert f"/etc/nats/{conf}" in server["command"]
+            store = server["command"][server["command"].index("-sd") + 1]
+            [volume] = [v.split(":")[0] for v in server["volumes"] if v.endswith(f":{store}")]
+            stores.add(volume)
+            needed = set(
+                re.findall(r"\$(JEMBATAN_[A-Z0-9_]+)", "".join(m.read_text() for m in mounts))
+            )
+            if agency == topology.HUB_AGENCY:
+                needed |= {topology.leaf_user(p).password_var for p in topology.PROVINCES}
+            assert needed <= set(server["environment"]), f"{agency}: a password is not passed"
+        assert len(stores) == len(topology.nats_hosts(agency)), f"{agency}: a store is shared"
+        assert stores <= set(compose["volumes"])
+
+
+def test_compose_runs_the_hub_as_the_three_node_cluster_of_its_config(
+    compose: dict[str, Any],
+) -> None:
+    """Each node under its own name, reachable by the name the routes in hub-cluster.conf give
+    it, and by nats-hub (where the provinces' leaves connect)."""
+    routes = re.findall(r"nats-route://([^:]+):", (NATS_CONFIGS / "hub-cluster.conf").read_text())
+    hosts = topology.nats_hosts(topology.HUB_AGENCY)
+    assert len(hosts) == len(routes) == topology.HUB_CLUSTER_SIZE
+    for host, route in zip(hosts, routes, strict=True):
+        node = compose["services"][host]
+        assert node["environment"]["NATS_SERVER_NAME"] == host
+        aliases = node["networks"]["default"]["aliases"]
+        assert route in aliases and topology.nats_host(topology.HUB_AGENCY) in aliases
+        assert NATS_CONFIGS / "hub.conf" in [mounted_file(v) for v in node["volumes"]]
 
 
 def test_each_service_container_agrees_with_its_settings(compose: dict[str, Any]) -> None:
@@ -120,6 +147,8 @@ def test_each_service_container_agrees_with_its_settings(compose: dict[str, Any]
             assert not unknown, f"{agency} {name}: no such setting {unknown}"
             assert env["AGENCY"] == agency
             assert env["ENSURE_STREAMS"] == "own"
+            hosts = topology.nats_hosts(agency)
+            assert env["STREAM_REPLICAS"] == str(len(hosts)), f"{agency} {name}: a copy a node"
             port = settings.model_fields["http_port"].default
             assert env["HTTP_PORT"] == str(port)
             assert [p.split(":")[1] for p in container["ports"]] == [str(port)]
@@ -135,12 +164,14 @@ def test_each_service_container_agrees_with_its_settings(compose: dict[str, Any]
             assert db["environment"]["POSTGRES_USER"] == database.username
             assert database.hostname in container["depends_on"]
 
-            bus = urlsplit(env["NATS_URL"])
-            assert bus.hostname == topology.nats_host(agency)
-            assert bus.port == 4222
+            buses = [urlsplit(url) for url in nats_servers(env["NATS_URL"])]
+            assert [bus.hostname for bus in buses] == list(hosts), "every node of the server"
             users = {user.name: user for user in topology.users_of(agency)}
-            assert bus.username in users, f"{agency} has no NATS user {bus.username}"
-            assert bus.password == f"${{{users[name].password_var}}}"
+            for bus in buses:
+                assert bus.port == 4222
+                assert bus.username in users, f"{agency} has no NATS user {bus.username}"
+                assert bus.password == f"${{{users[name].password_var}}}"
+                assert bus.hostname in container["depends_on"]
             assert env["OTEL_EXPORTER_OTLP_ENDPOINT"] == "http://otel-collector:4318"
 
 
@@ -158,13 +189,14 @@ def test_the_dashboard_reads_its_settings_from_the_compose_file(
     assert settings.http_port == 8005 == topology.HTTP_PORTS["dashboard"]
     assert container["ports"] == [f"{settings.http_port}:{settings.http_port}"]
     assert urlsplit(settings.database_url).hostname == "dashboard-db"
-    assert urlsplit(settings.nats_url).username == "dashboard"
+    assert {urlsplit(url).username for url in nats_servers(settings.nats_url)} == {"dashboard"}
+    assert settings.stream_replicas == topology.HUB_CLUSTER_SIZE
     assert settings.service_urls, "the page links no service"
     for name, url in settings.service_urls.items():
         published = [p.split(":")[0] for p in services[name]["ports"]]
         assert [str(urlsplit(url).port)] == published, f"{name}: {url} is not where it listens"
     assert "dashboard" not in settings.service_urls
-    assert set(container["depends_on"]) >= {"dashboard-db", "nats-hub", "financing"}
+    assert set(container["depends_on"]) >= {"dashboard-db", "nats-hub-0", "financing"}
 
 
 def test_the_topology_lists_the_dashboards_own_consumers() -> None:
@@ -270,6 +302,45 @@ def test_the_hub_is_a_three_node_jetstream_cluster(
     assert nats["env"][0]["valueFrom"]["fieldRef"]["fieldPath"] == "metadata.name"
 
 
+def test_the_hub_cluster_has_a_route_and_a_store_per_node_and_a_copy_of_each_stream(
+    manifests: dict[tuple[str, str], dict[str, Any]],
+) -> None:
+    """hub-cluster.conf routes to exactly the StatefulSet's pods; each pod keeps its JetStream
+    store on its own volume, on a machine of its own; every hub stream has a copy on each."""
+    hub = manifests[("StatefulSet", topology.HUB_STATEFULSET)]
+    size, service = hub["spec"]["replicas"], hub["spec"]["serviceName"]
+    config = (NATS_CONFIGS / "hub-cluster.conf").read_text()
+    routes = re.findall(r"nats-route://(\S+)", config)
+    assert routes == [
+        f"{topology.HUB_STATEFULSET}-{n}.{service}:{topology.CLUSTER_PORT}" for n in range(size)
+    ]
+    assert f"listen: 0.0.0.0:{topology.CLUSTER_PORT}" in config
+    nats = container(hub)
+    store = nats["args"][nats["args"].index("-sd") + 1]
+    [claim] = hub["spec"]["volumeClaimTemplates"]
+    assert {"name": claim["metadata"]["name"], "mountPath": store} in nats["volumeMounts"]
+    anti = hub["spec"]["template"]["spec"]["affinity"]["podAntiAffinity"]
+    [rule] = anti["requiredDuringSchedulingIgnoredDuringExecution"]
+    assert rule["topologyKey"] == "kubernetes.io/hostname"
+    assert rule["labelSelector"]["matchLabels"] == hub["spec"]["selector"]["matchLabels"]
+    budget = manifests[("PodDisruptionBudget", topology.HUB_STATEFULSET)]
+    assert budget["spec"]["maxUnavailable"] == 1
+    for stream in topology.hub_sourcing_streams():
+        assert stream["num_replicas"] == size, stream["name"]
+        assert stream["max_age"] == round(
+            ServiceSettings().stream_max_age_days * 24 * 3600 * 1e9
+        ), stream["name"]
+
+
+def test_every_jetstream_server_syncs_to_disk_before_it_acknowledges() -> None:
+    """`sync_interval: always` in the jetstream block of the hub and of every leaf."""
+    for config in ("hub.conf", *(f"{p}.conf" for p in topology.PROVINCES)):
+        text = (NATS_CONFIGS / config).read_text()
+        block = re.search(r"^jetstream \{(.*?)^\}", text, re.S | re.M)
+        assert block, config
+        assert re.search(r"^\s*sync_interval: always$", block.group(1), re.M), config
+
+
 def test_each_hub_service_deployment_agrees_with_its_settings(
     manifests: dict[tuple[str, str], dict[str, Any]],
 ) -> None:
@@ -288,8 +359,12 @@ def test_each_hub_service_deployment_agrees_with_its_settings(
         assert ("Service", database.hostname) in manifests
         db_env = {e["name"]: e for e in container(db)["env"]}
         assert db_env["POSTGRES_DB"]["value"] == database.path.lstrip("/")
-        bus = urlsplit(env["NATS_URL"]["value"])
-        assert (bus.hostname, bus.port, bus.username) == ("nats-hub", 4222, name)
+        buses = [urlsplit(url) for url in nats_servers(env["NATS_URL"]["value"])]
+        assert [(bus.hostname, bus.port, bus.username) for bus in buses] == [
+            (f"{topology.HUB_STATEFULSET}-{n}.{topology.HUB_STATEFULSET}", 4222, name)
+            for n in range(topology.HUB_CLUSTER_SIZE)
+        ], "every hub node, by its pod's name"
+        assert env["STREAM_REPLICAS"]["value"] == str(topology.HUB_CLUSTER_SIZE)
         nats_key = env["NATS_PASSWORD"]["valueFrom"]["secretKeyRef"]["key"]
         assert nats_key == topology.password_var(topology.HUB_AGENCY, name)
         service = manifests[("Service", name)]
@@ -325,6 +400,7 @@ def test_each_province_on_kubernetes_runs_its_leaf_server_and_services(province:
         }
         bus = urlsplit(env["NATS_URL"]["value"])
         assert (bus.hostname, bus.port) == ("nats", 4222) and bus.username in users
+        assert env["STREAM_REPLICAS"]["value"] == "1", "a leaf is one server"
         nats_key = env["NATS_PASSWORD"]["valueFrom"]["secretKeyRef"]["key"]
         assert nats_key == users[name].password_var
         database = urlsplit(env["DATABASE_URL"]["value"])
@@ -345,6 +421,7 @@ def test_the_hub_cluster_config_forms_a_jetstream_cluster_on_loopback(
         if variable.startswith("JEMBATAN_"):
             monkeypatch.setenv(variable, value)
     cluster_ports = [free_port() for _ in range(topology.HUB_CLUSTER_SIZE)]
+    monitor_ports = [free_port() for _ in range(topology.HUB_CLUSTER_SIZE)]
     routes = ",".join(f"nats://127.0.0.1:{port}" for port in cluster_ports)
     nodes = []
     try:
@@ -366,10 +443,13 @@ def test_the_hub_cluster_config_forms_a_jetstream_cluster_on_loopback(
                         "--routes",
                         routes,
                         "-m",
-                        str(free_port()),
+                        str(monitor_ports[n]),
                     ),
                 ).start()
             )
+        for port in monitor_ports:
+            varz = json.loads(urlopen(f"http://127.0.0.1:{port}/varz", timeout=5).read())
+            assert varz["jetstream"]["config"]["sync_always"] is True, "sync_interval: always"
         asyncio.run(_replicated_stream_on(nodes))
     finally:
         for node in nodes:
@@ -401,5 +481,14 @@ async def _replicated_stream_on(nodes: list[NatsServerProcess]) -> None:
         assert "error" not in answer, answer
         assert answer["cluster"]["name"] == f"{topology.HUB_AGENCY}-hub"
         assert len(answer["cluster"].get("replicas", [])) == topology.HUB_CLUSTER_SIZE - 1
+        for path in sorted(NATS_CONFIGS.glob("hub-stream-*.json")):  # as the hub-streams job
+            name = json.loads(path.read_text())["name"]
+            reply = await client.request(
+                f"$JS.API.STREAM.CREATE.{name}", path.read_bytes(), timeout=5
+            )
+            created = json.loads(reply.data)
+            assert "error" not in created, created
+            assert created["config"]["num_replicas"] == topology.HUB_CLUSTER_SIZE
+            assert len(created["cluster"].get("replicas", [])) == topology.HUB_CLUSTER_SIZE - 1
     finally:
         await client.close()

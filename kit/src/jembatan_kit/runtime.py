@@ -93,7 +93,12 @@ class ServiceRuntime:
     async def __aenter__(self) -> ServiceRuntime:
         await asyncio.to_thread(upgrade_to_head, self.migrations, self.settings.database_url)
         await self.broker.connect()
-        await ensure_streams(self.broker.connection.jetstream(), self._streams_to_ensure())
+        await ensure_streams(
+            self.broker.connection.jetstream(),
+            self._streams_to_ensure(),
+            replicas=self.settings.stream_replicas,
+            max_age_days=self.settings.stream_max_age_days,
+        )
         await self.broker.start()
         await self.relay.start()
         for factory in self._background_factories:
