@@ -34,6 +34,7 @@ from .errors import RuleViolation
 from .messaging_tables import outbox_table
 from .migrations import upgrade_to_head
 from .outbox import OutboxRelay
+from .retention import Retention
 from .settings import ServiceSettings
 from .telemetry import setup_telemetry
 
@@ -75,6 +76,7 @@ class ServiceRuntime:
             poll_interval_s=settings.outbox_poll_interval_s,
             batch_size=settings.outbox_batch_size,
         )
+        self.retention = Retention.for_settings(self.sessions, settings)
         options = ConsumerOptions(
             batch_size=settings.consumer_batch_size,
             batch_timeout_s=settings.consumer_batch_timeout_s,
@@ -96,6 +98,7 @@ class ServiceRuntime:
         await ensure_streams(self.broker.connection.jetstream(), self._streams_to_ensure())
         await self.broker.start()
         await self.relay.start()
+        await self.retention.start()
         for factory in self._background_factories:
             self._background_tasks.append(asyncio.create_task(factory(self)))
         settle_garbage_collector()
@@ -113,6 +116,7 @@ class ServiceRuntime:
             task.cancel()
         await asyncio.gather(*self._background_tasks, return_exceptions=True)
         self._background_tasks.clear()
+        await self.retention.stop()
         await self.relay.stop()
         await self.broker.stop()
         await self.engine.dispose()
