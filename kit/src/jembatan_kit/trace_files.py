@@ -190,7 +190,7 @@ def span_files(directory: Path) -> list[Path]:
 
 def read_spans(directory: Path) -> list[dict[str, Any]]:
     """Every span in `directory`'s files, rotated ones included."""
-    spans = []
+    spans: list[dict[str, Any]] = []
     for path in span_files(directory):
         with path.open(encoding="utf-8") as lines:
             spans.extend(json.loads(line) for line in lines if line.strip())
