@@ -18,6 +18,7 @@ from .asyncapi import ServiceNotInstalled, write_documents
 from .bus_health import BusUnreachable, read_bus_state, render_bus_state
 from .funnel import render_funnel
 from .journey import JourneyNotFound, find_journey, render_journey
+from .outbox_commands import outbox_app
 from .scenario_commands import FIRST_PORT, scenario_app, service_urls, signing_secret
 from .system import DEFAULT_NATS_PORT, SERVICES, LocalSystem, auth_secret
 from .traces import journey_spans, render_tree, traces_of_journey
@@ -26,6 +27,7 @@ app = typer.Typer(
     help="Jembatan: from registration in Indonesia to a job in Japan.", no_args_is_help=True
 )
 app.add_typer(scenario_app, name="scenario")
+app.add_typer(outbox_app, name="outbox")
 
 
 @app.command()
