@@ -26,7 +26,7 @@ from jembatan_kit.broker import ensure_streams, make_broker
 from jembatan_kit.consumer import BatchConsumer, ConsumerOptions, EventHandler
 from jembatan_kit.db import create_engine, create_session_factory
 from jembatan_kit.messaging_tables import outbox_relay_lease_table, outbox_table
-from jembatan_kit.outbox import OutboxRelay, RelayLease, add_to_outbox
+from jembatan_kit.outbox import OutboxRelay, RelayLease, add_to_outbox, replica_name
 
 JOURNEYS = 30
 EVENTS_PER_JOURNEY = 100
@@ -65,6 +65,21 @@ async def test_one_relay_holds_the_lease_until_it_expires_or_is_released(
     async with engines[0].connect() as connection:
         holders = (await connection.execute(select(outbox_relay_lease_table.c.holder))).all()
     assert [row.holder for row in holders] == ["first"]
+
+
+async def test_a_replica_restarted_after_a_crash_takes_its_lease_back_at_once(
+    engines: list[AsyncEngine],
+) -> None:
+    service = f"kit-tests-{uuid.uuid4().hex[:8]}"
+    name = replica_name(service, 8123)
+    assert replica_name(service, 8123) == f"{name}#2", "a second replica in one process"
+    crashed = RelayLease(create_session_factory(engines[0]), holder=name, ttl_s=30)
+    assert await crashed.acquire()
+    # The process dies without releasing; its successor has the same host and port.
+    restarted = RelayLease(create_session_factory(engines[1]), holder=name, ttl_s=30)
+    other = RelayLease(create_session_factory(engines[1]), holder=f"{name}#2", ttl_s=30)
+    assert not await other.acquire()
+    assert await restarted.acquire()
 
 
 async def _stage_journeys(sessions: async_sessionmaker[AsyncSession]) -> dict[uuid.UUID, int]:

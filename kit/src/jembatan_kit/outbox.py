@@ -20,6 +20,7 @@ import os
 import socket
 import time
 import uuid
+from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from contextvars import ContextVar
 from datetime import UTC, datetime, timedelta
@@ -148,6 +149,19 @@ LEASE_TTL_S = 4.0
 (plus a fifth of it between its attempts) after the holder died."""
 
 
+_replica_names: Counter[str] = Counter()
+
+
+def replica_name(service: str, port: int) -> str:
+    """A relay's name for the lease that stays the same when its process restarts (host and HTTP
+    port), so a replica restarted after a crash takes its own lease back at once instead of
+    waiting for it to expire. No two live processes share one, as they cannot bind the same
+    port; several replicas in one process (tests) are told apart by a suffix."""
+    name = f"{socket.gethostname()}:{service}:{port}"
+    _replica_names[name] += 1
+    return name if _replica_names[name] == 1 else f"{name}#{_replica_names[name]}"
+
+
 class RelayLease:
     """The right to relay one outbox, held by one relay at a time, for `ttl_s` at a time.
 
@@ -180,6 +194,8 @@ class RelayLease:
         name: str = LEASE_NAME,
     ) -> None:
         self._sessions = session_factory
+        # Without a name (`replica_name`), one no other process has: a restarted relay waits
+        # for its predecessor's lease to expire.
         self.holder = holder or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         self.name = name
         self._ttl_s = ttl_s

@@ -33,7 +33,7 @@ from .db import create_engine, create_session_factory
 from .errors import RuleViolation
 from .messaging_tables import outbox_table
 from .migrations import upgrade_to_head
-from .outbox import OutboxRelay
+from .outbox import OutboxRelay, RelayLease, replica_name
 from .retention import Retention
 from .settings import ServiceSettings
 from .telemetry import setup_telemetry
@@ -75,6 +75,9 @@ class ServiceRuntime:
             self.sessions,
             poll_interval_s=settings.outbox_poll_interval_s,
             batch_size=settings.outbox_batch_size,
+            lease=RelayLease(
+                self.sessions, holder=replica_name(settings.service_name, settings.http_port)
+            ),
         )
         self.retention = Retention.for_settings(self.sessions, settings)
         options = ConsumerOptions(
