@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 from pathlib import Path
 
 from sqlalchemy import text
@@ -30,4 +31,39 @@ async def test_commits_leave_the_checkpoint_to_a_thread_of_its_own(tmp_path: Pat
         await asyncio.sleep(CHECKPOINT_INTERVAL_S * 4)
         assert path.stat().st_size > written, "the checkpoint thread copied the log back"
     finally:
+        await engine.dispose()
+
+
+async def test_the_write_ahead_log_is_cut_back_once_a_long_reader_lets_go(tmp_path: Path) -> None:
+    path = tmp_path / "service.db"
+    limit = 256 * 1024
+    engine = create_engine(f"sqlite+aiosqlite:///{path}", wal_size_limit_bytes=limit)
+    reader = sqlite3.connect(path, isolation_level=None)
+    try:
+        async with engine.begin() as connection:
+            await connection.execute(text("CREATE TABLE rows (id INTEGER PRIMARY KEY, body TEXT)"))
+        # A reader in the middle of a transaction keeps checkpoints from reaching the log's end,
+        # so the log grows well past the limit meanwhile.
+        reader.execute("BEGIN")
+        reader.execute("SELECT count(*) FROM rows").fetchall()
+        for _ in range(10):
+            async with engine.begin() as connection:
+                await connection.execute(
+                    text("INSERT INTO rows (body) VALUES (:body)"),
+                    [{"body": "x" * 2000} for _ in range(200)],
+                )
+        wal = path.with_name("service.db-wal")
+        await asyncio.sleep(CHECKPOINT_INTERVAL_S * 3)
+        assert wal.stat().st_size > 10 * limit, "the reader held the log back"
+        reader.execute("COMMIT")
+
+        deadline = asyncio.get_running_loop().time() + 5
+        while wal.stat().st_size > limit and asyncio.get_running_loop().time() < deadline:
+            await asyncio.sleep(CHECKPOINT_INTERVAL_S)
+        assert wal.stat().st_size <= limit
+        async with engine.connect() as connection:
+            rows = (await connection.execute(text("SELECT count(*) FROM rows"))).scalar()
+        assert rows == 10 * 200, "nothing was lost on the way"
+    finally:
+        reader.close()
         await engine.dispose()

@@ -83,3 +83,50 @@ def test_processes_appending_to_one_file_write_whole_lines(tmp_path: Path) -> No
     names = [json.loads(line)["name"].split()[0] for line in path.read_text().splitlines()]
     assert set(names) == {"a", "b"}
     assert names.count("a") > 1000 and names.count("b") > 1000
+
+
+def test_a_full_file_is_rotated_and_every_kept_file_is_read(tmp_path: Path) -> None:
+    path = tmp_path / "kit-tests.jsonl"
+    provider = TracerProvider(resource=Resource.create({"service.name": "kit-tests"}))
+    processor = JsonLinesSpanProcessor(path, 3600, rotate_bytes=20_000, keep_rotated=2)
+    provider.add_span_processor(processor)
+    tracer = provider.get_tracer("test")
+    written = 0
+    for _round in range(8):  # each round writes well over half a file
+        for _ in range(40):
+            tracer.start_span(f"span {written} " + "x" * 200).end()
+            written += 1
+        processor.force_flush()
+    provider.shutdown()
+
+    assert sorted(p.name for p in tmp_path.glob("kit-tests.jsonl*")) == [
+        "kit-tests.jsonl",
+        "kit-tests.jsonl.1",
+        "kit-tests.jsonl.2",
+        "kit-tests.jsonl.lock",
+    ], "the oldest beyond two rotated files was deleted"
+    assert all(p.stat().st_size < 20_000 + 40 * 1000 for p in tmp_path.glob("*.jsonl*"))
+    numbers = [int(span["name"].split()[1]) for span in read_spans(tmp_path)]
+    assert numbers == list(range(numbers[0], written)), "the kept spans, oldest first, no gap"
+    assert 0 < numbers[0] < written - 80
+
+
+def test_a_process_writes_to_the_new_file_after_another_rotated_it(tmp_path: Path) -> None:
+    path = tmp_path / "kit-tests.jsonl"
+    writers = []
+    for name in ("a", "b"):
+        provider = TracerProvider(resource=Resource.create({"service.name": name}))
+        processor = JsonLinesSpanProcessor(path, 3600, rotate_bytes=20_000, keep_rotated=10)
+        provider.add_span_processor(processor)
+        writers.append((provider.get_tracer(name), processor))
+    for number in range(10):
+        for tracer, processor in writers:
+            for _ in range(10):
+                tracer.start_span(f"{number} " + "x" * 200).end()
+            processor.force_flush()
+    current = [json.loads(line) for line in path.read_text().splitlines()]
+    assert {span["service"] for span in current} == {"a", "b"}, "both write the current file"
+    assert len(list(tmp_path.glob("kit-tests.jsonl.*[0-9]"))) >= 3, "rotated several times"
+    assert len(read_spans(tmp_path)) == 2 * 10 * 10, "no span lost in a rotation"
+    for _tracer, processor in writers:
+        processor.shutdown()

@@ -13,22 +13,23 @@ import httpx
 import typer
 
 from jembatan_kit.auth import issue_token
-from jembatan_kit.trace_files import read_spans
 
 from .asyncapi import ServiceNotInstalled, write_documents
 from .bus_health import BusUnreachable, dead_letter_advice, read_bus_state, render_bus_state
 from .deadletter import deadletter_app
 from .funnel import render_funnel
 from .journey import JourneyNotFound, find_journey, render_journey
+from .outbox_commands import outbox_app
 from .scenario_commands import FIRST_PORT, scenario_app, service_urls, signing_secret
 from .system import DEFAULT_NATS_PORT, SERVICES, LocalSystem, auth_secret
-from .traces import render_tree, traces_of_journey
+from .traces import journey_spans, render_tree, traces_of_journey
 
 app = typer.Typer(
     help="Jembatan: from registration in Indonesia to a job in Japan.", no_args_is_help=True
 )
 app.add_typer(scenario_app, name="scenario")
 app.add_typer(deadletter_app, name="deadletter")
+app.add_typer(outbox_app, name="outbox")
 
 
 @app.command()
@@ -84,7 +85,7 @@ def trace(
     if not traces_dir.exists():
         typer.secho(f"No traces in {traces_dir}; is the system running with `./dev run`?", fg="red")
         raise typer.Exit(1)
-    found = traces_of_journey(read_spans(traces_dir), journey_id)
+    found = traces_of_journey(journey_spans(traces_dir, journey_id), journey_id)
     if not found:
         typer.secho(
             f"No spans name journey {journey_id} yet (spans are written every few seconds).",

@@ -2,8 +2,52 @@
 
 from __future__ import annotations
 
+import contextlib
+import json
 from collections import defaultdict
+from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
+
+from jembatan_kit.trace_files import span_files
+
+_TRACE_ID_PREFIX = '{"trace_id":"'
+
+
+def journey_spans(directory: Path, journey_id: str) -> list[dict[str, Any]]:
+    """The spans of every trace in which some span names this journey, from every span file in
+    `directory`, rotated ones included.
+
+    Two passes over the lines, parsing only those that can matter (a line that mentions the
+    journey id, then a line of one of its traces): a service keeps up to 256 MB of spans, and
+    parsing every line of every service would take minutes and gigabytes.
+    """
+    files = span_files(directory)
+    trace_ids = set()
+    for line in _lines(files):
+        if journey_id in line:
+            span = json.loads(line)
+            if span["attributes"].get("jembatan.journey_id") == journey_id:
+                trace_ids.add(span["trace_id"])
+    if not trace_ids:
+        return []
+    spans = []
+    for line in _lines(files):
+        # The writer puts the trace id first (`trace_files.span_record`).
+        if line.startswith(_TRACE_ID_PREFIX):
+            start = len(_TRACE_ID_PREFIX)
+            if line[start : start + 32] not in trace_ids:
+                continue
+        if line.strip() and (span := json.loads(line))["trace_id"] in trace_ids:
+            spans.append(span)
+    return spans
+
+
+def _lines(files: list[Path]) -> Iterator[str]:
+    for path in files:
+        # The oldest file may be deleted by a rotation meanwhile.
+        with contextlib.suppress(FileNotFoundError), path.open(encoding="utf-8") as lines:
+            yield from lines
 
 
 def traces_of_journey(

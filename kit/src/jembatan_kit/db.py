@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import sqlite3
 import threading
 from collections.abc import Generator
@@ -27,13 +28,17 @@ _HOLDS_TURN = "jembatan.holds_turn"
 BUSY_TIMEOUT_S = 30.0
 """How long a SQLite statement waits for another connection's write lock before failing."""
 BUSY_RETRY_S = 0.002
+WAL_SIZE_LIMIT_BYTES = 32 * 1024 * 1024
+"""A SQLite write-ahead log longer than this is cut back once its pages are in the database."""
 
 
 def is_sqlite(url: str) -> bool:
     return make_url(url).get_backend_name() == "sqlite"
 
 
-def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
+def create_engine(
+    url: str, *, wal_size_limit_bytes: int = WAL_SIZE_LIMIT_BYTES, **kwargs: Any
+) -> AsyncEngine:
     """An async engine. On SQLite: WAL, a busy timeout, foreign keys, and BEGIN IMMEDIATE, so
     concurrent writers in one or several processes queue instead of failing on lock upgrade.
 
@@ -42,6 +47,11 @@ def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
     they would all contend for SQLite's lock through its busy handler, which sleeps and retries:
     a short transaction (the outbox relay marking rows sent) can then wait
     behind a stream of long ones (bulk uploads) for as long as the stream lasts.
+
+    The write-ahead log stays near `wal_size_limit_bytes`: SQLite never shrinks the file by
+    itself, so a burst, or a reader that kept checkpoints from finishing, would leave it at its
+    longest for good. `journal_size_limit` cuts it back whenever a writer starts it over, and the
+    checkpointer truncates it when it finds it longer.
     """
     if is_sqlite(url):
         path = make_url(url).database or ":memory:"
@@ -57,13 +67,18 @@ def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
 
         engine = create_async_engine(url, async_creator=connect, **kwargs)
         turns = asyncio.Lock()
-        checkpointer = _Checkpointer(path) if path != ":memory:" else None
+        checkpointer = (
+            _Checkpointer(path, wal_size_limit_bytes=wal_size_limit_bytes)
+            if path != ":memory:"
+            else None
+        )
 
         @event.listens_for(engine.sync_engine, "connect")
         def _on_connect(dbapi_connection: Any, _record: Any) -> None:
             cursor = dbapi_connection.cursor()
             cursor.execute("PRAGMA journal_mode=WAL")
             cursor.execute("PRAGMA synchronous=NORMAL")
+            cursor.execute(f"PRAGMA journal_size_limit={int(wal_size_limit_bytes)}")
             if checkpointer is not None:
                 # The write-ahead log is copied back into the database by `_Checkpointer`, off
                 # the event loop, instead of by whichever commit finds it long.
@@ -133,10 +148,22 @@ class _Checkpointer:
     blocks, readers and writers) runs every `CHECKPOINT_INTERVAL_S` on its own connection; the
     sqlite3 module lets go of the GIL while it works, so the event loop goes on meanwhile, as
     SQLite's documentation suggests for applications that want commits to stay short.
+
+    When the log has grown past `wal_size_limit_bytes` (a reader kept the passive checkpoints
+    from reaching its end), a TRUNCATE checkpoint empties the file once every reader has moved
+    on; with no busy timeout it gives up at once, and is tried again next round, if a reader or
+    writer is still in the way.
     """
 
-    def __init__(self, path: str, interval_s: float = CHECKPOINT_INTERVAL_S) -> None:
+    def __init__(
+        self,
+        path: str,
+        interval_s: float = CHECKPOINT_INTERVAL_S,
+        wal_size_limit_bytes: int = WAL_SIZE_LIMIT_BYTES,
+    ) -> None:
         self._path = path
+        self._wal_path = path + "-wal"
+        self._wal_size_limit_bytes = wal_size_limit_bytes
         self._interval_s = interval_s
         self._lock = threading.Lock()
         self._stopping: threading.Event | None = None
@@ -160,12 +187,20 @@ class _Checkpointer:
             stopping.set()
             thread.join(timeout=10)
 
+    def _wal_size(self) -> int:
+        try:
+            return os.path.getsize(self._wal_path)
+        except OSError:
+            return 0
+
     def _run(self, stopping: threading.Event) -> None:
         connection = sqlite3.connect(self._path, timeout=0, isolation_level=None)
         try:
             while not stopping.wait(self._interval_s):
                 with contextlib.suppress(sqlite3.OperationalError):  # busy: the next round
                     connection.execute("PRAGMA wal_checkpoint(PASSIVE)")
+                    if self._wal_size() > self._wal_size_limit_bytes:
+                        connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
         finally:
             connection.close()
 

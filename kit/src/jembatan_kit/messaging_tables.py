@@ -1,4 +1,5 @@
-"""Outbox and inbox tables. Every service's database has both, created by its own migrations."""
+"""Outbox, inbox and relay lease tables. Every service's database has them, created by its own
+migrations."""
 
 from sqlalchemy import (
     BigInteger,
@@ -40,4 +41,16 @@ inbox_table = Table(
     Column("event_id", Uuid, primary_key=True),
     Column("event_type", String(80), nullable=False),
     Column("processed_at", DateTime(timezone=True), nullable=False),
+    # Retention deletes by age (`retention.py`).
+    Index("ix_inbox_processed_at", "processed_at"),
+)
+
+outbox_relay_lease_table = Table(
+    "outbox_relay_lease",
+    messaging_metadata,
+    # One row per outbox ("outbox"): the relay that may publish it until `expires_at`
+    # (database time), renewed while it lives. See `outbox.RelayLease`.
+    Column("name", String(64), primary_key=True),
+    Column("holder", String(120), nullable=True),
+    Column("expires_at", DateTime(timezone=True), nullable=True),
 )

@@ -33,7 +33,8 @@ from .db import create_engine, create_session_factory
 from .errors import RuleViolation
 from .messaging_tables import outbox_table
 from .migrations import upgrade_to_head
-from .outbox import OutboxRelay
+from .outbox import OutboxRelay, RelayLease, replica_name
+from .retention import Retention
 from .settings import ServiceSettings
 from .telemetry import setup_telemetry
 
@@ -74,7 +75,11 @@ class ServiceRuntime:
             self.sessions,
             poll_interval_s=settings.outbox_poll_interval_s,
             batch_size=settings.outbox_batch_size,
+            lease=RelayLease(
+                self.sessions, holder=replica_name(settings.service_name, settings.http_port)
+            ),
         )
+        self.retention = Retention.for_settings(self.sessions, settings)
         options = ConsumerOptions(
             batch_size=settings.consumer_batch_size,
             batch_timeout_s=settings.consumer_batch_timeout_s,
@@ -101,6 +106,7 @@ class ServiceRuntime:
         )
         await self.broker.start()
         await self.relay.start()
+        await self.retention.start()
         for factory in self._background_factories:
             self._background_tasks.append(asyncio.create_task(factory(self)))
         settle_garbage_collector()
@@ -118,6 +124,7 @@ class ServiceRuntime:
             task.cancel()
         await asyncio.gather(*self._background_tasks, return_exceptions=True)
         self._background_tasks.clear()
+        await self.retention.stop()
         await self.relay.stop()
         await self.broker.stop()
         await self.engine.dispose()
