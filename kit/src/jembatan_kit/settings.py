@@ -54,10 +54,12 @@ class ServiceSettings(BaseSettings):
         " the embedded single server, 3 on the clustered hub, so losing one node loses nothing.",
     )
     stream_max_age_days: float = Field(
-        default=30.0,
+        default=400.0,
         gt=0,
-        description="How long a stream keeps an event (STREAM_MAX_AGE_DAYS). A consumer further"
-        " behind than this loses events, so inbox rows are kept at least this long.",
+        description="How long a stream keeps an event (STREAM_MAX_AGE_DAYS): a programme year"
+        " and a month, because the dashboard's rebuild reads its per-year figures back from the"
+        " streams. A consumer further behind than this loses events, so inbox rows are kept at"
+        " least this long.",
     )
     outbox_retention_days: float = Field(
         default=14.0,
