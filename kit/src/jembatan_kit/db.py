@@ -33,7 +33,9 @@ def is_sqlite(url: str) -> bool:
     return make_url(url).get_backend_name() == "sqlite"
 
 
-def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
+def create_engine(
+    url: str, *, busy_timeout_s: float = BUSY_TIMEOUT_S, **kwargs: Any
+) -> AsyncEngine:
     """An async engine. On SQLite: WAL, a busy timeout, foreign keys, and BEGIN IMMEDIATE, so
     concurrent writers in one or several processes queue instead of failing on lock upgrade.
 
@@ -42,6 +44,9 @@ def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
     they would all contend for SQLite's lock through its busy handler, which sleeps and retries:
     a short transaction (the outbox relay marking rows sent) can then wait
     behind a stream of long ones (bulk uploads) for as long as the stream lasts.
+
+    `busy_timeout_s` bounds how long a SQLite statement waits for another process's write lock
+    before it fails with "database is locked" (a resource failure: HTTP 503, a paused consumer).
     """
     if is_sqlite(url):
         path = make_url(url).database or ":memory:"
@@ -53,6 +58,7 @@ def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
                 lambda: sqlite3.connect(path, timeout=0, isolation_level=None),
                 iter_chunk_size=64,
             )
+            connection.busy_timeout_s = busy_timeout_s
             return await connection
 
         engine = create_async_engine(url, async_creator=connect, **kwargs)
@@ -180,8 +186,10 @@ class _InlineSqliteConnection(aiosqlite.Connection):
     process take turns anyway (`create_engine`), so running them inline delays no one who could
     have gone ahead; the loop still runs other tasks between two statements. A statement that
     finds the write lock held by another connection (another process, or another engine on the
-    same file) is retried after a short asynchronous sleep, for up to `BUSY_TIMEOUT_S`.
+    same file) is retried after a short asynchronous sleep, for up to `busy_timeout_s`.
     """
+
+    busy_timeout_s: float = BUSY_TIMEOUT_S
 
     def __await__(self) -> Generator[Any, None, aiosqlite.Connection]:
         return self._connect().__await__()
@@ -201,7 +209,7 @@ class _InlineSqliteConnection(aiosqlite.Connection):
                 break
             except sqlite3.OperationalError as exc:
                 # SQLITE_BUSY: another connection holds the write lock; the statement did not run.
-                if "locked" not in str(exc) or waited_s >= BUSY_TIMEOUT_S:
+                if "locked" not in str(exc) or waited_s >= self.busy_timeout_s:
                     raise
             await asyncio.sleep(BUSY_RETRY_S)
             waited_s += BUSY_RETRY_S
