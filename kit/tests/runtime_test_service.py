@@ -55,6 +55,13 @@ async def counts(runtime: Runtime) -> dict[str, int]:
     return {"registrations": stored or 0, "effects": handled or 0}
 
 
+@router.get("/stream")
+async def stream(runtime: Runtime) -> dict[str, int]:
+    """Reads the bus during the request: a 503 while NATS is not connected."""
+    info = await runtime.jetstream().stream_info("REGISTRATION")
+    return {"messages": info.state.messages}
+
+
 def service_settings(**overrides: Any) -> ServiceSettings:
     defaults: dict[str, Any] = {
         "service_name": "runtime-test",

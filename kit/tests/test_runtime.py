@@ -59,6 +59,7 @@ async def test_a_service_serves_http_without_nats_and_its_events_go_out_when_nat
             assert status["reasons"] == ["nats: not connected yet; retrying"]
             await register(client, 3)
             assert (await health(client))["outbox_unsent"] == 3
+            assert_unavailable(await client.get("/stream"), "not connected to NATS")
 
             nats.start()
 
@@ -72,6 +73,7 @@ async def test_a_service_serves_http_without_nats_and_its_events_go_out_when_nat
                 )
 
             await eventually(lambda: all_handled(3), timeout_s=20)
+            assert (await client.get("/stream")).json() == {"messages": 3}
 
             # NATS goes away while the service runs, and comes back on the same store.
             nats.stop()

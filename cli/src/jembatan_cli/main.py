@@ -106,9 +106,10 @@ def up(
     except GaveUp as exc:
         typer.secho(str(exc), fg=typer.colors.RED, err=True)
         exit_status = 1
-    typer.echo("\nStopping services and nats-server ...")
-    system.stop()
-    typer.echo("Stopped.")
+    finally:
+        typer.echo("\nStopping services and nats-server ...")
+        system.stop()
+        typer.echo("Stopped.")
     raise typer.Exit(exit_status)
 
 

@@ -19,6 +19,7 @@ import nats.errors
 from fastapi import APIRouter, Depends, FastAPI, HTTPException, Request
 from fastapi.responses import JSONResponse
 from nats.aio.client import Client as NatsClient
+from nats.js import JetStreamContext
 from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
 from opentelemetry.instrumentation.sqlalchemy import SQLAlchemyInstrumentor
 from opentelemetry.instrumentation.utils import unwrap
@@ -126,6 +127,7 @@ class ServiceRuntime:
         which the consumers' pull loops (FastStream restarts a failed one) and the relay (it
         retries each poll) ride out. Only the steps after connecting are retried here.
         """
+        log.info("connecting to NATS; requests are served meanwhile")
         delay_s = MESSAGING_RETRY_FIRST_S
         while True:
             try:
@@ -149,6 +151,13 @@ class ServiceRuntime:
         self.messaging_error = None
         self.messaging_started = True
         log.info("%s connected to NATS; consumers and relay started", self.settings.service_name)
+
+    def jetstream(self) -> JetStreamContext:
+        """JetStream, for a request that reads or writes streams itself. While NATS is not
+        connected it raises `InfrastructureUnavailable`, which the app answers with a 503."""
+        if self._nats is None or not self._nats.is_connected:
+            raise InfrastructureUnavailable("not connected to NATS")
+        return self._nats.jetstream()
 
     @property
     def nats_connected(self) -> bool:
