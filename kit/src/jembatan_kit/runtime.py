@@ -14,6 +14,7 @@ from contextlib import asynccontextmanager
 from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any
+from urllib.parse import urlsplit
 
 import nats.errors
 from fastapi import APIRouter, Depends, FastAPI, HTTPException, Request
@@ -109,9 +110,14 @@ class ServiceRuntime:
 
     async def __aenter__(self) -> ServiceRuntime:
         await asyncio.to_thread(upgrade_to_head, self.migrations, self.settings.database_url)
-        # HTTP serves from here on, NATS or not: commands only stage outbox rows, which the relay
-        # publishes once messaging has started.
+        # Messaging starts in the background, so HTTP serves whether NATS answers or not:
+        # commands only stage outbox rows, which the relay publishes once messaging has started.
+        # When NATS does answer, the start waits for messaging as it always did (a moment), so
+        # the first request and event find the streams and consumers in place.
         self._messaging_task = asyncio.create_task(self._start_messaging(), name="messaging-start")
+        if await _accepts_connections(self.settings.nats_url):
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(asyncio.shield(self._messaging_task), MESSAGING_START_WAIT_S)
         for factory in self._background_factories:
             self._background_tasks.append(asyncio.create_task(factory(self)))
         settle_garbage_collector()
@@ -213,11 +219,34 @@ MESSAGING_RETRY_FIRST_S = 0.5
 MESSAGING_RETRY_MAX_S = 5.0
 """Waits between two attempts to ensure the streams and start the consumers once connected."""
 
+MESSAGING_START_WAIT_S = 10.0
+"""How long a start waits for messaging when NATS accepts connections, before serving anyway."""
+
 BROKER_STOP_TIMEOUT_S = 15.0
 
 HEALTH_DATABASE_TIMEOUT_S = 2.0
 """How long `/health` waits for the database before it reports it unavailable: a probe that
 waited a whole busy timeout (30 s) would itself look down."""
+
+
+async def _accepts_connections(nats_url: str, timeout_s: float = 1.0) -> bool:
+    """Whether any server of `nats_url` (comma-separated, as nats-py takes it) accepts a TCP
+    connection right now: the cue to wait for messaging before serving."""
+    for server in nats_url.split(","):
+        address = urlsplit(server.strip() if "://" in server else f"nats://{server.strip()}")
+        try:
+            async with asyncio.timeout(timeout_s):
+                _reader, writer = await asyncio.open_connection(
+                    address.hostname or "127.0.0.1", address.port or 4222
+                )
+        except (OSError, ValueError):
+            continue
+        writer.close()
+        with contextlib.suppress(OSError):
+            await writer.wait_closed()
+        return True
+    return False
+
 
 GC_YOUNG_THRESHOLD = 20_000
 """Allocations between two collections of the youngest generation (CPython's default: 700)."""
