@@ -117,8 +117,12 @@ class RunningUp:
         return bearer(issue_token(auth_secret(self.data_dir), "operator", NATIONAL_AGENCY, []))
 
     def wait_started(self) -> None:
+        """Until `up` has started everything (and supervises) and every service is ok."""
         wait_until(
-            lambda: self.process.poll() is not None or self.all_ok(),
+            lambda: (
+                self.process.poll() is not None
+                or ("Press Ctrl-C" in self.output.read_text() and self.all_ok())
+            ),
             "every service healthy",
             timeout_s=90,
         )
