@@ -26,7 +26,7 @@ def training_health() -> Iterator[int]:
 
     class Health(BaseHTTPRequestHandler):
         def do_GET(self) -> None:
-            body = json.dumps({"service": "training"}).encode()
+            body = json.dumps({"service": "training", "nats": "connected"}).encode()
             self.send_response(200)
             self.send_header("content-type", "application/json")
             self.end_headers()

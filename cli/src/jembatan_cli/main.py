@@ -21,7 +21,15 @@ from .funnel import render_funnel
 from .journey import JourneyNotFound, find_journey, render_journey
 from .outbox_commands import outbox_app
 from .scenario_commands import FIRST_PORT, scenario_app, service_urls, signing_secret
-from .system import DEFAULT_NATS_PORT, SERVICES, LocalSystem, auth_secret
+from .system import (
+    DEFAULT_NATS_PORT,
+    DEFAULT_PORTS,
+    SERVICES,
+    GaveUp,
+    LocalSystem,
+    RestartPolicy,
+    auth_secret,
+)
 from .traces import journey_spans, render_tree, traces_of_journey
 
 app = typer.Typer(
@@ -40,18 +48,47 @@ def up(
     nats_port: Annotated[
         int, typer.Option(help="Port of the embedded nats-server")
     ] = DEFAULT_NATS_PORT,
+    base_port: Annotated[
+        int, typer.Option(help="Port of the first service; the others follow it")
+    ] = FIRST_PORT,
+    only: Annotated[
+        list[str] | None,
+        typer.Option(help="Run only this service (repeatable; default: all five)"),
+    ] = None,
+    restart_limit: Annotated[
+        int,
+        typer.Option(
+            min=1,
+            help="Crashes of one process within --restart-window after which everything is"
+            " stopped and up exits with status 1",
+        ),
+    ] = RestartPolicy.max_crashes,
+    restart_window: Annotated[
+        float, typer.Option(min=1, help="The window of --restart-limit, in seconds")
+    ] = RestartPolicy.window_s,
 ) -> None:
-    """Run the whole system on the embedded default until Ctrl-C."""
-    system = LocalSystem(data_dir=data_dir.resolve(), nats_port=nats_port)
-    typer.echo("Starting nats-server (JetStream), the four services and the dashboard ...")
+    """Run the whole system on the embedded default until Ctrl-C, restarting what crashes.
+
+    A service or nats-server that dies is restarted after 1, 2, 4 ... s (at most 30 s); each
+    restart is printed and written to <data-dir>/logs/supervisor.log. At the --restart-limit-th
+    crash of one process within --restart-window, up stops everything and exits with status 1.
+    """
+    system = LocalSystem(
+        data_dir=data_dir.resolve(),
+        nats_port=nats_port,
+        ports={name: port - FIRST_PORT + base_port for name, port in DEFAULT_PORTS.items()},
+        names=tuple(only) if only else SERVICES,
+        restart_policy=RestartPolicy(max_crashes=restart_limit, window_s=restart_window),
+        report=lambda message: typer.secho(message, fg=typer.colors.YELLOW),
+    )
+    typer.echo("Starting nats-server (JetStream) and the services ...")
     try:
         system.start()
     except RuntimeError as exc:
         typer.secho(f"Could not start: {exc}", fg=typer.colors.RED, err=True)
         raise typer.Exit(1) from exc
     typer.echo(f"\n  NATS          {system.nats_url}   (data in {data_dir}/nats)")
-    for name in SERVICES:
-        service = system.services[name]
+    for name, service in system.services.items():
         typer.echo(f"  {name:<13} {service.url}   API docs {service.url}/docs")
     typer.echo(f"\n  Logs in {data_dir}/logs. Press Ctrl-C to stop everything.\n")
     stopping = False
@@ -61,18 +98,22 @@ def up(
         stopping = True
 
     signal.signal(signal.SIGTERM, request_stop)
+    signal.signal(signal.SIGHUP, request_stop)
+    exit_status = 0
     try:
         while not stopping:
-            for name, service in system.services.items():
-                if service.process.poll() is not None:
-                    typer.secho(f"{name} stopped unexpectedly; see {service.log_file}", fg="red")
-                    stopping = True
+            system.supervise()
             time.sleep(0.5)
     except KeyboardInterrupt:
         pass
-    typer.echo("\nStopping services and nats-server ...")
-    system.stop()
-    typer.echo("Stopped.")
+    except GaveUp as exc:
+        typer.secho(str(exc), fg=typer.colors.RED, err=True)
+        exit_status = 1
+    finally:
+        typer.echo("\nStopping services and nats-server ...")
+        system.stop()
+        typer.echo("Stopped.")
+    raise typer.Exit(exit_status)
 
 
 @app.command()
@@ -209,14 +250,22 @@ def health(
     for name in SERVICES:
         url = f"{urls[name]}/health"
         try:
-            status = httpx.get(url, timeout=2).json()
-            typer.echo(
-                f"{name:<13} ok   nats={status['nats']} outbox_unsent={status['outbox_unsent']}"
-            )
-            healthy = healthy and status["nats"] == "connected"
-        except (httpx.HTTPError, ValueError, KeyError):
+            response = httpx.get(url, timeout=5)
+            status = response.json()
+            state = status["status"]
+        except (httpx.HTTPError, ValueError, KeyError, TypeError):
             healthy = False
             typer.secho(f"{name:<13} DOWN ({url}); is `./dev run` running?", fg="red")
+            continue
+        unsent = status.get("outbox_unsent")
+        line = f"{name:<13} {state:<9} nats={status.get('nats')} outbox_unsent={unsent}"
+        if state == "ok":
+            typer.echo(line)
+            continue
+        healthy = False
+        typer.secho(line, fg="yellow")
+        for reason in status.get("reasons", []):
+            typer.secho(f"{'':<13} - {reason}", fg="yellow")
     try:
         bus = asyncio.run(read_bus_state(nats_url))
     except BusUnreachable as exc:

@@ -1,14 +1,18 @@
-"""The whole system as local processes: one nats-server, the four services and the dashboard."""
+"""The whole system as local processes: one nats-server, the four services and the dashboard,
+each restarted when it dies (`LocalSystem.supervise`)."""
 
 from __future__ import annotations
 
 import json
 import os
 import secrets
+import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Self
 
@@ -25,6 +29,44 @@ DEFAULT_PORTS = {
     "dashboard": 8005,
 }
 DEFAULT_NATS_PORT = 14222
+NATS = "nats-server"
+
+
+@dataclass(frozen=True)
+class RestartPolicy:
+    """How `jembatan up` treats a process (a service or nats-server) that dies on its own.
+
+    It is restarted after a back-off that doubles with each crash inside the window (1, 2, 4,
+    8 ... s, at most `max_delay_s`), so a process that crashes at once is not restarted in a
+    tight loop, and one that crashed long ago starts again from the shortest wait. At the
+    `max_crashes`-th crash within `window_s`, restarting is no cure: everything is stopped and
+    `up` exits non-zero, naming the process.
+    """
+
+    max_crashes: int = 5
+    window_s: float = 600.0
+    first_delay_s: float = 1.0
+    max_delay_s: float = 30.0
+
+    def delay_s(self, crashes_in_window: int) -> float:
+        return float(min(self.first_delay_s * 2 ** (crashes_in_window - 1), self.max_delay_s))
+
+
+class GaveUp(RuntimeError):
+    """A process crashed more often than the restart policy allows."""
+
+    def __init__(self, name: str, message: str) -> None:
+        super().__init__(message)
+        self.name = name
+
+
+def describe_exit(status: int) -> str:
+    if status < 0:
+        try:
+            return f"killed by {signal.Signals(-status).name}"
+        except ValueError:
+            return f"killed by signal {-status}"
+    return f"exited with status {status}"
 
 
 def auth_secret(data_dir: Path) -> str:
@@ -70,6 +112,14 @@ class LocalSystem:
     extra_env: dict[str, str] = field(default_factory=dict)
     services: dict[str, ServiceProcess] = field(default_factory=dict)
     nats: NatsServerProcess | None = None
+    names: tuple[str, ...] = SERVICES
+    """The services to run (all by default)."""
+    restart_policy: RestartPolicy = field(default_factory=RestartPolicy)
+    report: Callable[[str], None] = field(default=lambda _message: None)
+    """Called with each line `supervise` writes to logs/supervisor.log (`up` prints it)."""
+    _crashes: dict[str, list[float]] = field(default_factory=dict, init=False, repr=False)
+    _restart_at: dict[str, float] = field(default_factory=dict, init=False, repr=False)
+    _recovering: dict[str, float] = field(default_factory=dict, init=False, repr=False)
 
     @classmethod
     def on_free_ports(cls, data_dir: Path, **kwargs: Any) -> Self:
@@ -86,27 +136,126 @@ class LocalSystem:
     def nats_url(self) -> str:
         return f"nats://127.0.0.1:{self.nats_port}"
 
+    @property
+    def logs(self) -> Path:
+        return self.data_dir / "logs"
+
     def start(self, timeout_s: float = 120.0) -> LocalSystem:
-        busy = [f"{name} ({port})" for name, port in self.ports.items() if port_is_open(port)]
+        unknown = sorted(set(self.names) - set(SERVICES))
+        if unknown:
+            raise RuntimeError(f"no service named {', '.join(unknown)}; choose among {SERVICES}")
+        busy = [
+            f"{name} ({self.ports[name]})" for name in self.names if port_is_open(self.ports[name])
+        ]
         if busy:
             raise RuntimeError(f"ports already in use: {', '.join(busy)}; stop what uses them")
-        logs = self.data_dir / "logs"
-        logs.mkdir(parents=True, exist_ok=True)
+        self.logs.mkdir(parents=True, exist_ok=True)
         deploy = find_deploy_dir()
         self.nats = NatsServerProcess(
             store_dir=self.data_dir / "nats",
             port=self.nats_port,
             config_file=deploy / "nats" / "embedded.conf" if deploy else None,
-            log_file=logs / "nats-server.log",
+            log_file=self.logs / "nats-server.log",
         ).start()
         try:
-            for name in SERVICES:
-                self.services[name] = self._spawn(name, logs)
+            for name in self.names:
+                self.services[name] = self._spawn(name, self.logs)
             self.wait_healthy(timeout_s)
         except BaseException:
             self.stop()
             raise
         return self
+
+    # -- supervision ----------------------------------------------------------------------
+
+    def supervise(self) -> None:
+        """One round of supervision; call it every half second or so.
+
+        Notices each process that died since the last round, schedules its restart after the
+        policy's back-off, restarts those whose back-off has passed, and reports when a restarted
+        one answers again. Each event is a line in logs/supervisor.log and goes to `report`.
+        Raises `GaveUp` when a process reaches the policy's crash limit; the caller then stops
+        the system.
+        """
+        now = time.monotonic()
+        if (
+            self.nats is not None
+            and NATS not in self._restart_at
+            and self.nats.process is not None
+            and (status := self.nats.process.poll()) is not None
+        ):
+            self.nats.stop()  # reaps it and closes its pipe
+            self._crashed(NATS, describe_exit(status), now)
+        for name, service in self.services.items():
+            if name not in self._restart_at and (status := service.process.poll()) is not None:
+                self._crashed(name, describe_exit(status), now)
+        for name, due in list(self._restart_at.items()):
+            if now >= due:
+                del self._restart_at[name]
+                self._restart(name, now)
+        for name, since in list(self._recovering.items()):
+            if self._answers_again(name):
+                del self._recovering[name]
+                self._record(
+                    f"{name} answers again, {time.monotonic() - since:.1f} s after it died"
+                )
+
+    def _crashed(self, name: str, how: str, now: float) -> None:
+        policy = self.restart_policy
+        crashes = [at for at in self._crashes.get(name, []) if now - at < policy.window_s]
+        crashes.append(now)
+        self._crashes[name] = crashes
+        self._recovering.setdefault(name, now)
+        log = self.logs / ("nats-server.log" if name == NATS else f"{name}.log")
+        if len(crashes) >= policy.max_crashes:
+            message = (
+                f"{name} {how}: it crashed {len(crashes)} times within"
+                f" {_duration(policy.window_s)}; giving up and stopping everything. See {log}"
+            )
+            self._record(message, report=False)  # the caller reports it, as it stops
+            raise GaveUp(name, message)
+        delay_s = policy.delay_s(len(crashes))
+        self._record(
+            f"{name} {how}; restarting it in {delay_s:.0f} s (crash {len(crashes)} within"
+            f" {_duration(policy.window_s)}, giving up at {policy.max_crashes}; see {log})"
+        )
+        self._restart_at[name] = now + delay_s
+
+    def _restart(self, name: str, now: float) -> None:
+        if name == NATS:
+            assert self.nats is not None
+            try:
+                self.nats.start()
+            except RuntimeError as exc:
+                self._crashed(NATS, f"did not start again ({exc})", now)
+                return
+            pid = self.nats.process.pid if self.nats.process else "?"
+        else:
+            self.services[name] = self._spawn(name, self.logs)
+            pid = self.services[name].process.pid
+        self._record(f"restarted {name} (pid {pid})")
+
+    def _answers_again(self, name: str) -> bool:
+        if name == NATS:
+            return (
+                self.nats is not None
+                and self.nats.process is not None
+                and port_is_open(self.nats_port)
+            )
+        service = self.services[name]
+        if name in self._restart_at or service.process.poll() is not None:
+            return False
+        try:
+            return self._ready(service)
+        except RuntimeError:
+            return False
+
+    def _record(self, message: str, report: bool = True) -> None:
+        self.logs.mkdir(parents=True, exist_ok=True)
+        with (self.logs / "supervisor.log").open("a") as log:
+            log.write(f"{datetime.now(UTC).isoformat(timespec='seconds')} {message}\n")
+        if report:
+            self.report(message)
 
     def _spawn(self, name: str, logs: Path) -> ServiceProcess:
         env = {
@@ -117,6 +266,8 @@ class LocalSystem:
             "HTTP_HOST": "127.0.0.1",
             "HTTP_PORT": str(self.ports[name]),
             "CLOCK_ADJUSTABLE": "true",
+            # A moved clock stays moved when the service is restarted.
+            "CLOCK_STATE_FILE": str(self.data_dir / f"{name}-clock.json"),
             "SECRETS_FILE": str(self.data_dir / f"{name}-secrets.json"),
             "JEMBATAN_TRACES_DIR": str(self.data_dir / "traces"),
             "AUTH_JWT_SECRET": auth_secret(self.data_dir),
@@ -135,6 +286,8 @@ class LocalSystem:
         return ServiceProcess(name, self.ports[name], process, log_file)
 
     def wait_healthy(self, timeout_s: float) -> None:
+        """Wait until each service answers on its port and is connected to NATS (a service
+        answers HTTP as soon as its database is migrated, and connects to NATS after)."""
         deadline = time.monotonic() + timeout_s
         pending = dict(self.services)
         while pending:
@@ -142,16 +295,16 @@ class LocalSystem:
                 if service.process.poll() is not None:
                     tail = service.log_file.read_text(errors="replace")[-2000:]
                     raise RuntimeError(f"{name} exited at start; its log ends:\n{tail}")
-                if self._answers(service):
+                if self._ready(service):
                     del pending[name]
             if time.monotonic() > deadline:
                 raise RuntimeError(f"not healthy after {timeout_s}s: {', '.join(pending)}")
             time.sleep(0.1)
 
     @staticmethod
-    def _answers(service: ServiceProcess) -> bool:
-        """Whether `service` itself is up on its port: its /health names it, so another process
-        that took the port first is not mistaken for it."""
+    def _ready(service: ServiceProcess) -> bool:
+        """Whether `service` itself is up on its port, connected to NATS: its /health names it,
+        so another process that took the port first is not mistaken for it."""
         try:
             response = httpx.get(f"{service.url}/health", timeout=1)
         except httpx.HTTPError:
@@ -159,15 +312,16 @@ class LocalSystem:
         if response.status_code != 200:
             return False
         try:
-            answered = response.json().get("service")
+            status = response.json()
+            answered = status.get("service")
         except (ValueError, AttributeError):
-            answered = None
+            status, answered = {}, None
         if answered != service.name:
             raise RuntimeError(
                 f"port {service.port} answers as {answered!r}, not {service.name}: "
                 "another process holds it; choose other ports"
             )
-        return True
+        return bool(status.get("nats") == "connected")
 
     def stop(self) -> None:
         for service in self.services.values():
@@ -180,6 +334,8 @@ class LocalSystem:
                 service.process.kill()
                 service.process.wait()
         self.services.clear()
+        self._restart_at.clear()
+        self._recovering.clear()
         if self.nats is not None:
             self.nats.stop()
             self.nats = None
@@ -189,3 +345,9 @@ class LocalSystem:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+
+
+def _duration(seconds: float) -> str:
+    if seconds >= 120 and seconds % 60 == 0:
+        return f"{seconds / 60:.0f} minutes"
+    return f"{seconds:.0f} s"

@@ -37,7 +37,11 @@ def is_sqlite(url: str) -> bool:
 
 
 def create_engine(
-    url: str, *, wal_size_limit_bytes: int = WAL_SIZE_LIMIT_BYTES, **kwargs: Any
+    url: str,
+    *,
+    wal_size_limit_bytes: int = WAL_SIZE_LIMIT_BYTES,
+    busy_timeout_s: float = BUSY_TIMEOUT_S,
+    **kwargs: Any,
 ) -> AsyncEngine:
     """An async engine. On SQLite: WAL, a busy timeout, foreign keys, and BEGIN IMMEDIATE, so
     concurrent writers in one or several processes queue instead of failing on lock upgrade.
@@ -52,6 +56,9 @@ def create_engine(
     itself, so a burst, or a reader that kept checkpoints from finishing, would leave it at its
     longest for good. `journal_size_limit` cuts it back whenever a writer starts it over, and the
     checkpointer truncates it when it finds it longer.
+
+    `busy_timeout_s` bounds how long a SQLite statement waits for another process's write lock
+    before it fails with "database is locked" (a resource failure: HTTP 503, a paused consumer).
     """
     if is_sqlite(url):
         path = make_url(url).database or ":memory:"
@@ -63,6 +70,7 @@ def create_engine(
                 lambda: sqlite3.connect(path, timeout=0, isolation_level=None),
                 iter_chunk_size=64,
             )
+            connection.busy_timeout_s = busy_timeout_s
             return await connection
 
         engine = create_async_engine(url, async_creator=connect, **kwargs)
@@ -215,8 +223,10 @@ class _InlineSqliteConnection(aiosqlite.Connection):
     process take turns anyway (`create_engine`), so running them inline delays no one who could
     have gone ahead; the loop still runs other tasks between two statements. A statement that
     finds the write lock held by another connection (another process, or another engine on the
-    same file) is retried after a short asynchronous sleep, for up to `BUSY_TIMEOUT_S`.
+    same file) is retried after a short asynchronous sleep, for up to `busy_timeout_s`.
     """
+
+    busy_timeout_s: float = BUSY_TIMEOUT_S
 
     def __await__(self) -> Generator[Any, None, aiosqlite.Connection]:
         return self._connect().__await__()
@@ -236,7 +246,7 @@ class _InlineSqliteConnection(aiosqlite.Connection):
                 break
             except sqlite3.OperationalError as exc:
                 # SQLITE_BUSY: another connection holds the write lock; the statement did not run.
-                if "locked" not in str(exc) or waited_s >= BUSY_TIMEOUT_S:
+                if "locked" not in str(exc) or waited_s >= self.busy_timeout_s:
                     raise
             await asyncio.sleep(BUSY_RETRY_S)
             waited_s += BUSY_RETRY_S

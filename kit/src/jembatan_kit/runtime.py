@@ -5,21 +5,28 @@ settings, migrations, handlers and routes."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import gc
 import logging
+import sqlite3
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any
+from urllib.parse import urlsplit
 
+import nats.errors
 from fastapi import APIRouter, Depends, FastAPI, HTTPException, Request
 from fastapi.responses import JSONResponse
+from nats.aio.client import Client as NatsClient
+from nats.js import JetStreamContext
 from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
 from opentelemetry.instrumentation.sqlalchemy import SQLAlchemyInstrumentor
 from opentelemetry.instrumentation.utils import unwrap
 from pydantic import BaseModel
-from sqlalchemy import func, select, text
+from sqlalchemy import exc as sa_exc
+from sqlalchemy import func, select
 from sqlalchemy.engine import Engine
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -31,6 +38,7 @@ from .clock import AdjustableClock, Clock, SystemClock
 from .consumer import BatchConsumer, ConsumerOptions, EventHandler
 from .db import create_engine, create_session_factory
 from .errors import RuleViolation
+from .faults import InfrastructureUnavailable, describe, is_infrastructure_failure
 from .messaging_tables import outbox_table
 from .migrations import upgrade_to_head
 from .outbox import OutboxRelay, RelayLease, replica_name
@@ -58,7 +66,11 @@ class ServiceRuntime:
         self.clock: Clock = clock or (
             AdjustableClock() if settings.clock_adjustable else SystemClock()
         )
-        self.engine = create_engine(settings.database_url)
+        if isinstance(self.clock, AdjustableClock) and settings.clock_state_file is not None:
+            self.clock.keep_in(settings.clock_state_file)
+        self.engine = create_engine(
+            settings.database_url, busy_timeout_s=settings.database_busy_timeout_s
+        )
         # The instrumentation declares SQLAlchemy < 2.1 but works with 2.1's engine events.
         SQLAlchemyInstrumentor().instrument(
             engine=self.engine.sync_engine,
@@ -94,24 +106,92 @@ class ServiceRuntime:
             consumer.register()
         self._background_factories = background
         self._background_tasks: list[asyncio.Task[Any]] = []
+        self._messaging_task: asyncio.Task[None] | None = None
+        self._nats: NatsClient | None = None
+        self.messaging_started = False
+        """Whether streams are ensured and the consumers and the outbox relay run."""
+        self.messaging_error: str | None = None
+        """Why the last attempt to start messaging failed, while it has not started."""
 
     async def __aenter__(self) -> ServiceRuntime:
         await asyncio.to_thread(upgrade_to_head, self.migrations, self.settings.database_url)
-        await self.broker.connect()
-        await ensure_streams(
-            self.broker.connection.jetstream(),
-            self._streams_to_ensure(),
-            replicas=self.settings.stream_replicas,
-            max_age_days=self.settings.stream_max_age_days,
-        )
-        await self.broker.start()
-        await self.relay.start()
+        # Messaging starts in the background, so HTTP serves whether NATS answers or not:
+        # commands only stage outbox rows, which the relay publishes once messaging has started.
+        # When NATS does answer, the start waits for messaging as it always did (a moment), so
+        # the first request and event find the streams and consumers in place.
+        self._messaging_task = asyncio.create_task(self._start_messaging(), name="messaging-start")
+        if await _accepts_connections(self.settings.nats_url):
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(asyncio.shield(self._messaging_task), MESSAGING_START_WAIT_S)
         await self.retention.start()
         for factory in self._background_factories:
             self._background_tasks.append(asyncio.create_task(factory(self)))
         settle_garbage_collector()
         log.info("%s started for agency %s", self.settings.service_name, self.settings.agency)
         return self
+
+    async def _start_messaging(self) -> None:
+        """Connect to NATS, ensure the streams, start the consumers and the outbox relay;
+        retried until NATS answers.
+
+        The first connection waits for NATS as long as it takes (nats-py retries every two
+        seconds with `max_reconnect_attempts=-1`); later outages are nats-py's reconnections,
+        which the consumers' pull loops (FastStream restarts a failed one) and the relay (it
+        retries each poll) ride out. Only the steps after connecting are retried here.
+        """
+        log.info("connecting to NATS; requests are served meanwhile")
+        delay_s = MESSAGING_RETRY_FIRST_S
+        while True:
+            try:
+                self._nats = await self.broker.connect()
+                await ensure_streams(
+                    self._nats.jetstream(),
+                    self._streams_to_ensure(),
+                    replicas=self.settings.stream_replicas,
+                    max_age_days=self.settings.stream_max_age_days,
+                )
+                await self.broker.start()
+                break
+            except Exception as exc:
+                self.messaging_error = describe(exc)
+                if is_infrastructure_failure(exc):
+                    log.warning(
+                        "messaging not started (%s); retrying in %.1f s",
+                        self.messaging_error,
+                        delay_s,
+                    )
+                else:
+                    log.exception("messaging not started; retrying in %.1f s", delay_s)
+            await asyncio.sleep(delay_s)
+            delay_s = min(delay_s * 2, MESSAGING_RETRY_MAX_S)
+        await self.relay.start()
+        self.messaging_error = None
+        self.messaging_started = True
+        log.info("%s connected to NATS; consumers and relay started", self.settings.service_name)
+
+    def jetstream(self) -> JetStreamContext:
+        """JetStream, for a request that reads or writes streams itself. While NATS is not
+        connected it raises `InfrastructureUnavailable`, which the app answers with a 503."""
+        if self._nats is None or not self._nats.is_connected:
+            raise InfrastructureUnavailable("not connected to NATS")
+        return self._nats.jetstream()
+
+    @property
+    def nats_connected(self) -> bool:
+        """Whether messaging has started and the NATS connection is up right now."""
+        return self.messaging_started and self._nats is not None and self._nats.is_connected
+
+    def nats_problem(self) -> str | None:
+        """Why messaging does not work right now, in words for `/health`; None when it does."""
+        if self.nats_connected:
+            return None
+        if self._nats is None:
+            return "not connected yet; retrying"
+        if not self.messaging_started:
+            return f"connected, consumers not started yet: {self.messaging_error or 'starting'}"
+        if self._nats.is_reconnecting:
+            return "connection lost; reconnecting"
+        return "disconnected"
 
     def _streams_to_ensure(self) -> tuple[StreamSpec, ...]:
         if self.settings.ensure_streams == "all":
@@ -120,13 +200,23 @@ class ServiceRuntime:
         return tuple(spec for spec in ALL_STREAMS if spec.name in (own, DEAD_LETTER.name))
 
     async def __aexit__(self, *exc: object) -> None:
-        for task in self._background_tasks:
+        tasks = [*self._background_tasks, *filter(None, [self._messaging_task])]
+        for task in tasks:
             task.cancel()
-        await asyncio.gather(*self._background_tasks, return_exceptions=True)
+        await asyncio.gather(*tasks, return_exceptions=True)
         self._background_tasks.clear()
+        self._messaging_task = None
         await self.retention.stop()
         await self.relay.stop()
-        await self.broker.stop()
+        try:
+            # Draining fails at once while NATS is away; never wait for it for long.
+            async with asyncio.timeout(BROKER_STOP_TIMEOUT_S):
+                await self.broker.stop()
+        except Exception as error:
+            log.warning("NATS connection not drained (%s); closing it", describe(error))
+            if self._nats is not None:
+                with contextlib.suppress(Exception):
+                    await self._nats.close()
         await self.engine.dispose()
 
     @asynccontextmanager
@@ -135,6 +225,39 @@ class ServiceRuntime:
         async with self.sessions() as session, session.begin():
             yield session
         self.relay.wake()
+
+
+MESSAGING_RETRY_FIRST_S = 0.5
+MESSAGING_RETRY_MAX_S = 5.0
+"""Waits between two attempts to ensure the streams and start the consumers once connected."""
+
+MESSAGING_START_WAIT_S = 10.0
+"""How long a start waits for messaging when NATS accepts connections, before serving anyway."""
+
+BROKER_STOP_TIMEOUT_S = 15.0
+
+HEALTH_DATABASE_TIMEOUT_S = 2.0
+"""How long `/health` waits for the database before it reports it unavailable: a probe that
+waited a whole busy timeout (30 s) would itself look down."""
+
+
+async def _accepts_connections(nats_url: str, timeout_s: float = 1.0) -> bool:
+    """Whether any server of `nats_url` (comma-separated, as nats-py takes it) accepts a TCP
+    connection right now: the cue to wait for messaging before serving."""
+    for server in nats_url.split(","):
+        address = urlsplit(server.strip() if "://" in server else f"nats://{server.strip()}")
+        try:
+            async with asyncio.timeout(timeout_s):
+                _reader, writer = await asyncio.open_connection(
+                    address.hostname or "127.0.0.1", address.port or 4222
+                )
+        except (OSError, ValueError):
+            continue
+        writer.close()
+        with contextlib.suppress(OSError):
+            await writer.wait_closed()
+        return True
+    return False
 
 
 GC_YOUNG_THRESHOLD = 20_000
@@ -172,24 +295,16 @@ class ClockMove(BaseModel):
 def _operations_router() -> APIRouter:
     router = APIRouter(tags=["operations"])
 
-    @router.get("/health")
+    @router.get(
+        "/health",
+        summary="Whether this instance works fully (ok) or in part (degraded), and why",
+        description="Always 200 while the process serves HTTP: a degraded service still takes"
+        " commands (a NATS outage only delays their events) and restarting it cures no outage,"
+        " so neither a liveness nor a readiness probe should act on it. `status` and `reasons`"
+        " say what is wrong.",
+    )
     async def health(runtime: Runtime) -> dict[str, Any]:
-        async with runtime.sessions() as session:
-            await session.execute(text("SELECT 1"))
-            unsent = await session.scalar(
-                select(func.count())
-                .select_from(outbox_table)
-                .where(outbox_table.c.sent_at.is_(None))
-            )
-        connected = runtime.broker.connection.is_connected if runtime.broker.connection else False
-        return {
-            "service": runtime.settings.service_name,
-            "agency": runtime.settings.agency,
-            "database": "ok",
-            "nats": "connected" if connected else "disconnected",
-            "outbox_unsent": unsent,
-            "now": runtime.clock.now().isoformat(),
-        }
+        return await health_report(runtime)
 
     @router.put("/clock", summary="Move the service clock forward (demos and tests only)")
     async def move_clock(
@@ -213,6 +328,55 @@ def _operations_router() -> APIRouter:
         return {"now": runtime.clock.now().isoformat()}
 
     return router
+
+
+async def health_report(runtime: ServiceRuntime) -> dict[str, Any]:
+    """The `/health` answer. It never fails: each part that does not answer becomes a reason."""
+    reasons: list[str] = []
+    unsent: int | None = None
+    try:
+        async with asyncio.timeout(HEALTH_DATABASE_TIMEOUT_S), runtime.sessions() as session:
+            unsent = await session.scalar(
+                select(func.count())
+                .select_from(outbox_table)
+                .where(outbox_table.c.sent_at.is_(None))
+            )
+    except TimeoutError:
+        reasons.append(f"database: unavailable (no answer within {HEALTH_DATABASE_TIMEOUT_S} s)")
+    except Exception as exc:
+        reasons.append(f"database: unavailable ({describe(exc)})")
+    nats_problem = runtime.nats_problem()
+    if nats_problem is not None:
+        reasons.append(f"nats: {nats_problem}")
+    consumers: dict[str, str | None] = {}
+    for consumer in runtime.consumers:
+        # Set by a consumer while it is paused on a resource failure.
+        paused: str | None = getattr(consumer, "degraded_reason", None)
+        consumers[consumer.handler.durable] = paused
+        if paused:
+            reasons.append(f"consumer {consumer.handler.durable}: {paused}")
+    return {
+        "service": runtime.settings.service_name,
+        "agency": runtime.settings.agency,
+        "status": "degraded" if reasons else "ok",
+        "reasons": reasons,
+        "database": "unavailable" if unsent is None else "ok",
+        "nats": "connected" if nats_problem is None else "disconnected",
+        "consumers": consumers,
+        "outbox_unsent": unsent,
+        "now": runtime.clock.now().isoformat(),
+    }
+
+
+RESOURCE_ERRORS: tuple[type[Exception], ...] = (
+    sa_exc.SQLAlchemyError,
+    sqlite3.Error,
+    OSError,
+    nats.errors.Error,
+    InfrastructureUnavailable,
+)
+"""The exception classes a resource failure arrives as; `faults.is_infrastructure_failure` then
+tells which of them are one (a missing table is a SQLAlchemy error too, and a bug)."""
 
 
 def create_service_app(
@@ -239,6 +403,28 @@ def create_service_app(
             content={"error": exc.rule, "message": exc.message, "details": exc.details},
             headers={"WWW-Authenticate": "Bearer"} if exc.status_code == 401 else None,
         )
+
+    async def _resource_unavailable(request: Request, exc: Exception) -> JSONResponse:
+        if not is_infrastructure_failure(exc):
+            raise exc  # a handling failure: a 500, logged with its traceback
+        runtime: ServiceRuntime = request.app.state.runtime
+        retry_after = runtime.settings.http_retry_after_s
+        reason = describe(exc)
+        log.warning("%s %s: 503, %s", request.method, request.url.path, reason)
+        return JSONResponse(
+            status_code=503,
+            content={
+                "error": "service_unavailable",
+                "message": f"{runtime.settings.service_name} cannot reach a resource it needs"
+                f" (its database or the message bus); nothing was changed. Try again in"
+                f" {retry_after} s.",
+                "details": {"reason": reason},
+            },
+            headers={"Retry-After": str(retry_after)},
+        )
+
+    for error_class in RESOURCE_ERRORS:
+        app.add_exception_handler(error_class, _resource_unavailable)
 
     app.include_router(_operations_router())
     for router in routers:

@@ -1,5 +1,6 @@
 """Settings every service reads from its environment, with embedded defaults."""
 
+from pathlib import Path
 from typing import Literal
 
 from pydantic import Field, SecretStr
@@ -78,6 +79,24 @@ class ServiceSettings(BaseSettings):
     clock_adjustable: bool = Field(
         default=False,
         description="Allow moving this service's clock through the API (demos and tests only).",
+    )
+    clock_state_file: Path | None = Field(
+        default=None,
+        description="Where an adjustable clock keeps how far it was moved (CLOCK_STATE_FILE), so"
+        " a restarted service takes up the moved time instead of falling back to real time."
+        " `jembatan up` gives each service one in its data folder; unset, a restart resets it.",
+    )
+    database_busy_timeout_s: float = Field(
+        default=30.0,
+        gt=0,
+        description="How long a SQLite statement waits for another process's write lock before"
+        " the database counts as unavailable (DATABASE_BUSY_TIMEOUT_S): HTTP then answers 503.",
+    )
+    http_retry_after_s: int = Field(
+        default=5,
+        ge=1,
+        description="The Retry-After of a 503 answered while a resource the service needs (its"
+        " database) is unavailable (HTTP_RETRY_AFTER_S).",
     )
     auth_jwt_secret: SecretStr | None = Field(
         default=None, description="Key that signs callers' tokens (AUTH_JWT_SECRET)."

@@ -1,0 +1,30 @@
+"""The test service's tables and the messaging tables, as they are declared.
+
+Revision ID: 0001
+Revises:
+"""
+
+from alembic import op
+from kit_test_support import test_metadata
+from runtime_test_service import service_metadata
+
+from jembatan_kit.messaging_tables import messaging_metadata
+
+revision = "0001"
+down_revision = None
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    bind = op.get_bind()
+    messaging_metadata.create_all(bind)
+    test_metadata.create_all(bind)
+    service_metadata.create_all(bind)
+
+
+def downgrade() -> None:
+    bind = op.get_bind()
+    service_metadata.drop_all(bind)
+    test_metadata.drop_all(bind)
+    messaging_metadata.drop_all(bind)
