@@ -5,10 +5,8 @@ from __future__ import annotations
 
 import asyncio
 import json
-import threading
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, datetime, timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +20,6 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from typer.testing import CliRunner, Result
 
 from jembatan_cli.main import app
-from jembatan_cli.system import DEFAULT_PORTS, SERVICES
 from jembatan_contracts import (
     DEAD_LETTER,
     DEAD_LETTER_BODIES,
@@ -409,42 +406,10 @@ async def test_nats_not_answering_is_a_message_not_a_traceback() -> None:
 
 
 @pytest.fixture
-def services_answering() -> Iterator[int]:
-    """The services' /health, answered healthy on consecutive ports from the one yielded, so
-    `jembatan health` is red or green for the bus alone."""
-
-    class Healthy(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:
-            body = json.dumps({"nats": "connected", "outbox_unsent": 0}).encode()
-            self.send_response(200)
-            self.send_header("content-type", "application/json")
-            self.end_headers()
-            self.wfile.write(body)
-
-        def log_message(self, *_args: object) -> None:
-            pass
-
-    first = min(DEFAULT_PORTS.values())
-    offsets = [DEFAULT_PORTS[name] - first for name in SERVICES]
-    for base in free_ports(20):
-        servers: list[ThreadingHTTPServer] = []
-        try:
-            for offset in offsets:
-                servers.append(ThreadingHTTPServer(("127.0.0.1", base + offset), Healthy))
-        except OSError:
-            for server in servers:
-                server.server_close()
-            continue
-        for server in servers:
-            threading.Thread(target=server.serve_forever, daemon=True).start()
-        try:
-            yield base
-        finally:
-            for server in servers:
-                server.shutdown()
-                server.server_close()
-        return
-    raise RuntimeError("no five consecutive free ports")
+def services_answering(services: Any) -> int:
+    """The services' /health, answered healthy, so `jembatan health` is red or green for the bus
+    alone: the port of the first."""
+    return int(services.base_port)
 
 
 async def _equals(count: Awaitable[int], expected: int) -> bool:
