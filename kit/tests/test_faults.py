@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import sqlite3
 from pathlib import Path
 
@@ -10,7 +11,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 
 from jembatan_kit.db import create_engine
-from jembatan_kit.faults import describe, is_infrastructure_failure
+from jembatan_kit.faults import RepeatedFailureLog, describe, is_infrastructure_failure
 from jembatan_kit.nats_server import free_port
 
 
@@ -67,3 +68,38 @@ def test_bugs_and_refusals_are_handling_failures() -> None:
     wrapped = RuntimeError("batch failed")
     wrapped.__cause__ = KeyError("x")
     assert not is_infrastructure_failure(wrapped)
+
+
+def test_a_repeated_failure_is_logged_once_and_its_end_once(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    log = logging.getLogger("jembatan.test.loop")
+    failures = RepeatedFailureLog(log, "the loop")
+    path = tmp_path / "locked.db"
+    holder = sqlite3.connect(path, isolation_level=None)
+    holder.execute("CREATE TABLE t (x INTEGER)")
+    holder.execute("BEGIN EXCLUSIVE")
+    other = sqlite3.connect(path, timeout=0, isolation_level=None)
+    with caplog.at_level(logging.INFO, logger="jembatan.test.loop"):
+        for _ in range(3):
+            try:
+                other.execute("INSERT INTO t VALUES (1)")
+            except sqlite3.OperationalError as exc:
+                failures.failed(exc)
+        holder.rollback()
+        other.execute("INSERT INTO t VALUES (1)")
+        failures.succeeded()
+        failures.succeeded()
+        failures.failed(ZeroDivisionError("a bug"))
+    holder.close()
+    other.close()
+    lines = [(record.levelname, record.getMessage()) for record in caplog.records]
+    assert lines == [
+        (
+            "WARNING",
+            "the loop failed, retrying until it works: OperationalError: database is locked",
+        ),
+        ("INFO", "the loop works again"),
+        ("ERROR", "the loop failed, retrying: ZeroDivisionError('a bug')"),
+    ]
+    assert caplog.records[-1].exc_info is not None

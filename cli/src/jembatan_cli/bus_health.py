@@ -13,6 +13,7 @@ from nats.errors import Error as NatsError
 from nats.js.errors import NotFoundError
 
 from jembatan_contracts import DEAD_LETTER
+from jembatan_kit.broker import nats_servers
 from jembatan_kit.nats_server import port_is_open
 
 
@@ -91,8 +92,11 @@ async def read_bus_state(nats_url: str, timeout_s: float = 3.0) -> BusState:
 
 async def connect(nats_url: str, timeout_s: float) -> NatsClient:
     """A connection that fails at once, with `BusUnreachable`, when NATS does not answer."""
-    address = urlsplit(nats_url)
-    if not port_is_open(address.port or 4222, address.hostname or "127.0.0.1"):
+    servers = nats_servers(nats_url)
+    if not any(
+        port_is_open(address.port or 4222, address.hostname or "127.0.0.1")
+        for address in map(urlsplit, servers)
+    ):
         raise BusUnreachable(f"NATS does not answer at {nats_url}")
 
     async def quiet(_error: Exception) -> None:
@@ -101,7 +105,7 @@ async def connect(nats_url: str, timeout_s: float) -> NatsClient:
     try:
         return await asyncio.wait_for(
             nats.connect(
-                nats_url,
+                servers,
                 connect_timeout=timeout_s,
                 allow_reconnect=False,
                 max_reconnect_attempts=0,

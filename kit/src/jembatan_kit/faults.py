@@ -8,6 +8,7 @@ failure never counts as a delivery attempt and never dead-letters a message; an 
 
 from __future__ import annotations
 
+import logging
 import sqlite3
 from collections.abc import Iterator
 
@@ -102,3 +103,34 @@ def _is_transient(error: BaseException) -> bool:
         and not isinstance(error, FileNotFoundError | PermissionError)
         and error.errno is not None
     )
+
+
+class RepeatedFailureLog:
+    """Logs a loop's failure once while it repeats, and once when it clears.
+
+    A background loop (the outbox relay, a scheduler) retries every fraction of a second while a
+    database or NATS is away; a traceback each time would bury everything else in the log. A
+    resource failure is logged as one warning with its reason, anything else with its traceback;
+    the same failure again is not logged, a different one is, and the first success after a
+    failure says the loop works again.
+    """
+
+    def __init__(self, log: logging.Logger, what: str) -> None:
+        self._log = log
+        self._what = what
+        self._last: str | None = None
+
+    def failed(self, error: BaseException) -> None:
+        reason = describe(error) if is_infrastructure_failure(error) else repr(error)[:300]
+        if reason == self._last:
+            return
+        self._last = reason
+        if is_infrastructure_failure(error):
+            self._log.warning("%s failed, retrying until it works: %s", self._what, reason)
+        else:
+            self._log.error("%s failed, retrying: %s", self._what, reason, exc_info=error)
+
+    def succeeded(self) -> None:
+        if self._last is not None:
+            self._log.info("%s works again", self._what)
+            self._last = None

@@ -36,6 +36,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from jembatan_contracts import Event
 
 from .db import dialect_insert
+from .faults import RepeatedFailureLog
 from .messaging_tables import outbox_relay_lease_table, outbox_table
 from .telemetry import (
     context_from_traceparent,
@@ -330,14 +331,16 @@ class OutboxRelay:
             log.warning("outbox relay could not release its lease; it expires by itself")
 
     async def _run(self) -> None:
+        failures = RepeatedFailureLog(log, "outbox relay")
         while not self._stopping:
             try:
                 while await self.relay_once() and not self._stopping:
                     pass
+                failures.succeeded()
             except asyncio.CancelledError:
                 raise
-            except Exception:
-                log.exception("outbox relay failed; retrying after the poll interval")
+            except Exception as exc:
+                failures.failed(exc)
             with contextlib.suppress(TimeoutError):
                 async with asyncio.timeout(self._poll_interval_s):
                     await self._wake.wait()
