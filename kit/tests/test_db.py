@@ -9,6 +9,7 @@ from pathlib import Path
 from sqlalchemy import text
 
 from jembatan_kit.db import CHECKPOINT_INTERVAL_S, create_engine
+from jembatan_kit.faults import is_infrastructure_failure
 
 
 async def test_commits_leave_the_checkpoint_to_a_thread_of_its_own(tmp_path: Path) -> None:
@@ -67,3 +68,36 @@ async def test_the_write_ahead_log_is_cut_back_once_a_long_reader_lets_go(tmp_pa
     finally:
         reader.close()
         await engine.dispose()
+
+
+async def test_transactions_queued_behind_a_locked_database_fail_together(
+    tmp_path: Path,
+) -> None:
+    """While another process holds the database, each transaction queued in this process fails
+    as a resource failure within about one busy timeout, not one busy timeout after another."""
+    path = tmp_path / "service.db"
+    busy_s = 0.5
+    engine = create_engine(f"sqlite+aiosqlite:///{path}", busy_timeout_s=busy_s)
+    async with engine.begin() as connection:
+        await connection.execute(text("CREATE TABLE rows (id INTEGER PRIMARY KEY)"))
+    holder = sqlite3.connect(path, isolation_level=None)
+    holder.execute("BEGIN EXCLUSIVE")
+
+    async def write() -> None:
+        async with engine.begin() as connection:
+            await connection.execute(text("INSERT INTO rows DEFAULT VALUES"))
+
+    try:
+        started = asyncio.get_running_loop().time()
+        outcomes = await asyncio.gather(*(write() for _ in range(6)), return_exceptions=True)
+        waited = asyncio.get_running_loop().time() - started
+        holder.rollback()
+        await write()  # the turn was given back: the next transaction goes through
+        async with engine.connect() as connection:
+            stored = (await connection.execute(text("SELECT count(*) FROM rows"))).scalar()
+    finally:
+        holder.close()
+        await engine.dispose()
+    assert all(is_infrastructure_failure(outcome) for outcome in outcomes), outcomes
+    assert waited < 6 * busy_s, f"queued one busy timeout after another ({waited:.1f} s)"
+    assert stored == 1

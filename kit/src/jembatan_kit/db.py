@@ -23,6 +23,8 @@ from sqlalchemy.ext.asyncio import (
 )
 from sqlalchemy.util import await_only
 
+from .faults import InfrastructureUnavailable
+
 _HOLDS_TURN = "jembatan.holds_turn"
 
 BUSY_TIMEOUT_S = 30.0
@@ -105,7 +107,15 @@ def create_engine(
             # ROLLBACK has run), so one that runs several transactions does not queue behind
             # itself.
             if not connection.info.get(_HOLDS_TURN):
-                await_only(turns.acquire())
+                # Bounded like the wait for SQLite's own lock: while another process holds the
+                # database, every transaction queued here fails after the busy timeout too (a
+                # resource failure: 503, a paused consumer), not one busy timeout after another.
+                try:
+                    await_only(asyncio.wait_for(turns.acquire(), busy_timeout_s))
+                except TimeoutError as exc:
+                    raise InfrastructureUnavailable(
+                        f"database is locked: no turn to write in {busy_timeout_s:g} s"
+                    ) from exc
                 connection.info[_HOLDS_TURN] = True
             try:
                 # On the driver's connection: SQLAlchemy's statement machinery (and a statement
