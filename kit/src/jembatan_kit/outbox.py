@@ -24,7 +24,7 @@ from opentelemetry.trace import Link, SpanKind
 from sqlalchemy import insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from jembatan_contracts import Event
+from jembatan_contracts import Event, serialise_within_limit
 
 from .messaging_tables import outbox_table
 from .telemetry import (
@@ -98,7 +98,7 @@ def outbox_rows(*events: Event) -> list[dict[str, Any]]:
                     "subject": event.subject,
                     "stream": stream_of(event),
                     "journey_id": event.journey_id,
-                    "payload": event.model_dump_json(),
+                    "payload": serialise_within_limit(event),
                     "traceparent": traceparent,
                     "created_at": now,
                 }
