@@ -4,51 +4,30 @@ the messages behind it, at its first start or after a restart."""
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator
 
 import pytest
-from kit_test_support import count_effects, create_tables, record_effect, registered
+from kit_test_support import (
+    ConsumingService,
+    count_effects,
+    create_tables,
+    dead_letters,
+    drained,
+    registered,
+)
 from nats.aio.client import Client as NatsClient
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from jembatan_contracts import (
-    DEAD_LETTER,
     DEAD_LETTER_BODIES,
     CandidateRegistered,
     DeadLetterHeader,
 )
-from jembatan_kit.broker import ensure_streams, make_broker
-from jembatan_kit.consumer import BatchConsumer, ConsumerOptions, EventHandler
-from jembatan_kit.db import create_engine, create_session_factory
+from jembatan_kit.broker import ensure_streams
+from jembatan_kit.db import create_engine
 
 DURABLE = "poison-candidate-registered"
 SUBJECT = CandidateRegistered.subject_for("kaltim")
-
-
-class Service:
-    """One consumer on its own broker connection, started and stopped like a service."""
-
-    def __init__(self, engine: AsyncEngine, nats_url: str) -> None:
-        self.broker = make_broker(nats_url, "poison-test")
-        self.consumer = BatchConsumer(
-            self.broker,
-            EventHandler(CandidateRegistered, DURABLE, record_effect),
-            create_session_factory(engine),
-            ConsumerOptions(batch_size=10, batch_timeout_s=0.05, max_deliver=3),
-        )
-        self.consumer.register()
-
-    async def __aenter__(self) -> Service:
-        await self.broker.connect()
-        js = self.broker.connection.jetstream()
-        await ensure_streams(js)
-        await self.consumer.ensure_durable(js)
-        await self.broker.start()
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        await self.broker.stop()
 
 
 @pytest.fixture
@@ -73,12 +52,14 @@ async def test_oversized_and_malformed_messages_at_the_head_never_wedge_the_cons
     good = registered()
     await js.publish(good.subject, good.model_dump_json().encode())
 
-    async with Service(engine, nats_url) as service:
-        await _drained(js, timeout_s=15)
+    async with ConsumingService(engine, nats_url, DURABLE) as service:
+        await drained(js, DURABLE)
         assert service.consumer.degraded_reason is None
     assert await count_effects(engine, good.candidate_id) == 1
 
-    dead = {int(msg.headers[DeadLetterHeader.ORIGINAL_SEQUENCE]): msg for msg in await _dead(js)}
+    dead = {
+        int(msg.headers[DeadLetterHeader.ORIGINAL_SEQUENCE]): msg for msg in await dead_letters(js)
+    }
     assert len(dead) == 2
     huge = dead[first.seq]
     assert not huge.data, "the body is kept by reference only"
@@ -102,10 +83,10 @@ async def test_oversized_and_malformed_messages_at_the_head_never_wedge_the_cons
     await js.publish(SUBJECT, oversized, headers={"Nats-Msg-Id": "huge-again"})
     later = registered()
     await js.publish(later.subject, later.model_dump_json().encode())
-    async with Service(engine, nats_url):
-        await _drained(js, timeout_s=15)
+    async with ConsumingService(engine, nats_url, DURABLE):
+        await drained(js, DURABLE)
     assert await count_effects(engine, later.candidate_id) == 1
-    assert len(await _dead(js)) == 3
+    assert len(await dead_letters(js)) == 3
 
 
 TP = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"
@@ -118,27 +99,3 @@ _ALWAYS = (
     DeadLetterHeader.ORIGINAL_SEQUENCE,
     DeadLetterHeader.ORIGINAL_MSG_ID,
 )
-
-
-async def _drained(js, timeout_s: float) -> None:
-    """Every message of the stream acknowledged by the durable."""
-    deadline = asyncio.get_running_loop().time() + timeout_s
-    while True:
-        info = await js.consumer_info("REGISTRATION", DURABLE)
-        if info.num_pending == 0 and info.num_ack_pending == 0:
-            return
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError(
-                f"consumer wedged: {info.num_pending} pending, {info.num_ack_pending} unacked"
-            )
-        await asyncio.sleep(0.1)
-
-
-async def _dead(js) -> list:
-    """Every dead letter of the durable, read without consuming them."""
-    info = await js.stream_info(DEAD_LETTER.name)
-    return [
-        await js.get_msg(DEAD_LETTER.name, seq)
-        for seq in range(info.state.first_seq, info.state.last_seq + 1)
-        if info.state.messages
-    ]

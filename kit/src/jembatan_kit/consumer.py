@@ -28,7 +28,7 @@ import asyncio
 import contextlib
 import logging
 import uuid
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import Enum
@@ -495,6 +495,12 @@ class BatchConsumer(Generic[E]):
         name = f"{stream}.{seq}"
         await self._bodies.put(name, body)
         return name
+
+
+async def ensure_durables(js: JetStreamContext, consumers: Sequence[BatchConsumer[Any]]) -> None:
+    """`BatchConsumer.ensure_durable` for each of `consumers`: call before the broker starts."""
+    for consumer in consumers:
+        await consumer.ensure_durable(js)
 
 
 async def _ack(raw: Msg) -> None:

@@ -28,7 +28,7 @@ from jembatan_contracts import ALL_STREAMS, DEAD_LETTER, StreamSpec
 from .auth import CurrentCaller, require_agency
 from .broker import ensure_streams, make_broker
 from .clock import AdjustableClock, Clock, SystemClock
-from .consumer import BatchConsumer, ConsumerOptions, EventHandler
+from .consumer import BatchConsumer, ConsumerOptions, EventHandler, ensure_durables
 from .db import create_engine, create_session_factory
 from .errors import RuleViolation
 from .messaging_tables import outbox_table
@@ -94,6 +94,7 @@ class ServiceRuntime:
         await asyncio.to_thread(upgrade_to_head, self.migrations, self.settings.database_url)
         await self.broker.connect()
         await ensure_streams(self.broker.connection.jetstream(), self._streams_to_ensure())
+        await ensure_durables(self.broker.connection.jetstream(), self.consumers)
         await self.broker.start()
         await self.relay.start()
         for factory in self._background_factories:
