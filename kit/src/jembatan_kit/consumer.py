@@ -478,23 +478,27 @@ class BatchConsumer(Generic[E]):
         )
 
     async def _keep_body(self, stream: str, seq: int, body: bytes) -> str:
-        """Put `body` into the `DEAD_LETTER_BODIES` object store (created if missing) under a
-        name of its stream and sequence, which every durable dead-lettering it shares."""
+        """Put `body` into the `DEAD_LETTER_BODIES` object store under a name of its stream and
+        sequence, which every durable dead-lettering the same message shares."""
         if self._bodies is None:
-            js = self.broker.connection.jetstream()
-            try:
-                self._bodies = await js.object_store(DEAD_LETTER_BODIES)
-            except BucketNotFoundError:
-                self._bodies = await js.create_object_store(
-                    DEAD_LETTER_BODIES,
-                    ObjectStoreConfig(
-                        description="Bodies of dead letters too large to carry inline",
-                        storage=StorageType.FILE,
-                    ),
-                )
+            self._bodies = await dead_letter_bodies(self.broker.connection.jetstream())
         name = f"{stream}.{seq}"
         await self._bodies.put(name, body)
         return name
+
+
+async def dead_letter_bodies(js: JetStreamContext) -> ObjectStore:
+    """The object store of dead letters' large bodies, created if missing."""
+    try:
+        return await js.object_store(DEAD_LETTER_BODIES)
+    except BucketNotFoundError:
+        return await js.create_object_store(
+            DEAD_LETTER_BODIES,
+            ObjectStoreConfig(
+                description="Bodies of dead letters too large to carry inline",
+                storage=StorageType.FILE,
+            ),
+        )
 
 
 async def ensure_durables(js: JetStreamContext, consumers: Sequence[BatchConsumer[Any]]) -> None:
