@@ -26,7 +26,7 @@ from nats.aio.client import Client as NatsClient
 from sqlalchemy import event, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
-from jembatan_contracts import CandidateRegistered, DeadLetterHeader
+from jembatan_contracts import DEAD_LETTER, CandidateRegistered, DeadLetterHeader
 from jembatan_kit import db
 from jembatan_kit.broker import ensure_streams
 from jembatan_kit.consumer import ConsumerOptions
@@ -211,6 +211,35 @@ async def test_a_resource_failure_inside_one_messages_savepoint_pauses_the_whole
         await eventually(lambda: _each_handled_once(engine, [needy, good]))
         await drained(js, DURABLE)
         assert service.consumer.degraded_reason is None
+    [dead] = await dead_letters(js)
+    assert dead.headers is not None
+    assert dead.headers[DeadLetterHeader.REASON] == "sector 'poison' can never be handled"
+
+
+async def test_a_dead_letter_nats_does_not_take_pauses_the_consumer_until_it_does(
+    engine: AsyncEngine, nats_url: str, nats_client: NatsClient
+) -> None:
+    """Nothing answers for the dead-letter stream (it is gone, as on a server that lost it):
+    the consumer keeps the message it cannot dead-letter, and sends it once the stream is back."""
+    js = nats_client.jetstream()
+    await ensure_streams(js)
+    async with ConsumingService(engine, nats_url, DURABLE, OPTIONS) as service:
+        await js.delete_stream(DEAD_LETTER.name)
+        poison, good = registered("poison"), registered()
+        for one in (poison, good):
+            await js.publish(one.subject, one.model_dump_json().encode())
+        await eventually(lambda: _is_degraded(service))
+        assert (
+            service.consumer.degraded_reason
+            == "NoStreamResponseError: nats: no response from stream"
+        )
+        await asyncio.sleep(4)  # longer than the old back-off of three attempts
+        assert service.consumer.degraded_reason is not None
+
+        await ensure_streams(js)
+        await drained(js, DURABLE)
+        assert service.consumer.degraded_reason is None
+    assert await count_effects(engine) == 1
     [dead] = await dead_letters(js)
     assert dead.headers is not None
     assert dead.headers[DeadLetterHeader.REASON] == "sector 'poison' can never be handled"

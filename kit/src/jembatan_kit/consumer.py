@@ -230,13 +230,13 @@ class BatchConsumer(Generic[E]):
         outcomes: dict[int, tuple[_Outcome, str]] = {}
         decoded: list[tuple[int, Msg, E]] = []
         for index, raw in enumerate(raws):
-            if len(raw.data) > MAX_EVENT_BYTES:
-                reason = f"oversized: {len(raw.data)} bytes, limit {MAX_EVENT_BYTES}"
-                outcomes[index] = (_Outcome.DEAD, reason)
-                continue
             replay_for = raw.headers.get(REPLAY_FOR_HEADER) if raw.headers else None
             if replay_for is not None and replay_for != self.handler.durable:
                 outcomes[index] = (_Outcome.DUPLICATE, f"a replay for {replay_for}")
+                continue
+            if len(raw.data) > MAX_EVENT_BYTES:
+                reason = f"oversized: {len(raw.data)} bytes, limit {MAX_EVENT_BYTES}"
+                outcomes[index] = (_Outcome.DEAD, reason)  # never parsed
                 continue
             try:
                 decoded.append((index, raw, self.handler.event_type.model_validate_json(raw.data)))
@@ -421,7 +421,7 @@ class BatchConsumer(Generic[E]):
             return
         attempt = raw.metadata.num_delivered or 1
         if outcome is _Outcome.RETRY and attempt < self.options.max_deliver:
-            await raw.nak(delay=retry_delay_s(attempt))
+            await _nak(raw, retry_delay_s(attempt))
             return
         if outcome is _Outcome.RETRY:
             reason = f"gave up after {attempt} attempts: {reason}"
@@ -431,7 +431,7 @@ class BatchConsumer(Generic[E]):
             if is_infrastructure_failure(exc):
                 raise _ResourceFailure from exc
             log.exception("%s: dead-letter publish failed; will retry", self.handler.durable)
-            await raw.nak(delay=retry_delay_s(attempt))
+            await _nak(raw, retry_delay_s(attempt))
             return
         await _ack(raw)
 
@@ -513,6 +513,17 @@ async def _ack(raw: Msg) -> None:
         await raw.ack()
     except Exception as exc:
         log.warning("ack of %s not sent (%s); it will be redelivered", raw.subject, describe(exc))
+
+
+async def _nak(raw: Msg, delay_s: float) -> None:
+    """Ask for redelivery after `delay_s`; if NATS does not take it, the ack wait brings the
+    message back anyway."""
+    try:
+        await raw.nak(delay=delay_s)
+    except Exception as exc:
+        log.warning(
+            "nak of %s not sent (%s); it comes back after the ack wait", raw.subject, describe(exc)
+        )
 
 
 def _header_value(value: str) -> str:
