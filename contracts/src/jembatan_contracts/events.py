@@ -20,6 +20,7 @@ from .limits import (
     RULE_MAX_LENGTH,
     Code,
     RuleName,
+    RuleStatement,
 )
 
 
@@ -136,7 +137,7 @@ class CandidateReadyForPlacement(Event):
     language_level: str = Field(
         max_length=LEVEL_MAX_LENGTH, description="Best language level reached, e.g. N4."
     )
-    satisfied_rules: list[RuleName] = Field(
+    satisfied_rules: list[RuleStatement] = Field(
         max_length=LIST_MAX_ITEMS, description="The readiness rules the candidate met."
     )
     daily_score_average: float | None = Field(

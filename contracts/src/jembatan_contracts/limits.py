@@ -30,13 +30,17 @@ RULE_MAX_LENGTH = 64
 """The name of a rule or rule set (`age_between_18_and_30`)."""
 NAME_MAX_LENGTH = 200
 """The name of an organisation, issuer, training centre or cohort (never of a person)."""
-LIST_MAX_ITEMS = 50
+RULE_STATEMENT_MAX_LENGTH = 400
+"""A rule met, in words with its evidence (`Japanese at N4 or better: JLPT N4 from Japan
+Foundation, 2026-06-07`): a description, an issuer's name and a date."""
+LIST_MAX_ITEMS = 20
 """Rules checked, rules met, fields corrected: a handful each."""
 INSTALMENTS_MAX_ITEMS = 600
 """Instalments one payment can settle: more than any loan has."""
 
 Code = Annotated[str, Field(max_length=CODE_MAX_LENGTH)]
 RuleName = Annotated[str, Field(max_length=RULE_MAX_LENGTH)]
+RuleStatement = Annotated[str, Field(max_length=RULE_STATEMENT_MAX_LENGTH)]
 
 
 class EventTooLarge(ValueError):
