@@ -19,14 +19,17 @@ from nats.aio.client import Client as NatsClient
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from jembatan_contracts import (
+    DEAD_LETTER,
     DEAD_LETTER_BODIES,
     CandidateRegistered,
     DeadLetterHeader,
 )
 from jembatan_kit.broker import ensure_streams
+from jembatan_kit.consumer import dead_letter_bodies
 from jembatan_kit.db import create_engine
 
 DURABLE = "poison-candidate-registered"
+WEEK_S = 7 * 24 * 3600.0
 SUBJECT = CandidateRegistered.subject_for("kaltim")
 
 
@@ -99,3 +102,16 @@ _ALWAYS = (
     DeadLetterHeader.ORIGINAL_SEQUENCE,
     DeadLetterHeader.ORIGINAL_MSG_ID,
 )
+
+
+async def test_large_bodies_are_kept_as_long_as_the_dead_letters_naming_them(
+    nats_client: NatsClient,
+) -> None:
+    js = nats_client.jetstream()
+    await ensure_streams(js)
+    dead_letter_stream = (await js.stream_info(DEAD_LETTER.name)).config
+    dead_letter_stream.max_age = WEEK_S  # as a deployment may keep its dead letters
+    await js.update_stream(dead_letter_stream)
+    await dead_letter_bodies(js)
+    bodies = (await js.stream_info(f"OBJ_{DEAD_LETTER_BODIES}")).config
+    assert (bodies.max_age, bodies.num_replicas) == (WEEK_S, dead_letter_stream.num_replicas)

@@ -488,15 +488,19 @@ class BatchConsumer(Generic[E]):
 
 
 async def dead_letter_bodies(js: JetStreamContext) -> ObjectStore:
-    """The object store of dead letters' large bodies, created if missing."""
+    """The object store of dead letters' large bodies, created if missing like the dead-letter
+    stream: as many replicas, and each body kept as long as the dead letter naming it."""
     try:
         return await js.object_store(DEAD_LETTER_BODIES)
     except BucketNotFoundError:
+        dead_letters = (await js.stream_info(DEAD_LETTER.name)).config
         return await js.create_object_store(
             DEAD_LETTER_BODIES,
             ObjectStoreConfig(
                 description="Bodies of dead letters too large to carry inline",
                 storage=StorageType.FILE,
+                replicas=dead_letters.num_replicas or 1,
+                ttl=dead_letters.max_age or None,
             ),
         )
 
