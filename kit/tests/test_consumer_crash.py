@@ -15,6 +15,7 @@ import pytest
 from kit_test_support import (
     ConsumingService,
     count_effects,
+    create_tables,
     dead_letters,
     drained,
     registered,
@@ -103,3 +104,33 @@ async def _all_handled(engine, events) -> bool:
     counts = [await count_effects(engine, one.candidate_id) for one in events]
     assert max(counts) <= 1
     return min(counts) == 1
+
+
+async def test_a_durable_the_server_will_not_update_is_kept_as_it_is(
+    sqlite_url: str, nats_url: str, nats_client: NatsClient, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Defined by hand to start from the newest message (not editable): the service still
+    starts, on the durable as it is, and says so."""
+    js = nats_client.jetstream()
+    await ensure_streams(js)
+    config = ConsumerConfig(
+        durable_name=DURABLE,
+        name=DURABLE,
+        filter_subject=CandidateRegistered.subject_any_agency(),
+        ack_wait=30,
+        deliver_policy=DeliverPolicy.NEW,
+    )
+    await js.add_consumer("REGISTRATION", config)
+    engine = create_engine(sqlite_url)
+    await create_tables(engine)
+    try:
+        async with ConsumingService(engine, nats_url, DURABLE):
+            event = registered()
+            await js.publish(event.subject, event.model_dump_json().encode())
+            await drained(js, DURABLE)
+    finally:
+        await engine.dispose()
+    assert await count_effects(engine, event.candidate_id) == 1
+    kept = (await js.consumer_info("REGISTRATION", DURABLE)).config
+    assert (kept.deliver_policy, kept.ack_wait) == (DeliverPolicy.NEW, 30)
+    assert "durable kept as it is" in caplog.text

@@ -39,7 +39,7 @@ from faststream.nats import JStream, NatsBroker, NatsMessage, PullSub
 from nats.aio.msg import Msg
 from nats.js import JetStreamContext
 from nats.js.api import ConsumerConfig, DeliverPolicy, ObjectStoreConfig, StorageType
-from nats.js.errors import BucketNotFoundError
+from nats.js.errors import BadRequestError, BucketNotFoundError, ServerError
 from nats.js.object_store import ObjectStore
 from opentelemetry import trace
 from opentelemetry.trace import Span, SpanKind, Status, StatusCode
@@ -177,8 +177,16 @@ class BatchConsumer(Generic[E]):
     async def ensure_durable(self, js: JetStreamContext) -> None:
         """Create the durable, or bring an existing one up to date (its ack wait above all).
         Call before the broker starts: FastStream (through nats-py) binds to an existing
-        durable as it finds it, so one created with an older ack wait would keep it."""
-        await js.add_consumer(self.stream, config=self.consumer_config())
+        durable as it finds it, so one created with an older ack wait would keep it. A durable
+        the server will not update (one defined otherwise by hand) is kept as it is."""
+        try:
+            await js.add_consumer(self.stream, config=self.consumer_config())
+        except (BadRequestError, ServerError) as exc:  # e.g. "deliver policy can not be updated"
+            log.warning(
+                "%s: durable kept as it is, its settings not updated: %s",
+                self.handler.durable,
+                exc.description,
+            )
 
     def register(self) -> None:
         event_type = self.handler.event_type
