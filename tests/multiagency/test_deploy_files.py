@@ -21,10 +21,12 @@ import nats.errors
 import pytest
 import yaml  # type: ignore[import-untyped]
 
+from jembatan_contracts import DEAD_LETTER
 from jembatan_contracts.limits import DEAD_LETTER_MAX_BYTES
 from jembatan_dashboard.config import DashboardSettings
 from jembatan_dashboard.service_layer.projections import PROJECTIONS
 from jembatan_financing.config import FinancingSettings
+from jembatan_kit.broker import ensure_streams
 from jembatan_kit.consumer import dead_letter_bodies
 from jembatan_kit.nats_server import NatsServerProcess, free_port, nats_server_binary
 from jembatan_kit.settings import ServiceSettings
@@ -445,7 +447,9 @@ async def test_a_consuming_service_user_may_keep_a_large_dead_letter_body(
     operator's business, `jembatan deadletter show`.)"""
     client = await fresh_federation.connect("kaltim", "training")
     try:
-        store = await dead_letter_bodies(client.nc.jetstream())
+        js = client.nc.jetstream()
+        await ensure_streams(js, (DEAD_LETTER,))  # as the service does at start
+        store = await dead_letter_bodies(js)
         body = os.urandom(200 * 1024)
         await store.put("REGISTRATION.1", body)
         kept = await store.get_info("REGISTRATION.1")
