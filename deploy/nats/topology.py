@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from jembatan_contracts import (
+    DEAD_LETTER_BODIES,
     CandidateInterviewed,
     CandidatePlaced,
     CandidateReadyForPlacement,
@@ -47,6 +48,13 @@ PROVINCE_SERVICES = ("registration", "training")
 READ_MODELS = ("dashboard",)
 """Services that publish no events and own no event stream: they only consume."""
 DEAD_LETTER_STREAM = "DEADLETTER"
+DEAD_LETTER_BODIES_STREAM = f"OBJ_{DEAD_LETTER_BODIES}"
+"""The stream behind the object store that keeps dead letters' bodies too large to carry."""
+MAX_PAYLOAD = "256KB"
+MAX_PAYLOAD_BYTES = 256 * 1024
+"""The largest message a server takes. Events are at most `MAX_EVENT_BYTES` (64 KiB) and a dead
+letter carrying one at most `DEAD_LETTER_MAX_BYTES` (80 KiB); an object store chunk is 128 KiB.
+Four times an event leaves headroom, and refuses at once what no producer of ours can send."""
 DUPLICATE_WINDOW_NS = 15 * 60 * 1_000_000_000
 STREAM_MAX_AGE_NS = round(
     ServiceSettings.model_fields["stream_max_age_days"].default * 24 * 60 * 60 * 1_000_000_000
@@ -176,6 +184,8 @@ def service_user(agency: str, service: str) -> User:
         *(f"$JS.API.STREAM.INFO.{stream}" for stream in streams),
         *(f"$JS.API.STREAM.{verb}.{stream}" for stream in owned for verb in ("CREATE", "UPDATE")),
     ]
+    if consumed:
+        publish += dead_letter_body_grants()
     for c in consumed:
         publish += [
             f"$JS.API.CONSUMER.CREATE.{c.stream}.{c.durable}",
@@ -190,6 +200,18 @@ def service_user(agency: str, service: str) -> User:
         publish += replay_grants(service)
         deny += others_consumers(service)
     return User(service, agency, tuple(publish), ("_INBOX.>",), publish_deny=tuple(deny))
+
+
+def dead_letter_body_grants() -> list[str]:
+    """What a consumer needs to keep a dead letter's large body in the object store: its stream
+    (created if missing), the lookup of an object by name, its chunk and meta subjects, and the
+    purge of an object's old or failed chunks."""
+    stream = DEAD_LETTER_BODIES_STREAM
+    return [
+        *(f"$JS.API.STREAM.{verb}.{stream}" for verb in ("INFO", "CREATE", "PURGE", "MSG.GET")),
+        f"$JS.API.DIRECT.GET.{stream}.>",
+        f"$O.{DEAD_LETTER_BODIES}.>",
+    ]
 
 
 def replay_grants(service: str) -> list[str]:
@@ -320,7 +342,7 @@ def render_hub() -> str:
         f"# The hub: {HUB_AGENCY}, JetStream domain {domain_of(HUB_AGENCY)}. Provinces connect"
         " as leaf nodes.\n",
         f"server_name: {HUB_AGENCY}-hub\n",
-        "max_payload: 1MB\n",
+        f"max_payload: {MAX_PAYLOAD}\n",
         _jetstream(HUB_AGENCY),
         f"leafnodes {{\n  port: {LEAF_PORT}\n}}\n",
         _system_account(HUB_AGENCY),
@@ -379,7 +401,7 @@ def render_province(province: str) -> str:
             f"# ${hub_leaf_url_var(province)}: nats-leaf://{province}-leaf:<password>@<hub>:"
             f"{LEAF_PORT}\n",
             f"server_name: {province}\n",
-            "max_payload: 1MB\n",
+            f"max_payload: {MAX_PAYLOAD}\n",
             _jetstream(province),
             "leafnodes {\n  remotes: [\n",
             f"    {{ url: ${hub_leaf_url_var(province)}, account: {account} }}\n",

@@ -2,14 +2,26 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from datetime import date
+from typing import Any
 
+from nats.js import JetStreamContext
+from nats.js.api import RawStreamMsg
 from sqlalchemy import Column, Integer, MetaData, String, Table, Uuid, insert, select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
-from jembatan_contracts import CandidateRegistered
-from jembatan_kit.consumer import RetryLater, Unprocessable
+from jembatan_contracts import DEAD_LETTER, CandidateRegistered
+from jembatan_kit.broker import ensure_streams, make_broker
+from jembatan_kit.consumer import (
+    BatchConsumer,
+    ConsumerOptions,
+    EventHandler,
+    RetryLater,
+    Unprocessable,
+)
+from jembatan_kit.db import create_session_factory
 from jembatan_kit.messaging_tables import messaging_metadata
 
 test_metadata = MetaData()
@@ -73,3 +85,63 @@ def registered(sector: str = "caregiver", agency: str = "kaltim") -> CandidateRe
         province_code="64",
         registered_on=date(2026, 3, 1),
     )
+
+
+class ConsumingService:
+    """One consumer of `CandidateRegistered` on its own broker connection, started and stopped
+    as a service does (`async with`)."""
+
+    def __init__(
+        self,
+        engine: AsyncEngine,
+        nats_url: str,
+        durable: str,
+        options: ConsumerOptions | None = None,
+        handle: Any = None,
+    ) -> None:
+        self.broker = make_broker(nats_url, durable)
+        self.consumer = BatchConsumer(
+            self.broker,
+            EventHandler(CandidateRegistered, durable, handle or record_effect),
+            create_session_factory(engine),
+            options or ConsumerOptions(batch_size=10, batch_timeout_s=0.05, max_deliver=3),
+        )
+        self.consumer.register()
+
+    async def __aenter__(self) -> ConsumingService:
+        await self.broker.connect()
+        js = self.broker.connection.jetstream()
+        await ensure_streams(js)
+        await self.consumer.ensure_durable(js)
+        await self.broker.start()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.broker.stop()
+
+
+async def drained(
+    js: JetStreamContext, durable: str, stream: str = "REGISTRATION", timeout_s: float = 15.0
+) -> None:
+    """Wait until the durable has acknowledged every message of its stream."""
+    deadline = asyncio.get_running_loop().time() + timeout_s
+    while True:
+        info = await js.consumer_info(stream, durable)
+        if info.num_pending == 0 and info.num_ack_pending == 0:
+            return
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError(
+                f"{durable} stuck: {info.num_pending} pending, {info.num_ack_pending} unacked"
+            )
+        await asyncio.sleep(0.1)
+
+
+async def dead_letters(js: JetStreamContext) -> list[RawStreamMsg]:
+    """Every dead letter so far, read without consuming them."""
+    state = (await js.stream_info(DEAD_LETTER.name)).state
+    if not state.messages:
+        return []
+    return [
+        await js.get_msg(DEAD_LETTER.name, seq)
+        for seq in range(state.first_seq, state.last_seq + 1)
+    ]

@@ -6,8 +6,9 @@ import logging
 import sqlite3
 from pathlib import Path
 
+import asyncpg  # type: ignore[import-untyped]
 import pytest
-from sqlalchemy import text
+from sqlalchemy import make_url, text
 from sqlalchemy.exc import DBAPIError
 
 from jembatan_kit.db import create_engine
@@ -103,3 +104,24 @@ def test_a_repeated_failure_is_logged_once_and_its_end_once(
         ("ERROR", "the loop failed, retrying: ZeroDivisionError('a bug')"),
     ]
     assert caplog.records[-1].exc_info is not None
+
+
+async def test_a_postgresql_database_closed_to_connections_is_a_resource_failure(
+    postgres_url: str, postgres_admin: str
+) -> None:
+    name = make_url(postgres_url).database
+    admin = await asyncpg.connect(
+        make_url(postgres_admin).set(drivername="postgresql").render_as_string(hide_password=False)
+    )
+    engine = create_engine(postgres_url)
+    await admin.execute(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS false')
+    try:
+        with pytest.raises(DBAPIError) as raised:
+            async with engine.connect() as connection:
+                await connection.execute(text("SELECT 1"))
+    finally:
+        await admin.execute(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS true')
+        await admin.close()
+        await engine.dispose()
+    assert is_infrastructure_failure(raised.value)
+    assert "not currently accepting connections" in describe(raised.value)

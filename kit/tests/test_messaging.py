@@ -24,7 +24,12 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from jembatan_contracts import CandidateRegistered, dead_letter_subject
+from jembatan_contracts import (
+    MAX_EVENT_BYTES,
+    CandidateRegistered,
+    EventTooLarge,
+    dead_letter_subject,
+)
 from jembatan_kit.broker import ensure_streams, make_broker
 from jembatan_kit.consumer import BatchConsumer, ConsumerOptions, EventHandler
 from jembatan_kit.db import create_engine, create_session_factory
@@ -391,3 +396,17 @@ async def test_every_fetch_timeout_is_the_kind_faststream_expects(nats_client: N
         except Exception as exc:
             kinds.add(type(exc))
     assert kinds == {nats.errors.TimeoutError}
+
+
+class _Bulky(CandidateRegistered):
+    """An event with a field nobody bounded, as a careless new event might have."""
+
+    note: str = ""
+
+
+def test_an_event_larger_than_the_limit_is_never_staged() -> None:
+    fields = registered().model_dump(exclude={"event_type", "schema_version"})
+    bulky = _Bulky(**fields, note="x" * MAX_EVENT_BYTES)
+    with pytest.raises(EventTooLarge, match=r"at most 65536 bytes \(MAX_EVENT_BYTES\)"):
+        outbox_rows(bulky)
+    assert len(outbox_rows(_Bulky(**fields, note="a short note"))) == 1

@@ -6,6 +6,8 @@ topology; the hub's cluster config forms a three-node JetStream cluster for real
 from __future__ import annotations
 
 import asyncio
+import base64
+import hashlib
 import json
 import os
 import re
@@ -20,17 +22,20 @@ import nats.errors
 import pytest
 import yaml  # type: ignore[import-untyped]
 
+from jembatan_contracts import DEAD_LETTER
+from jembatan_contracts.limits import DEAD_LETTER_MAX_BYTES
 from jembatan_dashboard.config import DashboardSettings
 from jembatan_dashboard.service_layer.projections import PROJECTIONS
 from jembatan_financing.config import FinancingSettings
-from jembatan_kit.broker import nats_servers
+from jembatan_kit.broker import ensure_streams, nats_servers
+from jembatan_kit.consumer import dead_letter_bodies
 from jembatan_kit.nats_server import NatsServerProcess, free_port, nats_server_binary
 from jembatan_kit.settings import ServiceSettings
 from jembatan_placement.config import PlacementSettings
 from jembatan_registration.config import RegistrationSettings
 from jembatan_training.config import TrainingSettings
 
-from .conftest import DEPLOY, NATS_CONFIGS, dev_password, topology
+from .conftest import DEPLOY, NATS_CONFIGS, Federation, dev_password, topology
 
 SETTINGS: dict[str, type[ServiceSettings]] = {
     "registration": RegistrationSettings,
@@ -492,3 +497,52 @@ async def _replicated_stream_on(nodes: list[NatsServerProcess]) -> None:
             assert len(created["cluster"].get("replicas", [])) == topology.HUB_CLUSTER_SIZE - 1
     finally:
         await client.close()
+
+
+# --- message size ----------------------------------------------------------------------------
+
+
+def test_max_payload_leaves_room_for_a_dead_letter_and_an_object_chunk() -> None:
+    """Every server takes the largest message the system itself sends: a dead letter carrying
+    the largest event, with its headers, and a chunk of a large dead letter's body."""
+    object_chunk = 128 * 1024 + 1024  # nats-py's chunk, with its headers
+    assert topology.MAX_PAYLOAD_BYTES >= 2 * DEAD_LETTER_MAX_BYTES
+    assert object_chunk <= topology.MAX_PAYLOAD_BYTES
+    configs = [
+        *(p for p in topology.rendered() if p.suffix == ".conf"),
+        NATS_CONFIGS / "embedded.conf",
+    ]
+    for path in configs:
+        if path.name == "hub-cluster.conf":
+            continue  # includes hub.conf
+        assert f"\nmax_payload: {topology.MAX_PAYLOAD}\n" in path.read_text(), path.name
+
+
+async def test_the_embedded_server_takes_max_payload_bytes(tmp_path: Path) -> None:
+    with NatsServerProcess(tmp_path / "nats", config_file=NATS_CONFIGS / "embedded.conf") as server:
+        client = await nats.connect(server.url)
+        try:
+            assert client.max_payload == topology.MAX_PAYLOAD_BYTES
+        finally:
+            await client.close()
+
+
+async def test_a_consuming_service_user_may_keep_a_large_dead_letter_body(
+    fresh_federation: Federation,
+) -> None:
+    """Training at kaltim keeps a body of 200 KB (two object chunks) in the dead-letter bodies'
+    object store, as its consumers do for a message too large to carry. (Reading it back is an
+    operator's business, `jembatan deadletter show`.)"""
+    client = await fresh_federation.connect("kaltim", "training")
+    try:
+        js = client.nc.jetstream()
+        await ensure_streams(js, (DEAD_LETTER,))  # as the service does at start
+        store = await dead_letter_bodies(js)
+        body = os.urandom(200 * 1024)
+        await store.put("REGISTRATION.1", body)
+        kept = await store.get_info("REGISTRATION.1")
+        digest = base64.urlsafe_b64encode(hashlib.sha256(body).digest()).decode()
+        assert (kept.size, kept.chunks, kept.digest) == (len(body), 2, f"SHA-256={digest}")
+        assert client.denied == []
+    finally:
+        await client.nc.close()

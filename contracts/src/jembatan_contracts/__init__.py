@@ -29,6 +29,7 @@ from .events import (
     VisaIssued,
     WithdrawalReason,
 )
+from .limits import MAX_EVENT_BYTES, EventTooLarge, check_event_size, serialise_within_limit
 from .streams import (
     ALL_STREAMS,
     DEAD_LETTER,
@@ -45,6 +46,7 @@ __all__ = [
     "CATALOGUE",
     "DEAD_LETTER",
     "DEAD_LETTER_BODIES",
+    "MAX_EVENT_BYTES",
     "REPLAY_FOR_HEADER",
     "ArrearsBucket",
     "CandidateDataCorrected",
@@ -63,6 +65,7 @@ __all__ = [
     "EarlyReturnReason",
     "EarlyReturned",
     "Event",
+    "EventTooLarge",
     "LoanOpened",
     "LoanRestructured",
     "LoanSettled",
@@ -75,5 +78,7 @@ __all__ = [
     "VisaIssued",
     "WithdrawalReason",
     "bucket_for",
+    "check_event_size",
     "dead_letter_subject",
+    "serialise_within_limit",
 ]

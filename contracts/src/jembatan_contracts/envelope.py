@@ -9,6 +9,8 @@ from typing import ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from .limits import LEVEL_MAX_LENGTH, RULE_MAX_LENGTH
+
 SUBJECT_ROOT = "jembatan"
 AGENCY_PATTERN = r"^[a-z][a-z0-9-]{1,31}$"
 """An agency code is one lowercase subject token, e.g. `kemnaker`, `kaltim`, `kota-serang`."""
@@ -35,8 +37,16 @@ class Event(BaseModel):
     version: ClassVar[str]
 
     event_id: uuid.UUID = Field(default_factory=new_event_id, description="Also the Nats-Msg-Id.")
-    event_type: str = Field(default="", description="The event's name, e.g. CandidateRegistered.")
-    schema_version: str = Field(default="", description="Semantic version of this event's schema.")
+    event_type: str = Field(
+        default="",
+        max_length=RULE_MAX_LENGTH,
+        description="The event's name, e.g. CandidateRegistered.",
+    )
+    schema_version: str = Field(
+        default="",
+        max_length=LEVEL_MAX_LENGTH,
+        description="Semantic version of this event's schema.",
+    )
     occurred_at: datetime = Field(default_factory=lambda: datetime.now(UTC))
     agency: str = Field(pattern=AGENCY_PATTERN, description="The agency that produced the event.")
     journey_id: uuid.UUID = Field(description="Follows one candidate through every service.")

@@ -10,6 +10,18 @@ from typing import ClassVar
 from pydantic import Field
 
 from .envelope import Event
+from .limits import (
+    CODE_MAX_LENGTH,
+    INSTALMENTS_MAX_ITEMS,
+    LEVEL_MAX_LENGTH,
+    LIST_MAX_ITEMS,
+    NAME_MAX_LENGTH,
+    PROVINCE_CODE_MAX_LENGTH,
+    RULE_MAX_LENGTH,
+    Code,
+    RuleName,
+    RuleStatement,
+)
 
 
 class Track(StrEnum):
@@ -37,13 +49,24 @@ class CandidateRegistered(Event):
 
     candidate_id: uuid.UUID
     track: Track
-    preferred_sector: str = Field(description="Sector code, e.g. caregiver, automotive.")
-    education: str = Field(description="Highest education level, e.g. SMA, SMK, D3.")
-    province_code: str = Field(description="Two-digit province code of the candidate's region.")
+    preferred_sector: str = Field(
+        max_length=CODE_MAX_LENGTH, description="Sector code, e.g. caregiver, automotive."
+    )
+    education: str = Field(
+        max_length=LEVEL_MAX_LENGTH, description="Highest education level, e.g. SMA, SMK, D3."
+    )
+    province_code: str = Field(
+        max_length=PROVINCE_CODE_MAX_LENGTH,
+        description="Two-digit province code of the candidate's region.",
+    )
     registered_on: date
-    rule_set: str | None = Field(default=None, description="Eligibility rule set applied.")
-    rules_checked: list[str] = Field(
-        default_factory=list, description="Every rule checked; all passed, or it was refused."
+    rule_set: str | None = Field(
+        default=None, max_length=RULE_MAX_LENGTH, description="Eligibility rule set applied."
+    )
+    rules_checked: list[RuleName] = Field(
+        default_factory=list,
+        max_length=LIST_MAX_ITEMS,
+        description="Every rule checked; all passed, or it was refused.",
     )
 
 
@@ -75,10 +98,10 @@ class CandidateDataCorrected(Event):
     version: ClassVar[str] = "1.0.0"
 
     candidate_id: uuid.UUID
-    corrected_fields: list[str]
-    education: str | None = None
-    preferred_sector: str | None = None
-    province_code: str | None = None
+    corrected_fields: list[Code] = Field(max_length=LIST_MAX_ITEMS)
+    education: str | None = Field(default=None, max_length=LEVEL_MAX_LENGTH)
+    preferred_sector: str | None = Field(default=None, max_length=CODE_MAX_LENGTH)
+    province_code: str | None = Field(default=None, max_length=PROVINCE_CODE_MAX_LENGTH)
 
 
 # --- training -------------------------------------------------------------------------------
@@ -92,10 +115,14 @@ class CertificatePassed(Event):
     candidate_id: uuid.UUID
     certificate_id: uuid.UUID
     test: TestKind
-    level: str | None = Field(default=None, description="e.g. N4 for JLPT.")
+    level: str | None = Field(
+        default=None, max_length=LEVEL_MAX_LENGTH, description="e.g. N4 for JLPT."
+    )
     score: int | None = Field(default=None, description="e.g. 215 for JFT-Basic.")
-    sector: str | None = Field(default=None, description="For sector skill tests.")
-    issuer: str
+    sector: str | None = Field(
+        default=None, max_length=CODE_MAX_LENGTH, description="For sector skill tests."
+    )
+    issuer: str = Field(max_length=NAME_MAX_LENGTH)
     passed_on: date
 
 
@@ -106,9 +133,13 @@ class CandidateReadyForPlacement(Event):
 
     candidate_id: uuid.UUID
     track: Track
-    sector: str
-    language_level: str = Field(description="Best language level reached, e.g. N4.")
-    satisfied_rules: list[str] = Field(description="The readiness rules the candidate met.")
+    sector: str = Field(max_length=CODE_MAX_LENGTH)
+    language_level: str = Field(
+        max_length=LEVEL_MAX_LENGTH, description="Best language level reached, e.g. N4."
+    )
+    satisfied_rules: list[RuleStatement] = Field(
+        max_length=LIST_MAX_ITEMS, description="The readiness rules the candidate met."
+    )
     daily_score_average: float | None = Field(
         default=None, ge=0, le=100, description="Average of the recent daily training scores."
     )
@@ -129,8 +160,12 @@ class DailyScoreRecorded(Event):
     cohort_id: uuid.UUID | None = Field(
         default=None, description="The cohort the candidate sat in when scored, if any."
     )
-    cohort_name: str | None = Field(default=None, description="e.g. 'Caregiver batch 3'.")
-    training_centre: str | None = Field(default=None, description="e.g. 'BPVP Samarinda'.")
+    cohort_name: str | None = Field(
+        default=None, max_length=NAME_MAX_LENGTH, description="e.g. 'Caregiver batch 3'."
+    )
+    training_centre: str | None = Field(
+        default=None, max_length=NAME_MAX_LENGTH, description="e.g. 'BPVP Samarinda'."
+    )
 
 
 # --- placement ------------------------------------------------------------------------------
@@ -147,7 +182,7 @@ class CandidateShortlisted(Event):
     candidate_id: uuid.UUID
     job_order_id: uuid.UUID
     track: Track
-    sector: str
+    sector: str = Field(max_length=CODE_MAX_LENGTH)
     shortlisted_on: date
 
 
@@ -189,8 +224,8 @@ class CandidatePlaced(Event):
     candidate_id: uuid.UUID
     job_order_id: uuid.UUID
     track: Track
-    sector: str
-    supervising_organisation: str
+    sector: str = Field(max_length=CODE_MAX_LENGTH)
+    supervising_organisation: str = Field(max_length=NAME_MAX_LENGTH)
     monthly_wage_jpy: int = Field(gt=0)
     contract_months: int = Field(gt=0)
     contract_signed_on: date | None = Field(
@@ -302,7 +337,8 @@ class PaymentRecorded(Event):
     paid_on: date
     amount_idr: int = Field(gt=0)
     instalment_numbers: list[int] = Field(
-        description="The instalments this payment went to, oldest first; empty if all credit."
+        max_length=INSTALMENTS_MAX_ITEMS,
+        description="The instalments this payment went to, oldest first; empty if all credit.",
     )
     balance_idr: int = Field(ge=0, description="What the participant still owes afterwards.")
 

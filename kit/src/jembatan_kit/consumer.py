@@ -7,31 +7,57 @@ transaction is rolled back and the batch is handled again with each message in i
 so one bad message never spoils the others. Acknowledgement is manual and deliberate:
 
 - processed (or already processed, per the inbox): ack after the commit;
+- a replay meant for another durable (`REPLAY_FOR_HEADER`): acked unhandled;
 - `RetryLater` or an unexpected error: nak with a growing delay, up to `max_deliver` attempts;
-- `Unprocessable`, an invalid schema, or attempts exhausted: published to the dead-letter stream
-  with the reason, then acked, so it is kept and never blocks the messages behind it.
+- `Unprocessable`, an invalid schema, a body larger than `MAX_EVENT_BYTES` (not even parsed), or
+  attempts exhausted: published to the dead-letter stream with the reason, then acked, so it is
+  kept and never blocks the messages behind it. A dead letter is small whatever it carries: a
+  body larger than an event is kept in the `DEAD_LETTER_BODIES` object store, by reference.
+
+A resource failure (`faults.is_infrastructure_failure`: the database down, full or locked, NATS
+not answering a dead letter) is not the messages' fault: the consumer keeps the batch, counts no
+attempt, reports itself degraded (`BatchConsumer.degraded_reason`) and handles the same batch again
+after a growing pause, until the resource is back. Meanwhile, and whenever a batch takes longer
+than a third of the ack wait, the server is told the batch is in progress, so a short ack wait
+(a crashed consumer's messages come back within seconds) never redelivers work still under way.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from enum import Enum
 from typing import Any, Generic, TypeVar
 
 from faststream import AckPolicy, StreamMessage
 from faststream.nats import JStream, NatsBroker, NatsMessage, PullSub
 from nats.aio.msg import Msg
-from nats.js.api import ConsumerConfig, DeliverPolicy
+from nats.js import JetStreamContext
+from nats.js.api import ConsumerConfig, DeliverPolicy, ObjectStoreConfig, StorageType
+from nats.js.errors import BadRequestError, BucketNotFoundError, ServerError
+from nats.js.object_store import ObjectStore
 from opentelemetry import trace
 from opentelemetry.trace import Span, SpanKind, Status, StatusCode
 from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from jembatan_contracts import DEAD_LETTER, Event, dead_letter_subject
+from jembatan_contracts import (
+    DEAD_LETTER,
+    DEAD_LETTER_BODIES,
+    MAX_EVENT_BYTES,
+    REPLAY_FOR_HEADER,
+    DeadLetterHeader,
+    Event,
+    dead_letter_subject,
+)
+from jembatan_contracts.limits import DEAD_LETTER_HEADER_VALUE_MAX_LENGTH
 
+from .faults import describe, is_infrastructure_failure
 from .inbox import already_processed, processed_among, record_processed, record_processed_many
 from .outbox import staging_for_messages
 from .telemetry import context_from_headers, tracer
@@ -70,6 +96,11 @@ class _Isolate(Exception):
     """A batch handled together did not fully succeed; it is handled message by message."""
 
 
+class _ResourceFailure(Exception):
+    """Handling or settling a batch met a resource failure (its `__cause__`): the batch is kept
+    and handled again once the resource is back, with no attempt counted."""
+
+
 class _Outcome(Enum):
     DONE = "done"
     DUPLICATE = "duplicate"
@@ -82,12 +113,27 @@ class ConsumerOptions:
     batch_size: int = 250
     batch_timeout_s: float = 0.25
     max_deliver: int = 8
-    ack_wait_s: float = 30.0
+    ack_wait_s: float = 5.0
+    """How long the server waits for an ack before redelivering: what a crashed consumer's
+    in-flight batch waits. A live consumer's slower batches are kept in progress."""
+
+
+PAUSE_FIRST_S = 0.5
+PAUSE_MAX_S = 5.0
+"""A consumer paused on a resource failure tries again after 0.5 s, doubling to 5 s."""
+
+DEAD_LETTER_INLINE_BYTES = MAX_EVENT_BYTES
+"""A dead letter carries the original body up to this size; a larger one (it can be no event)
+goes to the `DEAD_LETTER_BODIES` object store and the dead letter names it."""
 
 
 def retry_delay_s(attempt: int) -> float:
     """Backoff for redelivery: 1, 2, 4, ... seconds, at most 30."""
     return float(min(2 ** max(attempt - 1, 0), 30))
+
+
+def next_pause_s(pause_s: float) -> float:
+    return min(pause_s * 2, PAUSE_MAX_S)
 
 
 class BatchConsumer(Generic[E]):
@@ -105,12 +151,48 @@ class BatchConsumer(Generic[E]):
         self.options = options
         self.after_commit = after_commit
         self.processed = 0
+        self.degraded_reason: str | None = None
+        """Why the consumer is paused, or None when it is not: set when handling or settling a
+        batch meets a resource failure (`faults.describe` of it), kept while the consumer
+        waits and tries the same batch again, None again once that batch is handled and
+        settled. `/health` reports it."""
+        self._bodies: ObjectStore | None = None
+
+    @property
+    def stream(self) -> str:
+        return stream_of_type(self.handler.event_type)
+
+    def consumer_config(self) -> ConsumerConfig:
+        """The durable's settings on the server."""
+        return ConsumerConfig(
+            durable_name=self.handler.durable,
+            name=self.handler.durable,
+            filter_subject=self.handler.event_type.subject_any_agency(),
+            ack_wait=self.options.ack_wait_s,
+            max_deliver=-1,  # we dead-letter ourselves, so the server never drops silently
+            deliver_policy=DeliverPolicy.ALL,
+            max_ack_pending=max(1000, self.options.batch_size * 10),
+        )
+
+    async def ensure_durable(self, js: JetStreamContext) -> None:
+        """Create the durable, or bring an existing one up to date (its ack wait above all).
+        Call before the broker starts: FastStream (through nats-py) binds to an existing
+        durable as it finds it, so one created with an older ack wait would keep it. A durable
+        the server will not update (one defined otherwise by hand) is kept as it is."""
+        try:
+            await js.add_consumer(self.stream, config=self.consumer_config())
+        except (BadRequestError, ServerError) as exc:  # e.g. "deliver policy can not be updated"
+            log.warning(
+                "%s: durable kept as it is, its settings not updated: %s",
+                self.handler.durable,
+                exc.description,
+            )
 
     def register(self) -> None:
         event_type = self.handler.event_type
         subscriber = self.broker.subscriber(
             event_type.subject_any_agency(),
-            stream=JStream(name=stream_of_type(event_type), declare=False),
+            stream=JStream(name=self.stream, declare=False),
             durable=self.handler.durable,
             pull_sub=PullSub(
                 batch_size=self.options.batch_size,
@@ -118,13 +200,7 @@ class BatchConsumer(Generic[E]):
                 batch=True,
             ),
             ack_policy=AckPolicy.MANUAL,
-            config=ConsumerConfig(
-                durable_name=self.handler.durable,
-                ack_wait=self.options.ack_wait_s,
-                max_deliver=-1,  # we dead-letter ourselves, so the server never drops silently
-                deliver_policy=DeliverPolicy.ALL,
-                max_ack_pending=max(1000, self.options.batch_size * 10),
-            ),
+            config=self.consumer_config(),
             decoder=_undecoded_bodies,
             title=self.handler.durable,
             description=f"{self.handler.durable} consumes {event_type.name}",
@@ -138,9 +214,38 @@ class BatchConsumer(Generic[E]):
         subscriber(consume)
 
     async def process(self, raws: list[Msg]) -> None:
+        with self._kept_in_progress(raws):
+            pause_s = PAUSE_FIRST_S
+            while True:
+                try:
+                    outcomes = await self._outcomes(raws)
+                    break
+                except _ResourceFailure as failure:
+                    pause_s = await self._pause(failure, len(raws), pause_s)
+            if any(outcome is _Outcome.DONE for outcome, _ in outcomes.values()):
+                self.after_commit()
+            for index, raw in enumerate(raws):
+                pause_s = PAUSE_FIRST_S
+                while True:
+                    try:
+                        await self._settle(raw, *outcomes[index])
+                        break
+                    except _ResourceFailure as failure:
+                        pause_s = await self._pause(failure, len(raws), pause_s)
+        self.degraded_reason = None
+
+    async def _outcomes(self, raws: list[Msg]) -> dict[int, tuple[_Outcome, str]]:
         outcomes: dict[int, tuple[_Outcome, str]] = {}
         decoded: list[tuple[int, Msg, E]] = []
         for index, raw in enumerate(raws):
+            replay_for = raw.headers.get(REPLAY_FOR_HEADER) if raw.headers else None
+            if replay_for is not None and replay_for != self.handler.durable:
+                outcomes[index] = (_Outcome.DUPLICATE, f"a replay for {replay_for}")
+                continue
+            if len(raw.data) > MAX_EVENT_BYTES:
+                reason = f"oversized: {len(raw.data)} bytes, limit {MAX_EVENT_BYTES}"
+                outcomes[index] = (_Outcome.DEAD, reason)  # never parsed
+                continue
             try:
                 decoded.append((index, raw, self.handler.event_type.model_validate_json(raw.data)))
             except ValidationError as exc:
@@ -150,10 +255,50 @@ class BatchConsumer(Generic[E]):
                 outcomes |= await self._apply_together(decoded)
         except _Isolate:
             outcomes |= await self._apply_isolated(decoded, len(raws))
-        if any(outcome is _Outcome.DONE for outcome, _ in outcomes.values()):
-            self.after_commit()
-        for index, raw in enumerate(raws):
-            await self._settle(raw, *outcomes[index])
+        return outcomes
+
+    async def _pause(self, failure: _ResourceFailure, size: int, pause_s: float) -> float:
+        """Wait for a missing resource, the batch kept (in progress, not nak'd: no attempt is
+        counted). Returns the next pause."""
+        cause = failure.__cause__ or failure
+        self.degraded_reason = describe(cause)
+        log.warning(
+            "%s: paused %.1f s, batch of %d kept: %s",
+            self.handler.durable,
+            pause_s,
+            size,
+            self.degraded_reason,
+        )
+        await asyncio.sleep(pause_s)
+        return next_pause_s(pause_s)
+
+    @contextlib.contextmanager
+    def _kept_in_progress(self, raws: list[Msg]) -> Iterator[None]:
+        """While the batch is being handled longer than a third of the ack wait (or paused),
+        tell the server every third of the ack wait that its messages are in progress, so it
+        does not redeliver them meanwhile. A fast batch costs one timer."""
+        interval_s = self.options.ack_wait_s / 3
+        loop = asyncio.get_running_loop()
+        task: asyncio.Task[None] | None = None
+
+        async def keep_alive() -> None:
+            while True:
+                for raw in raws:
+                    with contextlib.suppress(Exception):  # disconnected: nothing to keep
+                        await raw.in_progress()
+                await asyncio.sleep(interval_s)
+
+        def start() -> None:
+            nonlocal task
+            task = loop.create_task(keep_alive(), name=f"{self.handler.durable}-in-progress")
+
+        timer = loop.call_later(interval_s, start)
+        try:
+            yield
+        finally:
+            timer.cancel()
+            if task is not None:
+                task.cancel()
 
     async def _apply_together(
         self, decoded: list[tuple[int, Msg, E]]
@@ -196,6 +341,8 @@ class BatchConsumer(Generic[E]):
                         await self.handler.handle_batch(session, fresh)
                 await record_processed_many(session, durable, handled)
         except Exception as exc:
+            if is_infrastructure_failure(exc):
+                raise _ResourceFailure from exc
             raise _Isolate from exc
         finally:
             for span in started:
@@ -215,6 +362,8 @@ class BatchConsumer(Generic[E]):
                     outcomes[index] = await self._apply(session, raw, event)
                     processed += outcomes[index][0] is _Outcome.DONE
         except Exception as exc:
+            if is_infrastructure_failure(exc):
+                raise _ResourceFailure from exc
             log.warning("%s: batch of %d failed to commit: %s", self.handler.durable, size, exc)
             return {
                 index: (_Outcome.RETRY, f"transaction failed: {exc}") for index, _, _ in decoded
@@ -266,46 +415,132 @@ class BatchConsumer(Generic[E]):
             except Exception as exc:
                 span.record_exception(exc)
                 span.set_status(Status(StatusCode.ERROR, type(exc).__name__))
+                if is_infrastructure_failure(exc):
+                    raise  # not this message's fault: the whole batch waits for the resource
                 log.exception("%s: handler failed on %s", durable, event.event_id)
                 return _Outcome.RETRY, f"{type(exc).__name__}: {exc}"
             return _Outcome.DONE, ""
 
     async def _settle(self, raw: Msg, outcome: _Outcome, reason: str) -> None:
+        """Ack, nak or dead-letter one message. Raises `_ResourceFailure` if NATS does not take
+        its dead letter, so the caller pauses and settles it again."""
         if outcome in (_Outcome.DONE, _Outcome.DUPLICATE):
-            await raw.ack()
+            await _ack(raw)
             return
         attempt = raw.metadata.num_delivered or 1
         if outcome is _Outcome.RETRY and attempt < self.options.max_deliver:
-            await raw.nak(delay=retry_delay_s(attempt))
+            await _nak(raw, retry_delay_s(attempt))
             return
         if outcome is _Outcome.RETRY:
             reason = f"gave up after {attempt} attempts: {reason}"
         try:
             await self._dead_letter(raw, reason)
-        except Exception:
+        except Exception as exc:
+            if is_infrastructure_failure(exc):
+                raise _ResourceFailure from exc
             log.exception("%s: dead-letter publish failed; will retry", self.handler.durable)
-            await raw.nak(delay=retry_delay_s(attempt))
+            await _nak(raw, retry_delay_s(attempt))
             return
-        await raw.ack()
+        await _ack(raw)
 
     async def _dead_letter(self, raw: Msg, reason: str) -> None:
+        """Publish `raw` to the dead-letter stream with every `DeadLetterHeader`. Its size is
+        bounded whatever `raw` is: each header value is cut to a bound, and a body larger than
+        `DEAD_LETTER_INLINE_BYTES` is kept in the object store, the dead letter naming it."""
         durable = self.handler.durable
+        stream = str(raw.metadata.stream)
         seq = raw.metadata.sequence.stream if raw.metadata.sequence else 0
+        original = raw.headers or {}
         log.error("%s: dead-lettering %s #%s: %s", durable, raw.subject, seq, reason)
-        await self.broker.publish(
-            raw.data,
-            subject=dead_letter_subject(durable),
-            headers={
-                "Nats-Msg-Id": f"{durable}:{raw.metadata.stream}:{seq}",
-                "Jembatan-Dead-Letter-Reason": reason[:1000],
-                "Jembatan-Original-Subject": raw.subject,
-                "Jembatan-Original-Stream": str(raw.metadata.stream),
-                "Jembatan-Original-Sequence": str(seq),
-                "Jembatan-Consumer": durable,
-            },
+        headers = {
+            "Nats-Msg-Id": f"{durable}:{stream}:{seq}",
+            DeadLetterHeader.CONSUMER: durable,
+            DeadLetterHeader.DEAD_LETTERED_AT: datetime.now(UTC).isoformat(),
+            DeadLetterHeader.ORIGINAL_SUBJECT: _header_value(raw.subject),
+            DeadLetterHeader.ORIGINAL_STREAM: _header_value(stream),
+            DeadLetterHeader.ORIGINAL_SEQUENCE: str(seq),
+            DeadLetterHeader.ORIGINAL_MSG_ID: _header_value(original.get("Nats-Msg-Id", "")),
+        }
+        if traceparent := original.get(DeadLetterHeader.TRACEPARENT):
+            headers[DeadLetterHeader.TRACEPARENT] = _header_value(traceparent)
+        body = raw.data
+        if len(body) > DEAD_LETTER_INLINE_BYTES:
+            try:
+                headers[DeadLetterHeader.BODY_OBJECT] = await self._keep_body(stream, seq, body)
+            except Exception as exc:
+                if is_infrastructure_failure(exc):
+                    raise
+                reason = (
+                    f"{reason} (body of {len(body)} bytes not kept: {describe(exc)}; it stays"
+                    f" in {stream} at #{seq} as long as the stream keeps it)"
+                )
+            body = b""
+        headers[DeadLetterHeader.REASON] = _header_value(reason)
+        js = self.broker.connection.jetstream()
+        await js.publish(
+            dead_letter_subject(durable),
+            body,
             stream=DEAD_LETTER.name,
+            headers=headers,
             timeout=10,
         )
+
+    async def _keep_body(self, stream: str, seq: int, body: bytes) -> str:
+        """Put `body` into the `DEAD_LETTER_BODIES` object store under a name of its stream and
+        sequence, which every durable dead-lettering the same message shares."""
+        if self._bodies is None:
+            self._bodies = await dead_letter_bodies(self.broker.connection.jetstream())
+        name = f"{stream}.{seq}"
+        await self._bodies.put(name, body)
+        return name
+
+
+async def dead_letter_bodies(js: JetStreamContext) -> ObjectStore:
+    """The object store of dead letters' large bodies, created if missing like the dead-letter
+    stream: as many replicas, and each body kept as long as the dead letter naming it."""
+    try:
+        return await js.object_store(DEAD_LETTER_BODIES)
+    except BucketNotFoundError:
+        dead_letters = (await js.stream_info(DEAD_LETTER.name)).config
+        return await js.create_object_store(
+            DEAD_LETTER_BODIES,
+            ObjectStoreConfig(
+                description="Bodies of dead letters too large to carry inline",
+                storage=StorageType.FILE,
+                replicas=dead_letters.num_replicas or 1,
+                ttl=dead_letters.max_age or None,
+            ),
+        )
+
+
+async def ensure_durables(js: JetStreamContext, consumers: Sequence[BatchConsumer[Any]]) -> None:
+    """`BatchConsumer.ensure_durable` for each of `consumers`: call before the broker starts."""
+    for consumer in consumers:
+        await consumer.ensure_durable(js)
+
+
+async def _ack(raw: Msg) -> None:
+    """Acknowledge; if NATS does not take it, the message comes back and the inbox drops it."""
+    try:
+        await raw.ack()
+    except Exception as exc:
+        log.warning("ack of %s not sent (%s); it will be redelivered", raw.subject, describe(exc))
+
+
+async def _nak(raw: Msg, delay_s: float) -> None:
+    """Ask for redelivery after `delay_s`; if NATS does not take it, the ack wait brings the
+    message back anyway."""
+    try:
+        await raw.nak(delay=delay_s)
+    except Exception as exc:
+        log.warning(
+            "nak of %s not sent (%s); it comes back after the ack wait", raw.subject, describe(exc)
+        )
+
+
+def _header_value(value: str) -> str:
+    """One line, bounded: a header value can never break the message or make it too large."""
+    return " ".join(value.split())[:DEAD_LETTER_HEADER_VALUE_MAX_LENGTH]
 
 
 async def _undecoded_bodies(msg: StreamMessage[Any]) -> Any:

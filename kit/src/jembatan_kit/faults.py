@@ -36,6 +36,10 @@ system error (I/O)."""
 _POSTGRES_TRANSIENT_CODES = ("40001", "40P01", "55P03")
 """Serialization failure, deadlock, lock not available: the same work succeeds when run again."""
 
+_POSTGRES_CLOSED_DATABASE = ("55000", "not currently accepting connections")
+"""A database an operator closed to connections (`ALLOW_CONNECTIONS false`, as during a
+restore or a failover): SQLSTATE 55000 is otherwise a bug, so the message decides."""
+
 _NATS_TRANSIENT: tuple[type[BaseException], ...] = (
     nats.errors.ConnectionClosedError,
     nats.errors.ConnectionDrainingError,
@@ -96,6 +100,8 @@ def _is_transient(error: BaseException) -> bool:
     if isinstance(sqlstate, str) and (
         sqlstate.startswith(_POSTGRES_TRANSIENT_CLASSES) or sqlstate in _POSTGRES_TRANSIENT_CODES
     ):
+        return True
+    if sqlstate == _POSTGRES_CLOSED_DATABASE[0] and _POSTGRES_CLOSED_DATABASE[1] in str(error):
         return True
     # The network below a driver: refused, reset, unreachable, timed out.
     return isinstance(error, ConnectionError | TimeoutError) or (

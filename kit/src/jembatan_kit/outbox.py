@@ -33,7 +33,7 @@ from opentelemetry.trace import Link, SpanKind
 from sqlalchemy import ColumnElement, DateTime, func, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from jembatan_contracts import Event
+from jembatan_contracts import Event, serialise_within_limit
 
 from .db import dialect_insert
 from .faults import RepeatedFailureLog
@@ -109,7 +109,7 @@ def outbox_rows(*events: Event) -> list[dict[str, Any]]:
                     "subject": event.subject,
                     "stream": stream_of(event),
                     "journey_id": event.journey_id,
-                    "payload": event.model_dump_json(),
+                    "payload": serialise_within_limit(event),
                     "traceparent": traceparent,
                     "created_at": now,
                 }

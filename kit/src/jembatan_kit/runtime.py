@@ -35,7 +35,7 @@ from jembatan_contracts import ALL_STREAMS, DEAD_LETTER, StreamSpec
 from .auth import CurrentCaller, require_agency
 from .broker import ensure_streams, make_broker
 from .clock import AdjustableClock, Clock, SystemClock
-from .consumer import BatchConsumer, ConsumerOptions, EventHandler
+from .consumer import BatchConsumer, ConsumerOptions, EventHandler, ensure_durables
 from .db import create_engine, create_session_factory
 from .errors import RuleViolation
 from .faults import InfrastructureUnavailable, describe, is_infrastructure_failure
@@ -150,6 +150,7 @@ class ServiceRuntime:
                     replicas=self.settings.stream_replicas,
                     max_age_days=self.settings.stream_max_age_days,
                 )
+                await ensure_durables(self._nats.jetstream(), self.consumers)
                 await self.broker.start()
                 break
             except Exception as exc:

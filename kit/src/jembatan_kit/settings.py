@@ -43,7 +43,13 @@ class ServiceSettings(BaseSettings):
         " (twice a wait): 0.25 s keeps a hop's latency low, and twenty idle consumers cheap.",
     )
     consumer_max_deliver: int = Field(default=8, ge=2)
-    consumer_ack_wait_s: float = Field(default=30.0, gt=0)
+    consumer_ack_wait_s: float = Field(
+        default=5.0,
+        ge=1,
+        description="How long the server waits for a consumer's ack before redelivering"
+        " (CONSUMER_ACK_WAIT_S): what a crashed consumer's in-flight batch waits. A live"
+        " consumer tells the server every third of it that a slower batch is in progress.",
+    )
     outbox_poll_interval_s: float = Field(default=0.5, gt=0)
     outbox_batch_size: int = Field(default=500, ge=1)
 

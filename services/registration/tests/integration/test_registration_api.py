@@ -219,3 +219,14 @@ async def test_a_call_without_a_token_is_refused_with_what_to_do(
     for open_path in ("/health", "/docs", "/openapi.json"):
         answer = await client.get(open_path, headers={"authorization": ""})
         assert answer.status_code == 200, open_path
+
+
+async def test_a_sector_longer_than_a_code_is_refused_naming_the_field(
+    client: httpx.AsyncClient,
+) -> None:
+    response = await client.post("/candidates", json=SITI | {"preferred_sector": "x" * 900_000})
+    assert response.status_code == 422
+    [problem] = response.json()["detail"]
+    assert problem["loc"] == ["body", "preferred_sector"]
+    assert problem["msg"] == "String should have at most 40 characters"
+    assert (await client.get("/candidates")).json() == []

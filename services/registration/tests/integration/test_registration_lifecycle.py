@@ -163,6 +163,15 @@ async def test_bulk_upload_refuses_bad_rows_without_blocking_good_ones_and_is_id
     assert len(registered) == 2
 
 
+async def test_a_bulk_row_with_a_sector_longer_than_a_code_is_refused(
+    client: httpx.AsyncClient,
+) -> None:
+    summary = (await upload(client, csv_of([person(1, preferred_sector="x" * 41)]))).json()
+    assert (summary["accepted"], summary["refused"]) == (0, 1)
+    [error] = summary["rows"][0]["errors"]
+    assert error["message"] == "preferred_sector: is longer than 40 characters"
+
+
 async def test_a_file_without_the_required_columns_registers_nobody(
     client: httpx.AsyncClient,
 ) -> None:

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Body, Depends, Query, Request
 from pydantic import BaseModel, Field
 
 from jembatan_contracts import AGENCY_PATTERN, Track, WithdrawalReason
+from jembatan_contracts.limits import CODE_MAX_LENGTH, LEVEL_MAX_LENGTH
 from jembatan_kit.auth import CurrentCaller, agency_filter, current_caller, require_agency
 from jembatan_kit.runtime import Runtime
 
@@ -33,9 +34,9 @@ class RegistrationRequest(BaseModel):
     full_name: str = Field(max_length=200)
     birth_date: date
     sex: Sex
-    education: str = Field(examples=["SMA", "SMK", "D3"])
+    education: str = Field(max_length=LEVEL_MAX_LENGTH, examples=["SMA", "SMK", "D3"])
     track: Track
-    preferred_sector: str = Field(examples=["caregiver", "automotive"])
+    preferred_sector: str = Field(max_length=CODE_MAX_LENGTH, examples=["caregiver", "automotive"])
     phone: str | None = None
     region_code: str | None = Field(
         default=None,
@@ -181,8 +182,8 @@ class CorrectionRequest(BaseModel):
     phone: str | None = None
     birth_date: date | None = None
     sex: Sex | None = None
-    education: str | None = None
-    preferred_sector: str | None = None
+    education: str | None = Field(default=None, max_length=LEVEL_MAX_LENGTH)
+    preferred_sector: str | None = Field(default=None, max_length=CODE_MAX_LENGTH)
     region_code: str | None = Field(default=None, pattern=r"^\d{2}(\d{2})?$")
 
 

@@ -18,6 +18,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from jembatan_contracts import CandidateRegistered, Track
+from jembatan_contracts.limits import CODE_MAX_LENGTH, LEVEL_MAX_LENGTH
 from jembatan_kit.csv_files import RowError, read_rows
 from jembatan_kit.errors import RuleViolation
 from jembatan_kit.outbox import insert_outbox_rows, outbox_rows
@@ -61,6 +62,9 @@ def row_to_command(agency: str, row: dict[str, str]) -> RegisterCandidate:
     for column in REQUIRED_COLUMNS:
         if not row.get(column):
             raise RowError(column, "is empty")
+    for column, limit in (("education", LEVEL_MAX_LENGTH), ("preferred_sector", CODE_MAX_LENGTH)):
+        if len(row[column]) > limit:
+            raise RowError(column, f"is longer than {limit} characters")
     try:
         sex = Sex(row["sex"].upper())
     except ValueError:
