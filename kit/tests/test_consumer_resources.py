@@ -27,7 +27,6 @@ from sqlalchemy import event, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from jembatan_contracts import DEAD_LETTER, CandidateRegistered, DeadLetterHeader
-from jembatan_kit import db
 from jembatan_kit.broker import ensure_streams
 from jembatan_kit.consumer import ConsumerOptions
 from jembatan_kit.db import create_engine
@@ -45,7 +44,9 @@ async def sqlite_file(tmp_path: Path) -> Path:
 
 @pytest.fixture
 async def engine(sqlite_file: Path) -> AsyncIterator[AsyncEngine]:
-    engine = create_engine(f"sqlite+aiosqlite:///{sqlite_file}")
+    # A statement waits 0.2 s for another connection's lock (not 30 s), so a 6 s lock is a
+    # database locked for longer than the old back-off, as a 45 s lock is in production.
+    engine = create_engine(f"sqlite+aiosqlite:///{sqlite_file}", busy_timeout_s=0.2)
     await create_tables(engine)
     yield engine
     await engine.dispose()
@@ -77,11 +78,7 @@ async def test_a_locked_database_pauses_the_consumer_and_dead_letters_nothing(
     sqlite_file: Path,
     nats_url: str,
     nats_client: NatsClient,
-    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    # A statement waits 0.2 s for another connection's lock (not 30 s), so the 6 s lock below
-    # is a database locked for longer than the old back-off, as a 45 s lock is in production.
-    monkeypatch.setattr(db, "BUSY_TIMEOUT_S", 0.2)
     js = nats_client.jetstream()
     await ensure_streams(js)
     async with ConsumingService(engine, nats_url, DURABLE, OPTIONS) as service:
