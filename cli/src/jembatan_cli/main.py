@@ -17,6 +17,7 @@ from jembatan_kit.trace_files import read_spans
 
 from .asyncapi import ServiceNotInstalled, write_documents
 from .bus_health import BusUnreachable, read_bus_state, render_bus_state
+from .check import check_command
 from .funnel import render_funnel
 from .journey import JourneyNotFound, find_journey, render_journey
 from .scenario_commands import FIRST_PORT, scenario_app, service_urls, signing_secret
@@ -27,6 +28,7 @@ app = typer.Typer(
     help="Jembatan: from registration in Indonesia to a job in Japan.", no_args_is_help=True
 )
 app.add_typer(scenario_app, name="scenario")
+app.command("check")(check_command)
 
 
 @app.command()

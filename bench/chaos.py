@@ -1,0 +1,238 @@
+"""What the fault suite (`tests/faults`) and the soak (`bench/soak.py`) share: the whole system as
+real processes that can be killed and restarted, journeys driven through the HTTP APIs by the
+benchmark's driver while it happens, and `jembatan check` until the invariants hold again.
+
+    system = ChaosSystem.on_free_ports(data_dir, extra_env=QUIET).start()
+    outcome = await journeys_under_fault(system, 200, kill_and_restart("training"))
+    assert outcome.violations == []
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import time
+from collections.abc import Awaitable, Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from run import Driver
+
+from jembatan_cli.check import Violation, check_system, embedded_database_urls
+from jembatan_cli.system import LocalSystem, auth_secret
+from jembatan_kit.auth import issue_token
+
+QUIET = {"LOG_LEVEL": "WARNING", "OTEL_SDK_DISABLED": "true", "JEMBATAN_TRACES_DIR": ""}
+"""Settings that keep the processes' cost to the journeys (no tracing, warnings only)."""
+
+
+class ChaosSystem(LocalSystem):
+    """The local system, whose processes a test kills (SIGKILL: no clean-up of any kind) and
+    starts again with the same environment, NATS on the same store and port."""
+
+    def kill(self, name: str) -> None:
+        service = self.services[name]
+        service.process.send_signal(signal.SIGKILL)
+        service.process.wait()
+
+    def restart(self, name: str, timeout_s: float = 60.0) -> None:
+        self.services[name] = self._spawn(name, self.data_dir / "logs")
+        self.wait_healthy_one(name, timeout_s)
+
+    def wait_healthy_one(self, name: str, timeout_s: float) -> None:
+        others = self.services
+        self.services = {name: others[name]}
+        try:
+            self.wait_healthy(timeout_s)
+        finally:
+            self.services = others
+
+    def kill_nats(self) -> None:
+        assert self.nats is not None and self.nats.process is not None
+        self.nats.process.send_signal(signal.SIGKILL)
+        self.nats.process.wait()
+        if self.nats.process.stderr:
+            self.nats.process.stderr.close()
+        self.nats.process = None
+
+    def restart_nats(self) -> None:
+        assert self.nats is not None
+        self.nats.start()
+
+    def pids(self) -> dict[str, int]:
+        pids = {name: service.process.pid for name, service in self.services.items()}
+        if self.nats is not None and self.nats.process is not None:
+            pids["nats-server"] = self.nats.process.pid
+        return pids
+
+    def sample(self) -> dict[str, tuple[float, int]]:
+        """Each process's resident memory (MB) and open file descriptors, now."""
+        sampled = {}
+        for name, pid in self.pids().items():
+            try:
+                status = Path(f"/proc/{pid}/status").read_text()
+                files = len(os.listdir(f"/proc/{pid}/fd"))
+            except OSError:
+                continue  # ended a moment ago
+            rss_kb = next(
+                int(line.split()[1]) for line in status.splitlines() if line.startswith("VmRSS:")
+            )
+            sampled[name] = (rss_kb / 1024, files)
+        return sampled
+
+
+def running(data_dir: Path, **env: str) -> Iterator[ChaosSystem]:
+    """A started system, stopped when the generator closes (a pytest fixture's body)."""
+    system = ChaosSystem.on_free_ports(data_dir, extra_env={**QUIET, **env})
+    system.start()
+    try:
+        yield system
+    finally:
+        system.stop()
+
+
+def database_urls(system: LocalSystem) -> dict[str, str]:
+    return embedded_database_urls(system.data_dir)
+
+
+async def violations_of(system: LocalSystem) -> list[Violation]:
+    return await check_system(database_urls(system), system.nats_url)
+
+
+async def until_sound(system: LocalSystem, timeout_s: float = 90.0) -> tuple[list[Violation], float]:
+    """Run the checker until every invariant holds (the relays and consumers catching up) or
+    `timeout_s` has passed: the last violations found (none: sound) and the seconds it took."""
+    started = time.monotonic()
+    while True:
+        try:
+            found = await violations_of(system)
+        except Exception as exc:  # a database busy or NATS restarting: ask again
+            found = [Violation("check", f"could not read: {exc!r}")]
+        if not found or time.monotonic() - started > timeout_s:
+            return found, time.monotonic() - started
+        await asyncio.sleep(1.0)
+
+
+Fault = Callable[["Run"], Awaitable[None]]
+"""Does something to the system while journeys run; returns once it has recovered it."""
+
+
+@dataclass
+class Run:
+    """One batch of journeys under a fault, and what happened."""
+
+    system: ChaosSystem
+    driver: Driver
+    recovered_at: float | None = None
+    """When the fault's last step (a restart, a lock released) was done (monotonic)."""
+    notes: list[str] = field(default_factory=list)
+
+    async def restart(self, name: str) -> None:
+        """Restart a killed service; financing's clock is given back (in case it does not keep
+        it over a restart), so its scheduler announces the instalments the journeys wait for."""
+        await asyncio.to_thread(self.system.restart, name)
+        if name == "financing" and self.driver.clock_set is not None:
+            await self.driver.move_clock(self.driver.clock_set)
+
+
+@dataclass
+class Outcome:
+    journeys: int
+    seconds: float
+    recovery_s: float | None
+    """From the fault's end until every journey has its first RepaymentDue and the invariants
+    hold; None when no fault was injected."""
+    violations: list[Violation]
+    notes: list[str]
+
+    def summary(self) -> str:
+        recovery = f"{self.recovery_s:.1f} s" if self.recovery_s is not None else "n/a"
+        return (
+            f"{self.journeys} journeys in {self.seconds:.1f} s; recovered in {recovery}; "
+            f"{len(self.violations)} violation(s)" + "".join(f"; {n}" for n in self.notes)
+        )
+
+
+def token_for(system: LocalSystem) -> str:
+    return issue_token(auth_secret(system.data_dir), "chaos", "kemnaker", ["nik-reader"])
+
+
+async def journeys_under_fault(
+    system: ChaosSystem,
+    count: int,
+    fault: Fault | None = None,
+    when: Callable[[Driver], bool] = lambda driver: True,
+    first_candidate: int = 0,
+    chunk: int = 50,
+    timeout_s: float = 240.0,
+    settle_s: float = 90.0,
+) -> Outcome:
+    """Drive `count` journeys to their first RepaymentDue; once `when(driver)` holds, inject
+    `fault` (which recovers the system before it returns); then wait until the invariants hold.
+    Raises if the journeys do not all finish within `timeout_s`."""
+    driver = Driver(system, count, chunk, token_for(system), first_candidate=first_candidate)
+    run = Run(system, driver)
+    started = time.monotonic()
+    journeys = asyncio.create_task(asyncio.wait_for(driver.run(), timeout_s))
+
+    async def inject() -> None:
+        if fault is None:
+            return
+        while not when(driver) and not journeys.done():
+            await asyncio.sleep(0.05)
+        await fault(run)
+        run.recovered_at = time.monotonic()
+
+    injecting = asyncio.create_task(inject())
+    try:
+        await asyncio.gather(journeys, injecting)
+    finally:
+        for task in (journeys, injecting):
+            task.cancel()
+        await asyncio.gather(journeys, injecting, return_exceptions=True)
+        await driver.close()
+    violations, _ = await until_sound(system, settle_s)
+    ended = time.monotonic()
+    return Outcome(
+        journeys=len(driver.journeys.due_at),
+        seconds=ended - started,
+        recovery_s=None if run.recovered_at is None else ended - run.recovered_at,
+        violations=violations,
+        notes=run.notes,
+    )
+
+
+def kill_and_restart(name: str, down_s: float = 2.0) -> Fault:
+    """kill -9 of a service, down for `down_s`, restarted with the same environment."""
+
+    async def fault(run: Run) -> None:
+        run.system.kill(name)
+        await asyncio.sleep(down_s)
+        began = time.monotonic()
+        await run.restart(name)
+        run.notes.append(f"{name} answered {time.monotonic() - began:.1f} s after its restart")
+
+    return fault
+
+
+def kill_nats_and_restart(down_s: float = 8.0) -> Fault:
+    """kill -9 of nats-server, down for `down_s`, started again on the same store and port."""
+
+    async def fault(run: Run) -> None:
+        run.system.kill_nats()
+        await asyncio.sleep(down_s)
+        await asyncio.to_thread(run.system.restart_nats)
+
+    return fault
+
+
+def loans_opened(at_least: int) -> Callable[[Driver], bool]:
+    """Work in flight in every service: candidates in training and placement, loans opening,
+    schedules being fixed."""
+    return lambda driver: driver.seen.get("financing.loan.opened", [0])[0] >= at_least
+
+
+def registered(at_least: int) -> Callable[[Driver], bool]:
+    return lambda driver: len(driver.journeys.registered_at) >= at_least
