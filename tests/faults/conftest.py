@@ -14,9 +14,7 @@ if str(BENCH) not in sys.path:
     sys.path.insert(0, str(BENCH))  # chaos.py, and run.py whose driver it uses
 
 
-
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers", "faults: the fault suite (kills, outages, poison messages; minutes on 2 cores)"
     )
-
