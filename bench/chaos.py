@@ -156,7 +156,9 @@ class Outcome:
         recovery = f"{self.recovery_s:.1f} s" if self.recovery_s is not None else "n/a"
         return (
             f"{self.journeys} journeys in {self.seconds:.1f} s; recovered in {recovery}; "
-            f"{len(self.violations)} violation(s)" + "".join(f"; {n}" for n in self.notes)
+            f"{len(self.violations)} violation(s)"
+            + "".join(f"; {note}" for note in self.notes)
+            + "".join(f"\n  {v.invariant}: {v}" for v in self.violations)
         )
 
 
@@ -194,6 +196,11 @@ async def journeys_under_fault(
     injecting = asyncio.create_task(inject())
     try:
         await asyncio.gather(journeys, injecting)
+    except TimeoutError:
+        run.notes.append(
+            f"only {len(driver.journeys.due_at)} of {count} journeys done in {timeout_s:.0f} s"
+        )
+        settle_s = min(settle_s, 10.0)  # what is missing will not come: report it
     finally:
         for task in (journeys, injecting):
             task.cancel()
@@ -234,11 +241,21 @@ def kill_nats_and_restart(down_s: float = 8.0) -> Fault:
     return fault
 
 
-def loans_opened(at_least: int) -> Callable[[Driver], bool]:
-    """Work in flight in every service: candidates in training and placement, loans opening,
-    schedules being fixed."""
-    return lambda driver: driver.seen.get("financing.loan.opened", [0])[0] >= at_least
+def seen(event: str, at_least: int) -> Callable[[Driver], bool]:
+    """Once the driver has seen `at_least` events of a kind (e.g. `financing.loan.opened`) on
+    the bus: a service is killed as the events it consumes flow, so it has work in flight."""
+    return lambda driver: driver.seen.get(event, [0])[0] >= at_least
 
 
 def registered(at_least: int) -> Callable[[Driver], bool]:
     return lambda driver: len(driver.journeys.registered_at) >= at_least
+
+
+BUSY = {
+    "training": "registration.candidate.registered",
+    "placement": "training.candidate.ready",
+    "financing": "placement.candidate.placed",
+    "dashboard": "financing.loan.opened",
+}
+"""For each consuming service, an event it consumes: killed as these flow, it has work in
+flight (a batch being handled, outbox rows being relayed)."""

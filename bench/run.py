@@ -188,6 +188,7 @@ class Driver:
         self.placeable = Handled("TRAINING", "placement-candidate-ready", self.ready, self.name)
         self.loans: asyncio.Queue[str] = asyncio.Queue()
         self.ours: set[str] = set()
+        self.financed: set[str] = set()  # placements whose LoanOpened was seen
         self.attempts: Counter[str] = Counter()  # refusals so far, by candidate
         self.bus: NatsClient | None = None
         self.clock_set: date | None = None
@@ -291,7 +292,9 @@ class Driver:
         suffix = msg.subject.split(".", 2)[2]
         if suffix == "financing.loan.opened.v1":
             event = json.loads(msg.data)
-            if event["journey_id"] in self.ours:
+            # Delivered again when an acknowledgement was lost (nats-server killed): sent once.
+            if event["journey_id"] in self.ours and event["placement_id"] not in self.financed:
+                self.financed.add(event["placement_id"])
                 self.loans.put_nowait(event["placement_id"])
         elif suffix == "financing.loan.schedule-fixed.v1":
             event = json.loads(msg.data)
@@ -465,6 +468,7 @@ class Handled:
         self.reader = reader
         """The driver's own durable consumer on the stream."""
         self.waiting: list[tuple[int, str]] = []  # (stream sequence, candidate id), a heap
+        self.seen: set[str] = set()
 
     async def follow(self, js: JetStreamContext) -> None:
         """Read the consumer's events from now on."""
@@ -473,6 +477,9 @@ class Handled:
 
     async def on_event(self, msg: Msg) -> None:
         candidate = json.loads(msg.data)["candidate_id"]
+        if candidate in self.seen:
+            return  # delivered again: its acknowledgement was lost
+        self.seen.add(candidate)
         heapq.heappush(self.waiting, (msg.metadata.sequence.stream, candidate))
 
     async def release(self, js: JetStreamContext, every_s: float = 0.1) -> None:

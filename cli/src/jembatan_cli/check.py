@@ -139,9 +139,8 @@ async def read_service(name: str, url: str) -> Records:
                 result = await connection.execute(text(sql))
                 records.tables[table] = [dict(row) for row in result.mappings()]
     except (DBAPIError, OSError) as exc:
-        raise CheckUnavailable(
-            f"{name}: cannot read its database ({exc.__class__.__name__})"
-        ) from exc
+        reason = (str(getattr(exc, "orig", None) or exc).splitlines() or ["?"])[0]
+        raise CheckUnavailable(f"{name}: cannot read its database: {reason}") from exc
     finally:
         await engine.dispose()
     return records
