@@ -233,6 +233,7 @@ class Driver:
             pending_size=256 * 1024 * 1024,
             max_reconnect_attempts=-1,
             reconnect_time_wait=0.5,
+            error_cb=self.on_bus_error,
         )
         # The timeline only: a core subscription misses what is published while disconnected.
         await self.bus.subscribe("jembatan.>", cb=self.on_any, pending_msgs_limit=2_000_000)
@@ -280,6 +281,11 @@ class Driver:
                 for event, (count, first, last) in self.seen.items()
             },
         }
+
+    async def on_bus_error(self, error: Exception) -> None:
+        """Lost connections (a nats-server killed and restarted) are expected: counted, and
+        the client reconnects by itself."""
+        self.journeys.refusals[f"bus {type(error).__name__}"] += 1
 
     async def on_any(self, msg: Msg) -> None:
         suffix = msg.subject.split(".", 2)[2]

@@ -90,7 +90,8 @@ class Soak:
 
     async def killer(self, until: float, rng: random.Random) -> None:
         while True:
-            await asyncio.sleep(rng.expovariate(1 / self.args.kill_every))
+            pause_s = rng.expovariate(1 / self.args.kill_every)
+            await asyncio.sleep(min(pause_s, max(0.0, until - time.monotonic())))
             if time.monotonic() >= until:
                 return
             service = rng.choice(SERVICES)
@@ -139,8 +140,7 @@ async def soak(args: argparse.Namespace) -> int:
     try:
         killing = asyncio.create_task(run.killer(until, rng))
         await run.journeys(until)
-        killing.cancel()
-        await asyncio.gather(killing, return_exceptions=True)
+        await killing  # ends at `until`, a service it killed started again
         print("checking the invariants ...", flush=True)
         violations, settle_s = await until_sound(system, timeout_s=120)
         run.samples.append((run.elapsed(), system.sample()))
