@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
+import subprocess
 import time
 from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
@@ -20,8 +21,9 @@ from pathlib import Path
 from run import Driver
 
 from jembatan_cli.check import Violation, check_system, embedded_database_urls
-from jembatan_cli.system import LocalSystem, auth_secret
+from jembatan_cli.system import SERVICES, LocalSystem, ServiceProcess, auth_secret
 from jembatan_kit.auth import issue_token
+from jembatan_kit.nats_server import free_ports
 
 QUIET = {"LOG_LEVEL": "WARNING", "OTEL_SDK_DISABLED": "true", "JEMBATAN_TRACES_DIR": ""}
 """Settings that keep the processes' cost to the journeys (no tracing, warnings only)."""
@@ -87,6 +89,58 @@ class ChaosSystem(LocalSystem):
         return sampled
 
 
+@dataclass
+class ReplicatedSystem(ChaosSystem):
+    """Every service twice, both replicas on the service's one database (PostgreSQL), as
+    Kubernetes runs them. The driver speaks to the first replica; the second shares the
+    consumers, the relay and the scheduler."""
+
+    database_urls: dict[str, str] = field(default_factory=dict)
+    replicas: dict[str, ServiceProcess] = field(default_factory=dict)
+
+    def _spawn(self, name: str, logs: Path, port: int | None = None) -> ServiceProcess:
+        shared: dict[str, str] = self.extra_env  # type: ignore[has-type]
+        own = {"DATABASE_URL": self.database_urls[name]}
+        if port is not None:
+            own["HTTP_PORT"] = str(port)
+        self.extra_env = {**shared, **own}
+        try:
+            spawned = super()._spawn(name, logs)
+        finally:
+            self.extra_env = shared
+        if port is None:
+            return spawned
+        return ServiceProcess(name, port, spawned.process, spawned.log_file)
+
+    def start_replicas(self, timeout_s: float = 120.0) -> None:
+        logs = self.data_dir / "logs"
+        for name, port in zip(SERVICES, free_ports(len(SERVICES)), strict=True):
+            self.replicas[name] = self._spawn(name, logs, port)
+        deadline = time.monotonic() + timeout_s
+        for name, replica in self.replicas.items():
+            while not self._answers(replica):
+                if replica.process.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError(f"the second replica of {name} did not start")
+                time.sleep(0.1)
+
+    def kill_replica(self, name: str) -> None:
+        self.replicas[name].process.send_signal(signal.SIGKILL)
+        self.replicas[name].process.wait()
+
+    def stop(self) -> None:
+        for replica in self.replicas.values():
+            if replica.process.poll() is None:
+                replica.process.terminate()
+        for replica in self.replicas.values():
+            try:
+                replica.process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                replica.process.kill()
+                replica.process.wait()
+        self.replicas.clear()
+        super().stop()
+
+
 def running(data_dir: Path, **env: str) -> Iterator[ChaosSystem]:
     """A started system, stopped when the generator closes (a pytest fixture's body)."""
     system = ChaosSystem.on_free_ports(data_dir, extra_env={**QUIET, **env})
@@ -98,6 +152,8 @@ def running(data_dir: Path, **env: str) -> Iterator[ChaosSystem]:
 
 
 def database_urls(system: LocalSystem) -> dict[str, str]:
+    if isinstance(system, ReplicatedSystem):
+        return system.database_urls
     return embedded_database_urls(system.data_dir)
 
 

@@ -3,12 +3,15 @@ bad arguments or a database it cannot read (exit 2, never a traceback)."""
 
 from __future__ import annotations
 
+import json
+import uuid
 from pathlib import Path
+from typing import Any
 
 import pytest
 from typer.testing import CliRunner
 
-from jembatan_cli.check import SERVICES, async_url, subject_matches
+from jembatan_cli.check import SERVICES, Bus, Records, async_url, evaluate, subject_matches
 from jembatan_cli.main import app
 
 
@@ -59,3 +62,120 @@ def test_an_unreadable_database_is_reported_not_raised(tmp_path: Path) -> None:
     result = CliRunner().invoke(app, ["check", *urls])
     assert result.exit_code == 2
     assert "cannot read its database" in result.output
+
+
+def one_journey() -> tuple[dict[str, Records], Bus]:
+    """The records of one candidate from registration to the first RepaymentDue, all in order."""
+    candidate, journey, placement, loan = (str(uuid.uuid4()) for _ in range(4))
+    registered, placed = str(uuid.uuid4()), str(uuid.uuid4())
+    subject = "jembatan.kaltim.{}.v1".format
+
+    def outbox(event_id: str, suffix: str, **body: str) -> dict[str, Any]:
+        payload = json.dumps({"event_id": event_id, "journey_id": journey, **body})
+        return {"event_id": event_id, "subject": subject(suffix), "payload": payload, "sent_at": 1}
+
+    records = {
+        "registration": Records(
+            {
+                "candidates": [{"id": candidate, "status": "active"}],
+                "outbox": [
+                    outbox(registered, "registration.candidate.registered", candidate_id=candidate)
+                ],
+                "inbox": [],
+            }
+        ),
+        "training": Records(
+            {
+                "enrolments": [{"candidate_id": candidate, "journey_id": journey}],
+                "outbox": [],
+                "inbox": [{"consumer": "training-candidate-registered", "event_id": registered}],
+            }
+        ),
+        "placement": Records(
+            {
+                "placements": [{"id": placement, "candidate_id": candidate, "status": "departed"}],
+                "steps": [
+                    {"placement_id": placement, "status": status}
+                    for status in ("placed", "coe_issued", "visa_issued", "departed")
+                ],
+                "outbox": [outbox(placed, "placement.candidate.placed", placement_id=placement)],
+                "inbox": [],
+            }
+        ),
+        "financing": Records(
+            {
+                "loans": [{"id": loan, "placement_id": placement, "schedule_fixed_at": 1}],
+                "instalments": [
+                    {
+                        "loan_id": loan,
+                        "number": number,
+                        "due_date": f"2099-0{number}-01",
+                        "announced_at": 1 if number == 1 else None,
+                        "superseded_at": None,
+                    }
+                    for number in (1, 2)
+                ],
+                "outbox": [],
+                "inbox": [{"consumer": "financing-candidate-placed", "event_id": placed}],
+            }
+        ),
+        "dashboard": Records(
+            {
+                "candidates": [
+                    {
+                        "candidate_id": candidate,
+                        "registered_on": 1,
+                        "placed_on": 1,
+                        "departed_on": 1,
+                    }
+                ],
+                "loans": [{"loan_id": loan}],
+                "repayments_due": [{"loan_id": loan, "instalment_number": 1}],
+                "outbox": [],
+                "inbox": [],
+            }
+        ),
+    }
+    bus = Bus(
+        repayments_due=[{"loan_id": loan, "instalment_number": 1}],
+        consumers=[
+            (
+                "REGISTRATION",
+                "training-candidate-registered",
+                ["jembatan.*.registration.candidate.registered.v1"],
+            ),
+            (
+                "PLACEMENT",
+                "financing-candidate-placed",
+                ["jembatan.*.placement.candidate.placed.v1"],
+            ),
+        ],
+        dead_letters=[],
+    )
+    return records, bus
+
+
+def test_a_sound_journey_violates_nothing() -> None:
+    assert evaluate(*one_journey()) == []
+
+
+def test_each_kind_of_fault_is_named_with_its_ids() -> None:
+    records, bus = one_journey()
+    loan = records["financing"].rows("loans")[0]["id"]
+    placed = records["placement"].rows("outbox")[0]
+    bus.repayments_due.append({"loan_id": loan, "instalment_number": 1})  # announced twice
+    bus.dead_letters.append((7, "placement-candidate-ready"))
+    placed["sent_at"] = None  # never sent
+    records["financing"].tables["inbox"] = []  # handled, but the record of it lost
+    records["training"].tables["enrolments"] = []  # the enrolment lost
+
+    found = {(v.invariant, v.ids) for v in evaluate(records, bus)}
+
+    candidate = records["registration"].rows("candidates")[0]["id"]
+    assert found >= {
+        ("repayments-announced-once", (f"{loan}:1",)),
+        ("no-dead-letters", ("7",)),
+        ("outbox-sent", (placed["event_id"],)),
+        ("registrations-enrolled", (candidate,)),
+        ("inbox-effects", (records["registration"].rows("outbox")[0]["event_id"],)),
+    }

@@ -243,206 +243,267 @@ def _duplicates(keys: Iterable[Any]) -> list[str]:
     return sorted(str(key) for key, count in Counter(keys).items() if count > 1)
 
 
-def evaluate(records: dict[str, Records], bus: Bus, today: date | None = None) -> list[Violation]:
-    """Every invariant over what was read; the violations found (none: the system is sound)."""
-    today = today or datetime.now(UTC).date()
-    found: list[Violation] = []
+def _instalment(loan_id: Any, number: Any) -> str:
+    return f"{_id(loan_id)}:{number}"
 
-    def violated(invariant: str, detail: str, ids: Iterable[Any]) -> None:
+
+class Findings:
+    """The violations found so far; each names its ids, sorted, and counts them."""
+
+    def __init__(self) -> None:
+        self.found: list[Violation] = []
+
+    def add(self, invariant: str, detail: str, ids: Iterable[Any]) -> None:
         listed = tuple(sorted({str(i) for i in ids}))
         if listed:
-            found.append(Violation(invariant, f"{detail} ({len(listed)})", listed))
+            self.found.append(Violation(invariant, f"{detail} ({len(listed)})", listed))
 
-    registration, training = records["registration"], records["training"]
-    placement, financing = records["placement"], records["financing"]
-    dashboard = records["dashboard"]
 
-    registered = {_id(row["id"]): row["status"] for row in registration.rows("candidates")}
-    enrolled = [_id(row["candidate_id"]) for row in training.rows("enrolments")]
-    active = {candidate for candidate, status in registered.items() if status == "active"}
-    violated("registrations-enrolled", "active registrations not enrolled", active - set(enrolled))
-    violated(
+@dataclass
+class Facts:
+    """The services' records, keyed as the invariants compare them (ids in text form)."""
+
+    records: dict[str, Records]
+    registered: dict[str, str]  # candidate id: status
+    enrolled: list[str]  # candidate ids, as many as there are rows
+    placements: dict[str, dict[str, Any]]
+    reached: dict[str, set[str]]  # placement status: the placements that reached it
+    loans_by_placement: dict[str, list[dict[str, Any]]]
+    instalments: list[dict[str, Any]]
+    handled: set[tuple[str, str]]  # (durable consumer, event id) of every inbox row
+
+    @classmethod
+    def of(cls, records: dict[str, Records]) -> Facts:
+        reached: dict[str, set[str]] = defaultdict(set)
+        for row in records["placement"].rows("steps"):
+            reached[row["status"]].add(_id(row["placement_id"]))
+        loans: dict[str, list[dict[str, Any]]] = defaultdict(list)
+        for row in records["financing"].rows("loans"):
+            loans[_id(row["placement_id"])].append(row)
+        return cls(
+            records=records,
+            registered={
+                _id(row["id"]): row["status"] for row in records["registration"].rows("candidates")
+            },
+            enrolled=[_id(row["candidate_id"]) for row in records["training"].rows("enrolments")],
+            placements={_id(row["id"]): row for row in records["placement"].rows("placements")},
+            reached=reached,
+            loans_by_placement=loans,
+            instalments=records["financing"].rows("instalments"),
+            handled={
+                (row["consumer"], _id(row["event_id"]))
+                for name in SERVICES
+                for row in records[name].rows("inbox")
+            },
+        )
+
+    def outbox(self, service: str) -> list[dict[str, Any]]:
+        return self.records[service].rows("outbox")
+
+
+def _check_journeys(facts: Facts, findings: Findings) -> None:
+    active = {c for c, status in facts.registered.items() if status == "active"}
+    findings.add(
+        "registrations-enrolled", "active registrations not enrolled", active - set(facts.enrolled)
+    )
+    findings.add(
         "enrolments-registered",
         "enrolments without a registration",
-        set(enrolled) - set(registered),
+        set(facts.enrolled) - set(facts.registered),
     )
-
-    placements = {_id(row["id"]): row for row in placement.rows("placements")}
-    reached: dict[str, set[str]] = defaultdict(set)  # status: placement ids that reached it
-    for row in placement.rows("steps"):
-        reached[row["status"]].add(_id(row["placement_id"]))
-    loans_by_placement: dict[str, list[dict[str, Any]]] = defaultdict(list)
-    for row in financing.rows("loans"):
-        loans_by_placement[_id(row["placement_id"])].append(row)
-    instalments = financing.rows("instalments")
-    scheduled = {_id(row["loan_id"]) for row in instalments}
-    departed = reached["departed"]
-    violated(
+    loans = facts.loans_by_placement
+    scheduled = {_id(row["loan_id"]) for row in facts.instalments}
+    departed = facts.reached["departed"]
+    findings.add(
         "departures-financed",
         "departed placements without exactly one loan",
-        (p for p in departed if len(loans_by_placement.get(p, [])) != 1),
+        (p for p in departed if len(loans.get(p, [])) != 1),
     )
-    violated(
+    findings.add(
         "departures-financed",
         "departed placements whose loan has no fixed schedule",
         (
             p
             for p in departed
-            if len(loans_by_placement.get(p, [])) == 1
+            if len(loans.get(p, [])) == 1
             and (
-                loans_by_placement[p][0]["schedule_fixed_at"] is None
-                or _id(loans_by_placement[p][0]["id"]) not in scheduled
+                loans[p][0]["schedule_fixed_at"] is None or _id(loans[p][0]["id"]) not in scheduled
             )
         ),
     )
 
-    violated("one-effect-per-key", "candidates enrolled twice", _duplicates(enrolled))
-    violated(
+
+def _check_one_effect_per_key(facts: Facts, findings: Findings) -> None:
+    training = facts.records["training"]
+    findings.add("one-effect-per-key", "candidates enrolled twice", _duplicates(facts.enrolled))
+    findings.add(
         "one-effect-per-key",
         "journeys enrolled twice",
         _duplicates(_id(row["journey_id"]) for row in training.rows("enrolments")),
     )
-    violated(
+    findings.add(
         "one-effect-per-key",
         "candidates with two slot-holding placements",
         _duplicates(
             _id(row["candidate_id"])
-            for row in placements.values()
-            if row["status"] in ("placed", "coe_issued", "visa_issued", "departed")
+            for row in facts.placements.values()
+            if row["status"] in SLOT_HOLDING
         ),
     )
-    violated(
+    findings.add(
         "one-effect-per-key",
         "placements with two loans",
-        (p for p, loans in loans_by_placement.items() if len(loans) > 1),
+        (p for p, loans in facts.loans_by_placement.items() if len(loans) > 1),
     )
-    violated(
+    findings.add(
         "one-effect-per-key",
         "instalments (loan:number) scheduled twice",
-        _duplicates(f"{_id(row['loan_id'])}:{row['number']}" for row in instalments),
+        _duplicates(_instalment(row["loan_id"], row["number"]) for row in facts.instalments),
     )
 
-    # Each event a consumer records as handled, found in its producer's outbox, has its effect.
-    sent_events = {
-        _id(row["event_id"]): row for name in SERVICES for row in records[name].rows("outbox")
-    }
-    handled = {
-        (row["consumer"], _id(row["event_id"]))
-        for name in SERVICES
-        for row in records[name].rows("inbox")
-    }
-    enrolled_set, loans_set = set(enrolled), set(loans_by_placement)
-    effects = {
-        "training-candidate-registered": ("candidate_id", enrolled_set, "enrolment"),
-        "financing-candidate-placed": ("placement_id", loans_set, "loan"),
-    }
-    for durable, (key, effect, what) in effects.items():
-        missing = []
-        for consumer, event_id in handled:
-            if consumer != durable or event_id not in sent_events:
-                continue
-            if _id(json.loads(sent_events[event_id]["payload"])[key]) not in effect:
-                missing.append(event_id)
-        violated("inbox-effects", f"{durable}: events handled without a {what}", missing)
 
-    for name in SERVICES:
-        violated(
-            "outbox-sent",
-            f"{name}: outbox rows never sent (event ids)",
+SLOT_HOLDING = ("placed", "coe_issued", "visa_issued", "departed")
+"""Placement statuses in which a candidate holds an order's slot: one such placement each."""
+
+EFFECTS = {
+    "training-candidate-registered": ("candidate_id", "enrolment"),
+    "financing-candidate-placed": ("placement_id", "loan"),
+}
+"""For these durable consumers, the event field naming the key of the effect each event has."""
+
+
+def _check_inbox_effects(facts: Facts, findings: Findings) -> None:
+    """Each event a consumer records as handled, found in its producer's outbox, has its
+    effect: the enrolment of the registered candidate, the loan of the placement."""
+    sent = {_id(row["event_id"]): row for name in SERVICES for row in facts.outbox(name)}
+    effects = {"enrolment": set(facts.enrolled), "loan": set(facts.loans_by_placement)}
+    for durable, (key, what) in EFFECTS.items():
+        findings.add(
+            "inbox-effects",
+            f"{durable}: events handled without a {what}",
             (
-                _id(row["event_id"])
-                for row in records[name].rows("outbox")
-                if row["sent_at"] is None
+                event_id
+                for consumer, event_id in facts.handled
+                if consumer == durable
+                and event_id in sent
+                and _id(json.loads(sent[event_id]["payload"])[key]) not in effects[what]
             ),
         )
 
+
+def _check_messaging(facts: Facts, bus: Bus, findings: Findings) -> None:
+    for name in SERVICES:
+        findings.add(
+            "outbox-sent",
+            f"{name}: outbox rows never sent (event ids)",
+            (_id(row["event_id"]) for row in facts.outbox(name) if row["sent_at"] is None),
+        )
+    # A durable is named after the service that consumes (`training-candidate-registered`), a
+    # stream after the one that produces (REGISTRATION). Other durables (a reader's) are not ours.
     for stream, durable, subjects in bus.consumers:
-        if stream == DEAD_LETTER.name:
+        consumer_service, producer = durable.split("-", 1)[0], stream.lower()
+        if consumer_service not in SERVICES or producer not in SERVICES:
             continue
-        consumer_service = durable.split("-", 1)[0]
-        if consumer_service not in records:
-            continue
-        producer = records.get(stream.lower())
-        if producer is None:
-            continue
-        unconsumed = [
-            _id(row["event_id"])
-            for row in producer.rows("outbox")
-            if row["sent_at"] is not None
-            and any(subject_matches(pattern, row["subject"]) for pattern in subjects)
-            and (durable, _id(row["event_id"])) not in handled
-        ]
-        violated("events-consumed", f"{durable}: events sent but not handled", unconsumed)
-
-    announced: Counter[str] = Counter(
-        f"{_id(body['loan_id'])}:{body['instalment_number']}" for body in bus.repayments_due
-    )
-    due = set()
-    for row in instalments:
-        key = f"{_id(row['loan_id'])}:{row['number']}"
-        if row["announced_at"] is not None:
-            due.add(key)
-        elif row["superseded_at"] is None and _as_date(row["due_date"]) < today:
-            due.add(key)  # due before today by any clock, yet never announced
-    violated(
-        "repayments-announced-once",
-        "due instalments (loan:number) without a RepaymentDue",
-        (key for key in due if announced[key] == 0),
-    )
-    violated(
-        "repayments-announced-once",
-        "instalments (loan:number) with two or more RepaymentDue",
-        (key for key, count in announced.items() if count > 1),
-    )
-    known = {f"{_id(row['loan_id'])}:{row['number']}" for row in instalments}
-    violated(
-        "repayments-announced-once",
-        "RepaymentDue for instalments (loan:number) financing does not hold",
-        set(announced) - known,
-    )
-
+        findings.add(
+            "events-consumed",
+            f"{durable}: events sent but not handled",
+            (
+                _id(row["event_id"])
+                for row in facts.outbox(producer)
+                if row["sent_at"] is not None
+                and any(subject_matches(pattern, row["subject"]) for pattern in subjects)
+                and (durable, _id(row["event_id"])) not in facts.handled
+            ),
+        )
     for consumer in sorted({consumer for _, consumer in bus.dead_letters}):
-        violated(
+        findings.add(
             "no-dead-letters",
             f"dead letters of {consumer} (DEADLETTER stream sequences)",
             (seq for seq, who in bus.dead_letters if who == consumer),
         )
 
+
+def _check_repayments(facts: Facts, bus: Bus, today: date, findings: Findings) -> None:
+    announced: Counter[str] = Counter(
+        _instalment(body["loan_id"], body["instalment_number"]) for body in bus.repayments_due
+    )
+    due = {
+        _instalment(row["loan_id"], row["number"])
+        for row in facts.instalments
+        if row["announced_at"] is not None
+        # due before today by any clock (financing's may be ahead), yet never announced
+        or (row["superseded_at"] is None and _as_date(row["due_date"]) < today)
+    }
+    findings.add(
+        "repayments-announced-once",
+        "due instalments (loan:number) without a RepaymentDue",
+        (key for key in due if announced[key] == 0),
+    )
+    findings.add(
+        "repayments-announced-once",
+        "instalments (loan:number) with two or more RepaymentDue",
+        (key for key, count in announced.items() if count > 1),
+    )
+    known = {_instalment(row["loan_id"], row["number"]) for row in facts.instalments}
+    findings.add(
+        "repayments-announced-once",
+        "RepaymentDue for instalments (loan:number) financing does not hold",
+        set(announced) - known,
+    )
+
+
+def _check_dashboard(facts: Facts, findings: Findings) -> None:
+    dashboard = facts.records["dashboard"]
     board = dashboard.rows("candidates")
 
     def shown(column: str) -> set[str]:
         return {_id(row["candidate_id"]) for row in board if row[column] is not None}
 
     def compare(what: str, on_dashboard: set[str], in_services: set[str]) -> None:
-        violated("dashboard-agrees", f"{what} on the dashboard only", on_dashboard - in_services)
-        violated("dashboard-agrees", f"{what} missing on the dashboard", in_services - on_dashboard)
+        findings.add(
+            "dashboard-agrees", f"{what} on the dashboard only", on_dashboard - in_services
+        )
+        findings.add(
+            "dashboard-agrees", f"{what} missing on the dashboard", in_services - on_dashboard
+        )
 
-    compare("registered candidates", shown("registered_on"), set(registered))
-    candidate_of = {p: _id(row["candidate_id"]) for p, row in placements.items()}
-    compare(
-        "placed candidates",
-        shown("placed_on"),
-        {candidate_of[p] for p in reached["placed"] if p in candidate_of},
-    )
-    compare(
-        "departed candidates",
-        shown("departed_on"),
-        {candidate_of[p] for p in departed if p in candidate_of},
-    )
+    candidate_of = {p: _id(row["candidate_id"]) for p, row in facts.placements.items()}
+
+    def candidates_reaching(status: str) -> set[str]:
+        return {candidate_of[p] for p in facts.reached[status] if p in candidate_of}
+
+    compare("registered candidates", shown("registered_on"), set(facts.registered))
+    compare("placed candidates", shown("placed_on"), candidates_reaching("placed"))
+    compare("departed candidates", shown("departed_on"), candidates_reaching("departed"))
     compare(
         "loans",
         {_id(row["loan_id"]) for row in dashboard.rows("loans")},
-        {_id(row["id"]) for row in financing.rows("loans")},
+        {_id(row["id"]) for row in facts.records["financing"].rows("loans")},
     )
     compare(
         "repayments due (loan:number)",
         {
-            f"{_id(row['loan_id'])}:{row['instalment_number']}"
+            _instalment(row["loan_id"], row["instalment_number"])
             for row in dashboard.rows("repayments_due")
         },
-        {f"{_id(row['loan_id'])}:{row['number']}" for row in instalments if row["announced_at"]},
+        {
+            _instalment(row["loan_id"], row["number"])
+            for row in facts.instalments
+            if row["announced_at"]
+        },
     )
-    return found
+
+
+def evaluate(records: dict[str, Records], bus: Bus, today: date | None = None) -> list[Violation]:
+    """Every invariant over what was read; the violations found (none: the system is sound)."""
+    facts, findings = Facts.of(records), Findings()
+    _check_journeys(facts, findings)
+    _check_one_effect_per_key(facts, findings)
+    _check_inbox_effects(facts, findings)
+    _check_messaging(facts, bus, findings)
+    _check_repayments(facts, bus, today or datetime.now(UTC).date(), findings)
+    _check_dashboard(facts, findings)
+    return findings.found
 
 
 def _as_date(value: Any) -> date:
