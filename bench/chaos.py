@@ -73,8 +73,8 @@ class ChaosSystem(LocalSystem):
             pids["nats-server"] = self.nats.process.pid
         return pids
 
-    def sample(self) -> dict[str, tuple[float, int]]:
-        """Each process's resident memory (MB) and open file descriptors, now."""
+    def sample(self) -> dict[str, tuple[int, float, int]]:
+        """Each process's pid, resident memory (MB) and open file descriptors, now."""
         sampled = {}
         for name, pid in self.pids().items():
             try:
@@ -85,7 +85,7 @@ class ChaosSystem(LocalSystem):
             rss_kb = next(
                 int(line.split()[1]) for line in status.splitlines() if line.startswith("VmRSS:")
             )
-            sampled[name] = (rss_kb / 1024, files)
+            sampled[name] = (pid, rss_kb / 1024, files)
         return sampled
 
 

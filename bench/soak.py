@@ -32,6 +32,9 @@ from run import Driver
 from jembatan_cli.check import Violation, render
 from jembatan_cli.system import SERVICES
 
+WARM_S = 20.0
+"""A process's memory and open files are compared from this long after it started."""
+
 
 @dataclass
 class Kill:
@@ -55,7 +58,8 @@ class Soak:
     driver: Driver | None = None
     clock: date | None = None
     """Financing's clock as the last round left it (the first instalments' due date)."""
-    samples: list[tuple[float, dict[str, tuple[float, int]]]] = field(default_factory=list)
+    samples: list[tuple[float, dict[str, tuple[int, float, int]]]] = field(default_factory=list)
+    """(seconds from the start, {process: (pid, RSS MB, open files)})"""
 
     def elapsed(self) -> float:
         return time.monotonic() - self.started
@@ -185,19 +189,28 @@ def report(run: Soak, violations: list[Violation], settle_s: float) -> list[str]
             )
     grown = []
     if run.samples:
-        warm = next((s for t, s in run.samples if t >= 30), run.samples[0][1])
-        last = run.samples[-1][1]
         print(
-            "Memory (RSS) and open files, first sample after 30 s vs last (a killed process "
-            "starts again from scratch):"
+            f"Memory (RSS) and open files of each process, {WARM_S:.0f} s after it started vs "
+            "at the end (a killed process is a new one):"
         )
-        for name, (rss, files) in sorted(last.items()):
-            first_rss, first_files = warm.get(name, (rss, files))
-            restarted = sum(k.service == name for k in run.kills)
-            note = f"   ({restarted} restart(s))" if restarted else ""
+        for name, (pid, rss, files) in sorted(run.samples[-1][1].items()):
+            lifetime = [
+                (t, sample[name])
+                for t, sample in run.samples
+                if name in sample and sample[name][0] == pid
+            ]
+            born = lifetime[0][0]
+            warm = next(((t, sample) for t, sample in lifetime if t >= born + WARM_S), None)
+            if warm is None or warm[0] == lifetime[-1][0]:
+                print(
+                    f"  {name:<13} RSS {rss:6.0f} MB   open files {files:4d}   (started "
+                    f"{run.samples[-1][0] - born:.0f} s before the end: not compared)"
+                )
+                continue
+            warm_at, (_, first_rss, first_files) = warm
             print(
                 f"  {name:<13} RSS {first_rss:6.0f} -> {rss:6.0f} MB   open files "
-                f"{first_files:4d} -> {files:4d}{note}"
+                f"{first_files:4d} -> {files:4d}   over {lifetime[-1][0] - warm_at:.0f} s"
             )
             if rss > first_rss * 1.5 + 50 or files > first_files * 1.5 + 20:
                 grown.append(name)
