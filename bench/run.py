@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import csv
 import heapq
 import io
@@ -46,7 +47,7 @@ import tempfile
 import time
 import uuid
 from collections import Counter, defaultdict
-from collections.abc import Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from datetime import time as day_time
@@ -60,7 +61,7 @@ import nats
 from nats.aio.client import Client as NatsClient
 from nats.aio.msg import Msg
 from nats.js import JetStreamContext
-from nats.js.api import DeliverPolicy, StreamConfig
+from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy, StreamConfig
 from opentelemetry import propagate
 
 from jembatan_cli.system import SERVICES, LocalSystem, ServiceProcess, auth_secret
@@ -102,12 +103,13 @@ class BenchSystem(LocalSystem):
 # --- the journeys -------------------------------------------------------------------------------
 
 
-def candidate_rows(count: int, first_district: int = 1) -> list[dict[str, str]]:
+def candidate_rows(count: int, first_district: int = 1, start: int = 0) -> list[dict[str, str]]:
     """Distinct, valid TITP candidates from Kalimantan Timur.
 
-    NIK 64 71 <district> 150604 <serial>: district from `first_district`, serial 0001-9999."""
+    NIK 64 71 <district> 150604 <serial>: district from `first_district`, serial 0001-9999;
+    the first `start` candidates of that sequence left out."""
     rows = []
-    for index in range(count):
+    for index in range(start, start + count):
         district, serial = divmod(index, 9999)
         nik = f"6471{first_district + district:02d}150604{serial + 1:04d}"
         rows.append(
@@ -145,10 +147,30 @@ class Journeys:
 
 
 class Driver:
-    def __init__(self, system: LocalSystem, journeys: int, chunk: int, token: str) -> None:
+    """Drives `journeys` new candidates from registration to their first RepaymentDue.
+
+    It survives what a fault injector does to the system (`tests/faults`, `bench/soak.py`):
+    a request that finds its service down or unavailable is sent again until it answers (every
+    request it sends is idempotent or its refusal on a second sending is told apart), and it
+    follows the bus through durable consumers of its own, which resume where they were after a
+    restart of nats-server or a lost connection. `first_candidate` offsets the candidates' NIKs,
+    so several drivers can run one after the other on one system."""
+
+    def __init__(
+        self,
+        system: LocalSystem,
+        journeys: int,
+        chunk: int,
+        token: str,
+        first_candidate: int = 0,
+        unavailable_for_s: float = 180.0,
+    ) -> None:
         self.system = system
         self.journeys = Journeys(journeys)
         self.chunk = chunk
+        self.first_candidate = first_candidate
+        self.unavailable_for_s = unavailable_for_s
+        self.name = f"bench-driver-{uuid.uuid4().hex[:8]}"
         self.http = {
             name: httpx.AsyncClient(
                 base_url=service.url,
@@ -160,10 +182,13 @@ class Driver:
         self.registered: asyncio.Queue[str] = asyncio.Queue()
         self.ready: asyncio.Queue[str] = asyncio.Queue()
         # A candidate is sent on once the service that must know of it has handled its event.
-        self.enrolled = Handled("REGISTRATION", "training-candidate-registered", self.registered)
-        self.placeable = Handled("TRAINING", "placement-candidate-ready", self.ready)
+        self.enrolled = Handled(
+            "REGISTRATION", "training-candidate-registered", self.registered, self.name
+        )
+        self.placeable = Handled("TRAINING", "placement-candidate-ready", self.ready, self.name)
         self.loans: asyncio.Queue[str] = asyncio.Queue()
         self.ours: set[str] = set()
+        self.financed: set[str] = set()  # placements whose LoanOpened was seen
         self.attempts: Counter[str] = Counter()  # refusals so far, by candidate
         self.bus: NatsClient | None = None
         self.clock_set: date | None = None
@@ -175,21 +200,61 @@ class Driver:
     async def close(self) -> None:
         for client in self.http.values():
             await client.aclose()
-        for gate in (self.enrolled, self.placeable):
-            await gate.stop()
         if self.bus is not None:
+            js = self.bus.jetstream()
+            for stream in ("FINANCING", *(gate.stream for gate in (self.enrolled, self.placeable))):
+                with contextlib.suppress(Exception):
+                    await js.delete_consumer(stream, self.name)
             await self.bus.close()
 
+    async def call(self, service: str, method: str, path: str, **kwargs: Any) -> httpx.Response:
+        """The service's answer to a request, sent again while the service is down, restarting
+        or unavailable (503), for at most `unavailable_for_s`. The response says in `extensions`
+        whether it answers a second sending (`resent`)."""
+        deadline = time.monotonic() + self.unavailable_for_s
+        resent = False
+        while True:
+            try:
+                response = await self.http[service].request(method, path, **kwargs)
+            except httpx.TransportError:
+                response = None
+            if response is not None and response.status_code not in (502, 503, 504):
+                response.extensions["resent"] = resent
+                return response
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"{service} unavailable for {self.unavailable_for_s} s")
+            self.journeys.refusals[f"{service} unavailable"] += 1
+            resent = True
+            await asyncio.sleep(0.5)
+
     async def run(self) -> dict[str, Any]:
-        self.bus = await nats.connect(self.system.nats_url, pending_size=256 * 1024 * 1024)
-        await self.bus.subscribe("jembatan.>", cb=self.on_event, pending_msgs_limit=2_000_000)
+        self.bus = await nats.connect(
+            self.system.nats_url,
+            pending_size=256 * 1024 * 1024,
+            max_reconnect_attempts=-1,
+            reconnect_time_wait=0.5,
+            error_cb=self.on_bus_error,
+        )
+        # The timeline only: a core subscription misses what is published while disconnected.
+        await self.bus.subscribe("jembatan.>", cb=self.on_any, pending_msgs_limit=2_000_000)
         js = self.bus.jetstream()
         for gate in (self.enrolled, self.placeable):
             await gate.follow(js)
+        await follow(
+            js,
+            "FINANCING",
+            self.name,
+            [
+                "jembatan.*.financing.loan.opened.v1",
+                "jembatan.*.financing.loan.schedule-fixed.v1",
+                "jembatan.*.financing.repayment.due.v1",
+            ],
+        )
         started = self.started = time.perf_counter()
         workers = [
             asyncio.create_task(self.enrolled.release(js)),
             asyncio.create_task(self.placeable.release(js)),
+            asyncio.create_task(consume(js, "FINANCING", self.name, self.on_event)),
             asyncio.create_task(self.register_all()),
             asyncio.create_task(self.record_results()),
             asyncio.create_task(self.place()),
@@ -217,15 +282,25 @@ class Driver:
             },
         }
 
-    async def on_event(self, msg: Msg) -> None:
+    async def on_bus_error(self, error: Exception) -> None:
+        """Lost connections (a nats-server killed and restarted) are expected: counted, and
+        the client reconnects by itself."""
+        self.journeys.refusals[f"bus {type(error).__name__}"] += 1
+
+    async def on_any(self, msg: Msg) -> None:
         suffix = msg.subject.split(".", 2)[2]
         moment = time.perf_counter() - self.started
         seen = self.seen.setdefault(suffix.rsplit(".", 1)[0], [0, moment, moment])
         seen[0] += 1
         seen[2] = moment
+
+    async def on_event(self, msg: Msg) -> None:
+        suffix = msg.subject.split(".", 2)[2]
         if suffix == "financing.loan.opened.v1":
             event = json.loads(msg.data)
-            if event["journey_id"] in self.ours:
+            # Delivered again when an acknowledgement was lost (nats-server killed): sent once.
+            if event["journey_id"] in self.ours and event["placement_id"] not in self.financed:
+                self.financed.add(event["placement_id"])
                 self.loans.put_nowait(event["placement_id"])
         elif suffix == "financing.loan.schedule-fixed.v1":
             event = json.loads(msg.data)
@@ -243,18 +318,20 @@ class Driver:
 
     async def move_clock(self, first_due: date) -> None:
         now = datetime.combine(first_due, day_time(12), UTC)
-        response = await self.http["financing"].put("/clock", json={"now": now.isoformat()})
+        response = await self.call("financing", "PUT", "/clock", json={"now": now.isoformat()})
         if response.status_code != 200 and "moves forward" not in response.text:
             raise RuntimeError(f"PUT /clock: {response.status_code} {response.text}")
 
     async def register_all(self) -> None:
-        rows = candidate_rows(self.journeys.expected)
+        rows = candidate_rows(self.journeys.expected, start=self.first_candidate)
         chunks = [rows[i : i + self.chunk] for i in range(0, len(rows), self.chunk)]
         gate = asyncio.Semaphore(2)
 
         async def upload(chunk: list[dict[str, str]]) -> None:
             async with gate:
-                response = await self.http["registration"].post(
+                response = await self.call(
+                    "registration",
+                    "POST",
                     "/candidates/bulk",
                     params={"agency": "kaltim"},
                     content=to_csv(chunk),
@@ -285,8 +362,12 @@ class Driver:
                 }
                 for candidate in candidates
             ]
-            response = await self.http["training"].post(
-                "/results/bulk", content=to_csv(rows), headers={"content-type": "text/csv"}
+            response = await self.call(
+                "training",
+                "POST",
+                "/results/bulk",
+                content=to_csv(rows),
+                headers={"content-type": "text/csv"},
             )
             body = expect(response, 200)
             retry = []
@@ -305,14 +386,19 @@ class Driver:
             while candidates:
                 order = await self.order_with_slots()
                 batch, candidates = candidates[: order[1]], candidates[order[1] :]
-                response = await self.http["placement"].post(
-                    f"/job-orders/{order[0]}/placements/bulk", json={"candidate_ids": batch}
+                response = await self.call(
+                    "placement",
+                    "POST",
+                    f"/job-orders/{order[0]}/placements/bulk",
+                    json={"candidate_ids": batch},
                 )
                 body = expect(response, 200)
                 order[1] -= body["accepted"]
                 retry = []
                 for row in body["rows"]:
                     if row["status"] != "accepted":
+                        if response.extensions["resent"] and row["error"] != "candidate_not_ready":
+                            continue  # its first sending placed the candidate
                         if row["error"] != "candidate_not_ready":
                             raise RuntimeError(f"placement refused a benchmark contract: {row}")
                         self.journeys.refusals[f"placement {row['error']}"] += 1
@@ -323,7 +409,9 @@ class Driver:
         if self.orders and self.orders[-1][1] > 0:
             return self.orders[-1]
         slots = 1000
-        response = await self.http["placement"].post(
+        response = await self.call(
+            "placement",
+            "POST",
             "/job-orders",
             json={
                 "employer": "Toyota Tsusho Parts Kyushu",
@@ -348,11 +436,11 @@ class Driver:
                 for placement in placements
                 for step in ("certificate-of-eligibility", "visa", "departure")
             ]
-            response = await self.http["placement"].post(
-                "/placements/steps/bulk", json={"steps": steps}
+            response = await self.call(
+                "placement", "POST", "/placements/steps/bulk", json={"steps": steps}
             )
             body = expect(response, 200)
-            if body["refused"]:
+            if body["refused"] and not response.extensions["resent"]:
                 refused = [row for row in body["rows"] if row["status"] != "accepted"]
                 raise RuntimeError(f"placement refused benchmark steps: {refused[:3]}")
 
@@ -379,45 +467,79 @@ class Handled:
     the consumer's acknowledgement floor (every message up to it acknowledged, which the
     services do after their commit) has reached it."""
 
-    def __init__(self, stream: str, durable: str, queue: asyncio.Queue[str]) -> None:
+    def __init__(self, stream: str, durable: str, queue: asyncio.Queue[str], reader: str) -> None:
         self.stream = stream
         self.durable = durable
         self.queue = queue
+        self.reader = reader
+        """The driver's own durable consumer on the stream."""
         self.waiting: list[tuple[int, str]] = []  # (stream sequence, candidate id), a heap
-        self.subscription: JetStreamContext.PushSubscription | None = None
+        self.seen: set[str] = set()
 
     async def follow(self, js: JetStreamContext) -> None:
-        """Read the consumer's events from now on (the benchmark's system is new: all of them
-        are the driver's journeys)."""
+        """Read the consumer's events from now on."""
         info = await js.consumer_info(self.stream, self.durable)
+        await follow(js, self.stream, self.reader, [info.config.filter_subject or ">"])
 
-        async def on_event(msg: Msg) -> None:
-            candidate = json.loads(msg.data)["candidate_id"]
-            heapq.heappush(self.waiting, (msg.metadata.sequence.stream, candidate))
-
-        self.subscription = await js.subscribe(
-            info.config.filter_subject or ">",
-            stream=self.stream,
-            cb=on_event,
-            ordered_consumer=True,
-            deliver_policy=DeliverPolicy.NEW,
-            pending_msgs_limit=2_000_000,
-        )
-
-    async def stop(self) -> None:
-        """End the ordered consumer before its connection closes: left running, its heartbeat
-        check would try to recreate it on the closed connection and log the failure."""
-        if self.subscription is not None:
-            await self.subscription.unsubscribe()
-            self.subscription = None
+    async def on_event(self, msg: Msg) -> None:
+        candidate = json.loads(msg.data)["candidate_id"]
+        if candidate in self.seen:
+            return  # delivered again: its acknowledgement was lost
+        self.seen.add(candidate)
+        heapq.heappush(self.waiting, (msg.metadata.sequence.stream, candidate))
 
     async def release(self, js: JetStreamContext, every_s: float = 0.1) -> None:
-        while True:
-            info = await js.consumer_info(self.stream, self.durable)
-            floor = info.ack_floor.stream_seq if info.ack_floor else 0
-            while self.waiting and self.waiting[0][0] <= floor:
-                self.queue.put_nowait(heapq.heappop(self.waiting)[1])
-            await asyncio.sleep(every_s)
+        reading = asyncio.create_task(consume(js, self.stream, self.reader, self.on_event))
+        try:
+            while True:
+                try:
+                    info = await js.consumer_info(self.stream, self.durable)
+                except Exception:  # nats-server restarting: ask again
+                    await asyncio.sleep(0.5)
+                    continue
+                floor = info.ack_floor.stream_seq if info.ack_floor else 0
+                while self.waiting and self.waiting[0][0] <= floor:
+                    self.queue.put_nowait(heapq.heappop(self.waiting)[1])
+                await asyncio.sleep(every_s)
+        finally:
+            reading.cancel()
+            await asyncio.gather(reading, return_exceptions=True)
+
+
+async def follow(js: JetStreamContext, stream: str, durable: str, subjects: list[str]) -> None:
+    """A durable consumer of the driver's own on `subjects` of `stream`, from now on: it keeps
+    its place over a restart of nats-server, where an ordered consumer would start again."""
+    await js.add_consumer(
+        stream,
+        ConsumerConfig(
+            durable_name=durable,
+            deliver_policy=DeliverPolicy.NEW,
+            ack_policy=AckPolicy.EXPLICIT,
+            filter_subjects=subjects,
+            max_ack_pending=100_000,
+            inactive_threshold=3600,
+        ),
+    )
+
+
+async def consume(
+    js: JetStreamContext, stream: str, durable: str, handle: Callable[[Msg], Awaitable[None]]
+) -> None:
+    """Hand every message of the durable to `handle`, in order, then acknowledge it; carry on
+    through lost connections and restarts of nats-server."""
+    subscription = await js.pull_subscribe_bind(durable, stream=stream)
+    while True:
+        try:
+            batch = await subscription.fetch(1000, timeout=1)
+        except TimeoutError:
+            continue
+        except Exception:  # nats-server down or restarting
+            await asyncio.sleep(0.5)
+            continue
+        for msg in batch:
+            await handle(msg)
+            with contextlib.suppress(Exception):
+                await msg.ack()
 
 
 def _put_all(queue: asyncio.Queue[str], items: list[str]) -> None:

@@ -16,6 +16,7 @@ from jembatan_kit.auth import issue_token
 
 from .asyncapi import ServiceNotInstalled, write_documents
 from .bus_health import BusUnreachable, dead_letter_advice, read_bus_state, render_bus_state
+from .check import check_command
 from .deadletter import deadletter_app
 from .funnel import render_funnel
 from .journey import JourneyNotFound, find_journey, render_journey
@@ -38,6 +39,7 @@ app = typer.Typer(
 app.add_typer(scenario_app, name="scenario")
 app.add_typer(deadletter_app, name="deadletter")
 app.add_typer(outbox_app, name="outbox")
+app.command("check")(check_command)
 
 
 @app.command()
