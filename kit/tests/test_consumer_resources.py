@@ -31,6 +31,7 @@ from jembatan_kit.broker import ensure_streams
 from jembatan_kit.consumer import ConsumerOptions
 from jembatan_kit.db import create_engine
 from jembatan_kit.faults import InfrastructureUnavailable
+from jembatan_kit.testing.databases import PrivatePostgres
 
 DURABLE = "resources-candidate-registered"
 OPTIONS = ConsumerOptions(batch_size=10, batch_timeout_s=0.05, max_deliver=3)
@@ -174,6 +175,36 @@ async def test_an_unavailable_postgresql_database_pauses_the_consumer(
         assert await dead_letters(js) == []
     finally:
         await admin.close()
+        await engine.dispose()
+
+
+async def test_a_postgresql_server_stopped_and_started_pauses_the_consumer(
+    private_postgres: PrivatePostgres, nats_url: str, nats_client: NatsClient
+) -> None:
+    """The server itself goes away (a restart, a failover) for longer than the old back-off."""
+    engine = create_engine(private_postgres.url)
+    await create_tables(engine)
+    js = nats_client.jetstream()
+    await ensure_streams(js)
+    try:
+        async with ConsumingService(engine, nats_url, DURABLE, OPTIONS) as service:
+            before = await _publish(js, 1)
+            await eventually(lambda: _each_handled_once(engine, before))
+
+            private_postgres.stop()
+            try:
+                during = await _publish(js, 5)
+                await eventually(lambda: _is_degraded(service))
+                await asyncio.sleep(4)  # longer than the old back-off of three attempts
+                assert service.consumer.degraded_reason is not None
+            finally:
+                private_postgres.start()
+
+            await eventually(lambda: _each_handled_once(engine, during), timeout_s=30)
+            await drained(js, DURABLE)
+            assert service.consumer.degraded_reason is None
+        assert await dead_letters(js) == []
+    finally:
         await engine.dispose()
 
 

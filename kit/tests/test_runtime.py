@@ -4,23 +4,16 @@ clock across a restart. Real nats-server, real SQLite and a private PostgreSQL c
 
 from __future__ import annotations
 
-import os
-import pwd
-import shutil
 import sqlite3
-import subprocess
-import tempfile
-from collections.abc import Iterator
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import httpx
-import pytest
 from runtime_test_service import DURABLE, build_app, service_settings
 
 from jembatan_kit.nats_server import NatsServerProcess, free_port
+from jembatan_kit.testing.databases import PrivatePostgres
 from jembatan_kit.testing.helpers import eventually, running_app
 
 
@@ -152,65 +145,6 @@ async def test_a_locked_sqlite_database_answers_503_and_writes_nothing(
         assert outbox.execute("SELECT count(*) FROM outbox").fetchone() == (2,)
     finally:
         outbox.close()
-
-
-@dataclass
-class PrivatePostgres:
-    """A PostgreSQL cluster of the test's own, on a free loopback port, that it may stop."""
-
-    data_dir: Path
-    port: int
-    as_owner: list[str]
-
-    @property
-    def url(self) -> str:
-        return f"postgresql+asyncpg://postgres@127.0.0.1:{self.port}/postgres"
-
-    def pg_ctl(self, *args: str) -> None:
-        subprocess.run(
-            [*self.as_owner, _binary("pg_ctl"), "-D", str(self.data_dir), *args],
-            check=True,
-            capture_output=True,
-        )
-
-    def start(self) -> None:
-        options = f"-p {self.port} -k {self.data_dir} -c listen_addresses=127.0.0.1 -c fsync=off"
-        self.pg_ctl("-o", options, "-l", str(self.data_dir / "server.log"), "-w", "start")
-
-    def stop(self) -> None:
-        self.pg_ctl("-m", "fast", "-w", "stop")
-
-
-def _binary(name: str) -> str:
-    found = shutil.which(name) or shutil.which(
-        name, path="/usr/local/bin:/usr/lib/postgresql/15/bin"
-    )
-    if found is None:
-        pytest.skip(f"{name} is not installed")
-    return found
-
-
-@pytest.fixture
-def private_postgres() -> Iterator[PrivatePostgres]:
-    root = Path(tempfile.mkdtemp(prefix="jembatan-pg-"))
-    as_owner: list[str] = []
-    if os.geteuid() == 0:  # PostgreSQL refuses to run as root: run it as its own user
-        owner = pwd.getpwnam("postgres")
-        os.chown(root, owner.pw_uid, owner.pw_gid)
-        as_owner = ["runuser", "-u", "postgres", "--"]
-    cluster = PrivatePostgres(root / "data", free_port(), as_owner)
-    initdb = [_binary("initdb"), "-D", str(cluster.data_dir), "-U", "postgres", "--auth=trust"]
-    subprocess.run(
-        [*as_owner, *initdb, "-N"],
-        check=True,
-        capture_output=True,
-    )
-    cluster.start()
-    try:
-        yield cluster
-    finally:
-        cluster.pg_ctl("-m", "immediate", "stop")
-        shutil.rmtree(root, ignore_errors=True)
 
 
 async def test_a_postgresql_database_refusing_connections_answers_503(

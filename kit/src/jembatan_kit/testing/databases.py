@@ -7,14 +7,20 @@ where a Docker engine runs, or the local server at 127.0.0.1:5432 (user postgres
 from __future__ import annotations
 
 import os
+import pwd
 import shutil
 import subprocess
+import tempfile
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
 
 import asyncpg  # type: ignore[import-untyped]
 from sqlalchemy.engine import make_url
+
+from jembatan_kit.nats_server import free_port
 
 LOCAL_POSTGRES = "postgresql://postgres@127.0.0.1:5432/postgres"
 
@@ -73,3 +79,60 @@ async def drop_database(admin_url: str, database_url: str) -> None:
 
 def _plain(url: str) -> str:
     return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+
+
+@dataclass
+class PrivatePostgres:
+    """A PostgreSQL cluster of the test's own, on a free loopback port, that it may stop."""
+
+    data_dir: Path
+    port: int
+    as_owner: list[str]
+
+    @property
+    def url(self) -> str:
+        return f"postgresql+asyncpg://postgres@127.0.0.1:{self.port}/postgres"
+
+    def pg_ctl(self, *args: str) -> None:
+        subprocess.run(
+            [*self.as_owner, _binary("pg_ctl"), "-D", str(self.data_dir), *args],
+            check=True,
+            capture_output=True,
+        )
+
+    def start(self) -> None:
+        options = f"-p {self.port} -k {self.data_dir} -c listen_addresses=127.0.0.1 -c fsync=off"
+        self.pg_ctl("-o", options, "-l", str(self.data_dir / "server.log"), "-w", "start")
+
+    def stop(self) -> None:
+        self.pg_ctl("-m", "fast", "-w", "stop")
+
+
+def _binary(name: str) -> str:
+    found = shutil.which(name) or shutil.which(
+        name, path="/usr/local/bin:/usr/lib/postgresql/15/bin"
+    )
+    if found is None:
+        raise RuntimeError(f"{name} is not installed: PostgreSQL's server binaries are needed")
+    return found
+
+
+@contextmanager
+def private_postgres_cluster() -> Iterator[PrivatePostgres]:
+    """A PostgreSQL cluster of its own on a free loopback port, for a test that stops and
+    starts its database (never the shared server's). Run as the `postgres` user under root."""
+    root = Path(tempfile.mkdtemp(prefix="jembatan-pg-"))
+    as_owner: list[str] = []
+    if os.geteuid() == 0:  # PostgreSQL refuses to run as root: run it as its own user
+        owner = pwd.getpwnam("postgres")
+        os.chown(root, owner.pw_uid, owner.pw_gid)
+        as_owner = ["runuser", "-u", "postgres", "--"]
+    cluster = PrivatePostgres(root / "data", free_port(), as_owner)
+    initdb = [_binary("initdb"), "-D", str(cluster.data_dir), "-U", "postgres", "--auth=trust"]
+    subprocess.run([*as_owner, *initdb, "-N"], check=True, capture_output=True)
+    cluster.start()
+    try:
+        yield cluster
+    finally:
+        cluster.pg_ctl("-m", "immediate", "stop")
+        shutil.rmtree(root, ignore_errors=True)

@@ -11,7 +11,13 @@ from nats.aio.client import Client as NatsClient
 
 from jembatan_kit.nats_server import NatsServerProcess
 
-from .databases import create_database, drop_database, postgres_admin_url
+from .databases import (
+    PrivatePostgres,
+    create_database,
+    drop_database,
+    postgres_admin_url,
+    private_postgres_cluster,
+)
 
 
 @pytest.fixture
@@ -61,3 +67,10 @@ async def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncI
     url = await create_database(admin)
     yield url
     await drop_database(admin, url)
+
+
+@pytest.fixture
+def private_postgres() -> Iterator[PrivatePostgres]:
+    """A PostgreSQL cluster of the test's own, which the test may stop and start."""
+    with private_postgres_cluster() as cluster:
+        yield cluster
