@@ -47,7 +47,7 @@ class ChaosSystem(LocalSystem):
         of a test or the soak read it meanwhile."""
         service = self.services[name]
         deadline = time.monotonic() + timeout_s
-        while not self._answers(service):
+        while not self.ready(service):
             if service.process.poll() is not None:
                 tail = service.log_file.read_text(errors="replace")[-2000:]
                 raise RuntimeError(f"{name} exited at its restart; its log ends:\n{tail}")
@@ -118,7 +118,7 @@ class ReplicatedSystem(ChaosSystem):
             self.replicas[name] = self._spawn(name, logs, port)
         deadline = time.monotonic() + timeout_s
         for name, replica in self.replicas.items():
-            while not self._answers(replica):
+            while not self.ready(replica):
                 if replica.process.poll() is not None or time.monotonic() > deadline:
                     raise RuntimeError(f"the second replica of {name} did not start")
                 time.sleep(0.1)

@@ -246,7 +246,7 @@ class LocalSystem:
         if name in self._restart_at or service.process.poll() is not None:
             return False
         try:
-            return self._ready(service)
+            return self.ready(service)
         except RuntimeError:
             return False
 
@@ -295,14 +295,14 @@ class LocalSystem:
                 if service.process.poll() is not None:
                     tail = service.log_file.read_text(errors="replace")[-2000:]
                     raise RuntimeError(f"{name} exited at start; its log ends:\n{tail}")
-                if self._ready(service):
+                if self.ready(service):
                     del pending[name]
             if time.monotonic() > deadline:
                 raise RuntimeError(f"not healthy after {timeout_s}s: {', '.join(pending)}")
             time.sleep(0.1)
 
     @staticmethod
-    def _ready(service: ServiceProcess) -> bool:
+    def ready(service: ServiceProcess) -> bool:
         """Whether `service` itself is up on its port, connected to NATS: its /health names it,
         so another process that took the port first is not mistaken for it."""
         try:
