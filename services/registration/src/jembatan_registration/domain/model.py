@@ -112,8 +112,43 @@ def decide(command: RegisterCandidate, today: date) -> Decision:
 
 
 def mask_nik(nik: str) -> str:
-    """Show the region (first 4) and the serial (last 4) only, e.g. 6471********0003."""
-    return nik[:4] + "*" * (len(nik) - 8) + nik[-4:]
+    """Show the region only (province and regency, the first 4 digits), e.g. 6471************.
+
+    Digits 7-12 are the birth date (women: day + 40), so a mask that shows the serial beside a
+    view that shows the birth date and sex leaves only the district unknown: about a hundred
+    guesses. This mask hides the district, the birth date and the serial; the views show an age
+    in years instead of the birth date, so what stays unknown is the district (tens of codes), a
+    year of birth dates, the sex and a 4-digit serial: tens of millions of NIKs, no useful search
+    space. The region is kept because it says no more than the province the view already shows
+    and the regency whose labour office usually registered the person, and operators sort by it.
+    Masking a stored mask of the older form (6471********0003) gives the same, so records stored
+    before keep no more than this."""
+    return nik[:4] + "*" * 12
+
+
+WARNINGS_FROM_THE_NIK = {
+    "NIK encodes birth date": "the NIK's birth date differs from the declared birth date",
+    "NIK encodes sex": "the NIK's sex differs from the declared sex",
+}
+"""Mismatch warnings that quote the birth date or sex the NIK encodes, and what a caller who may
+not see them is told instead."""
+
+
+def redact_warnings(warnings: list[str]) -> list[str]:
+    """The warnings without the birth date and sex they quote, for callers without nik-reader."""
+    redacted = []
+    for warning in warnings:
+        for prefix, instead in WARNINGS_FROM_THE_NIK.items():
+            if warning.startswith(prefix):
+                warning = instead
+                break
+        redacted.append(warning)
+    return redacted
+
+
+def age_in_years(birth_date: date, on: date) -> int:
+    """Whole years of age on `on`: what a caller who may not see the birth date is shown."""
+    return on.year - birth_date.year - ((on.month, on.day) < (birth_date.month, birth_date.day))
 
 
 def new_candidate_ids() -> tuple[uuid.UUID, uuid.UUID]:

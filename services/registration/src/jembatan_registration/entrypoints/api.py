@@ -1,6 +1,8 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import date, datetime
 from typing import Annotated
 
@@ -9,13 +11,33 @@ from pydantic import BaseModel, Field
 
 from jembatan_contracts import AGENCY_PATTERN, Track, WithdrawalReason
 from jembatan_contracts.limits import CODE_MAX_LENGTH, LEVEL_MAX_LENGTH
-from jembatan_kit.auth import CurrentCaller, agency_filter, current_caller, require_agency
+from jembatan_kit.auth import (
+    NIK_READER,
+    Caller,
+    CurrentCaller,
+    agency_filter,
+    current_caller,
+    require_agency,
+)
 from jembatan_kit.runtime import Runtime
 
 from ..adapters.protection import IdentityProtector
-from ..domain.model import RegisterCandidate, Sex, mask_nik
+from ..domain.model import RegisterCandidate, Sex, mask_nik, redact_warnings
 from ..service_layer import bulk, handlers
 from .scope import authorise_candidate
+
+
+@asynccontextmanager
+async def logging_refusals_elsewhere(runtime: Runtime, caller: Caller) -> AsyncIterator[None]:
+    """Log a refusal for a NIK registered with another agency in a transaction of its own: the
+    refused request's transaction is rolled back, and the log must outlive it."""
+    try:
+        yield
+    except handlers.RegisteredElsewhere as refusal:
+        async with runtime.unit_of_work() as session:
+            await handlers.record_refused_elsewhere(session, refusal, caller, runtime.clock.now())
+        raise
+
 
 router = APIRouter(tags=["candidates"], dependencies=[Depends(current_caller)])
 
@@ -69,10 +91,14 @@ class CandidateView(BaseModel):
     candidate_id: uuid.UUID
     journey_id: uuid.UUID
     agency: str
-    nik_masked: str
+    nik_masked: str = Field(description="Province and regency only, e.g. 6471************")
     full_name: str
-    birth_date: date
-    sex: str
+    age_years: int = Field(description="Age in whole years today")
+    birth_date: date | None = Field(
+        description="Only for callers with the nik-reader role (digits 7-12 of the NIK); "
+        "each such read is logged in the NIK read log"
+    )
+    sex: str | None = Field(description="Only for callers with the nik-reader role, logged")
     education: str
     track: str
     preferred_sector: str
@@ -93,7 +119,8 @@ async def register(
 ) -> RegistrationResponse:
     require_agency(caller, body.agency, "a registration for agency " + body.agency)
     command = RegisterCandidate(**body.model_dump())
-    async with runtime.unit_of_work() as session:
+    async with logging_refusals_elsewhere(runtime, caller), runtime.unit_of_work() as session:
+        await handlers.require_not_paused(session, caller, runtime.clock.now())
         registered = await handlers.register_candidate(
             session, command, protector, runtime.clock.now()
         )
@@ -114,9 +141,11 @@ async def register(
 async def get_candidate(
     candidate_id: uuid.UUID, runtime: Runtime, protector: Protector, caller: CurrentCaller
 ) -> dict[str, object]:
-    async with runtime.sessions() as session:
+    async with runtime.unit_of_work() as session:
         await authorise_candidate(session, caller, candidate_id)
-        return await handlers.get_candidate(session, candidate_id, protector)
+        return await handlers.get_candidate(
+            session, candidate_id, protector, caller, runtime.clock.now()
+        )
 
 
 @router.get("/candidates", response_model=list[CandidateView])
@@ -129,8 +158,10 @@ async def list_candidates(
     offset: Annotated[int, Query(ge=0)] = 0,
 ) -> list[dict[str, object]]:
     scope = agency_filter(caller, agency)
-    async with runtime.sessions() as session:
-        return await handlers.list_candidates(session, protector, scope, limit, offset)
+    async with runtime.unit_of_work() as session:
+        return await handlers.list_candidates(
+            session, protector, caller, runtime.clock.now(), scope, limit, offset
+        )
 
 
 @router.post("/candidates/{candidate_id}/nik", summary="Read the full NIK (logged, with reason)")
@@ -195,16 +226,19 @@ async def correct(
     protector: Protector,
     caller: CurrentCaller,
 ) -> dict[str, object]:
-    async with runtime.unit_of_work() as session:
+    changes = body.model_dump(exclude_unset=True)
+    async with logging_refusals_elsewhere(runtime, caller), runtime.unit_of_work() as session:
         await authorise_candidate(session, caller, candidate_id)
+        if "nik" in changes:
+            await handlers.require_not_paused(session, caller, runtime.clock.now())
         decision = await handlers.correct_candidate(
-            session,
-            candidate_id,
-            body.model_dump(exclude_unset=True),
-            protector,
-            runtime.clock.now(),
+            session, candidate_id, changes, protector, runtime.clock.now()
         )
-    return {"candidate_id": str(candidate_id), "warnings": decision.warnings}
+    # The caller may not have given the NIK: its birth date and sex are for nik-readers only.
+    warnings = (
+        decision.warnings if NIK_READER in caller.roles else redact_warnings(decision.warnings)
+    )
+    return {"candidate_id": str(candidate_id), "warnings": warnings}
 
 
 @router.post(
@@ -224,4 +258,6 @@ async def bulk_upload(
 ) -> dict[str, object]:
     require_agency(caller, agency, "a registration for agency " + agency)
     async with runtime.unit_of_work() as session:
-        return await bulk.bulk_register(session, agency, content, protector, runtime.clock.now())
+        return await bulk.bulk_register(
+            session, agency, content, protector, caller, runtime.clock.now()
+        )

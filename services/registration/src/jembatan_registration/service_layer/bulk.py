@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from jembatan_contracts import CandidateRegistered, Track
 from jembatan_contracts.limits import CODE_MAX_LENGTH, LEVEL_MAX_LENGTH
+from jembatan_kit.auth import Caller
 from jembatan_kit.csv_files import RowError, read_rows
 from jembatan_kit.errors import RuleViolation
 from jembatan_kit.outbox import insert_outbox_rows, outbox_rows
@@ -28,12 +29,16 @@ from ..adapters.orm import bulk_uploads, candidates
 from ..adapters.protection import IdentityProtector
 from ..domain.model import RegisterCandidate, Sex, mask_nik, new_candidate_ids
 from .handlers import (
+    RegisteredElsewhere,
     _already_registered,
     active_by_nik_hashes,
     candidate_row,
     decided,
+    record_refused_elsewhere,
+    refusals_elsewhere_left,
     register_candidate,
     registered_event,
+    registration_paused,
 )
 
 REQUIRED_COLUMNS = (
@@ -95,8 +100,13 @@ async def bulk_register(
     agency: str,
     content: bytes,
     protector: IdentityProtector,
+    caller: Caller,
     now: datetime,
 ) -> dict[str, Any]:
+    """Register the file's rows. A NIK registered with another agency refuses its row as a single
+    registration would, logged the same way; once the caller reaches the day's limit of such
+    refusals, every row after is refused as paused (see handlers.RegisteredElsewhere), so a file
+    of guessed NIKs cannot be used to learn which are registered."""
     digest = hashlib.sha256(content).hexdigest()
     earlier = (
         await session.execute(
@@ -108,12 +118,19 @@ async def bulk_register(
     if earlier is not None:
         return _summary(earlier.id, earlier.accepted, earlier.refused, earlier.results, True)
     rows = read_rows(content, REQUIRED_COLUMNS, OPTIONAL_COLUMNS)
+    left = await refusals_elsewhere_left(session, caller, now)
+    if left == 0:
+        raise registration_paused(caller)
     try:
         async with session.begin_nested():
-            results = await _register_together(session, agency, rows, protector, now)
+            budget = RefusalBudget(caller, left)
+            results = await _register_together(session, agency, rows, protector, budget, now)
+            await budget.record(session, now)
     except IntegrityError:
         # Another request registered one of these NIKs meanwhile: row by row, each row sees it.
-        results = await _register_one_by_one(session, agency, rows, protector, now)
+        budget = RefusalBudget(caller, left)
+        results = await _register_one_by_one(session, agency, rows, protector, budget, now)
+        await budget.record(session, now)
     accepted = sum(1 for result in results if result["status"] == "accepted")
     upload_id = uuid.uuid4()
     await session.execute(
@@ -135,6 +152,7 @@ async def _register_together(
     agency: str,
     rows: list[dict[str, str]],
     protector: IdentityProtector,
+    budget: RefusalBudget,
     now: datetime,
 ) -> list[dict[str, Any]]:
     """The rows of `register_candidate`, judged in file order by the same rules, with the
@@ -159,6 +177,9 @@ async def _register_together(
     for line, (row, command) in enumerate(zip(rows, commands, strict=True), start=2):
         masked = mask_nik(row["nik"]) if len(row.get("nik", "")) == 16 else None
         outcome: dict[str, Any] = {"line": line, "nik_masked": masked}
+        if budget.exhausted:
+            results.append(outcome | budget.paused_row())
+            continue
         try:
             if isinstance(command, RowError):
                 raise command
@@ -171,6 +192,7 @@ async def _register_together(
             results.append(outcome)
             continue
         except RuleViolation as exc:
+            budget.spend(exc)
             outcome |= {"status": "refused", "errors": _errors(exc)}
             results.append(outcome)
             continue
@@ -203,12 +225,16 @@ async def _register_one_by_one(
     agency: str,
     rows: list[dict[str, str]],
     protector: IdentityProtector,
+    budget: RefusalBudget,
     now: datetime,
 ) -> list[dict[str, Any]]:
     results = []
     for line, row in enumerate(rows, start=2):
         masked = mask_nik(row["nik"]) if len(row.get("nik", "")) == 16 else None
         outcome: dict[str, Any] = {"line": line, "nik_masked": masked}
+        if budget.exhausted:
+            results.append(outcome | budget.paused_row())
+            continue
         try:
             command = row_to_command(agency, row)
             async with session.begin_nested():
@@ -216,6 +242,7 @@ async def _register_one_by_one(
         except RowError as exc:
             outcome |= {"status": "refused", "errors": [{"rule": "bulk_row", "message": str(exc)}]}
         except RuleViolation as exc:
+            budget.spend(exc)
             outcome |= {"status": "refused", "errors": _errors(exc)}
         else:
             outcome |= {
@@ -226,6 +253,34 @@ async def _register_one_by_one(
             }
         results.append(outcome)
     return results
+
+
+class RefusalBudget:
+    """The refusals for NIKs registered elsewhere a caller may still have in this upload, and
+    those had, to be logged once the rows are judged."""
+
+    def __init__(self, caller: Caller, left: int | None) -> None:
+        self.caller = caller
+        self.left = left
+        self.refused: list[RegisteredElsewhere] = []
+
+    @property
+    def exhausted(self) -> bool:
+        return self.left is not None and self.left <= 0
+
+    def spend(self, refusal: RuleViolation) -> None:
+        if isinstance(refusal, RegisteredElsewhere):
+            self.refused.append(refusal)
+            if self.left is not None:
+                self.left -= 1
+
+    def paused_row(self) -> dict[str, Any]:
+        paused = registration_paused(self.caller)
+        return {"status": "refused", "errors": [{"rule": paused.rule, "message": paused.message}]}
+
+    async def record(self, session: AsyncSession, now: datetime) -> None:
+        for refusal in self.refused:
+            await record_refused_elsewhere(session, refusal, self.caller, now)
 
 
 def _errors(exc: RuleViolation) -> list[dict[str, str]]:
@@ -247,5 +302,9 @@ def _summary(
         "replayed": replayed,
         "accepted": accepted,
         "refused": refused,
-        "rows": results,
+        # Re-masked: results stored before the mask hid the serial keep the older form.
+        "rows": [
+            row | {"nik_masked": mask_nik(row["nik_masked"])} if row.get("nik_masked") else row
+            for row in results
+        ],
     }

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from datetime import date, datetime
+from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from jembatan_contracts import (
@@ -31,9 +32,11 @@ from ..domain.model import (
     Decision,
     RegisterCandidate,
     Sex,
+    age_in_years,
     decide,
     mask_nik,
     new_candidate_ids,
+    redact_warnings,
 )
 
 
@@ -284,22 +287,38 @@ async def _candidate_row(session: AsyncSession, candidate_id: uuid.UUID) -> Any:
 
 
 async def get_candidate(
-    session: AsyncSession, candidate_id: uuid.UUID, protector: IdentityProtector
+    session: AsyncSession,
+    candidate_id: uuid.UUID,
+    protector: IdentityProtector,
+    caller: Caller,
+    now: datetime,
 ) -> dict[str, Any]:
     row = (await session.execute(select(candidates).where(candidates.c.id == candidate_id))).first()
     if row is None:
         raise NotFound("candidate", candidate_id)
-    return _public_view(row, protector)
+    [view] = await _views(session, [row], protector, caller, now, "the candidate view")
+    return view
 
 
 async def list_candidates(
-    session: AsyncSession, protector: IdentityProtector, agency: str | None, limit: int, offset: int
+    session: AsyncSession,
+    protector: IdentityProtector,
+    caller: Caller,
+    now: datetime,
+    agency: str | None,
+    limit: int,
+    offset: int,
 ) -> list[dict[str, Any]]:
     query = select(candidates).order_by(candidates.c.registered_at, candidates.c.id)
     if agency:
         query = query.where(candidates.c.agency == agency)
     rows = (await session.execute(query.limit(limit).offset(offset))).all()
-    return [_public_view(row, protector) for row in rows]
+    return await _views(session, rows, protector, caller, now, "the candidate list")
+
+
+def reader_of(caller: Caller) -> str:
+    """How the NIK read log names a caller."""
+    return f"{caller.user} ({caller.agency})"
 
 
 async def read_full_nik(
@@ -329,7 +348,7 @@ async def read_full_nik(
         insert(nik_reads).values(
             id=uuid.uuid4(),
             candidate_id=candidate_id,
-            reader=f"{caller.user} ({caller.agency})",
+            reader=reader_of(caller),
             reason=reason,
             read_at=now,
         )
@@ -359,16 +378,44 @@ async def _active_by_nik_hash(session: AsyncSession, nik_hash: str) -> Any:
     ).first()
 
 
-def _already_registered(existing: Any, agency: str) -> Conflict:
-    """The refusal of a second active registration for `agency`. It names the registration
-    already there only if it is `agency`'s own: another agency's candidates are not disclosed,
-    only that one exists elsewhere (to be withdrawn there before registering here)."""
-    if existing.agency != agency:
-        return Conflict(
+DUPLICATE_REFUSALS_PER_DAY = 10
+"""How many registrations of NIKs registered with another agency one user may have refused in 24
+hours before every registration by that user is paused for the rest of those 24 hours."""
+
+REFUSED_ELSEWHERE = "refused a registration: this NIK has an active registration here"
+"""The reason the NIK read log gives when a caller of another agency learnt that this candidate's
+NIK is registered, by being refused."""
+
+
+class RegisteredElsewhere(Conflict):
+    """A registration refused because the NIK is registered with an agency other than the
+    caller's. The one-active-registration rule needs the refusal, and the clerk holding the
+    person's KTP needs to hear why; but a clerk guessing NIKs without the person present could use
+    it to confirm that a NIK is registered somewhere. So the refusal says one thing only, that it
+    is registered with another agency (neither which agency nor which candidate); the API logs it
+    in the NIK read log of the candidate it found (the agency that registered them and Kemnaker see
+    who probed their candidate); and a user refused `DUPLICATE_REFUSALS_PER_DAY` times in 24
+    hours has every registration paused, so the refusal cannot be used as a search oracle.
+
+    Asking for the declared birth date to match before refusing was considered and rejected: the
+    refusal must be given either way (the index forbids a second active row), so a mismatch would
+    still be distinguishable from a free NIK, and the birth date is in the NIK itself."""
+
+    def __init__(self, existing_candidate_id: uuid.UUID) -> None:
+        super().__init__(
             "one_active_registration",
             "this NIK already has an active registration with another agency; it must be "
             "withdrawn there before the candidate can be registered here",
         )
+        self.existing_candidate_id = existing_candidate_id
+
+
+def _already_registered(existing: Any, agency: str) -> Conflict:
+    """The refusal of a second active registration for `agency`. It names the registration
+    already there only if it is `agency`'s own: another agency's candidates are not disclosed,
+    only that one exists elsewhere (see RegisteredElsewhere)."""
+    if existing.agency != agency:
+        return RegisteredElsewhere(existing.id)
     return Conflict(
         "one_active_registration",
         f"this NIK already has an active registration: candidate {existing.id} "
@@ -378,22 +425,106 @@ def _already_registered(existing: Any, agency: str) -> Conflict:
     )
 
 
-def _public_view(row: Any, protector: IdentityProtector) -> dict[str, Any]:
-    birth_date: date = row.birth_date
+async def record_refused_elsewhere(
+    session: AsyncSession, refusal: RegisteredElsewhere, caller: Caller, now: datetime
+) -> None:
+    """Log, on the NIK read log of the candidate found, that `caller` learnt it is registered."""
+    await session.execute(
+        insert(nik_reads).values(
+            id=uuid.uuid4(),
+            candidate_id=refusal.existing_candidate_id,
+            reader=reader_of(caller),
+            reason=REFUSED_ELSEWHERE,
+            read_at=now,
+        )
+    )
+
+
+async def refusals_elsewhere_left(
+    session: AsyncSession, caller: Caller, now: datetime
+) -> int | None:
+    """How many more refusals for NIKs registered elsewhere `caller` may have before being paused;
+    None for Kemnaker, who sees every registration anyway."""
+    if caller.is_national:
+        return None
+    refused = await session.scalar(
+        select(func.count())
+        .select_from(nik_reads)
+        .where(
+            nik_reads.c.reader == reader_of(caller),
+            nik_reads.c.reason == REFUSED_ELSEWHERE,
+            nik_reads.c.read_at > now - timedelta(days=1),
+        )
+    )
+    return max(DUPLICATE_REFUSALS_PER_DAY - (refused or 0), 0)
+
+
+def registration_paused(caller: Caller) -> RuleViolation:
+    return RuleViolation(
+        "registration_paused",
+        f"{caller.user} of {caller.agency} was refused {DUPLICATE_REFUSALS_PER_DAY} "
+        "registrations of NIKs registered with another agency within 24 hours, so registrations "
+        f"by {caller.user} are paused until 24 hours after those refusals; each was logged for "
+        "the agency holding the candidate. If the candidates are genuine, ask Kemnaker",
+        status_code=429,
+    )
+
+
+async def require_not_paused(session: AsyncSession, caller: Caller, now: datetime) -> None:
+    """Refuse every registration by a caller paused for too many refusals elsewhere: refusing
+    only the NIKs registered elsewhere would keep the oracle open."""
+    if await refusals_elsewhere_left(session, caller, now) == 0:
+        raise registration_paused(caller)
+
+
+async def _views(
+    session: AsyncSession,
+    rows: Sequence[Any],
+    protector: IdentityProtector,
+    caller: Caller,
+    now: datetime,
+    where: str,
+) -> list[dict[str, Any]]:
+    """The candidates as `caller` may see them. The birth date and the sex are digits 7-12 of
+    the NIK, so only a nik-reader sees them, and each such read is logged like a NIK read; others
+    see the age in years and the warnings without the birth date or sex the NIK encodes."""
+    revealed = NIK_READER in caller.roles
+    if revealed and rows:
+        await session.execute(
+            insert(nik_reads),
+            [
+                {
+                    "id": uuid.uuid4(),
+                    "candidate_id": row.id,
+                    "reader": reader_of(caller),
+                    "reason": f"birth date and sex shown in {where}",
+                    "read_at": now,
+                }
+                for row in rows
+            ],
+        )
+    return [_public_view(row, protector, revealed, now) for row in rows]
+
+
+def _public_view(
+    row: Any, protector: IdentityProtector, revealed: bool, now: datetime
+) -> dict[str, Any]:
     return {
         "candidate_id": row.id,
         "journey_id": row.journey_id,
         "agency": row.agency,
-        "nik_masked": row.nik_masked,
+        # Re-masked: rows stored before the mask hid the serial keep the older form.
+        "nik_masked": mask_nik(row.nik_masked),
         "full_name": protector.decrypt(row.name_encrypted),
-        "birth_date": birth_date,
-        "sex": row.sex,
+        "age_years": age_in_years(row.birth_date, now.date()),
+        "birth_date": row.birth_date if revealed else None,
+        "sex": row.sex if revealed else None,
         "education": row.education,
         "track": row.track,
         "preferred_sector": row.preferred_sector,
         "province_code": row.province_code,
         "status": row.status,
         "rule_set": row.rule_set,
-        "warnings": row.warnings,
+        "warnings": row.warnings if revealed else redact_warnings(row.warnings),
         "registered_at": row.registered_at,
     }
