@@ -51,7 +51,8 @@ def run_output(scenario_system: LocalSystem, base_port: int) -> dict[str, Any]:
 
 
 def national_get(urls: dict[str, str], secret: str, service: str, path: str) -> Any:
-    token = issue_token(secret, "checker", "kemnaker", [])
+    # A NIK reader, so the candidate's view holds the birth date the journey must not show.
+    token = issue_token(secret, "checker", "kemnaker", ["nik-reader"])
     response = httpx.get(
         f"{urls[service]}{path}", headers={"authorization": f"Bearer {token}"}, timeout=10
     )
