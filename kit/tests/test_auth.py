@@ -146,7 +146,11 @@ ATTACKS: dict[str, tuple[Callable[[], str], str, str]] = {
     "no iat": (lambda: forged(drop=("iat",)), "missing_claim", '"iat"'),
     "no aud": (lambda: forged(drop=("aud",)), "missing_claim", '"aud"'),
     "no agency": (lambda: forged(drop=("agency",)), "missing_claim", '"agency"'),
-    "wrong aud": (lambda: forged(aud="another-system"), "wrong_audience", "Audience doesn't match"),
+    "wrong aud": (
+        lambda: forged(aud="another-system"),
+        "wrong_audience",
+        "another audience than this deployment's ('jembatan'",
+    ),
     "issued in the future": (
         lambda: forged(iat=int(time.time()) + HOUR, exp=int(time.time()) + 2 * HOUR),
         "not_yet_valid",
@@ -164,6 +168,8 @@ ATTACKS: dict[str, tuple[Callable[[], str], str, str]] = {
     "sub a number": (lambda: forged(sub=42), "claim_type", "claim 'sub'"),
     "iat a string": (lambda: forged(iat="yesterday"), "claim_type", "claim 'iat'"),
     "exp a string": (lambda: forged(exp="tomorrow"), "claim_type", "claim 'exp'"),
+    "exp infinite": (lambda: forged(exp=float("inf")), "claim_type", "claim 'exp'"),
+    "iat true": (lambda: forged(iat=True), "claim_type", "claim 'iat'"),
     "aud a number": (lambda: forged(aud=5), "claim_type", "claim 'aud'"),
     "alg none": (
         lambda: jwt.encode(jwt.decode(forged(), options={"verify_signature": False}), None, "none"),

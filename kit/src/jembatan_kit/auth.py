@@ -44,7 +44,7 @@ class TokenClaims(BaseModel):
     """The claims a token must carry, with their types. Strict: a number is not a string, a
     string not a list. Claims not named here (`nbf`, an OIDC provider's own) are ignored."""
 
-    model_config = ConfigDict(strict=True, extra="ignore", frozen=True)
+    model_config = ConfigDict(strict=True, extra="ignore", frozen=True, allow_inf_nan=False)
 
     sub: Annotated[str, StringConstraints(min_length=1, max_length=256, pattern=r"\S")]
     agency: Annotated[str, StringConstraints(pattern=AGENCY_CODE)]
@@ -96,8 +96,9 @@ def policy_of(app: FastAPI) -> TokenPolicy:
 
 
 class TokenRefused(jwt.InvalidTokenError):
-    """A token whose signature may hold but which this deployment does not accept. `reason`
-    names the rule it breaks (`claim_type`, `unknown_agency`, `token_lifetime`)."""
+    """A token whose signature holds but which this deployment does not accept. `reason`
+    names the rule it breaks (`claim_type`, `unknown_agency`, `token_lifetime`,
+    `wrong_audience`)."""
 
     def __init__(self, reason: str, message: str) -> None:
         super().__init__(message)
@@ -187,13 +188,20 @@ def _verified(secret: str, token: str, policy: TokenPolicy) -> tuple[Caller, flo
     if missing := [claim for claim in REQUIRED_CLAIMS if claim not in signed]:
         raise jwt.MissingRequiredClaimError(missing[0])
     claims = _typed(signed)
-    jwt.decode(
-        token,
-        secret,
-        algorithms=[ALGORITHM],
-        audience=policy.audience,
-        options={"require": list(REQUIRED_CLAIMS), "verify_sub": False, "verify_jti": False},
-    )
+    try:
+        jwt.decode(
+            token,
+            secret,
+            algorithms=[ALGORITHM],
+            audience=policy.audience,
+            options={"require": list(REQUIRED_CLAIMS), "verify_sub": False, "verify_jti": False},
+        )
+    except jwt.InvalidAudienceError:
+        raise TokenRefused(
+            "wrong_audience",
+            f"the token is meant for another audience than this deployment's"
+            f" ('{policy.audience}', AUTH_AUDIENCE); ask for a token issued for it",
+        ) from None
     if claims.agency not in policy.agencies:
         raise TokenRefused(
             "unknown_agency",
