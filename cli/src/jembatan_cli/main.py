@@ -7,12 +7,14 @@ import signal
 import time
 from datetime import timedelta
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, NoReturn
 
 import httpx
 import typer
+from pydantic import ValidationError
 
-from jembatan_kit.auth import issue_token
+from jembatan_kit.auth import ROLES, TokenPolicy, issue_token
+from jembatan_kit.settings import ServiceSettings
 
 from .asyncapi import ServiceNotInstalled, write_documents
 from .bus_health import BusUnreachable, dead_letter_advice, read_bus_state, render_bus_state
@@ -28,6 +30,7 @@ from .system import (
     SERVICES,
     GaveUp,
     LocalSystem,
+    NoSigningKey,
     RestartPolicy,
     auth_secret,
 )
@@ -232,11 +235,58 @@ def token(
     user: Annotated[str, typer.Option(help="Who the token is for, e.g. an operator's login")],
     agency: Annotated[str, typer.Option(help="The agency the user works for, e.g. kaltim")],
     role: Annotated[list[str], typer.Option(help="A role, e.g. nik-reader (repeatable)")] = [],  # noqa: B006
-    hours: Annotated[int, typer.Option(help="How long the token is valid")] = 8,
-    data_dir: Annotated[Path, typer.Option(help="The data folder of `jembatan up`")] = Path("var"),
+    hours: Annotated[
+        int, typer.Option(min=1, help="How long the token is valid (at most AUTH_MAX_TOKEN_HOURS)")
+    ] = 8,
+    data_dir: Annotated[
+        Path | None,
+        typer.Option(help="The data folder of the running `jembatan up` (default: ./var)"),
+    ] = None,
 ) -> None:
-    """Issue a bearer token for the services' APIs (signed with AUTH_JWT_SECRET)."""
-    typer.echo(issue_token(auth_secret(data_dir), user, agency, role, timedelta(hours=hours)))
+    """Issue a bearer token for the services' APIs, signed with the running system's key.
+
+    The key is AUTH_JWT_SECRET, or the one `jembatan up` keeps in its data folder (--data-dir,
+    else var/ here); this command never makes a new one. It issues tokens only for the agencies
+    the deployment knows (KNOWN_AGENCIES) and the roles the services check, and for at most
+    AUTH_MAX_TOKEN_HOURS.
+    """
+    try:
+        policy = TokenPolicy.of(ServiceSettings())
+    except ValidationError as exc:
+        _refuse(f"The deployment's settings are not valid: {exc}")
+    if not user.strip():
+        _refuse("--user is empty; give the login of the person the token is for")
+    if agency not in policy.agencies:
+        _refuse(
+            f"Agency '{agency}' is not known to this deployment (known:"
+            f" {', '.join(sorted(policy.agencies))}). A new agency is added to KNOWN_AGENCIES in"
+            " the environment of every service and of this command."
+        )
+    if unknown := sorted(set(role) - ROLES):
+        _refuse(
+            f"Unknown role {', '.join(unknown)}: the services check only"
+            f" {', '.join(sorted(ROLES))}."
+        )
+    if hours > policy.max_hours:
+        typer.secho(
+            f"--hours {hours} is longer than the {policy.max_hours:g} hours the services accept"
+            " (AUTH_MAX_TOKEN_HOURS); the token is valid for"
+            f" {policy.max_hours:g} hours.",
+            fg="yellow",
+            err=True,
+        )
+    valid_for = timedelta(hours=min(hours, policy.max_hours))
+    try:
+        secret = auth_secret(data_dir if data_dir is not None else Path("var"))
+    except NoSigningKey as exc:
+        looked = "" if data_dir is not None else f" (looked in var/ under {Path.cwd()})"
+        _refuse(f"{str(exc)[:1].upper()}{str(exc)[1:]}{looked}.")
+    typer.echo(issue_token(secret, user, agency, sorted(set(role)), valid_for, policy.audience))
+
+
+def _refuse(message: str) -> NoReturn:
+    typer.secho(message, fg="red", err=True)
+    raise typer.Exit(1)
 
 
 @app.command()

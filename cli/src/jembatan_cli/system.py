@@ -69,12 +69,24 @@ def describe_exit(status: int) -> str:
     return f"exited with status {status}"
 
 
-def auth_secret(data_dir: Path) -> str:
-    """The embedded default's token signing key: AUTH_JWT_SECRET, or generated once (0600)."""
+class NoSigningKey(FileNotFoundError):
+    """No AUTH_JWT_SECRET, and no key kept in the data folder of a system `jembatan up` ran."""
+
+
+def auth_secret(data_dir: Path, *, create: bool = False) -> str:
+    """The embedded default's token signing key: AUTH_JWT_SECRET, or the one kept in the data
+    folder (0600). Only `jembatan up` creates it (`create`): anything else given a folder
+    without one would sign with a key no running service holds, so it raises NoSigningKey."""
     if from_env := os.environ.get("AUTH_JWT_SECRET"):
         return from_env
     path = data_dir / "auth-secret"
     if not path.exists():
+        if not create:
+            raise NoSigningKey(
+                f"no token signing key: {path.absolute()} does not exist and AUTH_JWT_SECRET is"
+                " not set; give --data-dir of the running system (`jembatan up` keeps its key"
+                " there; ./dev run uses var/) or set AUTH_JWT_SECRET"
+            )
         data_dir.mkdir(parents=True, exist_ok=True)
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         with os.fdopen(fd, "w") as handle:
@@ -270,7 +282,7 @@ class LocalSystem:
             "CLOCK_STATE_FILE": str(self.data_dir / f"{name}-clock.json"),
             "SECRETS_FILE": str(self.data_dir / f"{name}-secrets.json"),
             "JEMBATAN_TRACES_DIR": str(self.data_dir / "traces"),
-            "AUTH_JWT_SECRET": auth_secret(self.data_dir),
+            "AUTH_JWT_SECRET": auth_secret(self.data_dir, create=True),
             # Where the dashboard links each service's API docs.
             "SERVICE_URLS": json.dumps(
                 {other: f"http://127.0.0.1:{port}" for other, port in self.ports.items()}

@@ -1,10 +1,18 @@
 """Settings every service reads from its environment, with embedded defaults."""
 
+import re
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import Field, SecretStr
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+AGENCY_CODE = r"^[a-z][a-z0-9-]{1,31}$"
+"""What an agency's code looks like (the `agency` setting, a token's `agency` claim)."""
+
+SHIPPED_AGENCIES = ("kemnaker", "kaltim", "boyolali", "kota-serang")
+"""The agencies the project ships: Kemnaker and the provinces and districts of the multi-agency
+topology (deploy/nats/topology.py), the scenarios and the dashboard's targets."""
 
 
 class ServiceSettings(BaseSettings):
@@ -107,4 +115,40 @@ class ServiceSettings(BaseSettings):
     auth_jwt_secret: SecretStr | None = Field(
         default=None, description="Key that signs callers' tokens (AUTH_JWT_SECRET)."
     )
+    known_agencies: Annotated[tuple[str, ...], NoDecode] = Field(
+        default=SHIPPED_AGENCIES,
+        description="The agencies whose tokens this deployment accepts (KNOWN_AGENCIES, codes"
+        " separated by commas), besides the service's own AGENCY. A token for any other agency"
+        " is refused, whoever signed it. A deployment that adds an agency sets the whole list,"
+        " e.g. KNOWN_AGENCIES=kemnaker,kaltim,boyolali,kota-serang,jabar, in every service's"
+        " environment and in that of `jembatan token`.",
+    )
+    auth_audience: str = Field(
+        default="jembatan",
+        min_length=1,
+        description="The audience (`aud`) a token must name to be accepted here (AUTH_AUDIENCE).",
+    )
+    auth_max_token_hours: float = Field(
+        default=12.0,
+        gt=0,
+        le=24 * 31,
+        description="The longest a token may be valid, `exp` minus `iat`, in hours"
+        " (AUTH_MAX_TOKEN_HOURS): a longer one is refused even before it expires, and"
+        " `jembatan token` issues none longer. A working day and a half by default.",
+    )
     log_level: str = "INFO"
+
+    @field_validator("known_agencies", mode="before")
+    @classmethod
+    def _agency_codes(cls, value: object) -> object:
+        """KNOWN_AGENCIES as `a,b,c` (or a list given in code); every code well formed."""
+        codes = [c for c in re.split(r"[\s,]+", value) if c] if isinstance(value, str) else value
+        if isinstance(codes, list | tuple):
+            for code in codes:
+                if not isinstance(code, str) or not re.fullmatch(AGENCY_CODE, code):
+                    raise ValueError(
+                        f"KNOWN_AGENCIES: {code!r} is not an agency code (lower case letters,"
+                        " digits and '-', 2 to 32 characters, e.g. kota-serang)"
+                    )
+            return tuple(codes)
+        return value
