@@ -14,7 +14,7 @@ from typing import Annotated
 import jwt
 from fastapi import Depends, Request
 
-from jembatan_kit.auth import NATIONAL_AGENCY, Caller, read_token
+from jembatan_kit.auth import NATIONAL_AGENCY, Caller, policy_of, read_token
 from jembatan_kit.errors import RuleViolation
 
 from ..service_layer.figures import Scope
@@ -46,7 +46,7 @@ def check_token(request: Request, token: str | None) -> Caller:
             status_code=401,
         )
     try:
-        return read_token(secret, token)
+        return read_token(secret, token, policy_of(request.app))
     except jwt.ExpiredSignatureError:
         raise RuleViolation(
             "authentication", "the token has expired; ask for a new one", status_code=401
