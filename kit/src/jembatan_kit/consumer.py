@@ -9,8 +9,9 @@ so one bad message never spoils the others. Acknowledgement is manual and delibe
 - processed (or already processed, per the inbox): ack after the commit;
 - a replay meant for another durable (`REPLAY_FOR_HEADER`): acked unhandled;
 - `RetryLater` or an unexpected error: nak with a growing delay, up to `max_deliver` attempts;
-- `Unprocessable`, an invalid schema, a body larger than `MAX_EVENT_BYTES` (not even parsed), or
-  attempts exhausted: published to the dead-letter stream with the reason, then acked, so it is
+- `Unprocessable`, an invalid schema, a body larger than `MAX_EVENT_BYTES` (not even parsed), an
+  event whose sender does not check out (`sender_problem`: its subject's agency is not the one
+  it claims, or no agency this deployment knows), or attempts exhausted: published to the dead-letter stream with the reason, then acked, so it is
   kept and never blocks the messages behind it. A dead letter is small whatever it carries: a
   body larger than an event is kept in the `DEAD_LETTER_BODIES` object store, by reference.
 
@@ -55,11 +56,13 @@ from jembatan_contracts import (
     Event,
     dead_letter_subject,
 )
+from jembatan_contracts.envelope import SUBJECT_ROOT
 from jembatan_contracts.limits import DEAD_LETTER_HEADER_VALUE_MAX_LENGTH
 
 from .faults import describe, is_infrastructure_failure
 from .inbox import already_processed, processed_among, record_processed, record_processed_many
 from .outbox import staging_for_messages
+from .settings import SHIPPED_AGENCIES
 from .telemetry import context_from_headers, tracer
 
 log = logging.getLogger(__name__)
@@ -116,6 +119,9 @@ class ConsumerOptions:
     ack_wait_s: float = 5.0
     """How long the server waits for an ack before redelivering: what a crashed consumer's
     in-flight batch waits. A live consumer's slower batches are kept in progress."""
+    known_agencies: frozenset[str] = frozenset(SHIPPED_AGENCIES)
+    """The agencies whose events are handled (KNOWN_AGENCIES and the service's own AGENCY, the
+    same list tokens are judged by): an event of any other is dead-lettered unhandled."""
 
 
 PAUSE_FIRST_S = 0.5
@@ -247,9 +253,14 @@ class BatchConsumer(Generic[E]):
                 outcomes[index] = (_Outcome.DEAD, reason)  # never parsed
                 continue
             try:
-                decoded.append((index, raw, self.handler.event_type.model_validate_json(raw.data)))
+                event = self.handler.event_type.model_validate_json(raw.data)
             except ValidationError as exc:
                 outcomes[index] = (_Outcome.DEAD, f"schema invalid: {_short(exc)}")
+                continue
+            if problem := sender_problem(raw.subject, event, self.options.known_agencies):
+                outcomes[index] = (_Outcome.DEAD, problem)  # never handled, never retried
+                continue
+            decoded.append((index, raw, event))
         try:
             if decoded:
                 outcomes |= await self._apply_together(decoded)
@@ -547,6 +558,47 @@ async def _undecoded_bodies(msg: StreamMessage[Any]) -> Any:
     """The batch's message bodies as they came: `process` validates each into its event model,
     so FastStream's own JSON decoding of every message would be done for nothing."""
     return msg.body
+
+
+def subject_agency(subject: str) -> str | None:
+    """The agency token of an event subject, `jembatan.<agency>.<service>...`; None when the
+    subject is not an event subject at all."""
+    root, _, rest = subject.partition(".")
+    agency = rest.partition(".")[0]
+    return agency if root == SUBJECT_ROOT and agency else None
+
+
+def sender_problem(subject: str, event: Event, known_agencies: frozenset[str]) -> str | None:
+    """Why an event may not be believed to come from the agency it names, or None.
+
+    Two checks, made once for every consumer before any handler runs:
+
+    - the agency in the subject (`jembatan.<agency>.<service>...`) is the event's `agency`. The
+      subject is what the bus vouches for: in the federated deployment (deploy/nats/*.conf) each
+      agency's NATS account, and each service user in it, may publish only under its own prefix,
+      `jembatan.<agency>.<service>.>` (Kemnaker's placement and financing under every agency's,
+      as they act for every agency's candidates), and the hub takes a province's events only
+      from that province's account. So the third party, the publishing account, is enforced by
+      the server's permissions before a message is stored: nothing more is checked here. An
+      event whose payload names another agency than its subject is forged or broken;
+    - the agency is one this deployment knows (`known_agencies`): an event of any other would
+      put an agency on the books (the dashboard's figures) that no configuration created.
+
+    Either problem can never be cured by waiting, so the event is dead-lettered with this reason
+    and not retried.
+    """
+    claimed = subject_agency(subject)
+    if claimed != event.agency:
+        return (
+            f"agency_mismatch: the subject {subject} is agency {claimed!r}'s but the event says"
+            f" agency {event.agency!r}; a forged or broken event, not handled"
+        )
+    if event.agency not in known_agencies:
+        return (
+            f"unknown_agency: {event.agency!r} is not an agency this deployment knows"
+            f" (KNOWN_AGENCIES: {', '.join(sorted(known_agencies))}); not handled"
+        )
+    return None
 
 
 def stream_of_type(event_type: type[Event]) -> str:

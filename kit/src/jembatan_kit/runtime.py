@@ -32,7 +32,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from jembatan_contracts import ALL_STREAMS, DEAD_LETTER, StreamSpec
 
-from .auth import CurrentCaller, require_agency
+from .auth import CurrentCaller, TokenPolicy, require_agency
 from .broker import ensure_streams, make_broker
 from .clock import AdjustableClock, Clock, SystemClock
 from .consumer import BatchConsumer, ConsumerOptions, EventHandler, ensure_durables
@@ -97,6 +97,8 @@ class ServiceRuntime:
             batch_timeout_s=settings.consumer_batch_timeout_s,
             max_deliver=settings.consumer_max_deliver,
             ack_wait_s=settings.consumer_ack_wait_s,
+            # The agencies whose tokens are accepted are those whose events are handled.
+            known_agencies=TokenPolicy.of(settings).agencies,
         )
         self.consumers = [
             BatchConsumer(self.broker, handler, self.sessions, options, self.relay.wake)
