@@ -28,6 +28,8 @@ class FinancingHarness:
         self.nats_url = nats_url
         self.js = nats_client.jetstream()
         self._running: dict[int, AsyncExitStack] = {}
+        self.overrides: dict[str, Any] = {}
+        """Settings of the instances started from now on, over the defaults below."""
 
     def settings(self) -> FinancingSettings:
         return FinancingSettings(
@@ -38,6 +40,7 @@ class FinancingHarness:
             scheduler_interval_s=0.05,
             outbox_poll_interval_s=0.05,
             consumer_batch_timeout_s=0.05,
+            **self.overrides,
         )
 
     async def start(self, clock: Clock | None = None) -> ServiceRuntime:

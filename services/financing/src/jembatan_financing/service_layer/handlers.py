@@ -191,7 +191,11 @@ async def on_departures(
     together.
 
     A departure whose placement has no loan yet (its CandidatePlaced has not been handled)
-    raises RetryLater, as the single handler does, before anything is written. In a batch that
+    raises RetryLater, as the single handler does, before anything is written: the two events
+    travel on one stream but through two durables, so a departure may well come first. One that
+    never finds its loan opens nothing and is dead-lettered once its attempts are spent. A
+    departure whose agency, journey or candidate is not its loan's is forged (placement never
+    publishes it so): Unprocessable at once (`journey_problem`). In a batch that
     rolls the batch back and the consumer handles it again message by message with
     `on_departed`, so only that departure waits and is redelivered; the others are fixed then.
     Skipping it here instead would be wrong: the consumer records every event handed to a batch
@@ -214,6 +218,8 @@ async def on_departures(
                 loans.c.id,
                 loans.c.placement_id,
                 loans.c.candidate_id,
+                loans.c.agency,
+                loans.c.journey_id,
                 loans.c.status,
                 loans.c.principal_idr,
                 subsidised.label("subsidised_idr"),
@@ -225,6 +231,8 @@ async def on_departures(
             raise RetryLater(
                 f"placement {event.placement_id} has no loan yet (CandidatePlaced first)"
             )
+        if problem := journey_problem(found[event.placement_id], event):
+            raise Unprocessable(problem)
     fixed: set[uuid.UUID] = set()
     instalment_rows: list[dict[str, Any]] = []
     staged: list[dict[str, Any]] = []
@@ -400,6 +408,26 @@ async def _announce(
                 )
         await insert_outbox_rows(session, rows)
     return len(claimed)
+
+
+def journey_problem(loan: Row[Any], event: Departed | EarlyReturned) -> str | None:
+    """Why an event about a placement's loan cannot be the journey financing holds, or None.
+
+    Placement publishes a placement's events with the agency, journey and candidate of its
+    CandidatePlaced, which opened the loan; an event that names the placement but another of
+    them was not published so (forged, or broken), and waiting will not change it."""
+    for what, held, claimed in (
+        ("agency", loan.agency, event.agency),
+        ("journey", loan.journey_id, event.journey_id),
+        ("candidate", loan.candidate_id, event.candidate_id),
+    ):
+        if held != claimed:
+            return (
+                f"journey_mismatch: {event.event_type} of placement {event.placement_id} names"
+                f" {what} {claimed} but its loan (opened on CandidatePlaced) has {what} {held};"
+                " a forged or broken event, not handled"
+            )
+    return None
 
 
 async def _loan_of_placement(session: AsyncSession, placement_id: uuid.UUID) -> Row[Any] | None:
@@ -656,6 +684,8 @@ async def pause_for_early_return(
 
 async def on_early_returned(session: AsyncSession, event: EarlyReturned, *, clock: Clock) -> None:
     loan = await _loan_of_placement(session, event.placement_id)
+    if loan is not None and (problem := journey_problem(loan, event)):
+        raise Unprocessable(problem)
     if loan is None or loan.status == LoanStatus.OPEN:
         raise RetryLater(f"placement {event.placement_id} has no repayment schedule yet")
     await pause_for_early_return(session, loan, event.return_date, event.reason.value, clock)
