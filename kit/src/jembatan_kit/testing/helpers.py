@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
@@ -13,7 +14,13 @@ from fastapi import FastAPI
 from nats.aio.client import Client as NatsClient
 from nats.js.api import ConsumerConfig, DeliverPolicy
 
-from jembatan_contracts import ALL_STREAMS
+from jembatan_contracts import (
+    ALL_STREAMS,
+    CandidateReadyForPlacement,
+    CertificatePassed,
+    Event,
+    TestKind,
+)
 from jembatan_kit.auth import NATIONAL_AGENCY, bearer, issue_token
 
 TEST_AUTH_SECRET = "test-signing-key-of-at-least-32-bytes-long"
@@ -107,3 +114,31 @@ async def wait_for_events(
 
     await eventually(enough, timeout_s=timeout_s, interval_s=0.1)
     return matching
+
+
+def language_certificate(ready: CandidateReadyForPlacement) -> CertificatePassed:
+    """The Japanese certificate training announced before `ready` (every track needs one):
+    placement believes a readiness only for a candidate whose certificate it holds."""
+    return CertificatePassed(
+        agency=ready.agency,
+        journey_id=ready.journey_id,
+        candidate_id=ready.candidate_id,
+        certificate_id=uuid.uuid4(),
+        test=TestKind.JLPT,
+        level=ready.language_level,
+        issuer="Japan Foundation",
+        passed_on=ready.occurred_at.date(),
+    )
+
+
+async def publish_ready(nats: NatsClient, *readiness: CandidateReadyForPlacement) -> None:
+    """Publish each readiness as training does: its language certificate first."""
+    js = nats.jetstream()
+    for ready in readiness:
+        certificate: Event = language_certificate(ready)
+        for event in (certificate, ready):
+            await js.publish(
+                event.subject,
+                event.model_dump_json().encode(),
+                headers={"Nats-Msg-Id": str(event.event_id)},
+            )

@@ -16,8 +16,10 @@ from nats.aio.client import Client as NatsClient
 from jembatan_contracts import CandidateReadyForPlacement, Track
 from jembatan_kit.testing.helpers import (
     TEST_AUTH_SECRET,
+    consumers_drained,
     events_on,
     eventually,
+    publish_ready,
     running_app,
     token_for,
     wait_for_events,
@@ -65,7 +67,7 @@ async def announce_ready(
         satisfied_rules=["language_n4"],
         occurred_at=occurred_at or datetime.now(UTC),
     )
-    await nats_client.jetstream().publish(event.subject, event.model_dump_json().encode())
+    await publish_ready(nats_client, event)
     return event
 
 
@@ -268,9 +270,11 @@ async def test_the_latest_readiness_of_a_candidate_wins_and_repeats_change_nothi
         nats_client, candidate_id, "agriculture", occurred_at=now - timedelta(days=1)
     )
     await nats_client.jetstream().publish(first.subject, first.model_dump_json().encode())
-    # The consumer handles one subject's messages in order: once this one is in, so are those.
+    # A readiness may wait for its certificate, so they are not handled in order: all of them
+    # are in once placement's durables have handled everything.
     marker = await announce_ready(nats_client)
     await until_known(client, marker.candidate_id)
+    await eventually(lambda: consumers_drained(nats_client, "placement-"))
 
     view = (await client.get(f"/ready-candidates/{candidate_id}")).json()
     assert view["sector"] == "automotive"

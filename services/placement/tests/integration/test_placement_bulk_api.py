@@ -15,6 +15,7 @@ from jembatan_contracts import CandidateReadyForPlacement, Track
 from jembatan_kit.testing.helpers import (
     TEST_AUTH_SECRET,
     eventually,
+    publish_ready,
     running_app,
     token_for,
     wait_for_events,
@@ -58,9 +59,7 @@ async def ready_candidates(
         )
         for _ in range(count)
     ]
-    js = nats_client.jetstream()
-    for event in events:
-        await js.publish(event.subject, event.model_dump_json().encode())
+    await publish_ready(nats_client, *events)
 
     async def all_known() -> bool:
         response = await client.get("/ready-candidates", params={"limit": 500})

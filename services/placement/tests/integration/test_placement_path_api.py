@@ -16,6 +16,7 @@ from jembatan_kit.testing.helpers import (
     TEST_AUTH_SECRET,
     events_on,
     eventually,
+    publish_ready,
     running_app,
     wait_for_events,
 )
@@ -62,7 +63,7 @@ async def ready(
         daily_score_average=daily_score_average,
         occurred_at=datetime.now(UTC) - timedelta(days=waiting_days),
     )
-    await nats_client.jetstream().publish(event.subject, event.model_dump_json().encode())
+    await publish_ready(nats_client, event)
 
     async def known() -> bool:
         response = await client.get(f"/ready-candidates/{event.candidate_id}")
@@ -352,7 +353,7 @@ async def test_matches_exclude_with_reasons_and_use_certificates_scores_and_comm
 
     async def certificates_known() -> bool:
         view = await ok(await client.get(f"/ready-candidates/{skilled.candidate_id}"))
-        return view["certificates"] == ["SSW_SKILL"]
+        return sorted(view["certificates"]) == ["JLPT", "SSW_SKILL"]
 
     await eventually(certificates_known)
     order = await open_order(client, required_certificates=["SSW_SKILL"])

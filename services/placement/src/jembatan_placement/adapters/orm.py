@@ -51,6 +51,9 @@ candidate_certificates = Table(
     Column("sector", String(40), nullable=True),
     Column("level", String(8), nullable=True),
     Column("passed_on", Date, nullable=False),
+    # Of the CertificatePassed; None on certificates held before they were kept.
+    Column("agency", String(32), nullable=True),
+    Column("journey_id", Uuid, nullable=True),
 )
 
 job_orders = Table(

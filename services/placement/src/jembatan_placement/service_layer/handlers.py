@@ -25,6 +25,7 @@ from jembatan_contracts import (
     Track,
     VisaIssued,
 )
+from jembatan_kit.consumer import RetryLater, Unprocessable
 from jembatan_kit.errors import Conflict, NotFound, RuleViolation
 from jembatan_kit.outbox import add_to_outbox
 
@@ -70,7 +71,15 @@ async def on_candidate_ready_for_placement(
     session: AsyncSession, event: CandidateReadyForPlacement
 ) -> None:
     """Record the candidate as ready, keyed by candidate. The latest readiness wins, so a repeat
-    or a late-arriving older announcement changes nothing."""
+    or a late-arriving older announcement changes nothing.
+
+    Only a candidate placement has heard of is made ready: training announces readiness once the
+    candidate's certificates are in, each announced before by a CertificatePassed of the same
+    agency and journey, so placement must hold one (`readiness_problem`). Without one the
+    readiness waits (RetryLater): the certificates come through another durable and may simply
+    be behind. One that never finds its certificate is dead-lettered when its attempts are spent,
+    and nobody can match, shortlist or place that candidate. A readiness whose candidate's
+    certificates are all another agency's or journey's is forged: Unprocessable at once."""
     await on_candidates_ready_for_placement(session, [event])
 
 
@@ -78,7 +87,20 @@ async def on_candidates_ready_for_placement(
     session: AsyncSession, events: list[CandidateReadyForPlacement]
 ) -> None:
     """`on_candidate_ready_for_placement` for a batch: the latest readiness of each candidate,
-    inserted together for candidates not known yet, updated one by one for the others."""
+    inserted together for candidates not known yet, updated one by one for the others. A
+    readiness that must wait or is refused raises before anything is written; the consumer then
+    handles the batch again message by message, so only that one waits or is dead-lettered."""
+    held: dict[uuid.UUID, list[tuple[str | None, uuid.UUID | None]]] = {}
+    for candidate_id, agency, journey_id in await session.execute(
+        select(
+            candidate_certificates.c.candidate_id,
+            candidate_certificates.c.agency,
+            candidate_certificates.c.journey_id,
+        ).where(candidate_certificates.c.candidate_id.in_([e.candidate_id for e in events]))
+    ):
+        held.setdefault(candidate_id, []).append((agency, journey_id))
+    for event in events:
+        readiness_problem(event, held.get(event.candidate_id, []))
     latest: dict[uuid.UUID, dict[str, Any]] = {}
     for event in events:
         values = _readiness(event)
@@ -108,6 +130,29 @@ async def on_candidates_ready_for_placement(
                 ready_candidates.c.ready_at < values["ready_at"],
             )
             .values(**values)
+        )
+
+
+def readiness_problem(
+    event: CandidateReadyForPlacement, certificates: list[tuple[str | None, uuid.UUID | None]]
+) -> None:
+    """Raise unless one of the candidate's `certificates` (agency and journey of each held
+    certificate; None for one held before they were kept) is of the readiness's journey."""
+    if not certificates:
+        raise RetryLater(
+            f"candidate {event.candidate_id}: placement holds none of their certificates yet"
+            " (CertificatePassed first)"
+        )
+    if not any(
+        agency in (None, event.agency) and journey in (None, event.journey_id)
+        for agency, journey in certificates
+    ):
+        agencies = ", ".join(sorted({str(agency) for agency, _ in certificates}))
+        raise Unprocessable(
+            f"journey_mismatch: CandidateReadyForPlacement of candidate {event.candidate_id}"
+            f" names agency {event.agency} and journey {event.journey_id}, but every certificate"
+            f" placement holds for the candidate is of another (agency {agencies}); a forged or"
+            " broken event, not handled"
         )
 
 
@@ -150,6 +195,8 @@ async def on_certificates_passed(session: AsyncSession, events: list[Certificate
                 "sector": normalise_sector(event.sector) if event.sector else None,
                 "level": event.level,
                 "passed_on": event.passed_on,
+                "agency": event.agency,
+                "journey_id": event.journey_id,
             }
         )
     if rows:

@@ -1,0 +1,155 @@
+"""Placement makes ready only candidates it has heard of, through its real consumers, against a
+real nats-server and both databases: a readiness waits for the candidate's certificate (it may
+be behind), is dead-lettered if it never comes, and is refused at once when the certificates
+placement holds are another agency's; a candidate never made ready cannot be placed."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import AsyncIterator
+
+import httpx
+import pytest
+from nats.aio.client import Client as NatsClient
+
+from jembatan_contracts import (
+    DEAD_LETTER,
+    CandidateReadyForPlacement,
+    DeadLetterHeader,
+    Event,
+    Track,
+)
+from jembatan_kit.testing.helpers import (
+    TEST_AUTH_SECRET,
+    eventually,
+    language_certificate,
+    running_app,
+)
+from jembatan_placement.bootstrap import build_app
+from jembatan_placement.config import PlacementSettings
+
+
+@pytest.fixture
+async def client(database_url: str, nats_url: str) -> AsyncIterator[httpx.AsyncClient]:
+    settings = PlacementSettings(
+        database_url=database_url,
+        nats_url=nats_url,
+        auth_jwt_secret=TEST_AUTH_SECRET,
+        consumer_max_deliver=2,  # an ordering race is given one more try
+        consumer_batch_timeout_s=0.05,
+    )
+    async with running_app(build_app(settings)) as client:
+        yield client
+
+
+def readiness(agency: str = "kaltim", **fields: object) -> CandidateReadyForPlacement:
+    values: dict[str, object] = {
+        "agency": agency,
+        "journey_id": uuid.uuid4(),
+        "candidate_id": uuid.uuid4(),
+        "track": Track.TITP,
+        "sector": "caregiver",
+        "language_level": "N4",
+        "satisfied_rules": ["japanese_n4"],
+    }
+    return CandidateReadyForPlacement(**(values | fields))  # type: ignore[arg-type]
+
+
+async def publish(nats_client: NatsClient, event: Event) -> None:
+    await nats_client.jetstream().publish(
+        event.subject, event.model_dump_json().encode(), headers={"Nats-Msg-Id": str(event.event_id)}
+    )
+
+
+async def dead_letter_reason(nats_client: NatsClient, event: Event) -> str | None:
+    js = nats_client.jetstream()
+    state = (await js.stream_info(DEAD_LETTER.name)).state
+    for seq in range(state.first_seq, state.last_seq + 1 if state.messages else 0):
+        headers = (await js.get_msg(DEAD_LETTER.name, seq)).headers or {}
+        if headers.get(DeadLetterHeader.ORIGINAL_MSG_ID) == str(event.event_id):
+            return headers[DeadLetterHeader.REASON]
+    return None
+
+
+async def reason_of(nats_client: NatsClient, event: Event) -> str:
+    async def dead_lettered() -> bool:
+        return await dead_letter_reason(nats_client, event) is not None
+
+    await eventually(dead_lettered)
+    return await dead_letter_reason(nats_client, event) or ""
+
+
+async def not_placeable(client: httpx.AsyncClient, candidate_id: uuid.UUID) -> None:
+    """Unknown to placement: not listed, not matched, and a placement of them is refused."""
+    assert (await client.get(f"/ready-candidates/{candidate_id}")).status_code == 404
+    listed = (await client.get("/ready-candidates", params={"limit": 500})).json()
+    assert str(candidate_id) not in {row["candidate_id"] for row in listed}
+    order = await client.post(
+        "/job-orders",
+        json={
+            "employer": "Sakura Kaigo K.K.",
+            "supervising_organisation": "IM Japan",
+            "prefecture": "Aichi",
+            "sector": "caregiver",
+            "track": "TITP",
+            "slots": 2,
+            "monthly_wage_jpy": 180_000,
+            "contract_months": 36,
+        },
+    )
+    assert order.status_code == 201, order.text
+    placing = await client.post(
+        f"/job-orders/{order.json()['id']}/placements", json={"candidate_id": str(candidate_id)}
+    )
+    assert placing.status_code in (404, 409, 422), placing.text
+    assert str(candidate_id) in placing.json()["message"]
+
+
+async def test_a_readiness_for_a_candidate_placement_never_heard_of_is_not_placed(
+    client: httpx.AsyncClient, nats_client: NatsClient
+) -> None:
+    forged = readiness()
+    await publish(nats_client, forged)
+    assert await reason_of(nats_client, forged) == (
+        f"gave up after 2 attempts: candidate {forged.candidate_id}: placement holds none of"
+        " their certificates yet (CertificatePassed first)"
+    )
+    await not_placeable(client, forged.candidate_id)
+
+
+async def test_a_readiness_naming_another_agency_than_the_candidates_certificates_is_refused(
+    client: httpx.AsyncClient, nats_client: NatsClient
+) -> None:
+    genuine = readiness("kaltim")
+    await publish(nats_client, language_certificate(genuine))
+    # Kota Serang's readiness (its own subject and payload agree) for Kalimantan Timur's
+    # candidate, whose certificate placement holds.
+    forged = readiness("kota-serang", candidate_id=genuine.candidate_id)
+    await publish(nats_client, forged)
+    assert await reason_of(nats_client, forged) == (
+        f"journey_mismatch: CandidateReadyForPlacement of candidate {forged.candidate_id} names"
+        f" agency kota-serang and journey {forged.journey_id}, but every certificate placement"
+        " holds for the candidate is of another (agency kaltim); a forged or broken event, not"
+        " handled"
+    )
+    await not_placeable(client, forged.candidate_id)
+
+
+async def test_a_readiness_that_overtakes_its_certificate_waits_for_it(
+    client: httpx.AsyncClient, nats_client: NatsClient
+) -> None:
+    ready = readiness("boyolali")
+    await publish(nats_client, ready)
+    await asyncio.sleep(0.3)  # handled once, told to wait
+    assert (await client.get(f"/ready-candidates/{ready.candidate_id}")).status_code == 404
+    await publish(nats_client, language_certificate(ready))
+
+    async def known() -> bool:
+        response = await client.get(f"/ready-candidates/{ready.candidate_id}")
+        return response.status_code == 200
+
+    await eventually(known)
+    view = (await client.get(f"/ready-candidates/{ready.candidate_id}")).json()
+    assert (view["agency"], view["certificates"]) == ("boyolali", ["JLPT"])
+    assert await dead_letter_reason(nats_client, ready) is None
