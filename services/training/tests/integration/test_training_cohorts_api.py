@@ -9,10 +9,13 @@ from datetime import date
 from typing import Any
 
 import httpx
+from nats.aio.client import Client as NatsClient
 
 from jembatan_contracts import (
+    DEAD_LETTER,
     CandidateRegistered,
     CandidateWithdrawn,
+    DeadLetterHeader,
     Event,
     Track,
     WithdrawalReason,
@@ -275,3 +278,38 @@ async def test_a_withdrawal_that_overtakes_the_registration_waits_for_it(
         return response.status_code == 200 and response.json()["status"] == "withdrawn"
 
     await eventually(is_withdrawn)
+
+
+async def test_a_withdrawal_sent_by_another_agency_is_refused_as_forged(
+    training: httpx.AsyncClient, enrol: Enrol, publish: Publish, nats_client: NatsClient
+) -> None:
+    kept, leaving = await enrol(), await enrol()  # both Kalimantan Timur's
+    forged = withdrawn(kept).model_copy(update={"agency": "kota-serang"})
+    await publish(forged)
+    await publish(withdrawn(leaving))
+
+    async def is_withdrawn() -> bool:
+        view = (await training.get(f"/candidates/{leaving}")).json()
+        return bool(view["status"] == "withdrawn")
+
+    await eventually(is_withdrawn)
+    js = nats_client.jetstream()
+
+    async def reasons() -> list[str]:
+        state = (await js.stream_info(DEAD_LETTER.name)).state
+        letters = [
+            await js.get_msg(DEAD_LETTER.name, seq)
+            for seq in range(state.first_seq, state.last_seq + 1 if state.messages else 0)
+        ]
+        return [(m.headers or {})[DeadLetterHeader.REASON] for m in letters]
+
+    async def dead_lettered() -> bool:
+        return any(kept in reason for reason in await reasons())
+
+    await eventually(dead_lettered)
+    [reason] = [reason for reason in await reasons() if kept in reason]
+    assert reason == (
+        f"journey_mismatch: CandidateWithdrawn of candidate {kept} names agency kota-serang but"
+        " the candidate was registered by agency kaltim; a forged or broken event, not handled"
+    )
+    assert (await training.get(f"/candidates/{kept}")).json()["status"] != "withdrawn"

@@ -19,7 +19,7 @@ from jembatan_contracts import (
     Track,
 )
 from jembatan_kit.clock import Clock
-from jembatan_kit.consumer import RetryLater
+from jembatan_kit.consumer import RetryLater, Unprocessable
 from jembatan_kit.errors import Conflict, NotFound
 from jembatan_kit.outbox import add_to_outbox
 
@@ -41,7 +41,12 @@ from .guards import active_enrolment, find_enrolment, refusal
 async def on_candidate_registered(
     session: AsyncSession, event: CandidateRegistered, clock: Clock
 ) -> None:
-    """Enrol the candidate in training for their preferred sector; once per candidate."""
+    """Enrol the candidate in training for their preferred sector; once per candidate.
+
+    The root of a journey: training holds nothing earlier to check it against. What vouches for
+    it is its sender: the consumer has checked that its subject is its agency's and that the
+    agency is one this deployment knows, and the bus lets only that agency's registration
+    publish under its prefix (README, Threat model)."""
     if await find_enrolment(session, event.candidate_id) is not None:
         return
     await session.execute(insert(enrolments).values(_enrolment_row(event, clock)))
@@ -86,6 +91,12 @@ async def on_candidate_withdrawn(
     enrolment = await find_enrolment(session, event.candidate_id, for_update=True)
     if enrolment is None:
         raise RetryLater(f"candidate {event.candidate_id} is not enrolled yet")
+    if enrolment.agency != event.agency:
+        raise Unprocessable(
+            f"journey_mismatch: CandidateWithdrawn of candidate {event.candidate_id} names agency"
+            f" {event.agency} but the candidate was registered by agency {enrolment.agency};"
+            " a forged or broken event, not handled"
+        )
     if enrolment.withdrawn_on is not None:
         return
     await session.execute(
