@@ -77,7 +77,7 @@ from jembatan_kit.auth import issue_token
 from jembatan_kit.consumer import stream_of_type
 from jembatan_kit.settings import ServiceSettings
 from jembatan_kit.telemetry import journey_context
-from jembatan_kit.testing.helpers import consumers_drained
+from jembatan_kit.testing.helpers import consumers_drained, language_certificate
 
 ROOT = Path(__file__).resolve().parent.parent
 POSTGRES_ADMIN = os.environ.get(
@@ -659,6 +659,10 @@ CAPACITY_CONSUMERS = {
 """The consumer of each service that the capacity phase loads: its first event of a journey."""
 
 
+HELD_CERTIFICATES = "placement-certificate-passed"
+"""The consumer that keeps the certificates placement's readiness consumer requires."""
+
+
 def capacity_events(service: str, count: int) -> list[Event]:
     """`count` fresh events of the kind `service`'s capacity consumer handles."""
     today = date.today()
@@ -733,15 +737,31 @@ async def consumer_capacity(
             for paused_stream, name in paused:
                 await js.pause_consumer(paused_stream, name, PAUSED_UNTIL)
             try:
+                # Placement makes ready only candidates whose certificate it holds: those go
+                # first, to its certificate consumer, which is not measured.
+                held = [
+                    language_certificate(event)
+                    for event in events
+                    if isinstance(event, CandidateReadyForPlacement)
+                ]
+                certificates_before = await inbox_count(database_urls[service], HELD_CERTIFICATES)
                 futures = [
                     await js.publish_async(
                         event.subject,
                         event.model_dump_json().encode(),
                         headers=published_headers(event),
                     )
-                    for event in events
+                    for event in (*held, *events)
                 ]
                 await asyncio.gather(*futures)
+                deadline = time.perf_counter() + 300
+                while (
+                    held
+                    and await inbox_count(database_urls[service], HELD_CERTIFICATES)
+                    < certificates_before + len(held)
+                    and time.perf_counter() < deadline
+                ):
+                    await asyncio.sleep(0.2)
                 before = await inbox_count(database_urls[service], durable)
                 await js.resume_consumer(stream, durable)
                 resumed = datetime.now(UTC)

@@ -21,7 +21,7 @@ from jembatan_financing.domain.model import add_months
 from jembatan_kit.auth import NATIONAL_AGENCY, issue_token
 from jembatan_kit.clock import AdjustableClock
 from jembatan_kit.testing.databases import create_database, drop_database
-from jembatan_kit.testing.helpers import eventually, running_app, wait_for_events
+from jembatan_kit.testing.helpers import eventually, publish_ready, running_app, wait_for_events
 from jembatan_placement.bootstrap import build_app as build_placement
 from jembatan_placement.config import PlacementSettings
 
@@ -110,11 +110,7 @@ async def test_a_ready_candidate_departs_and_the_first_two_instalments_fall_due_
         language_level="N4",
         satisfied_rules=["japanese_n4"],
     )
-    await nats_client.jetstream().publish(
-        ready.subject,
-        ready.model_dump_json().encode(),
-        headers={"Nats-Msg-Id": str(ready.event_id)},
-    )
+    await publish_ready(nats_client, ready)
 
     async def known() -> bool:
         response = await placement.get(f"/ready-candidates/{ready.candidate_id}")
