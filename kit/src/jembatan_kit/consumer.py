@@ -11,9 +11,10 @@ so one bad message never spoils the others. Acknowledgement is manual and delibe
 - `RetryLater` or an unexpected error: nak with a growing delay, up to `max_deliver` attempts;
 - `Unprocessable`, an invalid schema, a body larger than `MAX_EVENT_BYTES` (not even parsed), an
   event whose sender does not check out (`sender_problem`: its subject's agency is not the one
-  it claims, or no agency this deployment knows), or attempts exhausted: published to the dead-letter stream with the reason, then acked, so it is
-  kept and never blocks the messages behind it. A dead letter is small whatever it carries: a
-  body larger than an event is kept in the `DEAD_LETTER_BODIES` object store, by reference.
+  it claims, or no agency this deployment knows), or attempts exhausted: published to the
+  dead-letter stream with the reason, then acked, so it is kept and never blocks the messages
+  behind it. A dead letter is small whatever it carries: a body larger than an event is kept in
+  the `DEAD_LETTER_BODIES` object store, by reference.
 
 A resource failure (`faults.is_infrastructure_failure`: the database down, full or locked, NATS
 not answering a dead letter) is not the messages' fault: the consumer keeps the batch, counts no

@@ -58,7 +58,9 @@ def readiness(agency: str = "kaltim", **fields: object) -> CandidateReadyForPlac
 
 async def publish(nats_client: NatsClient, event: Event) -> None:
     await nats_client.jetstream().publish(
-        event.subject, event.model_dump_json().encode(), headers={"Nats-Msg-Id": str(event.event_id)}
+        event.subject,
+        event.model_dump_json().encode(),
+        headers={"Nats-Msg-Id": str(event.event_id)},
     )
 
 

@@ -410,8 +410,9 @@ async def _announce(
     return len(claimed)
 
 
-def journey_problem(loan: Row[Any], event: Departed | EarlyReturned) -> str | None:
-    """Why an event about a placement's loan cannot be the journey financing holds, or None.
+def journey_problem(loan: Any, event: Departed | EarlyReturned) -> str | None:
+    """Why an event about a placement's `loan` (a row with its agency, journey and candidate)
+    cannot be the journey financing holds, or None.
 
     Placement publishes a placement's events with the agency, journey and candidate of its
     CandidatePlaced, which opened the loan; an event that names the placement but another of
