@@ -92,13 +92,14 @@ class ServiceRuntime:
             ),
         )
         self.retention = Retention.for_settings(self.sessions, settings)
+        self.known_agencies = TokenPolicy.of(settings).agencies
+        """The agencies whose events are handled, as those whose tokens are accepted."""
         options = ConsumerOptions(
             batch_size=settings.consumer_batch_size,
             batch_timeout_s=settings.consumer_batch_timeout_s,
             max_deliver=settings.consumer_max_deliver,
             ack_wait_s=settings.consumer_ack_wait_s,
-            # The agencies whose tokens are accepted are those whose events are handled.
-            known_agencies=TokenPolicy.of(settings).agencies,
+            known_agencies=self.known_agencies,
         )
         self.consumers = [
             BatchConsumer(self.broker, handler, self.sessions, options, self.relay.wake)

@@ -3,6 +3,7 @@ the same figures after a rebuild from the streams, and who may see what."""
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 import httpx
@@ -45,6 +46,15 @@ async def test_rebuilt_figures_equal_the_live_ones(
     # Later steps first: each event type has its own consumer, so arrival order is never given.
     events = [event for journey in journeys for event in reversed(journey.events)]
     await publish(nats_client, events)
+    # Published under Kalimantan Timur's prefix, claiming to be Kota Serang's: counted neither
+    # live nor by the rebuild.
+    [registration, *_] = journeys[0].events
+    forged = registration.model_copy(
+        update={"event_id": uuid.uuid4(), "candidate_id": uuid.uuid4()}
+    )
+    await nats_client.jetstream().publish(
+        type(forged).subject_for("kaltim"), forged.model_dump_json().encode()
+    )
 
     async def caught_up() -> bool:
         return summary(await funnel(dashboard, "kota-serang")) == EXPECTED_KOTA_SERANG
@@ -62,7 +72,7 @@ async def test_rebuilt_figures_equal_the_live_ones(
     rebuilt = await dashboard.post("/api/rebuild", headers=bearer("kemnaker", "operator-1"))
     assert rebuilt.status_code == 200, rebuilt.text
     assert sum(rebuilt.json()["replayed"].values()) == len(events)
-    assert rebuilt.json()["skipped"] == 0
+    assert rebuilt.json()["skipped"] == 1
     assert {
         "kota-serang": await funnel(dashboard, "kota-serang"),
         "national": await funnel(dashboard, "kemnaker"),

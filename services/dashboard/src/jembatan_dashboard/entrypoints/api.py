@@ -72,4 +72,4 @@ async def targets_api(request: Request, caller: DashboardCaller) -> list[dict[st
 )
 async def rebuild_api(runtime: Runtime, caller: DashboardCaller) -> dict[str, Any]:
     require_national(caller, "rebuilding the dashboard")
-    return await rebuild(runtime.jetstream(), runtime.sessions)
+    return await rebuild(runtime.jetstream(), runtime.sessions, runtime.known_agencies)

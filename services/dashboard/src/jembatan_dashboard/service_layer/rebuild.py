@@ -3,7 +3,8 @@
 The replay reads each stream from its first message with a short-lived consumer of its own, so
 the durable consumers keep their place and the live read model stays in use until the rebuilt
 one commits (one transaction). Projections are idempotent and order-free, so events the durable
-consumers apply during or after the rebuild change nothing twice.
+consumers apply during or after the rebuild change nothing twice. An event the live consumers
+dead-letter (invalid, or whose sender does not check out: `consumer.sender_problem`) is skipped.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from sqlalchemy import delete
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from jembatan_contracts.streams import FINANCING, PLACEMENT, REGISTRATION, TRAINING, StreamSpec
+from jembatan_kit.consumer import sender_problem
 
 from ..adapters.orm import READ_MODEL
 from .projections import PROJECTIONS
@@ -32,9 +34,12 @@ FETCH = 500
 
 
 async def rebuild(
-    js: JetStreamContext, sessions: async_sessionmaker[AsyncSession]
+    js: JetStreamContext,
+    sessions: async_sessionmaker[AsyncSession],
+    known_agencies: frozenset[str],
 ) -> dict[str, Any]:
-    """Drop the read model and replay the streams into it; returns what was replayed."""
+    """Drop the read model and replay the streams into it; returns what was replayed. Only
+    events of `known_agencies` whose subject is their agency's are replayed, as live."""
     by_suffix = {
         event_type.subject_suffix: (event_type, handle)
         for event_type, (_, handle) in PROJECTIONS.items()
@@ -54,6 +59,9 @@ async def rebuild(
                     event = event_type.model_validate_json(data)
                 except ValueError:
                     skipped += 1  # the live consumer dead-letters it; the rebuild skips it too
+                    continue
+                if sender_problem(subject, event, known_agencies):
+                    skipped += 1  # likewise
                     continue
                 await handle(session, event)
                 replayed[event_type.name] += 1
