@@ -75,11 +75,12 @@ async def on_candidate_ready_for_placement(
 
     Only a candidate placement has heard of is made ready: training announces readiness once the
     candidate's certificates are in, each announced before by a CertificatePassed of the same
-    agency and journey, so placement must hold one (`readiness_problem`). Without one the
-    readiness waits (RetryLater): the certificates come through another durable and may simply
-    be behind. One that never finds its certificate is dead-lettered when its attempts are spent,
-    and nobody can match, shortlist or place that candidate. A readiness whose candidate's
-    certificates are all another agency's or journey's is forged: Unprocessable at once."""
+    agency and journey, so placement must hold one (`require_certificate_of_journey`). Without
+    one the readiness waits (RetryLater): the certificates come through another durable and may
+    simply be behind. One that never finds its certificate is dead-lettered when its attempts
+    are spent, and nobody can match, shortlist or place that candidate. A readiness whose
+    candidate's certificates are all another agency's or journey's is forged: Unprocessable at
+    once."""
     await on_candidates_ready_for_placement(session, [event])
 
 
@@ -100,7 +101,7 @@ async def on_candidates_ready_for_placement(
     ):
         held.setdefault(candidate_id, []).append((agency, journey_id))
     for event in events:
-        readiness_problem(event, held.get(event.candidate_id, []))
+        require_certificate_of_journey(event, held.get(event.candidate_id, []))
     latest: dict[uuid.UUID, dict[str, Any]] = {}
     for event in events:
         values = _readiness(event)
@@ -133,7 +134,7 @@ async def on_candidates_ready_for_placement(
         )
 
 
-def readiness_problem(
+def require_certificate_of_journey(
     event: CandidateReadyForPlacement, certificates: list[tuple[str | None, uuid.UUID | None]]
 ) -> None:
     """Raise unless one of the candidate's `certificates` (agency and journey of each held
