@@ -16,6 +16,8 @@ from jembatan_contracts import DEAD_LETTER
 from jembatan_kit.broker import nats_servers
 from jembatan_kit.nats_server import port_is_open
 
+from .system import NATS_USERS_FILE, without_credentials
+
 
 @dataclass(frozen=True)
 class ConsumerState:
@@ -53,6 +55,10 @@ class BusState:
 
 class BusUnreachable(Exception):
     pass
+
+
+class BusRefused(BusUnreachable):
+    """NATS answered, and refused the credentials (or their absence)."""
 
 
 async def read_bus_state(nats_url: str, timeout_s: float = 3.0) -> BusState:
@@ -97,7 +103,7 @@ async def connect(nats_url: str, timeout_s: float) -> NatsClient:
         port_is_open(address.port or 4222, address.hostname or "127.0.0.1")
         for address in map(urlsplit, servers)
     ):
-        raise BusUnreachable(f"NATS does not answer at {nats_url}")
+        raise BusUnreachable(f"NATS does not answer at {without_credentials(nats_url)}")
 
     async def quiet(_error: Exception) -> None:
         return None
@@ -114,8 +120,14 @@ async def connect(nats_url: str, timeout_s: float) -> NatsClient:
             timeout=timeout_s * 2,
         )
     except (TimeoutError, NatsError, OSError) as exc:
+        if "authorization violation" in str(exc).lower():
+            raise BusRefused(
+                f"NATS at {without_credentials(nats_url)} refused the credentials: connect as"
+                f" ops with --data-dir of `jembatan up` (the passwords are in {NATS_USERS_FILE}"
+                " there), or give --nats-url nats://<user>:<password>@<host>:<port>"
+            ) from exc
         raise BusUnreachable(
-            f"NATS does not answer at {nats_url} ({exc or type(exc).__name__})"
+            f"NATS does not answer at {without_credentials(nats_url)} ({exc or type(exc).__name__})"
         ) from exc
 
 
