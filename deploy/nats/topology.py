@@ -8,6 +8,9 @@ dashboard, which follows every agency's candidates).
 
     uv run python deploy/nats/topology.py      # rewrite the configs after changing this file
 
+What each service's user may do is jembatan_kit.nats_permissions, which `jembatan up` renders into
+the embedded default's server too.
+
 Passwords are never in the configs: each is an environment variable named by `password_var`.
 """
 

@@ -337,12 +337,12 @@ def health(
     try:
         bus = asyncio.run(read_bus_state(operator_nats_url(nats_url, data_dir)))
     except BusUnreachable as exc:
-        advice = (
+        hint = (
             ""
             if isinstance(exc, BusRefused)
             else "; start the system with ./dev run, or give --nats-url"
         )
-        typer.secho(f"{exc}{advice}", fg="red")
+        typer.secho(f"{exc}{hint}", fg="red")
         raise typer.Exit(1) from exc
     typer.echo("")
     for line in render_bus_state(bus):
