@@ -4,6 +4,7 @@ durable consumer with what it has still to do, and the dead letters per consumer
 from __future__ import annotations
 
 import asyncio
+import logging
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
@@ -53,6 +54,9 @@ class BusState:
         return sum(c.pending + c.ack_pending for s in self.streams for c in s.consumers)
 
 
+_SILENT = logging.NullHandler()
+
+
 class BusUnreachable(Exception):
     pass
 
@@ -97,7 +101,10 @@ async def read_bus_state(nats_url: str, timeout_s: float = 3.0) -> BusState:
 
 
 async def connect(nats_url: str, timeout_s: float) -> NatsClient:
-    """A connection that fails at once, with `BusUnreachable`, when NATS does not answer."""
+    """A connection that fails at once, with `BusUnreachable`, when NATS does not answer, and
+    with `BusRefused` when it refuses the credentials (said once, without nats-py's traceback
+    of the same refusal from its reading task)."""
+    logging.getLogger("nats.aio.client").addHandler(_SILENT)
     servers = nats_servers(nats_url)
     if not any(
         port_is_open(address.port or 4222, address.hostname or "127.0.0.1")
