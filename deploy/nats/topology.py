@@ -8,6 +8,9 @@ dashboard, which follows every agency's candidates).
 
     uv run python deploy/nats/topology.py      # rewrite the configs after changing this file
 
+What each service's user may do is jembatan_kit.nats_permissions, which `jembatan up` renders into
+the embedded default's server too.
+
 Passwords are never in the configs: each is an environment variable named by `password_var`.
 """
 
@@ -18,25 +21,10 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from jembatan_contracts import (
-    DEAD_LETTER_BODIES,
-    CandidateInterviewed,
-    CandidatePlaced,
-    CandidateReadyForPlacement,
-    CandidateRegistered,
-    CandidateWithdrawn,
-    CertificatePassed,
-    DailyScoreRecorded,
-    Departed,
-    EarlyReturned,
-    Event,
-    LoanOpened,
-    LoanRestructured,
-    LoanSettled,
-    PaymentRecorded,
-    RepaymentDue,
-)
+from jembatan_contracts import Event
 from jembatan_contracts.envelope import SUBJECT_ROOT
+from jembatan_kit.nats_permissions import CONSUMERS as CONSUMERS
+from jembatan_kit.nats_permissions import READ_MODELS, service_permissions
 from jembatan_kit.settings import ServiceSettings
 
 HERE = Path(__file__).resolve().parent
@@ -45,11 +33,6 @@ HUB_AGENCY = "kemnaker"
 PROVINCES = ("kaltim", "boyolali", "kota-serang")
 HUB_SERVICES = ("placement", "financing", "dashboard")
 PROVINCE_SERVICES = ("registration", "training")
-READ_MODELS = ("dashboard",)
-"""Services that publish no events and own no event stream: they only consume."""
-DEAD_LETTER_STREAM = "DEADLETTER"
-DEAD_LETTER_BODIES_STREAM = f"OBJ_{DEAD_LETTER_BODIES}"
-"""The stream behind the object store that keeps dead letters' bodies too large to carry."""
 MAX_PAYLOAD = "256KB"
 MAX_PAYLOAD_BYTES = 256 * 1024
 """The largest message a server takes. Events are at most `MAX_EVENT_BYTES` (64 KiB) and a dead
@@ -62,50 +45,6 @@ STREAM_MAX_AGE_NS = round(
 """How long the hub's sourcing streams keep an event: as long as the streams the services create
 (`STREAM_MAX_AGE_DAYS`, its default), which the inboxes' retention follows."""
 LEAF_PORT = 7422
-
-
-@dataclass(frozen=True)
-class Consumes:
-    durable: str
-    event: type[Event]
-
-    @property
-    def stream(self) -> str:
-        return self.event.subject_suffix.split(".")[0].upper()
-
-
-CONSUMERS: dict[str, tuple[Consumes, ...]] = {
-    "registration": (),
-    "training": (
-        Consumes("training-candidate-registered", CandidateRegistered),
-        Consumes("training-candidate-withdrawn", CandidateWithdrawn),
-    ),
-    "placement": (
-        Consumes("placement-candidate-ready", CandidateReadyForPlacement),
-        Consumes("placement-certificate-passed", CertificatePassed),
-    ),
-    "financing": (
-        Consumes("financing-candidate-placed", CandidatePlaced),
-        Consumes("financing-departed", Departed),
-        Consumes("financing-early-returned", EarlyReturned),
-    ),
-    "dashboard": (
-        Consumes("dashboard-candidate-registered", CandidateRegistered),
-        Consumes("dashboard-candidate-withdrawn", CandidateWithdrawn),
-        Consumes("dashboard-certificate-passed", CertificatePassed),
-        Consumes("dashboard-daily-score-recorded", DailyScoreRecorded),
-        Consumes("dashboard-candidate-ready", CandidateReadyForPlacement),
-        Consumes("dashboard-candidate-interviewed", CandidateInterviewed),
-        Consumes("dashboard-candidate-placed", CandidatePlaced),
-        Consumes("dashboard-departed", Departed),
-        Consumes("dashboard-early-returned", EarlyReturned),
-        Consumes("dashboard-loan-opened", LoanOpened),
-        Consumes("dashboard-repayment-due", RepaymentDue),
-        Consumes("dashboard-payment-recorded", PaymentRecorded),
-        Consumes("dashboard-loan-settled", LoanSettled),
-        Consumes("dashboard-loan-restructured", LoanRestructured),
-    ),
-}
 
 
 def account_of(agency: str) -> str:
@@ -167,81 +106,9 @@ def event_prefix(agency: str) -> str:
 
 
 def service_user(agency: str, service: str) -> User:
-    """A service's user: publish its own events (a read model publishes none), dead letters;
-    create its own stream and DEADLETTER; its durable pull consumers on the streams it reads."""
-    owned = (
-        (DEAD_LETTER_STREAM,) if service in READ_MODELS else (service.upper(), DEAD_LETTER_STREAM)
-    )
-    consumed = CONSUMERS[service]
-    streams = sorted(set(owned) | {c.stream for c in consumed})
-    events = (
-        () if service in READ_MODELS else (f"{SUBJECT_ROOT}.{event_prefix(agency)}.{service}.>",)
-    )
-    publish = [
-        *events,
-        "deadletter.>",
-        "$JS.API.INFO",
-        *(f"$JS.API.STREAM.INFO.{stream}" for stream in streams),
-        *(f"$JS.API.STREAM.{verb}.{stream}" for stream in owned for verb in ("CREATE", "UPDATE")),
-    ]
-    if consumed:
-        publish += dead_letter_body_grants()
-    for c in consumed:
-        publish += [
-            f"$JS.API.CONSUMER.CREATE.{c.stream}.{c.durable}",
-            f"$JS.API.CONSUMER.CREATE.{c.stream}.{c.durable}.>",
-            f"$JS.API.CONSUMER.DURABLE.CREATE.{c.stream}.{c.durable}",
-            f"$JS.API.CONSUMER.INFO.{c.stream}.{c.durable}",
-            f"$JS.API.CONSUMER.MSG.NEXT.{c.stream}.{c.durable}",
-            f"$JS.ACK.{c.stream}.{c.durable}.>",
-        ]
-    deny: list[str] = []
-    if service in READ_MODELS:
-        publish += replay_grants(service)
-        deny += others_consumers(service)
-    return User(service, agency, tuple(publish), ("_INBOX.>",), publish_deny=tuple(deny))
-
-
-def dead_letter_body_grants() -> list[str]:
-    """What a consumer needs to keep a dead letter's large body in the object store: its stream
-    (created if missing), the lookup of an object by name, its chunk and meta subjects, and the
-    purge of an object's old or failed chunks."""
-    stream = DEAD_LETTER_BODIES_STREAM
-    return [
-        *(f"$JS.API.STREAM.{verb}.{stream}" for verb in ("INFO", "CREATE", "PURGE", "MSG.GET")),
-        f"$JS.API.DIRECT.GET.{stream}.>",
-        f"$O.{DEAD_LETTER_BODIES}.>",
-    ]
-
-
-def replay_grants(service: str) -> list[str]:
-    """A read model's rebuild reads each stream it consumes from the first message through a
-    short-lived consumer with a generated name, unacknowledged, filtered to the whole stream."""
-    return [
-        grant
-        for stream in sorted({c.stream for c in CONSUMERS[service]})
-        for grant in (
-            f"$JS.API.CONSUMER.CREATE.{stream}.*.{SUBJECT_ROOT}.*.{stream.lower()}.>",
-            f"$JS.API.CONSUMER.MSG.NEXT.{stream}.*",
-        )
-    ]
-
-
-def others_consumers(service: str) -> list[str]:
-    """What `replay_grants` would otherwise allow on another service's durable consumer of the
-    same streams, wherever it runs: pulling its messages, or redefining it."""
-    streams = {c.stream for c in CONSUMERS[service]}
-    return [
-        subject
-        for other, consumed in CONSUMERS.items()
-        if other != service
-        for c in consumed
-        if c.stream in streams
-        for subject in (
-            f"$JS.API.CONSUMER.CREATE.{c.stream}.{c.durable}.>",
-            f"$JS.API.CONSUMER.MSG.NEXT.{c.stream}.{c.durable}",
-        )
-    ]
+    """A service's user, with the rights `service_permissions` gives it (jembatan_kit)."""
+    rights = service_permissions(service, event_prefix(agency))
+    return User(service, agency, rights.publish, rights.subscribe, publish_deny=rights.publish_deny)
 
 
 def ops_user(agency: str) -> User:

@@ -4,6 +4,7 @@ durable consumer with what it has still to do, and the dead letters per consumer
 from __future__ import annotations
 
 import asyncio
+import logging
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
@@ -15,6 +16,8 @@ from nats.js.errors import NotFoundError
 from jembatan_contracts import DEAD_LETTER
 from jembatan_kit.broker import nats_servers
 from jembatan_kit.nats_server import port_is_open
+
+from .system import NATS_USERS_FILE, without_credentials
 
 
 @dataclass(frozen=True)
@@ -51,8 +54,15 @@ class BusState:
         return sum(c.pending + c.ack_pending for s in self.streams for c in s.consumers)
 
 
+_SILENT = logging.NullHandler()
+
+
 class BusUnreachable(Exception):
     pass
+
+
+class BusRefused(BusUnreachable):
+    """NATS answered, and refused the credentials (or their absence)."""
 
 
 async def read_bus_state(nats_url: str, timeout_s: float = 3.0) -> BusState:
@@ -91,13 +101,16 @@ async def read_bus_state(nats_url: str, timeout_s: float = 3.0) -> BusState:
 
 
 async def connect(nats_url: str, timeout_s: float) -> NatsClient:
-    """A connection that fails at once, with `BusUnreachable`, when NATS does not answer."""
+    """A connection that fails at once, with `BusUnreachable`, when NATS does not answer, and
+    with `BusRefused` when it refuses the credentials (said once, without nats-py's traceback
+    of the same refusal from its reading task)."""
+    logging.getLogger("nats.aio.client").addHandler(_SILENT)
     servers = nats_servers(nats_url)
     if not any(
         port_is_open(address.port or 4222, address.hostname or "127.0.0.1")
         for address in map(urlsplit, servers)
     ):
-        raise BusUnreachable(f"NATS does not answer at {nats_url}")
+        raise BusUnreachable(f"NATS does not answer at {without_credentials(nats_url)}")
 
     async def quiet(_error: Exception) -> None:
         return None
@@ -114,8 +127,14 @@ async def connect(nats_url: str, timeout_s: float) -> NatsClient:
             timeout=timeout_s * 2,
         )
     except (TimeoutError, NatsError, OSError) as exc:
+        if "authorization violation" in str(exc).lower():
+            raise BusRefused(
+                f"NATS at {without_credentials(nats_url)} refused the credentials: connect as"
+                f" ops with --data-dir of `jembatan up` (the passwords are in {NATS_USERS_FILE}"
+                " there), or give --nats-url nats://<user>:<password>@<host>:<port>"
+            ) from exc
         raise BusUnreachable(
-            f"NATS does not answer at {nats_url} ({exc or type(exc).__name__})"
+            f"NATS does not answer at {without_credentials(nats_url)} ({exc or type(exc).__name__})"
         ) from exc
 
 

@@ -34,6 +34,8 @@ from sqlalchemy.ext.asyncio import create_async_engine
 
 from jembatan_contracts import DEAD_LETTER
 
+from .system import operator_nats_url, without_credentials
+
 SERVICES = ("registration", "training", "placement", "financing", "dashboard")
 
 INVARIANTS: dict[str, str] = {
@@ -165,7 +167,9 @@ async def read_bus(nats_url: str) -> Bus:
             nats_url, connect_timeout=3, allow_reconnect=False, max_reconnect_attempts=0
         )
     except Exception as exc:
-        raise CheckUnavailable(f"NATS does not answer at {nats_url} ({exc!r})") from exc
+        raise CheckUnavailable(
+            f"NATS does not answer at {without_credentials(nats_url)} ({exc!r})"
+        ) from exc
     try:
         js = client.jetstream()
         consumers = []
@@ -573,7 +577,7 @@ def check_command(
             )
             raise typer.Exit(2)
     try:
-        violations = asyncio.run(check_system(urls, nats_url))
+        violations = asyncio.run(check_system(urls, operator_nats_url(nats_url, data_dir)))
     except (CheckUnavailable, ValueError) as exc:
         typer.secho(str(exc), fg="red", err=True)
         raise typer.Exit(2) from exc

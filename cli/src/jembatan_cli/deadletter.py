@@ -56,8 +56,8 @@ from jembatan_contracts import (
     dead_letter_subject,
 )
 
-from .bus_health import BusUnreachable, connect
-from .system import DEFAULT_NATS_PORT
+from .bus_health import BusRefused, BusUnreachable, connect
+from .system import DEFAULT_NATS_PORT, operator_nats_url, without_credentials
 
 ACTION_LOG = Path("logs") / "deadletter-actions.jsonl"
 """Inside the data folder: one JSON line for each replay or discard."""
@@ -487,7 +487,10 @@ AllOption = Annotated[bool, typer.Option("--all", help="Every dead letter")]
 YesOption = Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation")]
 DataDir = Annotated[
     Path,
-    typer.Option(help=f"The data folder of `jembatan up`; the action log is {ACTION_LOG} in it"),
+    typer.Option(
+        help="The data folder of `jembatan up`: NATS is used as its user ops (unless --nats-url"
+        f" carries credentials); the action log is {ACTION_LOG} in it"
+    ),
 ]
 
 
@@ -498,10 +501,12 @@ def list_dead_letters(
     since: SinceOption = None,
     until: UntilOption = None,
     nats_url: NatsUrl = DEFAULT_NATS_URL,
+    data_dir: DataDir = Path("var"),
 ) -> None:
     """One line each: sequence, time, consumer, original subject, event, reason; then counts."""
     selection = _selection(consumer, reason, since, until)
-    letters = _run(nats_url, lambda js: read_dead_letters(js, selection))
+    url = operator_nats_url(nats_url, data_dir)
+    letters = _run(url, lambda js: read_dead_letters(js, selection))
     if not letters:
         if selection.filters:
             _fail(f"No dead letters match ({selection.describe()}).")
@@ -521,6 +526,7 @@ def list_dead_letters(
 def show(
     sequence: Annotated[int, typer.Argument(help="The dead letter's sequence", min=1)],
     nats_url: NatsUrl = DEFAULT_NATS_URL,
+    data_dir: DataDir = Path("var"),
 ) -> None:
     """Every header of one dead letter, and its body as the event it is."""
 
@@ -531,7 +537,7 @@ def show(
         except DeadLetterError as exc:
             return letter, exc
 
-    letter, body = _run(nats_url, read)
+    letter, body = _run(operator_nats_url(nats_url, data_dir), read)
     typer.echo(f"dead letter {letter.sequence}, stored {_iso(letter.stored_at)}")
     typer.echo("headers:")
     for name, value in letter.headers.items():
@@ -574,12 +580,17 @@ def replay_dead_letters(
 
     Only the consumer that gave up handles the copy, and its inbox decides: an event it has
     handled since has no second effect."""
+    if publish_nats_url is not None and publish_nats_url != nats_url:
+        publish_nats_url = operator_nats_url(publish_nats_url, data_dir)
+    else:
+        publish_nats_url = None
+    nats_url = operator_nats_url(nats_url, data_dir)
     letters = _chosen(nats_url, sequences, _selection(consumer, reason, since, until), every)
     _confirm(letters, "Replay", yes)
     action = Action("replay", because)
 
     async def act(js: JetStreamContext) -> None:
-        if publish_nats_url is None or publish_nats_url == nats_url:
+        if publish_nats_url is None:
             await replay_each(js, js)
             return
         publisher = await connect(publish_nats_url, timeout_s=3.0)
@@ -625,6 +636,7 @@ def discard_dead_letters(
     """Remove dead letters for good (and their stored bodies), with the reason why."""
     if not because.strip():
         raise typer.BadParameter("say why they are discarded", param_hint="--because")
+    nats_url = operator_nats_url(nats_url, data_dir)
     letters = _chosen(nats_url, sequences, _selection(consumer, reason, since, until), every)
     _confirm(letters, "Discard", yes)
     action = Action("discard", because)
@@ -739,12 +751,16 @@ def _run(nats_url: str, work: Callable[[JetStreamContext], Coroutine[Any, Any, T
 
     try:
         return asyncio.run(connected())
+    except BusRefused as exc:
+        _fail(str(exc))
     except BusUnreachable as exc:
         _fail(f"{exc}; is the system running (`jembatan up`), or give --nats-url")
     except DeadLetterError as exc:
         _fail(str(exc))
     except (NatsError, APIError, TimeoutError) as exc:
-        _fail(f"NATS at {nats_url} failed to answer: {exc or type(exc).__name__}")
+        _fail(
+            f"NATS at {without_credentials(nats_url)} failed to answer: {exc or type(exc).__name__}"
+        )
 
 
 def _fail(message: str) -> NoReturn:

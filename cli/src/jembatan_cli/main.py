@@ -17,7 +17,13 @@ from jembatan_kit.auth import ROLES, TokenPolicy, issue_token
 from jembatan_kit.settings import ServiceSettings
 
 from .asyncapi import ServiceNotInstalled, write_documents
-from .bus_health import BusUnreachable, dead_letter_advice, read_bus_state, render_bus_state
+from .bus_health import (
+    BusRefused,
+    BusUnreachable,
+    dead_letter_advice,
+    read_bus_state,
+    render_bus_state,
+)
 from .check import check_command
 from .deadletter import deadletter_app
 from .funnel import render_funnel
@@ -27,12 +33,14 @@ from .scenario_commands import FIRST_PORT, scenario_app, service_urls, signing_s
 from .system import (
     DEFAULT_NATS_PORT,
     DEFAULT_PORTS,
+    NATS_USERS_FILE,
     SERVICES,
     GaveUp,
     LocalSystem,
     NoSigningKey,
     RestartPolicy,
     auth_secret,
+    operator_nats_url,
 )
 from .traces import journey_spans, render_tree, traces_of_journey
 
@@ -92,7 +100,11 @@ def up(
     except RuntimeError as exc:
         typer.secho(f"Could not start: {exc}", fg=typer.colors.RED, err=True)
         raise typer.Exit(1) from exc
-    typer.echo(f"\n  NATS          {system.nats_url}   (data in {data_dir}/nats)")
+    typer.echo(f"\n  NATS          {system.nats_address}   (data in {data_dir}/nats)")
+    typer.echo(
+        f"                users and passwords in {data_dir}/{NATS_USERS_FILE}; the jembatan"
+        " commands connect as ops"
+    )
     for name, service in system.services.items():
         typer.echo(f"  {name:<13} {service.url}   API docs {service.url}/docs")
     typer.echo(f"\n  Logs in {data_dir}/logs. Press Ctrl-C to stop everything.\n")
@@ -295,6 +307,10 @@ def health(
     nats_url: Annotated[
         str, typer.Option(envvar="NATS_URL", help="The NATS server the services use")
     ] = f"nats://127.0.0.1:{DEFAULT_NATS_PORT}",
+    data_dir: Annotated[
+        Path,
+        typer.Option(help="The data folder of `jembatan up`: NATS is read as its user ops"),
+    ] = Path("var"),
 ) -> None:
     """Check every service and NATS: streams, consumers' backlogs, redeliveries, dead letters."""
     healthy = True
@@ -319,9 +335,14 @@ def health(
         for reason in status.get("reasons", []):
             typer.secho(f"{'':<13} - {reason}", fg="yellow")
     try:
-        bus = asyncio.run(read_bus_state(nats_url))
+        bus = asyncio.run(read_bus_state(operator_nats_url(nats_url, data_dir)))
     except BusUnreachable as exc:
-        typer.secho(f"{exc}; start the system with ./dev run, or give --nats-url", fg="red")
+        hint = (
+            ""
+            if isinstance(exc, BusRefused)
+            else "; start the system with ./dev run, or give --nats-url"
+        )
+        typer.secho(f"{exc}{hint}", fg="red")
         raise typer.Exit(1) from exc
     typer.echo("")
     for line in render_bus_state(bus):

@@ -16,7 +16,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from jembatan_kit.db import create_engine, create_session_factory, is_sqlite
 from jembatan_kit.outbox import resend_sent
 
-from .system import DEFAULT_NATS_PORT, SERVICES
+from .system import DEFAULT_NATS_PORT, SERVICES, operator_nats_url
 
 outbox_app = typer.Typer(
     help="The services' outboxes: the events each staged with its state changes.",
@@ -70,7 +70,7 @@ def resend(
         typer.secho(f"No database of {service} in {data_dir}; give --data-dir or --database-url")
         raise typer.Exit(1)
     try:
-        resent = asyncio.run(_resend(url, nats_url, start, end))
+        resent = asyncio.run(_resend(url, operator_nats_url(nats_url, data_dir), start, end))
     except (TimeoutError, NatsError, OSError) as exc:
         typer.secho(f"NATS does not answer at {nats_url} ({exc or type(exc).__name__})", fg="red")
         raise typer.Exit(1) from exc

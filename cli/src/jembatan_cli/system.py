@@ -3,21 +3,29 @@ each restarted when it dies (`LocalSystem.supervise`)."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import secrets
 import signal
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Self
+from urllib.parse import quote, urlsplit, urlunsplit
 
 import httpx
+import nats
+from nats.js.errors import NotFoundError
 
+from jembatan_contracts import ALL_STREAMS
+from jembatan_kit.broker import DEFAULT_MAX_AGE_DAYS, stream_config
+from jembatan_kit.nats_permissions import Permissions, service_permissions
 from jembatan_kit.nats_server import NatsServerProcess, free_ports, port_is_open
 
 SERVICES = ("registration", "training", "placement", "financing", "dashboard")
@@ -30,6 +38,11 @@ DEFAULT_PORTS = {
 }
 DEFAULT_NATS_PORT = 14222
 NATS = "nats-server"
+OPERATOR = "ops"
+"""The embedded server's operator user: the `jembatan` commands and the fault and benchmark
+drivers connect as it."""
+NATS_USERS_FILE = "nats-users.json"
+NATS_CONFIG_FILE = "nats-server.conf"
 
 
 @dataclass(frozen=True)
@@ -94,6 +107,94 @@ def auth_secret(data_dir: Path, *, create: bool = False) -> str:
     return path.read_text().strip()
 
 
+def nats_passwords(data_dir: Path, *, create: bool = False) -> dict[str, str]:
+    """The embedded server's users and their passwords, kept in <data-dir>/nats-users.json
+    (0600): a random one per service and one for `ops`. Only `jembatan up` creates them
+    (`create`), once; a later start keeps them, adding a user only for a service new since."""
+    path = data_dir / NATS_USERS_FILE
+    kept: dict[str, str] = json.loads(path.read_text()) if path.exists() else {}
+    if not create:
+        return kept
+    wanted = {**{user: secrets.token_urlsafe(24) for user in (*SERVICES, OPERATOR)}, **kept}
+    if wanted != kept:
+        data_dir.mkdir(parents=True, exist_ok=True)
+        _write_private(path, json.dumps(wanted, indent=2) + "\n")
+    return wanted
+
+
+def _write_private(path: Path, text: str) -> None:
+    """Write `path` readable by its owner only, replacing it whole (never half-written)."""
+    partial = path.with_name(f".{path.name}.partial")
+    partial.unlink(missing_ok=True)
+    fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        handle.write(text)
+    partial.replace(path)
+
+
+def with_credentials(nats_url: str, user: str, password: str) -> str:
+    """`nats_url` (one server or several, comma-separated) with `user:password` in each."""
+    servers = []
+    for server in nats_url.split(","):
+        parts = urlsplit(server.strip())
+        host = parts.netloc.rpartition("@")[2]
+        netloc = f"{quote(user, safe='')}:{quote(password, safe='')}@{host}"
+        servers.append(urlunsplit(parts._replace(netloc=netloc)))
+    return ",".join(servers)
+
+
+def without_credentials(nats_url: str) -> str:
+    """`nats_url` fit to print: any password in it left out."""
+    servers = []
+    for server in nats_url.split(","):
+        parts = urlsplit(server.strip())
+        servers.append(urlunsplit(parts._replace(netloc=parts.netloc.rpartition("@")[2])))
+    return ",".join(servers)
+
+
+def operator_nats_url(nats_url: str, data_dir: Path) -> str:
+    """The URL a `jembatan` command connects with: `nats_url` as given when it carries
+    credentials, else with those of `ops` kept in the data folder of `jembatan up`, if any (a
+    server without authorisation ignores them)."""
+    if any(urlsplit(server.strip()).username for server in nats_url.split(",")):
+        return nats_url
+    password = nats_passwords(data_dir).get(OPERATOR)
+    return nats_url if password is None else with_credentials(nats_url, OPERATOR, password)
+
+
+def render_authorization(passwords: dict[str, str]) -> str:
+    """The embedded server's `authorization` block: each service's user with the rights the
+    federated configs give it (`service_permissions`, publishing for every agency: one server
+    serves them all here), and `ops` with every right.
+
+    `ops` is not limited further: on the embedded default the operator owns the data folder,
+    where the SQLite files and every service's password are, so a narrower bus user would stop
+    nothing; and `jembatan deadletter replay`, `outbox resend` and the fault and benchmark
+    drivers publish events and read every stream as it."""
+
+    def listed(items: tuple[str, ...]) -> str:
+        return "[" + ", ".join(json.dumps(item) for item in items) + "]"
+
+    def user(name: str, rights: Permissions | None) -> str:
+        entry = f"    {{ user: {json.dumps(name)}, password: {json.dumps(passwords[name])}"
+        if rights is None:
+            return entry + " }\n"
+        deny = f", deny: {listed(rights.publish_deny)}" if rights.publish_deny else ""
+        return (
+            entry + ", permissions: {\n"
+            f"        publish: {{ allow: {listed(rights.publish)}{deny} }}\n"
+            f"        subscribe: {{ allow: {listed(rights.subscribe)} }}\n"
+            "    } }\n"
+        )
+
+    users = [user(name, service_permissions(name, "*")) for name in SERVICES]
+    return (
+        "# Written by `jembatan up` from jembatan_kit.nats_permissions; the passwords are kept\n"
+        f"# in {NATS_USERS_FILE} beside this file. Nothing connects without one.\n"
+        "authorization {\n  users: [\n" + "".join(users) + user(OPERATOR, None) + "  ]\n}\n"
+    )
+
+
 def find_deploy_dir() -> Path | None:
     """The repository's deploy/ folder, found from here or the working directory upwards."""
     for start in (Path.cwd(), Path(__file__).resolve()):
@@ -145,8 +246,19 @@ class LocalSystem:
         )
 
     @property
-    def nats_url(self) -> str:
+    def nats_address(self) -> str:
+        """The server's URL without credentials (to show; nothing connects with it)."""
         return f"nats://127.0.0.1:{self.nats_port}"
+
+    @property
+    def nats_url(self) -> str:
+        """The server's URL with the operator's credentials: what the `jembatan` commands, the
+        fault tests and the benchmark drivers connect with."""
+        return self.nats_url_of(OPERATOR)
+
+    def nats_url_of(self, user: str) -> str:
+        """The server's URL with `user`'s credentials (a service's, or `ops`)."""
+        return with_credentials(self.nats_address, user, nats_passwords(self.data_dir)[user])
 
     @property
     def logs(self) -> Path:
@@ -162,14 +274,14 @@ class LocalSystem:
         if busy:
             raise RuntimeError(f"ports already in use: {', '.join(busy)}; stop what uses them")
         self.logs.mkdir(parents=True, exist_ok=True)
-        deploy = find_deploy_dir()
         self.nats = NatsServerProcess(
             store_dir=self.data_dir / "nats",
             port=self.nats_port,
-            config_file=deploy / "nats" / "embedded.conf" if deploy else None,
+            config_file=self._write_nats_config(),
             log_file=self.logs / "nats-server.log",
         ).start()
         try:
+            _in_own_loop(self._ensure_streams)
             for name in self.names:
                 self.services[name] = self._spawn(name, self.logs)
             self.wait_healthy(timeout_s)
@@ -177,6 +289,35 @@ class LocalSystem:
             self.stop()
             raise
         return self
+
+    def _write_nats_config(self) -> Path:
+        """<data-dir>/nats-server.conf: deploy/nats/embedded.conf (when the repository is at
+        hand) and the authorisation of the users kept in the data folder, created at first."""
+        deploy = find_deploy_dir()
+        base = (deploy / "nats" / "embedded.conf").read_text() if deploy else ""
+        config = self.data_dir / NATS_CONFIG_FILE
+        passwords = nats_passwords(self.data_dir, create=True)
+        _write_private(config, base + "\n" + render_authorization(passwords))
+        return config
+
+    async def _ensure_streams(self) -> None:
+        """Create each missing stream as `ops` before the services start. A service may create
+        and update only its own stream and DEADLETTER (ENSURE_STREAMS=own), so one that consumes
+        another's stream would otherwise wait, retrying, until that stream's owner has started.
+        An existing stream is left as its owner made it."""
+        max_age_days = float(
+            self.extra_env.get("STREAM_MAX_AGE_DAYS", DEFAULT_MAX_AGE_DAYS)  # as the services
+        )
+        client = await nats.connect(self.nats_url, connect_timeout=5, allow_reconnect=False)
+        js = client.jetstream()
+        try:
+            for spec in ALL_STREAMS:
+                try:
+                    await js.stream_info(spec.name)
+                except NotFoundError:
+                    await js.add_stream(stream_config(spec, 1, max_age_days))
+        finally:
+            await client.close()
 
     # -- supervision ----------------------------------------------------------------------
 
@@ -274,7 +415,8 @@ class LocalSystem:
             **os.environ,
             "SERVICE_NAME": name,
             "DATABASE_URL": f"sqlite+aiosqlite:///{self.data_dir / f'{name}.db'}",
-            "NATS_URL": self.nats_url,
+            "NATS_URL": self.nats_url_of(name),
+            "ENSURE_STREAMS": "own",
             "HTTP_HOST": "127.0.0.1",
             "HTTP_PORT": str(self.ports[name]),
             "CLOCK_ADJUSTABLE": "true",
@@ -357,6 +499,24 @@ class LocalSystem:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+
+
+def _in_own_loop(work: Callable[[], Any]) -> None:
+    """Run the coroutine function `work` to its end on an event loop of its own thread, so
+    `start` works whether or not its caller runs one (the async fault tests do)."""
+    failure: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            asyncio.run(work())
+        except BaseException as exc:
+            failure.append(exc)
+
+    thread = threading.Thread(target=run, name="jembatan-up-streams")
+    thread.start()
+    thread.join()
+    if failure:
+        raise failure[0]
 
 
 def _duration(seconds: float) -> str:

@@ -1,0 +1,172 @@
+"""What each service's NATS user may do, as data: the federated configs (deploy/nats/topology.py)
+and the embedded default's server (`jembatan up`) are both rendered from it, so a service's
+rights are written down once.
+
+A service publishes its own events and dead letters, creates its own stream and DEADLETTER, and
+works its own durable pull consumers on the streams it reads; nothing else. Subjects are those of
+a single JetStream domain's API (`$JS.API...`), as a service's client sees it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from jembatan_contracts import (
+    DEAD_LETTER_BODIES,
+    CandidateInterviewed,
+    CandidatePlaced,
+    CandidateReadyForPlacement,
+    CandidateRegistered,
+    CandidateWithdrawn,
+    CertificatePassed,
+    DailyScoreRecorded,
+    Departed,
+    EarlyReturned,
+    Event,
+    LoanOpened,
+    LoanRestructured,
+    LoanSettled,
+    PaymentRecorded,
+    RepaymentDue,
+)
+from jembatan_contracts.envelope import SUBJECT_ROOT
+
+READ_MODELS = ("dashboard",)
+"""Services that publish no events and own no event stream: they only consume."""
+DEAD_LETTER_STREAM = "DEADLETTER"
+DEAD_LETTER_BODIES_STREAM = f"OBJ_{DEAD_LETTER_BODIES}"
+"""The stream behind the object store that keeps dead letters' bodies too large to carry."""
+INBOXES = ("_INBOX.>",)
+"""Where a client's requests are answered: every user subscribes there, and only there."""
+
+
+@dataclass(frozen=True)
+class Consumes:
+    durable: str
+    event: type[Event]
+
+    @property
+    def stream(self) -> str:
+        return self.event.subject_suffix.split(".")[0].upper()
+
+
+CONSUMERS: dict[str, tuple[Consumes, ...]] = {
+    "registration": (),
+    "training": (
+        Consumes("training-candidate-registered", CandidateRegistered),
+        Consumes("training-candidate-withdrawn", CandidateWithdrawn),
+    ),
+    "placement": (
+        Consumes("placement-candidate-ready", CandidateReadyForPlacement),
+        Consumes("placement-certificate-passed", CertificatePassed),
+    ),
+    "financing": (
+        Consumes("financing-candidate-placed", CandidatePlaced),
+        Consumes("financing-departed", Departed),
+        Consumes("financing-early-returned", EarlyReturned),
+    ),
+    "dashboard": (
+        Consumes("dashboard-candidate-registered", CandidateRegistered),
+        Consumes("dashboard-candidate-withdrawn", CandidateWithdrawn),
+        Consumes("dashboard-certificate-passed", CertificatePassed),
+        Consumes("dashboard-daily-score-recorded", DailyScoreRecorded),
+        Consumes("dashboard-candidate-ready", CandidateReadyForPlacement),
+        Consumes("dashboard-candidate-interviewed", CandidateInterviewed),
+        Consumes("dashboard-candidate-placed", CandidatePlaced),
+        Consumes("dashboard-departed", Departed),
+        Consumes("dashboard-early-returned", EarlyReturned),
+        Consumes("dashboard-loan-opened", LoanOpened),
+        Consumes("dashboard-repayment-due", RepaymentDue),
+        Consumes("dashboard-payment-recorded", PaymentRecorded),
+        Consumes("dashboard-loan-settled", LoanSettled),
+        Consumes("dashboard-loan-restructured", LoanRestructured),
+    ),
+}
+
+
+@dataclass(frozen=True)
+class Permissions:
+    """A NATS user's `permissions` block: what it may publish (less `publish_deny`), and
+    subscribe to."""
+
+    publish: tuple[str, ...]
+    subscribe: tuple[str, ...] = INBOXES
+    publish_deny: tuple[str, ...] = ()
+
+
+def service_permissions(service: str, events_of: str) -> Permissions:
+    """A service's rights: publish its own events under `jembatan.<events_of>.<service>.>` (a
+    read model publishes none; `events_of` is the agency, or `*` for a server serving every
+    agency), dead letters; create its own stream and DEADLETTER; its durable pull consumers on
+    the streams it reads."""
+    owned = (
+        (DEAD_LETTER_STREAM,) if service in READ_MODELS else (service.upper(), DEAD_LETTER_STREAM)
+    )
+    consumed = CONSUMERS[service]
+    streams = sorted(set(owned) | {c.stream for c in consumed})
+    events = () if service in READ_MODELS else (f"{SUBJECT_ROOT}.{events_of}.{service}.>",)
+    publish = [
+        *events,
+        "deadletter.>",
+        "$JS.API.INFO",
+        *(f"$JS.API.STREAM.INFO.{stream}" for stream in streams),
+        *(f"$JS.API.STREAM.{verb}.{stream}" for stream in owned for verb in ("CREATE", "UPDATE")),
+    ]
+    if consumed:
+        publish += dead_letter_body_grants()
+    for c in consumed:
+        publish += [
+            f"$JS.API.CONSUMER.CREATE.{c.stream}.{c.durable}",
+            f"$JS.API.CONSUMER.CREATE.{c.stream}.{c.durable}.>",
+            f"$JS.API.CONSUMER.DURABLE.CREATE.{c.stream}.{c.durable}",
+            f"$JS.API.CONSUMER.INFO.{c.stream}.{c.durable}",
+            f"$JS.API.CONSUMER.MSG.NEXT.{c.stream}.{c.durable}",
+            f"$JS.ACK.{c.stream}.{c.durable}.>",
+        ]
+    deny: list[str] = []
+    if service in READ_MODELS:
+        publish += replay_grants(service)
+        deny += others_consumers(service)
+    return Permissions(tuple(publish), INBOXES, tuple(deny))
+
+
+def dead_letter_body_grants() -> list[str]:
+    """What a consumer needs to keep a dead letter's large body in the object store: its stream
+    (created if missing), the lookup of an object by name, its chunk and meta subjects, and the
+    purge of an object's old or failed chunks."""
+    stream = DEAD_LETTER_BODIES_STREAM
+    return [
+        *(f"$JS.API.STREAM.{verb}.{stream}" for verb in ("INFO", "CREATE", "PURGE", "MSG.GET")),
+        f"$JS.API.DIRECT.GET.{stream}.>",
+        f"$O.{DEAD_LETTER_BODIES}.>",
+    ]
+
+
+def replay_grants(service: str) -> list[str]:
+    """A read model's rebuild reads each stream it consumes from the first message through a
+    short-lived consumer with a generated name, unacknowledged, filtered to the whole stream."""
+    return [
+        grant
+        for stream in sorted({c.stream for c in CONSUMERS[service]})
+        for grant in (
+            f"$JS.API.CONSUMER.CREATE.{stream}.*.{SUBJECT_ROOT}.*.{stream.lower()}.>",
+            f"$JS.API.CONSUMER.MSG.NEXT.{stream}.*",
+        )
+    ]
+
+
+def others_consumers(service: str) -> list[str]:
+    """What `replay_grants` would otherwise allow on another service's durable consumer of the
+    same streams, wherever it runs: pulling its messages, or redefining it."""
+    streams = {c.stream for c in CONSUMERS[service]}
+    return [
+        subject
+        for other, consumed in CONSUMERS.items()
+        if other != service
+        for c in consumed
+        if c.stream in streams
+        for subject in (
+            f"$JS.API.CONSUMER.CREATE.{c.stream}.{c.durable}.>",
+            f"$JS.API.CONSUMER.MSG.NEXT.{c.stream}.{c.durable}",
+        )
+    ]
