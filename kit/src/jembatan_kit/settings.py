@@ -85,10 +85,11 @@ class ServiceSettings(BaseSettings):
 
     ensure_streams: Literal["all", "own"] = Field(
         default="all",
-        description="Streams this service creates or updates at start (ENSURE_STREAMS):"
-        " every stream on the embedded single server; only its own and DEADLETTER where each"
-        " service user may touch nothing else (the multi-agency deployment), the streams it"
-        " consumes being created by their owners or, at the hub, by an operator.",
+        description="Streams this service creates or updates at start (ENSURE_STREAMS): every"
+        " stream (a service alone on a server without users, as in the kit's tests); or only"
+        " its own and DEADLETTER where each service user may touch nothing else (`jembatan up`"
+        " and the multi-agency deployment), the streams it consumes being created by their"
+        " owners or by an operator (`ops`, which `jembatan up` uses to create them first).",
     )
     clock_adjustable: bool = Field(
         default=False,
