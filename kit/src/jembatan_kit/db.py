@@ -101,6 +101,13 @@ def create_engine(
             cursor.execute("PRAGMA busy_timeout=0")
             cursor.close()
 
+        async def _take_turn() -> None:
+            # `asyncio.timeout`, not `wait_for`: Python 3.11's `wait_for` swallows a
+            # cancellation that arrives as the lock is handed over, and the cancelled task
+            # (a service stopping its scheduler) would then run on for ever.
+            async with asyncio.timeout(busy_timeout_s):
+                await turns.acquire()
+
         @event.listens_for(engine.sync_engine, "begin")
         def _on_begin(connection: Any) -> None:
             # A connection keeps its turn until it goes back to the pool (after its COMMIT or
@@ -111,7 +118,7 @@ def create_engine(
                 # database, every transaction queued here fails after the busy timeout too (a
                 # resource failure: 503, a paused consumer), not one busy timeout after another.
                 try:
-                    await_only(asyncio.wait_for(turns.acquire(), busy_timeout_s))
+                    await_only(_take_turn())
                 except TimeoutError as exc:
                     raise InfrastructureUnavailable(
                         f"database is locked: no turn to write in {busy_timeout_s:g} s"
