@@ -6,7 +6,9 @@ How a request is recorded:
 - A change made through `ServiceRuntime.unit_of_work` gets its row staged by `stage` just before
   the commit, in the same transaction: a rolled-back change leaves no row, a committed one always
   has one. Its status is the one the route answers on success (its declared status code): the
-  row is written before the response exists, and the change it records did succeed.
+  row is written before the response exists, and the change it records did succeed. A request
+  is recorded once: by the first unit of work that commits while serving it (a request whose
+  later unit of work then fails keeps that row, as its first change did commit).
 - A refused request (4xx from an authenticated caller) changed nothing, so the middleware writes
   its row after the response, in a transaction of its own, with the status given: a probing
   caller (another agency's records, a guessed NIK) is seen. Unauthenticated requests (401) are
