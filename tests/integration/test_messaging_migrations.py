@@ -1,5 +1,6 @@
 """Every service's migrations build the kit's messaging tables as the kit declares them (the
-outbox, the inbox with its age index, the relay lease), and step down and up again."""
+outbox, the inbox with its age index, the relay lease) and its audit table, and step down and up
+again."""
 
 from __future__ import annotations
 
@@ -11,8 +12,9 @@ import pytest
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import Connection
+from sqlalchemy import Connection, MetaData
 
+from jembatan_kit.audit import audit_metadata
 from jembatan_kit.db import create_engine
 from jembatan_kit.messaging_tables import messaging_metadata
 from jembatan_kit.migrations import alembic_config
@@ -26,16 +28,24 @@ def _migrations(service: str) -> Path:
 
 
 def _differences(connection: Connection) -> list[object]:
+    return [
+        difference
+        for declared in (messaging_metadata, audit_metadata)
+        for difference in _differences_from(connection, declared)
+    ]
+
+
+def _differences_from(connection: Connection, declared: MetaData) -> list[object]:
     context = MigrationContext.configure(connection, opts={"compare_type": True})
     return [
         difference
-        for difference in compare_metadata(context, messaging_metadata)
+        for difference in compare_metadata(context, declared)
         # The rest of the database is the service's own, compared by its own tests.
         if not (isinstance(difference, tuple) and difference[0] == "remove_table")
         and not (
             isinstance(difference, tuple)
             and difference[0] == "remove_index"
-            and difference[1].table.name not in messaging_metadata.tables
+            and difference[1].table.name not in declared.tables
         )
     ]
 

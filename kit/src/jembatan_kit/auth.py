@@ -19,7 +19,7 @@ from __future__ import annotations
 import functools
 import time
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 
@@ -111,6 +111,9 @@ class Caller:
     user: str
     agency: str
     roles: frozenset[str]
+    token_id: str | None = field(default=None, compare=False)
+    """The token's `jti`, when it has one: the audit trail names the token that acted. Not part
+    of who the caller is (two tokens of one user are the same caller)."""
 
     @property
     def is_national(self) -> bool:
@@ -217,7 +220,7 @@ def _verified(secret: str, token: str, policy: TokenPolicy) -> tuple[Caller, flo
             f" {policy.max_hours:g} this deployment allows (AUTH_MAX_TOKEN_HOURS); ask for a"
             " shorter one",
         )
-    return Caller(claims.sub, claims.agency, frozenset(claims.roles)), claims.exp
+    return Caller(claims.sub, claims.agency, frozenset(claims.roles), claims.jti), claims.exp
 
 
 def _typed(decoded: dict[str, Any]) -> TokenClaims:
@@ -248,7 +251,7 @@ async def current_caller(request: Request) -> Caller:
             "`jembatan token --user <login> --agency <agency>`"
         )
     try:
-        return read_token(secret, token, policy_of(request.app))
+        caller = read_token(secret, token, policy_of(request.app))
     except jwt.ExpiredSignatureError:
         raise NotAuthenticated("the token has expired; ask for a new one", "expired") from None
     except TokenRefused as exc:
@@ -258,6 +261,8 @@ async def current_caller(request: Request) -> Caller:
             f"the token is not valid here ({exc}); ask for a token signed for this deployment",
             _reason(exc),
         ) from None
+    request.state.caller = caller  # for the audit trail (`audit.RequestAudit.caller`)
+    return caller
 
 
 def _reason(exc: jwt.InvalidTokenError) -> str:

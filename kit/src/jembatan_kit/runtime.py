@@ -32,6 +32,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from jembatan_contracts import ALL_STREAMS, DEAD_LETTER, StreamSpec
 
+from . import audit
 from .auth import CurrentCaller, TokenPolicy, require_agency
 from .broker import ensure_streams, make_broker
 from .clock import AdjustableClock, Clock, SystemClock
@@ -225,9 +226,12 @@ class ServiceRuntime:
 
     @asynccontextmanager
     async def unit_of_work(self) -> AsyncIterator[AsyncSession]:
-        """One transaction; on commit, wake the relay so staged events go out at once."""
+        """One transaction; on commit, wake the relay so staged events go out at once. The
+        state-changing request being served is recorded in the same transaction (`audit`)."""
         async with self.sessions() as session, session.begin():
             yield session
+            recorded = await audit.stage(session, self.clock.now())
+        audit.committed(recorded)
         self.relay.wake()
 
 
@@ -430,7 +434,9 @@ def create_service_app(
     for error_class in RESOURCE_ERRORS:
         app.add_exception_handler(error_class, _resource_unavailable)
 
+    app.add_middleware(audit.AuditMiddleware)
     app.include_router(_operations_router())
+    app.include_router(audit.audit_router())
     for router in routers:
         app.include_router(router)
     # One server span per request; the ASGI receive/send spans under it tell an operator

@@ -1,4 +1,4 @@
-"""The test service's tables and the messaging tables, as they are declared.
+"""The test service's tables and the messaging and audit tables, as they are declared.
 
 Revision ID: 0001
 Revises:
@@ -8,6 +8,7 @@ from alembic import op
 from kit_test_support import test_metadata
 from runtime_test_service import service_metadata
 
+from jembatan_kit.audit import audit_metadata
 from jembatan_kit.messaging_tables import messaging_metadata
 
 revision = "0001"
@@ -19,6 +20,7 @@ depends_on = None
 def upgrade() -> None:
     bind = op.get_bind()
     messaging_metadata.create_all(bind)
+    audit_metadata.create_all(bind)
     test_metadata.create_all(bind)
     service_metadata.create_all(bind)
 
@@ -27,4 +29,5 @@ def downgrade() -> None:
     bind = op.get_bind()
     service_metadata.drop_all(bind)
     test_metadata.drop_all(bind)
+    audit_metadata.drop_all(bind)
     messaging_metadata.drop_all(bind)

@@ -9,6 +9,7 @@ from jembatan_kit.runtime import ServiceRuntime, create_service_app
 from .adapters.protection import load_protector
 from .config import RegistrationSettings
 from .entrypoints.api import router
+from .service_layer import handlers
 
 MIGRATIONS = Path(__file__).parent / "adapters" / "migrations"
 
@@ -26,4 +27,6 @@ def build_app(settings: RegistrationSettings | None = None) -> FastAPI:
         routers=[router],
     )
     app.state.protector = load_protector(settings)
+    # The NIK read log is part of the audit trail (`GET /audit`).
+    app.state.audit_sources = (handlers.nik_reads_audited,)
     return app

@@ -30,11 +30,13 @@ from .scope import authorise_candidate
 @asynccontextmanager
 async def logging_refusals_elsewhere(runtime: Runtime, caller: Caller) -> AsyncIterator[None]:
     """Log a refusal for a NIK registered with another agency in a transaction of its own: the
-    refused request's transaction is rolled back, and the log must outlive it."""
+    refused request's transaction is rolled back, and the log must outlive it. Not a unit of
+    work: that would record the request in the audit trail as the change it was not; the audit
+    trail records it as refused (409) once answered."""
     try:
         yield
     except handlers.RegisteredElsewhere as refusal:
-        async with runtime.unit_of_work() as session:
+        async with runtime.sessions() as session, session.begin():
             await handlers.record_refused_elsewhere(session, refusal, caller, runtime.clock.now())
         raise
 

@@ -18,6 +18,8 @@ from jembatan_contracts import (
     Track,
     WithdrawalReason,
 )
+from jembatan_kit.audit import AuditQuery, like_escaped
+from jembatan_kit.audit import entry as audit_entry
 from jembatan_kit.auth import NIK_READER, Caller, require_agency, require_role
 from jembatan_kit.db import dialect_insert
 from jembatan_kit.errors import Conflict, NotFound, RuleViolation
@@ -365,6 +367,47 @@ async def nik_reads_of(session: AsyncSession, candidate_id: uuid.UUID) -> list[d
         )
     ).all()
     return [dict(row._mapping) for row in rows]
+
+
+async def nik_reads_audited(session: AsyncSession, query: AuditQuery) -> list[dict[str, Any]]:
+    """The NIK read log as entries of the audit trail (`GET /audit`): who was shown a NIK, a
+    birth date or sex, or learnt by a refusal that a NIK is registered here, and why. The log
+    keeps its own table, as it always did: the refusals it counts (`refusals_elsewhere_left`)
+    and `GET /candidates/{id}/nik-reads` read it, and GET requests that reveal are not in the
+    audit table (only state-changing requests are)."""
+    statement = (
+        select(nik_reads).order_by(nik_reads.c.read_at.desc(), nik_reads.c.id).limit(query.wanted)
+    )
+    if query.since is not None:
+        statement = statement.where(nik_reads.c.read_at >= query.since)
+    if query.until is not None:
+        statement = statement.where(nik_reads.c.read_at < query.until)
+    # The log names a reader as "user (agency)" (`reader_of`).
+    if query.user is not None:
+        pattern = like_escaped(query.user) + " (%)"
+        statement = statement.where(nik_reads.c.reader.like(pattern, escape="\\"))
+    if query.agency is not None:
+        pattern = "% (" + like_escaped(query.agency) + ")"
+        statement = statement.where(nik_reads.c.reader.like(pattern, escape="\\"))
+    if query.record is not None:
+        try:
+            statement = statement.where(nik_reads.c.candidate_id == uuid.UUID(query.record))
+        except ValueError:
+            return []  # not a candidate id: no NIK read names it
+    entries = []
+    for row in (await session.execute(statement)).all():
+        user, _, agency = row.reader.rpartition(" (")
+        entries.append(
+            audit_entry(
+                kind="nik_read",
+                at=row.read_at,
+                user=user,
+                agency=agency.removesuffix(")"),
+                records={"candidate_id": str(row.candidate_id)},
+                detail=row.reason,
+            )
+        )
+    return entries
 
 
 async def _active_by_nik_hash(session: AsyncSession, nik_hash: str) -> Any:
