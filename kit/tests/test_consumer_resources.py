@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +32,7 @@ from jembatan_kit.consumer import ConsumerOptions
 from jembatan_kit.db import create_engine
 from jembatan_kit.faults import InfrastructureUnavailable
 from jembatan_kit.testing.databases import PrivatePostgres
+from jembatan_kit.testing.helpers import eventually
 
 DURABLE = "resources-candidate-registered"
 OPTIONS = ConsumerOptions(batch_size=10, batch_timeout_s=0.05, max_deliver=3)
@@ -51,14 +52,6 @@ async def engine(sqlite_file: Path) -> AsyncIterator[AsyncEngine]:
     await create_tables(engine)
     yield engine
     await engine.dispose()
-
-
-async def eventually(check: Callable[[], Awaitable[bool]], timeout_s: float = 15.0) -> None:
-    deadline = asyncio.get_running_loop().time() + timeout_s
-    while not await check():
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError("condition not met in time")
-        await asyncio.sleep(0.05)
 
 
 async def _publish(js: Any, count: int) -> list[Any]:

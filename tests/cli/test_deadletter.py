@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -32,6 +32,7 @@ from jembatan_kit.broker import ensure_streams, make_broker
 from jembatan_kit.consumer import BatchConsumer, ConsumerOptions, EventHandler, Unprocessable
 from jembatan_kit.db import create_engine, create_session_factory
 from jembatan_kit.nats_server import NatsServerProcess, free_ports
+from jembatan_kit.testing.helpers import eventually
 
 DURABLE = "test-candidate-registered"
 OTHER = "other-candidate-registered"
@@ -128,13 +129,6 @@ async def dead_letter_by_hand(
         dead_letter_subject(durable), body, headers=headers, stream=DEAD_LETTER.name
     )
     return ack.seq
-
-
-async def eventually(check: Callable[[], Awaitable[bool]], timeout_s: float = 15.0) -> None:
-    deadline = asyncio.get_running_loop().time() + timeout_s
-    while not await check():
-        assert asyncio.get_running_loop().time() < deadline, "condition not met in time"
-        await asyncio.sleep(0.05)
 
 
 async def dead_letters(js: JetStreamContext) -> int:
