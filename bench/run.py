@@ -74,7 +74,6 @@ from jembatan_contracts import (
     Track,
 )
 from jembatan_kit.auth import issue_token
-from jembatan_kit.consumer import stream_of_type
 from jembatan_kit.settings import ServiceSettings
 from jembatan_kit.telemetry import journey_context
 from jembatan_kit.testing.helpers import consumers_drained, language_certificate
@@ -732,7 +731,7 @@ async def consumer_capacity(
             await quiet(client, database_urls)
             events = capacity_events(service, count)
             ids = {event.event_id for event in events}
-            stream = stream_of_type(type(events[0]))
+            stream = type(events[0]).stream_name()
             paused = [(stream, durable), *dashboard]
             for paused_stream, name in paused:
                 await js.pause_consumer(paused_stream, name, PAUSED_UNTIL)

@@ -69,7 +69,7 @@ def sourced_from_provinces() -> tuple[type[Event], ...]:
         consumes.event
         for service in HUB_SERVICES
         for consumes in CONSUMERS[service]
-        if consumes.event.subject_suffix.split(".")[0] in PROVINCE_SERVICES
+        if consumes.event.stream_name().lower() in PROVINCE_SERVICES
     )
     return tuple(dict.fromkeys(events))
 
@@ -133,7 +133,7 @@ def leaf_user(province: str) -> User:
 
 
 def _sourced_streams() -> tuple[str, ...]:
-    return tuple(sorted({e.subject_suffix.split(".")[0].upper() for e in sourced_from_provinces()}))
+    return tuple(sorted({e.stream_name() for e in sourced_from_provinces()}))
 
 
 def users_of(agency: str) -> tuple[User, ...]:
@@ -225,7 +225,7 @@ def render_hub() -> str:
                 f'{sync_deliver_prefix(province, stream)}.>" }} }}\n'
             )
         for event in sourced_from_provinces():
-            stream = event.subject_suffix.split(".")[0].upper()
+            stream = event.stream_name()
             out.append(
                 f'      {{ service: {{ account: {account}, subject: "'
                 f'{source_consumer_create(province, stream, event)}" }} }}\n'
@@ -244,7 +244,7 @@ def render_hub() -> str:
                 f" accounts: [{hub}] }}\n"
             )
         for event in sourced_from_provinces():
-            stream = event.subject_suffix.split(".")[0].upper()
+            stream = event.stream_name()
             out.append(
                 f'      {{ service: "{source_consumer_create(province, stream, event)}",'
                 f" accounts: [{hub}] }}\n"
@@ -296,7 +296,7 @@ def hub_sourcing_streams() -> list[dict[str, object]]:
             }
             for province in PROVINCES
             for event in sourced_from_provinces()
-            if event.subject_suffix.split(".")[0].upper() == stream
+            if event.stream_name() == stream
         ]
         streams.append(
             {

@@ -38,10 +38,6 @@ class ServiceNotInstalled(Exception):
     pass
 
 
-def stream_of(event_type: type[Event]) -> str:
-    return event_type.subject_suffix.split(".")[0].upper()
-
-
 def events_published_by(service: str) -> list[type[Event]]:
     return [event for event in CATALOGUE if event.subject_suffix.startswith(f"{service}.")]
 
@@ -74,7 +70,7 @@ def service_document(service: str) -> dict[str, Any]:
     for event_type in events_published_by(service):
         broker.publisher(
             event_type.subject_any_agency(),
-            stream=JStream(stream_of(event_type), declare=False),
+            stream=JStream(event_type.stream_name(), declare=False),
             title=f"{event_type.name}:Publisher",
             description=(event_type.__doc__ or f"{service} publishes {event_type.name}").strip(),
             schema=event_type,
@@ -82,7 +78,7 @@ def service_document(service: str) -> dict[str, Any]:
     for consumer in consumers:
         broker.subscriber(
             consumer.event_type.subject_any_agency(),
-            stream=JStream(stream_of(consumer.event_type), declare=False),
+            stream=JStream(consumer.event_type.stream_name(), declare=False),
             durable=consumer.durable,
             pull_sub=PullSub(),
             title=consumer.durable,

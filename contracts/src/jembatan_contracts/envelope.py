@@ -68,6 +68,12 @@ class Event(BaseModel):
         return int(cls.version.split(".")[0])
 
     @classmethod
+    def stream_name(cls) -> str:
+        """The JetStream stream this event is kept in: the first token of its subject suffix,
+        upper-cased (`registration.candidate_registered` is in REGISTRATION)."""
+        return cls.subject_suffix.split(".")[0].upper()
+
+    @classmethod
     def subject_for(cls, agency: str) -> str:
         """The subject this event is published on by `agency`."""
         if not re.match(AGENCY_PATTERN, agency):

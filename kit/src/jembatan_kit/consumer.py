@@ -167,7 +167,7 @@ class BatchConsumer(Generic[E]):
 
     @property
     def stream(self) -> str:
-        return stream_of_type(self.handler.event_type)
+        return self.handler.event_type.stream_name()
 
     def consumer_config(self) -> ConsumerConfig:
         """The durable's settings on the server."""
@@ -600,10 +600,6 @@ def sender_problem(subject: str, event: Event, known_agencies: frozenset[str]) -
             f" (KNOWN_AGENCIES: {', '.join(sorted(known_agencies))}); not handled"
         )
     return None
-
-
-def stream_of_type(event_type: type[Event]) -> str:
-    return event_type.subject_suffix.split(".")[0].upper()
 
 
 def _short(exc: ValidationError) -> str:

@@ -47,7 +47,7 @@ class Consumes:
 
     @property
     def stream(self) -> str:
-        return self.event.subject_suffix.split(".")[0].upper()
+        return self.event.stream_name()
 
 
 CONSUMERS: dict[str, tuple[Consumes, ...]] = {

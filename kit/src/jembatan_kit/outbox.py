@@ -54,11 +54,6 @@ LINKS_PER_SPAN = 100
 span, so every message's link is kept."""
 
 
-def stream_of(event: Event) -> str:
-    """The stream an event lands in: named after the owning service (second subject token)."""
-    return event.subject_suffix.split(".")[0].upper()
-
-
 async def add_to_outbox(session: AsyncSession, *events: Event) -> None:
     """Stage events in the caller's transaction. Nothing is published until it commits.
 
@@ -107,7 +102,7 @@ def outbox_rows(*events: Event) -> list[dict[str, Any]]:
                     "event_id": event.event_id,
                     "event_type": event.event_type,
                     "subject": event.subject,
-                    "stream": stream_of(event),
+                    "stream": event.stream_name(),
                     "journey_id": event.journey_id,
                     "payload": serialise_within_limit(event),
                     "traceparent": traceparent,
