@@ -179,7 +179,7 @@ class TrainingRepository:
                     "b_withdrawal_reason": e.withdrawal_reason,
                 }
                 for e in changed
-                if e.row_changed and not e.is_new
+                if e.row_changed
             ],
         )
         await self._insert(
@@ -394,6 +394,7 @@ def _enrolment(row: Any, parts: dict[str, Any]) -> Enrolment:
 
 
 def _enrolment_row(enrolment: Enrolment) -> dict[str, Any]:
+    """As enrolled; what changed since is written by the update that follows."""
     return {
         "candidate_id": enrolment.candidate_id,
         "journey_id": enrolment.journey_id,
@@ -402,9 +403,6 @@ def _enrolment_row(enrolment: Enrolment) -> dict[str, Any]:
         "sector": enrolment.sector,
         "registered_on": enrolment.registered_on,
         "enrolled_at": enrolment.enrolled_at,
-        "ready_at": enrolment.ready_at,
-        "withdrawn_on": enrolment.withdrawn_on,
-        "withdrawal_reason": enrolment.withdrawal_reason,
     }
 
 
