@@ -11,9 +11,13 @@ from jembatan_contracts import TestKind
 from jembatan_kit.auth import CurrentCaller, agency_filter, current_caller
 from jembatan_kit.runtime import Runtime
 
+from ..adapters.repository import TrainingRepository
 from ..domain.certificates import RecordResult
+from ..domain.commands import ChangeSector, RecordCandidateResult, RecordDailyScore
 from ..domain.daily_scores import MAX_SCORE, DailyScore
-from ..service_layer import bulk, daily_scores, handlers
+from ..service_layer import handlers, queries
+from ..service_layer.outcomes import only
+from .results_csv import OPTIONAL_COLUMNS, REQUIRED_COLUMNS, read_results_file
 from .scope import authorise_candidate, authorise_results_file
 
 router = APIRouter(tags=["candidates"], dependencies=[Depends(current_caller)])
@@ -126,16 +130,17 @@ class DailyScoreView(BaseModel):
 async def record_result(
     candidate_id: uuid.UUID, body: ResultRequest, runtime: Runtime, caller: CurrentCaller
 ) -> dict[str, object]:
+    command = RecordCandidateResult(candidate_id, RecordResult(**body.model_dump()))
     async with runtime.unit_of_work() as session:
         await authorise_candidate(session, caller, candidate_id)
-        recorded = await handlers.record_result(
-            session, candidate_id, RecordResult(**body.model_dump()), runtime.clock.now()
+        recorded = only(
+            await handlers.record_results([command], TrainingRepository(session), runtime.clock)
         )
     return {
         "result_id": recorded.result_id,
         "passed": recorded.passed,
         "became_ready": recorded.became_ready,
-        "readiness": handlers.readiness_view(recorded.readiness),
+        "readiness": queries.readiness_view(recorded.readiness),
     }
 
 
@@ -145,7 +150,7 @@ async def get_candidate(
 ) -> dict[str, object]:
     async with runtime.sessions() as session:
         await authorise_candidate(session, caller, candidate_id)
-        return await handlers.get_candidate(session, candidate_id)
+        return await queries.get_candidate(session, candidate_id)
 
 
 @router.get("/candidates", response_model=list[EnrolmentView])
@@ -159,7 +164,7 @@ async def list_candidates(
 ) -> list[dict[str, object]]:
     scope = agency_filter(caller, agency)
     async with runtime.sessions() as session:
-        return await handlers.list_candidates(session, scope, ready, limit, offset)
+        return await queries.list_candidates(session, scope, ready, limit, offset)
 
 
 @router.put(
@@ -170,16 +175,17 @@ async def list_candidates(
 async def change_sector(
     candidate_id: uuid.UUID, body: SectorRequest, runtime: Runtime, caller: CurrentCaller
 ) -> dict[str, object]:
+    command = ChangeSector(candidate_id, body.sector, body.reason)
     async with runtime.unit_of_work() as session:
         await authorise_candidate(session, caller, candidate_id)
-        changed = await handlers.change_candidate_sector(
-            session, candidate_id, body.sector, body.reason, runtime.clock.now()
+        changed = only(
+            await handlers.change_sectors([command], TrainingRepository(session), runtime.clock)
         )
     return {
         "candidate_id": candidate_id,
         "sector": changed.sector,
         "became_ready": changed.became_ready,
-        "readiness": handlers.readiness_view(changed.readiness),
+        "readiness": queries.readiness_view(changed.readiness),
     }
 
 
@@ -190,10 +196,13 @@ async def change_sector(
 async def record_daily_score(
     candidate_id: uuid.UUID, body: DailyScoreRequest, runtime: Runtime, caller: CurrentCaller
 ) -> dict[str, object]:
+    command = RecordDailyScore(candidate_id, DailyScore(body.day, body.score))
     async with runtime.unit_of_work() as session:
         await authorise_candidate(session, caller, candidate_id)
-        replaced = await daily_scores.record_daily_score(
-            session, candidate_id, DailyScore(body.day, body.score), runtime.clock.now()
+        replaced = only(
+            await handlers.record_daily_scores(
+                [command], TrainingRepository(session), runtime.clock
+            )
         )
     return {
         "candidate_id": candidate_id,
@@ -209,7 +218,7 @@ async def list_daily_scores(
 ) -> list[dict[str, object]]:
     async with runtime.sessions() as session:
         await authorise_candidate(session, caller, candidate_id)
-        return await daily_scores.daily_scores_of(session, candidate_id)
+        return await queries.daily_scores_of(session, candidate_id)
 
 
 @router.post(
@@ -217,7 +226,7 @@ async def list_daily_scores(
     tags=["results"],
     summary="Import test results from a CSV file, as a test centre delivers it",
     description="Send the CSV as the request body (`content-type: text/csv`). Columns: "
-    + ", ".join(bulk.REQUIRED_COLUMNS + bulk.OPTIONAL_COLUMNS)
+    + ", ".join(REQUIRED_COLUMNS + OPTIONAL_COLUMNS)
     + ". Each row is recorded or refused with the rule and column to fix; the same file twice "
     "records nothing twice (the answer then says replayed: true).",
 )
@@ -226,6 +235,16 @@ async def import_results(
     caller: CurrentCaller,
     content: Annotated[bytes, Body(media_type="text/csv")],
 ) -> dict[str, object]:
+    results_file = read_results_file(content)
     async with runtime.unit_of_work() as session:
-        await authorise_results_file(session, caller, content)
-        return await bulk.import_results(session, content, runtime.clock.now())
+        await authorise_results_file(session, caller, results_file)
+        imported = await handlers.import_results(
+            results_file, TrainingRepository(session), runtime.clock
+        )
+    return {
+        "import_id": str(imported.import_id),
+        "replayed": imported.replayed,
+        "accepted": imported.accepted,
+        "refused": imported.refused,
+        "rows": imported.rows,
+    }
