@@ -99,16 +99,19 @@ async def register_candidates(
         repo.add(candidate)
         outcomes.append(Registered(candidate.id, candidate.journey_id, decision))
     conflicts = await repo.save()
-    if conflicts.nik_taken:
-        holders = await repo.active_registrations(
-            {command.nik for command in commands if isinstance(command, RegisterCandidate)}
-        )
-        for index, (command, outcome) in enumerate(zip(commands, outcomes, strict=True)):
-            if isinstance(outcome, Registered) and outcome.candidate_id in conflicts.nik_taken:
-                assert isinstance(command, RegisterCandidate)
-                taken = already_registered(holders.get(command.nik), command.agency)
-                budget.spend(taken)
-                outcomes[index] = Refused(taken)
+    lost = {
+        index: command
+        for index, (command, outcome) in enumerate(zip(commands, outcomes, strict=True))
+        if isinstance(outcome, Registered)
+        and isinstance(command, RegisterCandidate)
+        and outcome.candidate_id in conflicts.nik_taken
+    }
+    if lost:
+        holders = await repo.active_registrations({command.nik for command in lost.values()})
+        for index, command in lost.items():
+            taken = already_registered(holders.get(command.nik), command.agency)
+            budget.spend(taken)
+            outcomes[index] = Refused(taken)
     await log_refusals_elsewhere(repo, outcomes, registrar, now)
     return outcomes
 
