@@ -230,86 +230,39 @@ class SqlRegistrationRepository(RegistrationRepository):
 
     async def save(self) -> WriteConflicts:
         conflicts = WriteConflicts()
-        written: list[Candidate] = []
-        if self._new:
-            inserted = await self._insert(self._new)
-            for candidate in self._new:
-                if candidate.id in inserted:
-                    written.append(candidate)
-                else:
-                    conflicts.nik_taken.add(candidate.id)
-        new_ids = {candidate.id for candidate in self._new}
+        new = await self._insert(self._new, conflicts)
         changed = sorted(
             (candidate for candidate in self._seen.values() if candidate.events),
-            key=lambda candidate: candidate.id,
+            key=lambda candidate: candidate.id,  # one order of row locks for every request
         )
-        withdrawn: list[Candidate] = []
-        for candidate in changed:
-            if await self._update(candidate, conflicts):
-                written.append(candidate)
-                if candidate.withdrawal is not None and not self._loaded[candidate.id].withdrawn:
-                    withdrawn.append(candidate)
-        if withdrawn:
-            await self.session.execute(
-                insert(withdrawals),
-                [
-                    {
-                        "candidate_id": candidate.id,
-                        "reason": candidate.withdrawal.reason.value,
-                        "note": candidate.withdrawal.note,
-                        "withdrawn_at": candidate.withdrawal.withdrawn_at,
-                    }
-                    for candidate in withdrawn
-                    if candidate.withdrawal is not None
-                ],
-            )
-        staged: list[dict[str, Any]] = []
-        for candidate in written:
-            if candidate.id in new_ids:
-                # Registration opens each journey's trace; its first event is staged in it.
-                with journey_root_span(
-                    candidate.journey_id, candidate.agency, creates=CandidateRegistered.name
-                ):
-                    staged += outbox_rows(*candidate.events)
-            else:
-                staged += outbox_rows(*candidate.events)
-        await insert_outbox_rows(self.session, staged)
+        updated = [candidate for candidate in changed if await self._update(candidate, conflicts)]
+        await self._insert_withdrawals(updated)
+        await insert_outbox_rows(self.session, self._outbox_rows(new, updated))
         if self._nik_reads:
             await insert_nik_reads(self.session, self._nik_reads)
         if self._uploads:
-            await self.session.execute(
-                insert(bulk_uploads),
-                [
-                    {
-                        "id": upload.id,
-                        "agency": upload.agency,
-                        "sha256": upload.sha256,
-                        "received_at": upload.received_at,
-                        "accepted": upload.accepted,
-                        "refused": upload.refused,
-                        "results": upload.results,
-                    }
-                    for upload in self._uploads
-                ],
-            )
+            # An Upload's fields are the table's columns.
+            await self.session.execute(insert(bulk_uploads), [vars(u) for u in self._uploads])
         for candidate in [*self._new, *changed]:
             candidate.events.clear()
-        for candidate in written:
-            if candidate.id not in new_ids:
-                loaded = self._loaded[candidate.id]
-                self._loaded[candidate.id] = _Loaded(
-                    loaded.version + 1, _columns(candidate), candidate.withdrawal is not None
-                )
+        for candidate in updated:
+            self._loaded[candidate.id] = _Loaded(
+                self._loaded[candidate.id].version + 1,
+                _columns(candidate),
+                candidate.withdrawal is not None,
+            )
         for lost in conflicts.nik_taken | conflicts.changed_meanwhile:
             self._seen.pop(lost, None)
         self._new, self._nik_reads, self._uploads = [], [], []
         return conflicts
 
-    async def _insert(self, new: Sequence[Candidate]) -> set[uuid.UUID]:
-        """Insert the new candidates in one statement; the ids of those inserted. A candidate
-        whose NIK has an active registration by then (a request at the same moment) is not. In
-        the order of their NIKs' hashes, so two requests inserting the same NIKs wait for each
-        other in one order and cannot deadlock."""
+    async def _insert(self, new: Sequence[Candidate], conflicts: WriteConflicts) -> list[Candidate]:
+        """Insert the new candidates in one statement; those inserted. A candidate whose NIK has
+        an active registration by then (a request at the same moment) is not. In the order of
+        their NIKs' hashes, so two requests inserting the same NIKs wait for each other in one
+        order and cannot deadlock."""
+        if not new:
+            return []
         rows = sorted((self._new_row(candidate) for candidate in new), key=lambda r: r["nik_hash"])
         result = await self.session.execute(
             dialect_insert(self.session, candidates)
@@ -317,7 +270,39 @@ class SqlRegistrationRepository(RegistrationRepository):
             .returning(candidates.c.id),
             rows,
         )
-        return set(result.scalars())
+        inserted = set(result.scalars())
+        conflicts.nik_taken |= {candidate.id for candidate in new if candidate.id not in inserted}
+        return [candidate for candidate in new if candidate.id in inserted]
+
+    async def _insert_withdrawals(self, updated: Sequence[Candidate]) -> None:
+        rows = [
+            {
+                "candidate_id": candidate.id,
+                "reason": candidate.withdrawal.reason.value,
+                "note": candidate.withdrawal.note,
+                "withdrawn_at": candidate.withdrawal.withdrawn_at,
+            }
+            for candidate in updated
+            if candidate.withdrawal is not None and not self._loaded[candidate.id].withdrawn
+        ]
+        if rows:
+            await self.session.execute(insert(withdrawals), rows)
+
+    @staticmethod
+    def _outbox_rows(
+        new: Sequence[Candidate], updated: Sequence[Candidate]
+    ) -> list[dict[str, Any]]:
+        """The outbox rows of the events the written candidates recorded, in the order written."""
+        rows: list[Any] = []
+        for candidate in new:
+            # Registration opens each journey's trace; its first event is staged in it.
+            with journey_root_span(
+                candidate.journey_id, candidate.agency, creates=CandidateRegistered.name
+            ):
+                rows += outbox_rows(*candidate.events)
+        for candidate in updated:
+            rows += outbox_rows(*candidate.events)
+        return rows
 
     def _new_row(self, candidate: Candidate) -> dict[str, Any]:
         columns = _columns(candidate)
