@@ -15,7 +15,7 @@ from jembatan_kit.auth import NIK_READER
 from jembatan_kit.testing.helpers import TEST_AUTH_SECRET, running_app, token_for
 from jembatan_registration.bootstrap import build_app
 from jembatan_registration.config import RegistrationSettings
-from jembatan_registration.service_layer.handlers import (
+from jembatan_registration.domain.duplicates import (
     DUPLICATE_REFUSALS_PER_DAY,
     REFUSED_ELSEWHERE,
 )
