@@ -96,12 +96,13 @@ class FinancingRepository(abc.ABC):
     @abc.abstractmethod
     async def save(self) -> WriteConflicts:
         """Write the new and changed loans, funders and announcements with the outbox rows of
-        their events, leaving out what a concurrent request or scheduler won."""
+        their events, leaving out what a concurrent request or scheduler won. What was saved
+        is forgotten: a further change of a loan reads it again."""
 
 
 @dataclass(frozen=True)
 class _Read:
-    """A loan as read (or last saved): what `save` compares it against."""
+    """A loan as read: what `save` compares it against."""
 
     columns: dict[str, Any]
     cost_lines: frozenset[CostLine] | None
@@ -150,8 +151,7 @@ class SqlFinancingRepository(FinancingRepository):
         self.session = session
         self._loans: dict[uuid.UUID, Loan] = {}
         self._read: dict[uuid.UUID, _Read] = {}
-        """What each loan handed out or added was when read or last saved; none for a loan
-        added and not saved yet."""
+        """What each loan handed out was when read; none for a loan added."""
         self._restructurings: dict[uuid.UUID, Restructuring] = {}
         """The open restructuring of each loan read with one, to write its decision."""
         self._funders: list[Funder] = []
@@ -325,7 +325,8 @@ class SqlFinancingRepository(FinancingRepository):
         await insert_outbox_rows(self.session, staged)
         for loan in changed:
             loan.events.clear()
-            self._read[loan.id] = _read(loan)
+        # What was saved is forgotten: a further change reads the loans again.
+        self._loans, self._read, self._restructurings = {}, {}, {}
         conflicts.announced_elsewhere = await self._save_announcements()
         return conflicts
 
@@ -361,18 +362,16 @@ class SqlFinancingRepository(FinancingRepository):
                 if update_of:
                     loan_updates[tuple(sorted(update_of))].append({"loan_id": loan.id, **update_of})
             _part_rows(loan, read, traceparents.get(loan.journey_id), rows)
-            if loan.id in self._restructurings and loan.open_restructuring is None:
-                decided = self._restructurings.pop(loan.id)
+            read_open = self._restructurings.get(loan.id)
+            if read_open is not None and read_open.decided_at is not None:
                 rows["decided"].append(
                     {
-                        "restructuring_id": decided.id,
-                        "first_due_date": decided.first_due_date,
-                        "instalments": decided.instalments,
-                        "decided_at": decided.decided_at,
+                        "restructuring_id": read_open.id,
+                        "first_due_date": read_open.first_due_date,
+                        "instalments": read_open.instalments,
+                        "decided_at": read_open.decided_at,
                     }
                 )
-            if loan.open_restructuring is not None:
-                self._restructurings[loan.id] = loan.open_restructuring
         await self._write(rows, loan_updates)
 
     async def _write(
