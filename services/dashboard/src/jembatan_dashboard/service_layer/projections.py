@@ -211,7 +211,7 @@ PROJECTIONS: dict[type[Event], tuple[str, Projection]] = {
 
 
 def facts_of(events: Sequence[Event]) -> Facts:
-    """What `events` tell, in order; any event the dashboard does not follow is refused."""
+    """What `events` tell, in order (an event the dashboard does not follow raises KeyError)."""
     facts = Facts()
     for event in events:
         _, tell = PROJECTIONS[type(event)]
