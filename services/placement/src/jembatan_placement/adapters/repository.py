@@ -154,8 +154,7 @@ class SqlPlacementRepository(PlacementRepository):
 
     def _forget(self) -> None:
         self._orders: dict[uuid.UUID, JobOrder] = {}
-        self._orders_read: dict[uuid.UUID, tuple[int, bool]] = {}
-        """Of each order loaded: `filled` and `closed` as read."""
+        self._closed_when_read: dict[uuid.UUID, bool] = {}
         self._new_orders: list[JobOrder] = []
         self._placements: dict[uuid.UUID, Placement] = {}
         self._placements_read: dict[uuid.UUID, _PlacementRead] = {}
@@ -172,14 +171,9 @@ class SqlPlacementRepository(PlacementRepository):
             for row in await self.session.execute(
                 select(job_orders).where(job_orders.c.id.in_(wanted))
             ):
-                self._keep_order(job_order_of(row))
+                self._orders[row.id] = job_order_of(row)
+                self._closed_when_read[row.id] = row.closed_at is not None
         return {order_id: self._orders[order_id] for order_id in ids if order_id in self._orders}
-
-    def _keep_order(self, order: JobOrder) -> JobOrder:
-        if order.id not in self._orders:
-            self._orders[order.id] = order
-            self._orders_read[order.id] = (order.filled, order.closed)
-        return self._orders[order.id]
 
     async def ready_candidates(self, ids: Collection[uuid.UUID]) -> dict[uuid.UUID, ReadyCandidate]:
         if not ids:
@@ -330,7 +324,7 @@ class SqlPlacementRepository(PlacementRepository):
 
     async def _close_orders(self, lost: set[uuid.UUID]) -> None:
         for order in self._orders.values():
-            if not order.closed or self._orders_read[order.id][1]:
+            if not order.closed or self._closed_when_read[order.id]:
                 continue
             closed = await self.session.execute(
                 update(job_orders)
