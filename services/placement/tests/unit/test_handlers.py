@@ -792,6 +792,43 @@ async def test_a_step_a_request_took_meanwhile_is_decided_again_on_what_is_store
     assert repo.outbox == []
 
 
+async def test_a_contract_losing_its_slot_meanwhile_leaves_the_other_steps_written(
+    repo: Repo, clock: Clock
+) -> None:
+    job_order = order(slots=2)
+    first, second = ready(), ready()
+    repo.keep(job_order, first, second)
+    [contracted] = await placed(repo, clock, job_order, first)
+    [shortlisted] = await handlers.shortlist_candidates(
+        [ShortlistCandidate(job_order.id, second.candidate_id, TODAY)],
+        repo,
+        clock,  # type: ignore[arg-type]
+    )
+    offered = ids(shortlisted).placement_id
+    await advance(repo, clock, offered, Step.PASS_INTERVIEW, Step.OFFER)
+    repo.outbox.clear()
+
+    def last_slot_taken_elsewhere() -> None:
+        repo.orders[job_order.id].filled = 2
+
+    repo.meanwhile = last_slot_taken_elsewhere
+    outcomes = await handlers.advance_placements(
+        [
+            AdvancePlacement(contracted, Step.ISSUE_COE, TODAY),
+            AdvancePlacement(offered, Step.SIGN_CONTRACT, TODAY),
+        ],
+        repo,  # type: ignore[arg-type]
+        clock,
+    )
+
+    assert verdicts(outcomes) == ["accepted", "order_full"]
+    assert [type(e) for e in repo.events()] == [CertificateOfEligibilityIssued]
+    assert (repo.stored[contracted].status, repo.stored[offered].status) == (
+        S.COE_ISSUED,
+        S.OFFERED,
+    )
+
+
 async def test_an_item_whose_writes_are_always_lost_is_refused_after_some_attempts(
     repo: Repo, clock: Clock
 ) -> None:

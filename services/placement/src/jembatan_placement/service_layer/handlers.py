@@ -212,8 +212,7 @@ async def advance_placements(
             paths.update(placement)
             decided.append(
                 Decided(
-                    PlacementIds(placement.id, placement.candidate_id),
-                    frozenset({placement.id, placement.job_order_id}),
+                    PlacementIds(placement.id, placement.candidate_id), frozenset({placement.id})
                 )
             )
         return decided
@@ -261,8 +260,7 @@ async def _start_paths(
             paths.update(placement)
             decided.append(
                 Decided(
-                    PlacementIds(placement.id, placement.candidate_id),
-                    frozenset({placement.id, placement.job_order_id}),
+                    PlacementIds(placement.id, placement.candidate_id), frozenset({placement.id})
                 )
             )
         return decided

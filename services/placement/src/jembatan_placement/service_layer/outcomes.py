@@ -49,7 +49,8 @@ def in_scope(caller: Caller | None, agency: str | None, what: str) -> None:
 class Decided(Generic[Answer]):
     outcome: Answer | Refused
     writes: frozenset[uuid.UUID] = frozenset()
-    """The job orders and placements whose writes the answer stands on."""
+    """The job orders or placements whose writes the answer stands on: if `save` leaves one
+    unwritten, nothing of the item was written."""
 
 
 WRITE_ATTEMPTS = 3
