@@ -1,11 +1,11 @@
 from __future__ import annotations
 
 import uuid
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query
-from pydantic import BaseModel, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from jembatan_contracts import EarlyReturnReason, TestKind, Track
 from jembatan_kit.auth import Caller, CurrentCaller, agency_filter, current_caller
@@ -32,7 +32,23 @@ Limit = Annotated[int, Query(ge=1, le=500)]
 Offset = Annotated[int, Query(ge=0)]
 
 
-class JobOrderRequest(BaseModel):
+class CommandBody(BaseModel):
+    """A request body: a field the endpoint does not know is refused (422, naming it), so a
+    client's typo or a forbidden term (`salary_deduction`) is never taken as accepted."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+def in_utc(moment: datetime) -> datetime:
+    """Instants are stored in UTC; SQLite hands them back without their offset."""
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+Instant = Annotated[datetime, AfterValidator(in_utc)]
+"""A timestamp in an answer, always with its UTC offset."""
+
+
+class JobOrderRequest(CommandBody):
     employer: str = Field(max_length=200, examples=["Sakura Kaigo K.K."])
     supervising_organisation: str = Field(max_length=200, examples=["IM Japan", "JOE Cooperative"])
     prefecture: str = Field(max_length=40, examples=["Aichi"])
@@ -64,12 +80,12 @@ class JobOrderView(BaseModel):
     minimum_language_level: LanguageLevel
     required_certificates: list[TestKind]
     interview_date: date | None
-    opened_at: datetime
-    closed_at: datetime | None
+    opened_at: Instant
+    closed_at: Instant | None
     close_reason: str | None
 
 
-class CloseRequest(BaseModel):
+class CloseRequest(CommandBody):
     reason: str = Field(max_length=500, examples=["employer hired locally"])
 
 
@@ -93,29 +109,29 @@ class MatchesView(BaseModel):
     excluded: list[ExclusionView]
 
 
-class PlacementRequest(BaseModel):
+class PlacementRequest(CommandBody):
     candidate_id: uuid.UUID
 
 
-class ShortlistRequest(BaseModel):
+class ShortlistRequest(CommandBody):
     candidate_id: uuid.UUID
     shortlisted_on: date | None = Field(default=None, description="Defaults to today")
 
 
-class InterviewRequest(BaseModel):
+class InterviewRequest(CommandBody):
     passed: bool
     interviewed_on: date | None = Field(default=None, description="Defaults to today")
 
 
-class StepRequest(BaseModel):
+class StepRequest(CommandBody):
     on: date | None = Field(default=None, description="The day it happened; defaults to today")
 
 
-class DepartureRequest(BaseModel):
+class DepartureRequest(CommandBody):
     departure_date: date
 
 
-class EarlyReturnRequest(BaseModel):
+class EarlyReturnRequest(CommandBody):
     return_date: date
     reason: EarlyReturnReason
 
@@ -133,8 +149,8 @@ class PlacementView(BaseModel):
     journey_id: uuid.UUID
     agency: str
     status: PlacementStatus
-    started_at: datetime
-    placed_at: datetime | None = Field(
+    started_at: Instant
+    placed_at: Instant | None = Field(
         description="When the contract was signed and the slot taken"
     )
     departure_date: date | None
@@ -148,7 +164,7 @@ class PlacementView(BaseModel):
     steps: list[StepView]
 
 
-class CommitmentRequest(BaseModel):
+class CommitmentRequest(CommandBody):
     months_willing_to_stay: int = Field(
         ge=1, le=120, description="How long the candidate commits to work in Japan, in months"
     )
@@ -161,7 +177,7 @@ class ReadyCandidateView(BaseModel):
     track: Track
     sector: str
     language_level: str
-    ready_at: datetime
+    ready_at: Instant
     daily_score_average: float | None
     months_willing_to_stay: int | None
     certificates: list[TestKind]

@@ -26,13 +26,14 @@ from ..domain.journey import Step
 from ..domain.placement import AdvancePlacement, PlaceCandidate
 from ..service_layer import handlers
 from ..service_layer.outcomes import PlacementIds, Refused
+from .api import CommandBody
 
 router = APIRouter(tags=["bulk"])
 
 MAX_ROWS = 1000
 
 
-class BulkPlacementRequest(BaseModel):
+class BulkPlacementRequest(CommandBody):
     candidate_ids: list[uuid.UUID] = Field(
         min_length=1, max_length=MAX_ROWS, description="Candidates whose contracts were signed"
     )
@@ -44,13 +45,13 @@ class BulkStep(StrEnum):
     DEPARTURE = "departure"
 
 
-class StepRow(BaseModel):
+class StepRow(CommandBody):
     placement_id: uuid.UUID
     step: BulkStep
     on: date = Field(description="The day of the step; for a departure, the departure date")
 
 
-class BulkStepsRequest(BaseModel):
+class BulkStepsRequest(CommandBody):
     steps: list[StepRow] = Field(
         min_length=1,
         max_length=MAX_ROWS,
