@@ -150,9 +150,7 @@ class PlacementView(BaseModel):
     agency: str
     status: PlacementStatus
     started_at: Instant
-    placed_at: Instant | None = Field(
-        description="When the contract was signed and the slot taken"
-    )
+    placed_at: Instant | None = Field(description="When the contract was signed and the slot taken")
     departure_date: date | None
     employer: str
     supervising_organisation: str
