@@ -34,7 +34,7 @@ CAREGIVER_ORDER = {
     "sector": "caregiver",
     "track": "TITP",
     "slots": 2,
-    "monthly_wage_jpy": 180_000,
+    "monthly_wage_jpy": 200_000,
     "contract_months": 36,
 }
 
@@ -125,7 +125,7 @@ async def test_a_directly_placed_candidate_departs_only_with_a_visa_and_every_ev
     assert placed_event["agency"] == "kaltim"
     assert placed_event["journey_id"] == str(ready.journey_id)
     assert placed_event["supervising_organisation"] == "IM Japan"
-    assert (placed_event["monthly_wage_jpy"], placed_event["contract_months"]) == (180_000, 36)
+    assert (placed_event["monthly_wage_jpy"], placed_event["contract_months"]) == (200_000, 36)
 
     departure_date = str(date.today() + timedelta(days=120))
     without_visa = await client.post(
@@ -149,7 +149,7 @@ async def test_a_directly_placed_candidate_departs_only_with_a_visa_and_every_ev
     )
     assert departed_event["placement_id"] == placement["id"]
     assert departed_event["departure_date"] == departure_date
-    assert (departed_event["monthly_wage_jpy"], departed_event["contract_months"]) == (180_000, 36)
+    assert (departed_event["monthly_wage_jpy"], departed_event["contract_months"]) == (200_000, 36)
     assert (departed_event["agency"], departed_event["journey_id"]) == (
         "kaltim",
         str(ready.journey_id),
@@ -255,7 +255,7 @@ async def test_a_job_order_breaking_rules_is_refused_naming_each(
     refusal = response.json()
     assert refusal["error"] == "job_order_refused"
     failed = [c["rule"] for c in refusal["details"]["checks"] if not c["passed"]]
-    assert failed == ["slots_positive", "wage_positive"]
+    assert failed == ["slots_positive", "wage_positive", "wage_at_least_minimum"]
     assert (await client.get("/job-orders")).json() == []
 
 

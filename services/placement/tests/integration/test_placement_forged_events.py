@@ -96,7 +96,7 @@ async def not_placeable(client: httpx.AsyncClient, candidate_id: uuid.UUID) -> N
             "sector": "caregiver",
             "track": "TITP",
             "slots": 2,
-            "monthly_wage_jpy": 180_000,
+            "monthly_wage_jpy": 200_000,
             "contract_months": 36,
         },
     )

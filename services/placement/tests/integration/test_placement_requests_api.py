@@ -111,3 +111,20 @@ async def test_every_timestamp_answered_carries_its_utc_offset(
         *(await client.get("/ready-candidates")).json(),
     ):
         assert_utc(candidate["ready_at"])
+
+
+async def test_a_job_order_paying_one_yen_for_fifty_years_is_refused_naming_both_rules(
+    client: httpx.AsyncClient,
+) -> None:
+    response = await client.post(
+        "/job-orders", json=CAREGIVER_ORDER | {"monthly_wage_jpy": 1, "contract_months": 600}
+    )
+    assert response.status_code == 422, response.text
+    refusal = response.json()
+    failed = {c["rule"]: c["message"] for c in refusal["details"]["checks"] if not c["passed"]}
+    assert list(failed) == ["wage_at_least_minimum", "contract_within_track_limit"]
+    assert "Aichi's minimum wage (FY2025) of 1,140 JPY an hour" in failed["wage_at_least_minimum"]
+    assert "a TITP contract is at most 36 months (600 asked)" in (
+        failed["contract_within_track_limit"]
+    )
+    assert (await client.get("/job-orders")).json() == []

@@ -148,7 +148,7 @@ def opening(**overrides: Any) -> OpenJobOrder:
         "sector": " Caregiver",
         "track": Track.TITP,
         "slots": 2,
-        "monthly_wage_jpy": 180_000,
+        "monthly_wage_jpy": 200_000,
         "contract_months": 36,
         "required_certificates": (Exam.SSW_SKILL, Exam.SSW_SKILL),
     }
@@ -175,7 +175,7 @@ async def test_orders_open_tidied_and_each_refused_one_names_every_rule_it_break
     assert opened.required_certificates == {Exam.SSW_SKILL}
     refusal = outcomes[1].refusal  # type: ignore[union-attr]
     failed = [check["rule"] for check in refusal.details["checks"] if not check["passed"]]
-    assert failed == ["slots_positive", "wage_positive"]
+    assert failed == ["slots_positive", "wage_positive", "wage_at_least_minimum"]
     assert len(repo.orders) == 1
 
 

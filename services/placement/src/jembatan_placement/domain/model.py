@@ -10,6 +10,8 @@ from enum import StrEnum
 from jembatan_contracts import TestKind, Track
 from jembatan_kit.errors import Conflict, RuleViolation
 
+from .rules import PlacementRules
+
 
 class JobOrderStatus(StrEnum):
     OPEN = "open"
@@ -130,9 +132,10 @@ class JobOrder:
         return order_status(self.slots, self.filled, self.closed)
 
     @classmethod
-    def open(cls, command: OpenJobOrder, now: datetime) -> JobOrder:
-        """A new order, or the refusal naming every rule the command breaks."""
-        decision = check_job_order(command)
+    def open(cls, command: OpenJobOrder, now: datetime, rules: PlacementRules) -> JobOrder:
+        """A new order, or the refusal naming every rule the command breaks, by the rules in
+        force today."""
+        decision = check_job_order(command, rules, now.date())
         if not decision.accepted:
             raise RuleViolation(
                 "job_order_refused",
@@ -199,9 +202,16 @@ def order_status(slots: int, filled: int, closed: bool = False) -> JobOrderStatu
     return JobOrderStatus.FILLED if filled >= slots else JobOrderStatus.OPEN
 
 
-def check_job_order(command: OpenJobOrder) -> Decision:
+def check_job_order(command: OpenJobOrder, rules: PlacementRules, day: date) -> Decision:
+    """Every rule of a job order opened on `day`: what it must name, and the dated rules of its
+    track (the longest contract) and its prefecture (the minimum wage)."""
+
     def present(rule: str, value: str, what: str) -> RuleCheck:
         return RuleCheck(rule, bool(value.strip()), f"{what} must not be empty")
+
+    track = command.track.value
+    longest = rules.contract_length_on(command.track, day)
+    floor = rules.minimum_wage_on(day).floor_for(command.prefecture)
 
     return Decision(
         [
@@ -220,9 +230,21 @@ def check_job_order(command: OpenJobOrder) -> Decision:
                 "monthly wage in JPY must be more than zero",
             ),
             RuleCheck(
+                "wage_at_least_minimum",
+                command.monthly_wage_jpy >= floor.monthly_jpy,
+                f"a monthly wage of {command.monthly_wage_jpy:,} JPY must be at least "
+                + floor.explained(),
+            ),
+            RuleCheck(
                 "contract_positive",
                 command.contract_months > 0,
                 "contract length must be at least one month",
+            ),
+            RuleCheck(
+                "contract_within_track_limit",
+                command.contract_months <= longest.max_months,
+                f"a {track} contract is at most {longest.max_months} months"
+                f" ({command.contract_months} asked): {longest.beyond}",
             ),
         ]
     )

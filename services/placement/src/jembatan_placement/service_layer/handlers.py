@@ -39,6 +39,7 @@ from ..domain.placement import (
     ShortlistCandidate,
 )
 from ..domain.readiness import Certificate, Readiness, doubt, latest_of_each
+from ..domain.rules import PlacementRules, shipped_rules
 from .outcomes import Decided, PlacementIds, Refused, applied_in_order, in_scope
 
 # --- events in ------------------------------------------------------------------------------
@@ -78,13 +79,18 @@ async def on_certificates_passed(
 
 
 async def open_job_orders(
-    commands: Sequence[OpenJobOrder], repo: PlacementRepository, clock: Clock
+    commands: Sequence[OpenJobOrder],
+    repo: PlacementRepository,
+    clock: Clock,
+    rules: PlacementRules | None = None,
 ) -> list[uuid.UUID | Refused]:
+    """Open each order by the dated rules in force today (`rules`, else the shipped ones)."""
     now = clock.now()
+    rules = rules or shipped_rules()
     outcomes: list[uuid.UUID | Refused] = []
     for command in commands:
         try:
-            order = JobOrder.open(command, now)
+            order = JobOrder.open(command, now, rules)
         except RuleViolation as refusal:
             outcomes.append(Refused(refusal))
             continue
