@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections.abc import AsyncIterator
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 import httpx
@@ -42,10 +42,20 @@ CAREGIVER_ORDER = {
 @pytest.fixture
 async def client(database_url: str, nats_url: str) -> AsyncIterator[httpx.AsyncClient]:
     settings = PlacementSettings(
-        database_url=database_url, nats_url=nats_url, auth_jwt_secret=TEST_AUTH_SECRET
+        database_url=database_url,
+        nats_url=nats_url,
+        auth_jwt_secret=TEST_AUTH_SECRET,
+        clock_adjustable=True,
     )
     async with running_app(build_app(settings)) as client:
         yield client
+
+
+async def move_clock(client: httpx.AsyncClient, day: date) -> None:
+    """The service's clock to noon (UTC) of `day`: steps dated up to then have happened."""
+    moment = datetime.combine(day, time(12), UTC)
+    moved = await client.put("/clock", json={"now": moment.isoformat()})
+    assert moved.status_code == 200, moved.text
 
 
 async def announce_ready(
@@ -135,6 +145,7 @@ async def test_a_directly_placed_candidate_departs_only_with_a_visa_and_every_ev
         409,
         "departure_needs_visa",
     )
+    await move_clock(client, date.today() + timedelta(days=120))
     for step, days in (("certificate-of-eligibility", 45), ("visa", 90)):
         on = str(date.today() + timedelta(days=days))
         response = await client.post(f"/placements/{placement['id']}/{step}", json={"on": on})

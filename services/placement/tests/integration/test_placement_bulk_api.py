@@ -23,6 +23,8 @@ from jembatan_kit.testing.helpers import (
 from jembatan_placement.bootstrap import build_app
 from jembatan_placement.config import PlacementSettings
 
+from .test_placement_api import move_clock
+
 ORDER = {
     "employer": "Toyota Tsusho Parts Kyushu",
     "supervising_organisation": "IM Japan",
@@ -38,7 +40,10 @@ ORDER = {
 @pytest.fixture
 async def client(database_url: str, nats_url: str) -> AsyncIterator[httpx.AsyncClient]:
     settings = PlacementSettings(
-        database_url=database_url, nats_url=nats_url, auth_jwt_secret=TEST_AUTH_SECRET
+        database_url=database_url,
+        nats_url=nats_url,
+        auth_jwt_secret=TEST_AUTH_SECRET,
+        clock_adjustable=True,
     )
     async with running_app(build_app(settings)) as client:
         yield client
@@ -137,6 +142,8 @@ async def test_bulk_steps_walk_placements_to_departure_in_order_and_refuse_each_
 
     def step(placement_id: str, name: str, on: date = today) -> dict[str, str]:
         return {"placement_id": placement_id, "step": name, "on": str(on)}
+
+    await move_clock(client, today + timedelta(days=7))
 
     body = await ok(
         await client.post(

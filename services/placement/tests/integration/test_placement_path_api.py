@@ -23,6 +23,8 @@ from jembatan_kit.testing.helpers import (
 from jembatan_placement.bootstrap import build_app
 from jembatan_placement.config import PlacementSettings
 
+from .test_placement_api import move_clock
+
 AUTOMOTIVE_ORDER = {
     "employer": "Toyota Tsusho Parts Kyushu",
     "supervising_organisation": "IM Japan",
@@ -39,7 +41,10 @@ AUTOMOTIVE_ORDER = {
 @pytest.fixture
 async def client(database_url: str, nats_url: str) -> AsyncIterator[httpx.AsyncClient]:
     settings = PlacementSettings(
-        database_url=database_url, nats_url=nats_url, auth_jwt_secret=TEST_AUTH_SECRET
+        database_url=database_url,
+        nats_url=nats_url,
+        auth_jwt_secret=TEST_AUTH_SECRET,
+        clock_adjustable=True,
     )
     async with running_app(build_app(settings)) as client:
         yield client
@@ -128,6 +133,7 @@ async def test_a_candidate_walks_from_match_to_departure_with_every_event_in_ord
     shortlisted = await ok(await shortlist(client, order["id"], candidate.candidate_id), 201)
     path = f"/placements/{shortlisted['id']}"
     today = date.today()
+    await move_clock(client, today + timedelta(days=100))
     steps = [
         ("interview", {"passed": True, "interviewed_on": str(today)}, "interviewed"),
         ("offer", {"on": str(today)}, "offered"),
@@ -197,10 +203,12 @@ async def test_an_early_return_is_only_after_departure_and_is_published_with_mon
         await client.post(f"{path}/early-return", json=body), 409, "early_return_needs_departure"
     )
 
+    await move_clock(client, departure)
     for step in ("certificate-of-eligibility", "visa"):
         await ok(await client.post(f"{path}/{step}", json={}))
     await ok(await client.post(f"{path}/departure", json={"departure_date": str(departure)}))
     after_contract = str(departure.replace(year=departure.year + 3))
+    await move_clock(client, date.fromisoformat(after_contract))
     refused(
         await client.post(f"{path}/early-return", json=body | {"return_date": after_contract}),
         422,

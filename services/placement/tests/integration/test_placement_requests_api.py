@@ -124,7 +124,24 @@ async def test_a_job_order_paying_one_yen_for_fifty_years_is_refused_naming_both
     failed = {c["rule"]: c["message"] for c in refusal["details"]["checks"] if not c["passed"]}
     assert list(failed) == ["wage_at_least_minimum", "contract_within_track_limit"]
     assert "Aichi's minimum wage (FY2025) of 1,140 JPY an hour" in failed["wage_at_least_minimum"]
-    assert "a TITP contract is at most 36 months (600 asked)" in (
-        failed["contract_within_track_limit"]
+    assert (
+        "a TITP contract is at most 36 months (600 asked)"
+        in (failed["contract_within_track_limit"])
     )
     assert (await client.get("/job-orders")).json() == []
+
+
+async def test_a_departure_dated_in_2031_is_refused_as_not_happened_yet(
+    client: httpx.AsyncClient, nats_client: NatsClient
+) -> None:
+    ready = await ready_candidate(client, nats_client)
+    order = await open_order(client)
+    placed = await place(client, order["id"], ready.candidate_id)
+    path = f"/placements/{placed.json()['id']}"
+    for step in ("certificate-of-eligibility", "visa"):
+        assert (await client.post(f"{path}/{step}", json={})).status_code == 200
+    departure = await client.post(f"{path}/departure", json={"departure_date": "2031-01-15"})
+    assert departure.status_code == 422, departure.text
+    assert departure.json()["error"] == "dated_in_future"
+    assert "the departure on 2031-01-15 has not happened yet" in departure.json()["message"]
+    assert (await client.get(path)).json()["status"] == "visa_issued"

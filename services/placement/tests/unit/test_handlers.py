@@ -5,7 +5,7 @@ alone or in a list, and what happens to an item a request at the same moment won
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, Protocol
 
 import pytest
@@ -54,6 +54,10 @@ TODAY = date(2027, 1, 15)
 S = PlacementStatus
 
 
+def noon(day: date) -> datetime:
+    return datetime.combine(day, time(12), UTC)
+
+
 class Repo(Protocol):
     """What the tests use of conftest's FakeRepository, besides `PlacementRepository`."""
 
@@ -72,6 +76,10 @@ class Repo(Protocol):
 
 
 class Clock(Protocol):
+    """conftest's FixedClock: it stands at `moment`, which a test may move."""
+
+    moment: datetime
+
     def now(self) -> datetime: ...
 
     def today(self) -> date: ...
@@ -568,7 +576,9 @@ async def test_a_candidate_walks_the_whole_path_and_each_step_records_its_event(
         (Step.ISSUE_VISA, TODAY + timedelta(days=80)),
         (Step.DEPART, departure),
     ]:
+        clock.moment = noon(on)  # each step recorded on the day it happens
         assert await advance(repo, clock, path, step, on=on) == ["accepted"]
+    clock.moment = noon(back)
     assert await advance(
         repo, clock, path, Step.RETURN_EARLY, on=back, reason=EarlyReturnReason.EMPLOYER_FAILURE
     ) == ["accepted"]
@@ -611,7 +621,7 @@ async def test_a_candidate_walks_the_whole_path_and_each_step_records_its_event(
     assert (stored.status, stored.departure_date, stored.placed_at) == (
         S.RETURNED_EARLY,
         departure,
-        clock.now(),
+        noon(TODAY + timedelta(days=2)),
     )
     assert stored.steps[-1].detail == "employer_failure"
     assert [s.status for s in stored.steps] == [
@@ -635,6 +645,7 @@ async def test_steps_in_one_list_apply_in_order_and_refuse_each_broken_rule(
     repo.keep(job_order, first, second)
     a, b = await placed(repo, clock, job_order, first, second)
     repo.outbox.clear()
+    clock.moment = noon(TODAY + timedelta(days=7))
 
     outcomes = await handlers.advance_placements(
         [
@@ -749,6 +760,40 @@ async def test_an_offer_or_a_contract_on_a_closed_order_is_refused(
     assert await advance(repo, clock, paths[1], Step.OFFER) == ["order_closed"]
 
 
+async def test_a_step_dated_after_today_in_japan_is_refused_as_not_happened_yet(
+    repo: Repo, clock: Clock
+) -> None:
+    job_order = order()
+    candidate = ready()
+    repo.keep(job_order, candidate)
+    clock.moment = datetime(2027, 1, 15, 14, 59, tzinfo=UTC)  # 23:59 in Japan
+    tomorrow = date(2027, 1, 16)
+    [early] = await handlers.shortlist_candidates(
+        [ShortlistCandidate(job_order.id, candidate.candidate_id, tomorrow)],
+        repo,
+        clock,  # type: ignore[arg-type]
+    )
+    assert isinstance(early, Refused)
+    assert (early.refusal.rule, early.refusal.details) == (
+        "dated_in_future",
+        {"date": "2027-01-16", "today": "2027-01-15"},
+    )
+    assert early.refusal.message == (
+        "the shortlisting on 2027-01-16 has not happened yet: today is 2027-01-15 (Japan time, by"
+        " the service's clock); record a step once it has happened"
+    )
+    [path] = await placed(repo, clock, job_order, candidate)
+    await advance(repo, clock, path, Step.ISSUE_COE, Step.ISSUE_VISA)
+    assert await advance(repo, clock, path, Step.DEPART, on=date(2031, 1, 15)) == [
+        "dated_in_future"
+    ]
+    assert await advance(repo, clock, path, Step.DEPART, on=tomorrow) == ["dated_in_future"]
+
+    clock.moment = datetime(2027, 1, 15, 15, 0, tzinfo=UTC)  # the 16th has begun in Japan
+    assert await advance(repo, clock, path, Step.DEPART, on=tomorrow) == ["accepted"]
+    assert repo.stored[path].departure_date == tomorrow
+
+
 async def test_an_early_return_must_be_early(repo: Repo, clock: Clock) -> None:
     job_order = order()
     candidate = ready()
@@ -761,6 +806,7 @@ async def test_an_early_return_must_be_early(repo: Repo, clock: Clock) -> None:
     await advance(repo, clock, path, Step.ISSUE_COE, Step.ISSUE_VISA, Step.DEPART)
 
     late = TODAY + timedelta(days=3 * 366)
+    clock.moment = noon(late)
     assert await advance(repo, clock, path, Step.RETURN_EARLY, on=late, reason=reason) == [
         "return_not_early"
     ]

@@ -11,7 +11,7 @@ from __future__ import annotations
 import calendar
 import uuid
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime, timedelta, timezone
 from enum import StrEnum
 
 from jembatan_kit.errors import Conflict, RuleViolation
@@ -53,6 +53,24 @@ class Step(StrEnum):
     ISSUE_VISA = "issue_visa"
     DEPART = "depart"
     RETURN_EARLY = "return_early"
+
+    @property
+    def described(self) -> str:
+        """The step as an operator calls it: `the departure on ...`."""
+        return _DESCRIBED.get(self, self.value.replace("_", " "))
+
+
+_DESCRIBED = {
+    Step.SHORTLIST: "shortlisting",
+    Step.PASS_INTERVIEW: "interview",
+    Step.FAIL_INTERVIEW: "interview",
+    Step.SIGN_CONTRACT: "contract",
+    Step.PLACE_DIRECTLY: "contract",
+    Step.ISSUE_COE: "Certificate of Eligibility",
+    Step.ISSUE_VISA: "visa",
+    Step.DEPART: "departure",
+    Step.RETURN_EARLY: "early return",
+}
 
 
 @dataclass(frozen=True)
@@ -139,12 +157,31 @@ def next_status(placement_id: uuid.UUID, status: PlacementStatus, step: Step) ->
     )
 
 
+JAPAN = timezone(timedelta(hours=9), "JST")
+"""Placement's facts happen in Indonesia (UTC+7 to UTC+9) or in Japan (UTC+9): a day has begun
+somewhere they happen once it has begun in Japan."""
+
+
+def ensure_not_in_future(step: Step, day: date, now: datetime) -> None:
+    """A step is a fact: it has happened. Judged by the service's clock, on today's date in
+    Japan, so a step dated today wherever it happened is never refused."""
+    today = now.astimezone(JAPAN).date()
+    if day > today:
+        raise RuleViolation(
+            "dated_in_future",
+            f"the {step.described} on {day.isoformat()} has not happened yet: "
+            f"today is {today.isoformat()} (Japan time, by the service's clock); record a step "
+            "once it has happened",
+            {"date": day.isoformat(), "today": today.isoformat()},
+        )
+
+
 def ensure_dated_in_order(step: Step, day: date, previous_step_on: date) -> None:
     """Steps happen one after another: none is dated before the step it follows."""
     if day < previous_step_on:
         raise RuleViolation(
             "dated_before_previous_step",
-            f"the {step.value.replace('_', ' ')} on {day.isoformat()} cannot come before the "
+            f"the {step.described} on {day.isoformat()} cannot come before the "
             f"previous step on {previous_step_on.isoformat()}",
             {"date": day.isoformat(), "previous_step_on": previous_step_on.isoformat()},
         )

@@ -36,6 +36,7 @@ from .journey import (
     PlacementStatus,
     Step,
     ensure_dated_in_order,
+    ensure_not_in_future,
     ensure_return_is_early,
     months_worked,
     next_status,
@@ -162,6 +163,7 @@ class Placement:
         now: datetime,
     ) -> Placement:
         """Shortlisting takes no slot: an employer may shortlist more candidates than it has."""
+        ensure_not_in_future(Step.SHORTLIST, on, now)
         ensure_fits(candidate, order)
         ensure_open_for_candidates(order)
         paths.ensure_holds_no_slot(candidate.candidate_id)
@@ -207,6 +209,7 @@ class Placement:
         takes one of the order's slots (financing hears of it as CandidatePlaced); an early
         return says why (`reason`)."""
         target = next_status(self.id, self.status, step)
+        ensure_not_in_future(step, on, now)
         detail = None
         if step is Step.OFFER:
             ensure_open_for_candidates(self.order)
