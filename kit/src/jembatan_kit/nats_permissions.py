@@ -59,6 +59,7 @@ CONSUMERS: dict[str, tuple[Consumes, ...]] = {
     "placement": (
         Consumes("placement-candidate-ready", CandidateReadyForPlacement),
         Consumes("placement-certificate-passed", CertificatePassed),
+        Consumes("placement-candidate-withdrawn", CandidateWithdrawn),
     ),
     "financing": (
         Consumes("financing-candidate-placed", CandidatePlaced),

@@ -1,10 +1,12 @@
-"""Composition root: wires settings, database, bus, the consumers and routes."""
+"""Composition root: wires settings, database, bus, the consumers and routes. Placement hears
+training's readiness and certificates, and registration's withdrawals."""
 
 from pathlib import Path
 
 from fastapi import FastAPI
 
 from jembatan_contracts import CandidateReadyForPlacement, CertificatePassed
+from jembatan_kit.clock import AdjustableClock, Clock, SystemClock
 from jembatan_kit.consumer import EventHandler
 from jembatan_kit.runtime import ServiceRuntime, create_service_app
 
@@ -16,10 +18,12 @@ from .entrypoints.bulk_api import router as bulk_router
 MIGRATIONS = Path(__file__).parent / "adapters" / "migrations"
 
 
-def build_runtime(settings: PlacementSettings) -> ServiceRuntime:
+def build_runtime(settings: PlacementSettings, clock: Clock | None = None) -> ServiceRuntime:
+    clock = clock or (AdjustableClock() if settings.clock_adjustable else SystemClock())
     return ServiceRuntime(
         settings,
         migrations=MIGRATIONS,
+        clock=clock,
         handlers=[
             EventHandler(
                 CandidateReadyForPlacement,
@@ -33,14 +37,15 @@ def build_runtime(settings: PlacementSettings) -> ServiceRuntime:
                 consumers.on_certificate_passed,
                 handle_batch=consumers.on_certificates_passed,
             ),
+            consumers.candidates_withdrawn(clock),
         ],
     )
 
 
-def build_app(settings: PlacementSettings | None = None) -> FastAPI:
+def build_app(settings: PlacementSettings | None = None, clock: Clock | None = None) -> FastAPI:
     settings = settings or PlacementSettings()
     return create_service_app(
-        lambda: build_runtime(settings),
+        lambda: build_runtime(settings, clock),
         title="Jembatan placement",
         description="Job orders from Japanese employers, ranked matches of ready candidates, "
         "and each candidate's path: shortlist, interview, offer, contract, Certificate of "

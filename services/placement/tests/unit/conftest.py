@@ -15,7 +15,13 @@ from jembatan_contracts import Event
 from jembatan_placement.adapters.repository import PlacementRepository
 from jembatan_placement.domain.journey import ENDED_STATUSES, SLOT_HOLDING_STATUSES, PlacementStatus
 from jembatan_placement.domain.model import HeldCertificate, JobOrder, ReadyCandidate
-from jembatan_placement.domain.placement import CandidatePaths, PathStep, PathSummary, Placement
+from jembatan_placement.domain.placement import (
+    CandidatePaths,
+    PathStep,
+    PathSummary,
+    Placement,
+    Withdrawal,
+)
 from jembatan_placement.domain.readiness import Certificate, Readiness
 
 NOW = datetime(2027, 1, 15, 9, 30, tzinfo=UTC)
@@ -61,6 +67,7 @@ class FakeRepository(PlacementRepository):
         self.certificates: dict[uuid.UUID, Certificate] = {}
         self.stored: dict[uuid.UUID, StoredPlacement] = {}
         self.ready_at: dict[uuid.UUID, datetime] = {}
+        self.withdrawals: dict[uuid.UUID, Withdrawal] = {}
         self.outbox: list[Event] = []
         self.meanwhile: Callable[[], None] | None = None
         self.contended: set[uuid.UUID] = set()
@@ -77,6 +84,7 @@ class FakeRepository(PlacementRepository):
         self._commitments: dict[uuid.UUID, int] = {}
         self._new_certificates: list[Certificate] = []
         self._readiness: list[Readiness] = []
+        self._withdrawals: list[Withdrawal] = []
 
     # --- seeding and reading what is kept ---------------------------------------------------
 
@@ -114,10 +122,18 @@ class FakeRepository(PlacementRepository):
                     for certificate in self.certificates.values()
                     if certificate.candidate_id == candidate_id
                 ),
+                withdrawn_on=self._withdrawn_on(self.candidates[candidate_id]),
             )
             for candidate_id in ids
             if candidate_id in self.candidates
         }
+
+    def _withdrawn_on(self, candidate: ReadyCandidate) -> date | None:
+        """A withdrawal of the candidate's agency and journey, heard before or after them."""
+        withdrawal = self.withdrawals.get(candidate.candidate_id)
+        if withdrawal is None or not withdrawal.concerns(candidate.agency, candidate.journey_id):
+            return None
+        return withdrawal.withdrawn_on
 
     def record_commitment(self, candidate_id: uuid.UUID, months_willing_to_stay: int) -> None:
         self._commitments[candidate_id] = months_willing_to_stay
@@ -167,6 +183,9 @@ class FakeRepository(PlacementRepository):
     def add_readiness(self, readiness: Sequence[Readiness]) -> None:
         self._readiness.extend(readiness)
 
+    def add_withdrawals(self, withdrawals: Sequence[Withdrawal]) -> None:
+        self._withdrawals.extend(withdrawals)
+
     # --- save -------------------------------------------------------------------------------
 
     async def save(self) -> set[uuid.UUID]:
@@ -182,6 +201,12 @@ class FakeRepository(PlacementRepository):
     def _write(self) -> set[uuid.UUID]:
         lost: set[uuid.UUID] = set(self.contended)
         returned: Counter[uuid.UUID] = Counter()
+        for withdrawal in self._withdrawals:
+            self.withdrawals.setdefault(withdrawal.candidate_id, withdrawal)
+        for placement in self._new_placements:
+            candidate = self.candidates[placement.candidate_id]
+            if self._withdrawn_on(candidate) is not None:
+                lost.add(placement.id)  # withdrawn a moment ago: the path is decided again
         for order in self._new_orders:
             self.orders[order.id] = replace(order)
         for order in self._orders.values():
@@ -238,6 +263,8 @@ class FakeRepository(PlacementRepository):
                 lost.add(placement.id)
                 returned[placement.job_order_id] += onto_slot
                 continue
+            if was in SLOT_HOLDING_STATUSES and placement.status is PlacementStatus.WITHDRAWN:
+                returned[placement.job_order_id] += 1  # given back
             written.append(placement)
             row.status = placement.status
             row.placed_at, row.departure_date = placement.placed_at, placement.departure_date

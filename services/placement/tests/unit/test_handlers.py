@@ -16,6 +16,7 @@ from jembatan_contracts import (
     CandidatePlaced,
     CandidateReadyForPlacement,
     CandidateShortlisted,
+    CandidateWithdrawn,
     CertificateOfEligibilityIssued,
     CertificatePassed,
     Departed,
@@ -24,6 +25,7 @@ from jembatan_contracts import (
     Event,
     Track,
     VisaIssued,
+    WithdrawalReason,
 )
 from jembatan_contracts import TestKind as Exam  # aliased: pytest collects Test* names
 from jembatan_kit.auth import Caller
@@ -40,6 +42,7 @@ from jembatan_placement.domain.placement import (
     AdvancePlacement,
     PlaceCandidate,
     ShortlistCandidate,
+    Withdrawal,
 )
 from jembatan_placement.domain.readiness import Certificate
 from jembatan_placement.service_layer import handlers
@@ -65,6 +68,7 @@ class Repo(Protocol):
     candidates: dict[uuid.UUID, ReadyCandidate]
     certificates: dict[uuid.UUID, Certificate]
     stored: dict[uuid.UUID, Any]
+    withdrawals: dict[uuid.UUID, Any]
     outbox: list[Event]
     meanwhile: Any
     contended: set[uuid.UUID]
@@ -894,3 +898,213 @@ async def test_an_item_whose_writes_are_always_lost_is_refused_after_some_attemp
     assert verdicts(outcomes) == ["placement_changed"]
     assert repo.saves - saves == WRITE_ATTEMPTS
     assert repo.stored[path].status is S.PLACED
+
+
+# --- withdrawals ----------------------------------------------------------------------------
+
+
+def withdrawal(
+    candidate: ReadyCandidate | CandidateReadyForPlacement, on: date = TODAY, **overrides: Any
+) -> CandidateWithdrawn:
+    values: dict[str, Any] = {
+        "agency": candidate.agency,
+        "journey_id": candidate.journey_id,
+        "candidate_id": candidate.candidate_id,
+        "reason": WithdrawalReason.FAMILY,
+        "withdrawn_on": on,
+    }
+    return CandidateWithdrawn(**(values | overrides))
+
+
+async def withdraw(repo: Repo, clock: Clock, *events: CandidateWithdrawn) -> None:
+    await handlers.on_candidates_withdrawn(events, repo, clock)  # type: ignore[arg-type]
+
+
+async def test_a_withdrawal_ends_every_path_not_yet_in_japan_and_gives_back_the_slot(
+    repo: Repo, clock: Clock
+) -> None:
+    contracted_on, shortlisted_on, interviewed_on = order(slots=1), order(), order()
+    candidate, next_in_line = ready(), ready()
+    repo.keep(contracted_on, shortlisted_on, interviewed_on, candidate, next_in_line)
+    shortlists = await handlers.shortlist_candidates(
+        [
+            ShortlistCandidate(shortlisted_on.id, candidate.candidate_id, TODAY),
+            ShortlistCandidate(interviewed_on.id, candidate.candidate_id, TODAY),
+        ],
+        repo,
+        clock,  # type: ignore[arg-type]
+    )
+    shortlisted, interviewed = (ids(outcome).placement_id for outcome in shortlists)
+    await advance(repo, clock, interviewed, Step.PASS_INTERVIEW)
+    [contract] = await placed(repo, clock, contracted_on, candidate)
+    await advance(repo, clock, contract, Step.ISSUE_COE, Step.ISSUE_VISA)
+    assert repo.orders[contracted_on.id].filled == 1
+    published = len(repo.outbox)
+
+    await withdraw(repo, clock, withdrawal(candidate, TODAY - timedelta(days=1)))
+
+    for path in (contract, shortlisted, interviewed):
+        stored = repo.stored[path]
+        assert stored.status is S.WITHDRAWN
+        assert (stored.steps[-1].status, stored.steps[-1].happened_on) == (
+            S.WITHDRAWN,
+            TODAY - timedelta(days=1),
+        )
+        assert stored.steps[-1].detail == "family"
+    assert repo.orders[contracted_on.id].filled == 0
+    assert len(repo.outbox) == published  # registration announced it; placement adds nothing
+    # The slot is free for the next candidate.
+    assert await placed(repo, clock, contracted_on, next_in_line)
+
+
+async def test_nothing_may_be_done_for_a_withdrawn_candidate_and_each_refusal_says_why(
+    repo: Repo, clock: Clock
+) -> None:
+    job_order, other = order(), order()
+    candidate = ready()
+    repo.keep(job_order, other, candidate)
+    [shortlisted] = await handlers.shortlist_candidates(
+        [ShortlistCandidate(job_order.id, candidate.candidate_id, TODAY)],
+        repo,
+        clock,  # type: ignore[arg-type]
+    )
+    path = ids(shortlisted).placement_id
+    await withdraw(repo, clock, withdrawal(candidate))
+
+    assert await advance(repo, clock, path, Step.PASS_INTERVIEW) == ["candidate_withdrawn"]
+    starts = [
+        await handlers.shortlist_candidates(
+            [ShortlistCandidate(other.id, candidate.candidate_id, TODAY)],
+            repo,
+            clock,  # type: ignore[arg-type]
+        ),
+        await handlers.place_candidates(
+            [PlaceCandidate(other.id, candidate.candidate_id)],
+            repo,
+            clock,  # type: ignore[arg-type]
+        ),
+        await handlers.record_commitments(
+            [RecordCommitment(candidate.candidate_id, 60)],
+            repo,  # type: ignore[arg-type]
+        ),
+    ]
+    for [refused] in starts:
+        assert isinstance(refused, Refused)
+        assert (refused.refusal.rule, refused.refusal.status_code) == ("candidate_withdrawn", 409)
+        assert refused.refusal.message == (
+            f"candidate {candidate.candidate_id} withdrew from the programme on"
+            f" {TODAY.isoformat()}: nobody may shortlist, place or record anything for them any"
+            " more"
+        )
+    assert repo.orders[other.id].filled == 0
+
+
+async def test_a_candidate_who_withdraws_after_departure_keeps_the_placement(
+    repo: Repo, clock: Clock
+) -> None:
+    job_order = order()
+    candidate = ready()
+    repo.keep(job_order, candidate)
+    [path] = await placed(repo, clock, job_order, candidate)
+    await advance(repo, clock, path, Step.ISSUE_COE, Step.ISSUE_VISA, Step.DEPART)
+
+    await withdraw(repo, clock, withdrawal(candidate))
+
+    assert (repo.stored[path].status, repo.orders[job_order.id].filled) == (S.DEPARTED, 1)
+    # Coming home is recorded as an early return, as for anyone.
+    clock.moment = noon(TODAY + timedelta(days=30))
+    back = TODAY + timedelta(days=30)
+    reason = EarlyReturnReason.HEALTH
+    assert await advance(repo, clock, path, Step.RETURN_EARLY, on=back, reason=reason) == [
+        "accepted"
+    ]
+
+
+async def test_a_withdrawal_heard_before_the_readiness_keeps_the_candidate_from_any_path(
+    repo: Repo, clock: Clock
+) -> None:
+    job_order = order(sector="caregiver")
+    repo.keep(job_order)
+    announced = readiness(uuid.uuid4())
+    await withdraw(repo, clock, withdrawal(announced))  # placement has not heard of them yet
+    await handlers.on_certificates_passed([passed(announced)], repo)  # type: ignore[arg-type]
+    await handlers.on_candidates_ready_for_placement([announced], repo)  # type: ignore[arg-type]
+
+    [refused] = await handlers.place_candidates(
+        [PlaceCandidate(job_order.id, announced.candidate_id)],
+        repo,
+        clock,  # type: ignore[arg-type]
+    )
+    assert verdicts([refused]) == ["candidate_withdrawn"]
+
+
+async def test_a_withdrawal_naming_another_agency_than_the_candidates_is_refused_as_forged(
+    repo: Repo, clock: Clock
+) -> None:
+    job_order = order()
+    candidate = ready("kota-serang")
+    repo.keep(job_order, candidate)
+    [path] = await placed(repo, clock, job_order, candidate)
+    forged = withdrawal(candidate, agency="kaltim")
+
+    with pytest.raises(Unprocessable) as refused:
+        await withdraw(repo, clock, withdrawal(ready()), forged)
+
+    assert str(refused.value) == (
+        f"journey_mismatch: CandidateWithdrawn of candidate {candidate.candidate_id} names"
+        f" agency kaltim and journey {candidate.journey_id}, but placement knows the candidate"
+        f" as agency kota-serang's, journey {candidate.journey_id}; a forged or broken event,"
+        " not handled"
+    )
+    assert (repo.stored[path].status, repo.orders[job_order.id].filled) == (S.PLACED, 1)
+    assert repo.withdrawals == {}
+
+
+async def test_a_forged_withdrawal_heard_first_does_not_withdraw_the_genuine_candidate(
+    repo: Repo, clock: Clock
+) -> None:
+    job_order = order(sector="caregiver")
+    repo.keep(job_order)
+    genuine = readiness(uuid.uuid4())
+    await withdraw(repo, clock, withdrawal(genuine, agency="kota-serang", journey_id=uuid.uuid4()))
+    await handlers.on_certificates_passed([passed(genuine)], repo)  # type: ignore[arg-type]
+    await handlers.on_candidates_ready_for_placement([genuine], repo)  # type: ignore[arg-type]
+
+    assert await placed(repo, clock, job_order, repo.candidates[genuine.candidate_id])
+
+
+async def test_a_path_started_as_the_candidate_withdrew_is_decided_again_and_refused(
+    repo: Repo, clock: Clock
+) -> None:
+    job_order = order()
+    candidate = ready()
+    repo.keep(job_order, candidate)
+
+    def withdrawn_meanwhile() -> None:
+        announced = withdrawal(candidate)
+        repo.withdrawals[candidate.candidate_id] = Withdrawal.announced(announced, clock.now())
+
+    repo.meanwhile = withdrawn_meanwhile
+    outcomes = await handlers.place_candidates(
+        [PlaceCandidate(job_order.id, candidate.candidate_id)],
+        repo,
+        clock,  # type: ignore[arg-type]
+    )
+
+    assert verdicts(outcomes) == ["candidate_withdrawn"]
+    assert (repo.stored, repo.orders[job_order.id].filled, repo.outbox) == ({}, 0, [])
+
+
+async def test_withdrawals_heard_twice_change_nothing_more(repo: Repo, clock: Clock) -> None:
+    job_order = order(slots=1)
+    candidate = ready()
+    repo.keep(job_order, candidate)
+    [path] = await placed(repo, clock, job_order, candidate)
+    once = withdrawal(candidate)
+
+    await withdraw(repo, clock, once, withdrawal(candidate, TODAY + timedelta(days=1)))
+    await withdraw(repo, clock, once)
+
+    assert repo.withdrawals[candidate.candidate_id].withdrawn_on == TODAY
+    assert [s.status for s in repo.stored[path].steps] == [S.PLACED, S.WITHDRAWN]
+    assert repo.orders[job_order.id].filled == 0

@@ -50,7 +50,7 @@ ILLEGAL = [
     (status, step)
     for step, transition in TRANSITIONS.items()
     for status in PlacementStatus
-    if status is not transition.source and status is not transition.target
+    if status not in (transition.source, transition.target, S.WITHDRAWN)
 ]
 
 
@@ -60,6 +60,14 @@ def test_every_illegal_step_is_refused_naming_its_rule(status: PlacementStatus, 
     assert refused.rule == TRANSITIONS[step].rule
     assert refused.status_code == 409
     assert status.value.replace("_", " ") in refused.message
+
+
+@pytest.mark.parametrize("step", list(Step))
+def test_a_path_ended_by_the_candidates_withdrawal_takes_no_step(step: Step) -> None:
+    refused = refusal(S.WITHDRAWN, step)
+    assert (refused.rule, refused.status_code) == ("candidate_withdrawn", 409)
+    assert "ended when its candidate withdrew from the programme" in refused.message
+    assert f"it takes no {step.described} or any other step" in refused.message
 
 
 @pytest.mark.parametrize(

@@ -40,6 +40,22 @@ ready_candidates = Table(
     Column("ready_at", DateTime(timezone=True), nullable=False),
     Column("daily_score_average", Float, nullable=True),
     Column("months_willing_to_stay", Integer, nullable=True),
+    # The day the candidate withdrew (CandidateWithdrawn of the same agency and journey). A start
+    # of a path claims the row only while it is empty, so a withdrawal at the same moment wins.
+    Column("withdrawn_on", Date, nullable=True),
+)
+
+candidate_withdrawals = Table(
+    "candidate_withdrawals",
+    metadata,
+    # Every withdrawal heard, also of candidates placement has not heard of (yet): a readiness
+    # arriving later of the same agency and journey finds its candidate withdrawn.
+    Column("candidate_id", Uuid, primary_key=True),
+    Column("agency", String(32), nullable=False),
+    Column("journey_id", Uuid, nullable=False),
+    Column("withdrawn_on", Date, nullable=False),
+    Column("reason", String(32), nullable=False),
+    Column("recorded_at", DateTime(timezone=True), nullable=False),
 )
 
 candidate_certificates = Table(

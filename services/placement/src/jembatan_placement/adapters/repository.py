@@ -9,7 +9,9 @@ transaction.
 Concurrency is decided by the writes. Slots are claimed with `filled = filled + n` only where
 the order still has `n` free and is open; a placement moves only from the status it was read
 in; a new placement is inserted `ON CONFLICT DO NOTHING` on the indexes that allow a candidate
-one slot and one live path per order; an order is closed only if still open. What a request at
+one slot and one live path per order, and only after its candidate's row is claimed while not
+withdrawn (a withdrawal marks that row first, so one of the two waits for the other); an order
+is closed only if still open. What a request at
 the same moment won is not written (nor the events of it, nor the slots it took): `save` names it,
 and the handler answers or retries that item alone.
 """
@@ -34,9 +36,16 @@ from jembatan_kit.outbox import insert_outbox_rows, outbox_rows
 
 from ..domain.journey import ENDED_STATUSES, SLOT_HOLDING_STATUSES, PlacementStatus
 from ..domain.model import HeldCertificate, JobOrder, LanguageLevel, ReadyCandidate
-from ..domain.placement import CandidatePaths, PathSummary, Placement
+from ..domain.placement import CandidatePaths, PathSummary, Placement, Withdrawal
 from ..domain.readiness import Certificate, Readiness
-from .orm import candidate_certificates, job_orders, placement_steps, placements, ready_candidates
+from .orm import (
+    candidate_certificates,
+    candidate_withdrawals,
+    job_orders,
+    placement_steps,
+    placements,
+    ready_candidates,
+)
 
 
 class PlacementRepository(abc.ABC):
@@ -85,6 +94,12 @@ class PlacementRepository(abc.ABC):
         candidate only if it is later (`ready_at`), and keeps the commitment recorded."""
 
     @abc.abstractmethod
+    def add_withdrawals(self, withdrawals: Sequence[Withdrawal]) -> None:
+        """Withdrawals to keep, at most one per candidate (the first kept stays), each marking
+        its candidate withdrawn if the candidate is known with the same agency and journey.
+        Written first by the next `save`."""
+
+    @abc.abstractmethod
     async def save(self) -> set[uuid.UUID]:
         """Write everything added and changed since the last `save`, with the events recorded,
         and forget it (the next loads read afresh). Returns the ids of the job orders and
@@ -116,9 +131,11 @@ def job_order_of(row: Any) -> JobOrder:
 
 
 async def ready_candidates_of(session: AsyncSession, rows: Iterable[Any]) -> list[ReadyCandidate]:
-    """Ready candidates from rows of `ready_candidates`, with their certificates (one query)."""
+    """Ready candidates from rows of `ready_candidates`, with their certificates and whether
+    they withdrew (two queries)."""
     rows = list(rows)
     held: dict[uuid.UUID, set[HeldCertificate]] = {}
+    withdrawn = await withdrawn_on(session, rows)
     if rows:
         for certificate in await session.execute(
             select(
@@ -142,9 +159,28 @@ async def ready_candidates_of(session: AsyncSession, rows: Iterable[Any]) -> lis
             certificates=frozenset(held.get(row.candidate_id, ())),
             daily_score_average=row.daily_score_average,
             months_willing_to_stay=row.months_willing_to_stay,
+            withdrawn_on=withdrawn.get(row.candidate_id),
         )
         for row in rows
     ]
+
+
+async def withdrawn_on(session: AsyncSession, rows: Sequence[Any]) -> dict[uuid.UUID, date]:
+    """The day each candidate of these rows of `ready_candidates` withdrew, if they did: marked
+    on the row, or kept as a withdrawal of the same agency and journey (heard before the
+    readiness, or while it was being written)."""
+    withdrawn = {row.candidate_id: row.withdrawn_on for row in rows if row.withdrawn_on}
+    unmarked = {row.candidate_id: row for row in rows if not row.withdrawn_on}
+    if unmarked:
+        for kept in await session.execute(
+            select(candidate_withdrawals).where(
+                candidate_withdrawals.c.candidate_id.in_(list(unmarked))
+            )
+        ):
+            row = unmarked[kept.candidate_id]
+            if (kept.agency, kept.journey_id) == (row.agency, row.journey_id):
+                withdrawn[kept.candidate_id] = kept.withdrawn_on
+    return withdrawn
 
 
 class SqlPlacementRepository(PlacementRepository):
@@ -162,6 +198,7 @@ class SqlPlacementRepository(PlacementRepository):
         self._commitments: dict[uuid.UUID, int] = {}
         self._certificates: list[Certificate] = []
         self._readiness: list[Readiness] = []
+        self._withdrawals: list[Withdrawal] = []
 
     # --- loads ------------------------------------------------------------------------------
 
@@ -285,6 +322,9 @@ class SqlPlacementRepository(PlacementRepository):
     def add_readiness(self, readiness: Sequence[Readiness]) -> None:
         self._readiness.extend(readiness)
 
+    def add_withdrawals(self, withdrawals: Sequence[Withdrawal]) -> None:
+        self._withdrawals.extend(withdrawals)
+
     # --- save -------------------------------------------------------------------------------
 
     async def save(self) -> set[uuid.UUID]:
@@ -296,13 +336,16 @@ class SqlPlacementRepository(PlacementRepository):
     async def _write(self) -> set[uuid.UUID]:
         lost: set[uuid.UUID] = set()
         returned: Counter[uuid.UUID] = Counter()
-        """Slots claimed for placements then left unwritten, by order: given back."""
+        """Slots claimed for placements then left unwritten, or given back by placements that
+        held them, by order."""
+        await self._write_withdrawals()
         if self._new_orders:
             await self.session.execute(
                 dialect_insert(self.session, job_orders),
                 [_job_order_row(order) for order in self._new_orders],
             )
         await self._close_orders(lost)
+        await self._claim_candidates(lost)
         await self._claim_slots(lost)
         await self._insert_placements(lost, returned)
         await self._move_placements(lost, returned)
@@ -334,6 +377,69 @@ class SqlPlacementRepository(PlacementRepository):
             )
             if closed.first() is None:
                 lost.add(order.id)
+
+    async def _write_withdrawals(self) -> None:
+        if not self._withdrawals:
+            return
+        await self.session.execute(
+            dialect_insert(self.session, candidate_withdrawals).on_conflict_do_nothing(
+                index_elements=[candidate_withdrawals.c.candidate_id]
+            ),
+            [
+                {
+                    "candidate_id": withdrawal.candidate_id,
+                    "agency": withdrawal.agency,
+                    "journey_id": withdrawal.journey_id,
+                    "withdrawn_on": withdrawal.withdrawn_on,
+                    "reason": withdrawal.reason,
+                    "recorded_at": withdrawal.heard_at,
+                }
+                for withdrawal in self._withdrawals
+            ],
+        )
+        await self.session.execute(
+            update(ready_candidates)
+            .where(
+                ready_candidates.c.candidate_id == bindparam("withdrawn_id"),
+                ready_candidates.c.agency == bindparam("withdrawn_agency"),
+                ready_candidates.c.journey_id == bindparam("withdrawn_journey"),
+                ready_candidates.c.withdrawn_on.is_(None),
+            )
+            .values(withdrawn_on=bindparam("withdrawn_day")),
+            [
+                {
+                    "withdrawn_id": withdrawal.candidate_id,
+                    "withdrawn_agency": withdrawal.agency,
+                    "withdrawn_journey": withdrawal.journey_id,
+                    "withdrawn_day": withdrawal.withdrawn_on,
+                }
+                for withdrawal in self._withdrawals
+            ],
+        )
+
+    async def _claim_candidates(self, lost: set[uuid.UUID]) -> None:
+        """Claim the row of each candidate starting a path, only while not withdrawn: a
+        withdrawal written at the same moment marked it first (and the path is decided again),
+        or waits for this one to commit and then finds the path."""
+        starting = [placement for placement in self._new_placements if placement.id not in lost]
+        if not starting:
+            return
+        claimed = set(
+            (
+                await self.session.execute(
+                    update(ready_candidates)
+                    .where(
+                        ready_candidates.c.candidate_id.in_(
+                            {placement.candidate_id for placement in starting}
+                        ),
+                        ready_candidates.c.withdrawn_on.is_(None),
+                    )
+                    .values(withdrawn_on=None)
+                    .returning(ready_candidates.c.candidate_id)
+                )
+            ).scalars()
+        )
+        lost.update(placement.id for placement in starting if placement.candidate_id not in claimed)
 
     def _slot_takers(self) -> dict[uuid.UUID, list[Placement]]:
         """The placements that took a slot since they were loaded (or started), by order."""
@@ -398,6 +504,8 @@ class SqlPlacementRepository(PlacementRepository):
         moved: list[Placement] = []
         for (was, now), group in moves.items():
             onto_slot = now in SLOT_HOLDING_STATUSES and was not in SLOT_HOLDING_STATUSES
+            # A withdrawal gives back the slot; an early return does not (the slot was used).
+            gives_back = was in SLOT_HOLDING_STATUSES and now is PlacementStatus.WITHDRAWN
             if onto_slot:
                 done = set()
                 for placement in group:
@@ -407,6 +515,8 @@ class SqlPlacementRepository(PlacementRepository):
             for placement in group:
                 if placement.id in done:
                     moved.append(placement)
+                    if gives_back:
+                        returned[placement.job_order_id] += 1
                     continue
                 lost.add(placement.id)
                 if onto_slot:

@@ -29,6 +29,9 @@ class PlacementStatus(StrEnum):
     VISA_ISSUED = "visa_issued"
     DEPARTED = "departed"
     RETURNED_EARLY = "returned_early"
+    WITHDRAWN = "withdrawn"
+    """The candidate withdrew from the programme before departing: the path ended, and the slot
+    it held, if any, was given back."""
 
 
 SLOT_HOLDING_STATUSES = (
@@ -39,7 +42,11 @@ SLOT_HOLDING_STATUSES = (
 )
 """A candidate holds at most one placement in these states: contracted, or already in Japan."""
 
-ENDED_STATUSES = (PlacementStatus.INTERVIEW_FAILED, PlacementStatus.RETURNED_EARLY)
+ENDED_STATUSES = (
+    PlacementStatus.INTERVIEW_FAILED,
+    PlacementStatus.RETURNED_EARLY,
+    PlacementStatus.WITHDRAWN,
+)
 
 
 class Step(StrEnum):
@@ -140,6 +147,14 @@ del S
 def next_status(placement_id: uuid.UUID, status: PlacementStatus, step: Step) -> PlacementStatus:
     """The status `step` leads to from `status`, or the refusal naming the rule it breaks."""
     transition = TRANSITIONS[step]
+    if status is PlacementStatus.WITHDRAWN:
+        raise Conflict(
+            "candidate_withdrawn",
+            f"placement {placement_id} ended when its candidate withdrew from the programme:"
+            f" it takes no {step.described} or any other step",
+            placement_id=str(placement_id),
+            step=step.value,
+        )
     if transition.source is status:
         return transition.target
     if transition.target is status:

@@ -98,6 +98,13 @@ class ReadyCandidate:
     certificates: frozenset[HeldCertificate] = frozenset()
     daily_score_average: float | None = None
     months_willing_to_stay: int | None = None
+    withdrawn_on: date | None = None
+    """The day the candidate withdrew from the programme (registration's CandidateWithdrawn):
+    from then on nobody may put them on a path or record anything for them."""
+
+    def ensure_not_withdrawn(self) -> None:
+        if self.withdrawn_on is not None:
+            raise candidate_withdrawn(self.candidate_id, self.withdrawn_on)
 
 
 @dataclass(eq=False)
@@ -167,6 +174,11 @@ class JobOrder:
         """Refused when the order is closed or full."""
         ensure_open_for_candidates(self)
         self.filled += 1
+
+    def give_back_slot(self) -> None:
+        """A contracted candidate withdrew before departing: the slot is free for another."""
+        assert self.filled > 0, "a slot is given back only by a placement that took one"
+        self.filled -= 1
 
 
 @dataclass(frozen=True)
@@ -288,6 +300,16 @@ def not_ready(candidate_id: uuid.UUID) -> RuleViolation:
         f"candidate {candidate_id} is not ready for placement: training has not announced "
         "that the certificates for the candidate's track and sector are in",
         {"candidate_id": str(candidate_id)},
+    )
+
+
+def candidate_withdrawn(candidate_id: uuid.UUID, withdrawn_on: date) -> Conflict:
+    return Conflict(
+        "candidate_withdrawn",
+        f"candidate {candidate_id} withdrew from the programme on {withdrawn_on.isoformat()}:"
+        " nobody may shortlist, place or record anything for them any more",
+        candidate_id=str(candidate_id),
+        withdrawn_on=withdrawn_on.isoformat(),
     )
 
 

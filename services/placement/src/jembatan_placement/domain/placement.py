@@ -22,6 +22,7 @@ from jembatan_contracts import (
     CandidateOffered,
     CandidatePlaced,
     CandidateShortlisted,
+    CandidateWithdrawn,
     CertificateOfEligibilityIssued,
     Departed,
     EarlyReturned,
@@ -29,6 +30,7 @@ from jembatan_contracts import (
     Event,
     VisaIssued,
 )
+from jembatan_kit.errors import RuleViolation
 
 from .journey import (
     ENDED_STATUSES,
@@ -79,6 +81,47 @@ class AdvancePlacement:
 
 
 @dataclass(frozen=True)
+class Withdrawal:
+    """A candidate withdrew from the programme, as registration announced it
+    (CandidateWithdrawn). Kept even for a candidate placement has not heard of yet, so a
+    readiness arriving later finds the candidate withdrawn."""
+
+    candidate_id: uuid.UUID
+    agency: str
+    journey_id: uuid.UUID
+    withdrawn_on: date
+    reason: str
+    heard_at: datetime
+
+    @classmethod
+    def announced(cls, event: CandidateWithdrawn, now: datetime) -> Withdrawal:
+        return cls(
+            event.candidate_id,
+            event.agency,
+            event.journey_id,
+            event.withdrawn_on,
+            event.reason.value,
+            now,
+        )
+
+    def concerns(self, agency: str, journey_id: uuid.UUID) -> bool:
+        """Only the agency that registered the candidate withdraws them, in that journey."""
+        return (self.agency, self.journey_id) == (agency, journey_id)
+
+    def ensure_concerns(self, candidate: ReadyCandidate) -> None:
+        """Refuse a withdrawal naming another agency or journey than the candidate's: a forged
+        or broken event."""
+        if not self.concerns(candidate.agency, candidate.journey_id):
+            raise RuleViolation(
+                "journey_mismatch",
+                f"CandidateWithdrawn of candidate {self.candidate_id} names agency"
+                f" {self.agency} and journey {self.journey_id}, but placement knows the"
+                f" candidate as agency {candidate.agency}'s, journey {candidate.journey_id};"
+                " a forged or broken event, not handled",
+            )
+
+
+@dataclass(frozen=True)
 class PathStep:
     status: PlacementStatus
     happened_on: date
@@ -108,6 +151,9 @@ class CandidatePaths:
         self._of.setdefault(placement.candidate_id, {})[placement.id] = PathSummary(
             placement.id, placement.candidate_id, placement.job_order_id, placement.status
         )
+
+    def placement_ids(self) -> set[uuid.UUID]:
+        return {placement_id for paths in self._of.values() for placement_id in paths}
 
     def ensure_holds_no_slot(self, candidate_id: uuid.UUID) -> None:
         """A candidate holds at most one slot: contracted, or already in Japan."""
@@ -164,6 +210,7 @@ class Placement:
     ) -> Placement:
         """Shortlisting takes no slot: an employer may shortlist more candidates than it has."""
         ensure_not_in_future(Step.SHORTLIST, on, now)
+        candidate.ensure_not_withdrawn()
         ensure_fits(candidate, order)
         ensure_open_for_candidates(order)
         paths.ensure_holds_no_slot(candidate.candidate_id)
@@ -187,6 +234,7 @@ class Placement:
         cls, order: JobOrder, candidate: ReadyCandidate, paths: CandidatePaths, now: datetime
     ) -> Placement:
         """A contract signed without the steps before it, today: the slot is taken at once."""
+        candidate.ensure_not_withdrawn()
         paths.ensure_holds_no_slot(candidate.candidate_id)
         ensure_fits(candidate, order)
         ensure_open_for_candidates(order)
@@ -232,6 +280,17 @@ class Placement:
             self.departure_date = on
         self._step(target, on, now, detail)
         self._record(self._event_of(step, on, reason))
+
+    def withdraw(self, withdrawal: Withdrawal, now: datetime) -> bool:
+        """The candidate withdrew: a path not yet in Japan ends (`withdrawn`) and gives back
+        the slot it held. A departed candidate keeps the placement as it is (an early return
+        records a return), and an ended path stays ended. False when nothing changed."""
+        if self.status in ENDED_STATUSES or self.status is PlacementStatus.DEPARTED:
+            return False
+        if self.holds_slot:
+            self.order.give_back_slot()
+        self._step(PlacementStatus.WITHDRAWN, withdrawal.withdrawn_on, now, withdrawal.reason)
+        return True
 
     @classmethod
     def _start(

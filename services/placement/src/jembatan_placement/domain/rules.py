@@ -108,10 +108,10 @@ def prefecture_key(name: str) -> str:
     """Prefectures compare without case, long vowels or suffix: `Ōsaka-fu` is `osaka`,
     `Aichi Prefecture` is `aichi`, `Tōkyō-to` is `tokyo`."""
     plain = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode().lower()
-    plain = plain.replace("prefecture", " ").replace("-", " ").split()
-    if len(plain) > 1 and plain[-1] in ("ken", "fu", "to"):
-        plain = plain[:-1]
-    return "".join(plain)
+    words = plain.replace("prefecture", " ").replace("-", " ").split()
+    if len(words) > 1 and words[-1] in ("ken", "fu", "to"):
+        words = words[:-1]
+    return "".join(words)
 
 
 def in_force(entries: Sequence[D], day: date) -> D | None:

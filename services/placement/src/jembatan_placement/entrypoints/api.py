@@ -179,6 +179,10 @@ class ReadyCandidateView(BaseModel):
     daily_score_average: float | None
     months_willing_to_stay: int | None
     certificates: list[TestKind]
+    withdrawn_on: date | None = Field(
+        description="The day the candidate withdrew from the programme; nothing more may be "
+        "done for them. Withdrawn candidates are left out of the list."
+    )
 
 
 @router.post("/job-orders", status_code=201, response_model=JobOrderView, tags=["job orders"])

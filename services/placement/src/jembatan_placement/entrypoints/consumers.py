@@ -5,7 +5,9 @@ from __future__ import annotations
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from jembatan_contracts import CandidateReadyForPlacement, CertificatePassed
+from jembatan_contracts import CandidateReadyForPlacement, CandidateWithdrawn, CertificatePassed
+from jembatan_kit.clock import Clock
+from jembatan_kit.consumer import EventHandler
 
 from ..adapters.repository import SqlPlacementRepository
 from ..service_layer import handlers
@@ -29,3 +31,17 @@ async def on_certificates_passed(session: AsyncSession, events: list[Certificate
 
 async def on_certificate_passed(session: AsyncSession, event: CertificatePassed) -> None:
     await on_certificates_passed(session, [event])
+
+
+def candidates_withdrawn(clock: Clock) -> EventHandler[CandidateWithdrawn]:
+    """Registration's withdrawals, judged by the service's clock."""
+
+    async def handle_batch(session: AsyncSession, events: list[CandidateWithdrawn]) -> None:
+        await handlers.on_candidates_withdrawn(events, SqlPlacementRepository(session), clock)
+
+    async def handle(session: AsyncSession, event: CandidateWithdrawn) -> None:
+        await handle_batch(session, [event])
+
+    return EventHandler(
+        CandidateWithdrawn, "placement-candidate-withdrawn", handle, handle_batch=handle_batch
+    )

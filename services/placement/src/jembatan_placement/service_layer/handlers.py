@@ -15,7 +15,7 @@ import uuid
 from collections.abc import Callable, Sequence
 from typing import TypeVar
 
-from jembatan_contracts import CandidateReadyForPlacement, CertificatePassed
+from jembatan_contracts import CandidateReadyForPlacement, CandidateWithdrawn, CertificatePassed
 from jembatan_kit.auth import Caller
 from jembatan_kit.clock import Clock
 from jembatan_kit.consumer import RetryLater, Unprocessable
@@ -37,6 +37,7 @@ from ..domain.placement import (
     PlaceCandidate,
     Placement,
     ShortlistCandidate,
+    Withdrawal,
 )
 from ..domain.readiness import Certificate, Readiness, doubt, latest_of_each
 from ..domain.rules import PlacementRules, shipped_rules
@@ -73,6 +74,62 @@ async def on_certificates_passed(
         first.setdefault(event.certificate_id, Certificate.passed(event))
     repo.add_certificates(list(first.values()))
     await repo.save()
+
+
+async def on_candidates_withdrawn(
+    events: Sequence[CandidateWithdrawn], repo: PlacementRepository, clock: Clock
+) -> None:
+    """Each candidate withdrew from the programme: every path of theirs not yet in Japan ends
+    and gives back the slot it held (`Placement.withdraw`); a departed candidate keeps the
+    placement. The withdrawal is kept even for a candidate placement has not heard of, so a
+    readiness arriving later finds them withdrawn, and nobody may start a path for them.
+
+    A withdrawal naming another agency or journey than the candidate placement knows is forged
+    (Unprocessable), raised before anything is written. The withdrawals are written first, so a
+    path started at the same moment either sees the candidate withdrawn or is found here; a
+    path whose move a request at the same moment won is decided again, and after a few tries
+    the event waits (RetryLater)."""
+    now = clock.now()
+    withdrawals: dict[uuid.UUID, Withdrawal] = {}
+    for event in events:
+        withdrawals.setdefault(event.candidate_id, Withdrawal.announced(event, now))
+    known = await repo.ready_candidates(set(withdrawals))
+    for withdrawal in withdrawals.values():
+        candidate = known.get(withdrawal.candidate_id)
+        try:
+            if candidate is not None:
+                withdrawal.ensure_concerns(candidate)
+        except RuleViolation as refusal:
+            raise Unprocessable(str(refusal)) from None
+    repo.add_withdrawals(list(withdrawals.values()))
+    await repo.save()
+
+    async def decide(batch: list[Withdrawal]) -> list[Decided[uuid.UUID]]:
+        paths = await repo.paths_of({withdrawal.candidate_id for withdrawal in batch})
+        of: dict[uuid.UUID, list[Placement]] = {}
+        for placement in (await repo.placements(paths.placement_ids())).values():
+            of.setdefault(placement.candidate_id, []).append(placement)
+        decided: list[Decided[uuid.UUID]] = []
+        for withdrawal in batch:
+            ended = [
+                placement.id
+                for placement in of.get(withdrawal.candidate_id, [])
+                if placement.withdraw(withdrawal, now)
+            ]
+            decided.append(Decided(withdrawal.candidate_id, frozenset(ended)))
+        return decided
+
+    def changed_meanwhile(withdrawal: Withdrawal) -> RuleViolation:
+        return Conflict(
+            "placement_changed",
+            f"a path of candidate {withdrawal.candidate_id} changed while the withdrawal ended it",
+        )
+
+    for outcome in await applied_in_order(
+        list(withdrawals.values()), decide, repo, changed_meanwhile
+    ):
+        if isinstance(outcome, Refused):
+            raise RetryLater(str(outcome.refusal))
 
 
 # --- job orders and ready candidates --------------------------------------------------------
@@ -136,6 +193,7 @@ async def record_commitments(
             in_scope(caller, _agency(candidate), f"candidate {command.candidate_id}")
             if candidate is None:
                 raise NotFound("ready candidate", command.candidate_id)
+            candidate.ensure_not_withdrawn()
         except RuleViolation as refusal:
             outcomes.append(Refused(refusal))
             continue

@@ -16,12 +16,13 @@ from jembatan_kit.errors import NotFound
 
 from ..adapters.orm import (
     candidate_certificates,
+    candidate_withdrawals,
     job_orders,
     placement_steps,
     placements,
     ready_candidates,
 )
-from ..adapters.repository import job_order_of, ready_candidates_of
+from ..adapters.repository import job_order_of, ready_candidates_of, withdrawn_on
 from ..domain.journey import SLOT_HOLDING_STATUSES, PlacementStatus
 from ..domain.matching import rank
 from ..domain.model import JobOrderStatus, ReadyCandidate, normalise_sector
@@ -98,9 +99,17 @@ async def match_candidates(
 async def _unavailable(
     session: AsyncSession, order_id: uuid.UUID, candidates: list[ReadyCandidate]
 ) -> dict[uuid.UUID, tuple[str, str]]:
-    """Candidates who fit but cannot be put forward: on a path of this order, or holding a
-    slot elsewhere."""
+    """Candidates who fit but cannot be put forward: withdrawn from the programme, on a path of
+    this order, or holding a slot elsewhere."""
     ids = [candidate.candidate_id for candidate in candidates]
+    unavailable: dict[uuid.UUID, tuple[str, str]] = {
+        candidate.candidate_id: (
+            "candidate_withdrawn",
+            f"withdrew from the programme on {candidate.withdrawn_on.isoformat()}",
+        )
+        for candidate in candidates
+        if candidate.withdrawn_on is not None
+    }
     rows = (
         await session.execute(
             select(
@@ -115,8 +124,11 @@ async def _unavailable(
             )
         )
     ).all()
-    unavailable: dict[uuid.UUID, tuple[str, str]] = {}
     for row in rows:
+        if row.candidate_id in unavailable and unavailable[row.candidate_id][0] == (
+            "candidate_withdrawn"
+        ):
+            continue
         if row.job_order_id == order_id:
             unavailable[row.candidate_id] = (
                 "already_on_order",
@@ -257,8 +269,10 @@ async def list_ready_candidates(
     offset: int,
     agency: str | None = None,
 ) -> list[dict[str, Any]]:
-    query = select(ready_candidates).order_by(
-        ready_candidates.c.ready_at, ready_candidates.c.candidate_id
+    query = (
+        select(ready_candidates)
+        .where(ready_candidates.c.withdrawn_on.is_(None), ~_withdrawal_kept())
+        .order_by(ready_candidates.c.ready_at, ready_candidates.c.candidate_id)
     )
     if agency:
         query = query.where(ready_candidates.c.agency == agency)
@@ -270,11 +284,27 @@ async def list_ready_candidates(
     return await _ready_candidate_views(session, rows)
 
 
+def _withdrawal_kept() -> Any:
+    """A withdrawal of the candidate's agency and journey is kept (heard before the readiness,
+    or while it was written): the row itself may not be marked."""
+    return (
+        select(candidate_withdrawals.c.candidate_id)
+        .where(
+            candidate_withdrawals.c.candidate_id == ready_candidates.c.candidate_id,
+            candidate_withdrawals.c.agency == ready_candidates.c.agency,
+            candidate_withdrawals.c.journey_id == ready_candidates.c.journey_id,
+        )
+        .exists()
+    )
+
+
 async def _ready_candidate_views(
     session: AsyncSession, rows: Sequence[Any]
 ) -> list[dict[str, Any]]:
-    """Each candidate with the tests of the certificates held, each once, earliest first."""
+    """Each candidate with the tests of the certificates held, each once, earliest first, and
+    the day they withdrew, if they did."""
     tests: dict[uuid.UUID, list[str]] = {row.candidate_id: [] for row in rows}
+    withdrawn = await withdrawn_on(session, rows)
     if rows:
         for certificate in await session.execute(
             select(candidate_certificates.c.candidate_id, candidate_certificates.c.test)
@@ -283,6 +313,10 @@ async def _ready_candidate_views(
         ):
             tests[certificate.candidate_id].append(certificate.test)
     return [
-        dict(row._mapping) | {"certificates": list(dict.fromkeys(tests[row.candidate_id]))}
+        dict(row._mapping)
+        | {
+            "certificates": list(dict.fromkeys(tests[row.candidate_id])),
+            "withdrawn_on": withdrawn.get(row.candidate_id),
+        }
         for row in rows
     ]
