@@ -13,13 +13,19 @@ import pytest
 
 from jembatan_contracts import Event
 from jembatan_placement.adapters.repository import PlacementRepository
-from jembatan_placement.domain.journey import ENDED_STATUSES, SLOT_HOLDING_STATUSES, PlacementStatus
+from jembatan_placement.domain.journey import (
+    ENDED_STATUSES,
+    SLOT_HOLDING_STATUSES,
+    PlacementStatus,
+    months_begun,
+)
 from jembatan_placement.domain.model import HeldCertificate, JobOrder, ReadyCandidate
 from jembatan_placement.domain.placement import (
     CandidatePaths,
     PathStep,
     PathSummary,
     Placement,
+    StaySummary,
     Withdrawal,
 )
 from jembatan_placement.domain.readiness import Certificate, Readiness
@@ -159,10 +165,22 @@ class FakeRepository(PlacementRepository):
         return {i: self._placements[i] for i in ids if i in self._placements}
 
     async def paths_of(self, candidate_ids: Collection[uuid.UUID]) -> CandidatePaths:
+        mine = [row for row in self.stored.values() if row.candidate_id in candidate_ids]
         return CandidatePaths(
-            PathSummary(row.id, row.candidate_id, row.job_order_id, row.status)
-            for row in self.stored.values()
-            if row.candidate_id in candidate_ids and row.status not in ENDED_STATUSES
+            (
+                PathSummary(row.id, row.candidate_id, row.job_order_id, row.status)
+                for row in mine
+                if row.status not in ENDED_STATUSES
+            ),
+            (
+                StaySummary(
+                    row.candidate_id,
+                    self.orders[row.job_order_id].track,
+                    months_begun(row.departure_date, row.steps[-1].happened_on),
+                )
+                for row in mine
+                if row.status is PlacementStatus.RETURNED_EARLY and row.departure_date
+            ),
         )
 
     def add_placement(self, placement: Placement) -> None:

@@ -1108,3 +1108,48 @@ async def test_withdrawals_heard_twice_change_nothing_more(repo: Repo, clock: Cl
     assert repo.withdrawals[candidate.candidate_id].withdrawn_on == TODAY
     assert [s.status for s in repo.stored[path].steps] == [S.PLACED, S.WITHDRAWN]
     assert repo.orders[job_order.id].filled == 0
+
+
+# --- SSW (i): five years in Japan in all ----------------------------------------------------
+
+
+async def test_an_ssw_contract_beyond_five_years_in_japan_in_all_is_refused(
+    repo: Repo, clock: Clock
+) -> None:
+    first, too_long, fits = (
+        order(track=Track.SSW, contract_months=months) for months in (60, 23, 22)
+    )
+    candidate = ready(track=Track.SSW)
+    repo.keep(first, too_long, fits, candidate)
+    [stay] = await placed(repo, clock, first, candidate)
+    await advance(repo, clock, stay, Step.ISSUE_COE, Step.ISSUE_VISA, Step.DEPART)
+    back = date(2030, 2, 20)  # 3 years, 1 month and 5 days: 38 months begun
+    clock.moment = noon(back)
+    reason = EarlyReturnReason.EMPLOYER_FAILURE
+    assert await advance(repo, clock, stay, Step.RETURN_EARLY, on=back, reason=reason) == [
+        "accepted"
+    ]
+
+    [refused] = await handlers.place_candidates(
+        [PlaceCandidate(too_long.id, candidate.candidate_id)],
+        repo,
+        clock,  # type: ignore[arg-type]
+    )
+    assert isinstance(refused, Refused)
+    assert (refused.refusal.rule, refused.refusal.details["months_served"]) == (
+        "track_total_exceeded",
+        38,
+    )
+    assert refused.refusal.message == (
+        f"candidate {candidate.candidate_id} has spent 38 months in Japan on SSW already: the"
+        f" 23-month contract of job order {too_long.id} would make 61, more than the 60 months"
+        " allowed in all (SSW (i) allows 5 years in Japan in all, whatever the number of"
+        " contracts)"
+    )
+    [shortlisted] = await handlers.shortlist_candidates(
+        [ShortlistCandidate(too_long.id, candidate.candidate_id, back)],
+        repo,
+        clock,  # type: ignore[arg-type]
+    )
+    assert verdicts([shortlisted]) == ["track_total_exceeded"]
+    assert await placed(repo, clock, fits, candidate)

@@ -11,6 +11,7 @@ from jembatan_placement.domain.journey import (
     add_months,
     ensure_dated_in_order,
     ensure_return_is_early,
+    months_begun,
     months_worked,
     next_status,
 )
@@ -118,6 +119,22 @@ def test_a_step_cannot_be_dated_before_the_step_it_follows() -> None:
 )
 def test_months_worked_counts_whole_months(departed: date, returned: date, months: int) -> None:
     assert months_worked(departed, returned) == months
+
+
+@pytest.mark.parametrize(
+    ("departed", "returned", "months"),
+    [
+        (date(2027, 3, 15), date(2027, 3, 15), 0),
+        (date(2027, 3, 15), date(2027, 3, 16), 1),
+        (date(2027, 3, 15), date(2027, 5, 15), 2),
+        (date(2027, 3, 15), date(2027, 5, 16), 3),
+        (date(2027, 1, 31), date(2027, 2, 28), 1),
+    ],
+)
+def test_a_month_begun_in_japan_counts_toward_a_limit_in_all(
+    departed: date, returned: date, months: int
+) -> None:
+    assert months_begun(departed, returned) == months
 
 
 def test_a_return_on_or_after_the_contract_end_is_not_early() -> None:

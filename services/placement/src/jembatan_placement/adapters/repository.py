@@ -34,9 +34,20 @@ from jembatan_contracts import Event, TestKind, Track
 from jembatan_kit.db import dialect_insert
 from jembatan_kit.outbox import insert_outbox_rows, outbox_rows
 
-from ..domain.journey import ENDED_STATUSES, SLOT_HOLDING_STATUSES, PlacementStatus
+from ..domain.journey import (
+    ENDED_STATUSES,
+    SLOT_HOLDING_STATUSES,
+    PlacementStatus,
+    months_begun,
+)
 from ..domain.model import HeldCertificate, JobOrder, LanguageLevel, ReadyCandidate
-from ..domain.placement import CandidatePaths, PathSummary, Placement, Withdrawal
+from ..domain.placement import (
+    CandidatePaths,
+    PathSummary,
+    Placement,
+    StaySummary,
+    Withdrawal,
+)
 from ..domain.readiness import Certificate, Readiness
 from .orm import (
     candidate_certificates,
@@ -72,7 +83,8 @@ class PlacementRepository(abc.ABC):
 
     @abc.abstractmethod
     async def paths_of(self, candidate_ids: Collection[uuid.UUID]) -> CandidatePaths:
-        """The live paths (not ended) of these candidates."""
+        """The live paths (not ended) of these candidates, and the stays in Japan they came
+        back from early."""
 
     @abc.abstractmethod
     def add_placement(self, placement: Placement) -> None:
@@ -264,20 +276,52 @@ class SqlPlacementRepository(PlacementRepository):
     async def paths_of(self, candidate_ids: Collection[uuid.UUID]) -> CandidatePaths:
         if not candidate_ids:
             return CandidatePaths()
-        rows = await self.session.execute(
-            select(
-                placements.c.id,
-                placements.c.candidate_id,
-                placements.c.job_order_id,
-                placements.c.status,
-            ).where(
-                placements.c.candidate_id.in_(list(candidate_ids)),
-                placements.c.status.not_in([status.value for status in ENDED_STATUSES]),
+        rows = (
+            await self.session.execute(
+                select(
+                    placements.c.id,
+                    placements.c.candidate_id,
+                    placements.c.job_order_id,
+                    placements.c.status,
+                ).where(
+                    placements.c.candidate_id.in_(list(candidate_ids)),
+                    placements.c.status.not_in([status.value for status in ENDED_STATUSES]),
+                )
             )
-        )
+        ).all()
+        stays = (
+            await self.session.execute(
+                select(
+                    placements.c.candidate_id,
+                    job_orders.c.track,
+                    placements.c.departure_date,
+                    placement_steps.c.happened_on,
+                )
+                .join(job_orders, job_orders.c.id == placements.c.job_order_id)
+                .join(
+                    placement_steps,
+                    (placement_steps.c.placement_id == placements.c.id)
+                    & (placement_steps.c.status == PlacementStatus.RETURNED_EARLY.value),
+                )
+                .where(
+                    placements.c.candidate_id.in_(list(candidate_ids)),
+                    placements.c.status == PlacementStatus.RETURNED_EARLY.value,
+                )
+            )
+        ).all()
         return CandidatePaths(
-            PathSummary(row.id, row.candidate_id, row.job_order_id, PlacementStatus(row.status))
-            for row in rows
+            (
+                PathSummary(row.id, row.candidate_id, row.job_order_id, PlacementStatus(row.status))
+                for row in rows
+            ),
+            (
+                StaySummary(
+                    stay.candidate_id,
+                    Track(stay.track),
+                    months_begun(stay.departure_date, stay.happened_on),
+                )
+                for stay in stays
+            ),
         )
 
     async def certificates_of(

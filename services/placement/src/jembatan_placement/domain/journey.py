@@ -223,6 +223,13 @@ def months_worked(departure_date: date, return_date: date) -> int:
     return max(months, 0)
 
 
+def months_begun(departure_date: date, return_date: date) -> int:
+    """Months in Japan, a month begun counting whole: 15 March to 15 May is two months, to
+    16 May three. What a stay counts toward a limit in all."""
+    worked = months_worked(departure_date, return_date)
+    return worked + (add_months(departure_date, worked) < return_date)
+
+
 def add_months(day: date, months: int) -> date:
     """The same day `months` later, or the month's last day when it has no such day."""
     year, month_index = divmod(day.month - 1 + months, 12)

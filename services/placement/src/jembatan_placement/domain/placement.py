@@ -28,6 +28,7 @@ from jembatan_contracts import (
     EarlyReturned,
     EarlyReturnReason,
     Event,
+    Track,
     VisaIssued,
 )
 from jembatan_kit.errors import RuleViolation
@@ -51,6 +52,7 @@ from .model import (
     ensure_open_for_candidates,
     one_active_placement,
 )
+from .rules import PlacementRules
 
 
 @dataclass(frozen=True)
@@ -139,13 +141,29 @@ class PathSummary:
     status: PlacementStatus
 
 
-class CandidatePaths:
-    """The paths some candidates are on, as loaded and as changed since."""
+@dataclass(frozen=True)
+class StaySummary:
+    """A stay in Japan a candidate came back from: its track and the months it counts."""
 
-    def __init__(self, paths: Iterable[PathSummary] = ()) -> None:
+    candidate_id: uuid.UUID
+    track: Track
+    months: int
+
+
+class CandidatePaths:
+    """The paths some candidates are on, as loaded and as changed since, and the stays in
+    Japan they came back from."""
+
+    def __init__(
+        self, paths: Iterable[PathSummary] = (), stays: Iterable[StaySummary] = ()
+    ) -> None:
         self._of: dict[uuid.UUID, dict[uuid.UUID, PathSummary]] = {}
         for path in paths:
             self._of.setdefault(path.candidate_id, {})[path.placement_id] = path
+        self._served: dict[tuple[uuid.UUID, Track], int] = {}
+        for stay in stays:
+            key = (stay.candidate_id, stay.track)
+            self._served[key] = self._served.get(key, 0) + stay.months
 
     def update(self, placement: Placement) -> None:
         self._of.setdefault(placement.candidate_id, {})[placement.id] = PathSummary(
@@ -160,6 +178,30 @@ class CandidatePaths:
         for path in self._of.get(candidate_id, {}).values():
             if path.status in SLOT_HOLDING_STATUSES:
                 raise one_active_placement(candidate_id, path.placement_id)
+
+    def ensure_within_track_total(
+        self, candidate_id: uuid.UUID, order: JobOrder, rules: PlacementRules, day: date
+    ) -> None:
+        """Where a track limits the time in Japan in all (SSW (i): 5 years), the months the
+        candidate already spent there on it and the order's contract stay within it."""
+        longest = rules.contract_length_on(order.track, day)
+        if longest.max_months_in_all is None:
+            return
+        served = self._served.get((candidate_id, order.track), 0)
+        if served + order.contract_months > longest.max_months_in_all:
+            raise RuleViolation(
+                "track_total_exceeded",
+                f"candidate {candidate_id} has spent {served} months in Japan on"
+                f" {order.track.value} already: the {order.contract_months}-month contract of"
+                f" job order {order.id} would make {served + order.contract_months}, more than"
+                f" the {longest.max_months_in_all} months allowed in all ({longest.beyond})",
+                {
+                    "candidate_id": str(candidate_id),
+                    "months_served": served,
+                    "contract_months": order.contract_months,
+                    "max_months_in_all": longest.max_months_in_all,
+                },
+            )
 
     def ensure_not_on_order(self, candidate_id: uuid.UUID, job_order_id: uuid.UUID) -> None:
         """One path at a time on an order; a failed interview or an early return ends it."""
@@ -207,6 +249,7 @@ class Placement:
         paths: CandidatePaths,
         on: date,
         now: datetime,
+        rules: PlacementRules,
     ) -> Placement:
         """Shortlisting takes no slot: an employer may shortlist more candidates than it has."""
         ensure_not_in_future(Step.SHORTLIST, on, now)
@@ -215,6 +258,7 @@ class Placement:
         ensure_open_for_candidates(order)
         paths.ensure_holds_no_slot(candidate.candidate_id)
         paths.ensure_not_on_order(candidate.candidate_id, order.id)
+        paths.ensure_within_track_total(candidate.candidate_id, order, rules, now.date())
         placement = cls._start(order, candidate, PlacementStatus.SHORTLISTED, on, now)
         placement._record(
             CandidateShortlisted(
@@ -231,7 +275,12 @@ class Placement:
 
     @classmethod
     def place_directly(
-        cls, order: JobOrder, candidate: ReadyCandidate, paths: CandidatePaths, now: datetime
+        cls,
+        order: JobOrder,
+        candidate: ReadyCandidate,
+        paths: CandidatePaths,
+        now: datetime,
+        rules: PlacementRules,
     ) -> Placement:
         """A contract signed without the steps before it, today: the slot is taken at once."""
         candidate.ensure_not_withdrawn()
@@ -239,6 +288,7 @@ class Placement:
         ensure_fits(candidate, order)
         ensure_open_for_candidates(order)
         paths.ensure_not_on_order(candidate.candidate_id, order.id)
+        paths.ensure_within_track_total(candidate.candidate_id, order, rules, now.date())
         order.take_slot()
         placement = cls._start(order, candidate, PlacementStatus.PLACED, now.date(), now)
         placement.placed_at = now
@@ -251,6 +301,7 @@ class Placement:
         on: date,
         now: datetime,
         paths: CandidatePaths,
+        rules: PlacementRules,
         reason: EarlyReturnReason | None = None,
     ) -> None:
         """Take `step`, dated `on`, or refuse it naming the rule it breaks. Signing the contract
@@ -264,6 +315,7 @@ class Placement:
         elif step is Step.SIGN_CONTRACT:
             paths.ensure_holds_no_slot(self.candidate_id)
             ensure_open_for_candidates(self.order)
+            paths.ensure_within_track_total(self.candidate_id, self.order, rules, on)
         if step is Step.RETURN_EARLY:
             if reason is None:
                 raise ValueError("an early return needs its reason")

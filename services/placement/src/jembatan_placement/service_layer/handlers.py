@@ -211,9 +211,11 @@ async def shortlist_candidates(
     repo: PlacementRepository,
     clock: Clock,
     caller: Caller | None = None,
+    rules: PlacementRules | None = None,
 ) -> list[PlacementIds | Refused]:
     """Put each ready candidate on the order's path (`Placement.shortlist`)."""
     now = clock.now()
+    in_force = rules or shipped_rules()
 
     def start(
         command: ShortlistCandidate,
@@ -221,7 +223,7 @@ async def shortlist_candidates(
         candidate: ReadyCandidate,
         paths: CandidatePaths,
     ) -> Placement:
-        return Placement.shortlist(order, candidate, paths, command.on, now)
+        return Placement.shortlist(order, candidate, paths, command.on, now, in_force)
 
     return await _start_paths(commands, repo, caller, start)
 
@@ -231,15 +233,17 @@ async def place_candidates(
     repo: PlacementRepository,
     clock: Clock,
     caller: Caller | None = None,
+    rules: PlacementRules | None = None,
 ) -> list[PlacementIds | Refused]:
     """Contracts signed without the steps before them, each taking a slot at once
     (`Placement.place_directly`)."""
     now = clock.now()
+    in_force = rules or shipped_rules()
 
     def start(
         command: PlaceCandidate, order: JobOrder, candidate: ReadyCandidate, paths: CandidatePaths
     ) -> Placement:
-        return Placement.place_directly(order, candidate, paths, now)
+        return Placement.place_directly(order, candidate, paths, now, in_force)
 
     return await _start_paths(commands, repo, caller, start)
 
@@ -249,10 +253,12 @@ async def advance_placements(
     repo: PlacementRepository,
     clock: Clock,
     caller: Caller | None = None,
+    rules: PlacementRules | None = None,
 ) -> list[PlacementIds | Refused]:
     """Each a step of a placement's path (`Placement.advance`), in the order given, so one
     placement may take several steps in one list."""
     now = clock.now()
+    in_force = rules or shipped_rules()
 
     async def decide(batch: list[AdvancePlacement]) -> list[Decided[PlacementIds]]:
         found = await repo.placements([command.placement_id for command in batch])
@@ -269,7 +275,7 @@ async def advance_placements(
                 in_scope(caller, _agency(placement), f"placement {command.placement_id}")
                 if placement is None:
                     raise NotFound("placement", command.placement_id)
-                placement.advance(command.step, command.on, now, paths, command.reason)
+                placement.advance(command.step, command.on, now, paths, in_force, command.reason)
             except RuleViolation as refusal:
                 decided.append(Decided(Refused(refusal)))
                 continue
