@@ -1,6 +1,6 @@
 """From a candidate ready for placement to departure and the first two RepaymentDue events:
 placement and financing running side by side on one real nats-server, each with its own database,
-on SQLite and on PostgreSQL."""
+on SQLite and on PostgreSQL, on one clock the test moves."""
 
 from __future__ import annotations
 
@@ -70,7 +70,8 @@ async def services(
             agency=NATIONAL_AGENCY,
             auth_jwt_secret=SECRET,
             **QUICK,
-        )
+        ),
+        clock,
     )
     financing = build_financing(
         FinancingSettings(
@@ -136,6 +137,8 @@ async def test_a_ready_candidate_departs_and_the_first_two_instalments_fall_due_
         ("visa", {}),
         ("departure", {"departure_date": str(departure)}),
     ]:
+        if step == "departure":  # placement records a departure once it has happened
+            clock.move_to(_morning(departure))
         await ok(await placement.post(f"{path}/{step}", json=body))
 
     async def scheduled() -> list[dict[str, Any]]:

@@ -5,7 +5,9 @@ from the 3rd month (000); Kalimantan Timur's classes of 16 at BPVP Samarinda the
 170 offline and 97 online at the opening (001); Kemnaker and IM Japan's target of 10,000 (002);
 BLK alumni placed by JOE Cooperative in the job types they trained for, with training subsidies
 (003); Kota Serang and LPK KJS: four SSW sectors, N4 plus the sector test, a daily score target
-of 80, 100 departures this year (004). Employers and supervising organisations are invented.
+of 80, 100 departures this year (004). Employers and supervising organisations are invented;
+their wages are at least the prefecture's minimum wage over a full-time month, as placement's
+dated rules demand (FY2025 figures).
 """
 
 from __future__ import annotations
@@ -66,7 +68,7 @@ BOYOLALI = Scenario(
             "Kanto Agricultural Intern Cooperative",
             "Ibaraki",
             "agriculture",
-            165_000,
+            180_000,
             36,
         ),
         JobOrderPlan(
@@ -74,7 +76,7 @@ BOYOLALI = Scenario(
             "Chubu Food Industry Cooperative",
             "Aichi",
             "food-manufacturing",
-            170_000,
+            190_000,
             36,
         ),
     ),
@@ -104,9 +106,9 @@ KALTIM = Scenario(
     stages=(StagePlan("BPVP Samarinda", 3), StagePlan("BBPVP Bekasi", 3)),
     language_pass_rate=0.85,
     job_orders=(
-        JobOrderPlan("Tokai Auto Parts K.K.", IM_JAPAN, "Aichi", "automotive", 180_000, 36),
+        JobOrderPlan("Tokai Auto Parts K.K.", IM_JAPAN, "Aichi", "automotive", 195_000, 36),
         JobOrderPlan("Gifu Seimitsu Kogyo K.K.", IM_JAPAN, "Gifu", "machinery-metal", 175_000, 36),
-        JobOrderPlan("Kansai Kensetsu K.K.", IM_JAPAN, "Osaka", "construction", 185_000, 36),
+        JobOrderPlan("Kansai Kensetsu K.K.", IM_JAPAN, "Osaka", "construction", 200_000, 36),
     ),
 )
 
@@ -142,9 +144,9 @@ KEMNAKER_IM_JAPAN = Scenario(
         JobOrderPlan(
             "Hamamatsu Kinzoku K.K.", IM_JAPAN, "Shizuoka", "machinery-metal", 176_000, 36
         ),
-        JobOrderPlan("Hokkai Foods K.K.", IM_JAPAN, "Hokkaido", "food-manufacturing", 168_000, 36),
+        JobOrderPlan("Hokkai Foods K.K.", IM_JAPAN, "Hokkaido", "food-manufacturing", 180_000, 36),
         JobOrderPlan("Kyushu Kensetsu K.K.", IM_JAPAN, "Fukuoka", "construction", 182_000, 36),
-        JobOrderPlan("Kumamoto Nouen K.K.", IM_JAPAN, "Kumamoto", "agriculture", 162_000, 36),
+        JobOrderPlan("Kumamoto Nouen K.K.", IM_JAPAN, "Kumamoto", "agriculture", 175_000, 36),
     ),
 )
 
@@ -172,7 +174,7 @@ KEMNAKER_JOE = Scenario(
             "Niigata Yosetsu K.K.", JOE_COOPERATIVE, "Niigata", "machinery-metal", 172_000, 36
         ),
         JobOrderPlan("Gunma Seibi K.K.", JOE_COOPERATIVE, "Gunma", "automotive", 176_000, 36),
-        JobOrderPlan("Chiba Kenzai K.K.", JOE_COOPERATIVE, "Chiba", "construction", 180_000, 36),
+        JobOrderPlan("Chiba Kenzai K.K.", JOE_COOPERATIVE, "Chiba", "construction", 195_000, 36),
     ),
     subsidies=(
         SubsidyPlan("Kemnaker", "BLK vocational training", 2_000_000),

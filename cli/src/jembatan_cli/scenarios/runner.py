@@ -4,8 +4,10 @@ HTTP APIs only, and sum up what happened.
 A run follows the programme's calendar: applicants are selected (registered) as many months ago
 as their training lasts, trained in classes with penjurusan and daily scores, tested at the end of
 training (today, by the training service's clock), matched to job orders, interviewed, contracted,
-given a Certificate of Eligibility and a visa, and depart three months from now. Financing's clock
-is then moved to the first due date, so the first instalments fall due, and some are paid.
+given a Certificate of Eligibility and a visa, and depart three months from now; placement's clock
+is moved to each of those days before it is recorded (placement records a step once it has
+happened). Financing's clock is then moved to the first due date, so the first instalments fall
+due, and some are paid.
 
 Between steps the run waits for the events' effects by polling the API of the service that
 consumes them (a registration shows up in training; readiness in placement; a contract as a loan
@@ -195,10 +197,12 @@ class ScenarioRun:
             await self.record_commitments()
             await self.open_job_orders(calendar)
             await self.shortlist(calendar)
+            await self.move_clock("placement", calendar.contract_on)
             await self.interview_offer_contract(calendar)
         if self.contracted:
             await self.wait_for_loans()
             await self.grant_subsidies()
+            await self.move_clock("placement", calendar.departure_on)
             await self.depart(calendar)
         if self.departed:
             await self.wait_for_schedules()
@@ -730,16 +734,20 @@ class ScenarioRun:
         )
 
     async def move_financing_clock(self) -> None:
-        """Forward to noon of the last first-due date (never back: the clock only moves on)."""
+        """Forward to noon of the last first-due date."""
         latest = max(
             date.fromisoformat(first["due_date"]) for first in self.first_instalments.values()
         )
-        target = datetime.combine(latest, time_of_day(12), UTC)
-        operator = self.operators["financing"]
-        status = await self.api.call("financing", "GET", "/health", operator)
+        await self.move_clock("financing", latest)
+
+    async def move_clock(self, service: str, day: date) -> None:
+        """The service's clock forward to noon of `day` (never back: it only moves on)."""
+        target = datetime.combine(day, time_of_day(12), UTC)
+        operator = self.operators[service]
+        status = await self.api.call(service, "GET", "/health", operator)
         if datetime.fromisoformat(status["now"]) < target:
             await self.api.call(
-                "financing",
+                service,
                 "PUT",
                 "/clock",
                 operator,
