@@ -58,7 +58,7 @@ def consumer_subjects() -> list[str]:
 
 READS_FROM = {
     "training": ("REGISTRATION",),
-    "placement": ("TRAINING",),
+    "placement": ("TRAINING", "REGISTRATION"),
     "financing": ("PLACEMENT",),
     "dashboard": ("REGISTRATION", "TRAINING", "PLACEMENT", "FINANCING"),
 }
