@@ -21,8 +21,9 @@ from pathlib import Path
 from run import Driver
 
 from jembatan_cli.check import Violation, check_system, embedded_database_urls
-from jembatan_cli.system import SERVICES, LocalSystem, ServiceProcess, auth_secret
-from jembatan_kit.auth import issue_token
+from jembatan_cli.system import SERVICES, LocalSystem, ServiceProcess, local_issuer
+from jembatan_kit.auth import NATIONAL_AGENCY, NIK_READER
+from jembatan_kit.issuers import issue_token
 from jembatan_kit.nats_server import free_ports
 
 QUIET = {"LOG_LEVEL": "WARNING", "OTEL_SDK_DISABLED": "true", "JEMBATAN_TRACES_DIR": ""}
@@ -224,7 +225,7 @@ class Outcome:
 
 
 def token_for(system: LocalSystem) -> str:
-    return issue_token(auth_secret(system.data_dir), "chaos", "kemnaker", ["nik-reader"])
+    return issue_token(local_issuer(system.data_dir, NATIONAL_AGENCY), "chaos", [NIK_READER])
 
 
 async def journeys_under_fault(

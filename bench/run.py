@@ -64,7 +64,7 @@ from nats.js import JetStreamContext
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy, StreamConfig
 from opentelemetry import propagate
 
-from jembatan_cli.system import SERVICES, LocalSystem, ServiceProcess, auth_secret
+from jembatan_cli.system import SERVICES, LocalSystem, ServiceProcess, local_issuer
 from jembatan_contracts import (
     ALL_STREAMS,
     CandidatePlaced,
@@ -73,7 +73,8 @@ from jembatan_contracts import (
     Event,
     Track,
 )
-from jembatan_kit.auth import issue_token
+from jembatan_kit.auth import NATIONAL_AGENCY, NIK_READER
+from jembatan_kit.issuers import issue_token
 from jembatan_kit.settings import ServiceSettings
 from jembatan_kit.telemetry import journey_context
 from jembatan_kit.testing.helpers import consumers_drained, language_certificate
@@ -1136,7 +1137,7 @@ async def bench(args: argparse.Namespace) -> dict[str, Any]:
     }
     print(f"starting nats-server and the four services in {data_dir} ...", flush=True)
     await asyncio.to_thread(system.start)
-    token = issue_token(auth_secret(data_dir), "bench", "kemnaker", ["nik-reader"])
+    token = issue_token(local_issuer(data_dir, NATIONAL_AGENCY), "bench", [NIK_READER])
     try:
         print(f"no-op consumer on {args.noop_messages} messages ...", flush=True)
         results["noop"] = await noop_consumer_rates(
