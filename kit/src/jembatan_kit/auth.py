@@ -134,7 +134,6 @@ class Caller:
     """The token's `jti`, when it has one: the audit trail names the token that acted. Not part
     of who the caller is (two tokens of one user are the same caller)."""
     issued_at: float | None = field(default=None, compare=False)
-    """The token's `iat`: when its issuer signed it."""
 
     @property
     def is_national(self) -> bool:

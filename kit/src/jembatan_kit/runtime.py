@@ -64,8 +64,17 @@ def load_trust_list(settings: ServiceSettings) -> TrustList | None:
         log.warning("no AUTH_TRUST_FILE: every caller of the HTTP API is refused (503)")
         return None
     trust = TrustList.load(settings.auth_trust_file)
+    known = TokenPolicy.of(settings).agencies
     for name, issuer in sorted(trust.issuers.items()):
-        log.info("trusting issuer %s for agency %s", name, issuer.agency)
+        if issuer.agency in known:
+            log.info("trusting issuer %s for agency %s", name, issuer.agency)
+        else:
+            log.warning(
+                "issuer %s speaks for agency %s, which is not in KNOWN_AGENCIES: its tokens are"
+                " refused",
+                name,
+                issuer.agency,
+            )
     return trust
 
 
