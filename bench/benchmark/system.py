@@ -14,8 +14,9 @@ import asyncpg
 import nats
 from nats.aio.client import Client as NatsClient
 
-from jembatan_cli.system import SERVICES, LocalSystem, ServiceProcess, auth_secret
-from jembatan_kit.auth import issue_token
+from jembatan_cli.system import SERVICES, LocalSystem, ServiceProcess, local_issuer
+from jembatan_kit.auth import NATIONAL_AGENCY, NIK_READER
+from jembatan_kit.issuers import issue_token
 from jembatan_kit.testing.helpers import consumers_drained
 
 from .databases import unsent_count
@@ -71,7 +72,7 @@ async def drop_databases(suffix: str) -> None:
 def bench_token(data_dir: Path, subject: str = "bench") -> str:
     """A Kemnaker bearer token, with the right to read NIKs, that the services of the system
     started in `data_dir` accept."""
-    return issue_token(auth_secret(data_dir), subject, "kemnaker", ["nik-reader"])
+    return issue_token(local_issuer(data_dir, NATIONAL_AGENCY), subject, [NIK_READER])
 
 
 def processes(system: LocalSystem) -> dict[str, int]:

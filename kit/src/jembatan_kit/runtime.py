@@ -8,6 +8,7 @@ import asyncio
 import contextlib
 import gc
 import logging
+import os
 import sqlite3
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
@@ -46,8 +47,35 @@ from .outbox import OutboxRelay, RelayLease, replica_name
 from .retention import Retention
 from .settings import ServiceSettings
 from .telemetry import setup_telemetry
+from .trust import TrustList
 
 log = logging.getLogger(__name__)
+
+
+def load_trust_list(settings: ServiceSettings) -> TrustList | None:
+    """The trust list of AUTH_TRUST_FILE; a file that breaks a rule stops the service at start
+    (`trust.TrustListInvalid`, naming what is wrong)."""
+    if os.environ.get("AUTH_JWT_SECRET"):
+        log.warning(
+            "AUTH_JWT_SECRET is set but no longer read: tokens are checked against the trust"
+            " list of AUTH_TRUST_FILE, each agency signing with its own key"
+        )
+    if settings.auth_trust_file is None:
+        log.warning("no AUTH_TRUST_FILE: every caller of the HTTP API is refused (503)")
+        return None
+    trust = TrustList.load(settings.auth_trust_file)
+    known = TokenPolicy.of(settings).agencies
+    for name, issuer in sorted(trust.issuers.items()):
+        if issuer.agency in known:
+            log.info("trusting issuer %s for agency %s", name, issuer.agency)
+        else:
+            log.warning(
+                "issuer %s speaks for agency %s, which is not in KNOWN_AGENCIES: its tokens are"
+                " refused",
+                name,
+                issuer.agency,
+            )
+    return trust
 
 
 class ServiceRuntime:
@@ -93,6 +121,8 @@ class ServiceRuntime:
             ),
         )
         self.retention = Retention.for_settings(self.sessions, settings)
+        self.trust = load_trust_list(settings)
+        """The issuers whose tokens the HTTP API accepts (None: no AUTH_TRUST_FILE given)."""
         self.known_agencies = TokenPolicy.of(settings).agencies
         """The agencies whose events are handled, as those whose tokens are accepted."""
         options = ConsumerOptions(
@@ -397,8 +427,6 @@ def create_service_app(
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         runtime = runtime_factory()
         app.state.runtime = runtime
-        secret = runtime.settings.auth_jwt_secret
-        app.state.auth_secret = secret.get_secret_value() if secret else None
         async with runtime:
             yield
 

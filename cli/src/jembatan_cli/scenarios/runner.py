@@ -12,7 +12,7 @@ consumes them (a registration shows up in training; readiness in placement; a co
 in financing; a departure as a repayment schedule).
 
     from jembatan_cli.scenarios.runner import run_scenario
-    summary = run_scenario("kaltim", urls, secret, seed=0)
+    summary = run_scenario("kaltim", urls, local_issuers(data_dir), seed=0)
 """
 
 from __future__ import annotations
@@ -25,6 +25,8 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, date, datetime
 from datetime import time as time_of_day
 from typing import Any, Protocol, TypeVar
+
+from jembatan_kit.issuers import LocalIssuer
 
 from .calendar import Calendar
 from .client import ScenarioError, Services, wait_until
@@ -83,7 +85,7 @@ def size_of(scenario: Scenario, scale: float | None, size: int | None) -> int:
 async def run_scenario_async(
     scenario: str | Scenario,
     urls: Mapping[str, str],
-    secret: str,
+    issuers: Mapping[str, LocalIssuer],
     seed: int = 0,
     scale: float | None = None,
     *,
@@ -92,10 +94,11 @@ async def run_scenario_async(
     concurrency: int = 6,
 ) -> ScenarioSummary:
     """Run the scenario against the services at `urls` (service name -> base URL), with tokens
-    signed by `secret`. `size` applicants, or `scale` x the programme's full year, or the
-    scenario's small default. The same scenario, size and seed make the same people."""
+    signed by the agencies' `issuers` (agency -> issuer). `size` applicants, or `scale` x the
+    programme's full year, or the scenario's small default. The same scenario, size and seed
+    make the same people."""
     chosen = scenario if isinstance(scenario, Scenario) else scenario_named(scenario)
-    services = Services(urls, secret, user=f"scenario-{chosen.name}", concurrency=concurrency)
+    services = Services(urls, issuers, user=f"scenario-{chosen.name}", concurrency=concurrency)
     try:
         run = ScenarioRun(
             chosen, services, seed, size_of(chosen, scale, size), progress or _no_progress
@@ -108,7 +111,7 @@ async def run_scenario_async(
 def run_scenario(
     scenario: str | Scenario,
     urls: Mapping[str, str],
-    secret: str,
+    issuers: Mapping[str, LocalIssuer],
     seed: int = 0,
     scale: float | None = None,
     *,
@@ -121,7 +124,7 @@ def run_scenario(
     coroutine = run_scenario_async(
         scenario,
         urls,
-        secret,
+        issuers,
         seed,
         scale,
         size=size,
