@@ -95,7 +95,9 @@ class RegistrationRequest(BaseModel):
         description="Declared home region: province (2 digits) or regency (4 digits)",
     )
     selection_date: date | None = Field(
-        default=None, description="Date eligibility is judged on; today when not given"
+        default=None,
+        description="Date eligibility is judged on; today when not given. Never in the future,"
+        " and at most the selection window's days back (domain/data/eligibility.toml).",
     )
 
 
@@ -136,6 +138,7 @@ class CandidateView(BaseModel):
     rule_set: str | None
     warnings: list[str]
     registered_at: datetime
+    selection_date: date = Field(description="The date eligibility was judged on")
 
 
 class NikReadRequest(BaseModel):
