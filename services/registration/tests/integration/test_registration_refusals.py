@@ -1,10 +1,13 @@
 """What a careless or dishonest caller cannot get through registration's API: a selection date
-picked at will."""
+picked at will, a service started with one NIK key of two."""
 
 from __future__ import annotations
 
 import csv
 import io
+import os
+import subprocess
+import sys
 from collections.abc import AsyncIterator
 from datetime import date, datetime, timedelta
 from pathlib import Path
@@ -12,6 +15,8 @@ from typing import Any
 
 import httpx
 import pytest
+from cryptography.fernet import Fernet
+from pydantic import ValidationError
 
 from jembatan_kit.testing.helpers import TEST_AUTH_SECRET, running_app
 from jembatan_registration.bootstrap import build_app
@@ -131,3 +136,49 @@ async def test_a_csv_row_with_a_selection_date_picked_at_will_is_refused(
         [error] = row["errors"]
         assert error["rule"] == "selection_date_window"
         assert "at most 90 days back" in error["message"]
+
+
+def test_one_nik_key_without_the_other_refuses_to_start(tmp_path: Path) -> None:
+    hash_key = "a" * 64
+    encryption_key = Fernet.generate_key().decode()
+    for given, missing in (
+        ({"NIK_HASH_KEY": hash_key}, "NIK_ENCRYPTION_KEY"),
+        ({"NIK_ENCRYPTION_KEY": encryption_key}, "NIK_HASH_KEY"),
+        ({"NIK_ENCRYPTION_KEY": encryption_key, "NIK_HASH_KEY": ""}, "NIK_HASH_KEY"),
+    ):
+        with pytest.raises(ValidationError, match=f"but {missing} is not"):
+            RegistrationSettings(
+                **{name.lower(): value for name, value in given.items()},
+                secrets_file=tmp_path / "secrets.json",
+            )
+    assert not (tmp_path / "secrets.json").exists(), "no key was generated in their place"
+
+
+def test_the_service_process_stops_at_start_naming_the_missing_key(tmp_path: Path) -> None:
+    environment = {
+        key: value for key, value in os.environ.items() if not key.startswith("NIK_")
+    } | {
+        "NIK_HASH_KEY": "a" * 64,
+        "SECRETS_FILE": str(tmp_path / "secrets.json"),
+        "DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'registration.db'}",
+    }
+    started = subprocess.run(
+        [sys.executable, "-c", "from jembatan_registration.entrypoints.main import run; run()"],
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert started.returncode != 0
+    assert "NIK_HASH_KEY is set but NIK_ENCRYPTION_KEY is not" in started.stderr
+    assert not (tmp_path / "secrets.json").exists()
+
+
+def test_an_encryption_key_that_is_no_fernet_key_refuses_to_start(tmp_path: Path) -> None:
+    settings = RegistrationSettings(
+        nik_encryption_key="not-a-key",
+        nik_hash_key="a" * 64,
+        secrets_file=tmp_path / "secrets.json",
+    )
+    with pytest.raises(ValueError, match="NIK_ENCRYPTION_KEY is not a Fernet key"):
+        build_app(settings)
