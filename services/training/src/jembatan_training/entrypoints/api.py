@@ -33,7 +33,10 @@ class ResultRequest(BaseModel):
         default=None, max_length=40, description="SSW skill test only.", examples=["caregiver"]
     )
     passed: bool | None = Field(
-        default=None, description="SSW skill and nursing-care Japanese tests only."
+        default=None,
+        description="Required for SSW skill and nursing-care Japanese tests. JLPT: false records"
+        " a failed attempt, which never counts (without it, the result certifies its level)."
+        " JFT-Basic: the score decides; a flag that disagrees with it is refused.",
     )
 
 

@@ -1,0 +1,76 @@
+"""What a careless or dishonest caller cannot get through training's API: a failed test counted
+as a pass."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any
+
+import httpx
+import pytest
+from nats.aio.client import Client as NatsClient
+
+from jembatan_contracts import Track
+from jembatan_kit.testing.helpers import TEST_AUTH_SECRET, events_on, running_app
+from jembatan_training.bootstrap import build_app
+from jembatan_training.config import TrainingSettings
+
+Enrol = Callable[..., Awaitable[str]]  # the `enrol` fixture of conftest.py
+
+
+@pytest.fixture
+async def training(database_url: str, nats_url: str) -> AsyncIterator[httpx.AsyncClient]:
+    """Training with a clock the test can move (conftest's `enrol` uses this one)."""
+    settings = TrainingSettings(
+        database_url=database_url,
+        nats_url=nats_url,
+        outbox_poll_interval_s=0.1,
+        auth_jwt_secret=TEST_AUTH_SECRET,
+        clock_adjustable=True,
+    )
+    async with running_app(build_app(settings)) as client:
+        yield client
+
+
+async def jlpt(training: httpx.AsyncClient, candidate_id: str, **fields: Any) -> httpx.Response:
+    body = {"test": "JLPT", "level": "N4", "issuer": "Japan Foundation"} | fields
+    body.setdefault("taken_on", "2026-05-15")
+    return await training.post(f"/candidates/{candidate_id}/results", json=body)
+
+
+async def test_a_jlpt_result_sent_as_failed_is_a_failed_attempt_that_never_counts(
+    training: httpx.AsyncClient, nats_client: NatsClient, enrol: Enrol
+) -> None:
+    candidate_id = await enrol(Track.TITP, "automotive")
+
+    response = await jlpt(training, candidate_id, level="N3", passed=False)
+
+    assert response.status_code == 201, response.text
+    recorded = response.json()
+    assert (recorded["passed"], recorded["became_ready"]) == (False, False)
+    assert recorded["readiness"]["ready"] is False
+    view = (await training.get(f"/candidates/{candidate_id}")).json()
+    assert [(r["level"], r["passed"]) for r in view["results"]] == [("N3", False)]
+    assert view["ready"] is False
+
+    imported = await training.post(
+        "/results/bulk",
+        content=(
+            "candidate_id,test,level,issuer,taken_on,passed\n"
+            f"{candidate_id},JLPT,N4,Japan Foundation,2026-05-16,false\n"
+        ).encode(),
+        headers={"content-type": "text/csv"},
+    )
+    assert imported.status_code == 200, imported.text
+    [row] = imported.json()["rows"]
+    assert (row["status"], row["passed"], row["became_ready"]) == ("accepted", False, False)
+    assert (await training.get(f"/candidates/{candidate_id}")).json()["ready"] is False
+
+    passing = await jlpt(training, candidate_id, taken_on="2026-07-05")
+    assert passing.json()["became_ready"] is True
+    certificates = [
+        event
+        for event in await events_on(nats_client, "TRAINING")
+        if event["candidate_id"] == candidate_id and event["event_type"] == "CertificatePassed"
+    ]
+    assert [event["passed_on"] for event in certificates] == ["2026-07-05"]
