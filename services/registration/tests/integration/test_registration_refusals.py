@@ -1,5 +1,5 @@
 """What a careless or dishonest caller cannot get through registration's API: a selection date
-picked at will, a service started with one NIK key of two."""
+picked at will, fields the API does not know, a service started with one NIK key of two."""
 
 from __future__ import annotations
 
@@ -18,7 +18,8 @@ import pytest
 from cryptography.fernet import Fernet
 from pydantic import ValidationError
 
-from jembatan_kit.testing.helpers import TEST_AUTH_SECRET, running_app
+from jembatan_kit.auth import NIK_READER
+from jembatan_kit.testing.helpers import TEST_AUTH_SECRET, running_app, token_for
 from jembatan_registration.bootstrap import build_app
 from jembatan_registration.config import RegistrationSettings
 
@@ -136,6 +137,49 @@ async def test_a_csv_row_with_a_selection_date_picked_at_will_is_refused(
         [error] = row["errors"]
         assert error["rule"] == "selection_date_window"
         assert "at most 90 days back" in error["message"]
+
+
+SITI = applicant(date(2004, 6, 5), "TITP", 3) | {
+    "nik": "6471054506040003",
+    "full_name": "Siti Rahmawati",
+    "sex": "F",
+}
+
+
+async def test_a_field_the_api_does_not_know_is_refused_on_every_command(
+    client: httpx.AsyncClient,
+) -> None:
+    unknown = {"salary_deduction": True}
+    refused = await client.post("/candidates", json=SITI | unknown)
+    assert_unknown_field(refused, "salary_deduction")
+    assert (await client.get("/candidates")).json() == []
+
+    candidate_id = (await client.post("/candidates", json=SITI)).json()["candidate_id"]
+    url = f"/candidates/{candidate_id}"
+    assert_unknown_field(
+        await client.patch(url, json={"phone": "+62812000999", "track": "SSW"}), "track"
+    )
+    assert_unknown_field(
+        await client.post(f"{url}/nik", json={"reason": "visa", "copy_to": "x"}, headers=reader()),
+        "copy_to",
+    )
+    assert_unknown_field(
+        await client.post(f"{url}/withdrawal", json={"reason": "other", "refund": 1}), "refund"
+    )
+    view = (await client.get(url)).json()
+    assert view["status"] == "active" and view["track"] == "TITP"
+
+
+def reader() -> dict[str, str]:
+    return token_for("kaltim", "officer", [NIK_READER])
+
+
+def assert_unknown_field(response: httpx.Response, field: str) -> None:
+    assert response.status_code == 422, response.text
+    refusal = response.json()
+    assert refusal["error"] == "unknown_field"
+    assert refusal["details"]["unknown_fields"] == [field]
+    assert refusal["message"].startswith(f"{field}: is not a field of this request")
 
 
 def test_one_nik_key_without_the_other_refuses_to_start(tmp_path: Path) -> None:

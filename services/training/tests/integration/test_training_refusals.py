@@ -1,5 +1,5 @@
 """What a careless or dishonest caller cannot get through training's API: a failed test counted
-as a pass."""
+as a pass, fields the API does not know."""
 
 from __future__ import annotations
 
@@ -16,6 +16,9 @@ from jembatan_training.bootstrap import build_app
 from jembatan_training.config import TrainingSettings
 
 Enrol = Callable[..., Awaitable[str]]  # the `enrol` fixture of conftest.py
+
+STAGE = {"centre": "BPVP Samarinda", "starts_on": "2026-01-05", "ends_on": "2026-04-03"}
+COHORT = {"training_centre": "BPVP Samarinda", "name": "Kelas A", "mode": "offline"}
 
 
 @pytest.fixture
@@ -74,3 +77,54 @@ async def test_a_jlpt_result_sent_as_failed_is_a_failed_attempt_that_never_count
         if event["candidate_id"] == candidate_id and event["event_type"] == "CertificatePassed"
     ]
     assert [event["passed_on"] for event in certificates] == ["2026-07-05"]
+
+
+async def test_a_field_the_api_does_not_know_is_refused_on_every_command(
+    training: httpx.AsyncClient, enrol: Enrol
+) -> None:
+    candidate_id = await enrol(Track.TITP, "automotive")
+    url = f"/candidates/{candidate_id}"
+    cohort = await training.post("/cohorts", json=COHORT | {"stages": [STAGE]})
+    assert cohort.status_code == 201, cohort.text
+    cohort_id = cohort.json()["cohort_id"]
+
+    for response, field in [
+        (await jlpt(training, candidate_id, salary_deduction=True), "salary_deduction"),
+        (
+            await training.put(
+                f"{url}/sector", json={"sector": "agriculture", "reason": "x", "forced": True}
+            ),
+            "forced",
+        ),
+        (
+            await training.post(
+                f"{url}/daily-scores", json={"day": "2026-05-04", "score": 81, "bonus": 10}
+            ),
+            "bonus",
+        ),
+        (
+            await training.post("/cohorts", json=COHORT | {"stages": [STAGE], "fee_idr": 1}),
+            "fee_idr",
+        ),
+        (
+            await training.post("/cohorts", json=COHORT | {"stages": [STAGE | {"deposit": 1}]}),
+            "stages[0].deposit",
+        ),
+        (
+            await training.post(
+                f"/cohorts/{cohort_id}/members", json={"candidate_id": candidate_id, "mvoe": True}
+            ),
+            "mvoe",
+        ),
+        (await training.put("/clock", json={"now": "2030-01-01T00:00:00Z", "why": "x"}), "why"),
+    ]:
+        assert response.status_code == 422, response.text
+        refusal = response.json()
+        assert refusal["error"] == "unknown_field"
+        assert refusal["details"]["unknown_fields"] == [field]
+        assert refusal["message"].startswith(f"{field}: is not a field of this request")
+
+    view = (await training.get(url)).json()
+    assert (view["results"], view["sector"], view["cohort_id"]) == ([], "automotive", None)
+    assert len((await training.get("/cohorts")).json()) == 1
+    assert (await training.get(f"{url}/daily-scores")).json() == []

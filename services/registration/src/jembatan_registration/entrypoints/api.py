@@ -20,6 +20,7 @@ from jembatan_kit.auth import (
     current_caller,
     require_agency,
 )
+from jembatan_kit.bodies import CommandBody
 from jembatan_kit.runtime import Runtime
 
 from ..adapters.protection import IdentityProtector
@@ -79,7 +80,7 @@ async def get_protector(request: Request) -> IdentityProtector:
 Protector = Annotated[IdentityProtector, Depends(get_protector)]
 
 
-class RegistrationRequest(BaseModel):
+class RegistrationRequest(CommandBody):
     agency: str = Field(pattern=AGENCY_PATTERN, examples=["kaltim"])
     nik: str = Field(examples=["6471054506010003"], description="16-digit NIK")
     full_name: str = Field(max_length=200)
@@ -141,7 +142,7 @@ class CandidateView(BaseModel):
     selection_date: date = Field(description="The date eligibility was judged on")
 
 
-class NikReadRequest(BaseModel):
+class NikReadRequest(CommandBody):
     reason: str = Field(description="Why the full NIK is needed; kept in the read log")
 
 
@@ -223,7 +224,7 @@ async def nik_read_log(
         return await queries.nik_reads_of(session, candidate_id)
 
 
-class WithdrawalRequest(BaseModel):
+class WithdrawalRequest(CommandBody):
     reason: WithdrawalReason
     note: str | None = Field(default=None, max_length=1000, description="Kept here, not sent")
 
@@ -246,7 +247,7 @@ async def withdraw(
     return {"candidate_id": str(candidate_id), "status": "withdrawn"}
 
 
-class CorrectionRequest(BaseModel):
+class CorrectionRequest(CommandBody):
     nik: str | None = None
     full_name: str | None = Field(default=None, max_length=200)
     phone: str | None = None
