@@ -1,9 +1,10 @@
 """What a careless or dishonest caller cannot get through training's API: a failed test counted
-as a pass, fields the API does not know."""
+as a pass, fields the API does not know, dated facts after the service's today."""
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable, Callable
+from datetime import datetime, timedelta
 from typing import Any
 
 import httpx
@@ -128,3 +129,32 @@ async def test_a_field_the_api_does_not_know_is_refused_on_every_command(
     assert (view["results"], view["sector"], view["cohort_id"]) == ([], "automotive", None)
     assert len((await training.get("/cohorts")).json()) == 1
     assert (await training.get(f"{url}/daily-scores")).json() == []
+
+
+async def test_dated_facts_are_judged_against_the_services_clock(
+    training: httpx.AsyncClient, enrol: Enrol
+) -> None:
+    candidate_id = await enrol(Track.TITP, "automotive")
+    moved = await training.put(
+        "/clock", json={"now": (datetime.now().astimezone() + timedelta(days=30)).isoformat()}
+    )
+    assert moved.status_code == 200, moved.text
+    today = datetime.fromisoformat(moved.json()["now"]).date()
+    tomorrow, last_week = today + timedelta(days=1), today - timedelta(days=7)
+    url = f"/candidates/{candidate_id}"
+
+    future_score = await training.post(
+        f"{url}/daily-scores", json={"day": str(tomorrow), "score": 80}
+    )
+    assert future_score.status_code == 422
+    [failed] = future_score.json()["details"]["failed_rules"]
+    assert failed["rule"] == "day_not_in_future"
+    assert f"after today ({today.isoformat()})" in failed["message"]
+    future_result = await jlpt(training, candidate_id, taken_on=str(tomorrow))
+    assert future_result.status_code == 422
+    assert "taken_on_not_in_future" in future_result.text
+
+    # After the real today, yet past by the service's clock: accepted.
+    score = await training.post(f"{url}/daily-scores", json={"day": str(last_week), "score": 80})
+    assert score.status_code == 200, score.text
+    assert (await jlpt(training, candidate_id, taken_on=str(last_week))).status_code == 201
