@@ -19,13 +19,13 @@ from urllib.parse import urlsplit
 
 import nats.errors
 from fastapi import APIRouter, Depends, FastAPI, HTTPException, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from nats.aio.client import Client as NatsClient
 from nats.js import JetStreamContext
 from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
 from opentelemetry.instrumentation.sqlalchemy import SQLAlchemyInstrumentor
 from opentelemetry.instrumentation.utils import unwrap
-from pydantic import BaseModel
 from sqlalchemy import exc as sa_exc
 from sqlalchemy import func, select
 from sqlalchemy.engine import Engine
@@ -35,6 +35,7 @@ from jembatan_contracts import ALL_STREAMS, DEAD_LETTER, StreamSpec
 
 from . import audit
 from .auth import CurrentCaller, TokenPolicy, require_agency
+from .bodies import CommandBody, refuse_invalid_request
 from .broker import ensure_streams, make_broker
 from .clock import AdjustableClock, Clock, SystemClock
 from .consumer import BatchConsumer, ConsumerOptions, EventHandler, ensure_durables
@@ -326,7 +327,7 @@ async def get_runtime(request: Request) -> ServiceRuntime:
 Runtime = Annotated[ServiceRuntime, Depends(get_runtime)]
 
 
-class ClockMove(BaseModel):
+class ClockMove(CommandBody):
     now: datetime
 
 
@@ -461,6 +462,7 @@ def create_service_app(
 
     for error_class in RESOURCE_ERRORS:
         app.add_exception_handler(error_class, _resource_unavailable)
+    app.add_exception_handler(RequestValidationError, refuse_invalid_request)
 
     app.add_middleware(audit.AuditMiddleware)
     app.include_router(_operations_router())

@@ -1,10 +1,11 @@
 """Run a programme of the source articles against a running system, through the services' public
 HTTP APIs only, and sum up what happened.
 
-A run follows the programme's calendar: applicants are selected (registered) as many months ago
-as their training lasts, trained in classes with penjurusan and daily scores, tested at the end of
-training (today, by the training service's clock), matched to job orders, interviewed, contracted,
-given a Certificate of Eligibility and a visa, and depart three months from now. Financing's clock
+A run follows the programme's calendar: applicants were selected as many months ago as their
+training lasts (they are registered, and judged, today: see `calendar`), trained in classes with
+penjurusan and daily scores, tested at the end of training (today, by the training service's
+clock), matched to job orders, interviewed, contracted, given a Certificate of Eligibility and a
+visa, and depart three months from now. Financing's clock
 is then moved to the first due date, so the first instalments fall due, and some are paid.
 
 Between steps the run waits for the events' effects by polling the API of the service that
@@ -184,7 +185,7 @@ class ScenarioRun:
     async def run(self) -> ScenarioSummary:
         started = time.monotonic()
         calendar = Calendar.for_scenario(self.scenario, await self.check_system())
-        roster = build_roster(self.scenario, self.size, self.seed, calendar.selection)
+        roster = build_roster(self.scenario, self.size, self.seed, calendar.registered_on)
         self.summary.applicants = len(roster)
         await self.register(roster, calendar)
         if self.applicants:
