@@ -133,7 +133,7 @@ class FakeRepository(FinancingRepository):
             if not instalment.events:
                 continue
             if instalment.id in self._meanwhile or instalment.id in self.announced:
-                conflicts.announced_elsewhere.add(instalment.id)
+                conflicts.not_claimed.add(instalment.id)
                 self.announced.setdefault(instalment.id, NOW)
             else:
                 assert instalment.announced_at is not None

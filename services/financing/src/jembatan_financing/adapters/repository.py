@@ -11,8 +11,9 @@ are read (`SELECT ... FOR UPDATE`, in the order of their ids; SQLite runs one wr
 transaction at a time anyway), so two changes of one loan take turns and the second sees the
 first. A funder is inserted `ON CONFLICT DO NOTHING`: a name a request at the same moment took
 is not written (`WriteConflicts.funders_taken`). An instalment is announced by a conditional
-update that only one scheduler's can match: one announced by another scheduler meanwhile is not
-(`WriteConflicts.announced_elsewhere`), and its RepaymentDue is not staged.
+update that only one scheduler's can match, and only while the instalment is still unpaid and its
+loan still being repaid: one announced by another scheduler, paid, paused or restructured
+meanwhile is not (`WriteConflicts.not_claimed`), and its RepaymentDue is not staged.
 
 An instalment keeps the traceparent its schedule's event (RepaymentScheduleFixed,
 LoanRestructured) was staged with: its RepaymentDue, staged months later, continues that trace.
@@ -51,13 +52,33 @@ from ..domain.model import LoanStatus, RepaymentChannel, instalment_id_for
 from .orm import cost_items, funders, instalments, loans, payments, restructurings, subsidies
 
 
+def _still_due(*, claiming: bool) -> tuple[ColumnElement[bool], ...]:
+    """An instalment falls due only while it is unannounced, in force and not paid in full, and
+    its loan is being repaid. The sweep asks when it reads, and the statement that claims the
+    instalment asks again, so a payment or pause committed in between is never announced. When
+    claiming, the loan is read locked FOR SHARE (on PostgreSQL): a payment, early return or
+    restructuring of it still in progress is waited for, and its outcome decides."""
+    repaying = (
+        select(loans.c.id)
+        .where(loans.c.id == instalments.c.loan_id, loans.c.status == LoanStatus.REPAYING.value)
+        .correlate(instalments)
+    )
+    return (
+        instalments.c.announced_at.is_(None),
+        instalments.c.superseded_at.is_(None),
+        instalments.c.paid_idr < instalments.c.amount_idr,
+        (repaying.with_for_update(read=True) if claiming else repaying).exists(),
+    )
+
+
 @dataclass
 class WriteConflicts:
     """What a `save` left out because a request or scheduler at the same moment won."""
 
     funders_taken: set[uuid.UUID] = field(default_factory=set)
-    announced_elsewhere: set[uuid.UUID] = field(default_factory=set)
-    """Instalments another scheduler announced meanwhile."""
+    not_claimed: set[uuid.UUID] = field(default_factory=set)
+    """Instalments no longer due when claimed: another scheduler announced them meanwhile, or
+    they were paid, or their loan paused or restructured."""
 
 
 class FinancingRepository(abc.ABC):
@@ -284,13 +305,7 @@ class SqlFinancingRepository(FinancingRepository):
                 loans.c.journey_id,
             )
             .join(loans, loans.c.id == instalments.c.loan_id)
-            .where(
-                instalments.c.due_date <= today,
-                instalments.c.announced_at.is_(None),
-                instalments.c.superseded_at.is_(None),
-                instalments.c.paid_idr < instalments.c.amount_idr,
-                loans.c.status == LoanStatus.REPAYING.value,
-            )
+            .where(instalments.c.due_date <= today, *_still_due(claiming=False))
             .order_by(instalments.c.due_date, instalments.c.id)
             .limit(limit)
         )
@@ -327,7 +342,7 @@ class SqlFinancingRepository(FinancingRepository):
             loan.events.clear()
         # What was saved is forgotten: a further change reads the loans again.
         self._loans, self._read, self._restructurings = {}, {}, {}
-        conflicts.announced_elsewhere = await self._save_announcements()
+        conflicts.not_claimed = await self._save_announcements()
         return conflicts
 
     def _changed(self, loan: Loan) -> bool:
@@ -437,8 +452,7 @@ class SqlFinancingRepository(FinancingRepository):
                         instalments.c.id.in_(
                             [due.id for due in announced if due.announced_at == moment]
                         ),
-                        instalments.c.announced_at.is_(None),
-                        instalments.c.superseded_at.is_(None),
+                        *_still_due(claiming=True),
                     )
                     .values(announced_at=moment)
                     .returning(instalments.c.id)

@@ -51,7 +51,8 @@ class Sweep:
     found: int
     """Due instalments found unannounced (at most the limit asked)."""
     announced: int
-    """How many of them this sweep announced; the others another scheduler did meanwhile."""
+    """How many of them this sweep announced; the others were announced by another scheduler,
+    paid or paused meanwhile."""
 
 
 Answer = TypeVar("Answer")
@@ -173,7 +174,7 @@ async def announce_due_instalments(
     for instalment in due:
         instalment.announce(now)
     conflicts = await repo.save()
-    return Sweep(found=len(due), announced=len(due) - len(conflicts.announced_elsewhere))
+    return Sweep(found=len(due), announced=len(due) - len(conflicts.not_claimed))
 
 
 # --- operators' commands -----------------------------------------------------------------------
