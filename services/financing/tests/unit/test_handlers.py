@@ -603,6 +603,23 @@ async def test_payments_are_refused_by_deduction_and_before_the_schedule(
     assert repo.staged(PaymentRecorded) == []
 
 
+async def test_a_payment_is_never_dated_after_today(repo: Fake, clock: Clock) -> None:
+    loan = await repaying(repo, clock)
+    tomorrow = clock.today() + timedelta(days=1)
+    outcomes = await handlers.record_payments(
+        [
+            RecordPayment(loan.id, "T1", tomorrow, 3_000_000, "own_transfer"),
+            RecordPayment(loan.id, "T2", clock.today(), 3_000_000, "own_transfer"),
+        ],
+        repo,
+        clock,
+    )
+
+    assert rule_of(outcomes[0]) == "paid_on_in_the_future"
+    assert isinstance(outcomes[1], RecordedPayment)
+    assert [p.reference for p in repo.loans[loan.id].payments] == ["T2"]
+
+
 # --- restructuring --------------------------------------------------------------------------------
 
 

@@ -105,6 +105,17 @@ def refuse_salary_deduction(channel: str) -> None:
         )
 
 
+def refuse_future_date(name: str, day: date, today: date) -> None:
+    """A fact is recorded once it happened: never dated after today by the service's clock."""
+    if day > today:
+        raise RuleViolation(
+            f"{name}_in_the_future",
+            f"{name} {day.isoformat()} is after today ({today.isoformat()}, by this service's "
+            "clock): record it once it has happened",
+            {name: day.isoformat(), "today": today.isoformat()},
+        )
+
+
 def refuse_repayment_before_month_three(first_due: date, earliest: date) -> None:
     if first_due < earliest:
         raise RuleViolation(

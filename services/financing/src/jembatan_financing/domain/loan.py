@@ -30,7 +30,12 @@ from jembatan_contracts import (
 from jembatan_kit.errors import Conflict, NotFound, RuleViolation
 
 from .costs import CostItem, principal_of
-from .guards import check_cost_items, refuse_salary_deduction, refuse_subsidy_above_charges
+from .guards import (
+    check_cost_items,
+    refuse_future_date,
+    refuse_salary_deduction,
+    refuse_subsidy_above_charges,
+)
 from .model import (
     Instalment,
     InstalmentState,
@@ -336,6 +341,7 @@ class Loan:
         paid_on: date,
         amount_idr: int,
         channel: str,
+        today: date,
         now: datetime,
     ) -> bool:
         """Apply the participant's own transfer to the oldest unpaid instalments; the balance
@@ -343,6 +349,7 @@ class Loan:
         is the same payment: recorded once, and a repeat changes nothing. Returns whether the
         payment is new."""
         refuse_salary_deduction(channel)
+        refuse_future_date("paid_on", paid_on, today)
         earlier = next((p for p in self.payments if p.id == payment_id), None)
         if earlier is not None:
             if (earlier.amount_idr, earlier.paid_on) != (amount_idr, paid_on):

@@ -6,7 +6,7 @@ from typing import Annotated, Any, cast
 
 from fastapi import APIRouter, Depends, Response
 from fastapi.responses import HTMLResponse
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from jembatan_kit.auth import CurrentCaller, agency_filter, current_caller
 from jembatan_kit.runtime import Runtime
@@ -31,7 +31,15 @@ def _terms(runtime: Runtime) -> LoanTerms:
 Terms = Annotated[LoanTerms, Depends(_terms)]
 
 
-class NewFunder(BaseModel):
+class Command(BaseModel):
+    """A request body that changes something: a field it does not know is refused (422 naming
+    it), so a client's typo or a forbidden term (`salary_deduction`) is never taken as
+    accepted."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class NewFunder(Command):
     name: str = Field(min_length=1, max_length=120)
 
 
@@ -48,13 +56,13 @@ class CostItemView(BaseModel):
     charged_on: date | None = None
 
 
-class NewCostItem(BaseModel):
+class NewCostItem(Command):
     code: str = Field(min_length=1, max_length=40, pattern=r"^[a-z][a-z0-9_]*$")
     description: str = Field(min_length=1)
     amount_idr: int = Field(strict=True, gt=0, description="Whole rupiah.")
 
 
-class NewSubsidy(BaseModel):
+class NewSubsidy(Command):
     provider: str = Field(min_length=1, max_length=120, examples=["Kemnaker", "JOE Cooperative"])
     item: str = Field(min_length=1, max_length=120, examples=["BLK training"])
     amount_idr: int = Field(strict=True, gt=0)
@@ -67,7 +75,7 @@ class SubsidyView(BaseModel):
     granted_on: date
 
 
-class NewPayment(BaseModel):
+class NewPayment(Command):
     reference: str = Field(min_length=1, max_length=80, description="The transfer's reference.")
     paid_on: date
     amount_idr: int = Field(strict=True, gt=0)
@@ -86,7 +94,7 @@ class PaymentView(BaseModel):
     instalment_numbers: list[int]
 
 
-class Restructuring(BaseModel):
+class Restructuring(Command):
     first_due_date: date
     instalments: int = Field(ge=1, le=120)
 

@@ -274,7 +274,7 @@ async def record_payments(
     """Record each of the participants' own transfers (`Loan.record_payment`); the one that
     pays a loan off settles it."""
     loans = await repo.get_many({command.loan_id for command in commands})
-    now = clock.now()
+    now, today = clock.now(), clock.today()
     outcomes: list[RecordedPayment | Refused] = []
     for command in commands:
         payment_id = payment_id_for(command.loan_id, command.reference)
@@ -286,6 +286,7 @@ async def record_payments(
                 command.paid_on,
                 command.amount_idr,
                 command.channel,
+                today,
                 now,
             )
         except RuleViolation as refusal:
