@@ -7,7 +7,7 @@ from datetime import date
 from enum import StrEnum
 from typing import ClassVar
 
-from pydantic import Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from .envelope import Event
 from .limits import (
@@ -313,23 +313,44 @@ class RepaymentScheduleFixed(Event):
 
 
 class RepaymentDue(Event):
+    """An instalment fell due. Since 1.1.0 it carries the instalment's scheduled amount too, so
+    a consumer knows what was due even when part of it was paid before the announcement."""
+
     name: ClassVar[str] = "RepaymentDue"
     subject_suffix: ClassVar[str] = "financing.repayment.due.v1"
-    version: ClassVar[str] = "1.0.0"
+    version: ClassVar[str] = "1.1.0"
 
     loan_id: uuid.UUID
     candidate_id: uuid.UUID
     instalment_number: int = Field(gt=0)
     due_date: date
+    amount_idr: int = Field(
+        gt=0, description="What was still owed on the instalment when it was announced."
+    )
+    scheduled_amount_idr: int | None = Field(
+        default=None,
+        gt=0,
+        description="The instalment's scheduled amount, whatever was paid of it before. "
+        "Since 1.1.0; absent from earlier events.",
+    )
+
+
+class InstalmentAllocation(BaseModel):
+    """What one payment paid of one instalment."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    instalment_number: int = Field(gt=0)
     amount_idr: int = Field(gt=0)
 
 
 class PaymentRecorded(Event):
-    """The participant's own transfer was recorded against their loan."""
+    """The participant's own transfer was recorded against their loan. Since 1.1.0 it says how
+    much went to each instalment (`allocations`)."""
 
     name: ClassVar[str] = "PaymentRecorded"
     subject_suffix: ClassVar[str] = "financing.payment.recorded.v1"
-    version: ClassVar[str] = "1.0.0"
+    version: ClassVar[str] = "1.1.0"
 
     loan_id: uuid.UUID
     candidate_id: uuid.UUID
@@ -341,6 +362,13 @@ class PaymentRecorded(Event):
         description="The instalments this payment went to, oldest first; empty if all credit.",
     )
     balance_idr: int = Field(ge=0, description="What the participant still owes afterwards.")
+    allocations: list[InstalmentAllocation] | None = Field(
+        default=None,
+        max_length=INSTALMENTS_MAX_ITEMS,
+        description="How much of the payment went to each instalment, oldest first (the "
+        "instalments of `instalment_numbers`); empty if all credit. Since 1.1.0; absent from "
+        "earlier events.",
+    )
 
 
 class LoanSettled(Event):

@@ -388,6 +388,28 @@ async def test_what_is_still_owed_falls_due_and_a_paid_instalment_does_not(
     assert (due.instalment_number, due.amount_idr) == (2, 2_000_000)
 
 
+async def test_due_and_payment_events_carry_the_scheduled_amount_and_the_allocations(
+    repo: Fake, clock: Clock
+) -> None:
+    """A partial payment made before the announcement: RepaymentDue says what was scheduled as
+    well as what is still owed, PaymentRecorded how much went to each instalment."""
+    loan = await repaying(repo, clock)
+    await pay(repo, clock, loan.id, "T1", 4_000_000)  # instalment 1 and Rp1,000,000 of 2
+    await handlers.announce_due_instalments(repo, clock)
+
+    [recorded] = repo.staged(PaymentRecorded)
+    assert [(a.instalment_number, a.amount_idr) for a in recorded.allocations] == [
+        (1, 3_000_000),
+        (2, 1_000_000),
+    ]
+    [due] = repo.staged(RepaymentDue)
+    assert (due.instalment_number, due.scheduled_amount_idr, due.amount_idr) == (
+        2,
+        3_000_000,
+        2_000_000,
+    )
+
+
 async def test_an_instalment_announced_by_another_scheduler_is_left_to_it(
     repo: Fake, clock: Clock
 ) -> None:

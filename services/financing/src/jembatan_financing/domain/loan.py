@@ -19,6 +19,7 @@ from jembatan_contracts import (
     Departed,
     EarlyReturned,
     Event,
+    InstalmentAllocation,
     LoanOpened,
     LoanRestructured,
     LoanSettled,
@@ -384,6 +385,10 @@ class Loan:
                 amount_idr=amount_idr,
                 instalment_numbers=list(numbers),
                 balance_idr=max(balance, 0),
+                allocations=[
+                    InstalmentAllocation(instalment_number=number, amount_idr=amount)
+                    for number, amount in applied
+                ],
             )
         )
         if balance <= 0:
@@ -507,6 +512,7 @@ class DueInstalment:
                 instalment_number=self.number,
                 due_date=self.due_date,
                 amount_idr=self.amount_idr - self.paid_idr,
+                scheduled_amount_idr=self.amount_idr,
             )
         )
 
