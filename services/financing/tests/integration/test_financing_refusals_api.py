@@ -62,6 +62,65 @@ async def test_a_payment_dated_after_today_is_refused(harness: FinancingHarness)
         assert today.status_code == 201, today.text
 
 
+async def test_only_allowed_charges_within_the_maximum_are_taken_and_no_interest(
+    harness: FinancingHarness,
+) -> None:
+    runtime = await harness.start()
+    placement = placed(Track.TITP, contract_months=36, supervising_organisation="IM Japan")
+    await harness.publish(placement)
+    async with api_client(runtime) as client:
+        loan_id = await _eventually_loan_of(client, harness, str(placement.candidate_id))
+        refusals = {}
+        for code, description, amount in (
+            ("security_deposit", "Returned at the end of the contract", 2_000_000),
+            ("uang_jaminan", "Jaminan", 2_000_000),
+            ("penalty_fee", "If the intern leaves early", 5_000_000),
+            ("biaya_denda", "Denda", 5_000_000),
+            ("savings", "Kept by the sending organisation", 3_000_000),
+            ("uniform", "Company uniform", 300_000),
+        ):
+            response = await client.post(
+                f"/loans/{loan_id}/items",
+                json={"code": code, "description": description, "amount_idr": amount},
+            )
+            assert response.status_code == 422, response.text
+            refusals[code] = _body(response)["error"]
+        assert refusals == {
+            "security_deposit": "forbidden_charge",
+            "uang_jaminan": "forbidden_charge",
+            "penalty_fee": "forbidden_charge",
+            "biaya_denda": "forbidden_charge",
+            "savings": "forbidden_charge",
+            "uniform": "charge_not_allowed",
+        }
+        over = await client.post(
+            f"/loans/{loan_id}/items",
+            json={"code": "insurance", "description": "Insurance", "amount_idr": 418_000_000},
+        )
+        assert _body(over)["error"] == "principal_above_maximum"
+        assert "Rp15,000,000" in _body(over)["message"]
+
+        loan = (await client.get(f"/loans/{loan_id}")).json()
+        assert (loan["channel"], loan["principal_idr"]) == ("im_japan", 12_500_000)
+        statement = (await client.get(f"/loans/{loan_id}/statement")).json()
+        assert statement["interest"]["rate_percent"] == 0
+        page = await client.get(f"/loans/{loan_id}/statement.html")
+        assert "This loan carries no interest" in page.text
+
+
+async def _eventually_loan_of(
+    client: httpx.AsyncClient, harness: FinancingHarness, candidate_id: str
+) -> str:
+    found: list[dict[str, Any]] = []
+
+    async def opened() -> bool:
+        found[:] = (await client.get("/loans", params={"candidate_id": candidate_id})).json()
+        return len(found) == 1
+
+    await harness.eventually(opened)
+    return str(found[0]["loan_id"])
+
+
 async def _loan_of(client: httpx.AsyncClient, candidate_id: str) -> str:
     loans = (await client.get("/loans", params={"candidate_id": candidate_id})).json()
     [loan] = loans

@@ -488,6 +488,91 @@ async def test_charges_that_break_a_protective_rule_are_refused(repo: Fake, cloc
     assert repo.loans[loan_id].principal_idr == 30_000_000
 
 
+@pytest.mark.parametrize(
+    "code", ["security_deposit", "uang_jaminan", "penalty_fee", "biaya_denda", "savings"]
+)
+async def test_deposits_penalties_and_savings_are_refused_whatever_they_are_called(
+    repo: Fake, clock: Clock, code: str
+) -> None:
+    [loan_id] = await open_loans(repo, clock, placed(Track.TITP, 36))
+    [outcome] = await handlers.add_cost_items(
+        [AddCostItem(loan_id, CostItem(code, "Held until the contract ends", 1_000_000))],
+        repo,
+        terms=TERMS,
+        clock=clock,
+    )
+
+    assert rule_of(outcome) == "forbidden_charge"
+    assert "TITP Act art. 47-48" in outcome.refusal.message
+    assert repo.loans[loan_id].principal_idr == 12_500_000
+
+
+async def test_only_the_allowed_categories_of_the_track_are_charged(
+    repo: Fake, clock: Clock
+) -> None:
+    [titp] = await open_loans(repo, clock, placed(Track.TITP, 36))
+    [ssw] = await open_loans(repo, clock, placed(Track.SSW, 12))
+    outcomes = await handlers.add_cost_items(
+        [
+            AddCostItem(titp, CostItem("uniform", "Company uniform", 400_000)),
+            AddCostItem(titp, CostItem("training", "Uang jaminan kontrak", 400_000)),
+            AddCostItem(titp, CostItem("accommodation", "Dormitory before departure", 900_000)),
+            AddCostItem(titp, CostItem("tests", "JFT-Basic fee", 1_000_000)),
+            AddCostItem(ssw, CostItem("insurance", "Travel insurance", 500_000)),
+        ],
+        repo,
+        terms=TERMS,
+        clock=clock,
+    )
+
+    assert rule_of(outcomes[0]) == "charge_not_allowed"
+    assert "training, medical" in outcomes[0].refusal.message
+    assert rule_of(outcomes[1]) == "forbidden_charge"  # the description is read too
+    assert outcomes[2] == titp
+    assert rule_of(outcomes[3]) == "charge_not_allowed"  # a test fee is an SSW category
+    assert outcomes[4] == ssw
+
+
+async def test_a_charge_above_its_public_maximum_is_refused(repo: Fake, clock: Clock) -> None:
+    [loan_id] = await open_loans(repo, clock, placed(Track.TITP, 36))
+    outcomes = await handlers.add_cost_items(
+        [
+            AddCostItem(loan_id, CostItem("passport", "Passport", 2_500_000)),
+            AddCostItem(loan_id, CostItem("passport", "Passport", 950_000)),
+        ],
+        repo,
+        terms=TERMS,
+        clock=clock,
+    )
+
+    assert rule_of(outcomes[0]) == "charge_above_maximum"
+    assert "PP 45/2024" in outcomes[0].refusal.message
+    assert outcomes[1] == loan_id
+
+
+async def test_the_principal_is_capped_per_track_and_channel(repo: Fake, clock: Clock) -> None:
+    im_japan = placed(Track.TITP, 36, supervising_organisation="IM Japan")
+    private = placed(Track.TITP, 36, supervising_organisation="Chubu Food Industry Cooperative")
+    [by_im_japan, by_lpk] = await open_loans(repo, clock, im_japan, private)
+    training = CostItem("accommodation", "Dormitory before departure", 3_000_000)
+    outcomes = await handlers.add_cost_items(
+        [AddCostItem(by_im_japan, training), AddCostItem(by_lpk, training)],
+        repo,
+        terms=TERMS,
+        clock=clock,
+    )
+
+    assert rule_of(outcomes[0]) == "principal_above_maximum"
+    assert "Rp15,000,000" in outcomes[0].refusal.message
+    assert outcomes[1] == by_lpk
+    assert repo.loans[by_im_japan].principal_idr == 12_500_000
+    assert repo.loans[by_lpk].principal_idr == 15_500_000
+    assert (repo.loans[by_im_japan].channel, repo.loans[by_lpk].channel) == (
+        "im_japan",
+        "private_lpk",
+    )
+
+
 async def test_costs_and_subsidies_stop_changing_once_the_schedule_is_fixed(
     repo: Fake, clock: Clock
 ) -> None:

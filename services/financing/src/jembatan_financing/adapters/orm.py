@@ -52,6 +52,8 @@ loans = Table(
     Column("paused_on", Date, nullable=True),
     Column("settled_at", DateTime(timezone=True), nullable=True),
     Column("refund_due_idr", BigInteger, nullable=False, server_default="0"),
+    # How the participant was placed (im_japan, private_lpk); empty on loans opened before.
+    Column("channel", String(32), nullable=True),
 )
 
 cost_items = Table(

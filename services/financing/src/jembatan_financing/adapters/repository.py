@@ -153,6 +153,7 @@ def _columns(loan: Loan) -> dict[str, Any]:
         "paused_on": loan.paused_on,
         "settled_at": loan.settled_at,
         "refund_due_idr": loan.refund_due_idr,
+        "channel": loan.channel,
     }
 
 
@@ -600,6 +601,7 @@ def _loan(
         paused_on=row.paused_on,
         settled_at=row.settled_at,
         refund_due_idr=row.refund_due_idr,
+        channel=row.channel,
         cost_lines=cost_lines,
         subsidies=granted or [],
         payments=paid or [],

@@ -32,7 +32,10 @@ from jembatan_kit.errors import Conflict, NotFound, RuleViolation
 
 from .costs import CostItem, principal_of
 from .guards import (
+    ChargeRules,
+    check_cost_item,
     check_cost_items,
+    check_cost_list,
     refuse_future_date,
     refuse_salary_deduction,
     refuse_subsidy_above_charges,
@@ -139,6 +142,9 @@ class Loan:
     funder_id: uuid.UUID | None
     monthly_wage_jpy: int | None
     repayment_channel: RepaymentChannel = RepaymentChannel.OWN_TRANSFER
+    channel: str | None = None
+    """How the participant was placed (`im_japan`, `private_lpk`): the maximum principal
+    depends on it. None on loans opened before it was recorded."""
     departure_date: date | None = None
     schedule_fixed_at: datetime | None = None
     paused_on: date | None = None
@@ -161,11 +167,19 @@ class Loan:
         placed: CandidatePlaced,
         items: Sequence[CostItem],
         *,
+        terms: LoanTerms,
         charged_on: date,
         funder_id: uuid.UUID,
         now: datetime,
     ) -> Loan:
-        """The placement's loan, fronted by `funder_id`, with the itemised `items`."""
+        """The placement's loan, fronted by `funder_id`, with the itemised `items`, charged by
+        the rules in force on `charged_on`."""
+        channel = terms.channel_of(placed, charged_on)
+        check_cost_items(
+            items,
+            terms.charge_rules(placed.track, channel, charged_on),
+            f"placement {placed.placement_id}",
+        )
         loan = cls(
             id=loan_id_for(placed.placement_id),
             placement_id=placed.placement_id,
@@ -179,6 +193,7 @@ class Loan:
             opened_at=now,
             funder_id=funder_id,
             monthly_wage_jpy=placed.monthly_wage_jpy,
+            channel=channel,
             cost_lines=[
                 CostLine(position, item, charged_on) for position, item in enumerate(items, start=1)
             ],
@@ -291,8 +306,11 @@ class Loan:
     # --- costs and subsidies, while the schedule is not yet fixed ----------------------------
 
     def add_cost(self, item: CostItem, terms: LoanTerms, today: date) -> None:
+        """Charge `item` by the rules in force today; the items charged before stand."""
         lines = self._open_cost_lines()
-        self._check_costs([*(line.item for line in lines), item], terms, today)
+        rules = terms.charge_rules(self.track, self.channel, today)
+        check_cost_item(item, rules, f"loan {self.id}")
+        self._check_costs([*(line.item for line in lines), item], rules)
         position = max((line.position for line in lines), default=0) + 1
         lines.append(CostLine(position, item, today))
         self.principal_idr = principal_of(line.item for line in lines)
@@ -302,7 +320,9 @@ class Loan:
         if code not in {line.item.code for line in lines}:
             raise NotFound("cost item", code)
         kept = [line for line in lines if line.item.code != code]
-        self._check_costs([line.item for line in kept], terms, today)
+        self._check_costs(
+            [line.item for line in kept], terms.charge_rules(self.track, self.channel, today)
+        )
         self.cost_lines = kept
         self.principal_idr = principal_of(line.item for line in kept)
 
@@ -327,10 +347,8 @@ class Loan:
                 "repayment schedule is fixed",
             )
 
-    def _check_costs(self, items: list[CostItem], terms: LoanTerms, today: date) -> None:
-        check_cost_items(
-            items, f"loan {self.id}", self.track, terms.dated.ssw_employer_borne_on(today)
-        )
+    def _check_costs(self, items: list[CostItem], rules: ChargeRules) -> None:
+        check_cost_list(items, rules, f"loan {self.id}")
         refuse_subsidy_above_charges(self.subsidised_idr, principal_of(items))
 
     # --- payments and settlement -------------------------------------------------------------

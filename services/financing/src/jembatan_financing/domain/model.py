@@ -14,13 +14,14 @@ from dataclasses import dataclass, field
 from datetime import date
 from enum import StrEnum
 
-from jembatan_contracts import ArrearsBucket, Track, bucket_for
+from jembatan_contracts import ArrearsBucket, CandidatePlaced, Track, bucket_for
 from jembatan_kit.errors import RuleViolation
 
 from .costs import CostItem as CostItem
 from .costs import principal_of as principal_of
 from .guards import (
     OWN_TRANSFER,
+    ChargeRules,
     InstalmentCap,
     check_cost_items,
     instalment_cap,
@@ -73,20 +74,49 @@ class LoanTerms:
             raise RuleViolation(
                 "max_instalments", "the maximum number of instalments must be at least 1"
             )
-        for track, items in self.default_costs.items():
-            check_cost_items(
-                items,
-                f"default costs for {track}",
-                track,
-                self.dated.ssw_employer_borne_on(date.max),
-            )
-        for costs in self.dated.costs:
-            check_cost_items(
-                costs.items,
-                f"default costs for {costs.track} from {costs.valid_from.isoformat()}",
-                costs.track,
-                self.dated.ssw_employer_borne_on(costs.valid_from),
-            )
+        self._check_default_costs()
+
+    def _check_default_costs(self) -> None:
+        """The default costs obey the rules on every day the dated terms change, by every
+        channel of their track: a loan opened with them is never refused."""
+        for day in self.dated.change_dates():
+            for track in Track:
+                if self.dated.allowed_charges_on(track, day) is None:
+                    continue  # nothing may be charged yet: no loan opens
+                try:
+                    items = self.costs_for(track, day)
+                except RuleViolation:
+                    continue  # none in force: a placement of this track would be refused
+                for channel in self.dated.channels_of(track, day):
+                    check_cost_items(
+                        items,
+                        self.charge_rules(track, channel, day),
+                        f"default costs for {track} via {channel} on {day.isoformat()}",
+                    )
+
+    def charge_rules(self, track: Track, channel: str | None, on: date) -> ChargeRules:
+        """The rules for the charges of a loan of `track` placed through `channel` on `on`. A
+        loan opened before channels were recorded (`None`) is held to its track's lowest
+        maximum principal."""
+        dated = self.dated
+        if channel is None:
+            maxima = [
+                (dated.principal_maximum_on(track, c, on), c) for c in dated.channels_of(track, on)
+            ]
+            principal_maximum, channel = min(maxima, key=lambda m: m[0].max_idr)
+        else:
+            principal_maximum = dated.principal_maximum_on(track, channel, on)
+        return ChargeRules(
+            track=track,
+            allowed=dated.allowed_charges_on(track, on),
+            employer_borne=dated.ssw_employer_borne_on(on),
+            maxima=dated.charge_maxima_on(on),
+            principal_maximum=principal_maximum,
+            channel=channel,
+        )
+
+    def channel_of(self, placed: CandidatePlaced, on: date) -> str:
+        return self.dated.channel_of(placed.track, placed.supervising_organisation, on)
 
     def costs_for(self, track: Track, on: date | None = None) -> tuple[CostItem, ...]:
         if self.default_costs:

@@ -128,6 +128,10 @@ class LoanSummary(BaseModel):
     status: LoanStatus
     principal_idr: int = Field(description="The sum of the itemised charges.")
     repayment_channel: RepaymentChannel
+    channel: str | None = Field(
+        description="How the participant was placed (im_japan, private_lpk): the most they may "
+        "be charged in all depends on it. Empty on loans opened before it was recorded."
+    )
     contract_months: int
     monthly_wage_jpy: int | None
     opened_at: datetime

@@ -131,6 +131,7 @@ def render_statement(statement: dict[str, Any]) -> str:
 <p>Loan {escape(str(statement["loan_id"]))} ({escape(statement["track"])}),
 funded by {escape(statement["funder"] or "-")}; status {escape(str(statement["status"]))};
 as of {_day(statement["as_of"])}; departure {_day(statement["departure_date"])}.</p>
+<p>{escape(statement["interest"]["statement"])}</p>
 <p>You repay only by your own transfer. Nothing is ever deducted from your wage in Japan, and no
 deposit, penalty or forced saving may be charged to you.</p>
 <h2>Summary</h2>

@@ -98,10 +98,12 @@ async def open_loans(
         charged_on = event.contract_signed_on or today
         try:
             items = terms.costs_for(event.track, charged_on)
+            loan = Loan.open(
+                event, items, terms=terms, charged_on=charged_on, funder_id=funder_id, now=now
+            )
         except RuleViolation as refusal:
             outcomes.append(Refused(refusal))
             continue
-        loan = Loan.open(event, items, charged_on=charged_on, funder_id=funder_id, now=now)
         repo.add(loan)
         financed.add(event.placement_id)
         opened += 1

@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from jembatan_kit.errors import NotFound, RuleViolation
 
 from ..adapters.orm import cost_items, funders, instalments, loans, payments, subsidies
+from ..domain.guards import NO_INTEREST
 from ..domain.model import (
     ArrearsBucket,
     InstalmentState,
@@ -147,6 +148,7 @@ async def statement(
         },
         "arrears": details["arrears"],
         "schedule": details["schedule"],
+        "interest": {"rate_percent": 0, "statement": NO_INTEREST},
     }
 
 
@@ -183,6 +185,7 @@ def _summary(row: Any, schedule: list[InstalmentState], today: date) -> dict[str
         "status": row.status,
         "principal_idr": row.principal_idr,
         "repayment_channel": row.repayment_channel,
+        "channel": row.channel,
         "contract_months": row.contract_months,
         "monthly_wage_jpy": row.monthly_wage_jpy,
         "opened_at": row.opened_at,
