@@ -399,6 +399,58 @@ class LoanRestructured(Event):
     balance_idr: int = Field(gt=0)
 
 
+class ScheduleNeedsDecision(Event):
+    """The participant departed, but no repayment schedule meets the rules: even the longest one
+    within the contract asks more a month than the share of the wage an instalment may take.
+    Nothing falls due until an operator decides: a schedule within the contract, a subsidy, or
+    a write-off by the funder (at least `shortfall_idr` of the two)."""
+
+    name: ClassVar[str] = "ScheduleNeedsDecision"
+    subject_suffix: ClassVar[str] = "financing.loan.schedule-needs-decision.v1"
+    version: ClassVar[str] = "1.0.0"
+
+    loan_id: uuid.UUID
+    candidate_id: uuid.UUID
+    reason: RuleName = Field(description="The rule no schedule meets.")
+    departure_date: date
+    contract_months: int = Field(gt=0)
+    monthly_wage_jpy: int = Field(gt=0)
+    owed_idr: int = Field(gt=0, description="Charges less subsidies and write-offs.")
+    instalment_cap_idr: int = Field(ge=0, description="The largest instalment the wage allows.")
+    share_of_wage_percent: int = Field(ge=0, le=100)
+    instalments_within_contract: int = Field(
+        ge=0, description="Monthly instalments from the 3rd month to the contract's end."
+    )
+    smallest_instalment_idr: int = Field(
+        ge=0, description="The largest instalment of the longest schedule within the contract."
+    )
+    shortfall_idr: int = Field(
+        gt=0, description="What a subsidy or write-off must take off for that schedule to fit."
+    )
+
+
+class WriteOffReason(StrEnum):
+    UNAFFORDABLE_SCHEDULE = "unaffordable_schedule"
+    """No schedule within the contract fits the wage; the funder takes the loss."""
+    NEVER_DEPARTED = "never_departed"
+    """The candidate withdrew before departing; by default nothing is asked of them."""
+
+
+class LoanWrittenOff(Event):
+    """The funder wrote off what the participant owed, in part or in full: the funder's loss."""
+
+    name: ClassVar[str] = "LoanWrittenOff"
+    subject_suffix: ClassVar[str] = "financing.loan.written-off.v1"
+    version: ClassVar[str] = "1.0.0"
+
+    loan_id: uuid.UUID
+    candidate_id: uuid.UUID
+    reason: WriteOffReason
+    written_off_on: date
+    written_off_idr: int = Field(gt=0, description="The funder's loss by this write-off.")
+    balance_idr: int = Field(ge=0, description="What the participant still owes afterwards.")
+
+
 CATALOGUE: tuple[type[Event], ...] = (
     CandidateRegistered,
     CandidateWithdrawn,
@@ -420,4 +472,6 @@ CATALOGUE: tuple[type[Event], ...] = (
     PaymentRecorded,
     LoanSettled,
     LoanRestructured,
+    ScheduleNeedsDecision,
+    LoanWrittenOff,
 )

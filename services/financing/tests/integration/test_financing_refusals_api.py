@@ -11,7 +11,13 @@ import httpx
 from fastapi.routing import APIRoute
 from financing_test_support import FinancingHarness, api_client, departed, placed
 
-from jembatan_contracts import Event, RepaymentScheduleFixed, Track
+from jembatan_contracts import (
+    Event,
+    LoanWrittenOff,
+    RepaymentScheduleFixed,
+    ScheduleNeedsDecision,
+    Track,
+)
 from jembatan_financing.entrypoints.api import router
 from jembatan_kit.clock import AdjustableClock
 
@@ -106,6 +112,53 @@ async def test_only_allowed_charges_within_the_maximum_are_taken_and_no_interest
         assert statement["interest"]["rate_percent"] == 0
         page = await client.get(f"/loans/{loan_id}/statement.html")
         assert "This loan carries no interest" in page.text
+
+
+async def test_a_departure_the_wage_cannot_repay_waits_for_a_decision_shown_to_operators(
+    harness: FinancingHarness,
+) -> None:
+    """JPY20,000 a month cannot repay Rp30,000,000 within a 12-month contract at 25% of the
+    wage: the departure is handled (never dead-lettered), the loan is listed as needing a
+    decision with its figures, its costs are frozen, and the ways out work."""
+    clock = AdjustableClock()
+    runtime = await harness.start(clock)
+    placement = placed(Track.SSW, contract_months=12, monthly_wage_jpy=20_000)
+    await harness.publish(placement)
+    await harness.publish(departed(placement, clock.today()))
+    await harness.eventually(lambda: _has(harness, ScheduleNeedsDecision, 1))
+    async with api_client(runtime) as client:
+        waiting = (await client.get("/loans", params={"status": "needs_decision"})).json()
+        assert [loan["candidate_id"] for loan in waiting] == [str(placement.candidate_id)]
+        loan_id = waiting[0]["loan_id"]
+        loan = (await client.get(f"/loans/{loan_id}")).json()
+        decision = loan["decision"]
+        assert loan["status"] == "needs_decision" and loan["schedule"] == []
+        assert decision["reason"] == "instalment_above_affordability_cap"
+        assert decision["instalments_within_contract"] == 10
+        assert decision["shortfall_idr"] == 30_000_000 - 10 * decision["instalment_cap_idr"]
+        assert [way["way"] for way in decision["ways_out"]] == ["schedule", "subsidy", "write_off"]
+
+        frozen = await client.post(
+            f"/loans/{loan_id}/items",
+            json={"code": "insurance", "description": "Insurance", "amount_idr": 100_000},
+        )
+        assert (frozen.status_code, _body(frozen)["error"]) == (409, "costs_frozen")
+        unaffordable = await client.post(f"/loans/{loan_id}/schedule", json={})
+        assert _body(unaffordable)["error"] == "instalment_above_affordability_cap"
+
+        written_off = await client.post(f"/loans/{loan_id}/write-offs", json={})
+        assert written_off.status_code == 201, written_off.text
+        assert _body(written_off)["written_off_idr"] == decision["shortfall_idr"]
+        scheduled = await client.post(f"/loans/{loan_id}/schedule", json={})
+        assert scheduled.status_code == 200, scheduled.text
+        loan = _body(scheduled)
+        assert (loan["status"], loan["decision"], len(loan["schedule"])) == ("repaying", None, 10)
+        assert {i["amount_idr"] for i in loan["schedule"]} == {decision["instalment_cap_idr"]}
+
+    await harness.eventually(lambda: _has(harness, LoanWrittenOff, 1))
+    await harness.eventually(lambda: _has(harness, RepaymentScheduleFixed, 1))
+    dead_letters = await harness.js.stream_info("DEADLETTER")
+    assert dead_letters.state.messages == 0
 
 
 async def _eventually_loan_of(

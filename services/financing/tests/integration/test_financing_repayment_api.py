@@ -127,6 +127,7 @@ async def test_guards_payments_arrears_settlement_and_statement(harness: Financi
         assert statement["totals"] == {
             "charges_idr": 30_000_000,
             "subsidies_idr": 2_000_000,
+            "written_off_idr": 0,
             "owed_idr": 28_000_000,
             "paid_idr": 28_800_000,
             "balance_idr": 0,

@@ -20,9 +20,11 @@ from jembatan_contracts import (
     LoanOpened,
     LoanRestructured,
     LoanSettled,
+    LoanWrittenOff,
     PaymentRecorded,
     RepaymentDue,
     RepaymentScheduleFixed,
+    ScheduleNeedsDecision,
     Track,
 )
 from jembatan_financing.adapters.repository import FinancingRepository
@@ -33,6 +35,8 @@ from jembatan_financing.domain.commands import (
     RecordPayment,
     RemoveCostItem,
     Restructure,
+    ScheduleWithinContract,
+    WriteOff,
 )
 from jembatan_financing.domain.costs import CostItem
 from jembatan_financing.domain.loan import Funder, Loan
@@ -274,13 +278,137 @@ async def test_a_schedule_fixed_once_is_left_alone(repo: Fake, clock: Clock) -> 
     assert repo.loans[outcomes[0]].departure_date == DEPARTURE
 
 
-async def test_an_unaffordable_schedule_is_refused(repo: Fake, clock: Clock) -> None:
-    placement = placed(monthly_wage_jpy=20_000)
+async def test_an_unaffordable_departure_waits_for_a_decision_and_is_no_dead_letter(
+    repo: Fake, clock: Clock
+) -> None:
+    """JPY20,000 a month allows instalments of Rp537,500 (25% at Rp107.50); Rp30,000,000 over
+    the ten months from month 3 to the end of a 12-month contract asks Rp3,000,000 a month."""
+    placement = placed(Track.SSW, 12, monthly_wage_jpy=20_000)
     await open_loans(repo, clock, placement)
-    [outcome] = await fix(repo, clock, departed(placement))
+    outcomes = await fix(repo, clock, departed(placement))
 
-    assert rule_of(outcome) == "instalment_above_affordability_cap"
+    loan = repo.loans[loan_id_for(placement.placement_id)]
+    assert outcomes == [loan.id]
+    raise_first_refusal(outcomes)  # nothing to redeliver or dead-letter
+    assert (loan.status, loan.departure_date, loan.instalments) == (
+        LoanStatus.NEEDS_DECISION,
+        DEPARTURE,
+        [],
+    )
     assert repo.staged(RepaymentScheduleFixed) == []
+    [waiting] = repo.staged(ScheduleNeedsDecision)
+    assert waiting.reason == "instalment_above_affordability_cap"
+    assert (
+        waiting.owed_idr,
+        waiting.instalment_cap_idr,
+        waiting.instalments_within_contract,
+        waiting.smallest_instalment_idr,
+        waiting.shortfall_idr,
+    ) == (30_000_000, 537_500, 10, 3_000_000, 24_625_000)
+    assert waiting.event_id == event_id_for("schedule-needs-decision", loan.id)
+
+    again = await fix(repo, clock, departed(placement))
+    assert again == [loan.id] and len(repo.staged(ScheduleNeedsDecision)) == 1
+    [frozen] = await handlers.add_cost_items(
+        [AddCostItem(loan.id, CostItem("insurance", "Insurance", 100_000))],
+        repo,
+        terms=TERMS,
+        clock=clock,
+    )
+    assert rule_of(frozen) == "costs_frozen"
+    [early] = await handlers.record_payments(
+        [RecordPayment(loan.id, "T1", clock.today(), 1, "own_transfer")], repo, clock
+    )
+    assert rule_of(early) == "no_schedule_yet"
+
+
+async def waiting_for_a_decision(repo: Fake, clock: Clock, **fields: Any) -> Loan:
+    """A SSW loan of Rp30,000,000 whose wage of JPY20,000 allows instalments of Rp537,500."""
+    placement = placed(Track.SSW, 12, monthly_wage_jpy=20_000, **fields)
+    await open_loans(repo, clock, placement)
+    # Departed this morning: the first instalment may fall due in three months.
+    await fix(repo, clock, departed(placement, clock.today()))
+    return repo.loans[loan_id_for(placement.placement_id)]
+
+
+async def test_a_write_off_of_the_shortfall_lets_a_schedule_within_the_contract_fit(
+    repo: Fake, clock: Clock
+) -> None:
+    loan = await waiting_for_a_decision(repo, clock)
+    too_long = ScheduleWithinContract(loan.id, None, 11)
+    unaffordable = ScheduleWithinContract(loan.id)
+    refused = await handlers.schedule_within_contracts(
+        [too_long, unaffordable], repo, terms=TERMS, clock=clock
+    )
+    assert [rule_of(o) for o in refused] == [
+        "schedule_beyond_contract",
+        "instalment_above_affordability_cap",
+    ]
+
+    [write_off_id] = await handlers.write_off_loans(
+        [WriteOff(loan.id)], repo, terms=TERMS, clock=clock
+    )
+    [written_off] = repo.staged(LoanWrittenOff)
+    assert (written_off.written_off_idr, written_off.balance_idr, written_off.reason) == (
+        24_625_000,
+        5_375_000,
+        "unaffordable_schedule",
+    )
+    assert written_off.event_id == event_id_for("loan-written-off", write_off_id)
+    [scheduled] = await handlers.schedule_within_contracts(
+        [ScheduleWithinContract(loan.id)], repo, terms=TERMS, clock=clock
+    )
+
+    stored = repo.loans[loan.id]
+    assert scheduled == loan.id and stored.status == LoanStatus.REPAYING
+    assert [i.amount_idr for i in stored.instalments] == [537_500] * 10
+    assert stored.instalments[0].due_date == add_months(clock.today(), 3)
+    assert stored.instalments[-1].due_date == add_months(clock.today(), 12)
+    assert (stored.written_off_idr, stored.balance_idr) == (24_625_000, 5_375_000)
+    [fixed] = repo.staged(RepaymentScheduleFixed)
+    assert (fixed.instalments, fixed.principal_idr) == (10, 5_375_000)
+    [again] = await handlers.write_off_loans([WriteOff(loan.id)], repo, terms=TERMS, clock=clock)
+    assert rule_of(again) == "no_decision_pending"
+
+
+async def test_a_subsidy_is_a_way_out_and_one_that_leaves_nothing_owed_settles(
+    repo: Fake, clock: Clock
+) -> None:
+    loan = await waiting_for_a_decision(repo, clock)
+    grants = [
+        GrantSubsidy(loan.id, "JOE Cooperative", "Education subsidy", 24_625_000),
+        GrantSubsidy(loan.id, "Kemnaker", "BLK training", 6_000_000),
+    ]
+    outcomes = await handlers.grant_subsidies(grants, repo, clock)
+    [not_needed] = await handlers.write_off_loans(
+        [WriteOff(loan.id)], repo, terms=TERMS, clock=clock
+    )
+    assert isinstance(outcomes[0], uuid.UUID)
+    assert rule_of(outcomes[1]) == "subsidy_exceeds_charges"
+    assert rule_of(not_needed) == "write_off_not_needed"
+
+    [rest] = await handlers.write_off_loans(
+        [WriteOff(loan.id, 5_375_000)], repo, terms=TERMS, clock=clock
+    )
+    assert isinstance(rest, uuid.UUID)
+    settled = repo.loans[loan.id]
+    assert (settled.status, settled.balance_idr) == (LoanStatus.SETTLED, 0)
+    [event] = repo.staged(LoanSettled)
+    assert (event.paid_idr, event.refund_due_idr) == (0, 0)
+
+
+async def test_a_departure_with_nothing_owed_settles_the_loan(repo: Fake, clock: Clock) -> None:
+    placement = placed(Track.TITP, 36)
+    [loan_id] = await open_loans(repo, clock, placement)
+    await handlers.grant_subsidies(
+        [GrantSubsidy(loan_id, "Kemnaker", "Everything", 12_500_000)], repo, clock
+    )
+    outcomes = await fix(repo, clock, departed(placement))
+
+    assert outcomes == [loan_id]
+    assert repo.loans[loan_id].status == LoanStatus.SETTLED
+    [settled] = repo.staged(LoanSettled)
+    assert settled.settled_on == DEPARTURE
 
 
 async def test_departures_in_one_list_fix_what_they_fix_one_by_one(
@@ -301,7 +429,8 @@ async def test_departures_in_one_list_fix_what_they_fix_one_by_one(
         )
     together, alone = answers
     assert together == alone
-    assert together[0][2:] == ["instalment_above_affordability_cap", "no_loan_yet"]
+    assert together[0][2] == loan_id_for(placements[2].placement_id)  # waits for a decision
+    assert together[0][3] == "no_loan_yet"
 
 
 # --- early return (EarlyReturned) -----------------------------------------------------------------
@@ -588,7 +717,8 @@ async def test_costs_and_subsidies_stop_changing_once_the_schedule_is_fixed(
         [GrantSubsidy(loan.id, "Kemnaker", "BLK", 1)], repo, clock
     )
 
-    assert rule_of(added) == rule_of(removed) == rule_of(granted) == "schedule_fixed"
+    assert rule_of(added) == rule_of(removed) == "costs_frozen"
+    assert rule_of(granted) == "schedule_fixed"
 
 
 async def test_a_cost_item_is_removed_unless_subsidies_would_exceed_the_charges(

@@ -96,6 +96,17 @@ subsidies = Table(
     Column("granted_on", Date, nullable=False),
 )
 
+write_offs = Table(
+    "write_offs",
+    metadata,
+    Column("id", Uuid, primary_key=True),
+    Column("loan_id", Uuid, ForeignKey("loans.id"), nullable=False, index=True),
+    Column("amount_idr", BigInteger, nullable=False),
+    Column("reason", String(32), nullable=False),
+    Column("written_off_on", Date, nullable=False),
+    Column("recorded_at", DateTime(timezone=True), nullable=False),
+)
+
 payments = Table(
     "payments",
     metadata,

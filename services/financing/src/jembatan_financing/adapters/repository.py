@@ -32,7 +32,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, bindparam, delete, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from jembatan_contracts import Event, Track
+from jembatan_contracts import Event, Track, WriteOffReason
 from jembatan_kit.db import dialect_insert
 from jembatan_kit.outbox import insert_outbox_rows, outbox_rows, staging_for_messages
 from jembatan_kit.telemetry import restored_span
@@ -47,9 +47,19 @@ from ..domain.loan import (
     Restructuring,
     ScheduledInstalment,
     Subsidy,
+    WriteOff,
 )
 from ..domain.model import LoanStatus, RepaymentChannel, instalment_id_for
-from .orm import cost_items, funders, instalments, loans, payments, restructurings, subsidies
+from .orm import (
+    cost_items,
+    funders,
+    instalments,
+    loans,
+    payments,
+    restructurings,
+    subsidies,
+    write_offs,
+)
 
 
 def _still_due(*, claiming: bool) -> tuple[ColumnElement[bool], ...]:
@@ -128,6 +138,7 @@ class _Read:
     columns: dict[str, Any]
     cost_lines: frozenset[CostLine] | None
     subsidies: frozenset[uuid.UUID]
+    write_offs: frozenset[uuid.UUID]
     payments: frozenset[uuid.UUID]
     instalments: dict[int, tuple[int, Any]]
     """Paid and superseded_at of each instalment, by number."""
@@ -162,6 +173,7 @@ def _read(loan: Loan) -> _Read:
         columns=_columns(loan),
         cost_lines=frozenset(loan.cost_lines) if loan.cost_lines is not None else None,
         subsidies=frozenset(s.id for s in loan.subsidies),
+        write_offs=frozenset(w.id for w in loan.write_offs),
         payments=frozenset(p.id for p in loan.payments),
         instalments={i.number: (i.paid_idr, i.superseded_at) for i in loan.instalments},
         restructuring=loan.open_restructuring.id if loan.open_restructuring else None,
@@ -255,6 +267,23 @@ class SqlFinancingRepository(FinancingRepository):
             granted[row.loan_id].append(
                 Subsidy(row.id, row.provider, row.item, row.amount_idr, row.granted_on)
             )
+        written_off: dict[uuid.UUID, list[WriteOff]] = defaultdict(list)
+        if begun:
+            query = (
+                select(write_offs)
+                .where(write_offs.c.loan_id.in_(begun))
+                .order_by(write_offs.c.recorded_at, write_offs.c.id)
+            )
+            for row in await session.execute(query):
+                written_off[row.loan_id].append(
+                    WriteOff(
+                        row.id,
+                        row.amount_idr,
+                        WriteOffReason(row.reason),
+                        row.written_off_on,
+                        row.recorded_at,
+                    )
+                )
         paid: dict[uuid.UUID, list[Payment]] = defaultdict(list)
         scheduled: dict[uuid.UUID, list[ScheduledInstalment]] = defaultdict(list)
         if begun:
@@ -285,7 +314,7 @@ class SqlFinancingRepository(FinancingRepository):
                 opened[row.loan_id] = Restructuring(
                     row.id, row.return_date, row.reason, row.opened_at
                 )
-        return costs if with_costs else {}, granted, paid, scheduled, opened
+        return costs if with_costs else {}, granted, written_off, paid, scheduled, opened
 
     def add(self, loan: Loan) -> None:
         self._loans[loan.id] = loan
@@ -411,6 +440,7 @@ class SqlFinancingRepository(FinancingRepository):
         for table, kind in (
             (cost_items, "costs"),
             (subsidies, "subsidies"),
+            (write_offs, "write_offs"),
             (payments, "payments"),
             (instalments, "instalments"),
             (restructurings, "restructurings"),
@@ -512,6 +542,19 @@ def _part_rows(
         for s in loan.subsidies
         if s.id not in granted
     ]
+    written_off = read.write_offs if read is not None else frozenset()
+    rows["write_offs"] += [
+        {
+            "id": w.id,
+            "loan_id": loan.id,
+            "amount_idr": w.amount_idr,
+            "reason": w.reason.value,
+            "written_off_on": w.written_off_on,
+            "recorded_at": w.recorded_at,
+        }
+        for w in loan.write_offs
+        if w.id not in written_off
+    ]
     paid = read.payments if read is not None else frozenset()
     rows["payments"] += [
         {
@@ -578,6 +621,7 @@ def _loan(
     row: Any,
     cost_lines: list[CostLine] | None,
     granted: list[Subsidy] | None,
+    written_off: list[WriteOff] | None,
     paid: list[Payment] | None,
     scheduled: list[ScheduledInstalment] | None,
     opened: Restructuring | None,
@@ -604,6 +648,7 @@ def _loan(
         channel=row.channel,
         cost_lines=cost_lines,
         subsidies=granted or [],
+        write_offs=written_off or [],
         payments=paid or [],
         instalments=scheduled or [],
         open_restructuring=opened,

@@ -228,11 +228,12 @@ def refuse_repayment_before_month_three(first_due: date, earliest: date) -> None
 
 
 def refuse_subsidy_above_charges(subsidies_idr: int, charges_idr: int) -> None:
+    """Subsidies (with what the funder wrote off) never exceed the charges."""
     if subsidies_idr > charges_idr:
         raise RuleViolation(
             "subsidy_exceeds_charges",
-            f"subsidies of Rp{subsidies_idr:,} would exceed the charges of Rp{charges_idr:,}; "
-            "a subsidy only reduces what the participant owes",
+            f"subsidies and write-offs of Rp{subsidies_idr:,} would exceed the charges of "
+            f"Rp{charges_idr:,}; a subsidy only reduces what the participant owes",
         )
 
 
@@ -258,9 +259,14 @@ def instalment_cap(
     )
 
 
+class UnaffordableInstalment(RuleViolation):
+    """An instalment above the share of the wage it may take. At departure it is an expected
+    outcome: the loan then waits for an operator's decision rather than failing."""
+
+
 def refuse_unaffordable_instalment(amount_idr: int, cap: InstalmentCap) -> None:
     if amount_idr > cap.amount_idr:
-        raise RuleViolation(
+        raise UnaffordableInstalment(
             "instalment_above_affordability_cap",
             f"an instalment of Rp{amount_idr:,} exceeds {cap.share_percent}% of the monthly wage "
             f"of JPY{cap.wage_jpy:,} (Rp{cap.amount_idr:,} at Rp{cap.rate.idr_per_jpy} per yen "

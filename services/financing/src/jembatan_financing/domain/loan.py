@@ -23,20 +23,26 @@ from jembatan_contracts import (
     LoanOpened,
     LoanRestructured,
     LoanSettled,
+    LoanWrittenOff,
     PaymentRecorded,
     RepaymentDue,
     RepaymentScheduleFixed,
+    ScheduleNeedsDecision,
     Track,
+    WriteOffReason,
 )
 from jembatan_kit.errors import Conflict, NotFound, RuleViolation
 
 from .costs import CostItem, principal_of
 from .guards import (
     ChargeRules,
+    InstalmentCap,
+    UnaffordableInstalment,
     check_cost_item,
     check_cost_items,
     check_cost_list,
     refuse_future_date,
+    refuse_repayment_before_month_three,
     refuse_salary_deduction,
     refuse_subsidy_above_charges,
 )
@@ -46,12 +52,18 @@ from .model import (
     LoanStatus,
     LoanTerms,
     RepaymentChannel,
+    ScheduleDecision,
     allocate_payment,
+    due_dates_until,
     event_id_for,
+    first_due_date,
     instalment_id_for,
+    largest_instalment,
     loan_id_for,
     repayment_schedule,
     restructured_schedule,
+    schedule_decision,
+    smallest_reduction,
 )
 
 
@@ -87,6 +99,17 @@ class Subsidy:
     item: str
     amount_idr: int
     granted_on: date
+
+
+@dataclass(frozen=True)
+class WriteOff:
+    """What the funder took off what the participant owes: the funder's loss."""
+
+    id: uuid.UUID
+    amount_idr: int
+    reason: WriteOffReason
+    written_off_on: date
+    recorded_at: datetime
 
 
 @dataclass(frozen=True)
@@ -153,6 +176,7 @@ class Loan:
     cost_lines: list[CostLine] | None = None
     """None when not loaded: only the use cases that change the costs load them."""
     subsidies: list[Subsidy] = field(default_factory=list)
+    write_offs: list[WriteOff] = field(default_factory=list)
     payments: list[Payment] = field(default_factory=list)
     instalments: list[ScheduledInstalment] = field(default_factory=list)
     """Every instalment, superseded ones included, by number."""
@@ -222,9 +246,18 @@ class Loan:
         return sum(payment.amount_idr for payment in self.payments)
 
     @property
+    def written_off_idr(self) -> int:
+        return sum(write_off.amount_idr for write_off in self.write_offs)
+
+    @property
+    def owed_idr(self) -> int:
+        """Charges less subsidies and what the funder wrote off."""
+        return self.principal_idr - self.subsidised_idr - self.written_off_idr
+
+    @property
     def balance_idr(self) -> int:
-        """Charges less subsidies less payments; below zero is an over-payment."""
-        return self.principal_idr - self.subsidised_idr - self.paid_idr
+        """What is owed less payments; below zero is an over-payment."""
+        return self.owed_idr - self.paid_idr
 
     def active_schedule(self) -> list[InstalmentState]:
         return [i.state for i in self.instalments if i.superseded_at is None]
@@ -251,37 +284,189 @@ class Loan:
         self, departed: Departed, terms: LoanTerms, today: date, now: datetime
     ) -> None:
         """Fix the repayment schedule from the departure date: what is owed after subsidies, from
-        the 3rd month, within the contract and the affordability cap. A schedule already fixed
-        is left alone."""
+        the 3rd month, within the contract and the affordability cap. When no schedule within
+        the contract meets the cap, the loan waits for an operator's decision
+        (`ScheduleNeedsDecision`); when nothing is owed, it is settled. Either way its costs
+        are frozen from now on. A loan past this point is left alone."""
         self.refuse_other_journey(departed)
         if self.status != LoanStatus.OPEN:
             return
-        owed = self.principal_idr - self.subsidised_idr
-        schedule = repayment_schedule(
-            owed,
-            departed.departure_date,
-            departed.contract_months,
-            terms.max_instalments,
-            terms.cap_for(departed.monthly_wage_jpy, today),
-        )
-        self._add_instalments(schedule)
-        self.status = LoanStatus.REPAYING
         self.departure_date = departed.departure_date
         self.contract_months = departed.contract_months
         self.monthly_wage_jpy = departed.monthly_wage_jpy
+        owed = self.owed_idr
+        if owed <= 0:
+            self._settle(departed.departure_date, refund_due=0, now=now)
+            return
+        cap = terms.cap_for(departed.monthly_wage_jpy, today)
+        try:
+            schedule = repayment_schedule(
+                owed, departed.departure_date, departed.contract_months, terms.max_instalments, cap
+            )
+        except UnaffordableInstalment as refusal:
+            self._await_decision(refusal.rule, cap, now)
+            return
+        self._fix(schedule, now)
+
+    def _fix(self, schedule: Sequence[Instalment], now: datetime) -> None:
+        self._add_instalments(schedule)
+        self.status = LoanStatus.REPAYING
         self.schedule_fixed_at = now
         self.events.append(
             RepaymentScheduleFixed(
                 event_id=event_id_for("schedule-fixed", self.id),
-                agency=departed.agency,
-                journey_id=departed.journey_id,
+                agency=self.agency,
+                journey_id=self.journey_id,
                 loan_id=self.id,
                 candidate_id=self.candidate_id,
                 first_due_date=schedule[0].due_date,
                 instalments=len(schedule),
-                principal_idr=owed,
+                principal_idr=sum(i.amount_idr for i in schedule),
             )
         )
+
+    def _await_decision(self, reason: str, cap: InstalmentCap, now: datetime) -> None:
+        """No schedule meets the rules: record it, with the figures an operator decides on (as
+        tried: one instalment a month from the 3rd month to the contract's end)."""
+        assert self.departure_date is not None and self.monthly_wage_jpy is not None
+        owed = self.owed_idr
+        tried = max(1, self.contract_months - 2)
+        self.status = LoanStatus.NEEDS_DECISION
+        self.events.append(
+            ScheduleNeedsDecision(
+                event_id=event_id_for("schedule-needs-decision", self.id),
+                occurred_at=now,
+                agency=self.agency,
+                journey_id=self.journey_id,
+                loan_id=self.id,
+                candidate_id=self.candidate_id,
+                reason=reason,
+                departure_date=self.departure_date,
+                contract_months=self.contract_months,
+                monthly_wage_jpy=self.monthly_wage_jpy,
+                owed_idr=owed,
+                instalment_cap_idr=cap.amount_idr,
+                share_of_wage_percent=cap.share_percent,
+                instalments_within_contract=tried,
+                smallest_instalment_idr=largest_instalment(owed, tried),
+                shortfall_idr=smallest_reduction(owed, tried, cap.amount_idr),
+            )
+        )
+
+    # --- the ways out of a schedule that needs a decision ------------------------------------
+
+    def decision(self, terms: LoanTerms, today: date) -> ScheduleDecision:
+        """Where the loan stands today: the longest schedule within the contract that can still
+        start, and what a subsidy or write-off must take off for it to fit."""
+        self._refuse_unless_awaiting_decision()
+        assert self.departure_date is not None and self.monthly_wage_jpy is not None
+        return schedule_decision(
+            self.balance_idr,
+            self.departure_date,
+            self.contract_months,
+            terms.cap_for(self.monthly_wage_jpy, today),
+            today,
+        )
+
+    def schedule_within_contract(
+        self,
+        first_due: date | None,
+        instalments: int | None,
+        terms: LoanTerms,
+        today: date,
+        now: datetime,
+    ) -> None:
+        """The operator's schedule for a loan awaiting a decision: from `first_due` (by default
+        the earliest: the 3rd month after departure, or today if later), `instalments` monthly
+        (by default as many as end by the contract's end), each within the cap."""
+        standing = self.decision(terms, today)
+        assert self.departure_date is not None
+        first = first_due or standing.first_due_date
+        if first < today:
+            raise RuleViolation(
+                "first_due_in_the_past",
+                f"the schedule must start today ({today.isoformat()}) or later",
+            )
+        refuse_repayment_before_month_three(first, first_due_date(self.departure_date))
+        most = due_dates_until(first, standing.contract_end)
+        count = instalments or most
+        if count > most:
+            raise RuleViolation(
+                "schedule_beyond_contract",
+                f"from {first.isoformat()}, at most {most} monthly instalments fall due by the "
+                f"end of the {self.contract_months}-month contract "
+                f"({standing.contract_end.isoformat()}), not {count}; a subsidy or a write-off "
+                "by the funder is the way out",
+                {"most": most, "contract_end": standing.contract_end.isoformat()},
+            )
+        schedule = restructured_schedule(
+            self.balance_idr, self.departure_date, first, count, 1, standing.cap
+        )
+        self._fix(schedule, now)
+
+    def write_off(
+        self,
+        write_off_id: uuid.UUID,
+        amount_idr: int | None,
+        terms: LoanTerms,
+        today: date,
+        now: datetime,
+    ) -> None:
+        """The funder takes `amount_idr` off what the participant owes (by default the least
+        that lets the longest schedule within the contract fit the cap): the funder's loss. A
+        balance written off in full settles the loan."""
+        standing = self.decision(terms, today)
+        if amount_idr is None:
+            amount_idr = standing.shortfall_idr
+            if amount_idr == 0:
+                raise Conflict(
+                    "write_off_not_needed",
+                    f"loan {self.id}: {standing.instalments} instalments of at most "
+                    f"Rp{standing.smallest_instalment_idr:,} from "
+                    f"{standing.first_due_date.isoformat()} already fit the cap of "
+                    f"Rp{standing.cap.amount_idr:,}; fix that schedule instead",
+                )
+        if not 0 < amount_idr <= self.balance_idr:
+            raise RuleViolation(
+                "write_off_amount",
+                f"a write-off is between Rp1 and what is owed, Rp{self.balance_idr:,}; not "
+                f"Rp{amount_idr:,}",
+            )
+        self._write_off(write_off_id, amount_idr, WriteOffReason.UNAFFORDABLE_SCHEDULE, today, now)
+
+    def _write_off(
+        self,
+        write_off_id: uuid.UUID,
+        amount_idr: int,
+        reason: WriteOffReason,
+        today: date,
+        now: datetime,
+    ) -> None:
+        self.write_offs.append(WriteOff(write_off_id, amount_idr, reason, today, now))
+        self.events.append(
+            LoanWrittenOff(
+                event_id=event_id_for("loan-written-off", write_off_id),
+                occurred_at=now,
+                agency=self.agency,
+                journey_id=self.journey_id,
+                loan_id=self.id,
+                candidate_id=self.candidate_id,
+                reason=reason,
+                written_off_on=today,
+                written_off_idr=amount_idr,
+                balance_idr=max(self.balance_idr, 0),
+            )
+        )
+        if self.status == LoanStatus.NEEDS_DECISION and self.balance_idr <= 0:
+            self._settle(today, refund_due=0, now=now)
+
+    def _refuse_unless_awaiting_decision(self) -> None:
+        if self.status != LoanStatus.NEEDS_DECISION:
+            raise Conflict(
+                "no_decision_pending",
+                f"loan {self.id} is {self.status}: only a loan whose schedule needs a decision "
+                "is scheduled or written off this way",
+            )
 
     def pause_for_early_return(self, returned: EarlyReturned, now: datetime) -> None:
         """Pause the schedule (nothing more falls due) and open a restructuring of the balance.
@@ -292,7 +477,7 @@ class Loan:
                 "no_schedule_yet",
                 f"placement {returned.placement_id} has no repayment schedule yet",
             )
-        if self.status != LoanStatus.REPAYING:
+        if self.status not in (LoanStatus.REPAYING, LoanStatus.NEEDS_DECISION):
             return
         self.status = LoanStatus.PAUSED
         self.paused_on = returned.return_date
@@ -326,30 +511,39 @@ class Loan:
         self.cost_lines = kept
         self.principal_idr = principal_of(line.item for line in kept)
 
-    def grant_subsidy(self, subsidy: Subsidy) -> None:
+    def grant_subsidy(self, subsidy: Subsidy, now: datetime) -> None:
         """A subsidy (e.g. Kemnaker-funded BLK training, a cooperative's education subsidy)
-        reduces what the participant owes; it is recorded before the schedule is fixed."""
-        self._refuse_unless_open()
-        refuse_subsidy_above_charges(self.subsidised_idr + subsidy.amount_idr, self.principal_idr)
+        reduces what the participant owes; it is recorded before the schedule is fixed, or as
+        a way out of a schedule that needs a decision (one that leaves nothing owed settles
+        the loan)."""
+        if self.status not in (LoanStatus.OPEN, LoanStatus.NEEDS_DECISION):
+            raise Conflict(
+                "schedule_fixed",
+                f"loan {self.id} is {self.status}: subsidies are granted before the repayment "
+                "schedule is fixed",
+            )
+        reductions = self.subsidised_idr + self.written_off_idr + subsidy.amount_idr
+        refuse_subsidy_above_charges(reductions, self.principal_idr)
         self.subsidies.append(subsidy)
+        if self.status == LoanStatus.NEEDS_DECISION and self.balance_idr <= 0:
+            self._settle(subsidy.granted_on, refund_due=0, now=now)
 
     def _open_cost_lines(self) -> list[CostLine]:
-        self._refuse_unless_open()
+        if self.status != LoanStatus.OPEN:
+            raise Conflict(
+                "costs_frozen",
+                f"loan {self.id} is {self.status}: the costs are frozen once the participant "
+                f"departs (departed on {self.departure_date})",
+            )
         if self.cost_lines is None:
             raise RuntimeError(f"loan {self.id} was loaded without its cost items")
         return self.cost_lines
 
-    def _refuse_unless_open(self) -> None:
-        if self.status != LoanStatus.OPEN:
-            raise Conflict(
-                "schedule_fixed",
-                f"loan {self.id} is {self.status}: costs and subsidies change only before the "
-                "repayment schedule is fixed",
-            )
-
     def _check_costs(self, items: list[CostItem], rules: ChargeRules) -> None:
         check_cost_list(items, rules, f"loan {self.id}")
-        refuse_subsidy_above_charges(self.subsidised_idr, principal_of(items))
+        refuse_subsidy_above_charges(
+            self.subsidised_idr + self.written_off_idr, principal_of(items)
+        )
 
     # --- payments and settlement -------------------------------------------------------------
 
@@ -378,7 +572,7 @@ class Loan:
                     f"{earlier.paid_on.isoformat()}; a different transfer needs its own reference",
                 )
             return False
-        if self.status == LoanStatus.OPEN:
+        if self.status in (LoanStatus.OPEN, LoanStatus.NEEDS_DECISION):
             raise Conflict("no_schedule_yet", f"loan {self.id} has no repayment schedule yet")
         if self.status == LoanStatus.SETTLED:
             raise Conflict("loan_settled", f"loan {self.id} is settled; nothing is owed")

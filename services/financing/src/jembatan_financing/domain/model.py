@@ -48,6 +48,9 @@ class LoanStatus(StrEnum):
     """Costs may still change; the repayment schedule waits for the departure date."""
     REPAYING = "repaying"
     """The schedule is fixed."""
+    NEEDS_DECISION = "needs_decision"
+    """Departed, but no schedule within the contract meets the instalment cap: nothing falls
+    due until an operator decides (a schedule, a subsidy, a write-off by the funder)."""
     PAUSED = "paused"
     """The participant returned early; nothing falls due until the loan is restructured."""
     SETTLED = "settled"
@@ -211,6 +214,61 @@ def repayment_schedule(
         )
         for index, amount in enumerate(split_principal(principal_idr, count))
     )
+
+
+def due_dates_until(first_due: date, last_day: date) -> int:
+    """How many monthly due dates, from `first_due` on, fall on or before `last_day`."""
+    months = (last_day.year - first_due.year) * 12 + last_day.month - first_due.month
+    if months >= 0 and add_months(first_due, months) > last_day:
+        months -= 1
+    return max(months + 1, 0)
+
+
+def contract_end(departure_date: date, contract_months: int) -> date:
+    return add_months(departure_date, contract_months)
+
+
+def smallest_reduction(owed_idr: int, count: int, cap_idr: int) -> int:
+    """The least a subsidy or write-off must take off `owed_idr` for a schedule of `count`
+    instalments (`split_principal`) to keep each within `cap_idr`."""
+    if count < 1:
+        return owed_idr
+    if owed_idr > cap_idr * count:
+        return owed_idr - cap_idr * count
+    return max(largest_instalment(owed_idr, count) - cap_idr, 0)
+
+
+@dataclass(frozen=True)
+class ScheduleDecision:
+    """Where a departed participant's loan stands when no schedule meets the rules: the longest
+    schedule within the contract that can still start (from `first_due_date`, `instalments`
+    monthly), its largest instalment, and what must be taken off for it to fit the cap."""
+
+    owed_idr: int
+    cap: InstalmentCap
+    first_due_date: date
+    instalments: int
+    contract_end: date
+
+    @property
+    def smallest_instalment_idr(self) -> int:
+        if self.instalments < 1:
+            return self.owed_idr
+        return largest_instalment(self.owed_idr, self.instalments)
+
+    @property
+    def shortfall_idr(self) -> int:
+        return smallest_reduction(self.owed_idr, self.instalments, self.cap.amount_idr)
+
+
+def schedule_decision(
+    owed_idr: int, departure_date: date, contract_months: int, cap: InstalmentCap, today: date
+) -> ScheduleDecision:
+    """The longest schedule within the contract that can start today or later, and how far it is
+    from meeting the cap."""
+    first = max(first_due_date(departure_date), today)
+    end = contract_end(departure_date, contract_months)
+    return ScheduleDecision(owed_idr, cap, first, due_dates_until(first, end), end)
 
 
 def restructured_schedule(

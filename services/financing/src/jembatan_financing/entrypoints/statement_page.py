@@ -107,6 +107,7 @@ def render_statement(statement: dict[str, Any]) -> str:
         [
             ("Charges", rupiah(totals["charges_idr"])),
             ("Subsidies", "- " + rupiah(totals["subsidies_idr"])),
+            ("Written off by the funder", "- " + rupiah(totals["written_off_idr"])),
             ("You owe", rupiah(totals["owed_idr"])),
             ("You paid", rupiah(totals["paid_idr"])),
             ("Balance", rupiah(totals["balance_idr"])),

@@ -28,6 +28,8 @@ from ..domain.commands import (
     RecordPayment,
     RemoveCostItem,
     Restructure,
+    ScheduleWithinContract,
+    WriteOff,
 )
 from ..domain.guards import refuse_salary_deduction
 from ..domain.loan import Funder, Loan, NotYet, Subsidy
@@ -256,12 +258,12 @@ async def grant_subsidies(
 ) -> list[uuid.UUID | Refused]:
     """Record each subsidy on its loan (`Loan.grant_subsidy`); answers the subsidy's id."""
     loans = await repo.get_many({command.loan_id for command in commands})
-    today = clock.today()
+    now, today = clock.now(), clock.today()
     outcomes: list[uuid.UUID | Refused] = []
     for command in commands:
         subsidy = Subsidy(uuid.uuid4(), command.provider, command.item, command.amount_idr, today)
         try:
-            _found(loans, command.loan_id).grant_subsidy(subsidy)
+            _found(loans, command.loan_id).grant_subsidy(subsidy, now)
         except RuleViolation as refusal:
             outcomes.append(Refused(refusal))
             continue
@@ -318,5 +320,56 @@ async def restructure_loans(
             outcomes.append(Refused(refusal))
             continue
         outcomes.append(loan.id)
+    await repo.save()
+    return outcomes
+
+
+async def schedule_within_contracts(
+    commands: Sequence[ScheduleWithinContract],
+    repo: FinancingRepository,
+    *,
+    terms: LoanTerms,
+    clock: Clock,
+) -> list[uuid.UUID | Refused]:
+    """Fix the chosen schedule of each loan that needs a decision
+    (`Loan.schedule_within_contract`)."""
+    loans = await repo.get_many({command.loan_id for command in commands})
+    now, today = clock.now(), clock.today()
+    outcomes: list[uuid.UUID | Refused] = []
+    for command in commands:
+        try:
+            loan = _found(loans, command.loan_id)
+            loan.schedule_within_contract(
+                command.first_due_date, command.instalments, terms, today, now
+            )
+        except RuleViolation as refusal:
+            outcomes.append(Refused(refusal))
+            continue
+        outcomes.append(loan.id)
+    await repo.save()
+    return outcomes
+
+
+async def write_off_loans(
+    commands: Sequence[WriteOff],
+    repo: FinancingRepository,
+    *,
+    terms: LoanTerms,
+    clock: Clock,
+) -> list[uuid.UUID | Refused]:
+    """Record each funder's write-off of a loan that needs a decision (`Loan.write_off`);
+    answers the write-off's id."""
+    loans = await repo.get_many({command.loan_id for command in commands})
+    now, today = clock.now(), clock.today()
+    outcomes: list[uuid.UUID | Refused] = []
+    for command in commands:
+        write_off_id = uuid.uuid4()
+        try:
+            loan = _found(loans, command.loan_id)
+            loan.write_off(write_off_id, command.amount_idr, terms, today, now)
+        except RuleViolation as refusal:
+            outcomes.append(Refused(refusal))
+            continue
+        outcomes.append(write_off_id)
     await repo.save()
     return outcomes
