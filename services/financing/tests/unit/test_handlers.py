@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import date, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -13,6 +14,7 @@ import pytest
 
 from jembatan_contracts import (
     CandidatePlaced,
+    CandidateWithdrawn,
     Departed,
     EarlyReturned,
     EarlyReturnReason,
@@ -26,6 +28,7 @@ from jembatan_contracts import (
     RepaymentScheduleFixed,
     ScheduleNeedsDecision,
     Track,
+    WithdrawalReason,
 )
 from jembatan_financing.adapters.repository import FinancingRepository
 from jembatan_financing.domain.commands import (
@@ -50,6 +53,7 @@ from jembatan_financing.domain.model import (
     loan_id_for,
     payment_id_for,
 )
+from jembatan_financing.domain.terms import WithdrawalBeforeDeparture
 from jembatan_financing.entrypoints.consumers import raise_first_refusal
 from jembatan_financing.service_layer import handlers
 from jembatan_financing.service_layer.handlers import RecordedPayment, Refused
@@ -476,6 +480,118 @@ async def test_an_early_return_naming_another_candidate_is_refused(
 
     assert rule_of(outcome) == "journey_mismatch"
     assert repo.loans[loan_id_for(placement.placement_id)].status == LoanStatus.REPAYING
+
+
+# --- withdrawal (CandidateWithdrawn) --------------------------------------------------------------
+
+
+def withdrawn(placement: CandidatePlaced, **fields: Any) -> CandidateWithdrawn:
+    values: dict[str, Any] = {
+        "agency": placement.agency,
+        "journey_id": placement.journey_id,
+        "candidate_id": placement.candidate_id,
+        "reason": WithdrawalReason.HEALTH,
+        "withdrawn_on": date(2026, 10, 20),
+    }
+    return CandidateWithdrawn(**{**values, **fields})
+
+
+async def withdraw(repo: Fake, clock: Clock, *events: CandidateWithdrawn) -> list[Any]:
+    return await handlers.close_loans_of_withdrawn(events, repo, terms=TERMS, clock=clock)
+
+
+async def test_a_withdrawal_before_departure_closes_the_loan_and_asks_nothing(
+    repo: Fake, clock: Clock
+) -> None:
+    placement = placed(Track.SSW)
+    [loan_id] = await open_loans(repo, clock, placement)
+    await handlers.grant_subsidies(
+        [GrantSubsidy(loan_id, "JOE Cooperative", "Education", 2_000_000)], repo, clock
+    )
+    outcomes = await withdraw(repo, clock, withdrawn(placement), withdrawn(placement))
+
+    loan = repo.loans[loan_id]
+    assert outcomes == [placement.candidate_id, placement.candidate_id]
+    assert (loan.status, loan.closed_on, loan.balance_idr) == (
+        LoanStatus.CLOSED,
+        date(2026, 10, 20),
+        0,
+    )
+    assert loan.written_off_idr == 28_000_000  # the funder's loss: what was owed
+    [loss] = repo.staged(LoanWrittenOff)
+    assert (loss.reason, loss.written_off_idr, loss.balance_idr, loss.written_off_on) == (
+        "never_departed",
+        28_000_000,
+        0,
+        date(2026, 10, 20),
+    )
+    [frozen] = await handlers.add_cost_items(
+        [AddCostItem(loan_id, CostItem("flight", "Flight", 1))], repo, terms=TERMS, clock=clock
+    )
+    assert rule_of(frozen) == "loan_closed"
+    await fix(repo, clock, departed(placement))
+    assert repo.loans[loan_id].status == LoanStatus.CLOSED
+    assert repo.staged(RepaymentScheduleFixed) == []
+
+
+async def test_a_withdrawal_after_departure_keeps_the_schedule(repo: Fake, clock: Clock) -> None:
+    placement = placed()
+    loan = await repaying(repo, clock, placement)
+    before = len(repo.outbox)
+    [outcome] = await withdraw(repo, clock, withdrawn(placement))
+
+    assert outcome == placement.candidate_id
+    stored = repo.loans[loan.id]
+    assert (stored.status, len(stored.instalments), stored.written_off_idr) == (
+        LoanStatus.REPAYING,
+        10,
+        0,
+    )
+    assert len(repo.outbox) == before
+
+
+async def test_a_loan_opened_after_its_candidates_withdrawal_closes_as_it_opens(
+    repo: Fake, clock: Clock
+) -> None:
+    placement = placed(Track.TITP, 36)
+    await withdraw(repo, clock, withdrawn(placement))
+    [loan_id] = await open_loans(repo, clock, placement)
+
+    assert repo.loans[loan_id].status == LoanStatus.CLOSED
+    assert [type(e).__name__ for e in repo.outbox] == ["LoanOpened", "LoanWrittenOff"]
+
+
+async def test_a_withdrawal_naming_another_agency_is_refused_as_forged(
+    repo: Fake, clock: Clock
+) -> None:
+    placement = placed()
+    [loan_id] = await open_loans(repo, clock, placement)
+    [outcome] = await withdraw(repo, clock, withdrawn(placement, agency="kota-serang"))
+
+    assert rule_of(outcome) == "journey_mismatch"
+    assert repo.loans[loan_id].status == LoanStatus.OPEN
+
+
+async def test_what_a_withdrawn_participant_owes_is_dated_configuration(
+    repo: Fake, clock: Clock
+) -> None:
+    dated = replace(
+        TERMS.dated,
+        withdrawals_before_departure=(
+            WithdrawalBeforeDeparture(date(2026, 1, 1), 40, "a funder's agreed terms"),
+        ),
+    )
+    terms = LoanTerms(dated=dated)
+    placement = placed(Track.TITP, 36)
+    [loan_id] = await open_loans(repo, clock, placement)
+    await handlers.close_loans_of_withdrawn([withdrawn(placement)], repo, terms=terms, clock=clock)
+
+    loan = repo.loans[loan_id]
+    assert (loan.status, loan.written_off_idr, loan.balance_idr) == (
+        LoanStatus.CLOSED,
+        7_500_000,
+        5_000_000,
+    )
 
 
 # --- the due-instalment scheduler -----------------------------------------------------------------

@@ -47,6 +47,7 @@ from ..domain.loan import (
     Restructuring,
     ScheduledInstalment,
     Subsidy,
+    Withdrawal,
     WriteOff,
 )
 from ..domain.model import LoanStatus, RepaymentChannel, instalment_id_for
@@ -58,6 +59,7 @@ from .orm import (
     payments,
     restructurings,
     subsidies,
+    withdrawn_candidates,
     write_offs,
 )
 
@@ -102,6 +104,22 @@ class FinancingRepository(abc.ABC):
     @abc.abstractmethod
     async def of_placements(self, placement_ids: Collection[uuid.UUID]) -> dict[uuid.UUID, Loan]:
         """The loans of these placements that have one, by placement id, as `get_many`."""
+
+    @abc.abstractmethod
+    async def of_candidates(
+        self, candidate_ids: Collection[uuid.UUID]
+    ) -> dict[uuid.UUID, list[Loan]]:
+        """The loans of these candidates, by candidate id, as `get_many`."""
+
+    @abc.abstractmethod
+    async def withdrawals(
+        self, candidate_ids: Collection[uuid.UUID]
+    ) -> dict[uuid.UUID, Withdrawal]:
+        """The withdrawals recorded of these candidates, by candidate id."""
+
+    @abc.abstractmethod
+    def add_withdrawal(self, withdrawal: Withdrawal) -> None:
+        """A candidate's withdrawal, recorded by the next `save` (once: a repeat is ignored)."""
 
     @abc.abstractmethod
     async def financed_placements(self, placement_ids: Collection[uuid.UUID]) -> set[uuid.UUID]:
@@ -165,6 +183,7 @@ def _columns(loan: Loan) -> dict[str, Any]:
         "settled_at": loan.settled_at,
         "refund_due_idr": loan.refund_due_idr,
         "channel": loan.channel,
+        "closed_on": loan.closed_on,
     }
 
 
@@ -189,6 +208,7 @@ class SqlFinancingRepository(FinancingRepository):
         self._restructurings: dict[uuid.UUID, Restructuring] = {}
         """The open restructuring of each loan read with one, to write its decision."""
         self._funders: list[Funder] = []
+        self._withdrawals: list[Withdrawal] = []
         self._due: dict[uuid.UUID, DueInstalment] = {}
         self._due_traceparents: dict[uuid.UUID, str | None] = {}
 
@@ -203,6 +223,31 @@ class SqlFinancingRepository(FinancingRepository):
     async def of_placements(self, placement_ids: Collection[uuid.UUID]) -> dict[uuid.UUID, Loan]:
         found = await self._load(loans.c.placement_id.in_(set(placement_ids)), with_costs=False)
         return {loan.placement_id: loan for loan in found}
+
+    async def of_candidates(
+        self, candidate_ids: Collection[uuid.UUID]
+    ) -> dict[uuid.UUID, list[Loan]]:
+        found = await self._load(loans.c.candidate_id.in_(set(candidate_ids)), with_costs=False)
+        by_candidate: dict[uuid.UUID, list[Loan]] = defaultdict(list)
+        for loan in found:
+            by_candidate[loan.candidate_id].append(loan)
+        return dict(by_candidate)
+
+    async def withdrawals(
+        self, candidate_ids: Collection[uuid.UUID]
+    ) -> dict[uuid.UUID, Withdrawal]:
+        query = select(withdrawn_candidates).where(
+            withdrawn_candidates.c.candidate_id.in_(set(candidate_ids))
+        )
+        return {
+            row.candidate_id: Withdrawal(
+                row.candidate_id, row.agency, row.journey_id, row.withdrawn_on
+            )
+            for row in await self.session.execute(query)
+        }
+
+    def add_withdrawal(self, withdrawal: Withdrawal) -> None:
+        self._withdrawals.append(withdrawal)
 
     async def financed_placements(self, placement_ids: Collection[uuid.UUID]) -> set[uuid.UUID]:
         query = select(loans.c.placement_id).where(loans.c.placement_id.in_(set(placement_ids)))
@@ -361,6 +406,7 @@ class SqlFinancingRepository(FinancingRepository):
     async def save(self) -> WriteConflicts:
         conflicts = WriteConflicts()
         conflicts.funders_taken = await self._save_funders()
+        await self._save_withdrawals()
         changed = [loan for loan in self._loans.values() if self._changed(loan)]
         events = [event for loan in changed for event in loan.events]
         staged = outbox_rows(*events)
@@ -374,6 +420,22 @@ class SqlFinancingRepository(FinancingRepository):
         self._loans, self._read, self._restructurings = {}, {}, {}
         conflicts.not_claimed = await self._save_announcements()
         return conflicts
+
+    async def _save_withdrawals(self) -> None:
+        added, self._withdrawals = self._withdrawals, []
+        if not added:
+            return
+        rows = [
+            {
+                "candidate_id": w.candidate_id,
+                "agency": w.agency,
+                "journey_id": w.journey_id,
+                "withdrawn_on": w.withdrawn_on,
+            }
+            for w in {w.candidate_id: w for w in added}.values()
+        ]
+        statement = dialect_insert(self.session, withdrawn_candidates).on_conflict_do_nothing()
+        await self.session.execute(statement, rows)
 
     def _changed(self, loan: Loan) -> bool:
         return bool(loan.events) or self._read.get(loan.id) != _read(loan)
@@ -646,6 +708,7 @@ def _loan(
         settled_at=row.settled_at,
         refund_due_idr=row.refund_due_idr,
         channel=row.channel,
+        closed_on=row.closed_on,
         cost_lines=cost_lines,
         subsidies=granted or [],
         write_offs=written_off or [],

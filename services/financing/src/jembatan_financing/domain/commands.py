@@ -1,5 +1,6 @@
 """What an operator asks of financing. Each handler takes a list of one kind; the events that
-financing reacts to (CandidatePlaced, Departed, EarlyReturned) come from `jembatan_contracts`."""
+financing reacts to (CandidatePlaced, Departed, EarlyReturned, CandidateWithdrawn) come from
+`jembatan_contracts`."""
 
 from __future__ import annotations
 

@@ -16,6 +16,7 @@ from datetime import date, datetime
 
 from jembatan_contracts import (
     CandidatePlaced,
+    CandidateWithdrawn,
     Departed,
     EarlyReturned,
     Event,
@@ -113,6 +114,20 @@ class WriteOff:
 
 
 @dataclass(frozen=True)
+class Withdrawal:
+    """A candidate's withdrawal, as registration announced it (CandidateWithdrawn)."""
+
+    candidate_id: uuid.UUID
+    agency: str
+    journey_id: uuid.UUID
+    withdrawn_on: date
+
+    @classmethod
+    def of(cls, event: CandidateWithdrawn) -> Withdrawal:
+        return cls(event.candidate_id, event.agency, event.journey_id, event.withdrawn_on)
+
+
+@dataclass(frozen=True)
 class Payment:
     id: uuid.UUID
     reference: str
@@ -172,6 +187,8 @@ class Loan:
     schedule_fixed_at: datetime | None = None
     paused_on: date | None = None
     settled_at: datetime | None = None
+    closed_on: date | None = None
+    """The day the candidate withdrew, for a loan closed because they never departed."""
     refund_due_idr: int = 0
     cost_lines: list[CostLine] | None = None
     """None when not loaded: only the use cases that change the costs load them."""
@@ -268,17 +285,53 @@ class Loan:
         """Placement publishes a placement's events with the agency, journey and candidate of
         its CandidatePlaced, which opened this loan; an event naming the placement but another
         of them was not published so."""
+        self._refuse_mismatch(
+            f"{event.event_type} of placement {event.placement_id}",
+            event.agency,
+            event.journey_id,
+            event.candidate_id,
+        )
+
+    def _refuse_mismatch(
+        self, what_event: str, agency: str, journey_id: uuid.UUID, candidate_id: uuid.UUID
+    ) -> None:
         for what, held, claimed in (
-            ("agency", self.agency, event.agency),
-            ("journey", self.journey_id, event.journey_id),
-            ("candidate", self.candidate_id, event.candidate_id),
+            ("agency", self.agency, agency),
+            ("journey", self.journey_id, journey_id),
+            ("candidate", self.candidate_id, candidate_id),
         ):
             if held != claimed:
                 raise JourneyMismatch(
-                    f"{event.event_type} of placement {event.placement_id} names {what}"
-                    f" {claimed} but its loan (opened on CandidatePlaced) has {what} {held};"
-                    " a forged or broken event, not handled"
+                    f"{what_event} names {what} {claimed} but its loan (opened on"
+                    f" CandidatePlaced) has {what} {held}; a forged or broken event, not handled"
                 )
+
+    def close_on_withdrawal(self, withdrawal: Withdrawal, terms: LoanTerms, now: datetime) -> None:
+        """The candidate withdrew: a loan of one who has not departed is closed. What the dated
+        terms still ask of them (nothing by default: they never earn the wage it is repaid
+        from) stays its balance; the rest is written off, the funder's loss. A participant who
+        departed keeps their schedule."""
+        self._refuse_mismatch(
+            f"CandidateWithdrawn of candidate {withdrawal.candidate_id}",
+            withdrawal.agency,
+            withdrawal.journey_id,
+            withdrawal.candidate_id,
+        )
+        if self.status != LoanStatus.OPEN:
+            return
+        owed = self.owed_idr
+        share = terms.dated.withdrawal_before_departure_on(withdrawal.withdrawn_on)
+        loss = owed - owed * share.participant_share_percent // 100
+        self.status = LoanStatus.CLOSED
+        self.closed_on = withdrawal.withdrawn_on
+        if loss > 0:
+            self._write_off(
+                event_id_for("never-departed", self.id),
+                loss,
+                WriteOffReason.NEVER_DEPARTED,
+                withdrawal.withdrawn_on,
+                now,
+            )
 
     def fix_schedule(
         self, departed: Departed, terms: LoanTerms, today: date, now: datetime
@@ -529,6 +582,12 @@ class Loan:
             self._settle(subsidy.granted_on, refund_due=0, now=now)
 
     def _open_cost_lines(self) -> list[CostLine]:
+        if self.status == LoanStatus.CLOSED:
+            raise Conflict(
+                "loan_closed",
+                f"loan {self.id} was closed on {self.closed_on}: the candidate withdrew before "
+                "departing",
+            )
         if self.status != LoanStatus.OPEN:
             raise Conflict(
                 "costs_frozen",
@@ -576,6 +635,12 @@ class Loan:
             raise Conflict("no_schedule_yet", f"loan {self.id} has no repayment schedule yet")
         if self.status == LoanStatus.SETTLED:
             raise Conflict("loan_settled", f"loan {self.id} is settled; nothing is owed")
+        if self.status == LoanStatus.CLOSED:
+            raise Conflict(
+                "loan_closed",
+                f"loan {self.id} was closed on {self.closed_on}: the candidate withdrew before "
+                "departing, and no schedule is repaid",
+            )
         applied, _credit = allocate_payment(self.active_schedule(), amount_idr)
         active = {i.number: i for i in self.instalments if i.superseded_at is None}
         for number, amount in applied:

@@ -55,6 +55,10 @@ class LoanStatus(StrEnum):
     """The participant returned early; nothing falls due until the loan is restructured."""
     SETTLED = "settled"
     """Nothing is owed any more."""
+    CLOSED = "closed"
+    """The candidate withdrew before departing: nothing more happens to the loan. What the
+    terms still ask of them (nothing by default) is its balance; the rest the funder wrote
+    off."""
 
 
 @dataclass(frozen=True)

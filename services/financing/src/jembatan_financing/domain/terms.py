@@ -82,6 +82,27 @@ class PrincipalMaximum:
 
 
 @dataclass(frozen=True)
+class WithdrawalBeforeDeparture:
+    """What a candidate who withdraws before departing still owes: this share of it."""
+
+    valid_from: date
+    participant_share_percent: int
+    source: str
+
+    def __post_init__(self) -> None:
+        if not 0 <= self.participant_share_percent <= 100:
+            raise ValueError(
+                "participant_share_percent is a share of what is owed: 0 to 100, not "
+                f"{self.participant_share_percent}"
+            )
+
+
+NOTHING_OWED_ON_WITHDRAWAL = WithdrawalBeforeDeparture(
+    date.min, 0, "protective default: nothing is asked of a participant who never departed"
+)
+
+
+@dataclass(frozen=True)
 class EmployerBorneCosts:
     """Costs the Japanese side bears under SSW; the worker may not be charged them."""
 
@@ -119,6 +140,7 @@ class DatedTerms:
     charge_maxima: tuple[ChargeMaximum, ...] = ()
     channels: tuple[Channel, ...] = ()
     principal_maxima: tuple[PrincipalMaximum, ...] = ()
+    withdrawals_before_departure: tuple[WithdrawalBeforeDeparture, ...] = ()
 
     def costs_on(self, track: Track, day: date) -> DefaultCosts | None:
         return in_force([c for c in self.costs if c.track == track], day)
@@ -152,6 +174,10 @@ class DatedTerms:
         entries = [m for m in self.principal_maxima if m.track == track and m.channel == channel]
         what = f"maximum principal for {track} via {channel}"
         return _required(in_force(entries, day), what, day)
+
+    def withdrawal_before_departure_on(self, day: date) -> WithdrawalBeforeDeparture:
+        """The share still owed on withdrawal, or nothing if none is configured."""
+        return in_force(self.withdrawals_before_departure, day) or NOTHING_OWED_ON_WITHDRAWAL
 
     def change_dates(self) -> list[date]:
         """Every day on which some entry takes over: between two of them nothing changes."""
@@ -239,6 +265,12 @@ def parse_terms(document: dict[str, Any]) -> DatedTerms:
                 raw["source"],
             )
             for raw in document.get("principal_maximum", [])
+        ),
+        withdrawals_before_departure=tuple(
+            WithdrawalBeforeDeparture(
+                raw["valid_from"], int(raw["participant_share_percent"]), raw["source"]
+            )
+            for raw in document.get("withdrawal_before_departure", [])
         ),
         affordability=tuple(
             Affordability(raw["valid_from"], int(raw["max_share_of_wage_percent"]))

@@ -189,6 +189,9 @@ class LoanSummary(BaseModel):
     opened_at: datetime
     departure_date: date | None
     paused_on: date | None
+    closed_on: date | None = Field(
+        description="The day the candidate withdrew, on a loan closed as they never departed."
+    )
     arrears: ArrearsView
 
 

@@ -16,7 +16,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TypeVar
 
-from jembatan_contracts import CandidatePlaced, Departed, EarlyReturned
+from jembatan_contracts import CandidatePlaced, CandidateWithdrawn, Departed, EarlyReturned
 from jembatan_kit.clock import Clock
 from jembatan_kit.errors import Conflict, NotFound, RuleViolation
 
@@ -32,7 +32,7 @@ from ..domain.commands import (
     WriteOff,
 )
 from ..domain.guards import refuse_salary_deduction
-from ..domain.loan import Funder, Loan, NotYet, Subsidy
+from ..domain.loan import Funder, Loan, NotYet, Subsidy, Withdrawal
 from ..domain.model import LoanTerms, funder_id_for, loan_id_for, payment_id_for
 
 
@@ -87,8 +87,10 @@ async def open_loans(
 ) -> list[uuid.UUID | Refused]:
     """Open each placement's loan, fronted by the default funder, with the itemised default costs
     of its track in force on the day the contract was signed. A placement whose loan is open
-    already (a repeated event) opens nothing."""
+    already (a repeated event) opens nothing. The loan of a candidate whose withdrawal was
+    handled before is closed as it opens (`Loan.close_on_withdrawal`)."""
     financed = await repo.financed_placements({event.placement_id for event in events})
+    withdrawn = await repo.withdrawals({event.candidate_id for event in events})
     funder_id = funder_id_for(default_funder)
     now, today = clock.now(), clock.today()
     outcomes: list[uuid.UUID | Refused] = []
@@ -103,6 +105,9 @@ async def open_loans(
             loan = Loan.open(
                 event, items, terms=terms, charged_on=charged_on, funder_id=funder_id, now=now
             )
+            withdrawal = withdrawn.get(event.candidate_id)
+            if withdrawal is not None:  # the withdrawal was handled first
+                loan.close_on_withdrawal(withdrawal, terms, now)
         except RuleViolation as refusal:
             outcomes.append(Refused(refusal))
             continue
@@ -163,6 +168,33 @@ async def pause_for_early_returns(
             outcomes.append(Refused(refusal))
             continue
         outcomes.append(loan.id)
+    await repo.save()
+    return outcomes
+
+
+async def close_loans_of_withdrawn(
+    events: Sequence[CandidateWithdrawn],
+    repo: FinancingRepository,
+    *,
+    terms: LoanTerms,
+    clock: Clock,
+) -> list[uuid.UUID | Refused]:
+    """Close the loan of each withdrawn candidate who has not departed
+    (`Loan.close_on_withdrawal`); one who departed keeps their schedule. The withdrawal is
+    recorded, for a CandidatePlaced handled after it. Answers the candidate's id."""
+    loans = await repo.of_candidates({event.candidate_id for event in events})
+    now = clock.now()
+    outcomes: list[uuid.UUID | Refused] = []
+    for event in events:
+        withdrawal = Withdrawal.of(event)
+        try:
+            for loan in loans.get(event.candidate_id, []):
+                loan.close_on_withdrawal(withdrawal, terms, now)
+        except RuleViolation as refusal:
+            outcomes.append(Refused(refusal))
+            continue
+        repo.add_withdrawal(withdrawal)
+        outcomes.append(event.candidate_id)
     await repo.save()
     return outcomes
 

@@ -254,6 +254,7 @@ def _summary(row: Any, schedule: list[InstalmentState], today: date) -> dict[str
         "opened_at": row.opened_at,
         "departure_date": row.departure_date,
         "paused_on": row.paused_on,
+        "closed_on": row.closed_on,
         "bucket": arrears.bucket,
         "arrears": {
             "as_of": as_of,
