@@ -375,6 +375,21 @@ async def test_a_write_off_of_the_shortfall_lets_a_schedule_within_the_contract_
     assert rule_of(again) == "no_decision_pending"
 
 
+async def test_no_schedule_is_chosen_beyond_the_contracts_end(repo: Fake, clock: Clock) -> None:
+    loan = await waiting_for_a_decision(repo, clock)
+    await handlers.write_off_loans([WriteOff(loan.id)], repo, terms=TERMS, clock=clock)
+    later = type(clock)(clock.now() + timedelta(days=400))  # the 12-month contract has ended
+    outcomes = await handlers.schedule_within_contracts(
+        [ScheduleWithinContract(loan.id), ScheduleWithinContract(loan.id, None, 1)],
+        repo,
+        terms=TERMS,
+        clock=later,
+    )
+
+    assert [rule_of(o) for o in outcomes] == ["schedule_beyond_contract"] * 2
+    assert repo.loans[loan.id].status == LoanStatus.NEEDS_DECISION
+
+
 async def test_a_subsidy_is_a_way_out_and_one_that_leaves_nothing_owed_settles(
     repo: Fake, clock: Clock
 ) -> None:

@@ -443,7 +443,7 @@ class Loan:
         refuse_repayment_before_month_three(first, first_due_date(self.departure_date))
         most = due_dates_until(first, standing.contract_end)
         count = instalments or most
-        if count > most:
+        if count > most or most == 0:
             raise RuleViolation(
                 "schedule_beyond_contract",
                 f"from {first.isoformat()}, at most {most} monthly instalments fall due by the "
