@@ -7,15 +7,15 @@ from __future__ import annotations
 import asyncio
 import os
 import time
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import asyncpg
 import nats
 from nats.aio.client import Client as NatsClient
 
-from jembatan_cli.system import SERVICES, LocalSystem, ServiceProcess, auth_secret
-from jembatan_kit.auth import issue_token
+from jembatan_cli.system import SERVICES, LocalSystem, local_issuer
+from jembatan_kit.auth import NATIONAL_AGENCY, NIK_READER
+from jembatan_kit.issuers import issue_token
 from jembatan_kit.testing.helpers import consumers_drained
 
 from .databases import unsent_count
@@ -23,21 +23,6 @@ from .databases import unsent_count
 POSTGRES_ADMIN = os.environ.get(
     "BENCH_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
 )
-
-
-@dataclass
-class BenchSystem(LocalSystem):
-    """LocalSystem with settings per service (each service its own PostgreSQL database)."""
-
-    per_service_env: dict[str, dict[str, str]] = field(default_factory=dict)
-
-    def _spawn(self, name: str, logs: Path) -> ServiceProcess:
-        shared: dict[str, str] = self.extra_env  # type: ignore[has-type]
-        self.extra_env = {**shared, **self.per_service_env.get(name, {})}
-        try:
-            return super()._spawn(name, logs)
-        finally:
-            self.extra_env = shared
 
 
 def sqlite_databases(data_dir: Path) -> dict[str, str]:
@@ -71,7 +56,7 @@ async def drop_databases(suffix: str) -> None:
 def bench_token(data_dir: Path, subject: str = "bench") -> str:
     """A Kemnaker bearer token, with the right to read NIKs, that the services of the system
     started in `data_dir` accept."""
-    return issue_token(auth_secret(data_dir), subject, "kemnaker", ["nik-reader"])
+    return issue_token(local_issuer(data_dir, NATIONAL_AGENCY), subject, [NIK_READER])
 
 
 def processes(system: LocalSystem) -> dict[str, int]:

@@ -1,20 +1,20 @@
 """Run a programme of the source articles against a running system, through the services' public
 HTTP APIs only, and sum up what happened.
 
-A run follows the programme's calendar: applicants are selected (registered) as many months ago
-as their training lasts, trained in classes with penjurusan and daily scores, tested at the end of
-training (today, by the training service's clock), matched to job orders, interviewed, contracted,
-given a Certificate of Eligibility and a visa, and depart three months from now; placement's clock
-is moved to each of those days before it is recorded (placement records a step once it has
-happened). Financing's clock is then moved to the first due date, so the first instalments fall
-due, and some are paid.
+A run follows the programme's calendar: applicants were selected as many months ago as their
+training lasts (they are registered, and judged, today: see `calendar`), trained in classes with
+penjurusan and daily scores, tested at the end of training (today, by the training service's
+clock), matched to job orders, interviewed, contracted, given a Certificate of Eligibility and a
+visa, and depart three months from now; placement's clock is moved to each of those days before
+it is recorded (placement records a step once it has happened). Financing's clock is then moved
+to the first due date, so the first instalments fall due, and some are paid.
 
 Between steps the run waits for the events' effects by polling the API of the service that
 consumes them (a registration shows up in training; readiness in placement; a contract as a loan
 in financing; a departure as a repayment schedule).
 
     from jembatan_cli.scenarios.runner import run_scenario
-    summary = run_scenario("kaltim", urls, secret, seed=0)
+    summary = run_scenario("kaltim", urls, local_issuers(data_dir), seed=0)
 """
 
 from __future__ import annotations
@@ -27,6 +27,8 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, date, datetime
 from datetime import time as time_of_day
 from typing import Any, Protocol, TypeVar
+
+from jembatan_kit.issuers import LocalIssuer
 
 from .calendar import Calendar
 from .client import ScenarioError, Services, wait_until
@@ -85,7 +87,7 @@ def size_of(scenario: Scenario, scale: float | None, size: int | None) -> int:
 async def run_scenario_async(
     scenario: str | Scenario,
     urls: Mapping[str, str],
-    secret: str,
+    issuers: Mapping[str, LocalIssuer],
     seed: int = 0,
     scale: float | None = None,
     *,
@@ -94,10 +96,11 @@ async def run_scenario_async(
     concurrency: int = 6,
 ) -> ScenarioSummary:
     """Run the scenario against the services at `urls` (service name -> base URL), with tokens
-    signed by `secret`. `size` applicants, or `scale` x the programme's full year, or the
-    scenario's small default. The same scenario, size and seed make the same people."""
+    signed by the agencies' `issuers` (agency -> issuer). `size` applicants, or `scale` x the
+    programme's full year, or the scenario's small default. The same scenario, size and seed
+    make the same people."""
     chosen = scenario if isinstance(scenario, Scenario) else scenario_named(scenario)
-    services = Services(urls, secret, user=f"scenario-{chosen.name}", concurrency=concurrency)
+    services = Services(urls, issuers, user=f"scenario-{chosen.name}", concurrency=concurrency)
     try:
         run = ScenarioRun(
             chosen, services, seed, size_of(chosen, scale, size), progress or _no_progress
@@ -110,7 +113,7 @@ async def run_scenario_async(
 def run_scenario(
     scenario: str | Scenario,
     urls: Mapping[str, str],
-    secret: str,
+    issuers: Mapping[str, LocalIssuer],
     seed: int = 0,
     scale: float | None = None,
     *,
@@ -123,7 +126,7 @@ def run_scenario(
     coroutine = run_scenario_async(
         scenario,
         urls,
-        secret,
+        issuers,
         seed,
         scale,
         size=size,
@@ -183,7 +186,7 @@ class ScenarioRun:
     async def run(self) -> ScenarioSummary:
         started = time.monotonic()
         calendar = Calendar.for_scenario(self.scenario, await self.check_system())
-        roster = build_roster(self.scenario, self.size, self.seed, calendar.selection)
+        roster = build_roster(self.scenario, self.size, self.seed, calendar.registered_on)
         self.summary.applicants = len(roster)
         await self.register(roster, calendar)
         if self.applicants:

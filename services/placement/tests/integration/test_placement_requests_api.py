@@ -14,7 +14,7 @@ import httpx
 import pytest
 from nats.aio.client import Client as NatsClient
 
-from jembatan_kit.testing.helpers import TEST_AUTH_SECRET, running_app
+from jembatan_kit.testing.helpers import running_app, trust_file_for_tests
 from jembatan_placement.bootstrap import build_app
 from jembatan_placement.config import PlacementSettings
 
@@ -24,7 +24,7 @@ from .test_placement_api import CAREGIVER_ORDER, open_order, place, ready_candid
 @pytest.fixture
 async def client(database_url: str, nats_url: str) -> AsyncIterator[httpx.AsyncClient]:
     settings = PlacementSettings(
-        database_url=database_url, nats_url=nats_url, auth_jwt_secret=TEST_AUTH_SECRET
+        database_url=database_url, nats_url=nats_url, auth_trust_file=trust_file_for_tests()
     )
     async with running_app(build_app(settings)) as client:
         yield client

@@ -16,7 +16,7 @@ import pytest
 from nats.aio.client import Client as NatsClient
 
 from jembatan_contracts import CandidateReadyForPlacement, CandidateWithdrawn, WithdrawalReason
-from jembatan_kit.testing.helpers import TEST_AUTH_SECRET, eventually, running_app
+from jembatan_kit.testing.helpers import eventually, running_app, trust_file_for_tests
 from jembatan_placement.bootstrap import build_app
 from jembatan_placement.config import PlacementSettings
 
@@ -29,7 +29,7 @@ async def client(database_url: str, nats_url: str) -> AsyncIterator[httpx.AsyncC
     settings = PlacementSettings(
         database_url=database_url,
         nats_url=nats_url,
-        auth_jwt_secret=TEST_AUTH_SECRET,
+        auth_trust_file=trust_file_for_tests(),
         clock_adjustable=True,
         consumer_max_deliver=2,
         consumer_batch_timeout_s=0.05,

@@ -461,6 +461,30 @@ async def test_a_correction_that_breaks_a_rule_changes_nothing(
     assert repo.stored[candidate_id].nik == siti().nik and repo.outbox == []
 
 
+async def test_a_correction_is_judged_on_the_date_the_registration_was_judged_on(
+    repo: FakeRepository,
+) -> None:
+    """Selected at 26 sixty days back, 27 today: a later correction still judges the
+    registration on its selection date, not on today or the registration date."""
+    selection_date = NOW.date() - timedelta(days=60)
+    budi = siti(
+        nik="6471051010990003",
+        full_name="Budi Santoso",
+        birth_date=date(1999, 10, 10),
+        sex=Sex.MALE,
+        selection_date=selection_date,
+    )
+    [candidate_id] = await registered(repo, budi)
+    assert repo.stored[candidate_id].selection_date == selection_date
+    later = FixedClock(NOW + timedelta(days=200))
+
+    [outcome] = await correct_candidates(
+        [CorrectCandidate(candidate_id, {"phone": "+62812000999"})], repo, later, CLERK
+    )
+
+    assert outcome == Corrected(candidate_id, [])
+
+
 async def test_a_withdrawn_or_unknown_candidate_is_not_corrected(repo: FakeRepository) -> None:
     [candidate_id] = await registered(repo, siti())
     await withdraw_candidates(

@@ -228,6 +228,25 @@ async def test_a_titp_candidate_is_announced_ready_once_with_n4(repo: Fake, cloc
     assert repo.enrolments[candidate_id].ready_at == clock.now()
 
 
+async def test_a_failed_jlpt_attempt_is_kept_and_never_counts(repo: Fake, clock: Clock) -> None:
+    candidate_id = await enrolled(repo, clock)
+    failed = only(
+        await handlers.record_results([jlpt(candidate_id, "N3", passed=False)], repo, clock)
+    )
+
+    assert (failed.passed, failed.became_ready, failed.readiness.ready) == (False, False, False)
+    assert failed.readiness.language_level is None
+    [kept] = repo.enrolments[candidate_id].results
+    assert (kept.result.level, kept.result.passed) == ("N3", False)
+    assert repo.enrolments[candidate_id].ready_at is None
+    assert (
+        of_type(repo, CertificatePassed) == [] and of_type(repo, CandidateReadyForPlacement) == []
+    )
+
+    later = jlpt(candidate_id, "N4", taken_on=TAKEN_ON + timedelta(days=1))
+    assert only(await handlers.record_results([later], repo, clock)).became_ready
+
+
 async def test_results_are_refused_by_rule_and_nothing_is_recorded_for_them(
     repo: Fake, clock: Clock
 ) -> None:

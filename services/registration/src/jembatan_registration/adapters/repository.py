@@ -190,6 +190,7 @@ class SqlRegistrationRepository(RegistrationRepository):
             rule_set=row.rule_set,
             warnings=list(row.warnings),
             registered_at=row.registered_at,
+            selection_date=row.selection_date or row.registered_at.date(),
             withdrawal=withdrawal,
         )
 
@@ -311,6 +312,7 @@ class SqlRegistrationRepository(RegistrationRepository):
             "journey_id": candidate.journey_id,
             "agency": candidate.agency,
             "registered_at": candidate.registered_at,
+            "selection_date": candidate.selection_date,
             "version": 1,
             **{name: value for name, value in columns.items() if name not in PERSONAL},
             **self._protected(columns),

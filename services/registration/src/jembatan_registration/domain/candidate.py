@@ -66,6 +66,9 @@ class Candidate:
     rule_set: str | None
     warnings: list[str]
     registered_at: datetime
+    selection_date: date
+    """The date eligibility was judged on: the selection date the registration named (within
+    the selection window) or the registration date. Corrections are judged on it again."""
     withdrawal: Withdrawal | None = None
     events: list[Event] = field(default_factory=list)
 
@@ -100,6 +103,7 @@ class Candidate:
             rule_set=decision.rule_set,
             warnings=decision.warnings,
             registered_at=now,
+            selection_date=command.selection_date or now.date(),
         )
         active.hold(candidate.nik, candidate.id, candidate.agency)
         candidate.events.append(
@@ -137,7 +141,7 @@ class Candidate:
         self, changes: dict[str, Any], now: datetime, active: ActiveRegistrations
     ) -> Decision:
         """Correct personal data. The corrected record must still pass every registration rule,
-        judged on the original registration date, and a corrected NIK must be free."""
+        judged on the date the registration was judged on, and a corrected NIK must be free."""
         if self.status is not CandidateStatus.ACTIVE:
             raise Conflict("withdrawn", f"candidate {self.id} is withdrawn; register anew")
         unknown = set(changes) - set(CORRECTABLE)
@@ -150,7 +154,7 @@ class Candidate:
         )
         if not changed:
             raise RuleViolation("nothing_to_correct", "the correction changes nothing")
-        decision = decide(corrected, now.date())
+        decision = decide(corrected, now.date(), judged_on=self.selection_date)
         if not decision.accepted:
             raise refused("correction_refused", decision)
         if "nik" in changed:
@@ -179,7 +183,7 @@ class Candidate:
         return decision
 
     def _as_registration(self) -> RegisterCandidate:
-        """The candidate as the registration it is now, judged on its registration date."""
+        """The candidate as the registration it is now, judged on the date it was judged on."""
         return RegisterCandidate(
             agency=self.agency,
             nik=self.nik,
@@ -191,5 +195,5 @@ class Candidate:
             preferred_sector=self.preferred_sector,
             phone=self.phone,
             region_code=None,
-            selection_date=self.registered_at.date(),
+            selection_date=self.selection_date,
         )

@@ -15,7 +15,7 @@ from typing import Any
 from jembatan_contracts import Track, WithdrawalReason
 from jembatan_kit.errors import RuleViolation
 
-from .eligibility import RuleCheck, check_eligibility, rule_set_on
+from .eligibility import RuleCheck, check_eligibility, check_selection_date, rule_set_on
 from .nik import ParsedNik, mismatch_warnings, parse_nik
 
 
@@ -45,7 +45,8 @@ class RegisterCandidate:
     region_code: str | None = None
     """Where the candidate declares to live: province (2 digits) or regency (4 digits)."""
     selection_date: date | None = None
-    """The date eligibility is judged on; the registration date when not given."""
+    """The date eligibility is judged on; the registration date when not given. One named by
+    the caller must lie in the selection window (`eligibility.check_selection_date`)."""
 
 
 @dataclass(frozen=True)
@@ -110,8 +111,10 @@ class Decision:
         return "; ".join(check.message for check in self.failures)
 
 
-def decide(command: RegisterCandidate, today: date) -> Decision:
-    selection_date = command.selection_date or today
+def decide(command: RegisterCandidate, today: date, judged_on: date | None = None) -> Decision:
+    """Every rule of a registration, judged on `judged_on` when given (a date the system
+    recorded: a correction is judged on the date its registration was), otherwise on the
+    selection date the command names, which must lie in the selection window, or today."""
     checks: list[RuleCheck] = []
     parsed = parse_nik(command.nik, today)
     if isinstance(parsed, list):
@@ -139,13 +142,20 @@ def decide(command: RegisterCandidate, today: date) -> Decision:
             "given" if name else "empty",
         )
     )
-    checks += check_eligibility(
-        command.track,
-        command.birth_date,
-        command.education,
-        command.preferred_sector,
-        selection_date,
-    )
+    selection_date = judged_on or command.selection_date or today
+    in_window = True
+    if judged_on is None and command.selection_date is not None:
+        window = check_selection_date(command.selection_date, today)
+        checks.append(window)
+        in_window = window.passed
+    if in_window:  # eligibility judged on a date outside the window would mean nothing
+        checks += check_eligibility(
+            command.track,
+            command.birth_date,
+            command.education,
+            command.preferred_sector,
+            selection_date,
+        )
     warnings = (
         mismatch_warnings(nik, command.birth_date, command.sex is Sex.FEMALE, command.region_code)
         if nik

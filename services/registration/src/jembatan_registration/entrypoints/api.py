@@ -20,6 +20,7 @@ from jembatan_kit.auth import (
     current_caller,
     require_agency,
 )
+from jembatan_kit.bodies import CommandBody
 from jembatan_kit.runtime import Runtime
 
 from ..adapters.protection import IdentityProtector
@@ -79,7 +80,7 @@ async def get_protector(request: Request) -> IdentityProtector:
 Protector = Annotated[IdentityProtector, Depends(get_protector)]
 
 
-class RegistrationRequest(BaseModel):
+class RegistrationRequest(CommandBody):
     agency: str = Field(pattern=AGENCY_PATTERN, examples=["kaltim"])
     nik: str = Field(examples=["6471054506010003"], description="16-digit NIK")
     full_name: str = Field(max_length=200)
@@ -95,7 +96,9 @@ class RegistrationRequest(BaseModel):
         description="Declared home region: province (2 digits) or regency (4 digits)",
     )
     selection_date: date | None = Field(
-        default=None, description="Date eligibility is judged on; today when not given"
+        default=None,
+        description="Date eligibility is judged on; today when not given. Never in the future,"
+        " and at most the selection window's days back (domain/data/eligibility.toml).",
     )
 
 
@@ -136,9 +139,10 @@ class CandidateView(BaseModel):
     rule_set: str | None
     warnings: list[str]
     registered_at: datetime
+    selection_date: date = Field(description="The date eligibility was judged on")
 
 
-class NikReadRequest(BaseModel):
+class NikReadRequest(CommandBody):
     reason: str = Field(description="Why the full NIK is needed; kept in the read log")
 
 
@@ -220,7 +224,7 @@ async def nik_read_log(
         return await queries.nik_reads_of(session, candidate_id)
 
 
-class WithdrawalRequest(BaseModel):
+class WithdrawalRequest(CommandBody):
     reason: WithdrawalReason
     note: str | None = Field(default=None, max_length=1000, description="Kept here, not sent")
 
@@ -243,7 +247,7 @@ async def withdraw(
     return {"candidate_id": str(candidate_id), "status": "withdrawn"}
 
 
-class CorrectionRequest(BaseModel):
+class CorrectionRequest(CommandBody):
     nik: str | None = None
     full_name: str | None = Field(default=None, max_length=200)
     phone: str | None = None

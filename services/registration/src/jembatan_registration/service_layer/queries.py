@@ -184,4 +184,5 @@ def _public_view(
         "rule_set": row.rule_set,
         "warnings": row.warnings if revealed else redact_warnings(row.warnings),
         "registered_at": row.registered_at,
+        "selection_date": row.selection_date or row.registered_at.date(),
     }

@@ -9,6 +9,7 @@ from pydantic import BaseModel, Field
 
 from jembatan_contracts import TestKind
 from jembatan_kit.auth import CurrentCaller, agency_filter, current_caller
+from jembatan_kit.bodies import CommandBody
 from jembatan_kit.runtime import Runtime
 
 from ..adapters.repository import TrainingRepository
@@ -23,7 +24,7 @@ from .scope import authorise_candidate, authorise_results_file
 router = APIRouter(tags=["candidates"], dependencies=[Depends(current_caller)])
 
 
-class ResultRequest(BaseModel):
+class ResultRequest(CommandBody):
     test: TestKind
     issuer: str = Field(max_length=120, examples=["Japan Foundation"])
     taken_on: date
@@ -33,7 +34,10 @@ class ResultRequest(BaseModel):
         default=None, max_length=40, description="SSW skill test only.", examples=["caregiver"]
     )
     passed: bool | None = Field(
-        default=None, description="SSW skill and nursing-care Japanese tests only."
+        default=None,
+        description="Required for SSW skill and nursing-care Japanese tests. JLPT: false records"
+        " a failed attempt, which never counts (without it, the result certifies its level)."
+        " JFT-Basic: the score decides; a flag that disagrees with it is refused.",
     )
 
 
@@ -101,7 +105,7 @@ class CandidateView(EnrolmentView):
     readiness: ReadinessView
 
 
-class SectorRequest(BaseModel):
+class SectorRequest(CommandBody):
     sector: str = Field(max_length=40, examples=["agriculture"])
     reason: str = Field(
         max_length=1000, examples=["strong practical scores; interest in farm machinery"]
@@ -115,7 +119,7 @@ class SectorChangedView(BaseModel):
     readiness: ReadinessView
 
 
-class DailyScoreRequest(BaseModel):
+class DailyScoreRequest(CommandBody):
     day: date
     score: int = Field(ge=0, le=MAX_SCORE)
 

@@ -9,6 +9,7 @@ from pydantic import BaseModel, Field
 
 from jembatan_contracts import AGENCY_PATTERN
 from jembatan_kit.auth import CurrentCaller, agency_filter, current_caller, require_agency
+from jembatan_kit.bodies import CommandBody
 from jembatan_kit.runtime import Runtime
 
 from ..adapters.repository import TrainingRepository
@@ -30,13 +31,13 @@ def get_settings(runtime: Runtime) -> TrainingSettings:
 Settings = Annotated[TrainingSettings, Depends(get_settings)]
 
 
-class StageRequest(BaseModel):
+class StageRequest(CommandBody):
     centre: str = Field(max_length=120, examples=["BPVP Samarinda"])
     starts_on: date
     ends_on: date
 
 
-class CohortRequest(BaseModel):
+class CohortRequest(CommandBody):
     agency: str | None = Field(
         default=None,
         pattern=AGENCY_PATTERN,
@@ -89,7 +90,7 @@ class CohortDetailView(CohortView):
     former_members: list[FormerMemberView]
 
 
-class MemberRequest(BaseModel):
+class MemberRequest(CommandBody):
     candidate_id: uuid.UUID
     move: bool = Field(
         default=False,

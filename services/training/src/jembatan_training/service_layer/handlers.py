@@ -45,6 +45,7 @@ RULE_COLUMNS = {
     "jft_basic_score": "score",
     "ssw_skill_sector": "sector",
     "passed_flag": "passed",
+    "passed_flag_matches_score": "passed",
     "candidate_not_enrolled": "candidate_id",
     "candidate_withdrawn": "candidate_id",
 }
