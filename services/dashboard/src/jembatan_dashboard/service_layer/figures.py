@@ -286,7 +286,8 @@ async def _funder_losses(
 ) -> dict[str, Any]:
     """What the funder wrote off in `year`, per agency and reason (loans and rupiah), and the
     loans awaiting a decision now, per agency, with what is owed on them: as financing asked,
-    less what the funder wrote off since."""
+    less what the funder wrote off since (subsidies publish no event). A loan awaits until its
+    schedule is fixed, it is restructured after an early return, settled or closed."""
     written = _by_agency(
         select(write_offs, loans.c.agency, loans.c.candidate_id)
         .join(loans, loans.c.loan_id == write_offs.c.loan_id)
