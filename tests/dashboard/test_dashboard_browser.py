@@ -149,6 +149,15 @@ def reported(system: LocalSystem, scenario: dict[str, Any]) -> dict[str, Any]:
             bucket: len([loan for loan in loans if loan["agency"] == AGENCY])
             for bucket, loans in financing_buckets.items()
         },
+        "awaiting_decision": len(
+            [
+                loan
+                for loan in call(
+                    system, "financing", "GET", "/loans", params={"status": "needs_decision"}
+                )
+                if loan["agency"] == AGENCY
+            ]
+        ),
     }
 
     def caught_up() -> dict[str, Any] | None:
@@ -165,6 +174,7 @@ def reported(system: LocalSystem, scenario: dict[str, Any]) -> dict[str, Any]:
                 "placed": reached["placed"],
                 "departed": reached["departed"],
                 "arrears": {b["bucket"]: b["loans"] for b in figures["arrears"]["buckets"]},
+                "awaiting_decision": figures["funder_losses"]["awaiting_decision_total"]["loans"],
             }
             if seen == expected:
                 return figures
@@ -236,6 +246,13 @@ def test_the_page_shows_what_the_services_report(
 
     heading = {"en": "Departures per month", "id": "Keberangkatan per bulan"}[lang]
     assert heading in page.inner_text("#target")
+    losses = {"en": "The funder's losses", "id": "Kerugian pemberi dana talangan"}[lang]
+    assert losses in page.inner_text("#funder-losses")
+    if expected["awaiting_decision"]:
+        shown_awaiting = page.inner_text(f"[data-testid=awaiting-loans-{AGENCY}]")
+        assert shown_awaiting == number(expected["awaiting_decision"], lang)
+    else:
+        assert page.locator("[data-testid=awaiting-none]").count() == 1
     assert page.get_attribute("html", "lang") == lang
     for service in SCENARIO_SERVICES:
         assert page.locator(f"a[href='{system.services[service].url}/docs']").count() == 1

@@ -26,8 +26,11 @@ from jembatan_contracts import (
     LoanOpened,
     LoanRestructured,
     LoanSettled,
+    LoanWrittenOff,
     PaymentRecorded,
     RepaymentDue,
+    RepaymentScheduleFixed,
+    ScheduleNeedsDecision,
 )
 from jembatan_contracts.envelope import SUBJECT_ROOT
 
@@ -82,6 +85,9 @@ CONSUMERS: dict[str, tuple[Consumes, ...]] = {
         Consumes("dashboard-payment-recorded", PaymentRecorded),
         Consumes("dashboard-loan-settled", LoanSettled),
         Consumes("dashboard-loan-restructured", LoanRestructured),
+        Consumes("dashboard-schedule-fixed", RepaymentScheduleFixed),
+        Consumes("dashboard-schedule-needs-decision", ScheduleNeedsDecision),
+        Consumes("dashboard-loan-written-off", LoanWrittenOff),
     ),
 }
 

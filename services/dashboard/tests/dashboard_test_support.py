@@ -19,14 +19,19 @@ from jembatan_contracts import (
     EarlyReturned,
     EarlyReturnReason,
     Event,
+    InstalmentAllocation,
     LoanOpened,
     LoanRestructured,
     LoanSettled,
+    LoanWrittenOff,
     PaymentRecorded,
     RepaymentDue,
+    RepaymentScheduleFixed,
+    ScheduleNeedsDecision,
     TestKind,
     Track,
     WithdrawalReason,
+    WriteOffReason,
 )
 
 
@@ -148,7 +153,10 @@ class Journey:
         )
         return self
 
-    def due(self, number: int, on: date, amount: int = 1_000_000) -> Journey:
+    def due(
+        self, number: int, on: date, amount: int = 1_000_000, scheduled: int | None = None
+    ) -> Journey:
+        """RepaymentDue: 1.0 without `scheduled`, 1.1 with it."""
         self._add(
             RepaymentDue,
             at(on, 1),
@@ -156,18 +164,77 @@ class Journey:
             instalment_number=number,
             due_date=on,
             amount_idr=amount,
+            scheduled_amount_idr=scheduled,
         )
         return self
 
-    def paid(self, on: date, amount: int, numbers: list[int], balance: int) -> Journey:
+    def paid(
+        self,
+        on: date,
+        amount: int,
+        numbers: list[int],
+        balance: int,
+        allocations: dict[int, int] | None = None,
+        hour: int = 12,
+    ) -> Journey:
+        """PaymentRecorded: 1.0 without `allocations` (instalment: amount), 1.1 with them."""
         self._add(
             PaymentRecorded,
-            at(on, 12),
+            at(on, hour),
             loan_id=self.loan_id,
             payment_id=uuid.uuid4(),
             paid_on=on,
             amount_idr=amount,
             instalment_numbers=numbers,
+            balance_idr=balance,
+            allocations=None
+            if allocations is None
+            else [
+                InstalmentAllocation(instalment_number=number, amount_idr=paid)
+                for number, paid in allocations.items()
+            ],
+        )
+        return self
+
+    def schedule_fixed(self, on: date, first_due: date, principal: int = 12_000_000) -> Journey:
+        self._add(
+            RepaymentScheduleFixed,
+            at(on, 14),
+            loan_id=self.loan_id,
+            first_due_date=first_due,
+            instalments=12,
+            principal_idr=principal,
+        )
+        return self
+
+    def needs_decision(self, departed_on: date, owed: int, shortfall: int) -> Journey:
+        self._add(
+            ScheduleNeedsDecision,
+            at(departed_on, 14),
+            loan_id=self.loan_id,
+            reason="instalment_above_affordability_cap",
+            departure_date=departed_on,
+            contract_months=12,
+            monthly_wage_jpy=40_000,
+            owed_idr=owed,
+            instalment_cap_idr=900_000,
+            share_of_wage_percent=25,
+            instalments_within_contract=10,
+            smallest_instalment_idr=owed // 10,
+            shortfall_idr=shortfall,
+        )
+        return self
+
+    def written_off(
+        self, on: date, amount: int, reason: WriteOffReason, balance: int = 0
+    ) -> Journey:
+        self._add(
+            LoanWrittenOff,
+            at(on, 15),
+            loan_id=self.loan_id,
+            reason=reason,
+            written_off_on=on,
+            written_off_idr=amount,
             balance_idr=balance,
         )
         return self
@@ -208,6 +275,103 @@ class Journey:
             balance_idr=6_000_000,
         )
         return self
+
+
+def paid_part_on_the_due_day_before_it_was_announced(agency: str = "boyolali") -> Journey:
+    """Financing 1.1: Rp400,000 of the first Rp1,000,000 instalment paid on its due day before
+    the announcement, which therefore names the Rp600,000 still owed; the second instalment
+    unpaid. On `TODAY` Rp1,600,000 is in arrears, the oldest 120 days past due."""
+    d = date
+    return (
+        Journey(agency=agency)
+        .registered(d(2026, 1, 25))
+        .placed(d(2026, 4, 3))
+        .departed(d(2026, 5, 3))
+        .paid(d(2026, 8, 3), 400_000, [1], 11_600_000, allocations={1: 400_000}, hour=0)
+        .due(1, d(2026, 8, 3), amount=600_000, scheduled=1_000_000)
+        .due(2, d(2026, 11, 3), amount=1_000_000, scheduled=1_000_000)
+    )
+
+
+def funders_2026() -> list[Journey]:
+    """Boyolali's and Kalimantan Timur's loans that cost their funder: a candidate who withdrew
+    before departing (the loan closed and written off), a departure no schedule fits still
+    awaiting a decision after a partial write-off, one decided by a write-off and a schedule,
+    a Kalimantan Timur write-off in 2026 and one in 2025; and a loan repaid as financing 1.1
+    reports it (`paid_part_on_the_due_day_before_it_was_announced`). Their figures are
+    `EXPECTED_FUNDERS`."""
+    d = date
+    never_left = (
+        Journey(agency="boyolali")
+        .registered(d(2026, 2, 1))
+        .placed(d(2026, 5, 1))
+        .withdrew(d(2026, 6, 10), WithdrawalReason.OTHER_WORK)
+        .written_off(d(2026, 6, 10), 12_000_000, WriteOffReason.NEVER_DEPARTED)
+    )
+    stranded = (
+        Journey(agency="boyolali")
+        .registered(d(2026, 1, 15))
+        .placed(d(2026, 4, 1))
+        .departed(d(2026, 5, 1))
+        .needs_decision(d(2026, 5, 1), owed=12_000_000, shortfall=3_000_000)
+        .written_off(d(2026, 6, 1), 1_000_000, WriteOffReason.UNAFFORDABLE_SCHEDULE, 11_000_000)
+    )
+    decided = (
+        Journey(agency="boyolali")
+        .registered(d(2026, 1, 20))
+        .placed(d(2026, 4, 2))
+        .departed(d(2026, 5, 2))
+        .needs_decision(d(2026, 5, 2), owed=12_000_000, shortfall=2_500_000)
+        .written_off(d(2026, 6, 2), 2_500_000, WriteOffReason.UNAFFORDABLE_SCHEDULE, 9_500_000)
+        .schedule_fixed(d(2026, 6, 2), d(2026, 8, 2))
+    )
+    kaltim_never_left = (
+        Journey(agency="kaltim")
+        .registered(d(2026, 1, 6))
+        .placed(d(2026, 2, 1))
+        .withdrew(d(2026, 3, 1), WithdrawalReason.FAMILY)
+        .written_off(d(2026, 3, 1), 10_000_000, WriteOffReason.NEVER_DEPARTED)
+    )
+    kaltim_last_year = (
+        Journey(agency="kaltim")
+        .registered(d(2025, 6, 1))
+        .placed(d(2025, 10, 1))
+        .withdrew(d(2025, 11, 20), WithdrawalReason.HEALTH)
+        .written_off(d(2025, 11, 20), 5_000_000, WriteOffReason.NEVER_DEPARTED)
+    )
+    exact = paid_part_on_the_due_day_before_it_was_announced()
+    return [never_left, stranded, decided, kaltim_never_left, kaltim_last_year, exact]
+
+
+EXPECTED_FUNDERS = {
+    "written_off": [
+        ("boyolali", "never_departed", 1, 12_000_000),
+        ("boyolali", "unaffordable_schedule", 2, 3_500_000),
+        ("kaltim", "never_departed", 1, 10_000_000),
+    ],
+    "written_off_total": (4, 25_500_000),
+    "awaiting_decision": [("boyolali", 1, 11_000_000)],
+    "awaiting_decision_total": (1, 11_000_000),
+    "boyolali_arrears": {"90+": (1, 1_600_000)},
+    "boyolali_open_loans": 3,
+}
+"""Of `funders_2026` in 2026, as Kemnaker sees them, on `TODAY`."""
+
+
+def funders_summary(figures: dict[str, Any]) -> dict[str, Any]:
+    """The parts of /api/funnel's `funder_losses` that `EXPECTED_FUNDERS` states, in its
+    shape (without Boyolali's arrears)."""
+    losses = figures["funder_losses"]
+    return {
+        "written_off": [
+            (w["agency"], w["reason"], w["loans"], w["amount_idr"]) for w in losses["written_off"]
+        ],
+        "written_off_total": tuple(losses["written_off_total"].values()),
+        "awaiting_decision": [
+            (a["agency"], a["loans"], a["owed_idr"]) for a in losses["awaiting_decision"]
+        ],
+        "awaiting_decision_total": tuple(losses["awaiting_decision_total"].values()),
+    }
 
 
 class FixedClock:

@@ -13,7 +13,7 @@ from datetime import date, timedelta
 from typing import Any
 
 import pytest
-from dashboard_test_support import Journey, at, kota_serang_2026
+from dashboard_test_support import Journey, at, funders_2026, kota_serang_2026
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -31,8 +31,11 @@ from jembatan_contracts import (
     LoanOpened,
     LoanRestructured,
     LoanSettled,
+    LoanWrittenOff,
     PaymentRecorded,
     RepaymentDue,
+    RepaymentScheduleFixed,
+    ScheduleNeedsDecision,
     Track,
 )
 from jembatan_dashboard.adapters.orm import READ_MODEL
@@ -79,11 +82,12 @@ def loans_opened_and_restructured() -> list[Journey]:
 
 
 def events_told_twice_and_differently() -> list[Event]:
-    """The scenario, each event twice, and second versions that disagree with the first: earlier
+    """The scenarios, each event twice, and second versions that disagree with the first: earlier
     and later stage days, another track, a day scored again, an instalment or a payment told
-    again, and candidates and loans first known from a later event, by two agencies or with two
-    tracks."""
-    journeys = kota_serang_2026() + loans_opened_and_restructured()
+    again (with and without the 1.1 figures), a loan's schedule fixed, settled or closed on
+    other days, a decision asked again, and candidates and loans first known from a later event,
+    by two agencies or with two tracks."""
+    journeys = kota_serang_2026() + loans_opened_and_restructured() + funders_2026()
     events = [event for journey in journeys for event in journey.events]
     more: list[Event] = []
     for event in events:
@@ -113,6 +117,8 @@ def events_told_twice_and_differently() -> list[Event]:
         elif isinstance(event, RepaymentDue):
             more.append(_again(event, amount_idr=event.amount_idr + 1))
             more.append(_again(event, due_date=event.due_date - timedelta(days=31)))
+            more.append(_again(event, scheduled_amount_idr=event.amount_idr + 7))
+            more.append(_again(event, instalment_number=9, scheduled_amount_idr=None))
         elif isinstance(event, LoanOpened):
             more.append(_again(event, loan_id=uuid.uuid4()))
             more.append(_again(event, candidate_id=uuid.uuid4(), agency="kaltim"))
@@ -125,6 +131,7 @@ def events_told_twice_and_differently() -> list[Event]:
         elif isinstance(event, PaymentRecorded):
             more.append(_again(event, payment_id=event.payment_id, amount_idr=1))
             more.append(_again(event, paid_on=event.paid_on - timedelta(days=9)))
+            more.append(_again(event, payment_id=uuid.uuid4(), allocations=None))
         elif isinstance(event, LoanSettled):
             for days in (2, -2, 5, -1, 3, -4):
                 more.append(_again(event, settled_on=event.settled_on + timedelta(days=days)))
@@ -132,6 +139,17 @@ def events_told_twice_and_differently() -> list[Event]:
         elif isinstance(event, LoanRestructured):
             more.append(_again(event, first_due_date=event.first_due_date + timedelta(days=30)))
             more.append(_again(event, loan_id=uuid.uuid4()))
+        elif isinstance(event, RepaymentScheduleFixed):
+            for days in (3, -3, 1):
+                more.append(_again(event, occurred_at=event.occurred_at + timedelta(days=days)))
+        elif isinstance(event, ScheduleNeedsDecision):
+            more.append(_again(event, owed_idr=1, shortfall_idr=1))  # the loan's first stays
+            more.append(_again(event, loan_id=uuid.uuid4(), agency="kaltim"))
+        elif isinstance(event, LoanWrittenOff):
+            for days in (2, -2):
+                more.append(
+                    _again(event, written_off_on=event.written_off_on + timedelta(days=days))
+                )
     told = events + more
     return told + told  # every event twice, as redelivery does
 
@@ -181,7 +199,7 @@ async def test_a_batch_leaves_the_read_model_its_events_one_by_one_leave(
     told = events_told_twice_and_differently()
     if size is None:
         arrival = [random.Random(seed).sample(told, len(told))]
-        assert len({type(event) for event in arrival[0]}) == 14
+        assert len({type(event) for event in arrival[0]}) == 17
     else:
         arrival = batches(told, seed, size)
     if size is None or size > len(arrival[0]):  # each event type in one batch, each event twice

@@ -3,12 +3,20 @@ the same figures after a rebuild from the streams, and who may see what."""
 
 from __future__ import annotations
 
+import html
 import uuid
 from typing import Any
 
 import httpx
 import jwt
-from dashboard_test_support import EXPECTED_KOTA_SERANG, kota_serang_2026, summary
+from dashboard_test_support import (
+    EXPECTED_FUNDERS,
+    EXPECTED_KOTA_SERANG,
+    funders_2026,
+    funders_summary,
+    kota_serang_2026,
+    summary,
+)
 from nats.aio.client import Client as NatsClient
 
 from jembatan_contracts import Event
@@ -43,7 +51,7 @@ async def funnel(client: httpx.AsyncClient, caller: str, **params: Any) -> dict[
 async def test_rebuilt_figures_equal_the_live_ones(
     dashboard: httpx.AsyncClient, nats_client: NatsClient
 ) -> None:
-    journeys = kota_serang_2026()
+    journeys = kota_serang_2026() + funders_2026()
     # Later steps first: each event type has its own consumer, so arrival order is never given.
     events = [event for journey in journeys for event in reversed(journey.events)]
     await publish(nats_client, events)
@@ -68,7 +76,17 @@ async def test_rebuilt_figures_equal_the_live_ones(
         "kota-serang": await funnel(dashboard, "kota-serang"),
         "national": await funnel(dashboard, "kemnaker"),
         "kaltim-ssw": await funnel(dashboard, "kemnaker", agency="kaltim", programme="SSW"),
+        "boyolali": await funnel(dashboard, "boyolali"),
+        "kaltim-2025": await funnel(dashboard, "kaltim", year=2025),
     }
+    expected_losses = {k: v for k, v in EXPECTED_FUNDERS.items() if not k.startswith("boyolali")}
+    assert funders_summary(live["national"]) == expected_losses
+    arrears = {
+        b["bucket"]: (b["loans"], b["amount_idr"]) for b in live["boyolali"]["arrears"]["buckets"]
+    }
+    assert {bucket: seen for bucket, seen in arrears.items() if seen[0]} == EXPECTED_FUNDERS[
+        "boyolali_arrears"
+    ]
 
     rebuilt = await dashboard.post("/api/rebuild", headers=bearer("kemnaker", "operator-1"))
     assert rebuilt.status_code == 200, rebuilt.text
@@ -78,8 +96,24 @@ async def test_rebuilt_figures_equal_the_live_ones(
         "kota-serang": await funnel(dashboard, "kota-serang"),
         "national": await funnel(dashboard, "kemnaker"),
         "kaltim-ssw": await funnel(dashboard, "kemnaker", agency="kaltim", programme="SSW"),
+        "boyolali": await funnel(dashboard, "boyolali"),
+        "kaltim-2025": await funnel(dashboard, "kaltim", year=2025),
     } == live
-    assert live["national"]["stages"][0]["reached"] == 6
+    assert live["national"]["stages"][0]["reached"] == 6 + 5  # and the funders' 2026 intake
+
+    token = issue_token(issuer_for_tests("kemnaker"), "analyst-pusat", [])
+    for lang, heading, never_departed, owed in (
+        ("en", "The funder's losses", "never departed", "11,000,000"),
+        ("id", "Kerugian pemberi dana talangan", "tidak jadi berangkat", "11.000.000"),
+    ):
+        page = await dashboard.get(
+            "/",
+            params={"year": 2026, "lang": lang},
+            headers={"cookie": f"jembatan_token={token}"},
+        )
+        assert page.status_code == 200
+        assert heading in html.unescape(page.text) and never_departed in page.text
+        assert f'data-testid="awaiting-owed-boyolali">{owed}<' in page.text
 
 
 async def test_a_caller_sees_their_own_agency_and_kemnaker_sees_all(

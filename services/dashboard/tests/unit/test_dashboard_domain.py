@@ -66,6 +66,59 @@ def test_an_announcement_after_a_payment_already_nets_it() -> None:
     assert arrears_of_loan(announced, early, [], date(2027, 3, 20)).amount_idr == 70
 
 
+DUE_DAY = date(2027, 3, 1)
+AFTER = date(2027, 3, 20)
+
+
+@pytest.mark.parametrize(
+    ("announced_owing", "paid_on"),
+    [
+        (70, DUE_DAY),  # paid on the due day before the announcement: it names the 70 left
+        (100, DUE_DAY),  # paid on the due day after the announcement of the whole 100
+        (70, date(2027, 2, 10)),  # paid before the due day
+        (100, date(2027, 3, 5)),  # paid after the due day
+    ],
+)
+def test_a_scheduled_amount_and_allocations_give_what_is_owed_whatever_the_order(
+    announced_owing: int, paid_on: date
+) -> None:
+    """Financing 1.1: the instalment of 100 less the 30 paid of it, however the payment and the
+    announcement fell on the calendar and the clock."""
+    announced = [Announced(2, DUE_DAY, announced_owing, scheduled_amount_idr=100)]
+    paid = [Paid(30, (2,), paid_on, allocations=((2, 30),))]
+    arrears = arrears_of_loan(announced, paid, [], AFTER)
+    assert (arrears.amount_idr, arrears.days_past_due) == (70, 19)
+
+
+def test_before_1_1_a_part_paid_on_the_due_day_before_the_announcement_counts_twice() -> None:
+    """Without the scheduled amount and allocations, the dashboard cannot tell a payment on the
+    due day before the announcement (which the announcement netted) from one after it: it
+    counts as before, understating by the part paid."""
+    announced = [Announced(2, DUE_DAY, 70)]
+    assert arrears_of_loan(announced, [Paid(30, (2,), DUE_DAY)], [], AFTER).amount_idr == 40
+    # Either figure missing keeps that behaviour for the instalment.
+    scheduled_only = [Announced(2, DUE_DAY, 70, scheduled_amount_idr=100)]
+    assert arrears_of_loan(scheduled_only, [Paid(30, (2,), DUE_DAY)], [], AFTER).amount_idr == 40
+    allocated_only = [Paid(30, (2,), DUE_DAY, allocations=((2, 30),))]
+    assert arrears_of_loan(announced, allocated_only, [], AFTER).amount_idr == 40
+
+
+def test_allocations_say_what_a_payment_paid_of_each_instalment() -> None:
+    announced = [
+        Announced(1, date(2027, 2, 1), 100, scheduled_amount_idr=100),
+        Announced(2, DUE_DAY, 60, scheduled_amount_idr=100),
+        Announced(3, date(2027, 4, 1), 100),  # told by a 1.0 RepaymentDue
+    ]
+    paid = [
+        Paid(140, (1, 2), DUE_DAY, allocations=((1, 100), (2, 40))),  # before the announcement
+        Paid(25, (3,), date(2027, 4, 2), allocations=((3, 25),)),
+    ]
+    arrears = arrears_of_loan(announced, paid, [], date(2027, 4, 10))
+    assert (arrears.amount_idr, arrears.days_past_due) == (60 + 75, 40)
+    overpaid = [Paid(500, (1, 2), DUE_DAY, allocations=((1, 100), (2, 100)))]
+    assert arrears_of_loan(announced[:2], overpaid, [], date(2027, 4, 10)).amount_idr == 0
+
+
 def test_a_restructuring_supersedes_what_was_unpaid_and_an_early_return_pauses() -> None:
     announced = [due(1, 2), due(2, 3)]
     restructured = arrears_of_loan(announced, [], [date(2027, 4, 1)], date(2027, 6, 1))

@@ -3,12 +3,20 @@ gives (`facts_of`), merged as the read model merges them with what it has stored
 
 from __future__ import annotations
 
+import itertools
 import random
 import uuid
 from datetime import date, timedelta
 
 import pytest
-from dashboard_test_support import Journey, at, kota_serang_2026
+from dashboard_test_support import (
+    TODAY,
+    Journey,
+    at,
+    funders_2026,
+    kota_serang_2026,
+    paid_part_on_the_due_day_before_it_was_announced,
+)
 
 from jembatan_contracts import (
     CandidatePlaced,
@@ -18,11 +26,17 @@ from jembatan_contracts import (
     EarlyReturnReason,
     Event,
     LoanSettled,
+    LoanWrittenOff,
     PaymentRecorded,
+    RepaymentDue,
+    RepaymentScheduleFixed,
+    ScheduleNeedsDecision,
     Track,
     WithdrawalReason,
+    WriteOffReason,
 )
-from jembatan_dashboard.domain.facts import DropOut, Facts, LoanFacts
+from jembatan_dashboard.domain.arrears import Announced, ArrearsBucket, Paid, arrears_of_loan
+from jembatan_dashboard.domain.facts import DecisionNeeded, DropOut, Facts, LoanFacts, WriteOff
 from jembatan_dashboard.domain.stages import DropOutKind
 from jembatan_dashboard.service_layer.projections import PROJECTIONS, facts_of
 
@@ -35,14 +49,16 @@ def again(event: Event, **changes: object) -> Event:
 
 
 def scenario() -> list[Event]:
-    return [event for journey in kota_serang_2026() for event in journey.events]
+    journeys = kota_serang_2026() + funders_2026()
+    return [event for journey in journeys for event in journey.events]
 
 
 def test_every_event_the_dashboard_follows_tells_something() -> None:
-    assert len(PROJECTIONS) == 14
-    assert len({durable for durable, _ in PROJECTIONS.values()}) == 14
+    assert len(PROJECTIONS) == 17
+    assert len({durable for durable, _ in PROJECTIONS.values()}) == 17
     told = {type(event) for event in scenario()}
     assert told <= set(PROJECTIONS)
+    assert {LoanWrittenOff, ScheduleNeedsDecision, RepaymentScheduleFixed} <= told
 
 
 def test_a_journey_tells_the_first_day_of_each_stage() -> None:
@@ -217,3 +233,101 @@ def test_a_placement_without_a_signing_day_is_placed_on_the_day_it_was_told() ->
     unsigned = again(placed, contract_signed_on=None, occurred_at=at(date(2026, 4, 3)))
     days = facts_of([unsigned]).candidates[journey.candidate_id].days
     assert days == {"placed_on": date(2026, 4, 3)}
+
+
+def arrears_told(facts: Facts, loan_id: uuid.UUID) -> tuple[int, ArrearsBucket]:
+    """The arrears of a loan from its facts alone (as figures.py reads them back)."""
+    announced = [
+        Announced(number, due.due_date, due.amount_idr, due.scheduled_amount_idr)
+        for (loan, number), due in facts.instalments_due.items()
+        if loan == loan_id
+    ]
+    paid = [
+        Paid(p.amount_idr, p.instalment_numbers, p.paid_on, p.allocations)
+        for p in facts.payments.values()
+        if p.loan_id == loan_id
+    ]
+    arrears = arrears_of_loan(announced, paid, [], TODAY)
+    return arrears.amount_idr, arrears.bucket
+
+
+def test_a_part_paid_on_the_due_day_before_the_announcement_is_owed_in_any_order() -> None:
+    """Financing 1.1 names the scheduled amount and what each payment paid of each instalment,
+    so the Rp600,000 left of the first instalment is owed however the payment and the
+    announcements arrive."""
+    journey = paid_part_on_the_due_day_before_it_was_announced()
+    loan_events = [e for e in journey.events if isinstance(e, RepaymentDue | PaymentRecorded)]
+    assert len(loan_events) == 3
+    for order in itertools.permutations(loan_events):
+        facts = facts_of(list(order))
+        assert arrears_told(facts, journey.loan_id) == (1_600_000, ArrearsBucket.DAYS_OVER_90)
+
+
+def test_1_1_events_tell_the_scheduled_amount_and_allocations_and_1_0_events_none() -> None:
+    d = date(2026, 8, 3)
+    told_1_1 = (
+        Journey()
+        .due(1, d, 600_000, scheduled=1_000_000)
+        .paid(d, 1_400_000, [1, 2], 0, allocations={1: 1_000_000, 2: 400_000})
+    )
+    facts = facts_of(told_1_1.events)
+    [due] = facts.instalments_due.values()
+    [payment] = facts.payments.values()
+    assert (due.amount_idr, due.scheduled_amount_idr) == (600_000, 1_000_000)
+    assert payment.allocations == ((1, 1_000_000), (2, 400_000))
+
+    told_1_0 = Journey().due(1, d, 600_000).paid(d, 400_000, [1], 0)
+    facts = facts_of(told_1_0.events)
+    assert [due.scheduled_amount_idr for due in facts.instalments_due.values()] == [None]
+    assert [p.allocations for p in facts.payments.values()] == [None]
+
+
+def test_write_offs_decisions_and_fixed_schedules_are_told_once_each() -> None:
+    d = date
+    journey = (
+        Journey(agency="boyolali")
+        .needs_decision(d(2026, 5, 1), owed=12_000_000, shortfall=3_000_000)
+        .written_off(d(2026, 6, 1), 3_000_000, WriteOffReason.UNAFFORDABLE_SCHEDULE, 9_000_000)
+        .schedule_fixed(d(2026, 6, 1), d(2026, 8, 1))
+    )
+    decision, written_off, fixed = journey.events
+    events = [
+        fixed,
+        again(fixed, occurred_at=at(d(2026, 6, 3))),
+        again(fixed, occurred_at=at(d(2026, 5, 30))),  # the earliest day told wins
+        written_off,
+        written_off,  # redelivered: one write-off
+        decision,
+        again(decision, owed_idr=1),  # the same loan told again: the first stays
+    ]
+    facts = facts_of(events)
+    assert facts.loans == {
+        journey.loan_id: LoanFacts(
+            journey.candidate_id, "boyolali", schedule_fixed_on=d(2026, 5, 30)
+        )
+    }
+    assert facts.write_offs == {
+        written_off.event_id: WriteOff(
+            journey.loan_id, "unaffordable_schedule", 3_000_000, d(2026, 6, 1)
+        )
+    }
+    assert facts.decisions_needed == {
+        journey.loan_id: DecisionNeeded(
+            "instalment_above_affordability_cap",
+            d(2026, 5, 1),
+            12_000_000,
+            3_000_000,
+            at(d(2026, 5, 1), 14),
+        )
+    }
+    assert facts.candidates[journey.candidate_id].days == {}  # no stage of the funnel
+
+
+def test_a_write_off_for_a_candidate_who_never_departed_closes_the_loan() -> None:
+    journey = Journey().written_off(date(2026, 6, 10), 12_000_000, WriteOffReason.NEVER_DEPARTED)
+    [closing] = journey.events
+    facts = facts_of([closing, again(closing, written_off_on=date(2026, 6, 12))])
+    assert facts.loans[journey.loan_id].closed_on == date(2026, 6, 10)
+    assert len(facts.write_offs) == 2  # two write-offs told: both count
+    with pytest.raises(ValueError, match="no loan day 'paused_on'"):
+        Facts().loan(journey.loan_id, journey.candidate_id, "kaltim", paused_on=date(2026, 1, 1))

@@ -10,10 +10,19 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from dashboard_test_support import EXPECTED_KOTA_SERANG, TODAY, kota_serang_2026, summary
+from dashboard_test_support import (
+    EXPECTED_FUNDERS,
+    EXPECTED_KOTA_SERANG,
+    TODAY,
+    funders_2026,
+    funders_summary,
+    kota_serang_2026,
+    paid_part_on_the_due_day_before_it_was_announced,
+    summary,
+)
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from jembatan_contracts import Event
+from jembatan_contracts import Event, PaymentRecorded, RepaymentDue
 from jembatan_dashboard.bootstrap import MIGRATIONS
 from jembatan_dashboard.domain.targets import Targets
 from jembatan_dashboard.service_layer.figures import Scope, ScoreRule, funnel
@@ -111,3 +120,57 @@ async def test_a_programme_and_a_year_narrow_the_funnel(
     last_year = await figures(sessions, year=2025)
     assert [s["reached"] for s in last_year["stages"]] == [1, 1, 1, 1, 1, 1, 0, 0]
     assert last_year["target"]["departed"] == 1
+
+
+def arrears_of(found: dict[str, Any]) -> dict[str, tuple[int, int]]:
+    buckets = found["arrears"]["buckets"]
+    return {b["bucket"]: (b["loans"], b["amount_idr"]) for b in buckets if b["loans"]}
+
+
+@pytest.mark.parametrize(
+    "arrival", ["as_made", "announced_first", "reversed", "one_batch", "one_batch_reversed"]
+)
+async def test_a_part_paid_on_the_due_day_before_the_announcement_stays_owed(
+    sessions: async_sessionmaker[AsyncSession], arrival: str
+) -> None:
+    """Rp400,000 of the Rp1,000,000 due paid on the due day before financing announced the
+    Rp600,000 left: that Rp600,000 and the next instalment are in arrears, whatever order the
+    payment and the announcements reach the dashboard in."""
+    events = paid_part_on_the_due_day_before_it_was_announced().events
+    loan_events = [e for e in events if isinstance(e, RepaymentDue | PaymentRecorded)]
+    others = [e for e in events if e not in loan_events]
+    if arrival == "announced_first":
+        loan_events.sort(key=lambda e: isinstance(e, PaymentRecorded))
+    elif arrival.endswith("reversed"):
+        loan_events.reverse()
+    if arrival.startswith("one_batch"):
+        async with sessions() as session, session.begin():
+            await project(session, others + loan_events)
+    else:
+        await apply(sessions, others + loan_events)
+    found = await figures(sessions, agency="boyolali")
+    assert arrears_of(found) == {"90+": (1, 1_600_000)}
+
+
+async def test_the_funders_losses_and_the_loans_awaiting_a_decision_per_agency(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    events = [event for journey in funders_2026() for event in journey.events]
+    await apply(sessions, random.Random(5).sample(events, len(events)) + events)
+    national = await figures(sessions, agency=None)
+    assert funders_summary(national) == {
+        key: value for key, value in EXPECTED_FUNDERS.items() if not key.startswith("boyolali")
+    }
+
+    boyolali = await figures(sessions, agency="boyolali")
+    assert funders_summary(boyolali)["written_off"] == EXPECTED_FUNDERS["written_off"][:2]
+    assert funders_summary(boyolali)["awaiting_decision"] == [("boyolali", 1, 11_000_000)]
+    # The loan closed because its candidate never departed is no open loan any more.
+    assert boyolali["arrears"]["open_loans"] == EXPECTED_FUNDERS["boyolali_open_loans"]
+    assert arrears_of(boyolali) == EXPECTED_FUNDERS["boyolali_arrears"]
+
+    kaltim_2025 = funders_summary(await figures(sessions, agency="kaltim", year=2025))
+    assert kaltim_2025["written_off"] == [("kaltim", "never_departed", 1, 5_000_000)]
+    assert kaltim_2025["awaiting_decision"] == []  # awaiting is now, whatever the year
+    ssw = funders_summary(await figures(sessions, agency=None, programme="SSW"))
+    assert ssw["written_off"] == [] and ssw["awaiting_decision_total"] == (0, 0)

@@ -68,6 +68,8 @@ loans = Table(
     Column("candidate_id", Uuid, nullable=False, index=True),
     Column("agency", String(32), nullable=False, index=True),
     Column("settled_on", Date, nullable=True),
+    Column("schedule_fixed_on", Date, nullable=True),
+    Column("closed_on", Date, nullable=True),  # closed unsettled: the candidate never departed
 )
 
 repayments_due = Table(
@@ -76,8 +78,9 @@ repayments_due = Table(
     Column("loan_id", Uuid, primary_key=True),
     Column("instalment_number", Integer, primary_key=True),
     Column("due_date", Date, nullable=False),
-    Column("amount_idr", BigInteger, nullable=False),
+    Column("amount_idr", BigInteger, nullable=False),  # still owed when announced
     Column("announced_at", DateTime(timezone=True), nullable=False),
+    Column("scheduled_amount_idr", BigInteger, nullable=True),  # null if told before 1.1
 )
 
 payments = Table(
@@ -89,6 +92,8 @@ payments = Table(
     Column("instalment_numbers", JSON, nullable=False),
     Column("recorded_at", DateTime(timezone=True), nullable=False),
     Column("paid_on", Date, nullable=True),  # null only in rows from before it was kept
+    # [[instalment number, amount], ...]; null if told before 1.1
+    Column("allocations", JSON, nullable=True),
 )
 
 restructurings = Table(
@@ -101,5 +106,36 @@ restructurings = Table(
     Index("ix_restructurings_loan", "loan_id"),
 )
 
-READ_MODEL = (candidates, drop_outs, daily_scores, loans, repayments_due, payments, restructurings)
+write_offs = Table(
+    "write_offs",
+    metadata,
+    Column("event_id", Uuid, primary_key=True),
+    Column("loan_id", Uuid, nullable=False, index=True),
+    Column("reason", String(32), nullable=False),
+    Column("amount_idr", BigInteger, nullable=False),
+    Column("written_off_on", Date, nullable=False),
+)
+
+decisions_needed = Table(
+    "decisions_needed",
+    metadata,
+    Column("loan_id", Uuid, primary_key=True),
+    Column("reason", String(64), nullable=False),
+    Column("departure_date", Date, nullable=False),
+    Column("owed_idr", BigInteger, nullable=False),
+    Column("shortfall_idr", BigInteger, nullable=False),
+    Column("recorded_at", DateTime(timezone=True), nullable=False),
+)
+
+READ_MODEL = (
+    candidates,
+    drop_outs,
+    daily_scores,
+    loans,
+    repayments_due,
+    payments,
+    restructurings,
+    write_offs,
+    decisions_needed,
+)
 """Every table a rebuild empties and fills again from the streams."""

@@ -15,15 +15,17 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from jembatan_kit.db import dialect_insert
 
-from ..domain.facts import DAY_COLUMNS, Facts
+from ..domain.facts import DAY_COLUMNS, LOAN_DAY_COLUMNS, Facts
 from .orm import (
     candidates,
     daily_scores,
+    decisions_needed,
     drop_outs,
     loans,
     payments,
     repayments_due,
     restructurings,
+    write_offs,
 )
 
 
@@ -58,6 +60,7 @@ class ReadModelRepository:
                     "due_date": due.due_date,
                     "amount_idr": due.amount_idr,
                     "announced_at": due.announced_at,
+                    "scheduled_amount_idr": due.scheduled_amount_idr,
                 }
                 for (loan_id, number), due in sorted(facts.instalments_due.items())
             ),
@@ -72,6 +75,9 @@ class ReadModelRepository:
                     "instalment_numbers": list(payment.instalment_numbers),
                     "recorded_at": payment.recorded_at,
                     "paid_on": payment.paid_on,
+                    "allocations": None
+                    if payment.allocations is None
+                    else [list(allocation) for allocation in payment.allocations],
                 }
                 for payment_id, payment in sorted(facts.payments.items())
             ),
@@ -86,6 +92,33 @@ class ReadModelRepository:
                     "first_due_date": restructuring.first_due_date,
                 }
                 for event_id, restructuring in sorted(facts.restructurings.items())
+            ),
+        )
+        await self._insert_new(
+            write_offs,
+            (
+                {
+                    "event_id": event_id,
+                    "loan_id": write_off.loan_id,
+                    "reason": write_off.reason,
+                    "amount_idr": write_off.amount_idr,
+                    "written_off_on": write_off.written_off_on,
+                }
+                for event_id, write_off in sorted(facts.write_offs.items())
+            ),
+        )
+        await self._insert_new(
+            decisions_needed,
+            (
+                {
+                    "loan_id": loan_id,
+                    "reason": decision.reason,
+                    "departure_date": decision.departure_date,
+                    "owed_idr": decision.owed_idr,
+                    "shortfall_idr": decision.shortfall_idr,
+                    "recorded_at": decision.recorded_at,
+                }
+                for loan_id, decision in sorted(facts.decisions_needed.items())
             ),
         )
 
@@ -160,22 +193,27 @@ class ReadModelRepository:
         await self.session.execute(statement, rows)
 
     async def _loans(self, facts: Facts) -> None:
-        """Each loan inserted unless known; its settlement day set unless an earlier one is
-        stored."""
+        """Each loan inserted unless known; each day told (settled, schedule fixed, closed) set
+        unless an earlier one is stored."""
         if not facts.loans:
             return
-        settled = any(loan.settled_on is not None for loan in facts.loans.values())
+        told = facts.loans.values()
+        columns = [c for c in LOAN_DAY_COLUMNS if any(getattr(loan, c) for loan in told)]
         rows = []
         for loan_id, loan in sorted(facts.loans.items()):
             row = {"loan_id": loan_id, "candidate_id": loan.candidate_id, "agency": loan.agency}
-            rows.append(row | {"settled_on": loan.settled_on} if settled else row)
+            rows.append(row | {column: getattr(loan, column) for column in columns})
         statement = dialect_insert(self.session, loans)
-        if settled:
+        if columns:
             new = statement.excluded
+            sooner = {column: _earlier(loans, new, column) for column in columns}
             statement = statement.on_conflict_do_update(
                 index_elements=[loans.c.loan_id],
-                set_={"settled_on": new.settled_on},
-                where=_earlier(loans, new, "settled_on"),
+                set_={
+                    column: case((sooner[column], new[column]), else_=loans.c[column])
+                    for column in columns
+                },
+                where=or_(*sooner.values()),
             )
         else:
             statement = statement.on_conflict_do_nothing()

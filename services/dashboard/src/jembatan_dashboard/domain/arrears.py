@@ -1,17 +1,25 @@
 """Loans in arrears, from what financing announces (`RepaymentDue`), what participants pay
 (`PaymentRecorded`), restructurings and early returns. Pure: no I/O.
 
-Financing announces an instalment on its due date with what is still owed on it (earlier credit
-already counted), and allocates a payment to the oldest unpaid instalments first. So taking the
-loan's facts in the order of their business dates (due dates, payment dates; on one day the
-announcement first) gives what is still owed on each announced instalment, whatever order the
-events arrived in and whichever clock stamped them. A payment made on the due date but before
-the announcement, and only part of the instalment, is counted twice (financing already netted
-it): arrears may then be understated by that part. The buckets are financing's reporting buckets.
+Since 1.1 an announcement carries the instalment's scheduled amount and a payment the amount it
+paid of each instalment, so what is still owed on an instalment is its scheduled amount less
+what every payment paid of it: exact, whatever order the payments and the announcement came in,
+on whatever day.
+
+Events from before 1.1 lack those figures. An instalment told of by one of them (announced
+without its scheduled amount, or paid by a payment without allocations) is worked out as it
+always was: financing announces an instalment on its due date with what is still owed on it
+(earlier credit already counted) and allocates a payment to the oldest unpaid instalments first,
+so taking the loan's facts in the order of their business dates (due dates, payment dates; on
+one day the announcement first) gives what is still owed on it. There, a payment made on the due
+date but before the announcement, and only part of the instalment, is counted twice (financing
+already netted it): arrears may then be understated by that part. The buckets are financing's
+reporting buckets.
 """
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
@@ -28,11 +36,13 @@ ARREARS_BUCKETS = (
 
 @dataclass(frozen=True)
 class Announced:
-    """An instalment financing announced as due, with what was owed on it then."""
+    """An instalment financing announced as due, with what was owed on it then, and (since
+    1.1) its scheduled amount."""
 
     number: int
     due_date: date
     amount_idr: int
+    scheduled_amount_idr: int | None = None
 
 
 @dataclass(frozen=True)
@@ -40,6 +50,8 @@ class Paid:
     amount_idr: int
     instalment_numbers: tuple[int, ...]
     paid_on: date
+    allocations: tuple[tuple[int, int], ...] | None = None
+    """(instalment number, amount) paid of each instalment; since 1.1."""
 
 
 @dataclass(frozen=True)
@@ -70,21 +82,9 @@ def arrears_of_loan(
     (`restructured_from`, the new first due dates); a loan paused by an early return (and not
     restructured since) accrues no arrears after the return date.
     """
-    owed: dict[int, int] = {}
-    due_on: dict[int, date] = {}
-    facts: list[tuple[date, int, Announced | Paid]] = [(a.due_date, 0, a) for a in announced]
-    facts += [(p.paid_on, 1, p) for p in payments]
-    for _, _, fact in sorted(facts, key=lambda f: (f[0], f[1])):
-        if isinstance(fact, Announced):
-            owed[fact.number] = fact.amount_idr
-            due_on[fact.number] = fact.due_date
-            continue
-        left = fact.amount_idr
-        for number in sorted(fact.instalment_numbers):
-            if number in owed and left > 0:
-                take = min(owed[number], left)
-                owed[number] -= take
-                left -= take
+    instalments = list(announced)
+    owed = still_owed(instalments, list(payments))
+    due_on = {a.number: a.due_date for a in instalments}
     superseded_before = max(restructured_from, default=None)
     as_of = min(today, paused_on) if paused_on is not None else today
     overdue = [
@@ -98,3 +98,50 @@ def arrears_of_loan(
         return Arrears(0, 0, ArrearsBucket.CURRENT)
     days = (as_of - min(due_on[number] for number in overdue)).days
     return Arrears(sum(owed[number] for number in overdue), days, bucket_for(days))
+
+
+def still_owed(announced: Sequence[Announced], payments: Sequence[Paid]) -> dict[int, int]:
+    """What is still owed on each announced instalment, by its number."""
+    owed = _owed_in_business_order(announced, payments)
+    paid_without_allocations = {
+        number for p in payments if p.allocations is None for number in p.instalment_numbers
+    }
+    paid_of: dict[int, int] = defaultdict(int)
+    for payment in payments:
+        for number, amount in payment.allocations or ():
+            paid_of[number] += amount
+    for instalment in announced:
+        if (
+            instalment.scheduled_amount_idr is not None
+            and instalment.number not in paid_without_allocations
+        ):
+            owed[instalment.number] = max(
+                instalment.scheduled_amount_idr - paid_of[instalment.number], 0
+            )
+    return owed
+
+
+def _owed_in_business_order(
+    announced: Sequence[Announced], payments: Sequence[Paid]
+) -> dict[int, int]:
+    """As it was before 1.1: what was owed when announced, less what payments on later days
+    (or the same day) paid of it."""
+    owed: dict[int, int] = {}
+    facts: list[tuple[date, int, Announced | Paid]] = [(a.due_date, 0, a) for a in announced]
+    facts += [(p.paid_on, 1, p) for p in payments]
+    for _, _, fact in sorted(facts, key=lambda f: (f[0], f[1])):
+        if isinstance(fact, Announced):
+            owed[fact.number] = fact.amount_idr
+            continue
+        if fact.allocations is not None:
+            for number, amount in fact.allocations:
+                if number in owed:
+                    owed[number] -= min(owed[number], amount)
+            continue
+        left = fact.amount_idr
+        for number in sorted(fact.instalment_numbers):
+            if number in owed and left > 0:
+                take = min(owed[number], left)
+                owed[number] -= take
+                left -= take
+    return owed

@@ -3,10 +3,11 @@
 Each fact is merged the same way whether it meets an earlier fact in the same list of events or
 one already stored (`adapters/repository.py` writes the second half of the rule):
 - a candidate's or a loan's agency, and a candidate's track: the first given stays;
-- the day a stage was reached, a loan's settlement: the earliest day told wins;
+- the day a stage was reached, the day a loan's schedule was fixed, it was settled or closed:
+  the earliest day told wins;
 - a day's score: the later recording wins (on a tie, the one first told stays);
-- a drop-out, an announced instalment, a payment, a restructuring: the first told of its key
-  stays (told again, it is the same fact).
+- a drop-out, an announced instalment, a payment, a restructuring, a write-off, a schedule
+  awaiting a decision: the first told of its key stays (told again, it is the same fact).
 So any list of events gives the same facts as its events told one at a time, in order.
 """
 
@@ -61,18 +62,28 @@ class Score:
     recorded_at: datetime
 
 
+LOAN_DAY_COLUMNS = ("settled_on", "schedule_fixed_on", "closed_on")
+"""The days the read model keeps for each loan: when it was settled, when its repayment schedule
+was fixed, when it was closed without one (its candidate never departed)."""
+
+
 @dataclass
 class LoanFacts:
     candidate_id: uuid.UUID
     agency: str
     settled_on: date | None = None
+    schedule_fixed_on: date | None = None
+    closed_on: date | None = None
 
 
 @dataclass(frozen=True)
 class InstalmentDue:
     due_date: date
     amount_idr: int
+    """What was still owed on the instalment when it was announced."""
     announced_at: datetime
+    scheduled_amount_idr: int | None = None
+    """The instalment's scheduled amount; None when told by a RepaymentDue before 1.1."""
 
 
 @dataclass(frozen=True)
@@ -82,6 +93,9 @@ class Payment:
     instalment_numbers: tuple[int, ...]
     recorded_at: datetime
     paid_on: date
+    allocations: tuple[tuple[int, int], ...] | None = None
+    """(instalment number, amount) paid of each instalment; None when told by a PaymentRecorded
+    before 1.1."""
 
 
 @dataclass(frozen=True)
@@ -89,6 +103,28 @@ class Restructuring:
     loan_id: uuid.UUID
     restructured_at: datetime
     first_due_date: date
+
+
+@dataclass(frozen=True)
+class WriteOff:
+    """What the funder wrote off of a loan: its loss."""
+
+    loan_id: uuid.UUID
+    reason: str
+    amount_idr: int
+    written_off_on: date
+
+
+@dataclass(frozen=True)
+class DecisionNeeded:
+    """A loan no repayment schedule within the contract fits, as it stood when financing asked
+    for a decision."""
+
+    reason: str
+    departure_date: date
+    owed_idr: int
+    shortfall_idr: int
+    recorded_at: datetime
 
 
 @dataclass
@@ -106,6 +142,10 @@ class Facts:
     payments: dict[uuid.UUID, Payment] = field(default_factory=dict)
     restructurings: dict[uuid.UUID, Restructuring] = field(default_factory=dict)
     """By the id of the event that told it."""
+    write_offs: dict[uuid.UUID, WriteOff] = field(default_factory=dict)
+    """By the id of the event that told it."""
+    decisions_needed: dict[uuid.UUID, DecisionNeeded] = field(default_factory=dict)
+    """By loan."""
 
     def candidate(
         self, candidate_id: uuid.UUID, agency: str, track: str | None = None, **days: date
@@ -130,16 +170,16 @@ class Facts:
         if known is None or known.recorded_at < score.recorded_at:
             self.scores[(candidate_id, day)] = score
 
-    def loan(
-        self,
-        loan_id: uuid.UUID,
-        candidate_id: uuid.UUID,
-        agency: str,
-        settled_on: date | None = None,
-    ) -> None:
+    def loan(self, loan_id: uuid.UUID, candidate_id: uuid.UUID, agency: str, **days: date) -> None:
+        """A loan of `candidate_id`, of `agency`, that reached each of `days` (keywords of
+        `LOAN_DAY_COLUMNS`) on that day."""
         facts = self.loans.setdefault(loan_id, LoanFacts(candidate_id, agency))
-        if settled_on is not None and (facts.settled_on is None or settled_on < facts.settled_on):
-            facts.settled_on = settled_on
+        for column, day in days.items():
+            if column not in LOAN_DAY_COLUMNS:
+                raise ValueError(f"the read model keeps no loan day {column!r}")
+            known = getattr(facts, column)
+            if known is None or day < known:
+                setattr(facts, column, day)
 
     def instalment_due(self, loan_id: uuid.UUID, number: int, due: InstalmentDue) -> None:
         self.instalments_due.setdefault((loan_id, number), due)
@@ -149,3 +189,9 @@ class Facts:
 
     def restructuring(self, event_id: uuid.UUID, restructuring: Restructuring) -> None:
         self.restructurings.setdefault(event_id, restructuring)
+
+    def write_off(self, event_id: uuid.UUID, write_off: WriteOff) -> None:
+        self.write_offs.setdefault(event_id, write_off)
+
+    def decision_needed(self, loan_id: uuid.UUID, decision: DecisionNeeded) -> None:
+        self.decisions_needed.setdefault(loan_id, decision)

@@ -50,6 +50,18 @@ TEXTS: dict[str, dict[str, str]] = {
         "arrears_note": "Open loans: {open}. Days past due of the oldest unpaid instalment.",
         "days": "days",
         "loans": "loans",
+        "losses": "The funder's losses",
+        "losses_note": "Written off in {year}: what the funder no longer asks of participants.",
+        "awaiting_decision": "Loans awaiting a decision",
+        "awaiting_note": "Participants who departed, but whose wage no repayment schedule within "
+        "the contract fits: a longer schedule, a subsidy or a write-off is to be decided. Owed: "
+        "as financing asked, less write-offs since.",
+        "written_off_loans": "Loans",
+        "written_off_idr": "Written off",
+        "owed": "Owed",
+        "total": "Total",
+        "write_off.never_departed": "never departed",
+        "write_off.unaffordable_schedule": "no affordable schedule",
         "docs": "API documentation",
         "events_docs": "Events (AsyncAPI)",
         "login_title": "Sign in to the dashboard",
@@ -122,6 +134,20 @@ TEXTS: dict[str, dict[str, str]] = {
         "dibayar.",
         "days": "hari",
         "loans": "pinjaman",
+        "losses": "Kerugian pemberi dana talangan",
+        "losses_note": "Dihapusbukukan pada {year}: yang tidak lagi ditagih pemberi dana kepada "
+        "peserta.",
+        "awaiting_decision": "Pinjaman menunggu keputusan",
+        "awaiting_note": "Peserta yang sudah berangkat, tetapi tidak ada jadwal cicilan dalam "
+        "masa kontrak yang sesuai dengan gajinya: perlu diputuskan jadwal yang lebih panjang, "
+        "subsidi, atau penghapusan. Terutang: sebesar yang dicatat bagian pembiayaan, dikurangi "
+        "penghapusan sesudahnya.",
+        "written_off_loans": "Pinjaman",
+        "written_off_idr": "Dihapusbukukan",
+        "owed": "Terutang",
+        "total": "Jumlah",
+        "write_off.never_departed": "tidak jadi berangkat",
+        "write_off.unaffordable_schedule": "tidak ada jadwal yang terjangkau",
         "docs": "Dokumentasi API",
         "events_docs": "Event (AsyncAPI)",
         "login_title": "Masuk ke dasbor",

@@ -8,6 +8,8 @@
 - Drop-outs of the year's intake, by the stage they were at and the reason.
 - Cohorts whose members' recent daily scores average below the daily target (scores of the year).
 - Loans in arrears now (the dashboard's clock), by days past due.
+- The funder's losses: what was written off in the year, per agency and reason, and the loans
+  now awaiting a decision because no schedule within the contract fits the wage.
 """
 
 from __future__ import annotations
@@ -18,17 +20,19 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from sqlalchemy import Select, and_, select
+from sqlalchemy import Select, and_, exists, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ..adapters.orm import (
     candidates,
     daily_scores,
+    decisions_needed,
     drop_outs,
     loans,
     payments,
     repayments_due,
     restructurings,
+    write_offs,
 )
 from ..domain.arrears import ARREARS_BUCKETS, Announced, Paid, arrears_of_loan, paused_on
 from ..domain.cohorts import ScoredDay, cohorts_below_target
@@ -142,6 +146,7 @@ async def funnel(
         "daily_score": {"target": scores.target, "window": scores.window},
         "cohorts_below_target": await _cohorts(session, scope, by_id, year, scores),
         "arrears": await _arrears(session, scope, by_id, today),
+        "funder_losses": await _funder_losses(session, scope, by_id, year),
     }
 
 
@@ -214,7 +219,9 @@ async def _cohorts(
 async def _arrears(
     session: AsyncSession, scope: Scope, by_id: dict[uuid.UUID, Any], today: date
 ) -> dict[str, Any]:
-    in_scope = _by_agency(loans.c.settled_on.is_(None), loans.c.agency, scope)
+    in_scope = _by_agency(
+        loans.c.settled_on.is_(None) & loans.c.closed_on.is_(None), loans.c.agency, scope
+    )
     open_loans = {
         row.loan_id: row
         for row in await session.execute(select(loans).where(in_scope))
@@ -228,7 +235,12 @@ async def _arrears(
     for row in await session.execute(of_open_loans(repayments_due)):
         if row.loan_id in open_loans:
             announced[row.loan_id].append(
-                Announced(row.instalment_number, row.due_date, row.amount_idr)
+                Announced(
+                    row.instalment_number,
+                    row.due_date,
+                    row.amount_idr,
+                    row.scheduled_amount_idr,
+                )
             )
     paid: dict[uuid.UUID, list[Paid]] = defaultdict(list)
     for row in await session.execute(of_open_loans(payments)):
@@ -238,6 +250,9 @@ async def _arrears(
                     row.amount_idr,
                     tuple(row.instalment_numbers),
                     row.paid_on or row.recorded_at.date(),
+                    None
+                    if row.allocations is None
+                    else tuple((number, amount) for number, amount in row.allocations),
                 )
             )
     restructured: dict[uuid.UUID, list[date]] = defaultdict(list)
@@ -263,6 +278,79 @@ async def _arrears(
             {"bucket": bucket.value, "loans": loans_in[bucket], "amount_idr": amount_in[bucket]}
             for bucket in ARREARS_BUCKETS
         ],
+    }
+
+
+async def _funder_losses(
+    session: AsyncSession, scope: Scope, by_id: dict[uuid.UUID, Any], year: int
+) -> dict[str, Any]:
+    """What the funder wrote off in `year`, per agency and reason (loans and rupiah), and the
+    loans awaiting a decision now, per agency, with what is owed on them: as financing asked,
+    less what the funder wrote off since (subsidies publish no event). A loan awaits until its
+    schedule is fixed, it is restructured after an early return, settled or closed."""
+    written = _by_agency(
+        select(write_offs, loans.c.agency, loans.c.candidate_id)
+        .join(loans, loans.c.loan_id == write_offs.c.loan_id)
+        .where(write_offs.c.written_off_on.between(date(year, 1, 1), date(year, 12, 31))),
+        loans.c.agency,
+        scope,
+    )
+    written_off_loans: dict[tuple[str, str], set[uuid.UUID]] = defaultdict(set)
+    written_off_idr: Counter[tuple[str, str]] = Counter()
+    for row in await session.execute(written):
+        if row.candidate_id in by_id:
+            written_off_loans[(row.agency, row.reason)].add(row.loan_id)
+            written_off_idr[(row.agency, row.reason)] += row.amount_idr
+
+    decided = (
+        loans.c.settled_on.is_not(None)
+        | loans.c.closed_on.is_not(None)
+        | loans.c.schedule_fixed_on.is_not(None)
+        | exists().where(restructurings.c.loan_id == decisions_needed.c.loan_id)
+    )
+    waiting = _by_agency(
+        select(decisions_needed, loans.c.agency, loans.c.candidate_id)
+        .join(loans, loans.c.loan_id == decisions_needed.c.loan_id)
+        .where(~decided),
+        loans.c.agency,
+        scope,
+    )
+    awaiting = {
+        row.loan_id: row for row in await session.execute(waiting) if row.candidate_id in by_id
+    }
+    written_off_since: Counter[uuid.UUID] = Counter()
+    if awaiting:
+        of_waiting = select(write_offs).where(write_offs.c.loan_id.in_(awaiting))
+        for row in await session.execute(of_waiting):
+            written_off_since[row.loan_id] += row.amount_idr
+    awaiting_loans: Counter[str] = Counter()
+    awaiting_owed: Counter[str] = Counter()
+    for loan_id, row in awaiting.items():
+        awaiting_loans[row.agency] += 1
+        awaiting_owed[row.agency] += max(row.owed_idr - written_off_since[loan_id], 0)
+
+    return {
+        "written_off": [
+            {
+                "agency": agency,
+                "reason": reason,
+                "loans": len(written_off_loans[(agency, reason)]),
+                "amount_idr": written_off_idr[(agency, reason)],
+            }
+            for agency, reason in sorted(written_off_loans)
+        ],
+        "written_off_total": {
+            "loans": len(set().union(*written_off_loans.values())),
+            "amount_idr": sum(written_off_idr.values()),
+        },
+        "awaiting_decision": [
+            {"agency": agency, "loans": awaiting_loans[agency], "owed_idr": awaiting_owed[agency]}
+            for agency in sorted(awaiting_loans)
+        ],
+        "awaiting_decision_total": {
+            "loans": len(awaiting),
+            "owed_idr": sum(awaiting_owed.values()),
+        },
     }
 
 

@@ -30,12 +30,25 @@ from jembatan_contracts import (
     LoanOpened,
     LoanRestructured,
     LoanSettled,
+    LoanWrittenOff,
     PaymentRecorded,
     RepaymentDue,
+    RepaymentScheduleFixed,
+    ScheduleNeedsDecision,
+    WriteOffReason,
 )
 
 from ..adapters.repository import ReadModelRepository
-from ..domain.facts import DropOut, Facts, InstalmentDue, Payment, Restructuring, Score
+from ..domain.facts import (
+    DecisionNeeded,
+    DropOut,
+    Facts,
+    InstalmentDue,
+    Payment,
+    Restructuring,
+    Score,
+    WriteOff,
+)
 from ..domain.stages import DropOutKind
 
 INTERVIEW_NOT_PASSED = "not_passed"
@@ -156,7 +169,12 @@ def repayment_due(event: RepaymentDue, facts: Facts) -> None:
     facts.instalment_due(
         event.loan_id,
         event.instalment_number,
-        InstalmentDue(event.due_date, event.amount_idr, utc(event.occurred_at)),
+        InstalmentDue(
+            event.due_date,
+            event.amount_idr,
+            utc(event.occurred_at),
+            event.scheduled_amount_idr,  # None before 1.1
+        ),
     )
 
 
@@ -171,6 +189,9 @@ def payment_recorded(event: PaymentRecorded, facts: Facts) -> None:
             tuple(event.instalment_numbers),
             utc(event.occurred_at),
             event.paid_on,
+            None  # before 1.1
+            if event.allocations is None
+            else tuple((a.instalment_number, a.amount_idr) for a in event.allocations),
         ),
     )
 
@@ -186,6 +207,44 @@ def loan_restructured(event: LoanRestructured, facts: Facts) -> None:
     facts.restructuring(
         event.event_id,
         Restructuring(event.loan_id, utc(event.occurred_at), event.first_due_date),
+    )
+
+
+def schedule_fixed(event: RepaymentScheduleFixed, facts: Facts) -> None:
+    facts.candidate(event.candidate_id, event.agency)
+    facts.loan(
+        event.loan_id,
+        event.candidate_id,
+        event.agency,
+        schedule_fixed_on=utc(event.occurred_at).date(),
+    )
+
+
+def schedule_needs_decision(event: ScheduleNeedsDecision, facts: Facts) -> None:
+    facts.candidate(event.candidate_id, event.agency)
+    facts.loan(event.loan_id, event.candidate_id, event.agency)
+    facts.decision_needed(
+        event.loan_id,
+        DecisionNeeded(
+            event.reason,
+            event.departure_date,
+            event.owed_idr,
+            event.shortfall_idr,
+            utc(event.occurred_at),
+        ),
+    )
+
+
+def loan_written_off(event: LoanWrittenOff, facts: Facts) -> None:
+    facts.candidate(event.candidate_id, event.agency)
+    if event.reason is WriteOffReason.NEVER_DEPARTED:
+        # Financing closes the loan of a candidate who withdrew before departing.
+        facts.loan(event.loan_id, event.candidate_id, event.agency, closed_on=event.written_off_on)
+    else:
+        facts.loan(event.loan_id, event.candidate_id, event.agency)
+    facts.write_off(
+        event.event_id,
+        WriteOff(event.loan_id, event.reason.value, event.written_off_idr, event.written_off_on),
     )
 
 
@@ -206,6 +265,9 @@ PROJECTIONS: dict[type[Event], tuple[str, Projection]] = {
     PaymentRecorded: ("dashboard-payment-recorded", payment_recorded),
     LoanSettled: ("dashboard-loan-settled", loan_settled),
     LoanRestructured: ("dashboard-loan-restructured", loan_restructured),
+    RepaymentScheduleFixed: ("dashboard-schedule-fixed", schedule_fixed),
+    ScheduleNeedsDecision: ("dashboard-schedule-needs-decision", schedule_needs_decision),
+    LoanWrittenOff: ("dashboard-loan-written-off", loan_written_off),
 }
 """Each event the dashboard follows: its durable consumer, and what one such event tells."""
 
