@@ -5,12 +5,12 @@ Prints `handling <n>` once the batch is in the handler, so the test knows when t
 import asyncio
 import sys
 
-from kit_test_support import ConsumingService, create_tables
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from jembatan_contracts import CandidateRegistered
 from jembatan_kit.consumer import ConsumerOptions
 from jembatan_kit.db import create_engine
+from jembatan_kit.testing.effects import ConsumingService, create_tables
 
 
 async def hang(session: AsyncSession, event: CandidateRegistered) -> None:

@@ -6,11 +6,10 @@ import sys
 import uuid
 from collections.abc import Sequence
 
-from kit_test_support import create_tables, registered
-
 from jembatan_kit.broker import ensure_streams, make_broker
 from jembatan_kit.db import create_engine, create_session_factory
 from jembatan_kit.outbox import OutboxRelay, add_to_outbox
+from jembatan_kit.testing.effects import create_tables, registered
 
 
 class CrashingRelay(OutboxRelay):

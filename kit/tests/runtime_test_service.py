@@ -1,6 +1,6 @@
 """A tiny service on the shared runtime, for the runtime's own tests: a command that stores a
 registration and stages its `CandidateRegistered`, and a consumer of that event that records an
-effect (`kit_test_support.record_effect`)."""
+effect (`jembatan_kit.testing.effects.record_effect`)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,6 @@ from pathlib import Path
 from typing import Any
 
 from fastapi import APIRouter, FastAPI
-from kit_test_support import effects, record_effect, registered
 from pydantic import BaseModel
 from sqlalchemy import Column, Integer, MetaData, Table, Uuid, func, insert, select
 
@@ -17,6 +16,7 @@ from jembatan_kit.consumer import EventHandler
 from jembatan_kit.outbox import add_to_outbox
 from jembatan_kit.runtime import Runtime, ServiceRuntime, create_service_app
 from jembatan_kit.settings import ServiceSettings
+from jembatan_kit.testing.effects import effects, record_effect, registered
 from jembatan_kit.testing.helpers import trust_file_for_tests
 
 MIGRATIONS = Path(__file__).parent / "runtime_test_migrations"

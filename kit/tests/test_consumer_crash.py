@@ -12,14 +12,6 @@ from pathlib import Path
 
 import nats.errors
 import pytest
-from kit_test_support import (
-    ConsumingService,
-    count_effects,
-    create_tables,
-    dead_letters,
-    drained,
-    registered,
-)
 from nats.aio.client import Client as NatsClient
 from nats.js.api import ConsumerConfig, DeliverPolicy
 
@@ -27,6 +19,14 @@ from jembatan_contracts import CandidateRegistered
 from jembatan_kit.broker import ensure_streams
 from jembatan_kit.consumer import ConsumerOptions
 from jembatan_kit.db import create_engine
+from jembatan_kit.testing.effects import (
+    ConsumingService,
+    count_effects,
+    create_tables,
+    dead_letters,
+    drained,
+    registered,
+)
 
 DURABLE = "crash-candidate-registered"
 

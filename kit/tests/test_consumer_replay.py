@@ -8,7 +8,13 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
-from kit_test_support import (
+from nats.aio.client import Client as NatsClient
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from jembatan_contracts import REPLAY_FOR_HEADER
+from jembatan_kit.broker import ensure_streams
+from jembatan_kit.db import create_engine
+from jembatan_kit.testing.effects import (
     ConsumingService,
     count_effects,
     create_tables,
@@ -16,12 +22,6 @@ from kit_test_support import (
     drained,
     registered,
 )
-from nats.aio.client import Client as NatsClient
-from sqlalchemy.ext.asyncio import AsyncEngine
-
-from jembatan_contracts import REPLAY_FOR_HEADER
-from jembatan_kit.broker import ensure_streams
-from jembatan_kit.db import create_engine
 
 NAMED = "replayed-candidate-registered"
 OTHER = "other-candidate-registered"

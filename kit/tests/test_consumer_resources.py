@@ -13,15 +13,6 @@ from typing import Any
 
 import asyncpg  # type: ignore[import-untyped]
 import pytest
-from kit_test_support import (
-    ConsumingService,
-    count_effects,
-    create_tables,
-    dead_letters,
-    drained,
-    record_effect,
-    registered,
-)
 from nats.aio.client import Client as NatsClient
 from sqlalchemy import event, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
@@ -32,6 +23,15 @@ from jembatan_kit.consumer import ConsumerOptions
 from jembatan_kit.db import create_engine
 from jembatan_kit.faults import InfrastructureUnavailable
 from jembatan_kit.testing.databases import PrivatePostgres
+from jembatan_kit.testing.effects import (
+    ConsumingService,
+    count_effects,
+    create_tables,
+    dead_letters,
+    drained,
+    record_effect,
+    registered,
+)
 from jembatan_kit.testing.helpers import eventually
 
 DURABLE = "resources-candidate-registered"

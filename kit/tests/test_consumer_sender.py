@@ -7,14 +7,6 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 
 import pytest
-from kit_test_support import (
-    ConsumingService,
-    count_effects,
-    create_tables,
-    dead_letters,
-    drained,
-    registered,
-)
 from nats.aio.client import Client as NatsClient
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -23,6 +15,14 @@ from jembatan_kit.broker import ensure_streams
 from jembatan_kit.consumer import ConsumerOptions, sender_problem, subject_agency
 from jembatan_kit.db import create_engine
 from jembatan_kit.settings import SHIPPED_AGENCIES
+from jembatan_kit.testing.effects import (
+    ConsumingService,
+    count_effects,
+    create_tables,
+    dead_letters,
+    drained,
+    registered,
+)
 
 DURABLE = "sender-candidate-registered"
 

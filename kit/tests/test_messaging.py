@@ -10,13 +10,6 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 
 import pytest
-from kit_test_support import (
-    count_effects,
-    create_tables,
-    record_effect,
-    record_effects,
-    registered,
-)
 from nats.aio.client import Client as NatsClient
 from opentelemetry import trace
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
@@ -42,6 +35,13 @@ from jembatan_kit.telemetry import (
     restored_span,
     setup_telemetry,
     tracer,
+)
+from jembatan_kit.testing.effects import (
+    count_effects,
+    create_tables,
+    record_effect,
+    record_effects,
+    registered,
 )
 
 SPANS = InMemorySpanExporter()

@@ -14,7 +14,6 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 
 import pytest
-from kit_test_support import count_effects, create_tables, record_effects, registered
 from nats.aio.client import Client as NatsClient
 from nats.aio.msg import Msg
 from nats.js.api import AckPolicy, ConsumerConfig
@@ -27,6 +26,7 @@ from jembatan_kit.consumer import BatchConsumer, ConsumerOptions, EventHandler
 from jembatan_kit.db import create_engine, create_session_factory
 from jembatan_kit.messaging_tables import outbox_relay_lease_table, outbox_table
 from jembatan_kit.outbox import OutboxRelay, RelayLease, add_to_outbox, replica_name
+from jembatan_kit.testing.effects import count_effects, create_tables, record_effects, registered
 
 JOURNEYS = 30
 EVENTS_PER_JOURNEY = 100

@@ -8,7 +8,6 @@ from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from kit_test_support import create_tables
 from sqlalchemy import insert, select, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -16,6 +15,7 @@ from jembatan_kit.db import create_engine, create_session_factory
 from jembatan_kit.messaging_tables import inbox_table, outbox_table
 from jembatan_kit.retention import INBOX_MARGIN, Retention
 from jembatan_kit.settings import ServiceSettings
+from jembatan_kit.testing.effects import create_tables
 
 NOW = datetime(2027, 3, 1, 12, 0, tzinfo=UTC)
 

@@ -12,7 +12,6 @@ from typing import Any
 
 import nats
 import pytest
-from kit_test_support import count_effects, create_tables, record_effect, registered
 from nats.aio.client import Client as NatsClient
 from nats.js import JetStreamContext
 from nats.js.errors import ObjectNotFoundError
@@ -32,6 +31,7 @@ from jembatan_kit.broker import ensure_streams, make_broker
 from jembatan_kit.consumer import BatchConsumer, ConsumerOptions, EventHandler, Unprocessable
 from jembatan_kit.db import create_engine, create_session_factory
 from jembatan_kit.nats_server import NatsServerProcess, free_ports
+from jembatan_kit.testing.effects import count_effects, create_tables, record_effect, registered
 from jembatan_kit.testing.helpers import eventually
 
 DURABLE = "test-candidate-registered"

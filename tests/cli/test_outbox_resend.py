@@ -10,7 +10,6 @@ from collections import defaultdict
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from kit_test_support import count_effects, create_tables, record_effect, record_effects, registered
 from nats.aio.client import Client as NatsClient
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 from sqlalchemy import select, update
@@ -24,6 +23,13 @@ from jembatan_kit.consumer import BatchConsumer, ConsumerOptions, EventHandler
 from jembatan_kit.db import create_engine, create_session_factory
 from jembatan_kit.messaging_tables import outbox_table
 from jembatan_kit.outbox import OutboxRelay, add_to_outbox
+from jembatan_kit.testing.effects import (
+    count_effects,
+    create_tables,
+    record_effect,
+    record_effects,
+    registered,
+)
 
 STEPS = 10
 

@@ -18,7 +18,6 @@ from pathlib import Path
 
 import nats
 import pytest
-from kit_test_support import create_tables, effects, record_effect, record_effects, registered
 from nats.js import JetStreamContext
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -31,6 +30,13 @@ from jembatan_kit.db import create_engine, create_session_factory
 from jembatan_kit.messaging_tables import outbox_table
 from jembatan_kit.outbox import OutboxRelay, add_to_outbox
 from jembatan_kit.settings import ServiceSettings
+from jembatan_kit.testing.effects import (
+    create_tables,
+    effects,
+    record_effect,
+    record_effects,
+    registered,
+)
 from jembatan_kit.testing.nats_cluster import NatsCluster
 
 REPLICAS = 3
