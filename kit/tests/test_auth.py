@@ -25,7 +25,7 @@ from jembatan_kit.auth import (
     read_token,
     require_agency,
 )
-from jembatan_kit.nats_server import free_port
+from jembatan_kit.nats_server import NatsServerProcess
 from jembatan_kit.runtime import ServiceRuntime, create_service_app
 from jembatan_kit.settings import ServiceSettings
 from jembatan_kit.testing.helpers import running_app
@@ -198,21 +198,23 @@ async def who(caller: CurrentCaller) -> dict[str, Any]:
 
 @pytest.fixture(scope="module")
 async def service(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[httpx.AsyncClient]:
-    """A service app as services build it, running its lifespan (migrations on SQLite; no NATS:
-    HTTP serves without it), for agency boyolali in a deployment that knows kemnaker and kaltim."""
+    """A service app as services build it, running its lifespan (migrations on SQLite; a
+    nats-server, where it reads the revocation list), for agency boyolali in a deployment that
+    knows kemnaker and kaltim."""
     folder = tmp_path_factory.mktemp("auth-service")
-    settings = service_settings(
-        agency="boyolali",
-        known_agencies=["kemnaker", "kaltim"],
-        auth_jwt_secret=SECRET,
-        database_url=f"sqlite+aiosqlite:///{folder / 'service.db'}",
-        nats_url=f"nats://127.0.0.1:{free_port()}",
-    )
-    app = create_service_app(
-        lambda: ServiceRuntime(settings, migrations=MIGRATIONS), title="auth", routers=[whoami]
-    )
-    async with running_app(app, agency=None) as client:
-        yield client
+    with NatsServerProcess(store_dir=folder / "nats") as nats_server:
+        settings = service_settings(
+            agency="boyolali",
+            known_agencies=["kemnaker", "kaltim"],
+            auth_jwt_secret=SECRET,
+            database_url=f"sqlite+aiosqlite:///{folder / 'service.db'}",
+            nats_url=nats_server.url,
+        )
+        app = create_service_app(
+            lambda: ServiceRuntime(settings, migrations=MIGRATIONS), title="auth", routers=[whoami]
+        )
+        async with running_app(app, agency=None) as client:
+            yield client
 
 
 @pytest.mark.parametrize("case", ATTACKS)

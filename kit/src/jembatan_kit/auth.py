@@ -28,6 +28,7 @@ from fastapi import Depends, FastAPI, Request
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
 
 from .errors import RuleViolation
+from .revocation import refuse_if_revoked
 from .settings import AGENCY_CODE, ServiceSettings
 
 ALGORITHM = "HS256"
@@ -114,6 +115,7 @@ class Caller:
     token_id: str | None = field(default=None, compare=False)
     """The token's `jti`, when it has one: the audit trail names the token that acted. Not part
     of who the caller is (two tokens of one user are the same caller)."""
+    issued_at: float | None = field(default=None, compare=False)
 
     @property
     def is_national(self) -> bool:
@@ -220,7 +222,8 @@ def _verified(secret: str, token: str, policy: TokenPolicy) -> tuple[Caller, flo
             f" {policy.max_hours:g} this deployment allows (AUTH_MAX_TOKEN_HOURS); ask for a"
             " shorter one",
         )
-    return Caller(claims.sub, claims.agency, frozenset(claims.roles), claims.jti), claims.exp
+    caller = Caller(claims.sub, claims.agency, frozenset(claims.roles), claims.jti, claims.iat)
+    return caller, claims.exp
 
 
 def _typed(decoded: dict[str, Any]) -> TokenClaims:
@@ -261,6 +264,7 @@ async def current_caller(request: Request) -> Caller:
             f"the token is not valid here ({exc}); ask for a token signed for this deployment",
             _reason(exc),
         ) from None
+    refuse_if_revoked(request.app, caller)
     request.state.caller = caller  # for the audit trail (`audit.RequestAudit.caller`)
     return caller
 

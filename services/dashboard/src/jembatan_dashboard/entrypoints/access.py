@@ -16,6 +16,7 @@ from fastapi import Depends, Request
 
 from jembatan_kit.auth import NATIONAL_AGENCY, Caller, policy_of, read_token
 from jembatan_kit.errors import RuleViolation
+from jembatan_kit.revocation import refuse_if_revoked
 
 from ..service_layer.figures import Scope
 
@@ -46,7 +47,7 @@ def check_token(request: Request, token: str | None) -> Caller:
             status_code=401,
         )
     try:
-        return read_token(secret, token, policy_of(request.app))
+        caller = read_token(secret, token, policy_of(request.app))
     except jwt.ExpiredSignatureError:
         raise RuleViolation(
             "authentication", "the token has expired; ask for a new one", status_code=401
@@ -55,6 +56,8 @@ def check_token(request: Request, token: str | None) -> Caller:
         raise RuleViolation(
             "authentication", f"the token is not valid here ({exc})", status_code=401
         ) from None
+    refuse_if_revoked(request.app, caller)
+    return caller
 
 
 def dashboard_caller(request: Request) -> Caller:
