@@ -29,6 +29,7 @@ from .deadletter import deadletter_app
 from .funnel import render_funnel
 from .journey import JourneyNotFound, find_journey, render_journey
 from .outbox_commands import outbox_app
+from .revocation_commands import revocations_command, revoke_command, unrevoke_command
 from .scenario_commands import FIRST_PORT, scenario_app, service_urls, signing_secret
 from .system import (
     DEFAULT_NATS_PORT,
@@ -294,6 +295,11 @@ def token(
         looked = "" if data_dir is not None else f" (looked in var/ under {Path.cwd()})"
         _refuse(f"{str(exc)[:1].upper()}{str(exc)[1:]}{looked}.")
     typer.echo(issue_token(secret, user, agency, sorted(set(role)), valid_for, policy.audience))
+
+
+app.command("revoke")(revoke_command)
+app.command("unrevoke")(unrevoke_command)
+app.command("revocations")(revocations_command)
 
 
 def _refuse(message: str) -> NoReturn:
