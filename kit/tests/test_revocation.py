@@ -23,10 +23,13 @@ from runtime_test_service import MIGRATIONS, service_settings
 from jembatan_kit.auth import Caller, CurrentCaller, bearer, issue_token
 from jembatan_kit.nats_server import NatsServerProcess, free_port
 from jembatan_kit.revocation import (
+    BATCH,
     Kind,
     Revocation,
     RevocationList,
+    ensure_bucket,
     lift,
+    read_changes,
     read_list,
     token_key,
     user_key,
@@ -273,3 +276,24 @@ async def test_a_revocation_of_another_agency_refuses_nobody_here(
 
             await eventually(both_read, timeout_s=SEEN_WITHIN_S)
         assert await status_of(client, signed) == 200
+
+
+async def test_a_list_longer_than_one_read_is_read_whole_and_followed(
+    nats_client: NatsClient,
+) -> None:
+    await ensure_bucket(nats_client.jetstream())
+    many = [revocation(Kind.TOKEN, f"t{n:04d}") for n in range(BATCH + 44)]
+    for revoked in many:
+        await write(nats_client, revoked)
+    entries, last = await read_list(nats_client)
+    assert set(entries) == {revoked.key for revoked in many}
+    assert last == len(many)
+    await lift(nats_client, many[0].key)
+    await write(nats_client, revocation(Kind.USER, "officer-9"))
+    changes, after = await read_changes(nats_client, last)
+    assert [(c.key, c.revocation is None) for c in changes] == [
+        (many[0].key, True),
+        (user_key("kaltim", "officer-9"), False),
+    ]
+    assert after == last + 2
+    assert await read_changes(nats_client, after) == ([], after)
