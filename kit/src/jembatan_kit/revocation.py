@@ -478,18 +478,21 @@ class RevocationsNotLoaded(RuleViolation):
 class TokenRevoked(RuleViolation):
     def __init__(self, revocation: Revocation, caller: Caller) -> None:
         when = _iso(revocation.revoked_at) if revocation.revoked_at else "an unknown time"
+        issue = f"`jembatan token --user {caller.user} --agency {caller.agency}`"
         if revocation.kind is Kind.TOKEN:
-            what = f"this token ({revocation.target}) was revoked at {when}"
+            message = (
+                f"this token ({revocation.target}) was revoked at {when}, and every service"
+                f" refuses it. Ask an administrator for a new token ({issue})"
+            )
         else:
-            what = (
+            message = (
                 f"the tokens of {caller.user} of {caller.agency} issued up to {when} were revoked"
-                " at that time"
+                " then, and every service refuses them. A token issued later is accepted: ask an"
+                f" administrator for one once you may act again ({issue})"
             )
         super().__init__(
             "authentication",
-            f"{what}, and every service refuses it. Ask an administrator for a new token"
-            f" (`jembatan token --user {caller.user} --agency {caller.agency}`); one issued"
-            " after a user's revocation is accepted unless the user is revoked again",
+            message,
             {"reason": "revoked", "revoked": str(revocation.kind), "revoked_at": when},
             status_code=401,
         )
