@@ -18,11 +18,11 @@ from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from run import Driver
+from benchmark.driver import Driver
+from benchmark.system import bench_token
 
 from jembatan_cli.check import Violation, check_system, embedded_database_urls
-from jembatan_cli.system import SERVICES, LocalSystem, ServiceProcess, auth_secret
-from jembatan_kit.auth import issue_token
+from jembatan_cli.system import SERVICES, LocalSystem, ServiceProcess
 from jembatan_kit.nats_server import free_ports
 
 QUIET = {"LOG_LEVEL": "WARNING", "OTEL_SDK_DISABLED": "true", "JEMBATAN_TRACES_DIR": ""}
@@ -224,7 +224,7 @@ class Outcome:
 
 
 def token_for(system: LocalSystem) -> str:
-    return issue_token(auth_secret(system.data_dir), "chaos", "kemnaker", ["nik-reader"])
+    return bench_token(system.data_dir, "chaos")
 
 
 async def journeys_under_fault(

@@ -1,5 +1,6 @@
 """The yardstick: a FastStream pull consumer that does nothing, on the same nats-server as the
-services. Run by `bench/run.py` in its own process; prints one JSON line.
+services. Run by the benchmark (`bench/benchmark/measurements.py`) in its own process; prints one
+JSON line.
 
 It reads `--count` messages from `--subject` (already published to a stream), fetching
 `--batch-size` at a time as the services do, in one of two shapes:

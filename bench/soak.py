@@ -28,8 +28,8 @@ from datetime import date
 from pathlib import Path
 
 import nats
+from benchmark.driver import Driver
 from chaos import QUIET, ChaosSystem, token_for, until_sound
-from run import Driver
 
 from jembatan_cli.check import Violation, render
 from jembatan_cli.system import SERVICES

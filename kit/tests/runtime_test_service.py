@@ -17,7 +17,7 @@ from jembatan_kit.consumer import EventHandler
 from jembatan_kit.outbox import add_to_outbox
 from jembatan_kit.runtime import Runtime, ServiceRuntime, create_service_app
 from jembatan_kit.settings import ServiceSettings
-from jembatan_kit.testing.helpers import TEST_AUTH_SECRET
+from jembatan_kit.testing.helpers import trust_file_for_tests
 
 MIGRATIONS = Path(__file__).parent / "runtime_test_migrations"
 DURABLE = "runtime-test-candidate-registered"
@@ -65,7 +65,7 @@ async def stream(runtime: Runtime) -> dict[str, int]:
 def service_settings(**overrides: Any) -> ServiceSettings:
     defaults: dict[str, Any] = {
         "service_name": "runtime-test",
-        "auth_jwt_secret": TEST_AUTH_SECRET,
+        "auth_trust_file": trust_file_for_tests(),
         "consumer_batch_timeout_s": 0.05,
         "outbox_poll_interval_s": 0.05,
     }

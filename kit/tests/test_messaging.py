@@ -35,7 +35,14 @@ from jembatan_kit.consumer import BatchConsumer, ConsumerOptions, EventHandler
 from jembatan_kit.db import create_engine, create_session_factory
 from jembatan_kit.messaging_tables import outbox_table
 from jembatan_kit.outbox import OutboxRelay, add_to_outbox, outbox_rows, staging_for_messages
-from jembatan_kit.telemetry import journey_context, journey_root_span, setup_telemetry, tracer
+from jembatan_kit.telemetry import (
+    current_traceparent,
+    journey_context,
+    journey_root_span,
+    restored_span,
+    setup_telemetry,
+    tracer,
+)
 
 SPANS = InMemorySpanExporter()
 setup_telemetry("kit-tests", "kemnaker", extra_processors=(SimpleSpanProcessor(SPANS),))
@@ -199,6 +206,29 @@ def test_events_staged_for_a_batch_continue_the_trace_of_their_journeys_message(
     assert parent_of(in_batch) == (f"{event.journey_id.int:032x}", message_span_id)
     assert parent_of(unrelated)[0] == f"{other.journey_id.int:032x}"
     assert parent_of(alone)[1] != message_span_id  # outside a batch: its own stage span
+
+
+def test_events_staged_within_a_stored_context_continue_it_in_a_stage_span() -> None:
+    """Work done now that follows from a message handled long ago (a repayment falling due
+    months after the departure fixed its schedule) continues the context stored then."""
+    SPANS.clear()
+    event = registered()
+    with tracer().start_as_current_span(
+        "process Departed", context=journey_context(event.journey_id)
+    ) as message:
+        stored = current_traceparent()
+    assert stored is not None
+
+    with staging_for_messages({event.journey_id: restored_span(stored)}):
+        [row] = outbox_rows(event)
+
+    [stage] = [span for span in SPANS.get_finished_spans() if span.name.startswith("stage ")]
+    assert stage.parent is not None
+    assert stage.parent.span_id == message.get_span_context().span_id
+    assert stage.context.trace_id == event.journey_id.int
+    assert stage.attributes["messaging.operation.type"] == "create"
+    _version, trace_id, span_id, _flags = str(row["traceparent"]).split("-")
+    assert (trace_id, span_id) == (f"{event.journey_id.int:032x}", f"{stage.context.span_id:016x}")
 
 
 async def test_a_messages_span_lasts_until_its_batch_is_committed(

@@ -20,7 +20,8 @@ from fastapi import APIRouter
 from nats.aio.client import Client as NatsClient
 from runtime_test_service import MIGRATIONS, service_settings
 
-from jembatan_kit.auth import Caller, CurrentCaller, bearer, issue_token
+from jembatan_kit.auth import Caller, CurrentCaller, bearer
+from jembatan_kit.issuers import issue_token
 from jembatan_kit.nats_server import NatsServerProcess, free_port
 from jembatan_kit.revocation import (
     BATCH,
@@ -36,7 +37,7 @@ from jembatan_kit.revocation import (
     write,
 )
 from jembatan_kit.runtime import ServiceRuntime, create_service_app
-from jembatan_kit.testing.helpers import TEST_AUTH_SECRET, eventually, running_app
+from jembatan_kit.testing.helpers import eventually, issuer_for_tests, running_app
 
 SEEN_WITHIN_S = 5.0
 
@@ -62,7 +63,7 @@ def service_app(nats_url: str, folder: Path) -> Any:
 
 
 def token(user: str = "officer-7", agency: str = "kaltim") -> str:
-    return issue_token(TEST_AUTH_SECRET, user, agency, [])
+    return issue_token(issuer_for_tests(agency), user, [])
 
 
 def token_id(signed: str) -> str:

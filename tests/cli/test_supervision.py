@@ -17,8 +17,9 @@ from typing import Any
 import httpx
 import pytest
 
-from jembatan_cli.system import DEFAULT_PORTS, auth_secret
-from jembatan_kit.auth import NATIONAL_AGENCY, bearer, issue_token
+from jembatan_cli.system import DEFAULT_PORTS, local_issuer
+from jembatan_kit.auth import NATIONAL_AGENCY, bearer
+from jembatan_kit.issuers import issue_token
 from jembatan_kit.nats_server import free_ports, port_is_open
 
 pytestmark = pytest.mark.timeout(240)
@@ -114,7 +115,7 @@ class RunningUp:
         return path.read_text() if path.exists() else ""
 
     def operator(self) -> dict[str, str]:
-        return bearer(issue_token(auth_secret(self.data_dir), "operator", NATIONAL_AGENCY, []))
+        return bearer(issue_token(local_issuer(self.data_dir, NATIONAL_AGENCY), "operator", []))
 
     def wait_started(self) -> None:
         """Until `up` has started everything (and supervises) and every service is ok."""

@@ -19,8 +19,8 @@ from typer.testing import CliRunner
 
 from jembatan_cli.main import app as cli
 from jembatan_cli.scenarios.runner import run_scenario
-from jembatan_cli.system import LocalSystem, auth_secret
-from jembatan_kit.auth import issue_token
+from jembatan_cli.system import LocalSystem, local_issuer, local_issuers
+from jembatan_kit.issuers import issue_token
 
 pytestmark = pytest.mark.e2e
 
@@ -56,7 +56,7 @@ def system(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalSystem]:
 
 
 def bearer(system: LocalSystem, agency: str, user: str = "analyst") -> dict[str, str]:
-    token = issue_token(auth_secret(system.data_dir), user, agency, [])
+    token = issue_token(local_issuer(system.data_dir, agency), user, [])
     return {"Authorization": f"Bearer {token}"}
 
 
@@ -88,9 +88,9 @@ def scenario(system: LocalSystem) -> dict[str, Any]:
     """Run the Kota Serang scenario, then let ten days pass after the first instalments fell due
     (financing's and the dashboard's clocks), so some loans are in arrears."""
     urls = {name: system.services[name].url for name in SCENARIO_SERVICES}
-    summary = run_scenario(AGENCY, urls, auth_secret(system.data_dir), seed=7)
+    summary = run_scenario(AGENCY, urls, local_issuers(system.data_dir), seed=7)
     assert summary.departed > 0 and summary.first_due_date is not None
-    elsewhere = run_scenario("boyolali", urls, auth_secret(system.data_dir), seed=7)
+    elsewhere = run_scenario("boyolali", urls, local_issuers(system.data_dir), seed=7)
     # One candidate still in training gives up: a drop-out the page must show.
     waiting = call(
         system, "training", "GET", "/candidates", params={"agency": AGENCY, "ready": False}
@@ -191,7 +191,7 @@ def signed_in(browser: Browser, system: LocalSystem, device: dict[str, Any], lan
     base = system.services["dashboard"].url
     page.goto(f"{base}/?lang={lang}")
     assert page.url.startswith(f"{base}/login"), "an anonymous visitor is sent to sign in"
-    token = issue_token(auth_secret(system.data_dir), "officer-serang", AGENCY, [])
+    token = issue_token(local_issuer(system.data_dir, AGENCY), "officer-serang", [])
     page.fill("#token", token)
     page.click("button[type=submit]")
     page.wait_for_selector("#funnel")
@@ -262,7 +262,7 @@ def test_jembatan_funnel_prints_the_dashboards_figures(
     system: LocalSystem, reported: dict[str, Any]
 ) -> None:
     year = reported["figures"]["scope"]["year"]
-    token = issue_token(auth_secret(system.data_dir), "officer-serang", AGENCY, [])
+    token = issue_token(local_issuer(system.data_dir, AGENCY), "officer-serang", [])
     printed = CliRunner().invoke(
         cli,
         [
@@ -292,7 +292,7 @@ def test_kemnaker_sees_every_agency_and_picks_one(
     page = context.new_page()
     base = system.services["dashboard"].url
     page.goto(f"{base}/login?lang=en")
-    page.fill("#token", issue_token(auth_secret(system.data_dir), "analyst-pusat", "kemnaker", []))
+    page.fill("#token", issue_token(local_issuer(system.data_dir, "kemnaker"), "analyst-pusat", []))
     page.click("button[type=submit]")
     page.goto(f"{base}/?lang=en&year={year}")
 

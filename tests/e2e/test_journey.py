@@ -13,8 +13,9 @@ import nats
 import pytest
 from nats.aio.client import Client as NatsClient
 
-from jembatan_cli.system import SERVICES, LocalSystem, auth_secret
-from jembatan_kit.auth import NATIONAL_AGENCY, bearer, issue_token
+from jembatan_cli.system import SERVICES, LocalSystem, local_issuer
+from jembatan_kit.auth import NATIONAL_AGENCY, bearer
+from jembatan_kit.issuers import issue_token
 from jembatan_kit.testing.helpers import events_on, eventually, wait_for_events
 from jembatan_kit.trace_files import read_spans
 
@@ -41,7 +42,8 @@ async def bus(system: LocalSystem) -> AsyncIterator[NatsClient]:
 @pytest.fixture
 async def api(system: LocalSystem) -> AsyncIterator[dict[str, httpx.AsyncClient]]:
     # The operator calls as Kemnaker, which sees every agency's candidates.
-    operator = bearer(issue_token(auth_secret(system.data_dir), "operator", NATIONAL_AGENCY, []))
+    kemnaker = local_issuer(system.data_dir, NATIONAL_AGENCY)  # its own key, of `jembatan up`
+    operator = bearer(issue_token(kemnaker, "operator", []))
     clients = {
         name: httpx.AsyncClient(base_url=service.url, timeout=10, headers=operator)
         for name, service in system.services.items()

@@ -11,7 +11,7 @@ import pytest
 
 BENCH = Path(__file__).resolve().parents[2] / "bench"
 if str(BENCH) not in sys.path:
-    sys.path.insert(0, str(BENCH))  # chaos.py, and run.py whose driver it uses
+    sys.path.insert(0, str(BENCH))  # chaos.py, and the benchmark package whose driver it uses
 
 
 def pytest_configure(config: pytest.Config) -> None:

@@ -12,8 +12,8 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
 import pytest
+from benchmark.system import create_databases, drop_databases
 from chaos import QUIET, ReplicatedSystem, Run, journeys_under_fault, seen
-from run import create_databases, drop_databases
 
 from jembatan_cli.system import SERVICES
 

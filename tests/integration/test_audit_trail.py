@@ -16,9 +16,15 @@ import jwt
 import pytest
 from sqlalchemy import text
 
-from jembatan_kit.auth import bearer, issue_token
+from jembatan_kit.auth import bearer
 from jembatan_kit.db import create_engine
-from jembatan_kit.testing.helpers import TEST_AUTH_SECRET, running_app, token_for
+from jembatan_kit.issuers import issue_token
+from jembatan_kit.testing.helpers import (
+    issuer_for_tests,
+    running_app,
+    token_for,
+    trust_file_for_tests,
+)
 from jembatan_registration.bootstrap import build_app
 from jembatan_registration.config import RegistrationSettings
 
@@ -43,7 +49,7 @@ async def registration(
         database_url=database_url,
         nats_url=nats_url,
         secrets_file=tmp_path / "secrets.json",
-        auth_jwt_secret=TEST_AUTH_SECRET,
+        auth_trust_file=trust_file_for_tests(),
     )
     async with running_app(build_app(settings)) as client:  # as Kemnaker
         yield client
@@ -59,7 +65,7 @@ async def _audit(client: httpx.AsyncClient, **filters: Any) -> list[dict[str, An
 async def test_each_change_is_recorded_once_with_its_caller_route_and_record(
     registration: httpx.AsyncClient,
 ) -> None:
-    token = issue_token(TEST_AUTH_SECRET, "clerk-1", "kaltim", [])
+    token = issue_token(issuer_for_tests("kaltim"), "clerk-1", [])
     clerk = bearer(token)
     registered = await registration.post("/candidates", json=CANDIDATE, headers=clerk)
     assert registered.status_code == 201, registered.text
@@ -194,7 +200,7 @@ async def test_every_service_records_requests_and_shows_them_to_kemnaker_only(
     settings = settings_class(
         database_url=sqlite_url,
         nats_url=nats_url,
-        auth_jwt_secret=TEST_AUTH_SECRET,
+        auth_trust_file=trust_file_for_tests(),
         **extra,
     )
     app = importlib.import_module(f"jembatan_{service}.bootstrap").build_app(settings)

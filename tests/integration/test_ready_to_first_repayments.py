@@ -18,14 +18,20 @@ from jembatan_contracts import CandidateReadyForPlacement, Track
 from jembatan_financing.bootstrap import build_app as build_financing
 from jembatan_financing.config import FinancingSettings
 from jembatan_financing.domain.model import add_months
-from jembatan_kit.auth import NATIONAL_AGENCY, issue_token
+from jembatan_kit.auth import NATIONAL_AGENCY
 from jembatan_kit.clock import AdjustableClock
 from jembatan_kit.testing.databases import create_database, drop_database
-from jembatan_kit.testing.helpers import eventually, publish_ready, running_app, wait_for_events
+from jembatan_kit.testing.helpers import (
+    eventually,
+    publish_ready,
+    running_app,
+    token_for,
+    trust_file_for_tests,
+    wait_for_events,
+)
 from jembatan_placement.bootstrap import build_app as build_placement
 from jembatan_placement.config import PlacementSettings
 
-SECRET = "integration-test-signing-key-of-enough-length"
 QUICK = {"outbox_poll_interval_s": 0.05, "consumer_batch_timeout_s": 0.05}
 ORDER = {
     "employer": "Hokkaido Dairy Farms",
@@ -68,7 +74,7 @@ async def services(
             database_url=placement_db,
             nats_url=nats_url,
             agency=NATIONAL_AGENCY,
-            auth_jwt_secret=SECRET,
+            auth_trust_file=trust_file_for_tests(),
             **QUICK,
         )
     )
@@ -77,16 +83,16 @@ async def services(
             database_url=financing_db,
             nats_url=nats_url,
             agency=NATIONAL_AGENCY,
-            auth_jwt_secret=SECRET,
+            auth_trust_file=trust_file_for_tests(),
             scheduler_interval_s=0.05,
             **QUICK,
         ),
         clock,
     )
-    token = issue_token(SECRET, "operator", NATIONAL_AGENCY, [])
+    operator = token_for(NATIONAL_AGENCY)
     async with running_app(placement) as placing, running_app(financing) as financing_client:
         for client in (placing, financing_client):
-            client.headers["Authorization"] = f"Bearer {token}"
+            client.headers.update(operator)
         yield placing, financing_client
 
 

@@ -14,16 +14,15 @@ from pathlib import Path
 
 import httpx
 
-from jembatan_kit.auth import bearer, issue_token
 from jembatan_kit.nats_server import free_port
+from jembatan_kit.testing.helpers import token_for, trust_file_for_tests
 
 from .conftest import Federation, dev_password, topology
 
-SECRET = "multi-agency-test-signing-key-of-32-bytes"
-
 
 def token_of(agency: str) -> dict[str, str]:
-    return bearer(issue_token(SECRET, f"officer-{agency}", agency, []))
+    """A token of an officer of `agency`, signed with the agency's own key."""
+    return token_for(agency, f"officer-{agency}")
 
 
 @dataclass
@@ -66,7 +65,7 @@ class AgencyServices:
             "ENSURE_STREAMS": "own",
             "HTTP_HOST": "127.0.0.1",
             "HTTP_PORT": str(port),
-            "AUTH_JWT_SECRET": SECRET,
+            "AUTH_TRUST_FILE": str(trust_file_for_tests()),
             "CLOCK_ADJUSTABLE": "true",
             "SECRETS_FILE": str(self.root / f"{agency}-{name}-secrets.json"),
             "JEMBATAN_TRACES_DIR": str(self.traces_dir(agency)),

@@ -20,11 +20,13 @@ import pytest
 from typer.testing import CliRunner
 
 from jembatan_cli.main import app
-from jembatan_kit.auth import bearer, issue_token
+from jembatan_kit.auth import bearer
+from jembatan_kit.issuers import issue_token
 from jembatan_kit.nats_server import NatsServerProcess
 from jembatan_kit.revocation import Kind, Revocation, key_subject, read_list, user_key
+from jembatan_kit.testing.helpers import issuer_for_tests
 
-from .agency_services import SECRET, AgencyServices
+from .agency_services import AgencyServices
 from .conftest import Federation, _federation, dev_password, topology
 
 HUB = topology.HUB_AGENCY
@@ -113,8 +115,8 @@ async def test_a_token_revoked_at_the_hub_is_refused_by_every_service_within_5_s
     agencies: AgencyServices, tmp_path: Path
 ) -> None:
     federation = agencies.federation
-    token = issue_token(SECRET, "officer-kemnaker", HUB, [])
-    kept = issue_token(SECRET, "officer-kemnaker", HUB, [])
+    token = issue_token(issuer_for_tests(HUB), "officer-kemnaker", [])
+    kept = issue_token(issuer_for_tests(HUB), "officer-kemnaker", [])
     before = await answers(agencies, token)
     assert {status for status, _ in before.values()} == {200}, before
 
@@ -138,7 +140,7 @@ async def test_a_province_operator_revokes_its_own_users_everywhere_and_no_one_e
     agencies: AgencyServices, tmp_path: Path
 ) -> None:
     federation = agencies.federation
-    officer = issue_token(SECRET, "officer-kaltim", "kaltim", [])
+    officer = issue_token(issuer_for_tests("kaltim"), "officer-kaltim", [])
     assert all(status != 401 for status, _ in (await answers(agencies, officer)).values())
 
     code, out = await jembatan(
@@ -147,7 +149,7 @@ async def test_a_province_operator_revokes_its_own_users_everywhere_and_no_one_e
     assert code == 0, out
     await seen_everywhere(agencies, officer, revoked=True)
 
-    national = issue_token(SECRET, "officer-kemnaker", HUB, [])
+    national = issue_token(issuer_for_tests(HUB), "officer-kemnaker", [])
     code, out = await jembatan(
         federation, "kaltim", tmp_path, "revoke", "--user", "officer-kemnaker", "--agency", HUB
     )

@@ -11,7 +11,8 @@ from collections.abc import Iterator
 import pytest
 
 from jembatan_cli.scenario_commands import FIRST_PORT, SCENARIO_SERVICES, service_urls
-from jembatan_cli.system import DEFAULT_PORTS, SERVICES, LocalSystem, auth_secret
+from jembatan_cli.system import DEFAULT_PORTS, SERVICES, LocalSystem, local_issuers
+from jembatan_kit.issuers import LocalIssuer
 from jembatan_kit.nats_server import free_port
 
 
@@ -58,5 +59,6 @@ def urls(base_port: int) -> dict[str, str]:
 
 
 @pytest.fixture(scope="session")
-def secret(scenario_system: LocalSystem) -> str:
-    return auth_secret(scenario_system.data_dir)
+def issuers(scenario_system: LocalSystem) -> dict[str, LocalIssuer]:
+    """The agencies' issuers `jembatan up` made for the system, by agency."""
+    return local_issuers(scenario_system.data_dir)

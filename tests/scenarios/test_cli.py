@@ -6,6 +6,7 @@ import asyncio
 import json
 import re
 import time
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -15,9 +16,9 @@ from typer.testing import CliRunner
 
 from jembatan_cli.main import app
 from jembatan_cli.scenarios.programmes import SCENARIOS
-from jembatan_cli.system import LocalSystem
+from jembatan_cli.system import LocalSystem, local_issuers
 from jembatan_contracts import ALL_STREAMS
-from jembatan_kit.auth import issue_token
+from jembatan_kit.issuers import LocalIssuer, issue_token
 from jembatan_kit.nats_server import free_port
 
 pytestmark = pytest.mark.e2e
@@ -50,9 +51,11 @@ def run_output(scenario_system: LocalSystem, base_port: int) -> dict[str, Any]:
     return summary
 
 
-def national_get(urls: dict[str, str], secret: str, service: str, path: str) -> Any:
+def national_get(
+    urls: dict[str, str], issuers: dict[str, LocalIssuer], service: str, path: str
+) -> Any:
     # A NIK reader, so the candidate's view holds the birth date the journey must not show.
-    token = issue_token(secret, "checker", "kemnaker", ["nik-reader"])
+    token = issue_token(issuers["kemnaker"], "checker", ["nik-reader"])
     response = httpx.get(
         f"{urls[service]}{path}", headers={"authorization": f"Bearer {token}"}, timeout=10
     )
@@ -69,16 +72,16 @@ def test_scenario_list_names_every_programme() -> None:
 
 
 def test_scenario_run_prints_a_summary_the_services_confirm(
-    run_output: dict[str, Any], urls: dict[str, str], secret: str
+    run_output: dict[str, Any], urls: dict[str, str], issuers: dict[str, LocalIssuer]
 ) -> None:
     assert run_output["scenario"] == "kemnaker-joe"
     assert run_output["applicants"] == 6
     for candidate_id in run_output["candidate_ids"]:
-        candidate = national_get(urls, secret, "registration", f"/candidates/{candidate_id}")
+        candidate = national_get(urls, issuers, "registration", f"/candidates/{candidate_id}")
         assert candidate["agency"] == "kemnaker"
     assert len(run_output["candidate_ids"]) == run_output["registered"]
     loans = [
-        national_get(urls, secret, "financing", f"/loans/{loan_id}")
+        national_get(urls, issuers, "financing", f"/loans/{loan_id}")
         for loan_id in run_output["loan_ids"]
     ]
     assert len(loans) == run_output["loans_opened"]
@@ -141,10 +144,10 @@ def test_journey_shows_the_stages_without_personal_data(
     scenario_system: LocalSystem,
     base_port: int,
     urls: dict[str, str],
-    secret: str,
+    issuers: dict[str, LocalIssuer],
 ) -> None:
-    loan = national_get(urls, secret, "financing", f"/loans/{run_output['loan_ids'][0]}")
-    candidate = national_get(urls, secret, "registration", f"/candidates/{loan['candidate_id']}")
+    loan = national_get(urls, issuers, "financing", f"/loans/{run_output['loan_ids'][0]}")
+    candidate = national_get(urls, issuers, "registration", f"/candidates/{loan['candidate_id']}")
     result = runner.invoke(
         app,
         [
@@ -238,17 +241,39 @@ def test_health_counts_dead_letters_per_consumer_and_fails(
     assert "dead-lettered" in result.stdout
 
 
-def test_a_scenario_with_a_wrong_signing_key_says_what_to_give(
-    scenario_system: LocalSystem, base_port: int
+def test_a_scenario_with_another_systems_keys_says_what_to_give(
+    scenario_system: LocalSystem, base_port: int, tmp_path: Path
 ) -> None:
+    another_system = tmp_path / "another-system"
+    local_issuers(another_system, scenario_system.agencies(), create=True)
     result = runner.invoke(
         app,
-        ["scenario", "run", "kaltim", "--seed", "77", "--base-port", str(base_port)],
-        env={"AUTH_JWT_SECRET": "a-key-of-another-deployment-not-this-one"},
+        [
+            "scenario",
+            "run",
+            "kaltim",
+            "--seed",
+            "77",
+            "--base-port",
+            str(base_port),
+            "--data-dir",
+            str(another_system),
+        ],
     )
     assert result.exit_code == 1
     assert "(401)" in result.output
-    assert "AUTH_JWT_SECRET" in result.output
+    assert "not a key of its issuer 'urn:jembatan:agency:kaltim'" in result.output
+    assert "give --data-dir of the running `jembatan up`" in result.output
+
+
+def test_a_scenario_without_keys_says_where_it_looked(base_port: int, tmp_path: Path) -> None:
+    result = runner.invoke(
+        app,
+        ["scenario", "run", "kaltim", "--base-port", str(base_port), "--data-dir", str(tmp_path)],
+    )
+    assert result.exit_code == 1
+    assert f"No signing keys: {tmp_path / 'issuers'} holds none" in result.output
+    assert not (tmp_path / "issuers").exists()
 
 
 def test_another_province_cannot_follow_the_journey(

@@ -18,7 +18,7 @@ import pytest
 from jembatan_cli.scenarios.programmes import SCENARIOS
 from jembatan_cli.scenarios.runner import run_scenario_async
 from jembatan_cli.scenarios.summary import ScenarioSummary, format_summary
-from jembatan_kit.auth import issue_token
+from jembatan_kit.issuers import LocalIssuer, issue_token
 
 pytestmark = pytest.mark.e2e
 
@@ -37,9 +37,9 @@ AGE_RULES = {"minimum_age", "maximum_age"}
 class Api:
     """Reads with a token of the scenario's agency, as its operators would."""
 
-    def __init__(self, urls: dict[str, str], secret: str, agency: str) -> None:
+    def __init__(self, urls: dict[str, str], issuer: LocalIssuer) -> None:
         self.urls = urls
-        self.headers = {"authorization": f"Bearer {issue_token(secret, 'checker', agency, [])}"}
+        self.headers = {"authorization": f"Bearer {issue_token(issuer, 'checker', [])}"}
         self.http = httpx.AsyncClient(timeout=30)
         self.slots = asyncio.Semaphore(8)
 
@@ -61,11 +61,11 @@ def months_between(earlier: date, later: date) -> int:
 
 @pytest.mark.parametrize("name", list(SCENARIOS))
 async def test_a_scenario_summary_agrees_with_the_services(
-    name: str, urls: dict[str, str], secret: str
+    name: str, urls: dict[str, str], issuers: dict[str, LocalIssuer]
 ) -> None:
     scenario = SCENARIOS[name]
-    summary = await run_scenario_async(name, urls, secret, seed=0)
-    api = Api(urls, secret, scenario.agency)
+    summary = await run_scenario_async(name, urls, issuers, seed=0)
+    api = Api(urls, issuers[scenario.agency])
     try:
         await _check_registration(api, summary, name)
         enrolments = await _check_training(api, summary, name)

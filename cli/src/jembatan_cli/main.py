@@ -13,7 +13,8 @@ import httpx
 import typer
 from pydantic import ValidationError
 
-from jembatan_kit.auth import ROLES, TokenPolicy, issue_token
+from jembatan_kit.auth import NATIONAL_AGENCY, ROLES, TokenPolicy
+from jembatan_kit.issuers import IssuerFileInvalid, LocalIssuer, issue_token
 from jembatan_kit.settings import ServiceSettings
 
 from .asyncapi import ServiceNotInstalled, write_documents
@@ -30,17 +31,19 @@ from .funnel import render_funnel
 from .journey import JourneyNotFound, find_journey, render_journey
 from .outbox_commands import outbox_app
 from .revocation_commands import revocations_command, revoke_command, unrevoke_command
-from .scenario_commands import FIRST_PORT, scenario_app, service_urls, signing_secret
+from .scenario_commands import FIRST_PORT, scenario_app, service_urls, signing_issuer
 from .system import (
     DEFAULT_NATS_PORT,
     DEFAULT_PORTS,
+    ISSUERS_DIR,
     NATS_USERS_FILE,
     SERVICES,
+    TRUST_FILE,
     GaveUp,
     LocalSystem,
     NoSigningKey,
     RestartPolicy,
-    auth_secret,
+    local_issuer,
     operator_nats_url,
 )
 from .traces import journey_spans, render_tree, traces_of_journey
@@ -98,13 +101,17 @@ def up(
     typer.echo("Starting nats-server (JetStream) and the services ...")
     try:
         system.start()
-    except RuntimeError as exc:
+    except (RuntimeError, IssuerFileInvalid) as exc:
         typer.secho(f"Could not start: {exc}", fg=typer.colors.RED, err=True)
         raise typer.Exit(1) from exc
     typer.echo(f"\n  NATS          {system.nats_address}   (data in {data_dir}/nats)")
     typer.echo(
         f"                users and passwords in {data_dir}/{NATS_USERS_FILE}; the jembatan"
         " commands connect as ops"
+    )
+    typer.echo(
+        f"  Tokens        each agency's signing key in {data_dir}/{ISSUERS_DIR}/; the services"
+        f" trust {data_dir}/{TRUST_FILE} (`jembatan token --agency <agency>`)"
     )
     for name, service in system.services.items():
         typer.echo(f"  {name:<13} {service.url}   API docs {service.url}/docs")
@@ -168,12 +175,12 @@ def journey(
     ] = "kemnaker",
     base_port: Annotated[int, typer.Option(help="Port of the first service")] = FIRST_PORT,
     data_dir: Annotated[
-        Path, typer.Option(help="The data folder of `jembatan up` (for the token signing key)")
+        Path, typer.Option(help="The data folder of `jembatan up` (for the agency's signing key)")
     ] = Path("var"),
 ) -> None:
     """A candidate's stages across the services, without personal data (the NIK masked)."""
     token = issue_token(
-        signing_secret(data_dir), "jembatan-journey", agency, [], timedelta(minutes=10)
+        signing_issuer(data_dir, agency), "jembatan-journey", [], timedelta(minutes=10)
     )
     try:
         found = find_journey(service_urls(base_port), token, journey_id)
@@ -214,14 +221,15 @@ def funnel(
         str | None,
         typer.Option(
             envvar="JEMBATAN_TOKEN",
-            help="Your bearer token (default: a Kemnaker operator's, signed with the local key)",
+            help="Your bearer token (default: a Kemnaker operator's, signed with Kemnaker's local"
+            " key)",
         ),
     ] = None,
     data_dir: Annotated[Path, typer.Option(help="The data folder of `jembatan up`")] = Path("var"),
 ) -> None:
     """Print the funnel of an agency and year from the dashboard."""
     bearer = token or issue_token(
-        signing_secret(data_dir), "cli", "kemnaker", [], timedelta(minutes=5)
+        signing_issuer(data_dir, NATIONAL_AGENCY), "cli", [], timedelta(minutes=5)
     )
     params = {key: value for key, value in (("agency", agency), ("year", year)) if value}
     try:
@@ -255,13 +263,21 @@ def token(
         Path | None,
         typer.Option(help="The data folder of the running `jembatan up` (default: ./var)"),
     ] = None,
+    issuer_file: Annotated[
+        Path | None,
+        typer.Option(
+            envvar="JEMBATAN_ISSUER_FILE",
+            help="The agency's issuer file (its private key), when it is kept elsewhere than"
+            " in a data folder of `jembatan up`",
+        ),
+    ] = None,
 ) -> None:
-    """Issue a bearer token for the services' APIs, signed with the running system's key.
+    """Issue a bearer token for the services' APIs, signed with the agency's own key.
 
-    The key is AUTH_JWT_SECRET, or the one `jembatan up` keeps in its data folder (--data-dir,
-    else var/ here); this command never makes a new one. It issues tokens only for the agencies
-    the deployment knows (KNOWN_AGENCIES) and the roles the services check, and for at most
-    AUTH_MAX_TOKEN_HOURS.
+    The key is the agency's issuer file: --issuer-file, or the one `jembatan up` keeps in its
+    data folder (--data-dir, else var/ here, at issuers/<agency>.json); this command never makes
+    a new one. It issues tokens only for the agencies the deployment knows (KNOWN_AGENCIES) and
+    the roles the services check, and for at most AUTH_MAX_TOKEN_HOURS.
     """
     try:
         policy = TokenPolicy.of(ServiceSettings())
@@ -289,12 +305,30 @@ def token(
             err=True,
         )
     valid_for = timedelta(hours=min(hours, policy.max_hours))
+    issuer = _issuer_for(agency, data_dir, issuer_file)
+    typer.echo(issue_token(issuer, user, sorted(set(role)), valid_for, policy.audience))
+
+
+def _issuer_for(agency: str, data_dir: Path | None, issuer_file: Path | None) -> LocalIssuer:
+    """The issuer that signs for `agency`: its file, or the one in the system's data folder."""
     try:
-        secret = auth_secret(data_dir if data_dir is not None else Path("var"))
+        if issuer_file is not None:
+            issuer = LocalIssuer.load(issuer_file)
+        else:
+            issuer = local_issuer(data_dir if data_dir is not None else Path("var"), agency)
     except NoSigningKey as exc:
         looked = "" if data_dir is not None else f" (looked in var/ under {Path.cwd()})"
         _refuse(f"{str(exc)[:1].upper()}{str(exc)[1:]}{looked}.")
-    typer.echo(issue_token(secret, user, agency, sorted(set(role)), valid_for, policy.audience))
+    except FileNotFoundError:
+        _refuse(f"The issuer file {issuer_file} does not exist.")
+    except IssuerFileInvalid as exc:
+        _refuse(f"{str(exc)[:1].upper()}{str(exc)[1:]}.")
+    if issuer.agency != agency:
+        _refuse(
+            f"The issuer file {issuer_file} signs for agency {issuer.agency}, not {agency}: an"
+            " agency's tokens are signed with its own key."
+        )
+    return issuer
 
 
 app.command("revoke")(revoke_command)

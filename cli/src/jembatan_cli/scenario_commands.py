@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 from dataclasses import asdict
 from pathlib import Path
 from typing import Annotated
@@ -20,11 +19,13 @@ from rich.progress import (
     TimeElapsedColumn,
 )
 
+from jembatan_kit.issuers import LocalIssuer
+
 from .scenarios.client import ScenarioError
 from .scenarios.programmes import SCENARIOS
 from .scenarios.runner import run_scenario, scenario_named
 from .scenarios.summary import format_summary
-from .system import DEFAULT_PORTS, auth_secret
+from .system import DEFAULT_PORTS, ISSUERS_DIR, NoSigningKey, local_issuer, local_issuers
 
 scenario_app = typer.Typer(
     help="Run the programmes of the source articles against a running system.",
@@ -43,18 +44,28 @@ def service_urls(base_port: int, host: str = "127.0.0.1") -> dict[str, str]:
     }
 
 
-def signing_secret(data_dir: Path) -> str:
-    """AUTH_JWT_SECRET, or the one `jembatan up` keeps in its data folder; never a new one."""
-    if os.environ.get("AUTH_JWT_SECRET") or (data_dir / "auth-secret").exists():
-        return auth_secret(data_dir)
+def signing_issuers(data_dir: Path) -> dict[str, LocalIssuer]:
+    """The agencies' issuers `jembatan up` keeps in its data folder; never new ones."""
+    issuers = local_issuers(data_dir)
+    if issuers:
+        return issuers
     typer.secho(
-        f"No token signing key: {data_dir / 'auth-secret'} does not exist and AUTH_JWT_SECRET "
-        "is not set. Give --data-dir of the running system (./dev run uses var/) or set "
-        "AUTH_JWT_SECRET.",
+        f"No signing keys: {(data_dir / ISSUERS_DIR).absolute()} holds none. Give --data-dir of"
+        " the running system (`jembatan up` keeps each agency's key in <data-dir>/"
+        f"{ISSUERS_DIR}/; ./dev run uses var/).",
         fg="red",
         err=True,
     )
     raise typer.Exit(1)
+
+
+def signing_issuer(data_dir: Path, agency: str) -> LocalIssuer:
+    """The issuer of `agency` that `jembatan up` keeps in its data folder; never a new one."""
+    try:
+        return local_issuer(data_dir, agency)
+    except NoSigningKey as exc:
+        typer.secho(f"{str(exc)[:1].upper()}{str(exc)[1:]}.", fg="red", err=True)
+        raise typer.Exit(1) from exc
 
 
 @scenario_app.command("list")
@@ -83,7 +94,7 @@ def run(
     ] = 0,
     base_port: Annotated[int, typer.Option(help="Port of the first service")] = FIRST_PORT,
     data_dir: Annotated[
-        Path, typer.Option(help="The data folder of `jembatan up` (for the token signing key)")
+        Path, typer.Option(help="The data folder of `jembatan up` (for the agencies' signing keys)")
     ] = Path("var"),
     as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON")] = False,
 ) -> None:
@@ -93,7 +104,7 @@ def run(
     except ScenarioError as exc:
         typer.secho(str(exc), fg="red", err=True)
         raise typer.Exit(2) from exc
-    secret = signing_secret(data_dir)
+    issuers = signing_issuers(data_dir)
     urls = {name: url for name, url in service_urls(base_port).items() if name in SCENARIO_SERVICES}
     console = Console(stderr=True)
     tasks: dict[str, TaskID] = {}
@@ -115,7 +126,7 @@ def run(
             progress.update(tasks[step], completed=done, total=total)
 
         try:
-            summary = run_scenario(scenario, urls, secret, seed, scale, size=size, progress=report)
+            summary = run_scenario(scenario, urls, issuers, seed, scale, size=size, progress=report)
         except ScenarioError as exc:
             progress.stop()
             typer.secho(f"\nScenario {scenario.name} stopped: {exc}", fg="red", err=True)

@@ -12,7 +12,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -24,10 +24,13 @@ import nats
 from nats.js.errors import NotFoundError
 
 from jembatan_contracts import ALL_STREAMS
+from jembatan_kit.auth import TokenPolicy
 from jembatan_kit.broker import DEFAULT_MAX_AGE_DAYS, stream_config
+from jembatan_kit.issuers import LocalIssuer, trust_list_of, write_trust_file
 from jembatan_kit.nats_permissions import Permissions, service_permissions
 from jembatan_kit.nats_server import NatsServerProcess, free_ports, port_is_open
 from jembatan_kit.revocation import ensure_bucket
+from jembatan_kit.settings import ServiceSettings
 
 SERVICES = ("registration", "training", "placement", "financing", "dashboard")
 DEFAULT_PORTS = {
@@ -83,29 +86,50 @@ def describe_exit(status: int) -> str:
     return f"exited with status {status}"
 
 
+ISSUERS_DIR = "issuers"
+"""Where `jembatan up` keeps each agency's private signing key, <data-dir>/issuers/<agency>.json."""
+TRUST_FILE = "trust.json"
+"""The trust list `jembatan up` gives its services (AUTH_TRUST_FILE): its agencies' public keys."""
+
+
 class NoSigningKey(FileNotFoundError):
-    """No AUTH_JWT_SECRET, and no key kept in the data folder of a system `jembatan up` ran."""
+    """No key of the agency in the data folder of a system `jembatan up` ran."""
 
 
-def auth_secret(data_dir: Path, *, create: bool = False) -> str:
-    """The embedded default's token signing key: AUTH_JWT_SECRET, or the one kept in the data
-    folder (0600). Only `jembatan up` creates it (`create`): anything else given a folder
-    without one would sign with a key no running service holds, so it raises NoSigningKey."""
-    if from_env := os.environ.get("AUTH_JWT_SECRET"):
-        return from_env
-    path = data_dir / "auth-secret"
+def local_issuer(data_dir: Path, agency: str) -> LocalIssuer:
+    """The issuer of `agency` that `jembatan up` keeps in its data folder. Only `jembatan up`
+    makes one (`local_issuers`): anything else given a folder without one would sign with a key
+    no running service trusts, so it raises NoSigningKey."""
+    path = data_dir / ISSUERS_DIR / f"{agency}.json"
     if not path.exists():
-        if not create:
-            raise NoSigningKey(
-                f"no token signing key: {path.absolute()} does not exist and AUTH_JWT_SECRET is"
-                " not set; give --data-dir of the running system (`jembatan up` keeps its key"
-                " there; ./dev run uses var/) or set AUTH_JWT_SECRET"
-            )
-        data_dir.mkdir(parents=True, exist_ok=True)
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "w") as handle:
-            handle.write(secrets.token_urlsafe(48))
-    return path.read_text().strip()
+        raise NoSigningKey(
+            f"no signing key of agency {agency}: {path.absolute()} does not exist; give"
+            " --data-dir of the running system (`jembatan up` keeps each agency's key in"
+            f" <data-dir>/{ISSUERS_DIR}/; ./dev run uses var/)"
+        )
+    return LocalIssuer.load(path)
+
+
+def local_issuers(
+    data_dir: Path, agencies: Iterable[str] = (), *, create: bool = False
+) -> dict[str, LocalIssuer]:
+    """The agencies' issuers kept in <data-dir>/issuers/ (each file 0600), by agency. `jembatan
+    up` (`create`) makes one with a fresh key for each of `agencies` lacking one, once, and
+    writes <data-dir>/trust.json naming them all with their public keys."""
+    folder = data_dir / ISSUERS_DIR
+    issuers = {
+        path.stem: LocalIssuer.load(path)
+        for path in sorted(folder.glob("*.json"))
+        if not path.name.startswith(".")
+    }
+    if not create:
+        return issuers
+    for agency in agencies:
+        if agency not in issuers:
+            issuers[agency] = LocalIssuer.generate(agency)
+            issuers[agency].save(folder / f"{agency}.json")
+    write_trust_file(data_dir / TRUST_FILE, trust_list_of(issuers.values()))
+    return issuers
 
 
 def nats_passwords(data_dir: Path, *, create: bool = False) -> dict[str, str]:
@@ -275,6 +299,7 @@ class LocalSystem:
         if busy:
             raise RuntimeError(f"ports already in use: {', '.join(busy)}; stop what uses them")
         self.logs.mkdir(parents=True, exist_ok=True)
+        local_issuers(self.data_dir, self.agencies(), create=True)
         self.nats = NatsServerProcess(
             store_dir=self.data_dir / "nats",
             port=self.nats_port,
@@ -290,6 +315,15 @@ class LocalSystem:
             self.stop()
             raise
         return self
+
+    def agencies(self) -> frozenset[str]:
+        """The agencies the services know (KNOWN_AGENCIES and AGENCY of the environment they
+        are given), each of which gets its own issuer."""
+        env = {**os.environ, **self.extra_env}
+        given: dict[str, Any] = {
+            name.lower(): env[name] for name in ("KNOWN_AGENCIES", "AGENCY") if name in env
+        }
+        return TokenPolicy.of(ServiceSettings(**given)).agencies
 
     def _write_nats_config(self) -> Path:
         """<data-dir>/nats-server.conf: deploy/nats/embedded.conf (when the repository is at
@@ -427,7 +461,7 @@ class LocalSystem:
             "CLOCK_STATE_FILE": str(self.data_dir / f"{name}-clock.json"),
             "SECRETS_FILE": str(self.data_dir / f"{name}-secrets.json"),
             "JEMBATAN_TRACES_DIR": str(self.data_dir / "traces"),
-            "AUTH_JWT_SECRET": auth_secret(self.data_dir, create=True),
+            "AUTH_TRUST_FILE": str(self.data_dir / TRUST_FILE),
             # Where the dashboard links each service's API docs.
             "SERVICE_URLS": json.dumps(
                 {other: f"http://127.0.0.1:{port}" for other, port in self.ports.items()}

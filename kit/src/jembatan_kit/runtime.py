@@ -8,6 +8,7 @@ import asyncio
 import contextlib
 import gc
 import logging
+import os
 import sqlite3
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
@@ -18,13 +19,13 @@ from urllib.parse import urlsplit
 
 import nats.errors
 from fastapi import APIRouter, Depends, FastAPI, HTTPException, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from nats.aio.client import Client as NatsClient
 from nats.js import JetStreamContext
 from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
 from opentelemetry.instrumentation.sqlalchemy import SQLAlchemyInstrumentor
 from opentelemetry.instrumentation.utils import unwrap
-from pydantic import BaseModel
 from sqlalchemy import exc as sa_exc
 from sqlalchemy import func, select
 from sqlalchemy.engine import Engine
@@ -34,6 +35,7 @@ from jembatan_contracts import ALL_STREAMS, DEAD_LETTER, StreamSpec
 
 from . import audit
 from .auth import CurrentCaller, TokenPolicy, require_agency
+from .bodies import CommandBody, refuse_invalid_request
 from .broker import ensure_streams, make_broker
 from .clock import AdjustableClock, Clock, SystemClock
 from .consumer import BatchConsumer, ConsumerOptions, EventHandler, ensure_durables
@@ -47,8 +49,35 @@ from .retention import Retention
 from .revocation import RevocationList, ensure_bucket
 from .settings import ServiceSettings
 from .telemetry import setup_telemetry
+from .trust import TrustList
 
 log = logging.getLogger(__name__)
+
+
+def load_trust_list(settings: ServiceSettings) -> TrustList | None:
+    """The trust list of AUTH_TRUST_FILE; a file that breaks a rule stops the service at start
+    (`trust.TrustListInvalid`, naming what is wrong)."""
+    if os.environ.get("AUTH_JWT_SECRET"):
+        log.warning(
+            "AUTH_JWT_SECRET is set but no longer read: tokens are checked against the trust"
+            " list of AUTH_TRUST_FILE, each agency signing with its own key"
+        )
+    if settings.auth_trust_file is None:
+        log.warning("no AUTH_TRUST_FILE: every caller of the HTTP API is refused (503)")
+        return None
+    trust = TrustList.load(settings.auth_trust_file)
+    known = TokenPolicy.of(settings).agencies
+    for name, issuer in sorted(trust.issuers.items()):
+        if issuer.agency in known:
+            log.info("trusting issuer %s for agency %s", name, issuer.agency)
+        else:
+            log.warning(
+                "issuer %s speaks for agency %s, which is not in KNOWN_AGENCIES: its tokens are"
+                " refused",
+                name,
+                issuer.agency,
+            )
+    return trust
 
 
 class ServiceRuntime:
@@ -94,6 +123,8 @@ class ServiceRuntime:
             ),
         )
         self.retention = Retention.for_settings(self.sessions, settings)
+        self.trust = load_trust_list(settings)
+        """The issuers whose tokens the HTTP API accepts (None: no AUTH_TRUST_FILE given)."""
         self.known_agencies = TokenPolicy.of(settings).agencies
         """The agencies whose events are handled, as those whose tokens are accepted."""
         options = ConsumerOptions(
@@ -330,7 +361,7 @@ async def get_runtime(request: Request) -> ServiceRuntime:
 Runtime = Annotated[ServiceRuntime, Depends(get_runtime)]
 
 
-class ClockMove(BaseModel):
+class ClockMove(CommandBody):
     now: datetime
 
 
@@ -434,8 +465,6 @@ def create_service_app(
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         runtime = runtime_factory()
         app.state.runtime = runtime
-        secret = runtime.settings.auth_jwt_secret
-        app.state.auth_secret = secret.get_secret_value() if secret else None
         async with runtime:
             yield
 
@@ -444,8 +473,9 @@ def create_service_app(
     @app.exception_handler(RuleViolation)
     async def _rule_violation(request: Request, exc: RuleViolation) -> JSONResponse:
         headers = {"WWW-Authenticate": "Bearer"} if exc.status_code == 401 else {}
-        if exc.status_code == 503:  # e.g. the revocation list not read yet
-            headers["Retry-After"] = str(request.app.state.runtime.settings.http_retry_after_s)
+        runtime = getattr(request.app.state, "runtime", None)
+        if exc.status_code == 503 and runtime is not None:  # the revocation list not read yet
+            headers["Retry-After"] = str(runtime.settings.http_retry_after_s)
         return JSONResponse(
             status_code=exc.status_code,
             content={"error": exc.rule, "message": exc.message, "details": exc.details},
@@ -473,6 +503,7 @@ def create_service_app(
 
     for error_class in RESOURCE_ERRORS:
         app.add_exception_handler(error_class, _resource_unavailable)
+    app.add_exception_handler(RequestValidationError, refuse_invalid_request)
 
     app.add_middleware(audit.AuditMiddleware)
     app.include_router(_operations_router())

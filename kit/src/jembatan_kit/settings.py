@@ -4,7 +4,7 @@ import re
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 AGENCY_CODE = r"^[a-z][a-z0-9-]{1,31}$"
@@ -113,8 +113,13 @@ class ServiceSettings(BaseSettings):
         description="The Retry-After of a 503 answered while a resource the service needs (its"
         " database) is unavailable (HTTP_RETRY_AFTER_S).",
     )
-    auth_jwt_secret: SecretStr | None = Field(
-        default=None, description="Key that signs callers' tokens (AUTH_JWT_SECRET)."
+    auth_trust_file: Path | None = Field(
+        default=None,
+        description="The trust list (AUTH_TRUST_FILE): a JSON file naming the issuers whose"
+        " tokens this service accepts, each with its public keys (or where it publishes them)"
+        " and the one agency it speaks for (`jembatan_kit.trust`). `jembatan up` writes one"
+        " into its data folder from its agencies' keys. Unset, the service refuses every"
+        " caller (503) until it is given one.",
     )
     known_agencies: Annotated[tuple[str, ...], NoDecode] = Field(
         default=SHIPPED_AGENCIES,

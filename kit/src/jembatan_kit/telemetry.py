@@ -190,20 +190,37 @@ def staging_traceparent(
     `within` (or else of the current span) if it is in the journey's trace already; if not, of a
     short span `name` in the journey's trace, linked to where we are (with `attributes` besides
     the journey's id). With tracing off, the journey's root: a service downstream that traces
-    still continues the journey's trace."""
+    still continues the journey's trace.
+
+    A `within` restored from a stored traceparent (`restored_span`: work done now that follows
+    from a message handled long ago) is not a span of this process: the short span `name` is
+    then started under it, so the staging shows in the trace where it follows on."""
     here = within or trace.get_current_span()
     span = here
-    if here.get_span_context().trace_id != journey_trace_id(journey_id):
+    in_journey = here.get_span_context().trace_id == journey_trace_id(journey_id)
+    if not in_journey or here.get_span_context().is_remote:
+        parent, linked = (
+            (trace.set_span_in_context(here), trace.get_current_span())
+            if in_journey
+            else (journey_context(journey_id), here)
+        )
         span = tracer().start_span(
             name,
-            context=journey_context(journey_id),
-            links=_link_to(here),
+            context=parent,
+            links=_link_to(linked),
             attributes={"jembatan.journey_id": str(journey_id), **(attributes or {})},
         )
         span.end()
     carrier: dict[str, str] = {}
     _W3C.inject(carrier, context=trace.set_span_in_context(span))
     return carrier.get("traceparent")
+
+
+def restored_span(traceparent: str | None) -> trace.Span:
+    """The span a traceparent stored with a row names (no span of this process), for work done
+    now that follows from it: events staged `within` it (`staging_traceparent`, or
+    `outbox.staging_for_messages`) continue its trace in a short span under it."""
+    return trace.get_current_span(context_from_traceparent(traceparent))
 
 
 def creation_attributes(event_types: str) -> dict[str, str]:

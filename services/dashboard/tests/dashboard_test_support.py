@@ -28,10 +28,6 @@ from jembatan_contracts import (
     Track,
     WithdrawalReason,
 )
-from jembatan_kit.testing.helpers import TEST_AUTH_SECRET
-
-SECRET = TEST_AUTH_SECRET
-"""Signs the tests' bearer tokens (the dashboard's AUTH_JWT_SECRET in tests)."""
 
 
 def at(day: date, hour: int = 9) -> datetime:

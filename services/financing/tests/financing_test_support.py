@@ -19,7 +19,7 @@ from jembatan_financing.config import FinancingSettings
 from jembatan_kit.auth import NATIONAL_AGENCY
 from jembatan_kit.clock import Clock
 from jembatan_kit.runtime import ServiceRuntime
-from jembatan_kit.testing.helpers import TEST_AUTH_SECRET, token_for
+from jembatan_kit.testing.helpers import token_for, trust_file_for_tests
 
 
 class FinancingHarness:
@@ -36,7 +36,7 @@ class FinancingHarness:
             database_url=self.database_url,
             nats_url=self.nats_url,
             agency="kemnaker",
-            auth_jwt_secret=TEST_AUTH_SECRET,
+            auth_trust_file=trust_file_for_tests(),
             scheduler_interval_s=0.05,
             outbox_poll_interval_s=0.05,
             consumer_batch_timeout_s=0.05,
@@ -90,7 +90,6 @@ def api_client(runtime: ServiceRuntime, agency: str = NATIONAL_AGENCY) -> httpx.
     """An HTTP client for a started runtime, calling as an operator of `agency`."""
     app = build_app(runtime.settings)  # type: ignore[arg-type]
     app.state.runtime = runtime  # the started runtime stands in for the app's own lifespan
-    app.state.auth_secret = TEST_AUTH_SECRET
     return httpx.AsyncClient(
         transport=httpx.ASGITransport(app=app),
         base_url="http://financing",

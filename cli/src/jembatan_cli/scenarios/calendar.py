@@ -1,5 +1,11 @@
 """A programme's dates in a scenario run. Today, by the services' clock, is the end of
-training: selection was as long ago as the training lasts, and departure is three months on."""
+training: selection was as long ago as the training lasts, and departure is three months on.
+
+The applicants are registered today, though, and judged on today: the services' clocks only move
+forward, so a run cannot register them on their selection day half a year back, and registration
+refuses a selection date named further back than its selection window (90 days, see
+services/registration/.../domain/data/eligibility.toml) so that no agency can pick the date its
+candidates' ages are judged on."""
 
 from __future__ import annotations
 
@@ -24,6 +30,7 @@ class Calendar:
 
     today: date
     selection: date
+    """The programme's selection, before training began: it names the classes."""
     stages: tuple[tuple[str, date, date], ...]
     shortlisted_on: date
     interview_on: date
@@ -54,6 +61,11 @@ class Calendar:
             visa_on=today + timedelta(days=75),
             departure_on=today + timedelta(days=90),
         )
+
+    @property
+    def registered_on(self) -> date:
+        """The day the applicants are registered, and their eligibility judged on: today."""
+        return self.today
 
     @property
     def tests_taken_on(self) -> date:

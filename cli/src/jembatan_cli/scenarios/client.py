@@ -10,7 +10,7 @@ from typing import Any
 
 import httpx
 
-from jembatan_kit.auth import issue_token
+from jembatan_kit.issuers import LocalIssuer, issue_token
 
 SERVICES_USED = ("registration", "training", "placement", "financing")
 PAGE = 500
@@ -45,8 +45,8 @@ class ApiError(ScenarioError):
 def _next_step(status: int) -> str:
     if status == 401:
         return (
-            "The token was not accepted: give the system's AUTH_JWT_SECRET (or --data-dir of "
-            "`jembatan up`)."
+            "The token was not accepted: give --data-dir of the running `jembatan up` (its"
+            " agencies' keys are in <data-dir>/issuers/)."
         )
     if status == 403:
         return "The scenario's agency may not do this step; check the token's agency and roles."
@@ -56,12 +56,13 @@ def _next_step(status: int) -> str:
 
 
 class Services:
-    """HTTP clients for the four services, and tokens for each agency taking part."""
+    """HTTP clients for the four services, and tokens for each agency taking part, each signed
+    by the agency's issuer in `issuers`."""
 
     def __init__(
         self,
         urls: Mapping[str, str],
-        secret: str,
+        issuers: Mapping[str, LocalIssuer],
         user: str,
         concurrency: int = 6,
         timeout_s: float = 60.0,
@@ -70,7 +71,7 @@ class Services:
         if missing:
             raise ScenarioError(f"no address given for {', '.join(missing)}")
         self.urls = {name: urls[name].rstrip("/") for name in SERVICES_USED}
-        self._secret = secret
+        self._issuers = issuers
         self._user = user
         self._tokens: dict[str, str] = {}
         self._http = httpx.AsyncClient(timeout=timeout_s)
@@ -80,9 +81,16 @@ class Services:
         await self._http.aclose()
 
     def _token(self, agency: str) -> str:
+        """A token of `agency`, signed with the agency's own key."""
         if agency not in self._tokens:
+            if agency not in self._issuers:
+                raise ScenarioError(
+                    f"no signing key of agency {agency} is at hand (keys of:"
+                    f" {', '.join(sorted(self._issuers)) or 'none'}); give --data-dir of the"
+                    " `jembatan up` whose agencies include it"
+                )
             self._tokens[agency] = issue_token(
-                self._secret, self._user, agency, [], timedelta(hours=2)
+                self._issuers[agency], self._user, [], timedelta(hours=2)
             )
         return self._tokens[agency]
 

@@ -49,7 +49,7 @@ def registration_body(
         "preferred_sector": applicant.preferred_sector,
         "phone": person.phone,
         "region_code": person.region_code,
-        "selection_date": str(calendar.selection),
+        "selection_date": str(calendar.registered_on),
     }
 
 

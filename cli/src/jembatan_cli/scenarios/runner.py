@@ -1,10 +1,11 @@
 """Run a programme of the source articles against a running system, through the services' public
 HTTP APIs only, and sum up what happened.
 
-A run follows the programme's calendar: applicants are selected (registered) as many months ago
-as their training lasts, trained in classes with penjurusan and daily scores, tested at the end of
-training (today, by the training service's clock), matched to job orders, interviewed, contracted,
-given a Certificate of Eligibility and a visa, and depart three months from now. Financing's clock
+A run follows the programme's calendar: applicants were selected as many months ago as their
+training lasts (they are registered, and judged, today: see `calendar`), trained in classes with
+penjurusan and daily scores, tested at the end of training (today, by the training service's
+clock), matched to job orders, interviewed, contracted, given a Certificate of Eligibility and a
+visa, and depart three months from now. Financing's clock
 is then moved to the first due date, so the first instalments fall due, and some are paid.
 
 Between steps the run waits for the events' effects by polling the API of the service that
@@ -12,7 +13,7 @@ consumes them (a registration shows up in training; readiness in placement; a co
 in financing; a departure as a repayment schedule).
 
     from jembatan_cli.scenarios.runner import run_scenario
-    summary = run_scenario("kaltim", urls, secret, seed=0)
+    summary = run_scenario("kaltim", urls, local_issuers(data_dir), seed=0)
 """
 
 from __future__ import annotations
@@ -25,6 +26,8 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, date, datetime
 from datetime import time as time_of_day
 from typing import Any, Protocol, TypeVar
+
+from jembatan_kit.issuers import LocalIssuer
 
 from .calendar import Calendar
 from .client import ScenarioError, Services, wait_until
@@ -83,7 +86,7 @@ def size_of(scenario: Scenario, scale: float | None, size: int | None) -> int:
 async def run_scenario_async(
     scenario: str | Scenario,
     urls: Mapping[str, str],
-    secret: str,
+    issuers: Mapping[str, LocalIssuer],
     seed: int = 0,
     scale: float | None = None,
     *,
@@ -92,10 +95,11 @@ async def run_scenario_async(
     concurrency: int = 6,
 ) -> ScenarioSummary:
     """Run the scenario against the services at `urls` (service name -> base URL), with tokens
-    signed by `secret`. `size` applicants, or `scale` x the programme's full year, or the
-    scenario's small default. The same scenario, size and seed make the same people."""
+    signed by the agencies' `issuers` (agency -> issuer). `size` applicants, or `scale` x the
+    programme's full year, or the scenario's small default. The same scenario, size and seed
+    make the same people."""
     chosen = scenario if isinstance(scenario, Scenario) else scenario_named(scenario)
-    services = Services(urls, secret, user=f"scenario-{chosen.name}", concurrency=concurrency)
+    services = Services(urls, issuers, user=f"scenario-{chosen.name}", concurrency=concurrency)
     try:
         run = ScenarioRun(
             chosen, services, seed, size_of(chosen, scale, size), progress or _no_progress
@@ -108,7 +112,7 @@ async def run_scenario_async(
 def run_scenario(
     scenario: str | Scenario,
     urls: Mapping[str, str],
-    secret: str,
+    issuers: Mapping[str, LocalIssuer],
     seed: int = 0,
     scale: float | None = None,
     *,
@@ -121,7 +125,7 @@ def run_scenario(
     coroutine = run_scenario_async(
         scenario,
         urls,
-        secret,
+        issuers,
         seed,
         scale,
         size=size,
@@ -181,7 +185,7 @@ class ScenarioRun:
     async def run(self) -> ScenarioSummary:
         started = time.monotonic()
         calendar = Calendar.for_scenario(self.scenario, await self.check_system())
-        roster = build_roster(self.scenario, self.size, self.seed, calendar.selection)
+        roster = build_roster(self.scenario, self.size, self.seed, calendar.registered_on)
         self.summary.applicants = len(roster)
         await self.register(roster, calendar)
         if self.applicants:

@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+import atexit
+import functools
 import json
+import shutil
+import tempfile
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -21,15 +26,37 @@ from jembatan_contracts import (
     Event,
     TestKind,
 )
-from jembatan_kit.auth import NATIONAL_AGENCY, bearer, issue_token
+from jembatan_kit.auth import NATIONAL_AGENCY, bearer
+from jembatan_kit.issuers import LocalIssuer, issue_token, trust_list_of, write_trust_file
+from jembatan_kit.settings import SHIPPED_AGENCIES
 
-TEST_AUTH_SECRET = "test-signing-key-of-at-least-32-bytes-long"
-"""Signs the tokens of services' tests: give it as `auth_jwt_secret` in their settings."""
+
+@functools.cache
+def issuer_for_tests(agency: str) -> LocalIssuer:
+    """The issuer that signs the tokens of `agency` in tests: its key made once per process."""
+    return LocalIssuer.generate(agency)
+
+
+def trust_list_for_tests(agencies: Sequence[str] = SHIPPED_AGENCIES) -> dict[str, Any]:
+    """A trust list document naming the testing issuers of `agencies`."""
+    return trust_list_of(issuer_for_tests(agency) for agency in agencies)
+
+
+@functools.cache
+def trust_file_for_tests() -> Path:
+    """A trust list file naming the testing issuers of the shipped agencies, written once per
+    process: give it as `auth_trust_file` (AUTH_TRUST_FILE) in the settings of a service under
+    test, and `token_for` signs tokens it accepts."""
+    folder = Path(tempfile.mkdtemp(prefix="jembatan-trust-"))
+    atexit.register(shutil.rmtree, folder, ignore_errors=True)
+    path = folder / "trust.json"
+    write_trust_file(path, trust_list_for_tests())
+    return path
 
 
 def token_for(agency: str, user: str = "operator", roles: Sequence[str] = ()) -> dict[str, str]:
-    """An Authorization header for `user` of `agency`, signed with TEST_AUTH_SECRET."""
-    return bearer(issue_token(TEST_AUTH_SECRET, user, agency, list(roles)))
+    """An Authorization header for `user` of `agency`, signed by the agency's testing issuer."""
+    return bearer(issue_token(issuer_for_tests(agency), user, roles))
 
 
 @asynccontextmanager

@@ -8,14 +8,13 @@ from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
 from jembatan_kit.clock import AdjustableClock, Clock, SystemClock
-from jembatan_kit.consumer import EventHandler
 from jembatan_kit.runtime import ServiceRuntime, create_service_app
 
 from .config import DashboardSettings
 from .entrypoints.api import router as api_router
+from .entrypoints.consumers import consumers
 from .entrypoints.page import STATIC
 from .entrypoints.page import router as page_router
-from .service_layer.projections import BATCH_PROJECTIONS, PROJECTIONS
 
 MIGRATIONS = Path(__file__).parent / "adapters" / "migrations"
 
@@ -26,10 +25,7 @@ def build_runtime(settings: DashboardSettings, clock: Clock | None = None) -> Se
         settings,
         migrations=MIGRATIONS,
         clock=clock,
-        handlers=[
-            EventHandler(event_type, durable, handle, BATCH_PROJECTIONS.get(event_type))
-            for event_type, (durable, handle) in PROJECTIONS.items()
-        ],
+        handlers=consumers(),
     )
 
 

@@ -6,11 +6,11 @@ from collections.abc import AsyncIterator
 
 import httpx
 import pytest
-from dashboard_test_support import SECRET, TODAY, FixedClock
+from dashboard_test_support import TODAY, FixedClock
 
 from jembatan_dashboard.bootstrap import build_app
 from jembatan_dashboard.config import DashboardSettings
-from jembatan_kit.testing.helpers import running_app
+from jembatan_kit.testing.helpers import running_app, trust_file_for_tests
 
 
 @pytest.fixture
@@ -18,7 +18,7 @@ async def dashboard(database_url: str, nats_url: str) -> AsyncIterator[httpx.Asy
     settings = DashboardSettings(
         database_url=database_url,
         nats_url=nats_url,
-        auth_jwt_secret=SECRET,
+        auth_trust_file=trust_file_for_tests(),
         consumer_batch_timeout_s=0.05,
     )
     app = build_app(settings, clock=FixedClock(TODAY))

@@ -7,16 +7,17 @@ import uuid
 from typing import Any
 
 import httpx
-from dashboard_test_support import EXPECTED_KOTA_SERANG, SECRET, kota_serang_2026, summary
+import jwt
+from dashboard_test_support import EXPECTED_KOTA_SERANG, kota_serang_2026, summary
 from nats.aio.client import Client as NatsClient
 
 from jembatan_contracts import Event
-from jembatan_kit.auth import issue_token
-from jembatan_kit.testing.helpers import consumers_drained, eventually
+from jembatan_kit.issuers import LocalIssuer, issue_token
+from jembatan_kit.testing.helpers import consumers_drained, eventually, issuer_for_tests
 
 
 def bearer(agency: str, user: str = "analyst-1") -> dict[str, str]:
-    return {"Authorization": f"Bearer {issue_token(SECRET, user, agency, [])}"}
+    return {"Authorization": f"Bearer {issue_token(issuer_for_tests(agency), user, [])}"}
 
 
 async def publish(nats_client: NatsClient, events: list[Event]) -> None:
@@ -95,12 +96,31 @@ async def test_a_caller_sees_their_own_agency_and_kemnaker_sees_all(
     assert other.json()["error"] == "agency_scope"
     anonymous = await dashboard.get("/api/funnel")
     assert (anonymous.status_code, anonymous.json()["error"]) == (401, "authentication")
-    foreign_key = "a signing key of another deployment"
+    another_deployments = LocalIssuer.generate("kemnaker")  # its Kemnaker key, not this one's
     forged = await dashboard.get(
         "/api/funnel",
-        headers={"Authorization": f"Bearer {issue_token(foreign_key, 'x', 'kemnaker', [])}"},
+        headers={"Authorization": f"Bearer {issue_token(another_deployments, 'x', [])}"},
     )
     assert forged.status_code == 401
+    assert forged.json()["details"] == {"reason": "unknown_key"}
+    claiming_national = await dashboard.get(
+        "/api/funnel",
+        headers={
+            "Authorization": "Bearer "
+            + jwt.encode(
+                jwt.decode(
+                    issue_token(issuer_for_tests("kota-serang"), "x", []),
+                    options={"verify_signature": False},
+                )
+                | {"agency": "kemnaker"},
+                issuer_for_tests("kota-serang").signing_key,
+                "EdDSA",
+                headers={"kid": issuer_for_tests("kota-serang").kid},
+            )
+        },
+    )
+    assert claiming_national.status_code == 401
+    assert claiming_national.json()["details"] == {"reason": "agency_not_issuers"}
     refused = await dashboard.post("/api/rebuild", headers=bearer("kota-serang"))
     assert (refused.status_code, refused.json()["error"]) == (403, "national_only")
 
@@ -109,7 +129,7 @@ async def test_a_caller_sees_their_own_agency_and_kemnaker_sees_all(
     every_target = await dashboard.get("/api/targets", headers=bearer("kemnaker"))
     assert {t["agency"] for t in every_target.json()} == {"kemnaker", "kota-serang"}
 
-    token = issue_token(SECRET, "officer-7", "kota-serang", [])
+    token = issue_token(issuer_for_tests("kota-serang"), "officer-7", [])
     other_page = await dashboard.get(
         "/", params={"agency": "kaltim"}, headers={"cookie": f"jembatan_token={token}"}
     )
@@ -125,7 +145,7 @@ async def test_the_page_signs_in_with_a_token_and_speaks_both_languages(
     assert wrong.status_code == 401
     assert "the token is not valid here" in wrong.text
 
-    token = issue_token(SECRET, "officer-7", "kota-serang", [])
+    token = issue_token(issuer_for_tests("kota-serang"), "officer-7", [])
     signed_in = await dashboard.post("/login", data={"token": token, "lang": "id"})
     assert signed_in.status_code == 303
     assert "httponly" in signed_in.headers["set-cookie"].lower()

@@ -1,5 +1,5 @@
-"""The dashboard's pure rules: arrears buckets, cohorts against the daily target, dated targets,
-the page's language."""
+"""The dashboard's pure rules: arrears buckets and pauses, cohorts against the daily target, the
+stage a drop-out left, dated targets, the months shown, scopes, the page's language."""
 
 from __future__ import annotations
 
@@ -9,11 +9,24 @@ from datetime import date
 import pytest
 from starlette.requests import Request
 
-from jembatan_dashboard.domain.arrears import Announced, ArrearsBucket, Paid, arrears_of_loan
+from jembatan_dashboard.domain.arrears import (
+    Announced,
+    ArrearsBucket,
+    Paid,
+    arrears_of_loan,
+    paused_on,
+)
 from jembatan_dashboard.domain.cohorts import ScoredDay, cohorts_below_target
-from jembatan_dashboard.domain.stages import Stage, furthest_stage, stage_before
+from jembatan_dashboard.domain.stages import (
+    DropOutKind,
+    Stage,
+    furthest_stage,
+    stage_before,
+    stage_left_at,
+)
 from jembatan_dashboard.domain.targets import Target, Targets
 from jembatan_dashboard.entrypoints.i18n import language, number
+from jembatan_dashboard.service_layer.figures import Scope, last_twelve_months
 
 
 def due(number: int, month: int, amount: int = 100) -> Announced:
@@ -98,6 +111,38 @@ def test_a_candidate_stands_at_the_furthest_stage_reached() -> None:
     assert furthest_stage(reached) == Stage.CERTIFIED
     assert stage_before(reached, date(2026, 2, 1)) == Stage.REGISTERED
     assert furthest_stage({Stage.DEPARTED: date(2026, 3, 1)}) is None  # registration not in yet
+
+
+def test_an_early_return_pauses_a_loan_until_a_restructuring_from_then_on() -> None:
+    returned = date(2027, 2, 11)
+    assert paused_on(None, [date(2027, 4, 1)]) is None
+    assert paused_on(returned, []) == returned
+    assert paused_on(returned, [date(2026, 12, 1)]) == returned  # restructured before it
+    assert paused_on(returned, [date(2026, 12, 1), returned]) is None
+
+
+def test_a_drop_out_counts_at_the_stage_it_left() -> None:
+    reached = {Stage.REGISTERED: date(2026, 1, 1), Stage.IN_TRAINING: date(2026, 2, 1)}
+    withdrawn = DropOutKind.WITHDRAWN
+    assert stage_left_at(withdrawn, reached, date(2026, 1, 20)) == Stage.REGISTERED
+    assert stage_left_at(withdrawn, reached, date(2026, 3, 1)) == Stage.IN_TRAINING
+    assert stage_left_at(withdrawn, {}, date(2026, 3, 1)) == Stage.REGISTERED
+    assert stage_left_at(DropOutKind.INTERVIEW_FAILED, {}, date(2026, 3, 1)) == Stage.READY
+    assert stage_left_at(DropOutKind.EARLY_RETURN, reached, date(2026, 3, 1)) == Stage.DEPARTED
+
+
+def test_the_twelve_months_to_today_cross_the_turn_of_the_year() -> None:
+    months = last_twelve_months(date(2027, 2, 14))
+    assert (len(months), months[0], months[-1]) == (12, (2026, 3), (2027, 2))
+    assert (2026, 12) in months and (2027, 1) in months
+
+
+def test_a_scope_covers_its_agency_and_programme() -> None:
+    assert Scope(None).covers("kaltim", None)
+    assert Scope("kaltim").covers("kaltim", "SSW")
+    assert not Scope("kaltim").covers("kota-serang", "SSW")
+    assert Scope("kaltim", "SSW").covers("kaltim", "SSW")
+    assert not Scope("kaltim", "SSW").covers("kaltim", "TITP")
 
 
 def request(query: str = "", accept: str = "") -> Request:

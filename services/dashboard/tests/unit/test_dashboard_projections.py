@@ -17,7 +17,7 @@ from jembatan_contracts import Event
 from jembatan_dashboard.bootstrap import MIGRATIONS
 from jembatan_dashboard.domain.targets import Targets
 from jembatan_dashboard.service_layer.figures import Scope, ScoreRule, funnel
-from jembatan_dashboard.service_layer.projections import PROJECTIONS
+from jembatan_dashboard.service_layer.projections import project
 from jembatan_kit.db import create_engine, create_session_factory
 from jembatan_kit.migrations import upgrade_to_head
 
@@ -32,10 +32,10 @@ async def sessions(tmp_path: Path) -> AsyncIterator[async_sessionmaker[AsyncSess
 
 
 async def apply(sessions: async_sessionmaker[AsyncSession], events: list[Event]) -> None:
+    """Each event alone, as a consumer handles a message it isolated."""
     async with sessions() as session, session.begin():
         for event in events:
-            _, project = PROJECTIONS[type(event)]
-            await project(session, event)
+            await project(session, [event])
 
 
 async def figures(

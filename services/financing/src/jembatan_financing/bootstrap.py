@@ -7,15 +7,13 @@ from pathlib import Path
 
 from fastapi import FastAPI
 
-from jembatan_contracts import CandidatePlaced, Departed, EarlyReturned
 from jembatan_kit.clock import AdjustableClock, Clock, SystemClock
-from jembatan_kit.consumer import EventHandler
 from jembatan_kit.runtime import ServiceRuntime, create_service_app
 
 from .config import FinancingSettings
 from .entrypoints.api import router
+from .entrypoints.consumers import event_handlers
 from .entrypoints.scheduler import run_due_scheduler
-from .service_layer import handlers
 
 MIGRATIONS = Path(__file__).parent / "adapters" / "migrations"
 
@@ -27,35 +25,7 @@ def build_runtime(settings: FinancingSettings, clock: Clock | None = None) -> Se
         settings,
         migrations=MIGRATIONS,
         clock=clock,
-        handlers=[
-            EventHandler(
-                CandidatePlaced,
-                "financing-candidate-placed",
-                partial(
-                    handlers.on_candidate_placed,
-                    terms=terms,
-                    clock=clock,
-                    default_funder=settings.default_funder,
-                ),
-                handle_batch=partial(
-                    handlers.on_candidates_placed,
-                    terms=terms,
-                    clock=clock,
-                    default_funder=settings.default_funder,
-                ),
-            ),
-            EventHandler(
-                Departed,
-                "financing-departed",
-                partial(handlers.on_departed, terms=terms, clock=clock),
-                handle_batch=partial(handlers.on_departures, terms=terms, clock=clock),
-            ),
-            EventHandler(
-                EarlyReturned,
-                "financing-early-returned",
-                partial(handlers.on_early_returned, clock=clock),
-            ),
-        ],
+        handlers=event_handlers(terms, clock, settings.default_funder),
         background=[
             partial(
                 run_due_scheduler,

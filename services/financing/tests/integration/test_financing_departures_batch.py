@@ -17,15 +17,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from jembatan_contracts import Departed, RepaymentScheduleFixed, Track
 from jembatan_financing.adapters.orm import instalments, loans
+from jembatan_financing.adapters.repository import SqlFinancingRepository
 from jembatan_financing.bootstrap import MIGRATIONS
 from jembatan_financing.config import FinancingSettings
+from jembatan_financing.domain.commands import GrantSubsidy
 from jembatan_financing.domain.model import LoanTerms, loan_id_for
-from jembatan_financing.service_layer.handlers import (
-    add_subsidy,
-    on_candidates_placed,
-    on_departed,
-    on_departures,
-)
+from jembatan_financing.entrypoints.consumers import event_handlers
+from jembatan_financing.service_layer.handlers import fix_schedules, grant_subsidies, open_loans
 from jembatan_kit.clock import SystemClock
 from jembatan_kit.consumer import RetryLater
 from jembatan_kit.db import create_engine, create_session_factory
@@ -42,6 +40,7 @@ class FixedClock(SystemClock):
 
 
 CLOCK = FixedClock(datetime(2026, 11, 2, 3, 0, tzinfo=UTC))
+FUNDER = FinancingSettings().default_funder
 
 Snapshot = tuple[list[tuple[Any, ...]], list[tuple[Any, ...]], list[tuple[Any, ...]]]
 
@@ -120,19 +119,22 @@ async def test_departures_in_one_batch_fix_what_they_fix_one_by_one(database_url
         ]
         already_fixed = placed(Track.SSW, contract_months=24)
         async with factory() as session, session.begin():
-            await on_candidates_placed(
-                session, [*placements, already_fixed], terms=terms, clock=CLOCK
-            )
-            await add_subsidy(
-                session,
-                loan_id_for(placements[1].placement_id),
-                "Kemnaker",
-                "BLK training",
-                2_500_000,
+            await open_loans(
+                [*placements, already_fixed],
+                SqlFinancingRepository(session),
+                terms=terms,
                 clock=CLOCK,
+                default_funder=FUNDER,
             )
-            await on_departed(
-                session, departed(already_fixed, date(2026, 10, 1)), terms=terms, clock=CLOCK
+            subsidy = GrantSubsidy(
+                loan_id_for(placements[1].placement_id), "Kemnaker", "BLK training", 2_500_000
+            )
+            await grant_subsidies([subsidy], SqlFinancingRepository(session), CLOCK)
+            await fix_schedules(
+                [departed(already_fixed, date(2026, 10, 1))],
+                SqlFinancingRepository(session),
+                terms=terms,
+                clock=CLOCK,
             )
         departures = [
             departed(placements[0], date(2027, 1, 15)),
@@ -147,10 +149,12 @@ async def test_departures_in_one_batch_fix_what_they_fix_one_by_one(database_url
         async def one_by_one(session: AsyncSession) -> None:
             for event in [*departures, again]:
                 async with session.begin_nested():
-                    await on_departed(session, event, terms=terms, clock=CLOCK)
+                    repo = SqlFinancingRepository(session)
+                    await fix_schedules([event], repo, terms=terms, clock=CLOCK)
 
         async def together(session: AsyncSession) -> None:
-            await on_departures(session, [*departures, again], terms=terms, clock=CLOCK)
+            repo = SqlFinancingRepository(session)
+            await fix_schedules([*departures, again], repo, terms=terms, clock=CLOCK)
 
         alone = await _tried(factory, one_by_one)
         batched = await _tried(factory, together)
@@ -167,7 +171,8 @@ async def test_departures_in_one_batch_fix_what_they_fix_one_by_one(database_url
 async def test_a_batch_with_a_departure_before_its_loan_is_retried_and_writes_nothing(
     database_url: str,
 ) -> None:
-    """The consumer then handles the batch message by message: only that departure waits."""
+    """The departure's consumer refuses the whole batch, which is rolled back; the consumer then
+    handles it message by message: only that departure waits."""
     await asyncio.to_thread(upgrade_to_head, MIGRATIONS, database_url)
     terms = FinancingSettings().loan_terms()
     engine = create_engine(database_url)
@@ -175,17 +180,24 @@ async def test_a_batch_with_a_departure_before_its_loan_is_retried_and_writes_no
     try:
         ready, early = placed(), placed()
         async with factory() as session, session.begin():
-            await on_candidates_placed(session, [ready], terms=terms, clock=CLOCK)
+            await open_loans(
+                [ready],
+                SqlFinancingRepository(session),
+                terms=terms,
+                clock=CLOCK,
+                default_funder=FUNDER,
+            )
         batch: list[Departed] = [
             departed(ready, date(2027, 1, 15)),
             departed(early, date(2027, 1, 15)),
         ]
+        [consumer] = [h for h in event_handlers(terms, CLOCK, FUNDER) if h.event_type is Departed]
+        assert consumer.handle_batch is not None
+        with pytest.raises(RetryLater):
+            async with factory() as session, session.begin():
+                await consumer.handle_batch(session, batch)
         async with factory() as session:
-            await session.begin()
-            with pytest.raises(RetryLater):
-                await on_departures(session, batch, terms=terms, clock=CLOCK)
             loan_rows, instalment_rows, events = await _snapshot(session)
-            await session.rollback()
         assert [row[1] for row in loan_rows] == ["open"]
         assert (instalment_rows, events) == ([], [])
     finally:

@@ -11,14 +11,12 @@ from sqlalchemy import func, select
 
 from jembatan_contracts import Event, RepaymentDue, RepaymentScheduleFixed, Track
 from jembatan_financing.adapters.orm import instalments
+from jembatan_financing.adapters.repository import SqlFinancingRepository
 from jembatan_financing.bootstrap import MIGRATIONS
 from jembatan_financing.config import FinancingSettings
 from jembatan_financing.domain.model import add_months, event_id_for
-from jembatan_financing.service_layer.handlers import (
-    announce_due_instalments,
-    on_candidate_placed,
-    on_departed,
-)
+from jembatan_financing.entrypoints.scheduler import sweep_due_instalments
+from jembatan_financing.service_layer.handlers import fix_schedules, open_loans
 from jembatan_kit.clock import AdjustableClock
 from jembatan_kit.db import create_engine, create_session_factory
 from jembatan_kit.messaging_tables import outbox_table
@@ -89,7 +87,8 @@ async def test_two_schedulers_announce_each_due_instalment_once_and_a_restart_ad
 async def test_concurrent_sweeps_claim_each_instalment_exactly_once(database_url: str) -> None:
     """Four sweeps on four engines, as four processes would, race over 60 due instalments."""
     await asyncio.to_thread(upgrade_to_head, MIGRATIONS, database_url)
-    terms = FinancingSettings(max_instalments=3).loan_terms()
+    settings = FinancingSettings(max_instalments=3)
+    terms = settings.loan_terms()
     clock = AdjustableClock()
     engines = [create_engine(database_url) for _ in range(4)]
     sessions = [create_session_factory(engine) for engine in engines]
@@ -98,11 +97,20 @@ async def test_concurrent_sweeps_claim_each_instalment_exactly_once(database_url
         for _ in range(20):
             placement = placed(Track.TITP, contract_months=36)
             async with sessions[0]() as session, session.begin():
-                await on_candidate_placed(session, placement, terms=terms, clock=clock)
-                await on_departed(session, departed(placement, departure), terms=terms, clock=clock)
+                repo = SqlFinancingRepository(session)
+                await open_loans(
+                    [placement],
+                    repo,
+                    terms=terms,
+                    clock=clock,
+                    default_funder=settings.default_funder,
+                )
+                await fix_schedules(
+                    [departed(placement, departure)], repo, terms=terms, clock=clock
+                )
 
         claimed = await asyncio.gather(
-            *(announce_due_instalments(factory, clock, batch_size=7) for factory in sessions)
+            *(sweep_due_instalments(factory, clock, batch_size=7) for factory in sessions)
         )
 
         assert sum(claimed) == 60
@@ -116,7 +124,7 @@ async def test_concurrent_sweeps_claim_each_instalment_exactly_once(database_url
             ).scalars()
             instalment_ids = (await session.execute(select(instalments.c.id))).scalars()
             assert set(staged) == {event_id_for("repayment-due", i) for i in instalment_ids}
-        assert await announce_due_instalments(sessions[1], clock) == 0
+        assert await sweep_due_instalments(sessions[1], clock) == 0
     finally:
         for engine in engines:
             await engine.dispose()

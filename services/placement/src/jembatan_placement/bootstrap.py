@@ -9,9 +9,9 @@ from jembatan_kit.consumer import EventHandler
 from jembatan_kit.runtime import ServiceRuntime, create_service_app
 
 from .config import PlacementSettings
+from .entrypoints import consumers
 from .entrypoints.api import router
 from .entrypoints.bulk_api import router as bulk_router
-from .service_layer import handlers
 
 MIGRATIONS = Path(__file__).parent / "adapters" / "migrations"
 
@@ -24,14 +24,14 @@ def build_runtime(settings: PlacementSettings) -> ServiceRuntime:
             EventHandler(
                 CandidateReadyForPlacement,
                 "placement-candidate-ready",
-                handlers.on_candidate_ready_for_placement,
-                handle_batch=handlers.on_candidates_ready_for_placement,
+                consumers.on_candidate_ready_for_placement,
+                handle_batch=consumers.on_candidates_ready_for_placement,
             ),
             EventHandler(
                 CertificatePassed,
                 "placement-certificate-passed",
-                handlers.on_certificate_passed,
-                handle_batch=handlers.on_certificates_passed,
+                consumers.on_certificate_passed,
+                handle_batch=consumers.on_certificates_passed,
             ),
         ],
     )

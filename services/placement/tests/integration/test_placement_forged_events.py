@@ -21,10 +21,10 @@ from jembatan_contracts import (
     Track,
 )
 from jembatan_kit.testing.helpers import (
-    TEST_AUTH_SECRET,
     eventually,
     language_certificate,
     running_app,
+    trust_file_for_tests,
 )
 from jembatan_placement.bootstrap import build_app
 from jembatan_placement.config import PlacementSettings
@@ -35,7 +35,7 @@ async def client(database_url: str, nats_url: str) -> AsyncIterator[httpx.AsyncC
     settings = PlacementSettings(
         database_url=database_url,
         nats_url=nats_url,
-        auth_jwt_secret=TEST_AUTH_SECRET,
+        auth_trust_file=trust_file_for_tests(),
         consumer_max_deliver=2,  # an ordering race is given one more try
         consumer_batch_timeout_s=0.05,
     )

@@ -13,11 +13,11 @@ from nats.aio.client import Client as NatsClient
 
 from jembatan_contracts import CandidateReadyForPlacement, CertificatePassed, TestKind, Track
 from jembatan_kit.testing.helpers import (
-    TEST_AUTH_SECRET,
     events_on,
     eventually,
     publish_ready,
     running_app,
+    trust_file_for_tests,
     wait_for_events,
 )
 from jembatan_placement.bootstrap import build_app
@@ -39,7 +39,7 @@ AUTOMOTIVE_ORDER = {
 @pytest.fixture
 async def client(database_url: str, nats_url: str) -> AsyncIterator[httpx.AsyncClient]:
     settings = PlacementSettings(
-        database_url=database_url, nats_url=nats_url, auth_jwt_secret=TEST_AUTH_SECRET
+        database_url=database_url, nats_url=nats_url, auth_trust_file=trust_file_for_tests()
     )
     async with running_app(build_app(settings)) as client:
         yield client

@@ -9,7 +9,7 @@ from jembatan_kit.runtime import ServiceRuntime, create_service_app
 from .adapters.protection import load_protector
 from .config import RegistrationSettings
 from .entrypoints.api import router
-from .service_layer import handlers
+from .service_layer import queries
 
 MIGRATIONS = Path(__file__).parent / "adapters" / "migrations"
 
@@ -28,5 +28,5 @@ def build_app(settings: RegistrationSettings | None = None) -> FastAPI:
     )
     app.state.protector = load_protector(settings)
     # The NIK read log is part of the audit trail (`GET /audit`).
-    app.state.audit_sources = (handlers.nik_reads_audited,)
+    app.state.audit_sources = (queries.nik_reads_audited,)
     return app

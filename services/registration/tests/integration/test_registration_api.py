@@ -10,12 +10,17 @@ import httpx
 import pytest
 from nats.aio.client import Client as NatsClient
 
-from jembatan_kit.auth import NIK_READER, issue_token
-from jembatan_kit.testing.helpers import TEST_AUTH_SECRET, running_app, wait_for_events
+from jembatan_kit.auth import NIK_READER
+from jembatan_kit.issuers import LocalIssuer, issue_token
+from jembatan_kit.testing.helpers import (
+    issuer_for_tests,
+    running_app,
+    trust_file_for_tests,
+    wait_for_events,
+)
 from jembatan_registration.bootstrap import build_app
 from jembatan_registration.config import RegistrationSettings
 
-SECRET = TEST_AUTH_SECRET
 SITI = {
     "agency": "kaltim",
     "nik": "6471054506040003",
@@ -38,7 +43,7 @@ async def client(
         database_url=database_url,
         nats_url=nats_url,
         secrets_file=tmp_path / "secrets.json",
-        auth_jwt_secret=SECRET,
+        auth_trust_file=trust_file_for_tests(),
     )
     async with running_app(build_app(settings)) as client:
         yield client
@@ -114,7 +119,7 @@ async def test_a_refusal_names_every_broken_rule(client: httpx.AsyncClient) -> N
 
 
 def bearer(user: str, agency: str, *roles: str) -> dict[str, str]:
-    return {"authorization": f"Bearer {issue_token(SECRET, user, agency, list(roles))}"}
+    return {"authorization": f"Bearer {issue_token(issuer_for_tests(agency), user, roles)}"}
 
 
 async def test_reading_the_full_nik_is_authorised_scoped_and_recorded(
@@ -129,7 +134,8 @@ async def test_reading_the_full_nik_is_authorised_scoped_and_recorded(
     forged = await client.post(
         url,
         json=why,
-        headers={"authorization": f"Bearer {issue_token('x' * 40, 'u', 'kaltim', [])}"},
+        # Kaltim's issuer, with a key the trust list does not name.
+        headers={"authorization": f"Bearer {issue_token(LocalIssuer.generate('kaltim'), 'u', [])}"},
     )
     assert forged.status_code == 401
     no_role = await client.post(url, json=why, headers=bearer("clerk", "kaltim"))

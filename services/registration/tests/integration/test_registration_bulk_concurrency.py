@@ -11,7 +11,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from jembatan_kit.testing.helpers import TEST_AUTH_SECRET, running_app
+from jembatan_kit.testing.helpers import running_app, trust_file_for_tests
 from jembatan_registration.bootstrap import build_app
 from jembatan_registration.config import RegistrationSettings
 
@@ -43,7 +43,7 @@ async def client(
         database_url=database_url,
         nats_url=nats_url,
         secrets_file=tmp_path / "secrets.json",
-        auth_jwt_secret=TEST_AUTH_SECRET,
+        auth_trust_file=trust_file_for_tests(),
     )
     async with running_app(build_app(settings)) as client:
         yield client

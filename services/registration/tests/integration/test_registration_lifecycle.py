@@ -11,7 +11,12 @@ import httpx
 import pytest
 from nats.aio.client import Client as NatsClient
 
-from jembatan_kit.testing.helpers import TEST_AUTH_SECRET, events_on, running_app, wait_for_events
+from jembatan_kit.testing.helpers import (
+    events_on,
+    running_app,
+    trust_file_for_tests,
+    wait_for_events,
+)
 from jembatan_registration.bootstrap import build_app
 from jembatan_registration.config import RegistrationSettings
 
@@ -35,7 +40,7 @@ async def client(
         database_url=database_url,
         nats_url=nats_url,
         secrets_file=tmp_path / "secrets.json",
-        auth_jwt_secret=TEST_AUTH_SECRET,
+        auth_trust_file=trust_file_for_tests(),
     )
     async with running_app(build_app(settings)) as client:
         yield client

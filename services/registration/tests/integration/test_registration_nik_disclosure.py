@@ -12,10 +12,10 @@ import httpx
 import pytest
 
 from jembatan_kit.auth import NIK_READER
-from jembatan_kit.testing.helpers import TEST_AUTH_SECRET, running_app, token_for
+from jembatan_kit.testing.helpers import running_app, token_for, trust_file_for_tests
 from jembatan_registration.bootstrap import build_app
 from jembatan_registration.config import RegistrationSettings
-from jembatan_registration.service_layer.handlers import (
+from jembatan_registration.domain.duplicates import (
     DUPLICATE_REFUSALS_PER_DAY,
     REFUSED_ELSEWHERE,
 )
@@ -49,7 +49,7 @@ async def client(
         database_url=database_url,
         nats_url=nats_url,
         secrets_file=tmp_path / "secrets.json",
-        auth_jwt_secret=TEST_AUTH_SECRET,
+        auth_trust_file=trust_file_for_tests(),
     )
     async with running_app(build_app(settings)) as client:
         yield client

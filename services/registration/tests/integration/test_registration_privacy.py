@@ -15,7 +15,12 @@ from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
 from jembatan_kit.telemetry import setup_telemetry
-from jembatan_kit.testing.helpers import TEST_AUTH_SECRET, events_on, running_app, wait_for_events
+from jembatan_kit.testing.helpers import (
+    events_on,
+    running_app,
+    trust_file_for_tests,
+    wait_for_events,
+)
 from jembatan_registration.bootstrap import build_app
 from jembatan_registration.config import RegistrationSettings
 
@@ -41,7 +46,7 @@ async def client(
         database_url=database_url,
         nats_url=nats_url,
         secrets_file=tmp_path / "secrets.json",
-        auth_jwt_secret=TEST_AUTH_SECRET,
+        auth_trust_file=trust_file_for_tests(),
     )
     async with running_app(build_app(settings)) as client:
         yield client

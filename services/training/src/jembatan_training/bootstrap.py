@@ -1,18 +1,17 @@
 """Composition root: wires settings, database, bus, the registration consumers and routes."""
 
-from functools import partial
 from pathlib import Path
 
 from fastapi import FastAPI
 
 from jembatan_contracts import CandidateRegistered, CandidateWithdrawn
 from jembatan_kit.clock import AdjustableClock, Clock, SystemClock
-from jembatan_kit.consumer import EventHandler
 from jembatan_kit.runtime import ServiceRuntime, create_service_app
 
 from .config import TrainingSettings
 from .entrypoints.api import router
 from .entrypoints.cohorts_api import router as cohorts_router
+from .entrypoints.consumers import consumer
 from .service_layer import handlers
 
 MIGRATIONS = Path(__file__).parent / "adapters" / "migrations"
@@ -25,16 +24,17 @@ def build_runtime(settings: TrainingSettings, clock: Clock | None = None) -> Ser
         migrations=MIGRATIONS,
         clock=clock,
         handlers=[
-            EventHandler(
+            consumer(
                 CandidateRegistered,
                 "training-candidate-registered",
-                partial(handlers.on_candidate_registered, clock=clock),
-                handle_batch=partial(handlers.on_candidates_registered, clock=clock),
+                handlers.enrol_candidates,
+                clock,
             ),
-            EventHandler(
+            consumer(
                 CandidateWithdrawn,
                 "training-candidate-withdrawn",
-                partial(handlers.on_candidate_withdrawn, clock=clock),
+                handlers.withdraw_candidates,
+                clock,
             ),
         ],
     )

@@ -12,7 +12,7 @@ import pytest
 from nats.aio.client import Client as NatsClient
 
 from jembatan_contracts import CandidateRegistered, Event, Track
-from jembatan_kit.testing.helpers import TEST_AUTH_SECRET, eventually, running_app
+from jembatan_kit.testing.helpers import eventually, running_app, trust_file_for_tests
 from jembatan_training.bootstrap import build_app
 from jembatan_training.config import TrainingSettings
 
@@ -26,7 +26,7 @@ async def training(database_url: str, nats_url: str) -> AsyncIterator[httpx.Asyn
         database_url=database_url,
         nats_url=nats_url,
         outbox_poll_interval_s=0.1,
-        auth_jwt_secret=TEST_AUTH_SECRET,
+        auth_trust_file=trust_file_for_tests(),
     )
     async with running_app(build_app(settings)) as client:
         yield client

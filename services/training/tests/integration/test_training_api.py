@@ -14,10 +14,10 @@ from nats.aio.client import Client as NatsClient
 
 from jembatan_contracts import CandidateRegistered, Track
 from jembatan_kit.testing.helpers import (
-    TEST_AUTH_SECRET,
     events_on,
     eventually,
     running_app,
+    trust_file_for_tests,
     wait_for_events,
 )
 from jembatan_training.bootstrap import build_app
@@ -30,7 +30,7 @@ async def client(database_url: str, nats_url: str) -> AsyncIterator[httpx.AsyncC
         database_url=database_url,
         nats_url=nats_url,
         outbox_poll_interval_s=0.1,
-        auth_jwt_secret=TEST_AUTH_SECRET,
+        auth_trust_file=trust_file_for_tests(),
     )
     async with running_app(build_app(settings)) as client:
         yield client

@@ -51,3 +51,26 @@ def test_skill_tests_need_their_sector_and_outcome() -> None:
 def test_every_broken_rule_is_named_at_once() -> None:
     record = command(ExamKind.JLPT, issuer=" ", taken_on=date(2026, 11, 26))
     assert refused_rules(record) == ["issuer_present", "taken_on_not_in_future", "jlpt_level"]
+
+
+@pytest.mark.parametrize("level", ["N4", "N3", "N1"])
+def test_a_jlpt_result_marked_failed_is_a_failed_attempt_at_any_level(level: str) -> None:
+    graded = grade(command(ExamKind.JLPT, level=level, passed=False), TODAY)
+    assert graded.passed is False
+    assert graded.level == level, "kept as the attempt it was"
+
+
+@pytest.mark.parametrize(("level", "passed"), [("N4", True), ("N5", False)])
+def test_a_jlpt_result_marked_passed_counts_from_n4(level: str, passed: bool) -> None:
+    assert grade(command(ExamKind.JLPT, level=level, passed=True), TODAY).passed is passed
+
+
+@pytest.mark.parametrize(("score", "flag"), [(220, False), (150, True)])
+def test_a_jft_basic_flag_that_contradicts_its_score_is_refused(score: int, flag: bool) -> None:
+    record = command(ExamKind.JFT_BASIC, score=score, passed=flag)
+    assert refused_rules(record) == ["passed_flag_matches_score"]
+
+
+@pytest.mark.parametrize(("score", "flag"), [(220, True), (150, False)])
+def test_a_jft_basic_flag_that_agrees_with_its_score_is_kept(score: int, flag: bool) -> None:
+    assert grade(command(ExamKind.JFT_BASIC, score=score, passed=flag), TODAY).passed is flag

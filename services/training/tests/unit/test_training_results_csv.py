@@ -6,7 +6,11 @@ import pytest
 from jembatan_contracts import TestKind as ExamKind  # aliased: pytest collects Test* names
 from jembatan_kit.csv_files import RowError, read_rows
 from jembatan_kit.errors import RuleViolation
-from jembatan_training.service_layer.bulk import OPTIONAL_COLUMNS, REQUIRED_COLUMNS, row_to_command
+from jembatan_training.entrypoints.results_csv import (
+    OPTIONAL_COLUMNS,
+    REQUIRED_COLUMNS,
+    row_to_command,
+)
 
 CANDIDATE = "3f1c8a52-8a7e-4c1e-9d7e-2f8a1b0c4d5e"
 
@@ -26,15 +30,19 @@ def row(**fields: str) -> dict[str, str]:
 
 
 def test_a_row_becomes_the_single_result_command() -> None:
-    candidate_id, command = row_to_command(row())
-    assert candidate_id == uuid.UUID(CANDIDATE)
-    assert (command.test, command.score, command.taken_on) == (
+    command = row_to_command(row())
+    assert command.candidate_id == uuid.UUID(CANDIDATE)
+    assert (command.result.test, command.result.score, command.result.taken_on) == (
         ExamKind.JFT_BASIC,
         215,
         date(2026, 6, 7),
     )
-    _, skill = row_to_command(row(test="ssw_skill", score="", sector="caregiver", passed="Lulus"))
-    assert (skill.test, skill.sector, skill.passed) == (ExamKind.SSW_SKILL, "caregiver", True)
+    skill = row_to_command(row(test="ssw_skill", score="", sector="caregiver", passed="Lulus"))
+    assert (skill.result.test, skill.result.sector, skill.result.passed) == (
+        ExamKind.SSW_SKILL,
+        "caregiver",
+        True,
+    )
 
 
 @pytest.mark.parametrize(

@@ -49,6 +49,14 @@ class Arrears:
     bucket: ArrearsBucket
 
 
+def paused_on(returned_on: date | None, restructured_from: Sequence[date]) -> date | None:
+    """The day an early return paused the loan: the return date, unless the loan was
+    restructured since (a new schedule starting on or after the return)."""
+    if returned_on is None or any(day >= returned_on for day in restructured_from):
+        return None
+    return returned_on
+
+
 def arrears_of_loan(
     announced: Iterable[Announced],
     payments: Iterable[Paid],

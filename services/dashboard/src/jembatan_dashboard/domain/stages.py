@@ -56,3 +56,14 @@ class DropOutKind(StrEnum):
     """An employer's interview was not passed; the candidate may be matched again."""
     EARLY_RETURN = "early_return"
     """The worker came home before the contract's end (`EarlyReturned`, with the reason)."""
+
+
+def stage_left_at(kind: DropOutKind, reached: Mapping[Stage, date | None], day: date) -> Stage:
+    """The stage a candidate dropped out at: ready, for a failed interview; departed, for an
+    early return; for a withdrawal on `day`, the furthest stage reached by then (registered if
+    none is known yet)."""
+    if kind == DropOutKind.INTERVIEW_FAILED:
+        return Stage.READY
+    if kind == DropOutKind.EARLY_RETURN:
+        return Stage.DEPARTED
+    return stage_before(reached, day) or Stage.REGISTERED

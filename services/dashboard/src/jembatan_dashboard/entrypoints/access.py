@@ -11,10 +11,9 @@ from __future__ import annotations
 
 from typing import Annotated
 
-import jwt
 from fastapi import Depends, Request
 
-from jembatan_kit.auth import NATIONAL_AGENCY, Caller, policy_of, read_token
+from jembatan_kit.auth import NATIONAL_AGENCY, Caller, NotAuthenticated, caller_of, trust_of
 from jembatan_kit.errors import RuleViolation
 from jembatan_kit.revocation import refuse_if_revoked
 
@@ -30,38 +29,21 @@ def token_of(request: Request) -> str | None:
     return request.cookies.get(TOKEN_COOKIE) or None
 
 
-def check_token(request: Request, token: str | None) -> Caller:
-    secret = getattr(request.app.state, "auth_secret", None)
-    if not secret:
-        raise RuleViolation(
-            "authentication_not_configured",
-            "the dashboard has no AUTH_JWT_SECRET configured, so it cannot check callers; set "
-            "AUTH_JWT_SECRET to the key that signs the agencies' tokens",
-            status_code=503,
-        )
+async def check_token(request: Request, token: str | None) -> Caller:
+    """The caller `token` names, as every service judges it (`jembatan_kit.auth.caller_of`)."""
+    trust_of(request.app)  # a dashboard that cannot check tokens says so first
     if not token:
-        raise RuleViolation(
-            "authentication",
+        raise NotAuthenticated(
             "send 'Authorization: Bearer <token>' or sign in on /login; an administrator issues "
-            "tokens with `jembatan token --user <login> --agency <agency>`",
-            status_code=401,
+            "tokens with `jembatan token --user <login> --agency <agency>`"
         )
-    try:
-        caller = read_token(secret, token, policy_of(request.app))
-    except jwt.ExpiredSignatureError:
-        raise RuleViolation(
-            "authentication", "the token has expired; ask for a new one", status_code=401
-        ) from None
-    except jwt.InvalidTokenError as exc:
-        raise RuleViolation(
-            "authentication", f"the token is not valid here ({exc})", status_code=401
-        ) from None
+    caller = await caller_of(request.app, token)
     refuse_if_revoked(request.app, caller)
     return caller
 
 
-def dashboard_caller(request: Request) -> Caller:
-    return check_token(request, token_of(request))
+async def dashboard_caller(request: Request) -> Caller:
+    return await check_token(request, token_of(request))
 
 
 DashboardCaller = Annotated[Caller, Depends(dashboard_caller)]

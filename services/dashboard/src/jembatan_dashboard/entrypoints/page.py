@@ -65,7 +65,7 @@ async def dashboard_page(
     lang = language(request)
     common = _common(request, lang, runtime)
     try:
-        caller = dashboard_caller(request)
+        caller = await dashboard_caller(request)
         scope = scope_of(caller, agency, programme)
     except RuleViolation as refused:
         if refused.status_code == 401:
@@ -125,7 +125,7 @@ async def login(request: Request, runtime: Runtime) -> Response:
     lang = (form.get("lang") or ["en"])[0]
     lang = lang if lang in TEXTS else "en"
     try:
-        check_token(request, token)
+        await check_token(request, token)
     except RuleViolation as refused:
         return _render(
             "login.html",

@@ -30,7 +30,7 @@ from ..adapters.orm import (
     repayments_due,
     restructurings,
 )
-from ..domain.arrears import ARREARS_BUCKETS, Announced, Paid, arrears_of_loan
+from ..domain.arrears import ARREARS_BUCKETS, Announced, Paid, arrears_of_loan, paused_on
 from ..domain.cohorts import ScoredDay, cohorts_below_target
 from ..domain.programmes import programme_of
 from ..domain.stages import (
@@ -39,7 +39,7 @@ from ..domain.stages import (
     Stage,
     furthest_stage,
     has_reached,
-    stage_before,
+    stage_left_at,
 )
 from ..domain.targets import Targets
 
@@ -160,12 +160,7 @@ async def _drop_outs(
         candidate = intake.get(row.candidate_id)
         if candidate is None:
             continue
-        if row.kind == DropOutKind.INTERVIEW_FAILED:
-            stage = Stage.READY
-        elif row.kind == DropOutKind.EARLY_RETURN:
-            stage = Stage.DEPARTED
-        else:
-            stage = stage_before(_reached(candidate), row.day) or Stage.REGISTERED
+        stage = stage_left_at(DropOutKind(row.kind), _reached(candidate), row.day)
         counted[(stage.value, row.kind, row.reason)] += 1
     order = {stage.value: index for index, stage in enumerate(STAGES)}
     return [
@@ -252,14 +247,12 @@ async def _arrears(
     loans_in: Counter[str] = Counter()
     amount_in: Counter[str] = Counter()
     for loan_id, loan in open_loans.items():
-        returned_on = by_id[loan.candidate_id].returned_on
-        later = [day for day in restructured[loan_id] if returned_on and day >= returned_on]
         arrears = arrears_of_loan(
             announced[loan_id],
             paid[loan_id],
             restructured[loan_id],
             today,
-            paused_on=returned_on if returned_on and not later else None,
+            paused_on=paused_on(by_id[loan.candidate_id].returned_on, restructured[loan_id]),
         )
         if arrears.amount_idr:
             loans_in[arrears.bucket] += 1

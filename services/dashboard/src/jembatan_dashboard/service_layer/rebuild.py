@@ -2,7 +2,8 @@
 
 The replay reads each stream from its first message with a short-lived consumer of its own, so
 the durable consumers keep their place and the live read model stays in use until the rebuilt
-one commits (one transaction). Projections are idempotent and order-free, so events the durable
+one commits (one transaction). It projects the events as the consumers do (`project`), up to
+`FETCH` stored events at a time. Projections are idempotent and order-free, so events the durable
 consumers apply during or after the rebuild change nothing twice. An event the live consumers
 dead-letter (invalid, or whose sender does not check out: `consumer.sender_problem`) is skipped.
 """
@@ -21,11 +22,12 @@ from nats.js.errors import NotFoundError
 from sqlalchemy import delete
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from jembatan_contracts import Event
 from jembatan_contracts.streams import FINANCING, PLACEMENT, REGISTRATION, TRAINING, StreamSpec
 from jembatan_kit.consumer import sender_problem
 
 from ..adapters.orm import READ_MODEL
-from .projections import PROJECTIONS
+from .projections import PROJECTIONS, project
 
 log = logging.getLogger(__name__)
 
@@ -40,21 +42,19 @@ async def rebuild(
 ) -> dict[str, Any]:
     """Drop the read model and replay the streams into it; returns what was replayed. Only
     events of `known_agencies` whose subject is their agency's are replayed, as live."""
-    by_suffix = {
-        event_type.subject_suffix: (event_type, handle)
-        for event_type, (_, handle) in PROJECTIONS.items()
-    }
+    followed = {event_type.subject_suffix: event_type for event_type in PROJECTIONS}
     replayed: Counter[str] = Counter()
     skipped = 0
     async with sessions() as session, session.begin():
         for table in reversed(READ_MODEL):
             await session.execute(delete(table))
         for stream in STREAMS:
+            pending: list[Event] = []
             async for subject, data in _stored_messages(js, stream):
                 suffix = subject.split(".", 2)[2] if subject.count(".") >= 2 else ""
-                if suffix not in by_suffix:
+                if suffix not in followed:
                     continue  # an event the dashboard does not follow
-                event_type, handle = by_suffix[suffix]
+                event_type = followed[suffix]
                 try:
                     event = event_type.model_validate_json(data)
                 except ValueError:
@@ -63,8 +63,12 @@ async def rebuild(
                 if sender_problem(subject, event, known_agencies):
                     skipped += 1  # likewise
                     continue
-                await handle(session, event)
+                pending.append(event)
                 replayed[event_type.name] += 1
+                if len(pending) == FETCH:
+                    await project(session, pending)
+                    pending = []
+            await project(session, pending)
     log.info("dashboard rebuilt from %d events (%d skipped)", sum(replayed.values()), skipped)
     return {"replayed": dict(sorted(replayed.items())), "skipped": skipped}
 

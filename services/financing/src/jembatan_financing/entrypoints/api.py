@@ -11,10 +11,13 @@ from pydantic import BaseModel, Field
 from jembatan_kit.auth import CurrentCaller, agency_filter, current_caller
 from jembatan_kit.runtime import Runtime
 
+from ..adapters.repository import SqlFinancingRepository
 from ..config import FinancingSettings
+from ..domain import commands
 from ..domain.costs import CostItem
 from ..domain.model import ArrearsBucket, LoanStatus, LoanTerms, RepaymentChannel
-from ..service_layer import handlers, views
+from ..service_layer import handlers, queries
+from ..service_layer.handlers import raise_if_refused
 from .scope import LoanInScope, authorise_funders
 from .statement_page import render_statement
 
@@ -140,14 +143,18 @@ class LoanView(LoanSummary):
 async def create_funder(new: NewFunder, runtime: Runtime, caller: CurrentCaller) -> dict[str, Any]:
     authorise_funders(caller, runtime)
     async with runtime.unit_of_work() as session:
-        row = await handlers.create_funder(session, new.name.strip(), runtime.clock)
-    return {"funder_id": row.id, "name": row.name, "created_at": row.created_at}
+        [created] = await handlers.create_funders(
+            [commands.CreateFunder(new.name.strip())],
+            SqlFinancingRepository(session),
+            runtime.clock,
+        )
+        return await queries.funder(session, raise_if_refused(created))
 
 
 @router.get("/funders", response_model=list[FunderView], tags=["funders"])
 async def list_funders(runtime: Runtime) -> list[dict[str, Any]]:
     async with runtime.sessions() as session:
-        return await views.list_funders(session)
+        return await queries.list_funders(session)
 
 
 @router.get("/loans", response_model=list[LoanSummary])
@@ -161,7 +168,7 @@ async def list_loans(
 ) -> list[dict[str, Any]]:
     scope = agency_filter(caller, agency)
     async with runtime.sessions() as session:
-        return await views.list_loans(
+        return await queries.list_loans(
             session, runtime.clock.today(), candidate_id, funder_id, bucket, agency=scope
         )
 
@@ -169,13 +176,13 @@ async def list_loans(
 @router.get("/loans/{loan_id}", response_model=LoanView)
 async def get_loan(loan_id: LoanInScope, runtime: Runtime) -> dict[str, Any]:
     async with runtime.sessions() as session:
-        return await views.loan_details(session, loan_id, runtime.clock.today())
+        return await queries.loan_details(session, loan_id, runtime.clock.today())
 
 
 @router.get("/loans/{loan_id}/schedule", response_model=list[InstalmentView])
 async def get_schedule(loan_id: LoanInScope, runtime: Runtime) -> list[dict[str, Any]]:
     async with runtime.sessions() as session:
-        return await views.schedule_of(session, loan_id)
+        return await queries.schedule_of(session, loan_id)
 
 
 @router.post("/loans/{loan_id}/items", response_model=LoanView, status_code=201)
@@ -184,7 +191,13 @@ async def add_cost_item(
 ) -> dict[str, Any]:
     item = CostItem(new.code, new.description, new.amount_idr)
     async with runtime.unit_of_work() as session:
-        await handlers.add_cost_item(session, loan_id, item, terms=terms, clock=runtime.clock)
+        [added] = await handlers.add_cost_items(
+            [commands.AddCostItem(loan_id, item)],
+            SqlFinancingRepository(session),
+            terms=terms,
+            clock=runtime.clock,
+        )
+        raise_if_refused(added)
     return await get_loan(loan_id, runtime)
 
 
@@ -193,16 +206,24 @@ async def remove_cost_item(
     loan_id: LoanInScope, code: str, runtime: Runtime, terms: Terms
 ) -> dict[str, Any]:
     async with runtime.unit_of_work() as session:
-        await handlers.remove_cost_item(session, loan_id, code, terms=terms, clock=runtime.clock)
+        [removed] = await handlers.remove_cost_items(
+            [commands.RemoveCostItem(loan_id, code)],
+            SqlFinancingRepository(session),
+            terms=terms,
+            clock=runtime.clock,
+        )
+        raise_if_refused(removed)
     return await get_loan(loan_id, runtime)
 
 
 @router.post("/loans/{loan_id}/subsidies", response_model=LoanView, status_code=201)
 async def add_subsidy(loan_id: LoanInScope, new: NewSubsidy, runtime: Runtime) -> dict[str, Any]:
+    grant = commands.GrantSubsidy(loan_id, new.provider, new.item, new.amount_idr)
     async with runtime.unit_of_work() as session:
-        await handlers.add_subsidy(
-            session, loan_id, new.provider, new.item, new.amount_idr, clock=runtime.clock
+        [granted] = await handlers.grant_subsidies(
+            [grant], SqlFinancingRepository(session), runtime.clock
         )
+        raise_if_refused(granted)
     return await get_loan(loan_id, runtime)
 
 
@@ -211,46 +232,42 @@ async def record_payment(
     loan_id: LoanInScope, new: NewPayment, runtime: Runtime, response: Response
 ) -> dict[str, Any]:
     """Idempotent by `reference`: a repeat returns the first record with status 200."""
+    payment = commands.RecordPayment(
+        loan_id, new.reference, new.paid_on, new.amount_idr, new.channel
+    )
     async with runtime.unit_of_work() as session:
-        recorded = await handlers.record_payment(
-            session,
-            loan_id,
-            reference=new.reference,
-            paid_on=new.paid_on,
-            amount_idr=new.amount_idr,
-            channel=new.channel,
-            clock=runtime.clock,
+        [outcome] = await handlers.record_payments(
+            [payment], SqlFinancingRepository(session), runtime.clock
         )
+        recorded = raise_if_refused(outcome)
+        view = await queries.payment(session, recorded.payment_id)
     if not recorded.created:
         response.status_code = 200
-    return views.payment_view(recorded.payment)
+    return view
 
 
 @router.post("/loans/{loan_id}/restructure", response_model=LoanView)
 async def restructure(
     loan_id: LoanInScope, chosen: Restructuring, runtime: Runtime, terms: Terms
 ) -> dict[str, Any]:
+    command = commands.Restructure(loan_id, chosen.first_due_date, chosen.instalments)
     async with runtime.unit_of_work() as session:
-        await handlers.restructure(
-            session,
-            loan_id,
-            first_due_date=chosen.first_due_date,
-            instalment_count=chosen.instalments,
-            terms=terms,
-            clock=runtime.clock,
+        [restructured] = await handlers.restructure_loans(
+            [command], SqlFinancingRepository(session), terms=terms, clock=runtime.clock
         )
+        raise_if_refused(restructured)
     return await get_loan(loan_id, runtime)
 
 
 @router.get("/loans/{loan_id}/statement")
 async def get_statement(loan_id: LoanInScope, runtime: Runtime, terms: Terms) -> dict[str, Any]:
     async with runtime.sessions() as session:
-        return await views.statement(session, loan_id, runtime.clock.today(), terms)
+        return await queries.statement(session, loan_id, runtime.clock.today(), terms)
 
 
 @router.get("/loans/{loan_id}/statement.html", response_class=HTMLResponse)
 async def get_statement_page(loan_id: LoanInScope, runtime: Runtime, terms: Terms) -> str:
     async with runtime.sessions() as session:
         return render_statement(
-            await views.statement(session, loan_id, runtime.clock.today(), terms)
+            await queries.statement(session, loan_id, runtime.clock.today(), terms)
         )

@@ -8,19 +8,18 @@ import uuid
 from typing import Annotated
 
 from fastapi import Depends
-from sqlalchemy import select
 
 from jembatan_kit.auth import Caller, CurrentCaller, require_agency
 from jembatan_kit.runtime import Runtime, ServiceRuntime
 
-from ..adapters.orm import loans
+from ..service_layer import queries
 
 
 async def loan_in_scope(loan_id: uuid.UUID, runtime: Runtime, caller: CurrentCaller) -> uuid.UUID:
     """The loan id of the path, once the caller may act on the loan. An unknown loan is left to
     the handlers, which answer 404."""
     async with runtime.sessions() as session:
-        agency = await session.scalar(select(loans.c.agency).where(loans.c.id == loan_id))
+        agency = await queries.loan_agency(session, loan_id)
     if agency is not None:
         require_agency(caller, agency, f"loan {loan_id}")
     return loan_id

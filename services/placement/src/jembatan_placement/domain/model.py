@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 from enum import StrEnum
 
 from jembatan_contracts import TestKind, Track
@@ -59,6 +59,22 @@ class OpenJobOrder:
 
 
 @dataclass(frozen=True)
+class CloseJobOrder:
+    """Command: the order takes no one new from now on, for the reason given."""
+
+    job_order_id: uuid.UUID
+    reason: str
+
+
+@dataclass(frozen=True)
+class RecordCommitment:
+    """Command: how long a ready candidate commits to work in Japan; employers favour longer."""
+
+    candidate_id: uuid.UUID
+    months_willing_to_stay: int
+
+
+@dataclass(frozen=True)
 class HeldCertificate:
     test: TestKind
     sector: str | None = None
@@ -82,8 +98,11 @@ class ReadyCandidate:
     months_willing_to_stay: int | None = None
 
 
-@dataclass(frozen=True)
+@dataclass(eq=False)
 class JobOrder:
+    """A job order from a Japanese employer: the aggregate that counts its slots. A slot is taken
+    when a contract is signed (`take_slot`); a closed or full order takes no one new."""
+
     id: uuid.UUID
     sector: str
     track: Track
@@ -93,6 +112,14 @@ class JobOrder:
     minimum_language_level: LanguageLevel = DEFAULT_MINIMUM_LANGUAGE_LEVEL
     required_certificates: frozenset[TestKind] = frozenset()
     closed: bool = False
+    employer: str = ""
+    supervising_organisation: str = ""
+    prefecture: str = ""
+    monthly_wage_jpy: int = 0
+    interview_date: date | None = None
+    opened_at: datetime | None = None
+    closed_at: datetime | None = None
+    close_reason: str | None = None
 
     @property
     def remaining(self) -> int:
@@ -101,6 +128,42 @@ class JobOrder:
     @property
     def status(self) -> JobOrderStatus:
         return order_status(self.slots, self.filled, self.closed)
+
+    @classmethod
+    def open(cls, command: OpenJobOrder, now: datetime) -> JobOrder:
+        """A new order, or the refusal naming every rule the command breaks."""
+        decision = check_job_order(command)
+        if not decision.accepted:
+            raise RuleViolation(
+                "job_order_refused",
+                "; ".join(check.message for check in decision.failures),
+                {"checks": [check.__dict__ for check in decision.checks]},
+            )
+        return cls(
+            id=uuid.uuid4(),
+            employer=command.employer.strip(),
+            supervising_organisation=command.supervising_organisation.strip(),
+            prefecture=command.prefecture.strip(),
+            sector=normalise_sector(command.sector),
+            track=command.track,
+            slots=command.slots,
+            filled=0,
+            monthly_wage_jpy=command.monthly_wage_jpy,
+            contract_months=command.contract_months,
+            minimum_language_level=command.minimum_language_level,
+            required_certificates=frozenset(command.required_certificates),
+            interview_date=command.interview_date,
+            opened_at=now,
+        )
+
+    def close(self, reason: str, now: datetime) -> None:
+        ensure_can_close(self, reason)
+        self.closed, self.closed_at, self.close_reason = True, now, reason.strip()
+
+    def take_slot(self) -> None:
+        """Refused when the order is closed or full."""
+        ensure_open_for_candidates(self)
+        self.filled += 1
 
 
 @dataclass(frozen=True)

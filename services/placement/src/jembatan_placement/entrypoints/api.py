@@ -8,17 +8,22 @@ from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel, Field
 
 from jembatan_contracts import EarlyReturnReason, TestKind, Track
-from jembatan_kit.auth import CurrentCaller, agency_filter, current_caller
+from jembatan_kit.auth import Caller, CurrentCaller, agency_filter, current_caller
 from jembatan_kit.runtime import Runtime
 
-from ..domain.journey import PlacementStatus
+from ..adapters.repository import SqlPlacementRepository
+from ..domain.journey import PlacementStatus, Step
 from ..domain.model import (
     DEFAULT_MINIMUM_LANGUAGE_LEVEL,
+    CloseJobOrder,
     JobOrderStatus,
     LanguageLevel,
     OpenJobOrder,
+    RecordCommitment,
 )
-from ..service_layer import handlers
+from ..domain.placement import AdvancePlacement, PlaceCandidate, ShortlistCandidate
+from ..service_layer import handlers, queries
+from ..service_layer.outcomes import raise_if_refused
 from .scope import authorise_candidate, authorise_job_orders, authorise_placement
 
 router = APIRouter(dependencies=[Depends(current_caller)])
@@ -168,10 +173,10 @@ async def open_job_order(
 ) -> dict[str, object]:
     authorise_job_orders(caller, runtime)
     async with runtime.unit_of_work() as session:
-        order_id = await handlers.open_job_order(
-            session, OpenJobOrder(**body.model_dump()), runtime.clock.now()
+        [opened] = await handlers.open_job_orders(
+            [OpenJobOrder(**body.model_dump())], SqlPlacementRepository(session), runtime.clock
         )
-        return await handlers.get_job_order(session, order_id)
+        return await queries.get_job_order(session, raise_if_refused(opened))
 
 
 @router.get("/job-orders", response_model=list[JobOrderView], tags=["job orders"])
@@ -184,13 +189,13 @@ async def list_job_orders(
     offset: Offset = 0,
 ) -> list[dict[str, object]]:
     async with runtime.sessions() as session:
-        return await handlers.list_job_orders(session, status, sector, track, limit, offset)
+        return await queries.list_job_orders(session, status, sector, track, limit, offset)
 
 
 @router.get("/job-orders/{job_order_id}", response_model=JobOrderView, tags=["job orders"])
 async def get_job_order(job_order_id: uuid.UUID, runtime: Runtime) -> dict[str, object]:
     async with runtime.sessions() as session:
-        return await handlers.get_job_order(session, job_order_id)
+        return await queries.get_job_order(session, job_order_id)
 
 
 @router.post("/job-orders/{job_order_id}/close", response_model=JobOrderView, tags=["job orders"])
@@ -199,9 +204,12 @@ async def close_job_order(
 ) -> dict[str, object]:
     authorise_job_orders(caller, runtime)
     async with runtime.unit_of_work() as session:
-        return await handlers.close_job_order(
-            session, job_order_id, body.reason, runtime.clock.now()
+        [closed] = await handlers.close_job_orders(
+            [CloseJobOrder(job_order_id, body.reason)],
+            SqlPlacementRepository(session),
+            runtime.clock,
         )
+        return await queries.get_job_order(session, raise_if_refused(closed))
 
 
 @router.get(
@@ -214,7 +222,7 @@ async def match_candidates(
     job_order_id: uuid.UUID, runtime: Runtime, caller: CurrentCaller, limit: Limit = 100
 ) -> dict[str, object]:
     async with runtime.sessions() as session:
-        return await handlers.match_candidates(
+        return await queries.match_candidates(
             session, job_order_id, runtime.clock.today(), limit, agency=agency_filter(caller)
         )
 
@@ -229,15 +237,14 @@ async def match_candidates(
 async def shortlist_candidate(
     job_order_id: uuid.UUID, body: ShortlistRequest, runtime: Runtime, caller: CurrentCaller
 ) -> dict[str, object]:
+    command = ShortlistCandidate(
+        job_order_id, body.candidate_id, body.shortlisted_on or runtime.clock.today()
+    )
     async with runtime.unit_of_work() as session:
-        await authorise_candidate(session, caller, body.candidate_id)
-        return await handlers.shortlist_candidate(
-            session,
-            job_order_id,
-            body.candidate_id,
-            body.shortlisted_on or runtime.clock.today(),
-            runtime.clock.now(),
+        [shortlisted] = await handlers.shortlist_candidates(
+            [command], SqlPlacementRepository(session), runtime.clock, caller
         )
+        return await queries.get_placement(session, raise_if_refused(shortlisted).placement_id)
 
 
 @router.post(
@@ -251,10 +258,22 @@ async def place_candidate(
 ) -> dict[str, object]:
     """Record a contract signed without the steps before it; the slot is taken at once."""
     async with runtime.unit_of_work() as session:
-        await authorise_candidate(session, caller, body.candidate_id)
-        return await handlers.place_candidate(
-            session, job_order_id, body.candidate_id, runtime.clock.now()
+        [placed] = await handlers.place_candidates(
+            [PlaceCandidate(job_order_id, body.candidate_id)],
+            SqlPlacementRepository(session),
+            runtime.clock,
+            caller,
         )
+        return await queries.get_placement(session, raise_if_refused(placed).placement_id)
+
+
+async def advance(runtime: Runtime, caller: Caller, command: AdvancePlacement) -> dict[str, object]:
+    """One step of a placement's path, answered with the placement as it is now."""
+    async with runtime.unit_of_work() as session:
+        [advanced] = await handlers.advance_placements(
+            [command], SqlPlacementRepository(session), runtime.clock, caller
+        )
+        return await queries.get_placement(session, raise_if_refused(advanced).placement_id)
 
 
 @router.post(
@@ -264,26 +283,17 @@ async def record_interview(
     placement_id: uuid.UUID, body: InterviewRequest, runtime: Runtime, caller: CurrentCaller
 ) -> dict[str, object]:
     """A failed interview ends the path on this order; no slot was taken."""
-    async with runtime.unit_of_work() as session:
-        await authorise_placement(session, caller, placement_id)
-        return await handlers.record_interview(
-            session,
-            placement_id,
-            body.passed,
-            body.interviewed_on or runtime.clock.today(),
-            runtime.clock.now(),
-        )
+    step = Step.PASS_INTERVIEW if body.passed else Step.FAIL_INTERVIEW
+    on = body.interviewed_on or runtime.clock.today()
+    return await advance(runtime, caller, AdvancePlacement(placement_id, step, on))
 
 
 @router.post("/placements/{placement_id}/offer", response_model=PlacementView, tags=["placements"])
 async def make_offer(
     placement_id: uuid.UUID, body: StepRequest, runtime: Runtime, caller: CurrentCaller
 ) -> dict[str, object]:
-    async with runtime.unit_of_work() as session:
-        await authorise_placement(session, caller, placement_id)
-        return await handlers.make_offer(
-            session, placement_id, body.on or runtime.clock.today(), runtime.clock.now()
-        )
+    on = body.on or runtime.clock.today()
+    return await advance(runtime, caller, AdvancePlacement(placement_id, Step.OFFER, on))
 
 
 @router.post(
@@ -295,11 +305,8 @@ async def make_offer(
 async def sign_contract(
     placement_id: uuid.UUID, body: StepRequest, runtime: Runtime, caller: CurrentCaller
 ) -> dict[str, object]:
-    async with runtime.unit_of_work() as session:
-        await authorise_placement(session, caller, placement_id)
-        return await handlers.sign_contract(
-            session, placement_id, body.on or runtime.clock.today(), runtime.clock.now()
-        )
+    on = body.on or runtime.clock.today()
+    return await advance(runtime, caller, AdvancePlacement(placement_id, Step.SIGN_CONTRACT, on))
 
 
 @router.post(
@@ -310,22 +317,16 @@ async def sign_contract(
 async def issue_coe(
     placement_id: uuid.UUID, body: StepRequest, runtime: Runtime, caller: CurrentCaller
 ) -> dict[str, object]:
-    async with runtime.unit_of_work() as session:
-        await authorise_placement(session, caller, placement_id)
-        return await handlers.issue_coe(
-            session, placement_id, body.on or runtime.clock.today(), runtime.clock.now()
-        )
+    on = body.on or runtime.clock.today()
+    return await advance(runtime, caller, AdvancePlacement(placement_id, Step.ISSUE_COE, on))
 
 
 @router.post("/placements/{placement_id}/visa", response_model=PlacementView, tags=["placements"])
 async def issue_visa(
     placement_id: uuid.UUID, body: StepRequest, runtime: Runtime, caller: CurrentCaller
 ) -> dict[str, object]:
-    async with runtime.unit_of_work() as session:
-        await authorise_placement(session, caller, placement_id)
-        return await handlers.issue_visa(
-            session, placement_id, body.on or runtime.clock.today(), runtime.clock.now()
-        )
+    on = body.on or runtime.clock.today()
+    return await advance(runtime, caller, AdvancePlacement(placement_id, Step.ISSUE_VISA, on))
 
 
 @router.post(
@@ -334,11 +335,8 @@ async def issue_visa(
 async def record_departure(
     placement_id: uuid.UUID, body: DepartureRequest, runtime: Runtime, caller: CurrentCaller
 ) -> dict[str, object]:
-    async with runtime.unit_of_work() as session:
-        await authorise_placement(session, caller, placement_id)
-        return await handlers.record_departure(
-            session, placement_id, body.departure_date, runtime.clock.now()
-        )
+    command = AdvancePlacement(placement_id, Step.DEPART, body.departure_date)
+    return await advance(runtime, caller, command)
 
 
 @router.post(
@@ -347,11 +345,8 @@ async def record_departure(
 async def record_early_return(
     placement_id: uuid.UUID, body: EarlyReturnRequest, runtime: Runtime, caller: CurrentCaller
 ) -> dict[str, object]:
-    async with runtime.unit_of_work() as session:
-        await authorise_placement(session, caller, placement_id)
-        return await handlers.record_early_return(
-            session, placement_id, body.return_date, body.reason, runtime.clock.now()
-        )
+    command = AdvancePlacement(placement_id, Step.RETURN_EARLY, body.return_date, body.reason)
+    return await advance(runtime, caller, command)
 
 
 @router.get("/placements/{placement_id}", response_model=PlacementView, tags=["placements"])
@@ -360,7 +355,7 @@ async def get_placement(
 ) -> dict[str, object]:
     async with runtime.sessions() as session:
         await authorise_placement(session, caller, placement_id)
-        return await handlers.get_placement(session, placement_id)
+        return await queries.get_placement(session, placement_id)
 
 
 @router.get("/placements", response_model=list[PlacementView], tags=["placements"])
@@ -376,7 +371,7 @@ async def list_placements(
 ) -> list[dict[str, object]]:
     scope = agency_filter(caller, agency)
     async with runtime.sessions() as session:
-        return await handlers.list_placements(
+        return await queries.list_placements(
             session, candidate_id, job_order_id, status, limit, offset, agency=scope
         )
 
@@ -392,7 +387,7 @@ async def get_ready_candidate(
 ) -> dict[str, object]:
     async with runtime.sessions() as session:
         await authorise_candidate(session, caller, candidate_id)
-        return await handlers.get_ready_candidate(session, candidate_id)
+        return await queries.get_ready_candidate(session, candidate_id)
 
 
 @router.put(
@@ -405,8 +400,12 @@ async def set_commitment(
     candidate_id: uuid.UUID, body: CommitmentRequest, runtime: Runtime, caller: CurrentCaller
 ) -> dict[str, object]:
     async with runtime.unit_of_work() as session:
-        await authorise_candidate(session, caller, candidate_id)
-        return await handlers.set_commitment(session, candidate_id, body.months_willing_to_stay)
+        [committed] = await handlers.record_commitments(
+            [RecordCommitment(candidate_id, body.months_willing_to_stay)],
+            SqlPlacementRepository(session),
+            caller,
+        )
+        return await queries.get_ready_candidate(session, raise_if_refused(committed))
 
 
 @router.get("/ready-candidates", response_model=list[ReadyCandidateView], tags=["ready candidates"])
@@ -421,6 +420,6 @@ async def list_ready_candidates(
 ) -> list[dict[str, object]]:
     scope = agency_filter(caller, agency)
     async with runtime.sessions() as session:
-        return await handlers.list_ready_candidates(
+        return await queries.list_ready_candidates(
             session, sector, track, limit, offset, agency=scope
         )

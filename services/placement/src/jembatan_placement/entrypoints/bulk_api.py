@@ -2,32 +2,30 @@
 signed on one job order, and the steps after the contract (Certificate of Eligibility, visa,
 departure) for many placements.
 
-The rows are judged by the same rules as the single calls and stage the same events; a refused row
-never blocks the others, and the answer names the rule each refused row broke. The set-based path
-(`service_layer.bulk`) does it in a few statements; if a concurrent request changed what it read,
-the request is done again row by row, each row through the single call's use case in its own
-savepoint.
+The rows go to the same handlers as the single calls, as one list: judged by the same rules, in
+the order given, staging the same events. A refused row never blocks the others, and the answer
+names the rule each refused row broke.
 """
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Sequence
 from datetime import date
 from enum import StrEnum
 from typing import Any, Literal
 
 from fastapi import APIRouter
 from pydantic import BaseModel, Field
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from jembatan_kit.auth import CurrentCaller
-from jembatan_kit.errors import RuleViolation
 from jembatan_kit.runtime import Runtime
 
+from ..adapters.repository import SqlPlacementRepository
 from ..domain.journey import Step
-from ..service_layer import bulk, handlers
-from .scope import authorise_candidate, authorise_placement
+from ..domain.placement import AdvancePlacement, PlaceCandidate
+from ..service_layer import handlers
+from ..service_layer.outcomes import PlacementIds, Refused
 
 router = APIRouter(tags=["bulk"])
 
@@ -84,27 +82,12 @@ class BulkOutcome(BaseModel):
 async def place_candidates(
     job_order_id: uuid.UUID, body: BulkPlacementRequest, runtime: Runtime, caller: CurrentCaller
 ) -> dict[str, Any]:
-    now = runtime.clock.now()
+    commands = [PlaceCandidate(job_order_id, candidate) for candidate in body.candidate_ids]
     async with runtime.unit_of_work() as session:
-        try:
-            async with session.begin_nested():
-                outcomes = await bulk.place_many(
-                    session, caller, job_order_id, body.candidate_ids, now
-                )
-            return _summary([_outcome(number, o) for number, o in enumerate(outcomes, start=1)])
-        except bulk.ChangedMeanwhile:
-            pass
-        rows = []
-        for number, candidate_id in enumerate(body.candidate_ids, start=1):
-
-            async def place(session: AsyncSession, candidate_id: uuid.UUID = candidate_id) -> Any:
-                await authorise_candidate(session, caller, candidate_id)
-                return await handlers.place_candidate(session, job_order_id, candidate_id, now)
-
-            outcome = await _row(session, number, place)
-            outcome.setdefault("candidate_id", candidate_id)
-            rows.append(outcome)
-    return _summary(rows)
+        outcomes = await handlers.place_candidates(
+            commands, SqlPlacementRepository(session), runtime.clock, caller
+        )
+    return _summary(outcomes, refused_ids=[{"candidate_id": c.candidate_id} for c in commands])
 
 
 @router.post(
@@ -115,30 +98,14 @@ async def place_candidates(
 async def record_steps(
     body: BulkStepsRequest, runtime: Runtime, caller: CurrentCaller
 ) -> dict[str, Any]:
-    now = runtime.clock.now()
+    commands = [
+        AdvancePlacement(row.placement_id, _STEP_OF[row.step], row.on) for row in body.steps
+    ]
     async with runtime.unit_of_work() as session:
-        try:
-            async with session.begin_nested():
-                outcomes = await bulk.advance_many(
-                    session,
-                    caller,
-                    [(row.placement_id, _STEP_OF[row.step], row.on) for row in body.steps],
-                    now,
-                )
-            return _summary([_outcome(number, o) for number, o in enumerate(outcomes, start=1)])
-        except bulk.ChangedMeanwhile:
-            pass
-        rows = []
-        for number, step in enumerate(body.steps, start=1):
-
-            async def apply(session: AsyncSession, step: StepRow = step) -> Any:
-                await authorise_placement(session, caller, step.placement_id)
-                return await _STEPS[step.step](session, step.placement_id, step.on, now)
-
-            outcome = await _row(session, number, apply)
-            outcome.setdefault("placement_id", step.placement_id)
-            rows.append(outcome)
-    return _summary(rows)
+        outcomes = await handlers.advance_placements(
+            commands, SqlPlacementRepository(session), runtime.clock, caller
+        )
+    return _summary(outcomes, refused_ids=[{"placement_id": c.placement_id} for c in commands])
 
 
 _STEP_OF = {
@@ -146,44 +113,33 @@ _STEP_OF = {
     BulkStep.VISA: Step.ISSUE_VISA,
     BulkStep.DEPARTURE: Step.DEPART,
 }
-_STEPS: dict[BulkStep, Callable[..., Awaitable[dict[str, Any]]]] = {
-    BulkStep.CERTIFICATE_OF_ELIGIBILITY: handlers.issue_coe,
-    BulkStep.VISA: handlers.issue_visa,
-    BulkStep.DEPARTURE: handlers.record_departure,
-}
 
 
-async def _row(
-    session: AsyncSession, number: int, apply: Callable[[AsyncSession], Awaitable[Any]]
+def _summary(
+    outcomes: Sequence[PlacementIds | Refused], refused_ids: list[dict[str, uuid.UUID]]
 ) -> dict[str, Any]:
-    try:
-        async with session.begin_nested():
-            placement = await apply(session)
-    except RuleViolation as exc:
-        return {"row": number, "status": "refused", "error": exc.rule, "message": exc.message}
-    return {
-        "row": number,
-        "status": "accepted",
-        "placement_id": placement["id"],
-        "candidate_id": placement["candidate_id"],
-    }
-
-
-def _outcome(number: int, outcome: bulk.RowOutcome) -> dict[str, Any]:
-    row: dict[str, Any] = {
-        "row": number,
-        "placement_id": outcome.placement_id,
-        "candidate_id": outcome.candidate_id,
-    }
-    if outcome.refusal is None:
-        return row | {"status": "accepted"}
-    return row | {
-        "status": "refused",
-        "error": outcome.refusal.rule,
-        "message": outcome.refusal.message,
-    }
-
-
-def _summary(rows: list[dict[str, Any]]) -> dict[str, Any]:
+    """The answer to each row, numbered from 1; a refused row keeps the id it was sent with."""
+    rows: list[dict[str, Any]] = []
+    for number, (outcome, sent) in enumerate(zip(outcomes, refused_ids, strict=True), start=1):
+        row: dict[str, Any] = {"row": number, "placement_id": None, "candidate_id": None}
+        if isinstance(outcome, Refused):
+            rows.append(
+                row
+                | sent
+                | {
+                    "status": "refused",
+                    "error": outcome.refusal.rule,
+                    "message": outcome.refusal.message,
+                }
+            )
+        else:
+            rows.append(
+                row
+                | {
+                    "status": "accepted",
+                    "placement_id": outcome.placement_id,
+                    "candidate_id": outcome.candidate_id,
+                }
+            )
     accepted = sum(1 for row in rows if row["status"] == "accepted")
     return {"accepted": accepted, "refused": len(rows) - accepted, "rows": rows}

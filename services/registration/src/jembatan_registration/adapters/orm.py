@@ -40,6 +40,11 @@ candidates = Table(
     Column("rule_set", String(32), nullable=True),
     Column("warnings", JSON, nullable=False, default=list),
     Column("registered_at", DateTime(timezone=True), nullable=False),
+    # The date eligibility was judged on; null for candidates registered before it was kept
+    # (they were judged on their registration date).
+    Column("selection_date", Date, nullable=True),
+    # Each change of a candidate writes `WHERE version = <the version read>`, then increments it.
+    Column("version", Integer, nullable=False, server_default="1"),
     # One person, one active registration, whichever agency registered them.
     Index(
         "uq_candidates_one_active_per_nik",

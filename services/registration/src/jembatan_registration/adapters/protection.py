@@ -32,12 +32,20 @@ class IdentityProtector:
 
 
 def load_protector(settings: RegistrationSettings) -> IdentityProtector:
-    """Keys from the environment; otherwise generated once into the secrets file (mode 0600)."""
+    """Keys from the environment (both: the settings refuse one alone); otherwise generated once
+    into the secrets file (mode 0600). A service whose encryption key is no Fernet key refuses
+    to start rather than fail at its first registration."""
     if settings.nik_encryption_key and settings.nik_hash_key:
-        return IdentityProtector(
-            settings.nik_encryption_key.get_secret_value().encode(),
-            settings.nik_hash_key.get_secret_value().encode(),
-        )
+        encryption_key = settings.nik_encryption_key.get_secret_value().encode()
+        try:
+            Fernet(encryption_key)
+        except ValueError:
+            raise ValueError(
+                "NIK_ENCRYPTION_KEY is not a Fernet key (32 bytes, URL-safe base64; make one"
+                " with `python -c 'from cryptography.fernet import Fernet;"
+                " print(Fernet.generate_key().decode())'`)"
+            ) from None
+        return IdentityProtector(encryption_key, settings.nik_hash_key.get_secret_value().encode())
     path: Path = settings.secrets_file
     if not path.exists():
         path.parent.mkdir(parents=True, exist_ok=True)

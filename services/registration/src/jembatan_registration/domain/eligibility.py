@@ -1,4 +1,5 @@
-"""Who may register for which track, decided by the rule set in force on the selection date.
+"""Who may register for which track, decided by the rule set in force on the selection date,
+and which selection dates a registration may name (the selection window).
 
 The rules live in `data/eligibility.toml` (one obvious place); this module only applies them and
 explains every check in words an operator can act on.
@@ -8,7 +9,7 @@ from __future__ import annotations
 
 import tomllib
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 from functools import cache
 from importlib import resources
 from typing import Any
@@ -71,10 +72,75 @@ def parse_rule_sets(document: dict[str, Any]) -> list[RuleSet]:
     return rule_sets
 
 
+@dataclass(frozen=True)
+class SelectionWindow:
+    """How far back a selection date named by the caller may lie, from `valid_from` on."""
+
+    valid_from: date
+    max_days_back: int
+    source: str
+
+
+def parse_selection_windows(document: dict[str, Any]) -> list[SelectionWindow]:
+    return [
+        SelectionWindow(raw["valid_from"], int(raw["max_days_back"]), raw["source"])
+        for raw in document.get("selection_window", [])
+    ]
+
+
+@cache
+def _shipped_document() -> dict[str, Any]:
+    data = resources.files(__package__).joinpath("data/eligibility.toml").read_text("utf-8")
+    return tomllib.loads(data)
+
+
 @cache
 def shipped_rule_sets() -> tuple[RuleSet, ...]:
-    data = resources.files(__package__).joinpath("data/eligibility.toml").read_text("utf-8")
-    return tuple(parse_rule_sets(tomllib.loads(data)))
+    return tuple(parse_rule_sets(_shipped_document()))
+
+
+@cache
+def shipped_selection_windows() -> tuple[SelectionWindow, ...]:
+    return tuple(parse_selection_windows(_shipped_document()))
+
+
+NO_WINDOW = SelectionWindow(date.min, 0, "no selection window in force: only today")
+
+
+def selection_window_on(
+    today: date, windows: tuple[SelectionWindow, ...] | None = None
+) -> SelectionWindow:
+    in_force = [w for w in (windows or shipped_selection_windows()) if w.valid_from <= today]
+    return max(in_force, key=lambda w: w.valid_from, default=NO_WINDOW)
+
+
+def check_selection_date(
+    selection_date: date, today: date, windows: tuple[SelectionWindow, ...] | None = None
+) -> RuleCheck:
+    """The selection date a caller names must be one they cannot pick at will: not after the
+    service's today, and at most the window's days before it."""
+    window = selection_window_on(today, windows)
+    earliest = today - timedelta(days=window.max_days_back)
+    days_back = (today - selection_date).days
+    if days_back < 0:
+        finding = f"it is {selection_date.isoformat()}, {_days(-days_back)} in the future"
+    elif days_back == 0:
+        finding = "it is today"
+    else:
+        finding = f"it is {selection_date.isoformat()}, {_days(days_back)} back"
+    in_force = f" (window since {window.valid_from.isoformat()})" if window is not NO_WINDOW else ""
+    return RuleCheck(
+        "selection_date_window",
+        earliest <= selection_date <= today,
+        f"the selection date must be from {earliest.isoformat()} to today "
+        f"({today.isoformat()}): never in the future, at most {_days(window.max_days_back)} "
+        f"back{in_force}",
+        finding,
+    )
+
+
+def _days(count: int) -> str:
+    return f"{count} day" if count == 1 else f"{count} days"
 
 
 def rule_set_on(day: date, rule_sets: tuple[RuleSet, ...] | None = None) -> RuleSet | None:

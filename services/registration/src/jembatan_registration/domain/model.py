@@ -1,4 +1,4 @@
-"""Registration decisions. Pure: no I/O, time is passed in.
+"""Registration's commands and decisions. Pure: no I/O, time is passed in.
 
 A decision lists every rule checked, so an operator sees why a registration was accepted or
 refused; disagreements between the NIK and the declaration are warnings, never refusals.
@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 from enum import StrEnum
+from typing import Any
 
-from jembatan_contracts import Track
+from jembatan_contracts import Track, WithdrawalReason
+from jembatan_kit.errors import RuleViolation
 
-from .eligibility import RuleCheck, check_eligibility, rule_set_on
+from .eligibility import RuleCheck, check_eligibility, check_selection_date, rule_set_on
 from .nik import ParsedNik, mismatch_warnings, parse_nik
 
 
@@ -43,7 +45,50 @@ class RegisterCandidate:
     region_code: str | None = None
     """Where the candidate declares to live: province (2 digits) or regency (4 digits)."""
     selection_date: date | None = None
-    """The date eligibility is judged on; the registration date when not given."""
+    """The date eligibility is judged on; the registration date when not given. One named by
+    the caller must lie in the selection window (`eligibility.check_selection_date`)."""
+
+
+@dataclass(frozen=True)
+class UnreadableRegistration:
+    """A row of an agency's file that could not be read as a `RegisterCandidate`. It is passed
+    in its place, so it is answered there: with `refusal`, or as paused like every row after the
+    caller's refusals for the day are spent."""
+
+    refusal: RuleViolation
+
+
+@dataclass(frozen=True)
+class WithdrawCandidate:
+    """Command: the candidate's agency withdraws them (they may register again later)."""
+
+    candidate_id: uuid.UUID
+    reason: WithdrawalReason
+    note: str | None = None
+    """Kept here, never sent in an event."""
+
+
+@dataclass(frozen=True)
+class CorrectCandidate:
+    """Command: correct personal data; `changes` maps field names of `RegisterCandidate` to the
+    corrected values."""
+
+    candidate_id: uuid.UUID
+    changes: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Upload:
+    """An agency's file as it was answered, kept so the same file sent again by the same agency
+    gets the same answer and registers nobody twice."""
+
+    id: uuid.UUID
+    agency: str
+    sha256: str
+    received_at: datetime
+    accepted: int
+    refused: int
+    results: list[dict[str, Any]]
 
 
 @dataclass(frozen=True)
@@ -66,8 +111,10 @@ class Decision:
         return "; ".join(check.message for check in self.failures)
 
 
-def decide(command: RegisterCandidate, today: date) -> Decision:
-    selection_date = command.selection_date or today
+def decide(command: RegisterCandidate, today: date, judged_on: date | None = None) -> Decision:
+    """Every rule of a registration, judged on `judged_on` when given (a date the system
+    recorded: a correction is judged on the date its registration was), otherwise on the
+    selection date the command names, which must lie in the selection window, or today."""
     checks: list[RuleCheck] = []
     parsed = parse_nik(command.nik, today)
     if isinstance(parsed, list):
@@ -95,13 +142,20 @@ def decide(command: RegisterCandidate, today: date) -> Decision:
             "given" if name else "empty",
         )
     )
-    checks += check_eligibility(
-        command.track,
-        command.birth_date,
-        command.education,
-        command.preferred_sector,
-        selection_date,
-    )
+    selection_date = judged_on or command.selection_date or today
+    in_window = True
+    if judged_on is None and command.selection_date is not None:
+        window = check_selection_date(command.selection_date, today)
+        checks.append(window)
+        in_window = window.passed
+    if in_window:  # eligibility judged on a date outside the window would mean nothing
+        checks += check_eligibility(
+            command.track,
+            command.birth_date,
+            command.education,
+            command.preferred_sector,
+            selection_date,
+        )
     warnings = (
         mismatch_warnings(nik, command.birth_date, command.sex is Sex.FEMALE, command.region_code)
         if nik
@@ -109,6 +163,23 @@ def decide(command: RegisterCandidate, today: date) -> Decision:
     )
     in_force = rule_set_on(selection_date)
     return Decision(checks, warnings, in_force.id if in_force else None, nik)
+
+
+def check_view(check: RuleCheck) -> dict[str, object]:
+    """A rule check as answers and refusals show it."""
+    return {
+        "rule": check.rule,
+        "passed": check.passed,
+        "requirement": check.requirement,
+        "finding": check.finding,
+    }
+
+
+def refused(rule: str, decision: Decision) -> RuleViolation:
+    """The refusal of a decision not accepted, naming every rule broken, with every check."""
+    return RuleViolation(
+        rule, decision.refusal, {"checks": [check_view(check) for check in decision.checks]}
+    )
 
 
 def mask_nik(nik: str) -> str:

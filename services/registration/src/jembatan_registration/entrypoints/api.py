@@ -8,6 +8,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Body, Depends, Query, Request
 from pydantic import BaseModel, Field
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from jembatan_contracts import AGENCY_PATTERN, Track, WithdrawalReason
 from jembatan_contracts.limits import CODE_MAX_LENGTH, LEVEL_MAX_LENGTH
@@ -19,26 +20,53 @@ from jembatan_kit.auth import (
     current_caller,
     require_agency,
 )
+from jembatan_kit.bodies import CommandBody
 from jembatan_kit.runtime import Runtime
 
 from ..adapters.protection import IdentityProtector
-from ..domain.model import RegisterCandidate, Sex, mask_nik, redact_warnings
-from ..service_layer import bulk, handlers
+from ..adapters.repository import SqlRegistrationRepository
+from ..domain.duplicates import RegisteredElsewhere, Registrar
+from ..domain.model import (
+    CorrectCandidate,
+    RegisterCandidate,
+    Sex,
+    WithdrawCandidate,
+    check_view,
+    mask_nik,
+    redact_warnings,
+)
+from ..service_layer import handlers, queries, uploads
+from ..service_layer.handlers import raise_if_refused
 from .scope import authorise_candidate
 
 
+def registrar_of(caller: Caller) -> Registrar:
+    return Registrar(caller.user, caller.agency, national=caller.is_national)
+
+
 @asynccontextmanager
-async def logging_refusals_elsewhere(runtime: Runtime, caller: Caller) -> AsyncIterator[None]:
+async def logging_refusals_elsewhere(
+    runtime: Runtime, protector: IdentityProtector, caller: Caller
+) -> AsyncIterator[None]:
     """Log a refusal for a NIK registered with another agency in a transaction of its own: the
     refused request's transaction is rolled back, and the log must outlive it. Not a unit of
     work: that would record the request in the audit trail as the change it was not; the audit
     trail records it as refused (409) once answered."""
     try:
         yield
-    except handlers.RegisteredElsewhere as refusal:
+    except RegisteredElsewhere as refusal:
         async with runtime.sessions() as session, session.begin():
-            await handlers.record_refused_elsewhere(session, refusal, caller, runtime.clock.now())
+            await handlers.log_refusals_elsewhere(
+                repository(session, protector),
+                [handlers.Refused(refusal)],
+                registrar_of(caller),
+                runtime.clock.now(),
+            )
         raise
+
+
+def repository(session: AsyncSession, protector: IdentityProtector) -> SqlRegistrationRepository:
+    return SqlRegistrationRepository(session, protector)
 
 
 router = APIRouter(tags=["candidates"], dependencies=[Depends(current_caller)])
@@ -52,7 +80,7 @@ async def get_protector(request: Request) -> IdentityProtector:
 Protector = Annotated[IdentityProtector, Depends(get_protector)]
 
 
-class RegistrationRequest(BaseModel):
+class RegistrationRequest(CommandBody):
     agency: str = Field(pattern=AGENCY_PATTERN, examples=["kaltim"])
     nik: str = Field(examples=["6471054506010003"], description="16-digit NIK")
     full_name: str = Field(max_length=200)
@@ -68,7 +96,9 @@ class RegistrationRequest(BaseModel):
         description="Declared home region: province (2 digits) or regency (4 digits)",
     )
     selection_date: date | None = Field(
-        default=None, description="Date eligibility is judged on; today when not given"
+        default=None,
+        description="Date eligibility is judged on; today when not given. Never in the future,"
+        " and at most the selection window's days back (domain/data/eligibility.toml).",
     )
 
 
@@ -109,9 +139,10 @@ class CandidateView(BaseModel):
     rule_set: str | None
     warnings: list[str]
     registered_at: datetime
+    selection_date: date = Field(description="The date eligibility was judged on")
 
 
-class NikReadRequest(BaseModel):
+class NikReadRequest(CommandBody):
     reason: str = Field(description="Why the full NIK is needed; kept in the read log")
 
 
@@ -121,20 +152,21 @@ async def register(
 ) -> RegistrationResponse:
     require_agency(caller, body.agency, "a registration for agency " + body.agency)
     command = RegisterCandidate(**body.model_dump())
-    async with logging_refusals_elsewhere(runtime, caller), runtime.unit_of_work() as session:
-        await handlers.require_not_paused(session, caller, runtime.clock.now())
-        registered = await handlers.register_candidate(
-            session, command, protector, runtime.clock.now()
+    async with (
+        logging_refusals_elsewhere(runtime, protector, caller),
+        runtime.unit_of_work() as session,
+    ):
+        [outcome] = await handlers.register_candidates(
+            [command], repository(session, protector), runtime.clock, registrar_of(caller)
         )
+        registered = raise_if_refused(outcome)
     return RegistrationResponse(
         candidate_id=registered.candidate_id,
         journey_id=registered.journey_id,
         nik_masked=mask_nik(body.nik),
         status="active",
         rule_set=registered.decision.rule_set,
-        checks=[
-            RuleCheckView(**handlers.check_view(check)) for check in registered.decision.checks
-        ],
+        checks=[RuleCheckView(**check_view(check)) for check in registered.decision.checks],
         warnings=registered.decision.warnings,
     )
 
@@ -145,7 +177,7 @@ async def get_candidate(
 ) -> dict[str, object]:
     async with runtime.unit_of_work() as session:
         await authorise_candidate(session, caller, candidate_id)
-        return await handlers.get_candidate(
+        return await queries.get_candidate(
             session, candidate_id, protector, caller, runtime.clock.now()
         )
 
@@ -161,7 +193,7 @@ async def list_candidates(
 ) -> list[dict[str, object]]:
     scope = agency_filter(caller, agency)
     async with runtime.unit_of_work() as session:
-        return await handlers.list_candidates(
+        return await queries.list_candidates(
             session, protector, caller, runtime.clock.now(), scope, limit, offset
         )
 
@@ -175,7 +207,7 @@ async def read_nik(
     protector: Protector,
 ) -> dict[str, str]:
     async with runtime.unit_of_work() as session:
-        nik = await handlers.read_full_nik(
+        nik = await queries.read_full_nik(
             session, candidate_id, caller, body.reason, protector, runtime.clock.now()
         )
     return {"nik": nik}
@@ -189,27 +221,33 @@ async def nik_read_log(
 ) -> list[dict[str, object]]:
     async with runtime.sessions() as session:
         await authorise_candidate(session, caller, candidate_id)
-        return await handlers.nik_reads_of(session, candidate_id)
+        return await queries.nik_reads_of(session, candidate_id)
 
 
-class WithdrawalRequest(BaseModel):
+class WithdrawalRequest(CommandBody):
     reason: WithdrawalReason
     note: str | None = Field(default=None, max_length=1000, description="Kept here, not sent")
 
 
 @router.post("/candidates/{candidate_id}/withdrawal", summary="Withdraw a candidate")
 async def withdraw(
-    candidate_id: uuid.UUID, body: WithdrawalRequest, runtime: Runtime, caller: CurrentCaller
+    candidate_id: uuid.UUID,
+    body: WithdrawalRequest,
+    runtime: Runtime,
+    protector: Protector,
+    caller: CurrentCaller,
 ) -> dict[str, str]:
+    command = WithdrawCandidate(candidate_id, body.reason, body.note)
     async with runtime.unit_of_work() as session:
         await authorise_candidate(session, caller, candidate_id)
-        await handlers.withdraw_candidate(
-            session, candidate_id, body.reason, body.note, runtime.clock.now()
+        [outcome] = await handlers.withdraw_candidates(
+            [command], repository(session, protector), runtime.clock
         )
+        raise_if_refused(outcome)
     return {"candidate_id": str(candidate_id), "status": "withdrawn"}
 
 
-class CorrectionRequest(BaseModel):
+class CorrectionRequest(CommandBody):
     nik: str | None = None
     full_name: str | None = Field(default=None, max_length=200)
     phone: str | None = None
@@ -228,17 +266,19 @@ async def correct(
     protector: Protector,
     caller: CurrentCaller,
 ) -> dict[str, object]:
-    changes = body.model_dump(exclude_unset=True)
-    async with logging_refusals_elsewhere(runtime, caller), runtime.unit_of_work() as session:
+    command = CorrectCandidate(candidate_id, body.model_dump(exclude_unset=True))
+    async with (
+        logging_refusals_elsewhere(runtime, protector, caller),
+        runtime.unit_of_work() as session,
+    ):
         await authorise_candidate(session, caller, candidate_id)
-        if "nik" in changes:
-            await handlers.require_not_paused(session, caller, runtime.clock.now())
-        decision = await handlers.correct_candidate(
-            session, candidate_id, changes, protector, runtime.clock.now()
+        [outcome] = await handlers.correct_candidates(
+            [command], repository(session, protector), runtime.clock, registrar_of(caller)
         )
+        corrected = raise_if_refused(outcome)
     # The caller may not have given the NIK: its birth date and sex are for nik-readers only.
     warnings = (
-        decision.warnings if NIK_READER in caller.roles else redact_warnings(decision.warnings)
+        corrected.warnings if NIK_READER in caller.roles else redact_warnings(corrected.warnings)
     )
     return {"candidate_id": str(candidate_id), "warnings": warnings}
 
@@ -247,7 +287,7 @@ async def correct(
     "/candidates/bulk",
     summary="Register many candidates from a CSV file",
     description="Send the CSV as the request body (`content-type: text/csv`). Columns: "
-    + ", ".join(bulk.REQUIRED_COLUMNS + bulk.OPTIONAL_COLUMNS)
+    + ", ".join(uploads.REQUIRED_COLUMNS + uploads.OPTIONAL_COLUMNS)
     + ". Each row is accepted or refused with its reasons; the same file twice registers "
     "nobody twice.",
 )
@@ -260,6 +300,6 @@ async def bulk_upload(
 ) -> dict[str, object]:
     require_agency(caller, agency, "a registration for agency " + agency)
     async with runtime.unit_of_work() as session:
-        return await bulk.bulk_register(
-            session, agency, content, protector, caller, runtime.clock.now()
+        return await uploads.register_upload(
+            agency, content, repository(session, protector), runtime.clock, registrar_of(caller)
         )

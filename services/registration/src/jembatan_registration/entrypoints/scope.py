@@ -5,12 +5,11 @@ from __future__ import annotations
 
 import uuid
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from jembatan_kit.auth import Caller, require_agency
 
-from ..adapters.orm import candidates
+from ..service_layer.queries import agency_of
 
 
 async def authorise_candidate(
@@ -18,8 +17,6 @@ async def authorise_candidate(
 ) -> None:
     """Refuse a caller outside the candidate's agency. An unknown candidate is left to the
     handler, which answers 404."""
-    agency = await session.scalar(
-        select(candidates.c.agency).where(candidates.c.id == candidate_id)
-    )
+    agency = await agency_of(session, candidate_id)
     if agency is not None:
         require_agency(caller, agency, f"candidate {candidate_id}")

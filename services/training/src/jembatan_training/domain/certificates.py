@@ -28,6 +28,9 @@ class RecordResult:
     score: int | None = None
     sector: str | None = None
     passed: bool | None = None
+    """Required for the SSW skill and nursing-care Japanese tests. For JLPT, false records a
+    failed attempt (without it, the result is a certificate of its level); for JFT-Basic, the
+    score decides and the flag, if given, must agree with it."""
 
 
 @dataclass(frozen=True)
@@ -62,8 +65,12 @@ def grade(command: RecordResult, today: date) -> ExamResult:
         raise ResultRefused(failures)
     match command.test:
         case TestKind.JLPT:
+            # A JLPT result is a certificate of its level unless it says it was failed: a
+            # failed attempt is kept as one and never counts, whatever its level.
             assert command.level is not None
-            passed = jlpt_rank(command.level) >= jlpt_rank(JLPT_PASS_LEVEL)
+            passed = command.passed is not False and jlpt_rank(command.level) >= jlpt_rank(
+                JLPT_PASS_LEVEL
+            )
         case TestKind.JFT_BASIC:
             assert command.score is not None
             passed = command.score >= JFT_BASIC_A2_SCORE
@@ -108,6 +115,18 @@ def _checks(command: RecordResult, today: date) -> list[RuleCheck]:
                     f"(got {command.score!r})",
                 )
             )
+            if command.passed is not None and command.score is not None:
+                by_score = command.score >= JFT_BASIC_A2_SCORE
+                checks.append(
+                    RuleCheck(
+                        "passed_flag_matches_score",
+                        command.passed is by_score,
+                        f"a JFT-Basic result is passed by its score (A2 from "
+                        f"{JFT_BASIC_A2_SCORE}): score {command.score} with passed: "
+                        f"{str(command.passed).lower()} contradicts itself; send the score "
+                        "alone, or the passed flag the score gives",
+                    )
+                )
         case TestKind.SSW_SKILL:
             checks.append(
                 RuleCheck(

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from jembatan_kit.errors import RuleViolation
+
 
 @dataclass(frozen=True)
 class RuleCheck:
@@ -18,6 +20,13 @@ class Refused(Exception):
     def __init__(self, failures: list[RuleCheck]) -> None:
         super().__init__("; ".join(check.message for check in failures))
         self.failures = failures
+
+    def violation(self, rule: str) -> RuleViolation:
+        """The refusal as the use case reports it: `rule` names the use case's rule set, and
+        every failed check is listed in `failed_rules`."""
+        return RuleViolation(
+            rule, str(self), {"failed_rules": [check.__dict__ for check in self.failures]}
+        )
 
 
 def refuse_unless(checks: list[RuleCheck]) -> None:

@@ -9,17 +9,22 @@ from pydantic import BaseModel, Field
 
 from jembatan_contracts import TestKind
 from jembatan_kit.auth import CurrentCaller, agency_filter, current_caller
+from jembatan_kit.bodies import CommandBody
 from jembatan_kit.runtime import Runtime
 
+from ..adapters.repository import TrainingRepository
 from ..domain.certificates import RecordResult
+from ..domain.commands import ChangeSector, RecordCandidateResult, RecordDailyScore
 from ..domain.daily_scores import MAX_SCORE, DailyScore
-from ..service_layer import bulk, daily_scores, handlers
+from ..service_layer import handlers, queries
+from ..service_layer.outcomes import only
+from .results_csv import OPTIONAL_COLUMNS, REQUIRED_COLUMNS, read_results_file
 from .scope import authorise_candidate, authorise_results_file
 
 router = APIRouter(tags=["candidates"], dependencies=[Depends(current_caller)])
 
 
-class ResultRequest(BaseModel):
+class ResultRequest(CommandBody):
     test: TestKind
     issuer: str = Field(max_length=120, examples=["Japan Foundation"])
     taken_on: date
@@ -29,7 +34,10 @@ class ResultRequest(BaseModel):
         default=None, max_length=40, description="SSW skill test only.", examples=["caregiver"]
     )
     passed: bool | None = Field(
-        default=None, description="SSW skill and nursing-care Japanese tests only."
+        default=None,
+        description="Required for SSW skill and nursing-care Japanese tests. JLPT: false records"
+        " a failed attempt, which never counts (without it, the result certifies its level)."
+        " JFT-Basic: the score decides; a flag that disagrees with it is refused.",
     )
 
 
@@ -97,7 +105,7 @@ class CandidateView(EnrolmentView):
     readiness: ReadinessView
 
 
-class SectorRequest(BaseModel):
+class SectorRequest(CommandBody):
     sector: str = Field(max_length=40, examples=["agriculture"])
     reason: str = Field(
         max_length=1000, examples=["strong practical scores; interest in farm machinery"]
@@ -111,7 +119,7 @@ class SectorChangedView(BaseModel):
     readiness: ReadinessView
 
 
-class DailyScoreRequest(BaseModel):
+class DailyScoreRequest(CommandBody):
     day: date
     score: int = Field(ge=0, le=MAX_SCORE)
 
@@ -126,16 +134,17 @@ class DailyScoreView(BaseModel):
 async def record_result(
     candidate_id: uuid.UUID, body: ResultRequest, runtime: Runtime, caller: CurrentCaller
 ) -> dict[str, object]:
+    command = RecordCandidateResult(candidate_id, RecordResult(**body.model_dump()))
     async with runtime.unit_of_work() as session:
         await authorise_candidate(session, caller, candidate_id)
-        recorded = await handlers.record_result(
-            session, candidate_id, RecordResult(**body.model_dump()), runtime.clock.now()
+        recorded = only(
+            await handlers.record_results([command], TrainingRepository(session), runtime.clock)
         )
     return {
         "result_id": recorded.result_id,
         "passed": recorded.passed,
         "became_ready": recorded.became_ready,
-        "readiness": handlers.readiness_view(recorded.readiness),
+        "readiness": queries.readiness_view(recorded.readiness),
     }
 
 
@@ -145,7 +154,7 @@ async def get_candidate(
 ) -> dict[str, object]:
     async with runtime.sessions() as session:
         await authorise_candidate(session, caller, candidate_id)
-        return await handlers.get_candidate(session, candidate_id)
+        return await queries.get_candidate(session, candidate_id)
 
 
 @router.get("/candidates", response_model=list[EnrolmentView])
@@ -159,7 +168,7 @@ async def list_candidates(
 ) -> list[dict[str, object]]:
     scope = agency_filter(caller, agency)
     async with runtime.sessions() as session:
-        return await handlers.list_candidates(session, scope, ready, limit, offset)
+        return await queries.list_candidates(session, scope, ready, limit, offset)
 
 
 @router.put(
@@ -170,16 +179,17 @@ async def list_candidates(
 async def change_sector(
     candidate_id: uuid.UUID, body: SectorRequest, runtime: Runtime, caller: CurrentCaller
 ) -> dict[str, object]:
+    command = ChangeSector(candidate_id, body.sector, body.reason)
     async with runtime.unit_of_work() as session:
         await authorise_candidate(session, caller, candidate_id)
-        changed = await handlers.change_candidate_sector(
-            session, candidate_id, body.sector, body.reason, runtime.clock.now()
+        changed = only(
+            await handlers.change_sectors([command], TrainingRepository(session), runtime.clock)
         )
     return {
         "candidate_id": candidate_id,
         "sector": changed.sector,
         "became_ready": changed.became_ready,
-        "readiness": handlers.readiness_view(changed.readiness),
+        "readiness": queries.readiness_view(changed.readiness),
     }
 
 
@@ -190,10 +200,13 @@ async def change_sector(
 async def record_daily_score(
     candidate_id: uuid.UUID, body: DailyScoreRequest, runtime: Runtime, caller: CurrentCaller
 ) -> dict[str, object]:
+    command = RecordDailyScore(candidate_id, DailyScore(body.day, body.score))
     async with runtime.unit_of_work() as session:
         await authorise_candidate(session, caller, candidate_id)
-        replaced = await daily_scores.record_daily_score(
-            session, candidate_id, DailyScore(body.day, body.score), runtime.clock.now()
+        replaced = only(
+            await handlers.record_daily_scores(
+                [command], TrainingRepository(session), runtime.clock
+            )
         )
     return {
         "candidate_id": candidate_id,
@@ -209,7 +222,7 @@ async def list_daily_scores(
 ) -> list[dict[str, object]]:
     async with runtime.sessions() as session:
         await authorise_candidate(session, caller, candidate_id)
-        return await daily_scores.daily_scores_of(session, candidate_id)
+        return await queries.daily_scores_of(session, candidate_id)
 
 
 @router.post(
@@ -217,7 +230,7 @@ async def list_daily_scores(
     tags=["results"],
     summary="Import test results from a CSV file, as a test centre delivers it",
     description="Send the CSV as the request body (`content-type: text/csv`). Columns: "
-    + ", ".join(bulk.REQUIRED_COLUMNS + bulk.OPTIONAL_COLUMNS)
+    + ", ".join(REQUIRED_COLUMNS + OPTIONAL_COLUMNS)
     + ". Each row is recorded or refused with the rule and column to fix; the same file twice "
     "records nothing twice (the answer then says replayed: true).",
 )
@@ -226,6 +239,16 @@ async def import_results(
     caller: CurrentCaller,
     content: Annotated[bytes, Body(media_type="text/csv")],
 ) -> dict[str, object]:
+    results_file = read_results_file(content)
     async with runtime.unit_of_work() as session:
-        await authorise_results_file(session, caller, content)
-        return await bulk.import_results(session, content, runtime.clock.now())
+        await authorise_results_file(session, caller, results_file)
+        imported = await handlers.import_results(
+            results_file, TrainingRepository(session), runtime.clock
+        )
+    return {
+        "import_id": str(imported.import_id),
+        "replayed": imported.replayed,
+        "accepted": imported.accepted,
+        "refused": imported.refused,
+        "rows": imported.rows,
+    }

@@ -9,11 +9,15 @@ from pydantic import BaseModel, Field
 
 from jembatan_contracts import AGENCY_PATTERN
 from jembatan_kit.auth import CurrentCaller, agency_filter, current_caller, require_agency
+from jembatan_kit.bodies import CommandBody
 from jembatan_kit.runtime import Runtime
 
+from ..adapters.repository import TrainingRepository
 from ..config import TrainingSettings
 from ..domain.cohorts import DEFAULT_CAPACITY, CreateCohort, Mode, Stage
-from ..service_layer import cohorts
+from ..domain.commands import AssignMember, LeaveCohort
+from ..service_layer import handlers, queries
+from ..service_layer.outcomes import only
 from .scope import authorise_candidate, authorise_cohort
 
 router = APIRouter(tags=["cohorts"], dependencies=[Depends(current_caller)])
@@ -27,13 +31,13 @@ def get_settings(runtime: Runtime) -> TrainingSettings:
 Settings = Annotated[TrainingSettings, Depends(get_settings)]
 
 
-class StageRequest(BaseModel):
+class StageRequest(CommandBody):
     centre: str = Field(max_length=120, examples=["BPVP Samarinda"])
     starts_on: date
     ends_on: date
 
 
-class CohortRequest(BaseModel):
+class CohortRequest(CommandBody):
     agency: str | None = Field(
         default=None,
         pattern=AGENCY_PATTERN,
@@ -86,7 +90,7 @@ class CohortDetailView(CohortView):
     former_members: list[FormerMemberView]
 
 
-class MemberRequest(BaseModel):
+class MemberRequest(CommandBody):
     candidate_id: uuid.UUID
     move: bool = Field(
         default=False,
@@ -125,8 +129,10 @@ async def create_cohort(
         stages=[Stage(**stage.model_dump()) for stage in body.stages],
     )
     async with runtime.unit_of_work() as session:
-        cohort_id = await cohorts.create_cohort(session, command, runtime.clock.now())
-        return await cohorts.get_cohort(session, cohort_id)
+        cohort_id = only(
+            await handlers.create_cohorts([command], TrainingRepository(session), runtime.clock)
+        )
+        return await queries.get_cohort(session, cohort_id)
 
 
 @router.get("/cohorts", response_model=list[CohortView])
@@ -141,7 +147,7 @@ async def list_cohorts(
 ) -> list[dict[str, object]]:
     scope = agency_filter(caller, agency)
     async with runtime.sessions() as session:
-        return await cohorts.list_cohorts(
+        return await queries.list_cohorts(
             session, training_centre, sector, limit, offset, agency=scope
         )
 
@@ -152,7 +158,7 @@ async def get_cohort(
 ) -> dict[str, object]:
     async with runtime.sessions() as session:
         await authorise_cohort(session, caller, cohort_id)
-        return await cohorts.get_cohort(session, cohort_id)
+        return await queries.get_cohort(session, cohort_id)
 
 
 @router.post("/cohorts/{cohort_id}/members", status_code=201, response_model=CohortDetailView)
@@ -162,11 +168,15 @@ async def assign_member(
     async with runtime.unit_of_work() as session:
         await authorise_cohort(session, caller, cohort_id)
         await authorise_candidate(session, caller, body.candidate_id)
-        await cohorts.assign_member(
-            session, cohort_id, body.candidate_id, runtime.clock.now(), move=body.move
+        only(
+            await handlers.assign_members(
+                [AssignMember(cohort_id, body.candidate_id, body.move)],
+                TrainingRepository(session),
+                runtime.clock,
+            )
         )
     async with runtime.sessions() as session:
-        return await cohorts.get_cohort(session, cohort_id)
+        return await queries.get_cohort(session, cohort_id)
 
 
 @router.delete(
@@ -178,7 +188,11 @@ async def leave_cohort(
     async with runtime.unit_of_work() as session:
         await authorise_cohort(session, caller, cohort_id)
         await authorise_candidate(session, caller, candidate_id)
-        await cohorts.leave_cohort(session, cohort_id, candidate_id, runtime.clock.now())
+        only(
+            await handlers.leave_cohorts(
+                [LeaveCohort(cohort_id, candidate_id)], TrainingRepository(session), runtime.clock
+            )
+        )
     return {"cohort_id": str(cohort_id), "candidate_id": str(candidate_id), "status": "left"}
 
 
@@ -192,7 +206,7 @@ async def early_warning(
 ) -> dict[str, object]:
     async with runtime.sessions() as session:
         await authorise_cohort(session, caller, cohort_id)
-        return await cohorts.early_warning(
+        return await queries.early_warning(
             session,
             cohort_id,
             settings.daily_score_target,

@@ -10,10 +10,9 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from jembatan_kit.auth import Caller, OutOfScope, require_agency
-from jembatan_kit.csv_files import read_rows
 
 from ..adapters.orm import cohorts, enrolments
-from ..service_layer import bulk
+from ..domain.commands import ImportResults
 
 
 async def authorise_candidate(
@@ -32,17 +31,19 @@ async def authorise_cohort(session: AsyncSession, caller: Caller, cohort_id: uui
         require_agency(caller, agency, f"cohort {cohort_id}")
 
 
-async def authorise_results_file(session: AsyncSession, caller: Caller, content: bytes) -> None:
+async def authorise_results_file(
+    session: AsyncSession, caller: Caller, results_file: ImportResults
+) -> None:
     """Every candidate a results file names must be the caller's to change; otherwise the whole
     file is refused, naming the lines, before anything is recorded."""
     if caller.is_national:
         return
     named: dict[uuid.UUID, list[int]] = {}
-    for line, row in enumerate(read_rows(content, bulk.REQUIRED_COLUMNS, bulk.OPTIONAL_COLUMNS), 2):
+    for line in results_file.lines:
         try:
-            named.setdefault(uuid.UUID(row.get("candidate_id", "")), []).append(line)
+            named.setdefault(uuid.UUID(line.candidate_id or ""), []).append(line.number)
         except ValueError:
-            continue  # the import refuses the row itself, naming the column
+            continue  # the import refuses the line itself, naming the column
     if not named:
         return
     owners = await session.execute(

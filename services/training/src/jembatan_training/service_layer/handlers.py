@@ -1,398 +1,269 @@
-"""Use cases of training, each in one transaction with the events it stages."""
+"""Training's use cases, each written once over a list of items.
+
+A handler loads what its whole list needs from the repository (a few queries, whatever the
+list's length), applies the aggregates' rules to each item in order, saves once and answers
+each item with its id (or what the caller shows of it) or its refusal. A single HTTP request is
+a list of one; a results file and a consumer's batch are longer lists through the same handler.
+"""
 
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
-from datetime import datetime
+from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import insert, select, update
-from sqlalchemy.ext.asyncio import AsyncSession
-
-from jembatan_contracts import (
-    CandidateReadyForPlacement,
-    CandidateRegistered,
-    CandidateWithdrawn,
-    CertificatePassed,
-    TestKind,
-    Track,
-)
+from jembatan_contracts import CandidateRegistered, CandidateWithdrawn
 from jembatan_kit.clock import Clock
 from jembatan_kit.consumer import RetryLater, Unprocessable
-from jembatan_kit.errors import Conflict, NotFound
-from jembatan_kit.outbox import add_to_outbox
+from jembatan_kit.errors import NotFound, RuleViolation
 
-from ..adapters.orm import cohort_members, enrolments, results, sector_changes
-from ..domain.certificates import (
-    ExamResult,
-    RecordResult,
-    ResultRefused,
-    grade,
-    normalise_sector,
+from ..adapters.repository import Repository, ResultsImport
+from ..domain.cohorts import Cohort, CreateCohort
+from ..domain.commands import (
+    AssignMember,
+    ChangeSector,
+    ImportResults,
+    LeaveCohort,
+    RecordCandidateResult,
+    RecordDailyScore,
 )
-from ..domain.penjurusan import SectorChange, change_sector, sector_history
-from ..domain.readiness import Readiness, assess_readiness
-from ..domain.rules import Refused
-from .cohorts import WITHDRAWN, leave_current_cohort
-from .guards import active_enrolment, find_enrolment, refusal
+from ..domain.enrolment import (
+    LEFT,
+    WITHDRAWN,
+    Enrolment,
+    Recorded,
+    SectorChanged,
+    enrolled,
+    not_in_cohort,
+)
+from .outcomes import Outcome, each
+
+RULE_COLUMNS = {
+    "issuer_present": "issuer",
+    "taken_on_not_in_future": "taken_on",
+    "jlpt_level": "level",
+    "jft_basic_score": "score",
+    "ssw_skill_sector": "sector",
+    "passed_flag": "passed",
+    "passed_flag_matches_score": "passed",
+    "candidate_not_enrolled": "candidate_id",
+    "candidate_withdrawn": "candidate_id",
+}
+"""Which column of a results file to fix when a rule refuses a line."""
 
 
-async def on_candidate_registered(
-    session: AsyncSession, event: CandidateRegistered, clock: Clock
-) -> None:
-    """Enrol the candidate in training for their preferred sector; once per candidate.
+async def enrol_candidates(
+    registrations: Sequence[CandidateRegistered], repo: Repository, clock: Clock
+) -> list[uuid.UUID]:
+    """Enrol each candidate in training for their preferred sector, once per candidate.
 
     The root of a journey: training holds nothing earlier to check it against. What vouches for
     it is its sender: the consumer has checked that its subject is its agency's and that the
     agency is one this deployment knows, and the bus lets only that agency's registration
     publish under its prefix (README, Threat model)."""
-    if await find_enrolment(session, event.candidate_id) is not None:
-        return
-    await session.execute(insert(enrolments).values(_enrolment_row(event, clock)))
+    now = clock.now()
+    known = await repo.get_many([r.candidate_id for r in registrations])
+    for registered in registrations:
+        if registered.candidate_id not in known:
+            enrolment = known[registered.candidate_id] = Enrolment.enrol(registered, now)
+            repo.add(enrolment)
+    await repo.save()
+    return [registered.candidate_id for registered in registrations]
 
 
-async def on_candidates_registered(
-    session: AsyncSession, events: list[CandidateRegistered], clock: Clock
-) -> None:
-    """`on_candidate_registered` for a batch: one query for who is enrolled, one insert."""
-    enrolled = set(
-        await session.scalars(
-            select(enrolments.c.candidate_id).where(
-                enrolments.c.candidate_id.in_([event.candidate_id for event in events])
-            )
+async def withdraw_candidates(
+    withdrawals: Sequence[CandidateWithdrawn], repo: Repository, clock: Clock
+) -> list[uuid.UUID | RetryLater | Unprocessable]:
+    """The enrolment ends and the candidate's cohort seat is freed. A withdrawal that overtook
+    the registration waits for it; one that names another agency than the candidate's is
+    refused as forged."""
+    now = clock.now()
+    members = await repo.get_many([w.candidate_id for w in withdrawals], seats=True)
+    cohorts = await repo.get_cohorts(_seated_in(members.values()))
+    outcomes: list[uuid.UUID | RetryLater | Unprocessable] = []
+    for withdrawn in withdrawals:
+        member = members.get(withdrawn.candidate_id)
+        if member is None:
+            outcomes.append(RetryLater(f"candidate {withdrawn.candidate_id} is not enrolled yet"))
+            continue
+        try:
+            ended = member.withdraw(withdrawn)
+        except RuleViolation as refusal:
+            outcomes.append(Unprocessable(str(refusal)))
+            continue
+        if ended and member.cohort_id is not None:
+            cohorts[member.cohort_id].release(member, WITHDRAWN, now)
+        outcomes.append(member.candidate_id)
+    await repo.save()
+    return outcomes
+
+
+async def record_results(
+    commands: Sequence[RecordCandidateResult], repo: Repository, clock: Clock
+) -> list[Outcome[Recorded]]:
+    """Grade and keep each test result; passes are announced, and so is readiness, once."""
+    now = clock.now()
+    candidates = await repo.get_many([c.candidate_id for c in commands], results=True)
+    outcomes = each(
+        commands, lambda c: enrolled(candidates, c.candidate_id).record_result(c.result, now)
+    )
+    await repo.save()
+    return outcomes
+
+
+async def import_results(
+    results_file: ImportResults, repo: Repository, clock: Clock
+) -> ResultsImport:
+    """A test centre's results file: each readable line through `record_results`, so by the
+    same rules and with the same events; a bad line never blocks the good ones. The same file
+    imported twice records nothing twice: the second import answers with the first's outcome."""
+    import_id = uuid.uuid4()
+    # Claimed first: a second import of the file, even a concurrent one, finds the claim.
+    earlier = await repo.claim_import(import_id, results_file.sha256, clock.now())
+    if earlier is not None:
+        return earlier
+    readable = [
+        line.command
+        for line in results_file.lines
+        if isinstance(line.command, RecordCandidateResult)
+    ]
+    recorded = iter(await record_results(readable, repo, clock))
+    rows: list[dict[str, Any]] = []
+    for line in results_file.lines:
+        row: dict[str, Any] = {"line": line.number, "candidate_id": line.candidate_id or None}
+        if not isinstance(line.command, RecordCandidateResult):
+            error = {
+                "rule": "bulk_row",
+                "column": line.command.column,
+                "message": str(line.command),
+            }
+            rows.append(row | {"status": "refused", "errors": [error]})
+            continue
+        outcome = next(recorded)
+        if isinstance(outcome, RuleViolation):
+            rows.append(row | {"status": "refused", "errors": _errors(outcome)})
+            continue
+        rows.append(
+            row
+            | {
+                "status": "accepted",
+                "result_id": str(outcome.result_id),
+                "passed": outcome.passed,
+                "became_ready": outcome.became_ready,
+            }
         )
+    accepted = sum(1 for row in rows if row["status"] == "accepted")
+    imported = ResultsImport(import_id, accepted, len(rows) - accepted, rows, replayed=False)
+    await repo.finish_import(imported)
+    return imported
+
+
+async def change_sectors(
+    commands: Sequence[ChangeSector], repo: Repository, clock: Clock
+) -> list[Outcome[SectorChanged]]:
+    """Penjurusan: steer each candidate to a sector, judging readiness again on it."""
+    now = clock.now()
+    candidates = await repo.get_many([c.candidate_id for c in commands], results=True)
+    outcomes = each(
+        commands,
+        lambda c: enrolled(candidates, c.candidate_id).change_sector(c.sector, c.reason, now),
     )
-    rows = []
-    for event in events:
-        if event.candidate_id not in enrolled:
-            enrolled.add(event.candidate_id)
-            rows.append(_enrolment_row(event, clock))
-    if rows:
-        await session.execute(insert(enrolments), rows)
+    await repo.save()
+    return outcomes
 
 
-def _enrolment_row(event: CandidateRegistered, clock: Clock) -> dict[str, Any]:
-    return {
-        "candidate_id": event.candidate_id,
-        "journey_id": event.journey_id,
-        "agency": event.agency,
-        "track": event.track.value,
-        "sector": normalise_sector(event.preferred_sector),
-        "registered_on": event.registered_on,
-        "enrolled_at": clock.now(),
-    }
-
-
-async def on_candidate_withdrawn(
-    session: AsyncSession, event: CandidateWithdrawn, clock: Clock
-) -> None:
-    """The enrolment ends and the candidate's cohort seat is freed."""
-    enrolment = await find_enrolment(session, event.candidate_id, for_update=True)
-    if enrolment is None:
-        raise RetryLater(f"candidate {event.candidate_id} is not enrolled yet")
-    if enrolment.agency != event.agency:
-        raise Unprocessable(
-            f"journey_mismatch: CandidateWithdrawn of candidate {event.candidate_id} names agency"
-            f" {event.agency} but the candidate was registered by agency {enrolment.agency};"
-            " a forged or broken event, not handled"
-        )
-    if enrolment.withdrawn_on is not None:
-        return
-    await session.execute(
-        update(enrolments)
-        .where(enrolments.c.candidate_id == event.candidate_id)
-        .values(withdrawn_on=event.withdrawn_on, withdrawal_reason=event.reason.value)
+async def record_daily_scores(
+    commands: Sequence[RecordDailyScore], repo: Repository, clock: Clock
+) -> list[Outcome[bool]]:
+    """Keep each day's score (a second score of the same day replaces the first) and publish it
+    with the candidate's cohort; per item, whether it replaced one."""
+    now = clock.now()
+    candidates = await repo.get_many(
+        [c.candidate_id for c in commands], seats=True, scored_days=True
     )
-    await leave_current_cohort(session, event.candidate_id, WITHDRAWN, clock.now())
-
-
-@dataclass(frozen=True)
-class Recorded:
-    result_id: uuid.UUID
-    passed: bool
-    became_ready: bool
-    readiness: Readiness
-
-
-async def record_result(
-    session: AsyncSession, candidate_id: uuid.UUID, command: RecordResult, now: datetime
-) -> Recorded:
-    # Locked, so two results recorded at once cannot both see "not ready yet".
-    enrolment = await active_enrolment(session, candidate_id)
-    earlier = await _results_of(session, candidate_id)
-    result = graded(candidate_id, command, earlier, now)
-    result_id = uuid.uuid4()
-    await session.execute(insert(results).values(result_row(result_id, candidate_id, result, now)))
-    if result.passed:
-        await add_to_outbox(session, certificate_passed(enrolment, result_id, result))
-    readiness, became_ready = await _reassess(session, enrolment, [*earlier, result], now)
-    return Recorded(result_id, result.passed, became_ready, readiness)
-
-
-def graded(
-    candidate_id: uuid.UUID, command: RecordResult, earlier: list[ExamResult], now: datetime
-) -> ExamResult:
-    """The result as it will be recorded, or the refusal: malformed, or recorded before."""
-    try:
-        result = grade(command, now.date())
-    except ResultRefused as refused:
-        raise refusal("result_refused", refused) from None
-    if result in earlier:
-        raise Conflict(
-            "result_already_recorded",
-            f"this {result.test.value} result of {result.taken_on.isoformat()} from "
-            f"{result.issuer} is already recorded for candidate {candidate_id}",
-        )
-    return result
-
-
-def result_row(
-    result_id: uuid.UUID, candidate_id: uuid.UUID, result: ExamResult, now: datetime
-) -> dict[str, Any]:
-    return {
-        "id": result_id,
-        "candidate_id": candidate_id,
-        "test": result.test.value,
-        "level": result.level,
-        "score": result.score,
-        "sector": result.sector,
-        "issuer": result.issuer,
-        "taken_on": result.taken_on,
-        "passed": result.passed,
-        "recorded_at": now,
-    }
-
-
-async def enrolments_locked(
-    session: AsyncSession, candidate_ids: list[uuid.UUID]
-) -> dict[uuid.UUID, Any]:
-    """The enrolments of these candidates, locked for this transaction (in one order, so two
-    transactions locking overlapping sets wait for each other instead of deadlocking)."""
-    rows = await session.execute(
-        select(enrolments)
-        .where(enrolments.c.candidate_id.in_(candidate_ids))
-        .order_by(enrolments.c.candidate_id)
-        .with_for_update()
+    outcomes = each(
+        commands,
+        lambda c: enrolled(candidates, c.candidate_id).record_daily_score(c.score, now),
     )
-    return {row.candidate_id: row for row in rows}
+    await repo.save()
+    return outcomes
 
 
-async def results_of_many(
-    session: AsyncSession, candidate_ids: list[uuid.UUID]
-) -> dict[uuid.UUID, list[ExamResult]]:
-    found: dict[uuid.UUID, list[ExamResult]] = {candidate_id: [] for candidate_id in candidate_ids}
-    rows = await session.execute(select(results).where(results.c.candidate_id.in_(candidate_ids)))
-    for row in rows:
-        found[row.candidate_id].append(_exam_result(row))
-    return found
+async def create_cohorts(
+    commands: Sequence[CreateCohort], repo: Repository, clock: Clock
+) -> list[Outcome[uuid.UUID]]:
+    now = clock.now()
+
+    def create(command: CreateCohort) -> uuid.UUID:
+        cohort = Cohort.open(command, now)
+        repo.add(cohort)
+        return cohort.cohort_id
+
+    outcomes = each(commands, create)
+    await repo.save()
+    return outcomes
 
 
-def assess(enrolment: Any, results_in: list[ExamResult]) -> Readiness:
-    """Readiness on the enrolment's current sector."""
-    return assess_readiness(Track(enrolment.track), enrolment.sector, results_in)
+async def assign_members(
+    commands: Sequence[AssignMember], repo: Repository, clock: Clock
+) -> list[Outcome[uuid.UUID]]:
+    """Seat each candidate in a cohort, or move them there from theirs; per item, the cohort."""
+    now = clock.now()
+    members = await repo.get_many([c.candidate_id for c in commands], seats=True)
+    cohorts = await repo.get_cohorts({c.cohort_id for c in commands} | _seated_in(members.values()))
+
+    def assign(command: AssignMember) -> uuid.UUID:
+        member = enrolled(members, command.candidate_id)
+        member.ensure_active()
+        cohort = cohorts.get(command.cohort_id)
+        if cohort is None:
+            raise NotFound("cohort", command.cohort_id)
+        current = cohorts.get(member.cohort_id) if member.cohort_id else None
+        cohort.assign(member, now, move=command.move, current=current)
+        return cohort.cohort_id
+
+    outcomes = each(commands, assign)
+    await repo.save()
+    return outcomes
 
 
-@dataclass(frozen=True)
-class SectorChanged:
-    sector: str
-    became_ready: bool
-    readiness: Readiness
+async def leave_cohorts(
+    commands: Sequence[LeaveCohort], repo: Repository, clock: Clock
+) -> list[Outcome[uuid.UUID]]:
+    """Each candidate leaves the cohort they sit in; per item, the cohort."""
+    now = clock.now()
+    members = await repo.get_many([c.candidate_id for c in commands], seats=True)
+    cohorts = await repo.get_cohorts(_seated_in(members.values()))
+
+    def leave(command: LeaveCohort) -> uuid.UUID:
+        member = members.get(command.candidate_id)
+        if member is None:
+            raise NotFound("candidate", command.candidate_id)
+        cohort = cohorts.get(command.cohort_id)
+        if cohort is None:
+            raise not_in_cohort(command.candidate_id, command.cohort_id)
+        cohort.release(member, LEFT, now)
+        return cohort.cohort_id
+
+    outcomes = each(commands, leave)
+    await repo.save()
+    return outcomes
 
 
-async def change_candidate_sector(
-    session: AsyncSession, candidate_id: uuid.UUID, sector: str, reason: str, now: datetime
-) -> SectorChanged:
-    """Penjurusan: steer the candidate to `sector`. Readiness is judged again on the new sector,
-    so results already in (e.g. that sector's skill test) may make the candidate ready now."""
-    enrolment = await active_enrolment(session, candidate_id)
-    if enrolment.ready_at is not None:
-        raise Conflict(
-            "sector_change_after_ready",
-            f"candidate {candidate_id} was declared ready for placement in {enrolment.sector} "
-            f"on {enrolment.ready_at.date().isoformat()} and placement has been told; the "
-            "sector can no longer change in training",
-        )
-    try:
-        change = change_sector(enrolment.sector, sector, reason, now)
-    except Refused as refused:
-        raise refusal("sector_change_refused", refused) from None
-    await session.execute(
-        insert(sector_changes).values(
-            id=uuid.uuid4(),
-            candidate_id=candidate_id,
-            previous_sector=change.previous_sector,
-            sector=change.sector,
-            reason=change.reason,
-            changed_at=change.changed_at,
-        )
+def _seated_in(members: Any) -> set[uuid.UUID]:
+    return {member.cohort_id for member in members if member.cohort_id is not None}
+
+
+def _errors(refusal: RuleViolation) -> list[dict[str, str | None]]:
+    failed = refusal.details.get("failed_rules")
+    checks = (
+        failed if isinstance(failed, list) else [{"rule": refusal.rule, "message": refusal.message}]
     )
-    await session.execute(
-        update(enrolments)
-        .where(enrolments.c.candidate_id == candidate_id)
-        .values(sector=change.sector)
-    )
-    changed = await find_enrolment(session, candidate_id)
-    readiness, became_ready = await _reassess(
-        session, changed, await _results_of(session, candidate_id), now
-    )
-    return SectorChanged(change.sector, became_ready, readiness)
-
-
-async def get_candidate(session: AsyncSession, candidate_id: uuid.UUID) -> dict[str, Any]:
-    enrolment = await find_enrolment(session, candidate_id)
-    if enrolment is None:
-        raise NotFound("candidate", candidate_id)
-    rows = (
-        await session.execute(
-            select(results)
-            .where(results.c.candidate_id == candidate_id)
-            .order_by(results.c.recorded_at, results.c.id)
-        )
-    ).all()
-    readiness = assess_readiness(
-        Track(enrolment.track), enrolment.sector, [_exam_result(row) for row in rows]
-    )
-    changes = (
-        await session.execute(
-            select(sector_changes).where(sector_changes.c.candidate_id == candidate_id)
-        )
-    ).all()
-    history = sector_history(
-        enrolment.sector,
-        enrolment.enrolled_at,
-        [
-            SectorChange(row.previous_sector, row.sector, row.reason, row.changed_at)
-            for row in changes
-        ],
-    )
-    cohort_id = await session.scalar(
-        select(cohort_members.c.cohort_id).where(
-            cohort_members.c.candidate_id == candidate_id, cohort_members.c.left_at.is_(None)
-        )
-    )
-    return _enrolment_view(enrolment) | {
-        "cohort_id": cohort_id,
-        "sector_history": [change.__dict__ for change in history],
-        "results": [_result_view(row) for row in rows],
-        "readiness": readiness_view(readiness),
-    }
-
-
-async def list_candidates(
-    session: AsyncSession, agency: str | None, ready: bool | None, limit: int, offset: int
-) -> list[dict[str, Any]]:
-    query = select(enrolments).order_by(enrolments.c.enrolled_at, enrolments.c.candidate_id)
-    if agency:
-        query = query.where(enrolments.c.agency == agency)
-    if ready is not None:
-        query = query.where(
-            enrolments.c.ready_at.is_not(None) if ready else enrolments.c.ready_at.is_(None)
-        )
-    rows = (await session.execute(query.limit(limit).offset(offset))).all()
-    return [_enrolment_view(row) for row in rows]
-
-
-def readiness_view(readiness: Readiness) -> dict[str, Any]:
-    return {
-        "ready": readiness.ready,
-        "language_level": readiness.language_level,
-        "met": [rule.__dict__ for rule in readiness.met],
-        "missing": [rule.__dict__ for rule in readiness.missing],
-    }
-
-
-async def _reassess(
-    session: AsyncSession, enrolment: Any, results_in: list[ExamResult], now: datetime
-) -> tuple[Readiness, bool]:
-    """Judge readiness on the enrolment's current sector; announce it the first time only."""
-    readiness = assess(enrolment, results_in)
-    became_ready = readiness.ready and enrolment.ready_at is None
-    if became_ready:
-        await session.execute(
-            update(enrolments)
-            .where(enrolments.c.candidate_id == enrolment.candidate_id)
-            .values(ready_at=now)
-        )
-        await add_to_outbox(session, ready_for_placement(enrolment, readiness))
-    return readiness, became_ready
-
-
-async def _results_of(session: AsyncSession, candidate_id: uuid.UUID) -> list[ExamResult]:
-    rows = (
-        await session.execute(select(results).where(results.c.candidate_id == candidate_id))
-    ).all()
-    return [_exam_result(row) for row in rows]
-
-
-def certificate_passed(
-    enrolment: Any, result_id: uuid.UUID, result: ExamResult
-) -> CertificatePassed:
-    return CertificatePassed(
-        agency=enrolment.agency,
-        journey_id=enrolment.journey_id,
-        candidate_id=enrolment.candidate_id,
-        certificate_id=result_id,
-        test=result.test,
-        level=result.level,
-        score=result.score,
-        sector=result.sector,
-        issuer=result.issuer,
-        passed_on=result.taken_on,
-    )
-
-
-def ready_for_placement(enrolment: Any, readiness: Readiness) -> CandidateReadyForPlacement:
-    assert readiness.language_level is not None  # every track needs Japanese at N4
-    return CandidateReadyForPlacement(
-        agency=enrolment.agency,
-        journey_id=enrolment.journey_id,
-        candidate_id=enrolment.candidate_id,
-        track=Track(enrolment.track),
-        sector=enrolment.sector,
-        language_level=readiness.language_level,
-        satisfied_rules=[rule.in_words() for rule in readiness.met],
-    )
-
-
-def _exam_result(row: Any) -> ExamResult:
-    return ExamResult(
-        test=TestKind(row.test),
-        issuer=row.issuer,
-        taken_on=row.taken_on,
-        passed=row.passed,
-        level=row.level,
-        score=row.score,
-        sector=row.sector,
-    )
-
-
-def _enrolment_view(row: Any) -> dict[str, Any]:
-    return {
-        "candidate_id": row.candidate_id,
-        "journey_id": row.journey_id,
-        "agency": row.agency,
-        "track": row.track,
-        "sector": row.sector,
-        "registered_on": row.registered_on,
-        "enrolled_at": row.enrolled_at,
-        "status": "withdrawn" if row.withdrawn_on else "enrolled",
-        "withdrawn_on": row.withdrawn_on,
-        "withdrawal_reason": row.withdrawal_reason,
-        "ready": row.ready_at is not None,
-        "ready_at": row.ready_at,
-    }
-
-
-def _result_view(row: Any) -> dict[str, Any]:
-    return {
-        "result_id": row.id,
-        "test": row.test,
-        "level": row.level,
-        "score": row.score,
-        "sector": row.sector,
-        "issuer": row.issuer,
-        "taken_on": row.taken_on,
-        "passed": row.passed,
-        "recorded_at": row.recorded_at,
-    }
+    return [
+        {
+            "rule": check["rule"],
+            "column": RULE_COLUMNS.get(check["rule"]),
+            "message": check["message"],
+        }
+        for check in checks
+    ]

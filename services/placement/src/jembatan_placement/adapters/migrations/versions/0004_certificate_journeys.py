@@ -18,7 +18,7 @@ depends_on: str | Sequence[str] | None = None
 
 def upgrade() -> None:
     # A readiness is believed only for a candidate whose certificate placement holds, of the
-    # same agency and journey (handlers.require_certificate_of_journey). Certificates held
+    # same agency and journey (domain.readiness.doubt). Certificates held
     # before this revision have neither: they vouch for any readiness of their candidate.
     with op.batch_alter_table("candidate_certificates") as batch:
         batch.add_column(sa.Column("agency", sa.String(length=32), nullable=True))

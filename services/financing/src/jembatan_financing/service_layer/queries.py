@@ -1,4 +1,6 @@
-"""Read models for the API: what a participant, their agency and their funder see of a loan."""
+"""The read side: what a participant, their agency and their funder see of a loan, and of the
+funders. The command handlers (`handlers.py`) answer ids; the endpoints show what they changed
+from here."""
 
 from __future__ import annotations
 
@@ -25,6 +27,18 @@ from ..domain.model import (
 async def list_funders(session: AsyncSession) -> list[dict[str, Any]]:
     rows = (await session.execute(select(funders).order_by(funders.c.name))).all()
     return [_funder(row) for row in rows]
+
+
+async def funder(session: AsyncSession, funder_id: uuid.UUID) -> dict[str, Any]:
+    row = (await session.execute(select(funders).where(funders.c.id == funder_id))).first()
+    if row is None:
+        raise NotFound("funder", funder_id)
+    return _funder(row)
+
+
+async def loan_agency(session: AsyncSession, loan_id: uuid.UUID) -> str | None:
+    """The agency whose candidate's loan this is; None for no such loan."""
+    return await session.scalar(select(loans.c.agency).where(loans.c.id == loan_id))
 
 
 async def list_loans(
@@ -134,6 +148,13 @@ async def statement(
         "arrears": details["arrears"],
         "schedule": details["schedule"],
     }
+
+
+async def payment(session: AsyncSession, payment_id: uuid.UUID) -> dict[str, Any]:
+    row = (await session.execute(select(payments).where(payments.c.id == payment_id))).first()
+    if row is None:
+        raise NotFound("payment", payment_id)
+    return payment_view(row)
 
 
 def payment_view(row: Any) -> dict[str, Any]:

@@ -1,0 +1,172 @@
+"""What the benchmark measures besides the journeys (the backlog each consumer drains is in
+`capacity`): the no-op consumer's rates, the registration API's latency at a fixed rate, the
+hop latency and each service's rate from the outbox and inbox rows, each process's CPU time and
+peak memory."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import subprocess
+import sys
+import time
+import uuid
+from collections import Counter, defaultdict
+from collections.abc import Iterable
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import nats
+from nats.js.api import StreamConfig
+
+from jembatan_cli.system import LocalSystem
+
+from .candidates import candidate_rows
+from .system import processes
+
+NOOP_CONSUMER = Path(__file__).resolve().parents[1] / "noop_consumer.py"
+"""The yardstick, run in its own process."""
+
+
+NOOP_HANDLERS = ("message", "batch")
+"""The no-op consumer's two shapes (`bench/noop_consumer.py`): a handler per message, the
+yardstick; a handler per fetched batch that only acks, the bus's ceiling."""
+
+
+async def noop_consumer_rates(
+    nats_url: str, count: int, batch_size: int
+) -> dict[str, dict[str, Any]]:
+    """Publish `count` small messages to a scratch stream and time the no-op consumer on them,
+    in each of its shapes (each its own durable, one after the other)."""
+    client = await nats.connect(nats_url)
+    js = client.jetstream()
+    stream, subject = "BENCHNOOP", "bench.noop.event"
+    await js.add_stream(StreamConfig(name=stream, subjects=["bench.noop.>"]))
+    payload = json.dumps({"event_id": str(uuid.uuid4()), "journey_id": str(uuid.uuid4())}).encode()
+    rates = {}
+    try:
+        for start in range(0, count, 500):
+            await asyncio.gather(
+                *(js.publish(subject, payload) for _ in range(min(500, count - start)))
+            )
+        for handler in NOOP_HANDLERS:
+            process = await asyncio.create_subprocess_exec(
+                sys.executable,
+                str(NOOP_CONSUMER),
+                f"--nats-url={nats_url}",
+                f"--stream={stream}",
+                f"--subject={subject}",
+                f"--count={count}",
+                f"--handler={handler}",
+                f"--batch-size={batch_size}",
+                stdout=subprocess.PIPE,
+            )
+            out, _ = await process.communicate()
+            if process.returncode != 0:
+                raise RuntimeError(f"the no-op consumer ({handler}) failed")
+            rates[handler] = dict(json.loads(out.decode().strip().splitlines()[-1]))
+    finally:
+        await js.delete_stream(stream)
+        await client.close()
+    return rates
+
+
+async def registration_latency(url: str, token: str, rate: float, seconds: float) -> dict[str, Any]:
+    """Single registrations (`POST /candidates`) sent at a fixed rate, open loop.
+
+    The client is aiohttp's: it shares the machine's two cores with the services, and costs a
+    request a fraction of what httpx's does, so the figure is the service's, not the client's."""
+    rows = candidate_rows(int(rate * seconds), first_district=90)
+    latencies: list[float] = []
+    failures = 0
+    async with aiohttp.ClientSession(
+        base_url=url,
+        headers={"authorization": f"Bearer {token}"},
+        timeout=aiohttp.ClientTimeout(total=30),
+    ) as client:
+
+        async def one(row: dict[str, str]) -> None:
+            nonlocal failures
+            began = time.perf_counter()
+            async with client.post("/candidates", json={"agency": "kaltim", **row}) as response:
+                await response.read()
+            latencies.append(time.perf_counter() - began)
+            failures += response.status != 201
+
+        tasks = []
+        started = time.perf_counter()
+        for index, row in enumerate(rows):
+            await asyncio.sleep(max(0.0, started + index / rate - time.perf_counter()))
+            tasks.append(asyncio.create_task(one(row)))
+        await asyncio.gather(*tasks)
+    return {
+        "rate": rate,
+        "requests": len(rows),
+        "failures": failures,
+        "p50_ms": percentile(latencies, 50) * 1000,
+        "p99_ms": percentile(latencies, 99) * 1000,
+    }
+
+
+def percentile(values: Iterable[float], pct: float) -> float:
+    ordered = sorted(values)
+    if not ordered:
+        return float("nan")
+    index = min(len(ordered) - 1, max(0, round(pct / 100 * len(ordered)) - 1))
+    return ordered[index]
+
+
+def consumer_figures(
+    staged: dict[uuid.UUID, datetime], handled: list[tuple[str, str, uuid.UUID, datetime]]
+) -> tuple[dict[str, Any], dict[str, dict[str, float]]]:
+    hops = [
+        (processed_at - staged[event_id]).total_seconds()
+        for _service, _consumer, event_id, processed_at in handled
+        if event_id in staged
+    ]
+    hop = {
+        "hops": len(hops),
+        "p50_ms": percentile(hops, 50) * 1000,
+        "p99_ms": percentile(hops, 99) * 1000,
+    }
+    by_service: dict[str, list[datetime]] = defaultdict(list)
+    for service, _consumer, _event_id, processed_at in handled:
+        by_service[service].append(processed_at)
+    rates = {}
+    for service, moments in by_service.items():
+        moments.sort()
+        span = (moments[-1] - moments[0]).total_seconds() or 1.0
+        per_second = Counter(int(m.timestamp()) for m in moments)
+        busiest = max(
+            sum(per_second.get(second + offset, 0) for offset in range(3)) / 3
+            for second in per_second
+        )
+        rates[service] = {
+            "events": len(moments),
+            "mean_per_second": len(moments) / span,
+            "peak_per_second": busiest,
+        }
+    return hop, rates
+
+
+def peak_rss_mb(system: LocalSystem) -> dict[str, float]:
+    peaks = {}
+    for name, pid in processes(system).items():
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                peaks[name] = int(line.split()[1]) / 1024
+    return peaks
+
+
+def cpu_seconds(system: LocalSystem) -> dict[str, float]:
+    """User + system CPU time each process has used so far."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    used = {}
+    for name, pid in processes(system).items():
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        used[name] = (int(fields[11]) + int(fields[12])) / ticks
+    used["bench driver"] = sum(os.times()[:2])
+    return used

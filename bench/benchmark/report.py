@@ -1,0 +1,115 @@
+"""The benchmark's report: the machine and commit it ran on, the table it prints, and its
+record in BENCHMARKS.md."""
+
+from __future__ import annotations
+
+import os
+import platform
+import subprocess
+from pathlib import Path
+from typing import Any
+
+from jembatan_cli.system import SERVICES
+
+from .capacity import CAPACITY_CONSUMERS
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def machine() -> str:
+    model = "unknown CPU"
+    for line in Path("/proc/cpuinfo").read_text().splitlines():
+        if line.startswith("model name"):
+            model = line.split(":", 1)[1].strip()
+            break
+    cores = len(os.sched_getaffinity(0))
+    memory_kb = next(
+        int(line.split()[1])
+        for line in Path("/proc/meminfo").read_text().splitlines()
+        if line.startswith("MemTotal:")
+    )
+    return f"{cores} cores ({model}), {memory_kb / 1024 / 1024:.0f} GB, {platform.system()}"
+
+
+def commit() -> str:
+    def git(*args: str) -> str:
+        return subprocess.run(
+            ["git", *args], cwd=ROOT, capture_output=True, text=True, check=False
+        ).stdout.strip()
+
+    head = git("rev-parse", "--short", "HEAD") or "unknown"
+    # BENCHMARKS.md changes with each recorded run; it is not code under test.
+    changed = git("status", "--porcelain", "--", ".", ":(exclude)BENCHMARKS.md")
+    return f"{head}+changes" if changed else head
+
+
+def report(results: dict[str, Any]) -> str:
+    journeys, noop = results["journeys"], results["noop"]
+    latency, hop = results["registration_api"], results["hop"]
+    lines = [
+        f"### {results['date']} · {results['database']} · tracing {results['tracing']}",
+        "",
+        f"Machine: {results['machine']}; commit {results['commit']}; "
+        f"command `{results['command']}`",
+        "",
+        "| Measure | Result | Target |",
+        "|---|---|---|",
+        f"| Journeys end to end | {journeys['journeys']} in {journeys['seconds']:.1f} s = "
+        f"**{journeys['journeys_per_second']:.0f} journeys/s** | "
+        f"{results['target_journeys']} in ≤ 60 s (≥ 170/s) |",
+        f"| No-op FastStream pull consumer, fetching {results['noop_batch_size']}, "
+        "a handler call per message | "
+        f"{noop['message']['per_second']:.0f} msg/s | (yardstick) |",
+        f"| No-op batch handler that only acks, fetching {results['noop_batch_size']} | "
+        f"{noop['batch']['per_second']:.0f} msg/s | (the bus's ceiling) |",
+    ]
+    for service, rate in results.get("capacity", {}).items():
+        lines.append(
+            f"| {service}: consumer `{CAPACITY_CONSUMERS[service]}` (fetching "
+            f"{results['batch_size']}) draining a backlog of {rate['events']} events | "
+            f"{rate['per_second']:.0f} events/s = "
+            f"**{rate['per_second'] / noop['message']['per_second']:.0%}** of no-op "
+            f"({rate['per_second'] / noop['batch']['per_second']:.0%} of the ceiling) | "
+            "≥ 50% of no-op |"
+        )
+    for service in SERVICES:
+        rate = results["rates"].get(service)
+        if rate is None:
+            continue
+        lines.append(
+            f"| {service}: events handled during the journeys (as they arrive) | "
+            f"{rate['events']} events; peak {rate['peak_per_second']:.0f}/s, "
+            f"mean {rate['mean_per_second']:.0f}/s over its active span | |"
+        )
+    lines += [
+        f"| Hop latency, outbox row → consumer's inbox row ({hop['hops']} hops) | "
+        f"p50 {hop['p50_ms']:.0f} ms, p99 {hop['p99_ms']:.0f} ms | |",
+        f"| Registration API `POST /candidates` at {latency['rate']:.0f} req/s "
+        f"({latency['requests']} requests, {latency['failures']} failed) | "
+        f"p50 {latency['p50_ms']:.0f} ms, p99 {latency['p99_ms']:.0f} ms | p99 < 50 ms |",
+        "| CPU time during the journeys | "
+        + ", ".join(f"{name} {s:.0f} s" for name, s in results["cpu_seconds"].items())
+        + f" (of {journeys['seconds'] * results['cores']:.0f} s available); "
+        + f"{sum(results['cpu_seconds'].values()) / journeys['journeys'] * 1000:.1f} ms "
+        + "of CPU per journey in all | |",
+        "| When each event was seen on the bus (first to last, s from the start) | "
+        + "; ".join(
+            f"{event} {seen['count']} events, {seen['first_s']:.1f}-{seen['last_s']:.1f}"
+            for event, seen in sorted(journeys["timeline"].items(), key=lambda e: e[1]["first_s"])
+        )
+        + " | |",
+        "| Peak memory (VmHWM) | "
+        + ", ".join(f"{name} {mb:.0f} MB" for name, mb in results["peak_rss_mb"].items())
+        + " | |",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def record(text: str) -> None:
+    path = ROOT / "BENCHMARKS.md"
+    marker = "<!-- runs: newest first -->"
+    current = path.read_text() if path.exists() else f"# Benchmarks\n\n{marker}\n"
+    if marker not in current:
+        current += f"\n{marker}\n"
+    path.write_text(current.replace(marker, f"{marker}\n\n{text}", 1))

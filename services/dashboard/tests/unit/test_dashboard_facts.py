@@ -1,0 +1,219 @@
+"""What events tell the read model, with no database and no bus: the facts a list of events
+gives (`facts_of`), merged as the read model merges them with what it has stored."""
+
+from __future__ import annotations
+
+import random
+import uuid
+from datetime import date, timedelta
+
+import pytest
+from dashboard_test_support import Journey, at, kota_serang_2026
+
+from jembatan_contracts import (
+    CandidatePlaced,
+    CandidateReadyForPlacement,
+    CandidateRegistered,
+    DailyScoreRecorded,
+    EarlyReturnReason,
+    Event,
+    LoanSettled,
+    PaymentRecorded,
+    Track,
+    WithdrawalReason,
+)
+from jembatan_dashboard.domain.facts import DropOut, Facts, LoanFacts
+from jembatan_dashboard.domain.stages import DropOutKind
+from jembatan_dashboard.service_layer.projections import PROJECTIONS, facts_of
+
+K = uuid.UUID(int=7)
+
+
+def again(event: Event, **changes: object) -> Event:
+    """The same fact told again by another event: a new id and some fields changed."""
+    return event.model_copy(update={"event_id": uuid.uuid4(), **changes})
+
+
+def scenario() -> list[Event]:
+    return [event for journey in kota_serang_2026() for event in journey.events]
+
+
+def test_every_event_the_dashboard_follows_tells_something() -> None:
+    assert len(PROJECTIONS) == 14
+    assert len({durable for durable, _ in PROJECTIONS.values()}) == 14
+    told = {type(event) for event in scenario()}
+    assert told <= set(PROJECTIONS)
+
+
+def test_a_journey_tells_the_first_day_of_each_stage() -> None:
+    d = date
+    journey = (
+        Journey()
+        .registered(d(2026, 1, 10))
+        .scored(K, "Kelas A", d(2026, 2, 1), 60)
+        .certified(d(2026, 3, 1))
+        .ready(d(2026, 3, 2))
+        .placed(d(2026, 4, 1))
+        .departed(d(2026, 5, 15))
+        .due(1, d(2026, 8, 15))
+        .paid(d(2026, 8, 10), 12_000_000, [1], 0)
+        .settled(d(2026, 8, 10), 12_000_000)
+    )
+    facts = facts_of(journey.events)
+    candidate = facts.candidates[journey.candidate_id]
+    assert (candidate.agency, candidate.track) == ("kota-serang", "TITP")
+    assert candidate.days == {
+        "registered_on": d(2026, 1, 10),
+        "in_training_on": d(2026, 2, 1),  # the first score, before the certificate
+        "certified_on": d(2026, 3, 1),
+        "ready_on": d(2026, 3, 2),
+        "placed_on": d(2026, 4, 1),
+        "departed_on": d(2026, 5, 15),
+        "repaying_on": d(2026, 8, 10),  # paid before the first instalment fell due
+        "settled_on": d(2026, 8, 10),
+    }
+    assert facts.loans == {
+        journey.loan_id: LoanFacts(journey.candidate_id, "kota-serang", d(2026, 8, 10))
+    }
+    assert list(facts.instalments_due) == [(journey.loan_id, 1)]
+    assert [p.instalment_numbers for p in facts.payments.values()] == [(1,)]
+    assert facts.drop_outs == {}
+
+
+def test_the_earliest_day_told_wins_and_the_first_agency_and_track_stay() -> None:
+    journey = Journey().registered(date(2026, 1, 10)).ready(date(2026, 3, 2))
+    registered, ready = journey.events
+    assert isinstance(registered, CandidateRegistered)
+    assert isinstance(ready, CandidateReadyForPlacement)
+    events = [
+        registered,
+        again(registered, registered_on=date(2026, 1, 12), agency="kaltim"),
+        again(registered, registered_on=date(2026, 1, 8), track=Track.SSW),
+        ready,
+        again(ready, occurred_at=at(date(2026, 2, 27))),
+        again(ready, track=Track.SSW),
+    ]
+    candidate = facts_of(events).candidates[journey.candidate_id]
+    assert (candidate.agency, candidate.track) == ("kota-serang", "TITP")
+    assert candidate.days == {"registered_on": date(2026, 1, 8), "ready_on": date(2026, 2, 27)}
+
+
+def test_a_track_first_told_later_fills_an_unknown_one() -> None:
+    journey = Journey(track=Track.SSW).departed(date(2026, 6, 1)).placed(date(2026, 4, 1))
+    candidate = facts_of(journey.events).candidates[journey.candidate_id]
+    assert candidate.track == "SSW"
+    assert candidate.days == {"departed_on": date(2026, 6, 1), "placed_on": date(2026, 4, 1)}
+
+
+def test_a_day_scored_again_keeps_the_later_recording_and_on_a_tie_the_first() -> None:
+    journey = Journey().scored(K, "Kelas A", date(2026, 2, 1), 60)
+    [first] = journey.events
+    assert isinstance(first, DailyScoreRecorded)
+    later = first.occurred_at + timedelta(hours=2)
+    events = [
+        first,
+        again(first, score=75, occurred_at=later),
+        again(first, score=99, occurred_at=later),  # a tie with the one before: not taken
+        again(first, score=10, occurred_at=first.occurred_at - timedelta(hours=1)),
+    ]
+    for order in (events, events[::-1][1:] + events[:1]):
+        facts = facts_of(order)
+        [(key, score)] = facts.scores.items()
+        assert key == (journey.candidate_id, date(2026, 2, 1))
+        assert score.recorded_at == later
+    assert facts_of(events).scores[key].score == 75
+    assert facts_of([events[2], events[1]]).scores[key].score == 99
+
+
+def test_a_passed_interview_tells_nothing_and_a_failed_one_a_drop_out_at_ready() -> None:
+    passed = Journey().interviewed(date(2026, 4, 20), passed=True)
+    assert facts_of(passed.events) == Facts()
+    failed = Journey().interviewed(date(2026, 4, 20), passed=False)
+    facts = facts_of(failed.events + failed.events)  # redelivered
+    assert list(facts.drop_outs.values()) == [
+        DropOut(
+            failed.candidate_id,
+            "kota-serang",
+            DropOutKind.INTERVIEW_FAILED,
+            "not_passed",
+            date(2026, 4, 20),
+        )
+    ]
+    assert facts.candidates[failed.candidate_id].days == {}
+
+
+def test_withdrawals_and_early_returns_are_drop_outs_each_told_once_by_its_event() -> None:
+    journey = (
+        Journey()
+        .withdrew(date(2026, 3, 10), WithdrawalReason.PERSONAL)
+        .returned_early(date(2026, 10, 1), EarlyReturnReason.HEALTH)
+    )
+    withdrawn, returned = journey.events
+    facts = facts_of([withdrawn, returned, again(withdrawn, withdrawn_on=date(2026, 3, 8))])
+    assert [(d.kind, d.reason, d.day) for d in facts.drop_outs.values()] == [
+        (DropOutKind.WITHDRAWN, "personal", date(2026, 3, 10)),
+        (DropOutKind.EARLY_RETURN, "health", date(2026, 10, 1)),
+        (DropOutKind.WITHDRAWN, "personal", date(2026, 3, 8)),
+    ]
+    assert facts.candidates[journey.candidate_id].days == {
+        "withdrawn_on": date(2026, 3, 8),
+        "returned_on": date(2026, 10, 1),
+    }
+
+
+def test_a_loan_keeps_its_first_candidate_and_its_earliest_settlement() -> None:
+    journey = Journey().settled(date(2026, 7, 1), 12_000_000).paid(date(2026, 6, 1), 5, [1], 0)
+    settled, paid = journey.events
+    assert isinstance(settled, LoanSettled)
+    assert isinstance(paid, PaymentRecorded)
+    stranger = uuid.uuid4()
+    events = [
+        again(paid, candidate_id=stranger, amount_idr=1),  # same payment id: the first stays
+        settled,
+        again(settled, settled_on=date(2026, 6, 28)),
+        again(settled, settled_on=date(2026, 7, 3)),
+        paid,
+    ]
+    facts = facts_of(events)
+    assert facts.loans == {journey.loan_id: LoanFacts(stranger, "kota-serang", date(2026, 6, 28))}
+    assert [p.amount_idr for p in facts.payments.values()] == [1]
+    assert facts.candidates[journey.candidate_id].days == {
+        "settled_on": date(2026, 6, 28),
+        "repaying_on": date(2026, 6, 1),
+    }
+
+
+def test_an_instalment_and_a_restructuring_told_again_keep_what_was_first_told() -> None:
+    journey = (
+        Journey()
+        .due(1, date(2026, 8, 1), amount=1_000)
+        .due(1, date(2026, 8, 1), amount=2_000)
+        .restructured(date(2026, 9, 1), date(2026, 10, 1))
+    )
+    first, _, restructured = journey.events
+    facts = facts_of([*journey.events, restructured])
+    assert [due.amount_idr for due in facts.instalments_due.values()] == [1_000]
+    assert list(facts.restructurings) == [restructured.event_id]
+    assert facts_of([first]).candidates == facts_of(journey.events[:2]).candidates
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_any_order_and_redelivery_tell_the_same_facts(seed: int) -> None:
+    events = scenario()
+    shuffled = random.Random(seed).sample(events, len(events))
+    assert facts_of(shuffled + events) == facts_of(events)
+    assert facts_of([]) == Facts()
+
+
+def test_a_day_the_read_model_does_not_keep_is_refused() -> None:
+    with pytest.raises(ValueError, match="no day 'hired_on'"):
+        Facts().candidate(uuid.uuid4(), "kaltim", hired_on=date(2026, 1, 1))
+
+
+def test_a_placement_without_a_signing_day_is_placed_on_the_day_it_was_told() -> None:
+    journey = Journey().placed(date(2026, 4, 1))
+    placed = journey.events[0]
+    assert isinstance(placed, CandidatePlaced)
+    unsigned = again(placed, contract_signed_on=None, occurred_at=at(date(2026, 4, 3)))
+    days = facts_of([unsigned]).candidates[journey.candidate_id].days
+    assert days == {"placed_on": date(2026, 4, 3)}

@@ -1,0 +1,74 @@
+"""Financing's consumers: each hands its batch of events to the use case's handler, over a
+repository on the consumer's transaction, and turns a refusal into what the consumer does with
+the message.
+
+The kit's consumer records every event of a batch it handed over as processed, so a batch with
+a refused event must not commit: the first refusal is raised, the batch is rolled back, and the
+consumer hands each message to the same handler alone (a list of one). Then only the refused one
+waits (`NotYet`: redelivered later, as its earlier event may still come) or is dead-lettered
+(any other refusal: waiting will not change it).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any, TypeVar
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from jembatan_contracts import CandidatePlaced, Departed, EarlyReturned, Event
+from jembatan_kit.clock import Clock
+from jembatan_kit.consumer import EventHandler, RetryLater, Unprocessable
+
+from ..adapters.repository import FinancingRepository, SqlFinancingRepository
+from ..domain.loan import NotYet
+from ..domain.model import LoanTerms
+from ..service_layer import handlers
+from ..service_layer.handlers import Refused
+
+E = TypeVar("E", bound=Event)
+
+UseCase = Callable[[Sequence[E], FinancingRepository], Awaitable[Sequence[Any]]]
+
+
+def raise_first_refusal(outcomes: Sequence[Any]) -> None:
+    for outcome in outcomes:
+        if isinstance(outcome, Refused):
+            refusal = outcome.refusal
+            if isinstance(refusal, NotYet):
+                raise RetryLater(refusal.message)
+            raise Unprocessable(str(refusal))
+
+
+def consumer(event_type: type[E], durable: str, use_case: UseCase[E]) -> EventHandler[E]:
+    """The consumer `durable` of `event_type`: a batch, or a message alone, goes to
+    `use_case`."""
+
+    async def handle_batch(session: AsyncSession, events: list[E]) -> None:
+        raise_first_refusal(await use_case(events, SqlFinancingRepository(session)))
+
+    async def handle(session: AsyncSession, event: E) -> None:
+        await handle_batch(session, [event])
+
+    return EventHandler(event_type, durable, handle, handle_batch=handle_batch)
+
+
+def event_handlers(terms: LoanTerms, clock: Clock, default_funder: str) -> list[EventHandler[Any]]:
+    async def open_loans(
+        events: Sequence[CandidatePlaced], repo: FinancingRepository
+    ) -> Sequence[Any]:
+        return await handlers.open_loans(
+            events, repo, terms=terms, clock=clock, default_funder=default_funder
+        )
+
+    async def fix_schedules(events: Sequence[Departed], repo: FinancingRepository) -> Sequence[Any]:
+        return await handlers.fix_schedules(events, repo, terms=terms, clock=clock)
+
+    async def pause(events: Sequence[EarlyReturned], repo: FinancingRepository) -> Sequence[Any]:
+        return await handlers.pause_for_early_returns(events, repo, clock=clock)
+
+    return [
+        consumer(CandidatePlaced, "financing-candidate-placed", open_loans),
+        consumer(Departed, "financing-departed", fix_schedules),
+        consumer(EarlyReturned, "financing-early-returned", pause),
+    ]
