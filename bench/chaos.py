@@ -39,7 +39,7 @@ class ChaosSystem(LocalSystem):
         service.process.wait()
 
     def restart(self, name: str, timeout_s: float = 60.0) -> None:
-        self.services[name] = self._spawn(name, self.data_dir / "logs")
+        self.services[name] = self.spawn(name)
         self.wait_healthy_one(name, timeout_s)
 
     def wait_healthy_one(self, name: str, timeout_s: float) -> None:
@@ -98,24 +98,13 @@ class ReplicatedSystem(ChaosSystem):
     database_urls: dict[str, str] = field(default_factory=dict)
     replicas: dict[str, ServiceProcess] = field(default_factory=dict)
 
-    def _spawn(self, name: str, logs: Path, port: int | None = None) -> ServiceProcess:
-        shared: dict[str, str] = self.extra_env  # type: ignore[has-type]
-        own = {"DATABASE_URL": self.database_urls[name]}
-        if port is not None:
-            own["HTTP_PORT"] = str(port)
-        self.extra_env = {**shared, **own}
-        try:
-            spawned = super()._spawn(name, logs)
-        finally:
-            self.extra_env = shared
-        if port is None:
-            return spawned
-        return ServiceProcess(name, port, spawned.process, spawned.log_file)
+    def __post_init__(self) -> None:
+        for name, url in self.database_urls.items():
+            self.service_env.setdefault(name, {})["DATABASE_URL"] = url
 
     def start_replicas(self, timeout_s: float = 120.0) -> None:
-        logs = self.data_dir / "logs"
         for name, port in zip(SERVICES, free_ports(len(SERVICES)), strict=True):
-            self.replicas[name] = self._spawn(name, logs, port)
+            self.replicas[name] = self.spawn(name, port=port)
         deadline = time.monotonic() + timeout_s
         for name, replica in self.replicas.items():
             while not self.ready(replica):

@@ -42,6 +42,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from jembatan_cli.system import LocalSystem
 from jembatan_kit.settings import ServiceSettings
 
 from .capacity import consumer_capacity
@@ -56,7 +57,6 @@ from .measurements import (
 )
 from .report import commit, machine, record, report
 from .system import (
-    BenchSystem,
     bench_token,
     create_databases,
     drop_databases,
@@ -80,10 +80,10 @@ async def bench(args: argparse.Namespace) -> dict[str, Any]:
         database_urls = await create_databases(suffix)
     else:
         database_urls = sqlite_databases(data_dir)
-    system = BenchSystem.on_free_ports(
+    system = LocalSystem.on_free_ports(
         data_dir,
         extra_env=extra_env,
-        per_service_env={name: {"DATABASE_URL": url} for name, url in database_urls.items()},
+        service_env={name: {"DATABASE_URL": url} for name, url in database_urls.items()},
     )
     results: dict[str, Any] = {
         "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),

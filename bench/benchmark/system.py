@@ -7,14 +7,13 @@ from __future__ import annotations
 import asyncio
 import os
 import time
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import asyncpg
 import nats
 from nats.aio.client import Client as NatsClient
 
-from jembatan_cli.system import SERVICES, LocalSystem, ServiceProcess, local_issuer
+from jembatan_cli.system import SERVICES, LocalSystem, local_issuer
 from jembatan_kit.auth import NATIONAL_AGENCY, NIK_READER
 from jembatan_kit.issuers import issue_token
 from jembatan_kit.testing.helpers import consumers_drained
@@ -24,21 +23,6 @@ from .databases import unsent_count
 POSTGRES_ADMIN = os.environ.get(
     "BENCH_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
 )
-
-
-@dataclass
-class BenchSystem(LocalSystem):
-    """LocalSystem with settings per service (each service its own PostgreSQL database)."""
-
-    per_service_env: dict[str, dict[str, str]] = field(default_factory=dict)
-
-    def _spawn(self, name: str, logs: Path) -> ServiceProcess:
-        shared: dict[str, str] = self.extra_env  # type: ignore[has-type]
-        self.extra_env = {**shared, **self.per_service_env.get(name, {})}
-        try:
-            return super()._spawn(name, logs)
-        finally:
-            self.extra_env = shared
 
 
 def sqlite_databases(data_dir: Path) -> dict[str, str]:

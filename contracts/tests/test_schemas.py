@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 import pytest
 from pydantic import ValidationError
 
-from jembatan_contracts import CATALOGUE, CandidateRegistered, Event
+from jembatan_contracts import CATALOGUE, CandidateRegistered, Event, PaymentRecorded, RepaymentDue
 from jembatan_contracts.schemas import (
     SCHEMA_DIR,
     breaking_changes,
@@ -129,3 +129,25 @@ def test_no_event_carries_personal_data_fields() -> None:
     forbidden = {"nik", "name", "full_name", "phone", "phone_number", "birth_date", "address"}
     for event in CATALOGUE:
         assert forbidden.isdisjoint(event.model_fields), event.name
+
+
+def test_repayment_events_of_1_0_still_parse_without_the_fields_1_1_added() -> None:
+    """RepaymentDue and PaymentRecorded 1.1.0 add the scheduled amount and the allocation per
+    instalment; a message of 1.0.0, without them, is read as before."""
+    ids = {"agency": "kaltim", "journey_id": str(uuid.uuid4()), "loan_id": str(uuid.uuid4())}
+    ids["candidate_id"] = str(uuid.uuid4())
+    due = RepaymentDue.model_validate(
+        {**ids, "instalment_number": 2, "due_date": "2027-02-01", "amount_idr": 1_000}
+    )
+    recorded = PaymentRecorded.model_validate(
+        {
+            **ids,
+            "payment_id": str(uuid.uuid4()),
+            "paid_on": "2027-02-01",
+            "amount_idr": 1_500,
+            "instalment_numbers": [1, 2],
+            "balance_idr": 500,
+        }
+    )
+    assert (due.scheduled_amount_idr, recorded.allocations) == (None, None)
+    assert (RepaymentDue.version, PaymentRecorded.version) == ("1.1.0", "1.1.0")

@@ -539,6 +539,31 @@ def _compose_postgres(agency: str, service: str) -> str:
     )
 
 
+# --- tokens: each agency's own key, one public trust list --------------------------------------
+
+TRUST_FILE = "trust.json"
+"""The public trust list deploy/make-env.py writes beside compose.yaml (`jembatan_kit.trust`):
+every issuer, its public keys and the one agency it speaks for."""
+TRUST_DIR = "/etc/jembatan/trust"
+TRUST_PATH = f"{TRUST_DIR}/{TRUST_FILE}"
+"""AUTH_TRUST_FILE of every service, in compose and on Kubernetes alike."""
+TRUST_CONFIG_MAP = "jembatan-trust"
+"""The ConfigMap holding the trust list (key trust.json), the same in every agency's namespace."""
+ISSUERS_DIR = "issuers"
+"""Where deploy/make-env.py keeps each agency's private key (`issuers/<agency>.json`, 0600):
+on the operator's machine, never mounted into a container of compose.yaml."""
+ISSUER_DIR = "/etc/jembatan/issuer"
+ISSUER_FILE = "issuer.json"
+TOKEN_ISSUER = "token-issuer"
+"""The one workload of an agency's namespace that gets the agency's private key: it runs
+`jembatan token` on demand and serves nothing."""
+
+
+def issuer_secret(agency: str) -> str:
+    """The Secret of namespace jembatan-<agency> holding the agency's issuer file."""
+    return f"jembatan-{agency}-issuer"
+
+
 def _compose_service(agency: str, service: str, after: tuple[tuple[str, str], ...]) -> str:
     host = service_host(agency, service)
     port = HTTP_PORTS[service]
@@ -552,7 +577,7 @@ def _compose_service(agency: str, service: str, after: tuple[tuple[str, str], ..
         "NATS_URL": nats_url(agency, service, f"${{{nats_password}}}", nats_hosts(agency)),
         "ENSURE_STREAMS": "own",
         "STREAM_REPLICAS": str(stream_replicas(agency)),
-        "AUTH_JWT_SECRET": "${AUTH_JWT_SECRET:?run deploy/make-env.py}",
+        "AUTH_TRUST_FILE": TRUST_PATH,
         "OTEL_EXPORTER_OTLP_ENDPOINT": "http://otel-collector:4318",
     }
     if service == "registration":
@@ -576,7 +601,13 @@ def _compose_service(agency: str, service: str, after: tuple[tuple[str, str], ..
         f'    command: ["jembatan-{service}"]\n'
         "    environment:\n"
         + "".join(f"      {key}: {value}\n" for key, value in env.items())
-        + f'    ports: ["{host_port(agency, service)}:{port}"]\n'
+        + "    volumes:  # the public trust list only; no service holds a private key\n"
+        "      - type: bind\n"
+        f"        source: ./{TRUST_FILE}\n"
+        f"        target: {TRUST_PATH}\n"
+        "        read_only: true\n"
+        "        bind: { create_host_path: false }\n"
+        f'    ports: ["{host_port(agency, service)}:{port}"]\n'
         "    depends_on:\n" + "".join(depends) + "    healthcheck:\n"
         f'      test: ["CMD", "python", "-c", "{health}"]\n'
         "      interval: 5s\n"
@@ -631,8 +662,10 @@ def render_compose() -> str:
         " leaf\n# server from deploy/nats, PostgreSQL per service, the services, an OpenTelemetry"
         " collector\n# and Jaeger (http://localhost:16686).\n",
         "#   docker build -f deploy/Dockerfile -t jembatan:0.1.0 .\n",
-        "#   python deploy/make-env.py > deploy/.env      # passwords and keys, never committed\n",
+        "#   uv run python deploy/make-env.py     # .env, issuers/, trust.json; never committed\n",
         "#   docker compose -f deploy/compose.yaml up\n",
+        "# Every service reads the public trust list ./trust.json; each agency's private key\n"
+        "# stays in ./issuers/ on this machine, for `jembatan token` (deploy/README.md, Tokens).\n",
         "name: jembatan\n",
         "services:\n",
         _compose_nats(HUB_AGENCY),
@@ -803,9 +836,7 @@ spec:
             - name: PG_PASSWORD
               valueFrom:
                 secretKeyRef: {{ name: {secrets}, key: {postgres_password_var(province, service)} }}
-            - name: AUTH_JWT_SECRET
-              valueFrom:
-                secretKeyRef: {{ name: {secrets}, key: AUTH_JWT_SECRET }}
+            - {{ name: AUTH_TRUST_FILE, value: {TRUST_PATH} }}
 {nik}            - {{ name: NATS_URL, value: "nats://{service}:$(NATS_PASSWORD)@nats:4222" }}
             - name: DATABASE_URL
               value: "postgresql+asyncpg://{service}:$(PG_PASSWORD)@{service}-db:5432/{service}"
@@ -819,6 +850,55 @@ spec:
             httpGet: {{ path: /health, port: http }}
             periodSeconds: 30
             failureThreshold: 5
+          volumeMounts:
+            - {{ name: trust, mountPath: {TRUST_DIR}, readOnly: true }}
+      volumes:
+        - name: trust  # the public trust list; no service holds a private key
+          configMap: {{ name: {TRUST_CONFIG_MAP} }}
+"""
+
+
+def render_token_issuer(agency: str, namespaced: bool = True) -> str:
+    """The agency's token issuer on Kubernetes: the only workload given the agency's private key
+    (the Secret `issuer_secret(agency)` of its own namespace). It runs no server and is scaled
+    to none; an operator scales it up to run `jembatan token` in it, then down again."""
+    namespace = f"jembatan-{agency}"
+    metadata = f"  name: {TOKEN_ISSUER}\n" + (f"  namespace: {namespace}\n" if namespaced else "")
+    return f"""---
+# {agency}'s token issuer: the one workload given {agency}'s private key (the Secret
+# {issuer_secret(agency)}); it serves nothing and runs only while tokens are being issued:
+#   kubectl -n {namespace} scale deployment/{TOKEN_ISSUER} --replicas=1
+#   kubectl -n {namespace} exec deploy/{TOKEN_ISSUER} -- \\
+#     jembatan token --agency {agency} --user <login> --role <role>
+#   kubectl -n {namespace} scale deployment/{TOKEN_ISSUER} --replicas=0
+# An agency whose tokens come from its own OpenID Connect provider has no such Secret and
+# leaves this at zero (deploy/README.md, Tokens).
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+{metadata}spec:
+  replicas: 0
+  selector:
+    matchLabels: {{ app: {TOKEN_ISSUER} }}
+  template:
+    metadata:
+      labels: {{ app: {TOKEN_ISSUER}, jembatan/agency: {agency} }}
+    spec:
+      automountServiceAccountToken: false
+      terminationGracePeriodSeconds: 1
+      securityContext: {{ runAsNonRoot: true, runAsUser: 10001, runAsGroup: 10001, fsGroup: 10001 }}
+      containers:
+        - name: {TOKEN_ISSUER}
+          image: {SERVICE_IMAGE}
+          command: ["sleep", "infinity"]
+          env:
+            - {{ name: JEMBATAN_ISSUER_FILE, value: {ISSUER_DIR}/{ISSUER_FILE} }}
+          securityContext: {{ allowPrivilegeEscalation: false, readOnlyRootFilesystem: true }}
+          volumeMounts:
+            - {{ name: issuer, mountPath: {ISSUER_DIR}, readOnly: true }}
+      volumes:
+        - name: issuer
+          secret: {{ secretName: {issuer_secret(agency)}, defaultMode: 0440 }}
 """
 
 
@@ -829,10 +909,19 @@ def render_province_k8s(province: str) -> str:
     secrets = f"jembatan-{province}-secrets"
     out = [
         "# Rendered by deploy/nats/topology.py from its data; edit that file, then re-run it.\n",
-        f"# {province} on Kubernetes: `kubectl apply -f deploy/k8s/provinces/{province}.yaml`\n",
-        f"# after creating the Secret {secrets} in namespace jembatan-{province}: its\n"
-        f"# JEMBATAN_NATS_{account_of(province)}_*_PASSWORD, {hub_leaf_url_var(province)},"
-        " AUTH_JWT_SECRET,\n# the NIK keys and the PostgreSQL passwords.\n",
+        f"# {province} on Kubernetes: `kubectl apply -f deploy/k8s/provinces/{province}.yaml`"
+        " after creating\n"
+        f"# in namespace jembatan-{province}:\n"
+        f"# - the Secret {secrets}: its JEMBATAN_NATS_{account_of(province)}_*_PASSWORD,\n"
+        f"#   {hub_leaf_url_var(province)}, the NIK keys and the PostgreSQL passwords;\n"
+        f"# - the ConfigMap {TRUST_CONFIG_MAP}, the public trust list every service reads:\n"
+        f"#     kubectl -n jembatan-{province} create configmap {TRUST_CONFIG_MAP}"
+        f" --from-file={TRUST_FILE}=deploy/{TRUST_FILE}\n"
+        f"# - the Secret {issuer_secret(province)}, {province}'s private key, for the"
+        f" {TOKEN_ISSUER} alone (none\n"
+        f"#   when {province}'s tokens come from its own OpenID Connect provider):\n"
+        f"#     kubectl -n jembatan-{province} create secret generic {issuer_secret(province)} \\\n"
+        f"#       --from-file={ISSUER_FILE}=deploy/{ISSUERS_DIR}/{province}.json\n",
         f"""apiVersion: v1
 kind: Namespace
 metadata:
@@ -902,13 +991,23 @@ spec:
     for service in PROVINCE_SERVICES:
         out.append(_k8s_postgres(province, service))
         out.append(_k8s_service(province, service))
+    out.append(render_token_issuer(province))
     return "".join(out)
+
+
+def render_hub_token_issuer() -> str:
+    """Kemnaker's token issuer, for `kubectl apply -k deploy/` (which sets the namespace)."""
+    return (
+        "# Rendered by deploy/nats/topology.py from its data; edit that file, then re-run it.\n"
+        + render_token_issuer(HUB_AGENCY, namespaced=False).removeprefix("---\n")
+    )
 
 
 def rendered() -> dict[Path, str]:
     files = {HERE / "hub.conf": render_hub()}
     files[HERE / "hub-cluster.conf"] = render_hub_cluster()
     files[HERE.parent / "compose.yaml"] = render_compose()
+    files[HERE.parent / "k8s" / f"{TOKEN_ISSUER}.yaml"] = render_hub_token_issuer()
     for province in PROVINCES:
         files[HERE.parent / "k8s" / "provinces" / f"{province}.yaml"] = render_province_k8s(
             province

@@ -59,7 +59,7 @@ def consumer_subjects() -> list[str]:
 READS_FROM = {
     "training": ("REGISTRATION",),
     "placement": ("TRAINING",),
-    "financing": ("PLACEMENT",),
+    "financing": ("PLACEMENT", "REGISTRATION"),
     "dashboard": ("REGISTRATION", "TRAINING", "PLACEMENT", "FINANCING"),
 }
 """The streams each service consumes from."""

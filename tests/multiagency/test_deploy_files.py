@@ -1,7 +1,9 @@
 """The committed deployment files: the nats-server configs are what the topology renders and
 nats-server accepts them; the compose file and the Kubernetes manifests parse, and their images,
 ports, databases, NATS users and mounted configs agree with the services' settings and the
-topology; the hub's cluster config forms a three-node JetStream cluster for real."""
+topology; the hub's cluster config forms a three-node JetStream cluster for real. Tokens: every
+service reads the one public trust list, no service is given a private key, and make-env.py
+gives each agency its own key, whose tokens speak for that agency alone."""
 
 from __future__ import annotations
 
@@ -11,12 +13,15 @@ import hashlib
 import json
 import os
 import re
+import stat
 import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 from urllib.request import urlopen
 
+import jwt
 import nats
 import nats.errors
 import pytest
@@ -27,11 +32,14 @@ from jembatan_contracts.limits import DEAD_LETTER_MAX_BYTES
 from jembatan_dashboard.config import DashboardSettings
 from jembatan_dashboard.service_layer.projections import PROJECTIONS
 from jembatan_financing.config import FinancingSettings
+from jembatan_kit.auth import TokenPolicy, read_token
 from jembatan_kit.broker import ensure_streams, nats_servers
 from jembatan_kit.consumer import dead_letter_bodies
+from jembatan_kit.issuers import LocalIssuer, issue_token
 from jembatan_kit.nats_server import NatsServerProcess, free_port, nats_server_binary
 from jembatan_kit.revocation import STREAM as REVOCATIONS
 from jembatan_kit.settings import ServiceSettings
+from jembatan_kit.trust import TrustList
 from jembatan_placement.config import PlacementSettings
 from jembatan_registration.config import RegistrationSettings
 from jembatan_training.config import TrainingSettings
@@ -261,7 +269,9 @@ def test_the_revocation_bucket_is_created_at_the_hub_and_read_there_by_every_pro
     for province in topology.PROVINCES:
         path = DEPLOY / "k8s" / "provinces" / f"{province}.yaml"
         for document in yaml.safe_load_all(path.read_text()):
-            if document["kind"] == "Deployment":
+            if (document["kind"], document["metadata"]["name"]) in (
+                ("Deployment", name) for name in topology.PROVINCE_SERVICES
+            ):
                 env = {e["name"]: e.get("value") for e in container(document)["env"]}
                 assert env["REVOCATIONS_JS_DOMAIN"] == topology.HUB_AGENCY, province
 
@@ -281,12 +291,9 @@ def test_collector_receives_otlp_http_and_forwards_to_jaeger(compose: dict[str, 
     assert "jaeger" in services
 
 
-def test_every_compose_variable_comes_from_make_env() -> None:
+def test_every_compose_variable_comes_from_make_env(made: Path) -> None:
     text = (DEPLOY / "compose.yaml").read_text()
-    written = subprocess.run(
-        ["python", str(DEPLOY / "make-env.py")], capture_output=True, text=True, check=True
-    ).stdout
-    given = {line.split("=", 1)[0] for line in written.splitlines()}
+    given = {line.split("=", 1)[0] for line in (made / ".env").read_text().splitlines()}
     assert set(re.findall(r"\$\{([A-Z0-9_]+)", text)) == given
     assert not re.search(r"(?i)password: [^$\s]", text), "a password is written in the file"
 
@@ -442,6 +449,309 @@ def test_each_province_on_kubernetes_runs_its_leaf_server_and_services(province:
         db_env = {e["name"]: e for e in db["env"]}
         assert db_env["POSTGRES_DB"]["value"] == database.path.lstrip("/")
         assert ("Service", name) in found and ("Service", database.hostname) in found
+
+
+# --- tokens: each agency's own key, one public trust list ------------------------------------
+
+MADE_BY_MAKE_ENV = (".env", topology.ISSUERS_DIR, topology.TRUST_FILE)
+"""What deploy/make-env.py writes into deploy/ (deploy/.gitignore keeps it out of git)."""
+ISSUER_SECRETS = {topology.issuer_secret(agency) for agency in AGENCIES}
+
+
+def make_env(folder: Path, *options: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, str(DEPLOY / "make-env.py"), str(folder), *options],
+        capture_output=True,
+        text=True,
+    )
+
+
+@pytest.fixture(scope="module")
+def made(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A folder deploy/make-env.py wrote into."""
+    folder = tmp_path_factory.mktemp("deploy-env")
+    result = make_env(folder)
+    assert result.returncode == 0, result.stderr
+    return folder
+
+
+def mode_of(path: Path) -> int:
+    return stat.S_IMODE(path.stat().st_mode)
+
+
+def files_of(folder: Path) -> dict[str, bytes]:
+    return {
+        str(path.relative_to(folder)): path.read_bytes()
+        for path in sorted(folder.rglob("*"))
+        if path.is_file()
+    }
+
+
+POLICY = TokenPolicy(agencies=frozenset(AGENCIES))
+
+
+def issuer_in(folder: Path, agency: str) -> LocalIssuer:
+    return LocalIssuer.load(folder / topology.ISSUERS_DIR / f"{agency}.json")
+
+
+def refusal(trust: TrustList, token: str) -> str:
+    """Why `trust` refuses `token` (the reason a 401 names, or the error's kind)."""
+    with pytest.raises(jwt.InvalidTokenError) as refused:
+        read_token(trust, token, POLICY)
+    return getattr(refused.value, "reason", type(refused.value).__name__)
+
+
+def test_no_shared_token_secret_anywhere_in_deploy() -> None:
+    """Tokens are checked against public keys only: nothing in deploy/ hands a service the
+    shared secret it once signed and checked every agency's tokens with."""
+    for path in sorted(DEPLOY.rglob("*")):
+        parts = path.relative_to(DEPLOY).parts
+        if path.is_dir() or parts[0] in MADE_BY_MAKE_ENV or "__pycache__" in parts:
+            continue
+        text = path.read_text(errors="replace")
+        assert "AUTH_JWT_SECRET" not in text, path.relative_to(DEPLOY)
+        assert not re.search(r"(?i)jwt.?secret", text), path.relative_to(DEPLOY)
+
+
+def test_every_compose_service_reads_the_trust_list_make_env_writes(
+    compose: dict[str, Any],
+) -> None:
+    for agency in AGENCIES:
+        for name in topology.services_of(agency):
+            container = compose["services"][topology.service_host(agency, name)]
+            path = container["environment"]["AUTH_TRUST_FILE"]
+            [mount] = [v for v in container["volumes"] if v["target"] == path]
+            assert mount["type"] == "bind" and mount["read_only"] is True, f"{agency} {name}"
+            assert mount["bind"]["create_host_path"] is False, "a missing list stops compose"
+            assert (DEPLOY / mount["source"]).resolve() == DEPLOY / topology.TRUST_FILE
+            assert [v["source"] for v in container["volumes"]] == [mount["source"]]
+
+
+def test_no_compose_container_is_given_a_private_key(compose: dict[str, Any]) -> None:
+    """The keys make-env.py keeps in deploy/issuers/ stay on the machine, for `jembatan
+    token`: no container mounts them, nor a folder holding them."""
+    issuers = DEPLOY / topology.ISSUERS_DIR
+    assert "secrets" not in compose
+    for name, container in compose["services"].items():
+        assert "secrets" not in container, name
+        for volume in container.get("volumes", []):
+            source = volume["source"] if isinstance(volume, dict) else volume.split(":")[0]
+            if not source.startswith("."):
+                continue  # a named volume
+            path = (DEPLOY / source).resolve()
+            assert not path.is_relative_to(issuers), f"{name} mounts {source}"
+            assert not issuers.is_relative_to(path), f"{name} mounts {source}, issuers and all"
+        assert not any("ISSUER" in key for key in container.get("environment", {})), name
+
+
+def agencies_on_kubernetes() -> list[tuple[str, str, list[dict[str, Any]]]]:
+    """Each agency's namespace and the objects applied there: the hub's kustomization,
+    each province's file."""
+    kustomization = yaml.safe_load((DEPLOY / "kustomization.yaml").read_text())
+    hub = [
+        document
+        for resource in kustomization["resources"]
+        for document in yaml.safe_load_all((DEPLOY / resource).read_text())
+    ]
+    found = [(topology.HUB_AGENCY, kustomization["namespace"], hub)]
+    for province in topology.PROVINCES:
+        path = DEPLOY / "k8s" / "provinces" / f"{province}.yaml"
+        documents = list(yaml.safe_load_all(path.read_text()))
+        found.append((province, f"jembatan-{province}", documents))
+    return found
+
+
+def pod_of(workload: dict[str, Any]) -> dict[str, Any]:
+    pod: dict[str, Any] = workload["spec"]["template"]["spec"]
+    return pod
+
+
+def secrets_used(pod: dict[str, Any]) -> set[str]:
+    """Every Secret a pod reads: as volumes, projected, whole into the environment, or a key."""
+    used = set()
+    for volume in pod.get("volumes", []):
+        if "secret" in volume:
+            used.add(volume["secret"]["secretName"])
+        for source in volume.get("projected", {}).get("sources", []):
+            if "secret" in source:
+                used.add(source["secret"]["name"])
+    for container in pod["containers"] + pod.get("initContainers", []):
+        used |= {e["secretRef"]["name"] for e in container.get("envFrom", []) if "secretRef" in e}
+        used |= {
+            e["valueFrom"]["secretKeyRef"]["name"]
+            for e in container.get("env", [])
+            if "secretKeyRef" in e.get("valueFrom", {})
+        }
+    return used
+
+
+def test_every_kubernetes_service_reads_the_trust_list_config_map() -> None:
+    for agency, namespace, documents in agencies_on_kubernetes():
+        deployments = {d["metadata"]["name"]: d for d in documents if d["kind"] == "Deployment"}
+        for name in topology.services_of(agency):
+            pod = pod_of(deployments[name])
+            [service] = pod["containers"]
+            env = {e["name"]: e for e in service["env"]}
+            path = Path(env["AUTH_TRUST_FILE"]["value"])
+            [mount] = [m for m in service["volumeMounts"] if Path(m["mountPath"]) == path.parent]
+            assert mount["readOnly"] is True, f"{namespace} {name}"
+            [volume] = [v for v in pod["volumes"] if v["name"] == mount["name"]]
+            assert volume["configMap"]["name"] == topology.TRUST_CONFIG_MAP
+            assert path.name == topology.TRUST_FILE, "the ConfigMap's key, as created"
+    creating = f"create configmap {topology.TRUST_CONFIG_MAP} --from-file={topology.TRUST_FILE}="
+    assert creating in (DEPLOY / "kustomization.yaml").read_text()
+    for province in topology.PROVINCES:
+        assert creating in (DEPLOY / "k8s" / "provinces" / f"{province}.yaml").read_text()
+
+
+def test_on_kubernetes_only_the_agencys_token_issuer_gets_its_private_key() -> None:
+    """Each agency's key is a Secret of its own namespace, read by its token-issuer alone:
+    never by a service, never by the nats-server (which takes its Secret whole into its
+    environment), never in another agency's namespace."""
+    for agency, namespace, documents in agencies_on_kubernetes():
+        workloads = [d for d in documents if "template" in d.get("spec", {})]
+        assert all(d["metadata"].get("namespace", namespace) == namespace for d in workloads)
+        issuers = [d for d in workloads if d["metadata"]["name"] == topology.TOKEN_ISSUER]
+        assert [d["kind"] for d in issuers] == ["Deployment"], namespace
+        for workload in workloads:
+            used = secrets_used(pod_of(workload))
+            if workload["metadata"]["name"] != topology.TOKEN_ISSUER:
+                assert not used & ISSUER_SECRETS, f"{namespace} {workload['metadata']['name']}"
+                assert not any("issuer" in secret for secret in used), used
+        [issuer] = issuers
+        assert issuer["spec"]["replicas"] == 0, "it runs only while tokens are being issued"
+        pod = pod_of(issuer)
+        assert secrets_used(pod) == {topology.issuer_secret(agency)}
+        assert pod["automountServiceAccountToken"] is False
+        [tool] = pod["containers"]
+        assert "ports" not in tool, "it serves nothing"
+        [mount] = tool["volumeMounts"]
+        assert mount["readOnly"] is True
+        env = {e["name"]: e["value"] for e in tool["env"]}
+        assert env == {"JEMBATAN_ISSUER_FILE": f"{mount['mountPath']}/{topology.ISSUER_FILE}"}, (
+            "where `jembatan token` finds the key (the Secret's key, as created)"
+        )
+        creating = f"secret generic {topology.issuer_secret(agency)}"
+        documented = (
+            DEPLOY / "kustomization.yaml"
+            if agency == topology.HUB_AGENCY
+            else DEPLOY / "k8s" / "provinces" / f"{agency}.yaml"
+        ).read_text()
+        assert creating in documented
+        assert f"--from-file={topology.ISSUER_FILE}=deploy/issuers/{agency}.json" in documented
+
+
+def test_make_env_gives_each_agency_its_own_key_and_one_public_trust_list(made: Path) -> None:
+    folder = made / topology.ISSUERS_DIR
+    assert sorted(path.name for path in folder.iterdir()) == sorted(f"{a}.json" for a in AGENCIES)
+    assert mode_of(folder) == 0o700
+    for agency in AGENCIES:
+        assert mode_of(folder / f"{agency}.json") == 0o600, agency
+    assert mode_of(made / ".env") == 0o600
+    document = json.loads((made / topology.TRUST_FILE).read_text())
+    keys = [key for entry in document["issuers"] for key in entry["jwks"]["keys"]]
+    assert len(keys) == len(AGENCIES) and not any("d" in key for key in keys), "public halves"
+    trust = TrustList.load(made / topology.TRUST_FILE)
+    assert trust.agencies == set(AGENCIES)
+    for agency in AGENCIES:
+        issuer = issuer_in(made, agency)
+        caller = read_token(trust, issue_token(issuer, f"officer-{agency}", []), POLICY)
+        assert (caller.agency, caller.user) == (agency, f"officer-{agency}")
+
+
+def test_a_token_signed_with_kaltims_key_cannot_speak_for_kemnaker(made: Path) -> None:
+    """However it names itself: as kaltim's token claiming Kemnaker, as Kemnaker's token with
+    kaltim's key id, or as Kemnaker's with Kemnaker's key id."""
+    trust = TrustList.load(made / topology.TRUST_FILE)
+    kaltim, kemnaker = issuer_in(made, "kaltim"), issuer_in(made, topology.HUB_AGENCY)
+    claims_kemnaker = LocalIssuer(kaltim.issuer, topology.HUB_AGENCY, kaltim.key)
+    assert refusal(trust, issue_token(claims_kemnaker, "x", [])) == "agency_not_issuers"
+    as_kemnaker = LocalIssuer(kemnaker.issuer, topology.HUB_AGENCY, kaltim.key)
+    assert refusal(trust, issue_token(as_kemnaker, "x", [])) == "unknown_key"
+    key_id = {**kaltim.key, "kid": kemnaker.kid}
+    named_as_kemnakers_key = LocalIssuer(kemnaker.issuer, topology.HUB_AGENCY, key_id)
+    assert refusal(trust, issue_token(named_as_kemnakers_key, "x", [])) in {
+        "bad_signature",
+        "InvalidSignatureError",
+    }
+
+
+def test_jembatan_token_signs_with_the_issuer_file_the_token_issuer_is_given(
+    made: Path,
+) -> None:
+    """The issuer tooling: `jembatan token` with JEMBATAN_ISSUER_FILE, as the token-issuer
+    runs it, makes a token the services' trust list accepts for that agency only."""
+    env = dict(os.environ, JEMBATAN_ISSUER_FILE=str(made / topology.ISSUERS_DIR / "kaltim.json"))
+    jembatan = str(Path(sys.executable).parent / "jembatan")
+    command = [jembatan, "token", "--user", "officer-1", "--agency"]
+    issued = subprocess.run([*command, "kaltim"], env=env, capture_output=True, text=True)
+    assert issued.returncode == 0, issued.stderr
+    caller = read_token(TrustList.load(made / topology.TRUST_FILE), issued.stdout.strip(), POLICY)
+    assert (caller.agency, caller.user) == ("kaltim", "officer-1")
+    other = subprocess.run([*command, "kemnaker"], env=env, capture_output=True, text=True)
+    assert other.returncode == 1 and not other.stdout
+    assert "signs for agency kaltim, not kemnaker" in other.stderr
+
+
+def test_make_env_run_again_keeps_every_password_and_key(tmp_path: Path) -> None:
+    assert make_env(tmp_path).returncode == 0
+    before = files_of(tmp_path)
+    again = make_env(tmp_path)
+    assert again.returncode == 0, again.stderr
+    assert files_of(tmp_path) == before
+
+
+def test_a_rotated_key_is_listed_beside_the_old_one_until_it_is_retired(tmp_path: Path) -> None:
+    assert make_env(tmp_path).returncode == 0
+    trust_file = tmp_path / topology.TRUST_FILE
+    old = issuer_in(tmp_path, "kaltim")
+    old_token = issue_token(old, "officer", [])
+    others = {a: issuer_in(tmp_path, a).kid for a in AGENCIES if a != "kaltim"}
+
+    rotated = make_env(tmp_path, "--rotate", "kaltim")
+    assert rotated.returncode == 0, rotated.stderr
+    new = issuer_in(tmp_path, "kaltim")
+    assert (new.issuer, new.agency) == (old.issuer, old.agency) and new.kid != old.kid
+    assert mode_of(tmp_path / topology.ISSUERS_DIR / "kaltim.json") == 0o600
+    [entry] = [e for e in json.loads(trust_file.read_text())["issuers"] if e["agency"] == "kaltim"]
+    assert [key["kid"] for key in entry["jwks"]["keys"]] == [new.kid, old.kid], "two, one issuer"
+    trust = TrustList.load(trust_file)
+    for token in (old_token, issue_token(new, "officer", [])):
+        assert read_token(trust, token, POLICY).agency == "kaltim"
+    assert {a: issuer_in(tmp_path, a).kid for a in others} == others
+
+    retired = make_env(tmp_path, "--retire", "kaltim")
+    assert retired.returncode == 0, retired.stderr
+    trust = TrustList.load(trust_file)
+    assert refusal(trust, old_token) == "unknown_key"
+    assert read_token(trust, issue_token(new, "officer", []), POLICY).agency == "kaltim"
+
+
+def test_an_agency_with_its_own_provider_gets_no_key_and_keeps_its_entry(
+    tmp_path: Path,
+) -> None:
+    provider = {
+        "issuer": "https://sso.kaltimprov.example/realms/disnakertrans",
+        "agency": "kaltim",
+        "jwks_uri": "https://sso.kaltimprov.example/realms/disnakertrans/certs",
+        "audience": "jembatan-kaltim",
+        "algorithms": ["RS256"],
+        "roles_claim": "realm_access.roles",
+    }
+    trust_file = tmp_path / topology.TRUST_FILE
+    trust_file.write_text(json.dumps({"issuers": [provider]}))
+    result = make_env(tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert not (tmp_path / topology.ISSUERS_DIR / "kaltim.json").exists()
+    document = json.loads(trust_file.read_text())
+    assert provider in document["issuers"]
+    assert TrustList.load(trust_file).agencies == set(AGENCIES)
+
+    before = files_of(tmp_path)
+    refused = make_env(tmp_path, "--rotate", "kaltim")
+    assert refused.returncode == 1
+    assert "its keys rotate there" in refused.stderr
+    assert files_of(tmp_path) == before, "nothing written"
 
 
 # --- the hub cluster, for real ---------------------------------------------------------------

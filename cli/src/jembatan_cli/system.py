@@ -248,6 +248,8 @@ class LocalSystem:
     nats_port: int = DEFAULT_NATS_PORT
     ports: dict[str, int] = field(default_factory=lambda: dict(DEFAULT_PORTS))
     extra_env: dict[str, str] = field(default_factory=dict)
+    service_env: dict[str, dict[str, str]] = field(default_factory=dict)
+    """Settings of one service only, over `extra_env` (e.g. each its own PostgreSQL database)."""
     services: dict[str, ServiceProcess] = field(default_factory=dict)
     nats: NatsServerProcess | None = None
     names: tuple[str, ...] = SERVICES
@@ -309,7 +311,7 @@ class LocalSystem:
         try:
             _in_own_loop(self._ensure_streams)
             for name in self.names:
-                self.services[name] = self._spawn(name, self.logs)
+                self.services[name] = self.spawn(name)
             self.wait_healthy(timeout_s)
         except BaseException:
             self.stop()
@@ -421,7 +423,7 @@ class LocalSystem:
                 return
             pid = self.nats.process.pid if self.nats.process else "?"
         else:
-            self.services[name] = self._spawn(name, self.logs)
+            self.services[name] = self.spawn(name)
             pid = self.services[name].process.pid
         self._record(f"restarted {name} (pid {pid})")
 
@@ -447,15 +449,21 @@ class LocalSystem:
         if report:
             self.report(message)
 
-    def _spawn(self, name: str, logs: Path) -> ServiceProcess:
-        env = {
+    def spawn(
+        self, name: str, *, port: int | None = None, env: dict[str, str] | None = None
+    ) -> ServiceProcess:
+        """Start one process of service `name` with the system's settings, on its port or on
+        `port` (a second replica), with `env` over its settings. It is not added to
+        `services`: the caller decides what it is."""
+        port = self.ports[name] if port is None else port
+        environment = {
             **os.environ,
             "SERVICE_NAME": name,
             "DATABASE_URL": f"sqlite+aiosqlite:///{self.data_dir / f'{name}.db'}",
             "NATS_URL": self.nats_url_of(name),
             "ENSURE_STREAMS": "own",
             "HTTP_HOST": "127.0.0.1",
-            "HTTP_PORT": str(self.ports[name]),
+            "HTTP_PORT": str(port),
             "CLOCK_ADJUSTABLE": "true",
             # A moved clock stays moved when the service is restarted.
             "CLOCK_STATE_FILE": str(self.data_dir / f"{name}-clock.json"),
@@ -464,17 +472,19 @@ class LocalSystem:
             "AUTH_TRUST_FILE": str(self.data_dir / TRUST_FILE),
             # Where the dashboard links each service's API docs.
             "SERVICE_URLS": json.dumps(
-                {other: f"http://127.0.0.1:{port}" for other, port in self.ports.items()}
+                {other: f"http://127.0.0.1:{at}" for other, at in self.ports.items()}
             ),
             **self.extra_env,
+            **self.service_env.get(name, {}),
+            **(env or {}),
         }
-        log_file = logs / f"{name}.log"
+        log_file = self.logs / f"{name}.log"
         executable = Path(sys.executable).parent / f"jembatan-{name}"
         with log_file.open("ab") as log:
             process = subprocess.Popen(
-                [str(executable)], env=env, stdout=log, stderr=subprocess.STDOUT
+                [str(executable)], env=environment, stdout=log, stderr=subprocess.STDOUT
             )
-        return ServiceProcess(name, self.ports[name], process, log_file)
+        return ServiceProcess(name, port, process, log_file)
 
     def wait_healthy(self, timeout_s: float) -> None:
         """Wait until each service answers on its port and is connected to NATS (a service

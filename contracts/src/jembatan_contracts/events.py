@@ -7,7 +7,7 @@ from datetime import date
 from enum import StrEnum
 from typing import ClassVar
 
-from pydantic import Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from .envelope import Event
 from .limits import (
@@ -313,23 +313,44 @@ class RepaymentScheduleFixed(Event):
 
 
 class RepaymentDue(Event):
+    """An instalment fell due. Since 1.1.0 it carries the instalment's scheduled amount too, so
+    a consumer knows what was due even when part of it was paid before the announcement."""
+
     name: ClassVar[str] = "RepaymentDue"
     subject_suffix: ClassVar[str] = "financing.repayment.due.v1"
-    version: ClassVar[str] = "1.0.0"
+    version: ClassVar[str] = "1.1.0"
 
     loan_id: uuid.UUID
     candidate_id: uuid.UUID
     instalment_number: int = Field(gt=0)
     due_date: date
+    amount_idr: int = Field(
+        gt=0, description="What was still owed on the instalment when it was announced."
+    )
+    scheduled_amount_idr: int | None = Field(
+        default=None,
+        gt=0,
+        description="The instalment's scheduled amount, whatever was paid of it before. "
+        "Since 1.1.0; absent from earlier events.",
+    )
+
+
+class InstalmentAllocation(BaseModel):
+    """What one payment paid of one instalment."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    instalment_number: int = Field(gt=0)
     amount_idr: int = Field(gt=0)
 
 
 class PaymentRecorded(Event):
-    """The participant's own transfer was recorded against their loan."""
+    """The participant's own transfer was recorded against their loan. Since 1.1.0 it says how
+    much went to each instalment (`allocations`)."""
 
     name: ClassVar[str] = "PaymentRecorded"
     subject_suffix: ClassVar[str] = "financing.payment.recorded.v1"
-    version: ClassVar[str] = "1.0.0"
+    version: ClassVar[str] = "1.1.0"
 
     loan_id: uuid.UUID
     candidate_id: uuid.UUID
@@ -341,6 +362,13 @@ class PaymentRecorded(Event):
         description="The instalments this payment went to, oldest first; empty if all credit.",
     )
     balance_idr: int = Field(ge=0, description="What the participant still owes afterwards.")
+    allocations: list[InstalmentAllocation] | None = Field(
+        default=None,
+        max_length=INSTALMENTS_MAX_ITEMS,
+        description="How much of the payment went to each instalment, oldest first (the "
+        "instalments of `instalment_numbers`); empty if all credit. Since 1.1.0; absent from "
+        "earlier events.",
+    )
 
 
 class LoanSettled(Event):
@@ -371,6 +399,58 @@ class LoanRestructured(Event):
     balance_idr: int = Field(gt=0)
 
 
+class ScheduleNeedsDecision(Event):
+    """The participant departed, but no repayment schedule meets the rules: even the longest one
+    within the contract asks more a month than the share of the wage an instalment may take.
+    Nothing falls due until an operator decides: a schedule within the contract, a subsidy, or
+    a write-off by the funder (at least `shortfall_idr` of the two)."""
+
+    name: ClassVar[str] = "ScheduleNeedsDecision"
+    subject_suffix: ClassVar[str] = "financing.loan.schedule-needs-decision.v1"
+    version: ClassVar[str] = "1.0.0"
+
+    loan_id: uuid.UUID
+    candidate_id: uuid.UUID
+    reason: RuleName = Field(description="The rule no schedule meets.")
+    departure_date: date
+    contract_months: int = Field(gt=0)
+    monthly_wage_jpy: int = Field(gt=0)
+    owed_idr: int = Field(gt=0, description="Charges less subsidies and write-offs.")
+    instalment_cap_idr: int = Field(ge=0, description="The largest instalment the wage allows.")
+    share_of_wage_percent: int = Field(ge=0, le=100)
+    instalments_within_contract: int = Field(
+        ge=0, description="Monthly instalments from the 3rd month to the contract's end."
+    )
+    smallest_instalment_idr: int = Field(
+        ge=0, description="The largest instalment of the longest schedule within the contract."
+    )
+    shortfall_idr: int = Field(
+        gt=0, description="What a subsidy or write-off must take off for that schedule to fit."
+    )
+
+
+class WriteOffReason(StrEnum):
+    UNAFFORDABLE_SCHEDULE = "unaffordable_schedule"
+    """No schedule within the contract fits the wage; the funder takes the loss."""
+    NEVER_DEPARTED = "never_departed"
+    """The candidate withdrew before departing; by default nothing is asked of them."""
+
+
+class LoanWrittenOff(Event):
+    """The funder wrote off what the participant owed, in part or in full: the funder's loss."""
+
+    name: ClassVar[str] = "LoanWrittenOff"
+    subject_suffix: ClassVar[str] = "financing.loan.written-off.v1"
+    version: ClassVar[str] = "1.0.0"
+
+    loan_id: uuid.UUID
+    candidate_id: uuid.UUID
+    reason: WriteOffReason
+    written_off_on: date
+    written_off_idr: int = Field(gt=0, description="The funder's loss by this write-off.")
+    balance_idr: int = Field(ge=0, description="What the participant still owes afterwards.")
+
+
 CATALOGUE: tuple[type[Event], ...] = (
     CandidateRegistered,
     CandidateWithdrawn,
@@ -392,4 +472,6 @@ CATALOGUE: tuple[type[Event], ...] = (
     PaymentRecorded,
     LoanSettled,
     LoanRestructured,
+    ScheduleNeedsDecision,
+    LoanWrittenOff,
 )

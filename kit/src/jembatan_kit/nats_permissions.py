@@ -68,6 +68,7 @@ CONSUMERS: dict[str, tuple[Consumes, ...]] = {
         Consumes("financing-candidate-placed", CandidatePlaced),
         Consumes("financing-departed", Departed),
         Consumes("financing-early-returned", EarlyReturned),
+        Consumes("financing-candidate-withdrawn", CandidateWithdrawn),
     ),
     "dashboard": (
         Consumes("dashboard-candidate-registered", CandidateRegistered),

@@ -9,14 +9,27 @@ from financing_test_support import FinancingHarness, departed, placed
 from opentelemetry import propagate
 from sqlalchemy import func, select
 
-from jembatan_contracts import Event, RepaymentDue, RepaymentScheduleFixed, Track
+from jembatan_contracts import (
+    EarlyReturned,
+    EarlyReturnReason,
+    Event,
+    RepaymentDue,
+    RepaymentScheduleFixed,
+    Track,
+)
 from jembatan_financing.adapters.orm import instalments
 from jembatan_financing.adapters.repository import SqlFinancingRepository
 from jembatan_financing.bootstrap import MIGRATIONS
 from jembatan_financing.config import FinancingSettings
-from jembatan_financing.domain.model import add_months, event_id_for
+from jembatan_financing.domain.commands import RecordPayment
+from jembatan_financing.domain.model import add_months, event_id_for, loan_id_for
 from jembatan_financing.entrypoints.scheduler import sweep_due_instalments
-from jembatan_financing.service_layer.handlers import fix_schedules, open_loans
+from jembatan_financing.service_layer.handlers import (
+    fix_schedules,
+    open_loans,
+    pause_for_early_returns,
+    record_payments,
+)
 from jembatan_kit.clock import AdjustableClock
 from jembatan_kit.db import create_engine, create_session_factory
 from jembatan_kit.messaging_tables import outbox_table
@@ -128,6 +141,76 @@ async def test_concurrent_sweeps_claim_each_instalment_exactly_once(database_url
     finally:
         for engine in engines:
             await engine.dispose()
+
+
+async def test_an_instalment_paid_or_paused_after_the_sweep_read_it_is_not_announced(
+    postgres_url: str,
+) -> None:
+    """The sweep reads the due instalments, then a payment of one and an early return of
+    another loan commit, then the sweep claims what it read: the claiming statement itself finds
+    the one paid and the other's loan no longer repaying, and announces neither. (On SQLite
+    nothing comes between: one writing transaction runs at a time.)"""
+    await asyncio.to_thread(upgrade_to_head, MIGRATIONS, postgres_url)
+    settings = FinancingSettings()
+    terms = settings.loan_terms()
+    clock = AdjustableClock()
+    engine = create_engine(postgres_url)
+    sessions = create_session_factory(engine)
+    try:
+        departure = add_months(clock.today(), -3)  # the first instalment is due today
+        paid, returned, untouched = (placed(Track.TITP, contract_months=36) for _ in range(3))
+        async with sessions() as session, session.begin():
+            repo = SqlFinancingRepository(session)
+            await open_loans(
+                [paid, returned, untouched],
+                repo,
+                terms=terms,
+                clock=clock,
+                default_funder=settings.default_funder,
+            )
+            await fix_schedules(
+                [departed(p, departure) for p in (paid, returned, untouched)],
+                repo,
+                terms=terms,
+                clock=clock,
+            )
+
+        async with sessions() as sweeping, sweeping.begin():
+            sweep = SqlFinancingRepository(sweeping)
+            due = await sweep.due_instalments(clock.today(), limit=10)
+            assert len(due) == 3
+
+            async with sessions() as meanwhile, meanwhile.begin():
+                repo = SqlFinancingRepository(meanwhile)
+                [first] = [d for d in due if d.loan_id == loan_id_for(paid.placement_id)]
+                payment = RecordPayment(
+                    first.loan_id, "TRF-1", clock.today(), first.amount_idr, "own_transfer"
+                )
+                await record_payments([payment], repo, clock)
+                back = EarlyReturned(
+                    agency=returned.agency,
+                    journey_id=returned.journey_id,
+                    placement_id=returned.placement_id,
+                    candidate_id=returned.candidate_id,
+                    return_date=clock.today(),
+                    reason=EarlyReturnReason.EMPLOYER_FAILURE,
+                    months_worked=3,
+                )
+                await pause_for_early_returns([back], repo, clock=clock)
+
+            for instalment in due:
+                instalment.announce(clock.now())
+            await sweep.save()
+
+        async with sessions() as session:
+            staged = await session.execute(
+                select(outbox_table.c.journey_id).where(
+                    outbox_table.c.event_type == RepaymentDue.name
+                )
+            )
+            assert list(staged.scalars()) == [untouched.journey_id]
+    finally:
+        await engine.dispose()
 
 
 async def _count(

@@ -9,10 +9,13 @@ from financing_test_support import FinancingHarness, api_client, departed, place
 from sqlalchemy import func, select
 
 from jembatan_contracts import (
+    CandidateWithdrawn,
     Event,
     LoanOpened,
+    LoanWrittenOff,
     RepaymentScheduleFixed,
     Track,
+    WithdrawalReason,
 )
 from jembatan_financing.adapters.orm import cost_items, instalments, loans
 
@@ -131,3 +134,46 @@ async def test_the_api_shows_the_itemised_costs_and_the_schedule(harness: Financ
 
 async def _has_messages(harness: FinancingHarness, event_type: type[Event], count: int) -> bool:
     return len(await harness.financing_messages(event_type)) >= count
+
+
+async def test_a_withdrawn_candidate_who_never_departed_owes_nothing(
+    harness: FinancingHarness,
+) -> None:
+    """CandidateWithdrawn, published by registration, closes the loan of a candidate who has not
+    departed; the funder's loss is on the loan and announced."""
+    runtime = await harness.start()
+    placement = placed(Track.TITP, contract_months=36)
+    await harness.publish(placement)
+    await harness.eventually(lambda: _has_messages(harness, LoanOpened, 1))
+    await harness.publish(
+        CandidateWithdrawn(
+            agency=placement.agency,
+            journey_id=placement.journey_id,
+            candidate_id=placement.candidate_id,
+            reason=WithdrawalReason.FAMILY,
+            withdrawn_on=date(2026, 12, 1),
+        )
+    )
+    await harness.eventually(lambda: _has_messages(harness, LoanWrittenOff, 1))
+
+    [message] = await harness.financing_messages(LoanWrittenOff)
+    loss = LoanWrittenOff.model_validate_json(message.data or b"")
+    assert (loss.reason, loss.written_off_idr, loss.balance_idr) == (
+        "never_departed",
+        12_500_000,
+        0,
+    )
+    async with api_client(runtime) as client:
+        [loan] = (
+            await client.get("/loans", params={"candidate_id": str(placement.candidate_id)})
+        ).json()
+        details = (await client.get(f"/loans/{loan['loan_id']}")).json()
+    assert (details["status"], details["closed_on"], details["balance_idr"]) == (
+        "closed",
+        "2026-12-01",
+        0,
+    )
+    assert details["written_off_idr"] == 12_500_000
+    assert details["write_offs"] == [
+        {"amount_idr": 12_500_000, "reason": "never_departed", "written_off_on": "2026-12-01"}
+    ]

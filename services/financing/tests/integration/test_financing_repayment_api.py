@@ -57,7 +57,9 @@ async def test_guards_payments_arrears_settlement_and_statement(harness: Financi
         )
         assert subsidy.status_code == 201, subsidy.text
         assert subsidy.json()["owed_idr"] == 28_000_000
-        early = await client.post(f"/loans/{loan_id}/payments", json=_payment("T0", 1))
+        early = await client.post(
+            f"/loans/{loan_id}/payments", json=_payment("T0", 1, clock.today())
+        )
         assert early.status_code == 409
 
         departure = clock.today()
@@ -90,12 +92,16 @@ async def test_guards_payments_arrears_settlement_and_statement(harness: Financi
 
         deduction = await client.post(
             f"/loans/{loan_id}/payments",
-            json={**_payment("T1", 2_800_000), "channel": "salary_deduction"},
+            json={**_payment("T1", 2_800_000, clock.today()), "channel": "salary_deduction"},
         )
         assert deduction.status_code == 422
         assert deduction.json()["error"] == "no_salary_deduction"
-        first = await client.post(f"/loans/{loan_id}/payments", json=_payment("T1", 2_800_000))
-        again = await client.post(f"/loans/{loan_id}/payments", json=_payment("T1", 2_800_000))
+        first = await client.post(
+            f"/loans/{loan_id}/payments", json=_payment("T1", 2_800_000, clock.today())
+        )
+        again = await client.post(
+            f"/loans/{loan_id}/payments", json=_payment("T1", 2_800_000, clock.today())
+        )
         assert (first.status_code, again.status_code) == (201, 200)
         assert again.json() == first.json()
         assert first.json()["instalment_numbers"] == [1]
@@ -103,20 +109,25 @@ async def test_guards_payments_arrears_settlement_and_statement(harness: Financi
         assert loan["paid_idr"] == 2_800_000
         assert loan["schedule"][0]["paid_idr"] == 2_800_000
 
-        rest = await client.post(f"/loans/{loan_id}/payments", json=_payment("T2", 26_000_000))
+        rest = await client.post(
+            f"/loans/{loan_id}/payments", json=_payment("T2", 26_000_000, clock.today())
+        )
         assert rest.json()["instalment_numbers"] == list(range(2, 11))
         await harness.eventually(lambda: _has(harness, LoanSettled, 1))
         [settled_message] = await harness.financing_messages(LoanSettled)
         settled = LoanSettled.model_validate_json(settled_message.data or b"")
         assert (settled.paid_idr, settled.refund_due_idr) == (28_800_000, 800_000)
         assert len(await harness.financing_messages(PaymentRecorded)) == 2
-        after = await client.post(f"/loans/{loan_id}/payments", json=_payment("T3", 1))
+        after = await client.post(
+            f"/loans/{loan_id}/payments", json=_payment("T3", 1, clock.today())
+        )
         assert after.json()["error"] == "loan_settled"
 
         statement = (await client.get(f"/loans/{loan_id}/statement")).json()
         assert statement["totals"] == {
             "charges_idr": 30_000_000,
             "subsidies_idr": 2_000_000,
+            "written_off_idr": 0,
             "owed_idr": 28_000_000,
             "paid_idr": 28_800_000,
             "balance_idr": 0,
@@ -196,8 +207,8 @@ async def test_an_early_return_pauses_and_a_restructuring_reschedules(
     assert (due.instalment_number, due.due_date, due.amount_idr) == (13, first_due, 2_500_000)
 
 
-def _payment(reference: str, amount_idr: int) -> dict[str, object]:
-    return {"reference": reference, "paid_on": "2027-06-01", "amount_idr": amount_idr}
+def _payment(reference: str, amount_idr: int, paid_on: date) -> dict[str, object]:
+    return {"reference": reference, "paid_on": str(paid_on), "amount_idr": amount_idr}
 
 
 async def _loan_of(client: httpx.AsyncClient, harness: FinancingHarness, candidate: str) -> str:

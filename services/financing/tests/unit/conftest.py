@@ -12,7 +12,7 @@ import pytest
 
 from jembatan_contracts import Event
 from jembatan_financing.adapters.repository import FinancingRepository, WriteConflicts
-from jembatan_financing.domain.loan import DueInstalment, Funder, Loan
+from jembatan_financing.domain.loan import DueInstalment, Funder, Loan, Withdrawal
 from jembatan_financing.domain.model import LoanStatus, instalment_id_for
 
 NOW = datetime(2026, 11, 2, 3, 0, tzinfo=UTC)
@@ -40,10 +40,12 @@ class FakeRepository(FinancingRepository):
         self.loans: dict[uuid.UUID, Loan] = {}
         self.funders: dict[uuid.UUID, Funder] = {}
         self.announced: dict[uuid.UUID, datetime] = {}
+        self.withdrawn: dict[uuid.UUID, Withdrawal] = {}
         self.outbox: list[Event] = []
         self.saves = 0
         self._handed: dict[uuid.UUID, Loan] = {}
         self._new_funders: list[Funder] = []
+        self._new_withdrawals: list[Withdrawal] = []
         self._due: list[DueInstalment] = []
         self._meanwhile: set[uuid.UUID] = set()
 
@@ -75,6 +77,23 @@ class FakeRepository(FinancingRepository):
             for loan in self.loans.values()
             if loan.placement_id in placement_ids
         }
+
+    async def of_candidates(
+        self, candidate_ids: Collection[uuid.UUID]
+    ) -> dict[uuid.UUID, list[Loan]]:
+        found: dict[uuid.UUID, list[Loan]] = {}
+        for loan in self.loans.values():
+            if loan.candidate_id in candidate_ids:
+                found.setdefault(loan.candidate_id, []).append(self._hand_out(loan, False))
+        return found
+
+    async def withdrawals(
+        self, candidate_ids: Collection[uuid.UUID]
+    ) -> dict[uuid.UUID, Withdrawal]:
+        return {c: self.withdrawn[c] for c in candidate_ids if c in self.withdrawn}
+
+    def add_withdrawal(self, withdrawal: Withdrawal) -> None:
+        self._new_withdrawals.append(withdrawal)
 
     async def financed_placements(self, placement_ids: Collection[uuid.UUID]) -> set[uuid.UUID]:
         return {loan.placement_id for loan in self.loans.values()} & set(placement_ids)
@@ -121,6 +140,9 @@ class FakeRepository(FinancingRepository):
             else:
                 self.funders[funder.id] = funder
         self._new_funders = []
+        for withdrawal in self._new_withdrawals:
+            self.withdrawn.setdefault(withdrawal.candidate_id, withdrawal)
+        self._new_withdrawals = []
         for loan in self._handed.values():
             stored = copy.deepcopy(loan)
             if stored.cost_lines is None:
@@ -133,7 +155,7 @@ class FakeRepository(FinancingRepository):
             if not instalment.events:
                 continue
             if instalment.id in self._meanwhile or instalment.id in self.announced:
-                conflicts.announced_elsewhere.add(instalment.id)
+                conflicts.not_claimed.add(instalment.id)
                 self.announced.setdefault(instalment.id, NOW)
             else:
                 assert instalment.announced_at is not None

@@ -26,7 +26,7 @@ from jembatan_financing.domain.model import (
     repayment_schedule,
     restructured_schedule,
 )
-from jembatan_financing.domain.terms import Affordability, ExchangeRate, shipped_terms
+from jembatan_financing.domain.terms import Affordability, ExchangeRate
 from jembatan_kit.errors import RuleViolation
 
 RATE = ExchangeRate(date(2026, 1, 2), Decimal("107.50"), "test")
@@ -42,12 +42,14 @@ def _refused(call: object, *args: object, **kwargs: object) -> RuleViolation:
 
 @pytest.mark.parametrize("code", ["placement_fee", "support_costs", "recruitment_fee"])
 def test_ssw_workers_are_not_charged_what_the_japanese_side_bears(code: str) -> None:
-    borne = shipped_terms().ssw_employer_borne_on(date(2026, 11, 1))
+    rules = LoanTerms().charge_rules(Track.SSW, "private_lpk", date(2026, 11, 1))
     item = CostItem(code, "Fee", 3_000_000)
-    refused = _refused(check_cost_items, [FLIGHT, item], "loan", Track.SSW, borne)
+    refused = _refused(check_cost_items, [FLIGHT, item], rules, "loan")
     assert refused.rule == "ssw_employer_borne_cost"
     assert "may not be charged" in refused.message and "receiving organisation" in refused.message
-    check_cost_items([FLIGHT, item], "loan", Track.TITP, borne)  # TITP: not this rule
+    titp = LoanTerms().charge_rules(Track.TITP, "private_lpk", date(2026, 11, 1))
+    refused = _refused(check_cost_items, [FLIGHT, item], titp, "loan")
+    assert refused.rule == "charge_not_allowed"  # TITP: not a category it may be charged for
 
 
 def test_repayment_only_by_own_transfer() -> None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import date, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -13,6 +14,7 @@ import pytest
 
 from jembatan_contracts import (
     CandidatePlaced,
+    CandidateWithdrawn,
     Departed,
     EarlyReturned,
     EarlyReturnReason,
@@ -20,10 +22,13 @@ from jembatan_contracts import (
     LoanOpened,
     LoanRestructured,
     LoanSettled,
+    LoanWrittenOff,
     PaymentRecorded,
     RepaymentDue,
     RepaymentScheduleFixed,
+    ScheduleNeedsDecision,
     Track,
+    WithdrawalReason,
 )
 from jembatan_financing.adapters.repository import FinancingRepository
 from jembatan_financing.domain.commands import (
@@ -33,6 +38,8 @@ from jembatan_financing.domain.commands import (
     RecordPayment,
     RemoveCostItem,
     Restructure,
+    ScheduleWithinContract,
+    WriteOff,
 )
 from jembatan_financing.domain.costs import CostItem
 from jembatan_financing.domain.loan import Funder, Loan
@@ -46,6 +53,7 @@ from jembatan_financing.domain.model import (
     loan_id_for,
     payment_id_for,
 )
+from jembatan_financing.domain.terms import WithdrawalBeforeDeparture
 from jembatan_financing.entrypoints.consumers import raise_first_refusal
 from jembatan_financing.service_layer import handlers
 from jembatan_financing.service_layer.handlers import RecordedPayment, Refused
@@ -274,13 +282,152 @@ async def test_a_schedule_fixed_once_is_left_alone(repo: Fake, clock: Clock) -> 
     assert repo.loans[outcomes[0]].departure_date == DEPARTURE
 
 
-async def test_an_unaffordable_schedule_is_refused(repo: Fake, clock: Clock) -> None:
-    placement = placed(monthly_wage_jpy=20_000)
+async def test_an_unaffordable_departure_waits_for_a_decision_and_is_no_dead_letter(
+    repo: Fake, clock: Clock
+) -> None:
+    """JPY20,000 a month allows instalments of Rp537,500 (25% at Rp107.50); Rp30,000,000 over
+    the ten months from month 3 to the end of a 12-month contract asks Rp3,000,000 a month."""
+    placement = placed(Track.SSW, 12, monthly_wage_jpy=20_000)
     await open_loans(repo, clock, placement)
-    [outcome] = await fix(repo, clock, departed(placement))
+    outcomes = await fix(repo, clock, departed(placement))
 
-    assert rule_of(outcome) == "instalment_above_affordability_cap"
+    loan = repo.loans[loan_id_for(placement.placement_id)]
+    assert outcomes == [loan.id]
+    raise_first_refusal(outcomes)  # nothing to redeliver or dead-letter
+    assert (loan.status, loan.departure_date, loan.instalments) == (
+        LoanStatus.NEEDS_DECISION,
+        DEPARTURE,
+        [],
+    )
     assert repo.staged(RepaymentScheduleFixed) == []
+    [waiting] = repo.staged(ScheduleNeedsDecision)
+    assert waiting.reason == "instalment_above_affordability_cap"
+    assert (
+        waiting.owed_idr,
+        waiting.instalment_cap_idr,
+        waiting.instalments_within_contract,
+        waiting.smallest_instalment_idr,
+        waiting.shortfall_idr,
+    ) == (30_000_000, 537_500, 10, 3_000_000, 24_625_000)
+    assert waiting.event_id == event_id_for("schedule-needs-decision", loan.id)
+
+    again = await fix(repo, clock, departed(placement))
+    assert again == [loan.id] and len(repo.staged(ScheduleNeedsDecision)) == 1
+    [frozen] = await handlers.add_cost_items(
+        [AddCostItem(loan.id, CostItem("insurance", "Insurance", 100_000))],
+        repo,
+        terms=TERMS,
+        clock=clock,
+    )
+    assert rule_of(frozen) == "costs_frozen"
+    [early] = await handlers.record_payments(
+        [RecordPayment(loan.id, "T1", clock.today(), 1, "own_transfer")], repo, clock
+    )
+    assert rule_of(early) == "no_schedule_yet"
+
+
+async def waiting_for_a_decision(repo: Fake, clock: Clock, **fields: Any) -> Loan:
+    """A SSW loan of Rp30,000,000 whose wage of JPY20,000 allows instalments of Rp537,500."""
+    placement = placed(Track.SSW, 12, monthly_wage_jpy=20_000, **fields)
+    await open_loans(repo, clock, placement)
+    # Departed this morning: the first instalment may fall due in three months.
+    await fix(repo, clock, departed(placement, clock.today()))
+    return repo.loans[loan_id_for(placement.placement_id)]
+
+
+async def test_a_write_off_of_the_shortfall_lets_a_schedule_within_the_contract_fit(
+    repo: Fake, clock: Clock
+) -> None:
+    loan = await waiting_for_a_decision(repo, clock)
+    too_long = ScheduleWithinContract(loan.id, None, 11)
+    unaffordable = ScheduleWithinContract(loan.id)
+    refused = await handlers.schedule_within_contracts(
+        [too_long, unaffordable], repo, terms=TERMS, clock=clock
+    )
+    assert [rule_of(o) for o in refused] == [
+        "schedule_beyond_contract",
+        "instalment_above_affordability_cap",
+    ]
+
+    [write_off_id] = await handlers.write_off_loans(
+        [WriteOff(loan.id)], repo, terms=TERMS, clock=clock
+    )
+    [written_off] = repo.staged(LoanWrittenOff)
+    assert (written_off.written_off_idr, written_off.balance_idr, written_off.reason) == (
+        24_625_000,
+        5_375_000,
+        "unaffordable_schedule",
+    )
+    assert written_off.event_id == event_id_for("loan-written-off", write_off_id)
+    [scheduled] = await handlers.schedule_within_contracts(
+        [ScheduleWithinContract(loan.id)], repo, terms=TERMS, clock=clock
+    )
+
+    stored = repo.loans[loan.id]
+    assert scheduled == loan.id and stored.status == LoanStatus.REPAYING
+    assert [i.amount_idr for i in stored.instalments] == [537_500] * 10
+    assert stored.instalments[0].due_date == add_months(clock.today(), 3)
+    assert stored.instalments[-1].due_date == add_months(clock.today(), 12)
+    assert (stored.written_off_idr, stored.balance_idr) == (24_625_000, 5_375_000)
+    [fixed] = repo.staged(RepaymentScheduleFixed)
+    assert (fixed.instalments, fixed.principal_idr) == (10, 5_375_000)
+    [again] = await handlers.write_off_loans([WriteOff(loan.id)], repo, terms=TERMS, clock=clock)
+    assert rule_of(again) == "no_decision_pending"
+
+
+async def test_no_schedule_is_chosen_beyond_the_contracts_end(repo: Fake, clock: Clock) -> None:
+    loan = await waiting_for_a_decision(repo, clock)
+    await handlers.write_off_loans([WriteOff(loan.id)], repo, terms=TERMS, clock=clock)
+    later = type(clock)(clock.now() + timedelta(days=400))  # the 12-month contract has ended
+    outcomes = await handlers.schedule_within_contracts(
+        [ScheduleWithinContract(loan.id), ScheduleWithinContract(loan.id, None, 1)],
+        repo,
+        terms=TERMS,
+        clock=later,
+    )
+
+    assert [rule_of(o) for o in outcomes] == ["schedule_beyond_contract"] * 2
+    assert repo.loans[loan.id].status == LoanStatus.NEEDS_DECISION
+
+
+async def test_a_subsidy_is_a_way_out_and_one_that_leaves_nothing_owed_settles(
+    repo: Fake, clock: Clock
+) -> None:
+    loan = await waiting_for_a_decision(repo, clock)
+    grants = [
+        GrantSubsidy(loan.id, "JOE Cooperative", "Education subsidy", 24_625_000),
+        GrantSubsidy(loan.id, "Kemnaker", "BLK training", 6_000_000),
+    ]
+    outcomes = await handlers.grant_subsidies(grants, repo, clock)
+    [not_needed] = await handlers.write_off_loans(
+        [WriteOff(loan.id)], repo, terms=TERMS, clock=clock
+    )
+    assert isinstance(outcomes[0], uuid.UUID)
+    assert rule_of(outcomes[1]) == "subsidy_exceeds_charges"
+    assert rule_of(not_needed) == "write_off_not_needed"
+
+    [rest] = await handlers.write_off_loans(
+        [WriteOff(loan.id, 5_375_000)], repo, terms=TERMS, clock=clock
+    )
+    assert isinstance(rest, uuid.UUID)
+    settled = repo.loans[loan.id]
+    assert (settled.status, settled.balance_idr) == (LoanStatus.SETTLED, 0)
+    [event] = repo.staged(LoanSettled)
+    assert (event.paid_idr, event.refund_due_idr) == (0, 0)
+
+
+async def test_a_departure_with_nothing_owed_settles_the_loan(repo: Fake, clock: Clock) -> None:
+    placement = placed(Track.TITP, 36)
+    [loan_id] = await open_loans(repo, clock, placement)
+    await handlers.grant_subsidies(
+        [GrantSubsidy(loan_id, "Kemnaker", "Everything", 12_500_000)], repo, clock
+    )
+    outcomes = await fix(repo, clock, departed(placement))
+
+    assert outcomes == [loan_id]
+    assert repo.loans[loan_id].status == LoanStatus.SETTLED
+    [settled] = repo.staged(LoanSettled)
+    assert settled.settled_on == DEPARTURE
 
 
 async def test_departures_in_one_list_fix_what_they_fix_one_by_one(
@@ -301,7 +448,8 @@ async def test_departures_in_one_list_fix_what_they_fix_one_by_one(
         )
     together, alone = answers
     assert together == alone
-    assert together[0][2:] == ["instalment_above_affordability_cap", "no_loan_yet"]
+    assert together[0][2] == loan_id_for(placements[2].placement_id)  # waits for a decision
+    assert together[0][3] == "no_loan_yet"
 
 
 # --- early return (EarlyReturned) -----------------------------------------------------------------
@@ -349,6 +497,118 @@ async def test_an_early_return_naming_another_candidate_is_refused(
     assert repo.loans[loan_id_for(placement.placement_id)].status == LoanStatus.REPAYING
 
 
+# --- withdrawal (CandidateWithdrawn) --------------------------------------------------------------
+
+
+def withdrawn(placement: CandidatePlaced, **fields: Any) -> CandidateWithdrawn:
+    values: dict[str, Any] = {
+        "agency": placement.agency,
+        "journey_id": placement.journey_id,
+        "candidate_id": placement.candidate_id,
+        "reason": WithdrawalReason.HEALTH,
+        "withdrawn_on": date(2026, 10, 20),
+    }
+    return CandidateWithdrawn(**{**values, **fields})
+
+
+async def withdraw(repo: Fake, clock: Clock, *events: CandidateWithdrawn) -> list[Any]:
+    return await handlers.close_loans_of_withdrawn(events, repo, terms=TERMS, clock=clock)
+
+
+async def test_a_withdrawal_before_departure_closes_the_loan_and_asks_nothing(
+    repo: Fake, clock: Clock
+) -> None:
+    placement = placed(Track.SSW)
+    [loan_id] = await open_loans(repo, clock, placement)
+    await handlers.grant_subsidies(
+        [GrantSubsidy(loan_id, "JOE Cooperative", "Education", 2_000_000)], repo, clock
+    )
+    outcomes = await withdraw(repo, clock, withdrawn(placement), withdrawn(placement))
+
+    loan = repo.loans[loan_id]
+    assert outcomes == [placement.candidate_id, placement.candidate_id]
+    assert (loan.status, loan.closed_on, loan.balance_idr) == (
+        LoanStatus.CLOSED,
+        date(2026, 10, 20),
+        0,
+    )
+    assert loan.written_off_idr == 28_000_000  # the funder's loss: what was owed
+    [loss] = repo.staged(LoanWrittenOff)
+    assert (loss.reason, loss.written_off_idr, loss.balance_idr, loss.written_off_on) == (
+        "never_departed",
+        28_000_000,
+        0,
+        date(2026, 10, 20),
+    )
+    [frozen] = await handlers.add_cost_items(
+        [AddCostItem(loan_id, CostItem("flight", "Flight", 1))], repo, terms=TERMS, clock=clock
+    )
+    assert rule_of(frozen) == "loan_closed"
+    await fix(repo, clock, departed(placement))
+    assert repo.loans[loan_id].status == LoanStatus.CLOSED
+    assert repo.staged(RepaymentScheduleFixed) == []
+
+
+async def test_a_withdrawal_after_departure_keeps_the_schedule(repo: Fake, clock: Clock) -> None:
+    placement = placed()
+    loan = await repaying(repo, clock, placement)
+    before = len(repo.outbox)
+    [outcome] = await withdraw(repo, clock, withdrawn(placement))
+
+    assert outcome == placement.candidate_id
+    stored = repo.loans[loan.id]
+    assert (stored.status, len(stored.instalments), stored.written_off_idr) == (
+        LoanStatus.REPAYING,
+        10,
+        0,
+    )
+    assert len(repo.outbox) == before
+
+
+async def test_a_loan_opened_after_its_candidates_withdrawal_closes_as_it_opens(
+    repo: Fake, clock: Clock
+) -> None:
+    placement = placed(Track.TITP, 36)
+    await withdraw(repo, clock, withdrawn(placement))
+    [loan_id] = await open_loans(repo, clock, placement)
+
+    assert repo.loans[loan_id].status == LoanStatus.CLOSED
+    assert [type(e).__name__ for e in repo.outbox] == ["LoanOpened", "LoanWrittenOff"]
+
+
+async def test_a_withdrawal_naming_another_agency_is_refused_as_forged(
+    repo: Fake, clock: Clock
+) -> None:
+    placement = placed()
+    [loan_id] = await open_loans(repo, clock, placement)
+    [outcome] = await withdraw(repo, clock, withdrawn(placement, agency="kota-serang"))
+
+    assert rule_of(outcome) == "journey_mismatch"
+    assert repo.loans[loan_id].status == LoanStatus.OPEN
+
+
+async def test_what_a_withdrawn_participant_owes_is_dated_configuration(
+    repo: Fake, clock: Clock
+) -> None:
+    dated = replace(
+        TERMS.dated,
+        withdrawals_before_departure=(
+            WithdrawalBeforeDeparture(date(2026, 1, 1), 40, "a funder's agreed terms"),
+        ),
+    )
+    terms = LoanTerms(dated=dated)
+    placement = placed(Track.TITP, 36)
+    [loan_id] = await open_loans(repo, clock, placement)
+    await handlers.close_loans_of_withdrawn([withdrawn(placement)], repo, terms=terms, clock=clock)
+
+    loan = repo.loans[loan_id]
+    assert (loan.status, loan.written_off_idr, loan.balance_idr) == (
+        LoanStatus.CLOSED,
+        7_500_000,
+        5_000_000,
+    )
+
+
 # --- the due-instalment scheduler -----------------------------------------------------------------
 
 
@@ -386,6 +646,28 @@ async def test_what_is_still_owed_falls_due_and_a_paid_instalment_does_not(
 
     [due] = repo.staged(RepaymentDue)
     assert (due.instalment_number, due.amount_idr) == (2, 2_000_000)
+
+
+async def test_due_and_payment_events_carry_the_scheduled_amount_and_the_allocations(
+    repo: Fake, clock: Clock
+) -> None:
+    """A partial payment made before the announcement: RepaymentDue says what was scheduled as
+    well as what is still owed, PaymentRecorded how much went to each instalment."""
+    loan = await repaying(repo, clock)
+    await pay(repo, clock, loan.id, "T1", 4_000_000)  # instalment 1 and Rp1,000,000 of 2
+    await handlers.announce_due_instalments(repo, clock)
+
+    [recorded] = repo.staged(PaymentRecorded)
+    assert [(a.instalment_number, a.amount_idr) for a in recorded.allocations] == [
+        (1, 3_000_000),
+        (2, 1_000_000),
+    ]
+    [due] = repo.staged(RepaymentDue)
+    assert (due.instalment_number, due.scheduled_amount_idr, due.amount_idr) == (
+        2,
+        3_000_000,
+        2_000_000,
+    )
 
 
 async def test_an_instalment_announced_by_another_scheduler_is_left_to_it(
@@ -466,6 +748,91 @@ async def test_charges_that_break_a_protective_rule_are_refused(repo: Fake, cloc
     assert repo.loans[loan_id].principal_idr == 30_000_000
 
 
+@pytest.mark.parametrize(
+    "code", ["security_deposit", "uang_jaminan", "penalty_fee", "biaya_denda", "savings"]
+)
+async def test_deposits_penalties_and_savings_are_refused_whatever_they_are_called(
+    repo: Fake, clock: Clock, code: str
+) -> None:
+    [loan_id] = await open_loans(repo, clock, placed(Track.TITP, 36))
+    [outcome] = await handlers.add_cost_items(
+        [AddCostItem(loan_id, CostItem(code, "Held until the contract ends", 1_000_000))],
+        repo,
+        terms=TERMS,
+        clock=clock,
+    )
+
+    assert rule_of(outcome) == "forbidden_charge"
+    assert "TITP Act art. 47-48" in outcome.refusal.message
+    assert repo.loans[loan_id].principal_idr == 12_500_000
+
+
+async def test_only_the_allowed_categories_of_the_track_are_charged(
+    repo: Fake, clock: Clock
+) -> None:
+    [titp] = await open_loans(repo, clock, placed(Track.TITP, 36))
+    [ssw] = await open_loans(repo, clock, placed(Track.SSW, 12))
+    outcomes = await handlers.add_cost_items(
+        [
+            AddCostItem(titp, CostItem("uniform", "Company uniform", 400_000)),
+            AddCostItem(titp, CostItem("training", "Uang jaminan kontrak", 400_000)),
+            AddCostItem(titp, CostItem("accommodation", "Dormitory before departure", 900_000)),
+            AddCostItem(titp, CostItem("tests", "JFT-Basic fee", 1_000_000)),
+            AddCostItem(ssw, CostItem("insurance", "Travel insurance", 500_000)),
+        ],
+        repo,
+        terms=TERMS,
+        clock=clock,
+    )
+
+    assert rule_of(outcomes[0]) == "charge_not_allowed"
+    assert "training, medical" in outcomes[0].refusal.message
+    assert rule_of(outcomes[1]) == "forbidden_charge"  # the description is read too
+    assert outcomes[2] == titp
+    assert rule_of(outcomes[3]) == "charge_not_allowed"  # a test fee is an SSW category
+    assert outcomes[4] == ssw
+
+
+async def test_a_charge_above_its_public_maximum_is_refused(repo: Fake, clock: Clock) -> None:
+    [loan_id] = await open_loans(repo, clock, placed(Track.TITP, 36))
+    outcomes = await handlers.add_cost_items(
+        [
+            AddCostItem(loan_id, CostItem("passport", "Passport", 2_500_000)),
+            AddCostItem(loan_id, CostItem("passport", "Passport", 950_000)),
+        ],
+        repo,
+        terms=TERMS,
+        clock=clock,
+    )
+
+    assert rule_of(outcomes[0]) == "charge_above_maximum"
+    assert "PP 45/2024" in outcomes[0].refusal.message
+    assert outcomes[1] == loan_id
+
+
+async def test_the_principal_is_capped_per_track_and_channel(repo: Fake, clock: Clock) -> None:
+    im_japan = placed(Track.TITP, 36, supervising_organisation="IM Japan")
+    private = placed(Track.TITP, 36, supervising_organisation="Chubu Food Industry Cooperative")
+    [by_im_japan, by_lpk] = await open_loans(repo, clock, im_japan, private)
+    training = CostItem("accommodation", "Dormitory before departure", 3_000_000)
+    outcomes = await handlers.add_cost_items(
+        [AddCostItem(by_im_japan, training), AddCostItem(by_lpk, training)],
+        repo,
+        terms=TERMS,
+        clock=clock,
+    )
+
+    assert rule_of(outcomes[0]) == "principal_above_maximum"
+    assert "Rp15,000,000" in outcomes[0].refusal.message
+    assert outcomes[1] == by_lpk
+    assert repo.loans[by_im_japan].principal_idr == 12_500_000
+    assert repo.loans[by_lpk].principal_idr == 15_500_000
+    assert (repo.loans[by_im_japan].channel, repo.loans[by_lpk].channel) == (
+        "im_japan",
+        "private_lpk",
+    )
+
+
 async def test_costs_and_subsidies_stop_changing_once_the_schedule_is_fixed(
     repo: Fake, clock: Clock
 ) -> None:
@@ -481,7 +848,8 @@ async def test_costs_and_subsidies_stop_changing_once_the_schedule_is_fixed(
         [GrantSubsidy(loan.id, "Kemnaker", "BLK", 1)], repo, clock
     )
 
-    assert rule_of(added) == rule_of(removed) == rule_of(granted) == "schedule_fixed"
+    assert rule_of(added) == rule_of(removed) == "costs_frozen"
+    assert rule_of(granted) == "schedule_fixed"
 
 
 async def test_a_cost_item_is_removed_unless_subsidies_would_exceed_the_charges(
@@ -601,6 +969,23 @@ async def test_payments_are_refused_by_deduction_and_before_the_schedule(
 
     assert [rule_of(o) for o in outcomes] == ["no_salary_deduction", "no_schedule_yet"]
     assert repo.staged(PaymentRecorded) == []
+
+
+async def test_a_payment_is_never_dated_after_today(repo: Fake, clock: Clock) -> None:
+    loan = await repaying(repo, clock)
+    tomorrow = clock.today() + timedelta(days=1)
+    outcomes = await handlers.record_payments(
+        [
+            RecordPayment(loan.id, "T1", tomorrow, 3_000_000, "own_transfer"),
+            RecordPayment(loan.id, "T2", clock.today(), 3_000_000, "own_transfer"),
+        ],
+        repo,
+        clock,
+    )
+
+    assert rule_of(outcomes[0]) == "paid_on_in_the_future"
+    assert isinstance(outcomes[1], RecordedPayment)
+    assert [p.reference for p in repo.loans[loan.id].payments] == ["T2"]
 
 
 # --- restructuring --------------------------------------------------------------------------------

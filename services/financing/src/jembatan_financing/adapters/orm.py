@@ -52,6 +52,21 @@ loans = Table(
     Column("paused_on", Date, nullable=True),
     Column("settled_at", DateTime(timezone=True), nullable=True),
     Column("refund_due_idr", BigInteger, nullable=False, server_default="0"),
+    # How the participant was placed (im_japan, private_lpk); empty on loans opened before.
+    Column("channel", String(32), nullable=True),
+    # The day the candidate withdrew, on a loan closed because they never departed.
+    Column("closed_on", Date, nullable=True),
+)
+
+# Candidates registration announced as withdrawn: a loan opened for one of them afterwards (its
+# CandidatePlaced handled after the withdrawal) is closed as it opens.
+withdrawn_candidates = Table(
+    "withdrawn_candidates",
+    metadata,
+    Column("candidate_id", Uuid, primary_key=True),
+    Column("agency", String(32), nullable=False),
+    Column("journey_id", Uuid, nullable=False),
+    Column("withdrawn_on", Date, nullable=False),
 )
 
 cost_items = Table(
@@ -92,6 +107,17 @@ subsidies = Table(
     Column("item", String(120), nullable=False),
     Column("amount_idr", BigInteger, nullable=False),
     Column("granted_on", Date, nullable=False),
+)
+
+write_offs = Table(
+    "write_offs",
+    metadata,
+    Column("id", Uuid, primary_key=True),
+    Column("loan_id", Uuid, ForeignKey("loans.id"), nullable=False, index=True),
+    Column("amount_idr", BigInteger, nullable=False),
+    Column("reason", String(32), nullable=False),
+    Column("written_off_on", Date, nullable=False),
+    Column("recorded_at", DateTime(timezone=True), nullable=False),
 )
 
 payments = Table(

@@ -11,8 +11,9 @@ are read (`SELECT ... FOR UPDATE`, in the order of their ids; SQLite runs one wr
 transaction at a time anyway), so two changes of one loan take turns and the second sees the
 first. A funder is inserted `ON CONFLICT DO NOTHING`: a name a request at the same moment took
 is not written (`WriteConflicts.funders_taken`). An instalment is announced by a conditional
-update that only one scheduler's can match: one announced by another scheduler meanwhile is not
-(`WriteConflicts.announced_elsewhere`), and its RepaymentDue is not staged.
+update that only one scheduler's can match, and only while the instalment is still unpaid and its
+loan still being repaid: one announced by another scheduler, paid, paused or restructured
+meanwhile is not (`WriteConflicts.not_claimed`), and its RepaymentDue is not staged.
 
 An instalment keeps the traceparent its schedule's event (RepaymentScheduleFixed,
 LoanRestructured) was staged with: its RepaymentDue, staged months later, continues that trace.
@@ -31,7 +32,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, bindparam, delete, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from jembatan_contracts import Event, Track
+from jembatan_contracts import Event, Track, WriteOffReason
 from jembatan_kit.db import dialect_insert
 from jembatan_kit.outbox import insert_outbox_rows, outbox_rows, staging_for_messages
 from jembatan_kit.telemetry import restored_span
@@ -46,9 +47,40 @@ from ..domain.loan import (
     Restructuring,
     ScheduledInstalment,
     Subsidy,
+    Withdrawal,
+    WriteOff,
 )
 from ..domain.model import LoanStatus, RepaymentChannel, instalment_id_for
-from .orm import cost_items, funders, instalments, loans, payments, restructurings, subsidies
+from .orm import (
+    cost_items,
+    funders,
+    instalments,
+    loans,
+    payments,
+    restructurings,
+    subsidies,
+    withdrawn_candidates,
+    write_offs,
+)
+
+
+def _still_due(*, claiming: bool) -> tuple[ColumnElement[bool], ...]:
+    """An instalment falls due only while it is unannounced, in force and not paid in full, and
+    its loan is being repaid. The sweep asks when it reads, and the statement that claims the
+    instalment asks again, so a payment or pause committed in between is never announced. When
+    claiming, the loan is read locked FOR SHARE (on PostgreSQL): a payment, early return or
+    restructuring of it still in progress is waited for, and its outcome decides."""
+    repaying = (
+        select(loans.c.id)
+        .where(loans.c.id == instalments.c.loan_id, loans.c.status == LoanStatus.REPAYING.value)
+        .correlate(instalments)
+    )
+    return (
+        instalments.c.announced_at.is_(None),
+        instalments.c.superseded_at.is_(None),
+        instalments.c.paid_idr < instalments.c.amount_idr,
+        (repaying.with_for_update(read=True) if claiming else repaying).exists(),
+    )
 
 
 @dataclass
@@ -56,8 +88,9 @@ class WriteConflicts:
     """What a `save` left out because a request or scheduler at the same moment won."""
 
     funders_taken: set[uuid.UUID] = field(default_factory=set)
-    announced_elsewhere: set[uuid.UUID] = field(default_factory=set)
-    """Instalments another scheduler announced meanwhile."""
+    not_claimed: set[uuid.UUID] = field(default_factory=set)
+    """Instalments no longer due when claimed: another scheduler announced them meanwhile, or
+    they were paid, or their loan paused or restructured."""
 
 
 class FinancingRepository(abc.ABC):
@@ -71,6 +104,22 @@ class FinancingRepository(abc.ABC):
     @abc.abstractmethod
     async def of_placements(self, placement_ids: Collection[uuid.UUID]) -> dict[uuid.UUID, Loan]:
         """The loans of these placements that have one, by placement id, as `get_many`."""
+
+    @abc.abstractmethod
+    async def of_candidates(
+        self, candidate_ids: Collection[uuid.UUID]
+    ) -> dict[uuid.UUID, list[Loan]]:
+        """The loans of these candidates, by candidate id, as `get_many`."""
+
+    @abc.abstractmethod
+    async def withdrawals(
+        self, candidate_ids: Collection[uuid.UUID]
+    ) -> dict[uuid.UUID, Withdrawal]:
+        """The withdrawals recorded of these candidates, by candidate id."""
+
+    @abc.abstractmethod
+    def add_withdrawal(self, withdrawal: Withdrawal) -> None:
+        """A candidate's withdrawal, recorded by the next `save` (once: a repeat is ignored)."""
 
     @abc.abstractmethod
     async def financed_placements(self, placement_ids: Collection[uuid.UUID]) -> set[uuid.UUID]:
@@ -107,6 +156,7 @@ class _Read:
     columns: dict[str, Any]
     cost_lines: frozenset[CostLine] | None
     subsidies: frozenset[uuid.UUID]
+    write_offs: frozenset[uuid.UUID]
     payments: frozenset[uuid.UUID]
     instalments: dict[int, tuple[int, Any]]
     """Paid and superseded_at of each instalment, by number."""
@@ -132,6 +182,8 @@ def _columns(loan: Loan) -> dict[str, Any]:
         "paused_on": loan.paused_on,
         "settled_at": loan.settled_at,
         "refund_due_idr": loan.refund_due_idr,
+        "channel": loan.channel,
+        "closed_on": loan.closed_on,
     }
 
 
@@ -140,6 +192,7 @@ def _read(loan: Loan) -> _Read:
         columns=_columns(loan),
         cost_lines=frozenset(loan.cost_lines) if loan.cost_lines is not None else None,
         subsidies=frozenset(s.id for s in loan.subsidies),
+        write_offs=frozenset(w.id for w in loan.write_offs),
         payments=frozenset(p.id for p in loan.payments),
         instalments={i.number: (i.paid_idr, i.superseded_at) for i in loan.instalments},
         restructuring=loan.open_restructuring.id if loan.open_restructuring else None,
@@ -155,6 +208,7 @@ class SqlFinancingRepository(FinancingRepository):
         self._restructurings: dict[uuid.UUID, Restructuring] = {}
         """The open restructuring of each loan read with one, to write its decision."""
         self._funders: list[Funder] = []
+        self._withdrawals: list[Withdrawal] = []
         self._due: dict[uuid.UUID, DueInstalment] = {}
         self._due_traceparents: dict[uuid.UUID, str | None] = {}
 
@@ -169,6 +223,31 @@ class SqlFinancingRepository(FinancingRepository):
     async def of_placements(self, placement_ids: Collection[uuid.UUID]) -> dict[uuid.UUID, Loan]:
         found = await self._load(loans.c.placement_id.in_(set(placement_ids)), with_costs=False)
         return {loan.placement_id: loan for loan in found}
+
+    async def of_candidates(
+        self, candidate_ids: Collection[uuid.UUID]
+    ) -> dict[uuid.UUID, list[Loan]]:
+        found = await self._load(loans.c.candidate_id.in_(set(candidate_ids)), with_costs=False)
+        by_candidate: dict[uuid.UUID, list[Loan]] = defaultdict(list)
+        for loan in found:
+            by_candidate[loan.candidate_id].append(loan)
+        return dict(by_candidate)
+
+    async def withdrawals(
+        self, candidate_ids: Collection[uuid.UUID]
+    ) -> dict[uuid.UUID, Withdrawal]:
+        query = select(withdrawn_candidates).where(
+            withdrawn_candidates.c.candidate_id.in_(set(candidate_ids))
+        )
+        return {
+            row.candidate_id: Withdrawal(
+                row.candidate_id, row.agency, row.journey_id, row.withdrawn_on
+            )
+            for row in await self.session.execute(query)
+        }
+
+    def add_withdrawal(self, withdrawal: Withdrawal) -> None:
+        self._withdrawals.append(withdrawal)
 
     async def financed_placements(self, placement_ids: Collection[uuid.UUID]) -> set[uuid.UUID]:
         query = select(loans.c.placement_id).where(loans.c.placement_id.in_(set(placement_ids)))
@@ -233,6 +312,23 @@ class SqlFinancingRepository(FinancingRepository):
             granted[row.loan_id].append(
                 Subsidy(row.id, row.provider, row.item, row.amount_idr, row.granted_on)
             )
+        written_off: dict[uuid.UUID, list[WriteOff]] = defaultdict(list)
+        if begun:
+            query = (
+                select(write_offs)
+                .where(write_offs.c.loan_id.in_(begun))
+                .order_by(write_offs.c.recorded_at, write_offs.c.id)
+            )
+            for row in await session.execute(query):
+                written_off[row.loan_id].append(
+                    WriteOff(
+                        row.id,
+                        row.amount_idr,
+                        WriteOffReason(row.reason),
+                        row.written_off_on,
+                        row.recorded_at,
+                    )
+                )
         paid: dict[uuid.UUID, list[Payment]] = defaultdict(list)
         scheduled: dict[uuid.UUID, list[ScheduledInstalment]] = defaultdict(list)
         if begun:
@@ -263,7 +359,7 @@ class SqlFinancingRepository(FinancingRepository):
                 opened[row.loan_id] = Restructuring(
                     row.id, row.return_date, row.reason, row.opened_at
                 )
-        return costs if with_costs else {}, granted, paid, scheduled, opened
+        return costs if with_costs else {}, granted, written_off, paid, scheduled, opened
 
     def add(self, loan: Loan) -> None:
         self._loans[loan.id] = loan
@@ -284,13 +380,7 @@ class SqlFinancingRepository(FinancingRepository):
                 loans.c.journey_id,
             )
             .join(loans, loans.c.id == instalments.c.loan_id)
-            .where(
-                instalments.c.due_date <= today,
-                instalments.c.announced_at.is_(None),
-                instalments.c.superseded_at.is_(None),
-                instalments.c.paid_idr < instalments.c.amount_idr,
-                loans.c.status == LoanStatus.REPAYING.value,
-            )
+            .where(instalments.c.due_date <= today, *_still_due(claiming=False))
             .order_by(instalments.c.due_date, instalments.c.id)
             .limit(limit)
         )
@@ -316,6 +406,7 @@ class SqlFinancingRepository(FinancingRepository):
     async def save(self) -> WriteConflicts:
         conflicts = WriteConflicts()
         conflicts.funders_taken = await self._save_funders()
+        await self._save_withdrawals()
         changed = [loan for loan in self._loans.values() if self._changed(loan)]
         events = [event for loan in changed for event in loan.events]
         staged = outbox_rows(*events)
@@ -327,8 +418,24 @@ class SqlFinancingRepository(FinancingRepository):
             loan.events.clear()
         # What was saved is forgotten: a further change reads the loans again.
         self._loans, self._read, self._restructurings = {}, {}, {}
-        conflicts.announced_elsewhere = await self._save_announcements()
+        conflicts.not_claimed = await self._save_announcements()
         return conflicts
+
+    async def _save_withdrawals(self) -> None:
+        added, self._withdrawals = self._withdrawals, []
+        if not added:
+            return
+        rows = [
+            {
+                "candidate_id": w.candidate_id,
+                "agency": w.agency,
+                "journey_id": w.journey_id,
+                "withdrawn_on": w.withdrawn_on,
+            }
+            for w in {w.candidate_id: w for w in added}.values()
+        ]
+        statement = dialect_insert(self.session, withdrawn_candidates).on_conflict_do_nothing()
+        await self.session.execute(statement, rows)
 
     def _changed(self, loan: Loan) -> bool:
         return bool(loan.events) or self._read.get(loan.id) != _read(loan)
@@ -395,6 +502,7 @@ class SqlFinancingRepository(FinancingRepository):
         for table, kind in (
             (cost_items, "costs"),
             (subsidies, "subsidies"),
+            (write_offs, "write_offs"),
             (payments, "payments"),
             (instalments, "instalments"),
             (restructurings, "restructurings"),
@@ -437,8 +545,7 @@ class SqlFinancingRepository(FinancingRepository):
                         instalments.c.id.in_(
                             [due.id for due in announced if due.announced_at == moment]
                         ),
-                        instalments.c.announced_at.is_(None),
-                        instalments.c.superseded_at.is_(None),
+                        *_still_due(claiming=True),
                     )
                     .values(announced_at=moment)
                     .returning(instalments.c.id)
@@ -496,6 +603,19 @@ def _part_rows(
         }
         for s in loan.subsidies
         if s.id not in granted
+    ]
+    written_off = read.write_offs if read is not None else frozenset()
+    rows["write_offs"] += [
+        {
+            "id": w.id,
+            "loan_id": loan.id,
+            "amount_idr": w.amount_idr,
+            "reason": w.reason.value,
+            "written_off_on": w.written_off_on,
+            "recorded_at": w.recorded_at,
+        }
+        for w in loan.write_offs
+        if w.id not in written_off
     ]
     paid = read.payments if read is not None else frozenset()
     rows["payments"] += [
@@ -563,6 +683,7 @@ def _loan(
     row: Any,
     cost_lines: list[CostLine] | None,
     granted: list[Subsidy] | None,
+    written_off: list[WriteOff] | None,
     paid: list[Payment] | None,
     scheduled: list[ScheduledInstalment] | None,
     opened: Restructuring | None,
@@ -586,8 +707,11 @@ def _loan(
         paused_on=row.paused_on,
         settled_at=row.settled_at,
         refund_due_idr=row.refund_due_idr,
+        channel=row.channel,
+        closed_on=row.closed_on,
         cost_lines=cost_lines,
         subsidies=granted or [],
+        write_offs=written_off or [],
         payments=paid or [],
         instalments=scheduled or [],
         open_restructuring=opened,

@@ -1,5 +1,6 @@
 """What an operator asks of financing. Each handler takes a list of one kind; the events that
-financing reacts to (CandidatePlaced, Departed, EarlyReturned) come from `jembatan_contracts`."""
+financing reacts to (CandidatePlaced, Departed, EarlyReturned, CandidateWithdrawn) come from
+`jembatan_contracts`."""
 
 from __future__ import annotations
 
@@ -51,3 +52,22 @@ class Restructure:
     loan_id: uuid.UUID
     first_due_date: date
     instalments: int
+
+
+@dataclass(frozen=True)
+class ScheduleWithinContract:
+    """A schedule chosen for a loan that needs a decision; by default the longest within the
+    contract from the earliest day it may start."""
+
+    loan_id: uuid.UUID
+    first_due_date: date | None = None
+    instalments: int | None = None
+
+
+@dataclass(frozen=True)
+class WriteOff:
+    """The funder takes `amount_idr` off what the participant owes (by default the least that
+    lets a schedule within the contract fit the cap)."""
+
+    loan_id: uuid.UUID
+    amount_idr: int | None = None

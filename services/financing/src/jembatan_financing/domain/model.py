@@ -14,13 +14,14 @@ from dataclasses import dataclass, field
 from datetime import date
 from enum import StrEnum
 
-from jembatan_contracts import ArrearsBucket, Track, bucket_for
+from jembatan_contracts import ArrearsBucket, CandidatePlaced, Track, bucket_for
 from jembatan_kit.errors import RuleViolation
 
 from .costs import CostItem as CostItem
 from .costs import principal_of as principal_of
 from .guards import (
     OWN_TRANSFER,
+    ChargeRules,
     InstalmentCap,
     check_cost_items,
     instalment_cap,
@@ -47,10 +48,17 @@ class LoanStatus(StrEnum):
     """Costs may still change; the repayment schedule waits for the departure date."""
     REPAYING = "repaying"
     """The schedule is fixed."""
+    NEEDS_DECISION = "needs_decision"
+    """Departed, but no schedule within the contract meets the instalment cap: nothing falls
+    due until an operator decides (a schedule, a subsidy, a write-off by the funder)."""
     PAUSED = "paused"
     """The participant returned early; nothing falls due until the loan is restructured."""
     SETTLED = "settled"
     """Nothing is owed any more."""
+    CLOSED = "closed"
+    """The candidate withdrew before departing: nothing more happens to the loan. What the
+    terms still ask of them (nothing by default) is its balance; the rest the funder wrote
+    off."""
 
 
 @dataclass(frozen=True)
@@ -73,20 +81,49 @@ class LoanTerms:
             raise RuleViolation(
                 "max_instalments", "the maximum number of instalments must be at least 1"
             )
-        for track, items in self.default_costs.items():
-            check_cost_items(
-                items,
-                f"default costs for {track}",
-                track,
-                self.dated.ssw_employer_borne_on(date.max),
-            )
-        for costs in self.dated.costs:
-            check_cost_items(
-                costs.items,
-                f"default costs for {costs.track} from {costs.valid_from.isoformat()}",
-                costs.track,
-                self.dated.ssw_employer_borne_on(costs.valid_from),
-            )
+        self._check_default_costs()
+
+    def _check_default_costs(self) -> None:
+        """The default costs obey the rules on every day the dated terms change, by every
+        channel of their track: a loan opened with them is never refused."""
+        for day in self.dated.change_dates():
+            for track in Track:
+                if self.dated.allowed_charges_on(track, day) is None:
+                    continue  # nothing may be charged yet: no loan opens
+                try:
+                    items = self.costs_for(track, day)
+                except RuleViolation:
+                    continue  # none in force: a placement of this track would be refused
+                for channel in self.dated.channels_of(track, day):
+                    check_cost_items(
+                        items,
+                        self.charge_rules(track, channel, day),
+                        f"default costs for {track} via {channel} on {day.isoformat()}",
+                    )
+
+    def charge_rules(self, track: Track, channel: str | None, on: date) -> ChargeRules:
+        """The rules for the charges of a loan of `track` placed through `channel` on `on`. A
+        loan opened before channels were recorded (`None`) is held to its track's lowest
+        maximum principal."""
+        dated = self.dated
+        if channel is None:
+            maxima = [
+                (dated.principal_maximum_on(track, c, on), c) for c in dated.channels_of(track, on)
+            ]
+            principal_maximum, channel = min(maxima, key=lambda m: m[0].max_idr)
+        else:
+            principal_maximum = dated.principal_maximum_on(track, channel, on)
+        return ChargeRules(
+            track=track,
+            allowed=dated.allowed_charges_on(track, on),
+            employer_borne=dated.ssw_employer_borne_on(on),
+            maxima=dated.charge_maxima_on(on),
+            principal_maximum=principal_maximum,
+            channel=channel,
+        )
+
+    def channel_of(self, placed: CandidatePlaced, on: date) -> str:
+        return self.dated.channel_of(placed.track, placed.supervising_organisation, on)
 
     def costs_for(self, track: Track, on: date | None = None) -> tuple[CostItem, ...]:
         if self.default_costs:
@@ -181,6 +218,61 @@ def repayment_schedule(
         )
         for index, amount in enumerate(split_principal(principal_idr, count))
     )
+
+
+def due_dates_until(first_due: date, last_day: date) -> int:
+    """How many monthly due dates, from `first_due` on, fall on or before `last_day`."""
+    months = (last_day.year - first_due.year) * 12 + last_day.month - first_due.month
+    if months >= 0 and add_months(first_due, months) > last_day:
+        months -= 1
+    return max(months + 1, 0)
+
+
+def contract_end(departure_date: date, contract_months: int) -> date:
+    return add_months(departure_date, contract_months)
+
+
+def smallest_reduction(owed_idr: int, count: int, cap_idr: int) -> int:
+    """The least a subsidy or write-off must take off `owed_idr` for a schedule of `count`
+    instalments (`split_principal`) to keep each within `cap_idr`."""
+    if count < 1:
+        return owed_idr
+    if owed_idr > cap_idr * count:
+        return owed_idr - cap_idr * count
+    return max(largest_instalment(owed_idr, count) - cap_idr, 0)
+
+
+@dataclass(frozen=True)
+class ScheduleDecision:
+    """Where a departed participant's loan stands when no schedule meets the rules: the longest
+    schedule within the contract that can still start (from `first_due_date`, `instalments`
+    monthly), its largest instalment, and what must be taken off for it to fit the cap."""
+
+    owed_idr: int
+    cap: InstalmentCap
+    first_due_date: date
+    instalments: int
+    contract_end: date
+
+    @property
+    def smallest_instalment_idr(self) -> int:
+        if self.instalments < 1:
+            return self.owed_idr
+        return largest_instalment(self.owed_idr, self.instalments)
+
+    @property
+    def shortfall_idr(self) -> int:
+        return smallest_reduction(self.owed_idr, self.instalments, self.cap.amount_idr)
+
+
+def schedule_decision(
+    owed_idr: int, departure_date: date, contract_months: int, cap: InstalmentCap, today: date
+) -> ScheduleDecision:
+    """The longest schedule within the contract that can start today or later, and how far it is
+    from meeting the cap."""
+    first = max(first_due_date(departure_date), today)
+    end = contract_end(departure_date, contract_months)
+    return ScheduleDecision(owed_idr, cap, first, due_dates_until(first, end), end)
 
 
 def restructured_schedule(

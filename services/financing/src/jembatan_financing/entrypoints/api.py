@@ -6,7 +6,7 @@ from typing import Annotated, Any, cast
 
 from fastapi import APIRouter, Depends, Response
 from fastapi.responses import HTMLResponse
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from jembatan_kit.auth import CurrentCaller, agency_filter, current_caller
 from jembatan_kit.runtime import Runtime
@@ -31,7 +31,15 @@ def _terms(runtime: Runtime) -> LoanTerms:
 Terms = Annotated[LoanTerms, Depends(_terms)]
 
 
-class NewFunder(BaseModel):
+class Command(BaseModel):
+    """A request body that changes something: a field it does not know is refused (422 naming
+    it), so a client's typo or a forbidden term (`salary_deduction`) is never taken as
+    accepted."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class NewFunder(Command):
     name: str = Field(min_length=1, max_length=120)
 
 
@@ -48,13 +56,13 @@ class CostItemView(BaseModel):
     charged_on: date | None = None
 
 
-class NewCostItem(BaseModel):
+class NewCostItem(Command):
     code: str = Field(min_length=1, max_length=40, pattern=r"^[a-z][a-z0-9_]*$")
     description: str = Field(min_length=1)
     amount_idr: int = Field(strict=True, gt=0, description="Whole rupiah.")
 
 
-class NewSubsidy(BaseModel):
+class NewSubsidy(Command):
     provider: str = Field(min_length=1, max_length=120, examples=["Kemnaker", "JOE Cooperative"])
     item: str = Field(min_length=1, max_length=120, examples=["BLK training"])
     amount_idr: int = Field(strict=True, gt=0)
@@ -67,7 +75,7 @@ class SubsidyView(BaseModel):
     granted_on: date
 
 
-class NewPayment(BaseModel):
+class NewPayment(Command):
     reference: str = Field(min_length=1, max_length=80, description="The transfer's reference.")
     paid_on: date
     amount_idr: int = Field(strict=True, gt=0)
@@ -86,9 +94,61 @@ class PaymentView(BaseModel):
     instalment_numbers: list[int]
 
 
-class Restructuring(BaseModel):
+class Restructuring(Command):
     first_due_date: date
     instalments: int = Field(ge=1, le=120)
+
+
+class ChosenSchedule(Command):
+    first_due_date: date | None = Field(
+        default=None,
+        description="Empty: the earliest, the 3rd month after departure or today if later.",
+    )
+    instalments: int | None = Field(
+        default=None, ge=1, le=120, description="Empty: as many as end by the contract's end."
+    )
+
+
+class NewWriteOff(Command):
+    amount_idr: int | None = Field(
+        default=None,
+        strict=True,
+        gt=0,
+        description="Empty: the shortfall, the least that lets a schedule within the contract "
+        "fit the cap.",
+    )
+
+
+class WriteOffView(BaseModel):
+    amount_idr: int
+    reason: str
+    written_off_on: date
+
+
+class WayOut(BaseModel):
+    way: str
+    request: str
+    says: str
+
+
+class DecisionView(BaseModel):
+    """Why no schedule was fixed at departure, where the loan stands today, and the ways out."""
+
+    reason: str
+    owed_idr: int
+    monthly_wage_jpy: int
+    instalment_cap_idr: int
+    share_of_wage_percent: int
+    first_due_date: date
+    contract_end: date
+    instalments_within_contract: int
+    smallest_instalment_idr: int = Field(
+        description="The largest instalment of the longest schedule within the contract."
+    )
+    shortfall_idr: int = Field(
+        description="What a subsidy or write-off must take off for that schedule to fit the cap."
+    )
+    ways_out: list[WayOut]
 
 
 class InstalmentView(BaseModel):
@@ -120,23 +180,35 @@ class LoanSummary(BaseModel):
     status: LoanStatus
     principal_idr: int = Field(description="The sum of the itemised charges.")
     repayment_channel: RepaymentChannel
+    channel: str | None = Field(
+        description="How the participant was placed (im_japan, private_lpk): the most they may "
+        "be charged in all depends on it. Empty on loans opened before it was recorded."
+    )
     contract_months: int
     monthly_wage_jpy: int | None
     opened_at: datetime
     departure_date: date | None
     paused_on: date | None
+    closed_on: date | None = Field(
+        description="The day the candidate withdrew, on a loan closed as they never departed."
+    )
     arrears: ArrearsView
 
 
 class LoanView(LoanSummary):
     cost_items: list[CostItemView]
     subsidies: list[SubsidyView]
+    write_offs: list[WriteOffView]
     payments: list[PaymentView]
-    owed_idr: int = Field(description="Charges less subsidies.")
+    written_off_idr: int = Field(description="What the funder wrote off: its loss.")
+    owed_idr: int = Field(description="Charges less subsidies and write-offs.")
     paid_idr: int
     balance_idr: int
     refund_due_idr: int = Field(description="Over-payment beyond the balance, refunded.")
     schedule: list[InstalmentView] = Field(description="Empty until the departure date is known.")
+    decision: DecisionView | None = Field(
+        description="Set while the loan needs a decision (status needs_decision)."
+    )
 
 
 @router.post("/funders", response_model=FunderView, status_code=201, tags=["funders"])
@@ -165,18 +237,27 @@ async def list_loans(
     candidate_id: uuid.UUID | None = None,
     funder_id: uuid.UUID | None = None,
     bucket: ArrearsBucket | None = None,
+    status: LoanStatus | None = None,
 ) -> list[dict[str, Any]]:
+    """Loans by candidate, funder, arrears bucket or status: `status=needs_decision` lists the
+    loans of departed participants that wait for an operator's decision."""
     scope = agency_filter(caller, agency)
     async with runtime.sessions() as session:
         return await queries.list_loans(
-            session, runtime.clock.today(), candidate_id, funder_id, bucket, agency=scope
+            session,
+            runtime.clock.today(),
+            candidate_id,
+            funder_id,
+            bucket,
+            agency=scope,
+            status=status,
         )
 
 
 @router.get("/loans/{loan_id}", response_model=LoanView)
-async def get_loan(loan_id: LoanInScope, runtime: Runtime) -> dict[str, Any]:
+async def get_loan(loan_id: LoanInScope, runtime: Runtime, terms: Terms) -> dict[str, Any]:
     async with runtime.sessions() as session:
-        return await queries.loan_details(session, loan_id, runtime.clock.today())
+        return await queries.loan_details(session, loan_id, runtime.clock.today(), terms)
 
 
 @router.get("/loans/{loan_id}/schedule", response_model=list[InstalmentView])
@@ -198,7 +279,7 @@ async def add_cost_item(
             clock=runtime.clock,
         )
         raise_if_refused(added)
-    return await get_loan(loan_id, runtime)
+    return await get_loan(loan_id, runtime, terms)
 
 
 @router.delete("/loans/{loan_id}/items/{code}", response_model=LoanView)
@@ -213,18 +294,20 @@ async def remove_cost_item(
             clock=runtime.clock,
         )
         raise_if_refused(removed)
-    return await get_loan(loan_id, runtime)
+    return await get_loan(loan_id, runtime, terms)
 
 
 @router.post("/loans/{loan_id}/subsidies", response_model=LoanView, status_code=201)
-async def add_subsidy(loan_id: LoanInScope, new: NewSubsidy, runtime: Runtime) -> dict[str, Any]:
+async def add_subsidy(
+    loan_id: LoanInScope, new: NewSubsidy, runtime: Runtime, terms: Terms
+) -> dict[str, Any]:
     grant = commands.GrantSubsidy(loan_id, new.provider, new.item, new.amount_idr)
     async with runtime.unit_of_work() as session:
         [granted] = await handlers.grant_subsidies(
             [grant], SqlFinancingRepository(session), runtime.clock
         )
         raise_if_refused(granted)
-    return await get_loan(loan_id, runtime)
+    return await get_loan(loan_id, runtime, terms)
 
 
 @router.post("/loans/{loan_id}/payments", response_model=PaymentView, status_code=201)
@@ -256,7 +339,38 @@ async def restructure(
             [command], SqlFinancingRepository(session), terms=terms, clock=runtime.clock
         )
         raise_if_refused(restructured)
-    return await get_loan(loan_id, runtime)
+    return await get_loan(loan_id, runtime, terms)
+
+
+@router.post("/loans/{loan_id}/schedule", response_model=LoanView)
+async def schedule_within_contract(
+    loan_id: LoanInScope, chosen: ChosenSchedule, runtime: Runtime, terms: Terms
+) -> dict[str, Any]:
+    """A way out for a loan that needs a decision: the schedule chosen, within the contract."""
+    command = commands.ScheduleWithinContract(loan_id, chosen.first_due_date, chosen.instalments)
+    async with runtime.unit_of_work() as session:
+        [scheduled] = await handlers.schedule_within_contracts(
+            [command], SqlFinancingRepository(session), terms=terms, clock=runtime.clock
+        )
+        raise_if_refused(scheduled)
+    return await get_loan(loan_id, runtime, terms)
+
+
+@router.post("/loans/{loan_id}/write-offs", response_model=LoanView, status_code=201)
+async def write_off(
+    loan_id: LoanInScope, new: NewWriteOff, runtime: Runtime, terms: Terms
+) -> dict[str, Any]:
+    """A way out for a loan that needs a decision: the funder writes off part of what is owed,
+    by default the shortfall. Its loss is shown on the loan and announced (LoanWrittenOff)."""
+    async with runtime.unit_of_work() as session:
+        [written_off] = await handlers.write_off_loans(
+            [commands.WriteOff(loan_id, new.amount_idr)],
+            SqlFinancingRepository(session),
+            terms=terms,
+            clock=runtime.clock,
+        )
+        raise_if_refused(written_off)
+    return await get_loan(loan_id, runtime, terms)
 
 
 @router.get("/loans/{loan_id}/statement")

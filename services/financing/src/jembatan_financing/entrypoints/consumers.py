@@ -16,7 +16,7 @@ from typing import Any, TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from jembatan_contracts import CandidatePlaced, Departed, EarlyReturned, Event
+from jembatan_contracts import CandidatePlaced, CandidateWithdrawn, Departed, EarlyReturned, Event
 from jembatan_kit.clock import Clock
 from jembatan_kit.consumer import EventHandler, RetryLater, Unprocessable
 
@@ -67,8 +67,14 @@ def event_handlers(terms: LoanTerms, clock: Clock, default_funder: str) -> list[
     async def pause(events: Sequence[EarlyReturned], repo: FinancingRepository) -> Sequence[Any]:
         return await handlers.pause_for_early_returns(events, repo, clock=clock)
 
+    async def close(
+        events: Sequence[CandidateWithdrawn], repo: FinancingRepository
+    ) -> Sequence[Any]:
+        return await handlers.close_loans_of_withdrawn(events, repo, terms=terms, clock=clock)
+
     return [
         consumer(CandidatePlaced, "financing-candidate-placed", open_loans),
+        consumer(CandidateWithdrawn, "financing-candidate-withdrawn", close),
         consumer(Departed, "financing-departed", fix_schedules),
         consumer(EarlyReturned, "financing-early-returned", pause),
     ]

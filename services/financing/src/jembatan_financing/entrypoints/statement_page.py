@@ -107,6 +107,7 @@ def render_statement(statement: dict[str, Any]) -> str:
         [
             ("Charges", rupiah(totals["charges_idr"])),
             ("Subsidies", "- " + rupiah(totals["subsidies_idr"])),
+            ("Written off by the funder", "- " + rupiah(totals["written_off_idr"])),
             ("You owe", rupiah(totals["owed_idr"])),
             ("You paid", rupiah(totals["paid_idr"])),
             ("Balance", rupiah(totals["balance_idr"])),
@@ -131,6 +132,7 @@ def render_statement(statement: dict[str, Any]) -> str:
 <p>Loan {escape(str(statement["loan_id"]))} ({escape(statement["track"])}),
 funded by {escape(statement["funder"] or "-")}; status {escape(str(statement["status"]))};
 as of {_day(statement["as_of"])}; departure {_day(statement["departure_date"])}.</p>
+<p>{escape(statement["interest"]["statement"])}</p>
 <p>You repay only by your own transfer. Nothing is ever deducted from your wage in Japan, and no
 deposit, penalty or forced saving may be charged to you.</p>
 <h2>Summary</h2>

@@ -16,7 +16,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TypeVar
 
-from jembatan_contracts import CandidatePlaced, Departed, EarlyReturned
+from jembatan_contracts import CandidatePlaced, CandidateWithdrawn, Departed, EarlyReturned
 from jembatan_kit.clock import Clock
 from jembatan_kit.errors import Conflict, NotFound, RuleViolation
 
@@ -28,9 +28,11 @@ from ..domain.commands import (
     RecordPayment,
     RemoveCostItem,
     Restructure,
+    ScheduleWithinContract,
+    WriteOff,
 )
 from ..domain.guards import refuse_salary_deduction
-from ..domain.loan import Funder, Loan, NotYet, Subsidy
+from ..domain.loan import Funder, Loan, NotYet, Subsidy, Withdrawal
 from ..domain.model import LoanTerms, funder_id_for, loan_id_for, payment_id_for
 
 
@@ -51,7 +53,8 @@ class Sweep:
     found: int
     """Due instalments found unannounced (at most the limit asked)."""
     announced: int
-    """How many of them this sweep announced; the others another scheduler did meanwhile."""
+    """How many of them this sweep announced; the others were announced by another scheduler,
+    paid or paused meanwhile."""
 
 
 Answer = TypeVar("Answer")
@@ -84,8 +87,10 @@ async def open_loans(
 ) -> list[uuid.UUID | Refused]:
     """Open each placement's loan, fronted by the default funder, with the itemised default costs
     of its track in force on the day the contract was signed. A placement whose loan is open
-    already (a repeated event) opens nothing."""
+    already (a repeated event) opens nothing. The loan of a candidate whose withdrawal was
+    handled before is closed as it opens (`Loan.close_on_withdrawal`)."""
     financed = await repo.financed_placements({event.placement_id for event in events})
+    withdrawn = await repo.withdrawals({event.candidate_id for event in events})
     funder_id = funder_id_for(default_funder)
     now, today = clock.now(), clock.today()
     outcomes: list[uuid.UUID | Refused] = []
@@ -97,10 +102,15 @@ async def open_loans(
         charged_on = event.contract_signed_on or today
         try:
             items = terms.costs_for(event.track, charged_on)
+            loan = Loan.open(
+                event, items, terms=terms, charged_on=charged_on, funder_id=funder_id, now=now
+            )
+            withdrawal = withdrawn.get(event.candidate_id)
+            if withdrawal is not None:  # the withdrawal was handled first
+                loan.close_on_withdrawal(withdrawal, terms, now)
         except RuleViolation as refusal:
             outcomes.append(Refused(refusal))
             continue
-        loan = Loan.open(event, items, charged_on=charged_on, funder_id=funder_id, now=now)
         repo.add(loan)
         financed.add(event.placement_id)
         opened += 1
@@ -162,6 +172,33 @@ async def pause_for_early_returns(
     return outcomes
 
 
+async def close_loans_of_withdrawn(
+    events: Sequence[CandidateWithdrawn],
+    repo: FinancingRepository,
+    *,
+    terms: LoanTerms,
+    clock: Clock,
+) -> list[uuid.UUID | Refused]:
+    """Close the loan of each withdrawn candidate who has not departed
+    (`Loan.close_on_withdrawal`); one who departed keeps their schedule. The withdrawal is
+    recorded, for a CandidatePlaced handled after it. Answers the candidate's id."""
+    loans = await repo.of_candidates({event.candidate_id for event in events})
+    now = clock.now()
+    outcomes: list[uuid.UUID | Refused] = []
+    for event in events:
+        withdrawal = Withdrawal.of(event)
+        try:
+            for loan in loans.get(event.candidate_id, []):
+                loan.close_on_withdrawal(withdrawal, terms, now)
+        except RuleViolation as refusal:
+            outcomes.append(Refused(refusal))
+            continue
+        repo.add_withdrawal(withdrawal)
+        outcomes.append(event.candidate_id)
+    await repo.save()
+    return outcomes
+
+
 async def announce_due_instalments(
     repo: FinancingRepository, clock: Clock, limit: int = 200
 ) -> Sweep:
@@ -173,7 +210,7 @@ async def announce_due_instalments(
     for instalment in due:
         instalment.announce(now)
     conflicts = await repo.save()
-    return Sweep(found=len(due), announced=len(due) - len(conflicts.announced_elsewhere))
+    return Sweep(found=len(due), announced=len(due) - len(conflicts.not_claimed))
 
 
 # --- operators' commands -----------------------------------------------------------------------
@@ -253,12 +290,12 @@ async def grant_subsidies(
 ) -> list[uuid.UUID | Refused]:
     """Record each subsidy on its loan (`Loan.grant_subsidy`); answers the subsidy's id."""
     loans = await repo.get_many({command.loan_id for command in commands})
-    today = clock.today()
+    now, today = clock.now(), clock.today()
     outcomes: list[uuid.UUID | Refused] = []
     for command in commands:
         subsidy = Subsidy(uuid.uuid4(), command.provider, command.item, command.amount_idr, today)
         try:
-            _found(loans, command.loan_id).grant_subsidy(subsidy)
+            _found(loans, command.loan_id).grant_subsidy(subsidy, now)
         except RuleViolation as refusal:
             outcomes.append(Refused(refusal))
             continue
@@ -273,7 +310,7 @@ async def record_payments(
     """Record each of the participants' own transfers (`Loan.record_payment`); the one that
     pays a loan off settles it."""
     loans = await repo.get_many({command.loan_id for command in commands})
-    now = clock.now()
+    now, today = clock.now(), clock.today()
     outcomes: list[RecordedPayment | Refused] = []
     for command in commands:
         payment_id = payment_id_for(command.loan_id, command.reference)
@@ -285,6 +322,7 @@ async def record_payments(
                 command.paid_on,
                 command.amount_idr,
                 command.channel,
+                today,
                 now,
             )
         except RuleViolation as refusal:
@@ -314,5 +352,56 @@ async def restructure_loans(
             outcomes.append(Refused(refusal))
             continue
         outcomes.append(loan.id)
+    await repo.save()
+    return outcomes
+
+
+async def schedule_within_contracts(
+    commands: Sequence[ScheduleWithinContract],
+    repo: FinancingRepository,
+    *,
+    terms: LoanTerms,
+    clock: Clock,
+) -> list[uuid.UUID | Refused]:
+    """Fix the chosen schedule of each loan that needs a decision
+    (`Loan.schedule_within_contract`)."""
+    loans = await repo.get_many({command.loan_id for command in commands})
+    now, today = clock.now(), clock.today()
+    outcomes: list[uuid.UUID | Refused] = []
+    for command in commands:
+        try:
+            loan = _found(loans, command.loan_id)
+            loan.schedule_within_contract(
+                command.first_due_date, command.instalments, terms, today, now
+            )
+        except RuleViolation as refusal:
+            outcomes.append(Refused(refusal))
+            continue
+        outcomes.append(loan.id)
+    await repo.save()
+    return outcomes
+
+
+async def write_off_loans(
+    commands: Sequence[WriteOff],
+    repo: FinancingRepository,
+    *,
+    terms: LoanTerms,
+    clock: Clock,
+) -> list[uuid.UUID | Refused]:
+    """Record each funder's write-off of a loan that needs a decision (`Loan.write_off`);
+    answers the write-off's id."""
+    loans = await repo.get_many({command.loan_id for command in commands})
+    now, today = clock.now(), clock.today()
+    outcomes: list[uuid.UUID | Refused] = []
+    for command in commands:
+        write_off_id = uuid.uuid4()
+        try:
+            loan = _found(loans, command.loan_id)
+            loan.write_off(write_off_id, command.amount_idr, terms, today, now)
+        except RuleViolation as refusal:
+            outcomes.append(Refused(refusal))
+            continue
+        outcomes.append(write_off_id)
     await repo.save()
     return outcomes

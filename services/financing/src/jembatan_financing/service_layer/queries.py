@@ -14,13 +14,23 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from jembatan_kit.errors import NotFound, RuleViolation
 
-from ..adapters.orm import cost_items, funders, instalments, loans, payments, subsidies
+from ..adapters.orm import (
+    cost_items,
+    funders,
+    instalments,
+    loans,
+    payments,
+    subsidies,
+    write_offs,
+)
+from ..domain.guards import NO_INTEREST
 from ..domain.model import (
     ArrearsBucket,
     InstalmentState,
     LoanStatus,
     LoanTerms,
     arrears_as_of,
+    schedule_decision,
 )
 
 
@@ -48,14 +58,19 @@ async def list_loans(
     funder_id: uuid.UUID | None = None,
     bucket: ArrearsBucket | None = None,
     agency: str | None = None,
+    status: LoanStatus | None = None,
 ) -> list[dict[str, Any]]:
-    if candidate_id is None and funder_id is None and bucket is None:
+    if candidate_id is None and funder_id is None and bucket is None and status is None:
         raise RuleViolation(
-            "loan_filter", "say which loans: by candidate_id, funder_id or arrears bucket"
+            "loan_filter",
+            "say which loans: by candidate_id, funder_id, arrears bucket or status "
+            "(status=needs_decision: the loans waiting for an operator's decision)",
         )
     query = select(loans).order_by(loans.c.opened_at, loans.c.id)
     if agency is not None:
         query = query.where(loans.c.agency == agency)
+    if status is not None:
+        query = query.where(loans.c.status == status.value)
     if candidate_id is not None:
         query = query.where(loans.c.candidate_id == candidate_id)
     if funder_id is not None:
@@ -68,12 +83,16 @@ async def list_loans(
     return [s for s in summaries if s["status"] != LoanStatus.SETTLED and s["bucket"] == bucket]
 
 
-async def loan_details(session: AsyncSession, loan_id: uuid.UUID, today: date) -> dict[str, Any]:
+async def loan_details(
+    session: AsyncSession, loan_id: uuid.UUID, today: date, terms: LoanTerms
+) -> dict[str, Any]:
     row = await _loan(session, loan_id)
     schedule_rows = await _schedule_rows(session, loan_id)
     subsidy_rows = await _subsidies(session, loan_id)
+    write_off_rows = await _write_offs(session, loan_id)
     payment_rows = await _payments(session, loan_id)
-    owed = row.principal_idr - sum(s.amount_idr for s in subsidy_rows)
+    written_off = sum(w.amount_idr for w in write_off_rows)
+    owed = row.principal_idr - sum(s.amount_idr for s in subsidy_rows) - written_off
     paid = sum(p.amount_idr for p in payment_rows)
     return {
         **_summary(row, _states(schedule_rows), today),
@@ -87,12 +106,55 @@ async def loan_details(session: AsyncSession, loan_id: uuid.UUID, today: date) -
             for item in await _cost_items(session, loan_id)
         ],
         "subsidies": [_subsidy(s) for s in subsidy_rows],
+        "write_offs": [_write_off(w) for w in write_off_rows],
         "payments": [payment_view(p) for p in payment_rows],
+        "written_off_idr": written_off,
         "owed_idr": owed,
         "paid_idr": paid,
         "balance_idr": max(owed - paid, 0),
         "refund_due_idr": row.refund_due_idr,
         "schedule": [_instalment(i) for i in schedule_rows],
+        "decision": _decision(row, owed - paid, terms, today),
+    }
+
+
+def _decision(row: Any, balance_idr: int, terms: LoanTerms, today: date) -> dict[str, Any] | None:
+    """For a loan that needs a decision: how far the longest schedule within the contract is
+    from the cap, as of today, and the ways out."""
+    if row.status != LoanStatus.NEEDS_DECISION:
+        return None
+    cap = terms.cap_for(row.monthly_wage_jpy, today)
+    standing = schedule_decision(balance_idr, row.departure_date, row.contract_months, cap, today)
+    loan = f"/loans/{row.id}"
+    return {
+        "reason": "instalment_above_affordability_cap",
+        "owed_idr": balance_idr,
+        "monthly_wage_jpy": row.monthly_wage_jpy,
+        "instalment_cap_idr": cap.amount_idr,
+        "share_of_wage_percent": cap.share_percent,
+        "first_due_date": standing.first_due_date,
+        "contract_end": standing.contract_end,
+        "instalments_within_contract": standing.instalments,
+        "smallest_instalment_idr": standing.smallest_instalment_idr,
+        "shortfall_idr": standing.shortfall_idr,
+        "ways_out": [
+            {
+                "way": "schedule",
+                "request": f"POST {loan}/schedule",
+                "says": "a schedule within the contract: from the first due date, monthly, "
+                "each instalment within the cap (once the shortfall is taken off)",
+            },
+            {
+                "way": "subsidy",
+                "request": f"POST {loan}/subsidies",
+                "says": "a subsidy taking the shortfall off what the participant owes",
+            },
+            {
+                "way": "write_off",
+                "request": f"POST {loan}/write-offs",
+                "says": "the funder writes off the shortfall (the default) or more: its loss",
+            },
+        ],
     }
 
 
@@ -106,7 +168,7 @@ async def statement(
 ) -> dict[str, Any]:
     """Every charge, subsidy and payment and the balance, with the itemised fee disclosure in
     rupiah and yen that a Japanese supervising organisation asks for."""
-    details = await loan_details(session, loan_id, today)
+    details = await loan_details(session, loan_id, today, terms)
     rate = terms.dated.exchange_rate_on(today)
     funder = None
     if details["funder_id"] is not None:
@@ -136,9 +198,11 @@ async def statement(
             {**s, "amount_jpy": rate.to_jpy(s["amount_idr"])} for s in details["subsidies"]
         ],
         "payments": details["payments"],
+        "write_offs": details["write_offs"],
         "totals": {
             "charges_idr": details["principal_idr"],
-            "subsidies_idr": details["principal_idr"] - details["owed_idr"],
+            "subsidies_idr": sum(s["amount_idr"] for s in details["subsidies"]),
+            "written_off_idr": details["written_off_idr"],
             "owed_idr": details["owed_idr"],
             "paid_idr": details["paid_idr"],
             "balance_idr": details["balance_idr"],
@@ -147,6 +211,7 @@ async def statement(
         },
         "arrears": details["arrears"],
         "schedule": details["schedule"],
+        "interest": {"rate_percent": 0, "statement": NO_INTEREST},
     }
 
 
@@ -183,11 +248,13 @@ def _summary(row: Any, schedule: list[InstalmentState], today: date) -> dict[str
         "status": row.status,
         "principal_idr": row.principal_idr,
         "repayment_channel": row.repayment_channel,
+        "channel": row.channel,
         "contract_months": row.contract_months,
         "monthly_wage_jpy": row.monthly_wage_jpy,
         "opened_at": row.opened_at,
         "departure_date": row.departure_date,
         "paused_on": row.paused_on,
+        "closed_on": row.closed_on,
         "bucket": arrears.bucket,
         "arrears": {
             "as_of": as_of,
@@ -208,6 +275,14 @@ def _subsidy(row: Any) -> dict[str, Any]:
         "item": row.item,
         "amount_idr": row.amount_idr,
         "granted_on": row.granted_on,
+    }
+
+
+def _write_off(row: Any) -> dict[str, Any]:
+    return {
+        "amount_idr": row.amount_idr,
+        "reason": row.reason,
+        "written_off_on": row.written_off_on,
     }
 
 
@@ -271,6 +346,15 @@ async def _subsidies(session: AsyncSession, loan_id: uuid.UUID) -> list[Any]:
         select(subsidies)
         .where(subsidies.c.loan_id == loan_id)
         .order_by(subsidies.c.granted_on, subsidies.c.id)
+    )
+    return list(rows.all())
+
+
+async def _write_offs(session: AsyncSession, loan_id: uuid.UUID) -> list[Any]:
+    rows = await session.execute(
+        select(write_offs)
+        .where(write_offs.c.loan_id == loan_id)
+        .order_by(write_offs.c.recorded_at, write_offs.c.id)
     )
     return list(rows.all())
 
