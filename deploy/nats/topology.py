@@ -12,6 +12,12 @@ What each service's user may do is jembatan_kit.nats_permissions, which `jembata
 the embedded default's server too.
 
 Passwords are never in the configs: each is an environment variable named by `password_var`.
+
+The revocation bucket (jembatan_kit.revocation) lives at the hub. Every service reads it, a
+province's across its leaf connection in the hub's JetStream domain: the hub offers each province
+the bucket's direct gets and stream info, and the writes of that province's own keys for its
+operator; nothing else of the bucket, so a province neither writes another agency's keys nor
+creates a consumer (which would deliver wherever its creator says, in Kemnaker's account).
 """
 
 from __future__ import annotations
@@ -24,7 +30,13 @@ from pathlib import Path
 from jembatan_contracts import Event
 from jembatan_contracts.envelope import SUBJECT_ROOT
 from jembatan_kit.nats_permissions import CONSUMERS as CONSUMERS
-from jembatan_kit.nats_permissions import READ_MODELS, service_permissions
+from jembatan_kit.nats_permissions import (
+    READ_MODELS,
+    revocation_read_grants,
+    revocation_write_grants,
+    service_permissions,
+)
+from jembatan_kit.revocation import bucket_config
 from jembatan_kit.settings import ServiceSettings
 
 HERE = Path(__file__).resolve().parent
@@ -105,30 +117,58 @@ def event_prefix(agency: str) -> str:
     return "*" if agency == HUB_AGENCY else agency
 
 
+def revocations_domain(agency: str) -> str | None:
+    """Where the agency's clients find the revocation bucket: their own server at the hub, the
+    hub's JetStream domain from a province (its services' REVOCATIONS_JS_DOMAIN)."""
+    return None if agency == HUB_AGENCY else domain_of(HUB_AGENCY)
+
+
 def service_user(agency: str, service: str) -> User:
     """A service's user, with the rights `service_permissions` gives it (jembatan_kit)."""
-    rights = service_permissions(service, event_prefix(agency))
+    rights = service_permissions(service, event_prefix(agency), revocations_domain(agency))
     return User(service, agency, rights.publish, rights.subscribe, publish_deny=rights.publish_deny)
 
 
 def ops_user(agency: str) -> User:
-    """Stream administration (the hub's sourcing stream, repairs); not for services."""
-    return User("ops", agency, ("$JS.API.>", "_INBOX.>"), ("_INBOX.>",))
+    """Stream administration (the hub's sourcing stream, repairs) and revocations: Kemnaker's of
+    every agency, a province's of its own, at the hub; not for services."""
+    domain = revocations_domain(agency)
+    revocations = revocation_write_grants("*" if agency == HUB_AGENCY else agency, domain)
+    if domain is not None:
+        revocations = revocation_read_grants(domain) + revocations
+    return User("ops", agency, ("$JS.API.>", *revocations, "_INBOX.>"), ("_INBOX.>",))
 
 
 def leaf_user(province: str) -> User:
     """The province's leaf connection as the hub sees it: what may cross the link, and nothing
-    else. `_R_.>` carries the answers to the hub's consumer-create requests."""
+    else. `_R_.>` carries the answers to the hub's consumer-create requests; the province's
+    reads of the revocation bucket and its operator's writes of the province's own keys go up,
+    their answers come down on the asker's `_INBOX.>`."""
+    hub = domain_of(HUB_AGENCY)
     return User(
         f"{province}-leaf",
         province,
         publish=(
             *(sync_deliver_prefix(province, s) + ".>" for s in _sourced_streams()),
             "_R_.>",
+            *revocation_read_grants(hub),
+            *revocation_write_grants(province, hub),
         ),
-        subscribe=(f"$JS.{domain_of(province)}.API.>", "$JS.FC.>", "_R_.>"),
+        subscribe=(f"$JS.{domain_of(province)}.API.>", "$JS.FC.>", "_R_.>", "_INBOX.>"),
         connection_types=("LEAFNODE",),
         role="leaf",
+    )
+
+
+def revocation_services(province: str) -> tuple[tuple[str, bool], ...]:
+    """What the hub's account offers the province's account of the revocation bucket, as
+    (subject, whether every province shares it): the reads (a batch direct get answers with
+    many messages: `response_type: stream`), and the writes of the province's own keys. The
+    province's requests arrive in the hub's domain (`$JS.kemnaker.API...`), which the hub maps
+    to `$JS.API...` before they meet these."""
+    return (
+        *((grant, True) for grant in revocation_read_grants()),
+        *((grant, False) for grant in revocation_write_grants(province)),
     )
 
 
@@ -230,12 +270,27 @@ def render_hub() -> str:
                 f'      {{ service: {{ account: {account}, subject: "'
                 f'{source_consumer_create(province, stream, event)}" }} }}\n'
             )
+    out.append("    ]\n    exports: [\n")
+    offered = {
+        subject: [account_of(p) for p in PROVINCES] if shared else [account_of(province)]
+        for province in PROVINCES
+        for subject, shared in revocation_services(province)
+    }
+    for subject, accounts in offered.items():
+        kind = ", response_type: stream" if ".DIRECT.GET." in subject else ""
+        out.append(f'      {{ service: "{subject}", accounts: [{", ".join(accounts)}]{kind} }}\n')
     out.append("    ]\n  }\n")
     for province in PROVINCES:
         out += [
             f"  # {province}'s leaf connection lands here; it has no other users.\n",
             f"  {account_of(province)} {{\n",
             _users((leaf_user(province),), "    "),
+            "    imports: [\n",
+            *(
+                f'      {{ service: {{ account: {hub}, subject: "{subject}" }} }}\n'
+                for subject, _ in revocation_services(province)
+            ),
+            "    ]\n",
             "    exports: [\n",
         ]
         for stream in _sourced_streams():
@@ -279,6 +334,11 @@ def render_province(province: str) -> str:
             "  }\n}\n",
         ]
     )
+
+
+def hub_created_streams() -> list[dict[str, object]]:
+    """What the hub-streams job creates: the sourcing streams, and the revocation bucket."""
+    return [*hub_sourcing_streams(), bucket_config(HUB_CLUSTER_SIZE).as_dict()]
 
 
 def hub_sourcing_streams() -> list[dict[str, object]]:
@@ -524,6 +584,8 @@ def _compose_service(agency: str, service: str, after: tuple[tuple[str, str], ..
         for key in ("NIK_ENCRYPTION_KEY", "NIK_HASH_KEY"):
             var = f"JEMBATAN_{account_of(agency)}_{key}"
             env[key] = f"${{{var}:?run deploy/make-env.py}}"
+    if (domain := revocations_domain(agency)) is not None:
+        env["REVOCATIONS_JS_DOMAIN"] = domain
     if service == "dashboard":
         env["SERVICE_URLS"] = "'" + json.dumps(service_urls(agency)) + "'"
     depends = [f"      {host}-db: {{ condition: service_healthy }}\n"]
@@ -564,12 +626,17 @@ def service_urls(agency: str) -> dict[str, str]:
     }
 
 
+def hub_stream_names() -> tuple[str, ...]:
+    return tuple(str(stream["name"]) for stream in hub_created_streams())
+
+
 def hub_streams_command() -> str:
-    """Create each of the hub's sourcing streams that does not exist yet (as `ops`)."""
+    """Create each of the hub's sourcing streams and the revocation bucket that does not exist
+    yet (as `ops`)."""
     return " && ".join(
         f"(nats stream info {name} >/dev/null 2>&1 || nats stream add --config"
         f" /etc/jembatan/hub-stream-{name.lower()}.json)"
-        for name in _sourced_streams()
+        for name in hub_stream_names()
     )
 
 
@@ -602,7 +669,8 @@ def render_compose() -> str:
         "name: jembatan\n",
         "services:\n",
         _compose_nats(HUB_AGENCY),
-        "  # The hub's sourcing streams: the provinces' events Kemnaker's services consume.\n"
+        "  # The hub's sourcing streams (the provinces' events Kemnaker's services consume) and\n"
+        "  # the revocation bucket every service reads.\n"
         "  hub-streams:\n"
         f"    image: {NATS_BOX_IMAGE}\n"
         "    environment:\n"
@@ -613,7 +681,7 @@ def render_compose() -> str:
         + "".join(
             f"      - ./nats/hub-stream-{name.lower()}.json:/etc/jembatan/"
             f"hub-stream-{name.lower()}.json:ro\n"
-            for name in _sourced_streams()
+            for name in hub_stream_names()
         )
         + f'    command: ["sh", "-c", "{hub_streams_command()}"]\n'
         f"    depends_on: [{', '.join(nats_hosts(HUB_AGENCY))}]\n"
@@ -761,6 +829,7 @@ spec:
             - {{ name: HTTP_PORT, value: "{port}" }}
             - {{ name: ENSURE_STREAMS, value: own }}
             - {{ name: STREAM_REPLICAS, value: "{stream_replicas(province)}" }}
+            - {{ name: REVOCATIONS_JS_DOMAIN, value: {revocations_domain(province)} }}
             - name: NATS_PASSWORD
               valueFrom:
                 secretKeyRef: {{ name: {secrets}, key: {password_var(province, service)} }}
@@ -945,7 +1014,7 @@ def rendered() -> dict[Path, str]:
         )
     for province in PROVINCES:
         files[HERE / f"{province}.conf"] = render_province(province)
-    for stream in hub_sourcing_streams():
+    for stream in hub_created_streams():
         files[HERE / f"hub-stream-{str(stream['name']).lower()}.json"] = (
             json.dumps(stream, indent=2) + "\n"
         )

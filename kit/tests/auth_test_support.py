@@ -21,7 +21,7 @@ from sqlalchemy import insert
 
 from jembatan_kit.auth import CurrentCaller
 from jembatan_kit.issuers import write_trust_file
-from jembatan_kit.nats_server import free_port
+from jembatan_kit.nats_server import NatsServerProcess
 from jembatan_kit.runtime import Runtime, ServiceRuntime, create_service_app
 from jembatan_kit.testing.helpers import running_app
 
@@ -40,25 +40,27 @@ async def act(caller: CurrentCaller, runtime: Runtime) -> dict[str, Any]:
 async def service_trusting(
     trust: Mapping[str, Any] | None, folder: Path, **settings: Any
 ) -> AsyncIterator[httpx.AsyncClient]:
-    """A service app as services build it, running its lifespan (migrations on SQLite; no NATS:
-    HTTP serves without it), its trust list `trust` read from a file (None: no trust list, or
-    the AUTH_TRUST_FILE `settings` give), and an HTTP client that sends no token of its own."""
+    """A service app as services build it, running its lifespan (migrations on SQLite; a
+    nats-server, where it reads the revocation list), its trust list `trust` read from a file
+    (None: no trust list, or the AUTH_TRUST_FILE `settings` give), and an HTTP client that sends
+    no token of its own."""
     trust_file = None
     if trust is not None:
         trust_file = folder / "trust.json"
         write_trust_file(trust_file, trust)
-    configured = service_settings(
-        **{"auth_trust_file": trust_file} | settings,
-        database_url=f"sqlite+aiosqlite:///{folder / 'service.db'}",
-        nats_url=f"nats://127.0.0.1:{free_port()}",
-    )
-    app = create_service_app(
-        lambda: ServiceRuntime(configured, migrations=MIGRATIONS),
-        title="auth",
-        routers=[acting, counting_router],
-    )
-    async with running_app(app, agency=None) as client:
-        yield client
+    with NatsServerProcess(store_dir=folder / "nats") as nats_server:
+        configured = service_settings(
+            **{"auth_trust_file": trust_file} | settings,
+            database_url=f"sqlite+aiosqlite:///{folder / 'service.db'}",
+            nats_url=nats_server.url,
+        )
+        app = create_service_app(
+            lambda: ServiceRuntime(configured, migrations=MIGRATIONS),
+            title="auth",
+            routers=[acting, counting_router],
+        )
+        async with running_app(app, agency=None) as client:
+            yield client
 
 
 async def changes(service: httpx.AsyncClient) -> int:

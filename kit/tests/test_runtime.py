@@ -49,7 +49,11 @@ async def test_a_service_serves_http_without_nats_and_its_events_go_out_when_nat
             status = await health(client)
             assert status["status"] == "degraded"
             assert status["nats"] == "disconnected"
-            assert status["reasons"] == ["nats: not connected yet; retrying"]
+            assert status["reasons"] == [
+                "nats: not connected yet; retrying",
+                "revocations: not read yet, so every authenticated request is refused (503):"
+                " not connected to NATS yet",
+            ]
             await register(client, 3)
             assert (await health(client))["outbox_unsent"] == 3
             assert_unavailable(await client.get("/stream"), "not connected to NATS")
@@ -76,7 +80,10 @@ async def test_a_service_serves_http_without_nats_and_its_events_go_out_when_nat
                 return status["nats"] == "disconnected" and status["status"] == "degraded"
 
             await eventually(nats_lost, timeout_s=10)
-            assert (await health(client))["reasons"] == ["nats: connection lost; reconnecting"]
+            reasons = (await health(client))["reasons"]
+            assert reasons[0] == "nats: connection lost; reconnecting"
+            # and, once its next read has failed, that the revocation list is not current
+            assert all(r.startswith("revocations: as read at") for r in reasons[1:])
             await register(client, 2)
             assert (await counts(client))["registrations"] == 5
 

@@ -28,9 +28,6 @@ from jembatan_kit.testing.helpers import (
 from jembatan_registration.bootstrap import build_app
 from jembatan_registration.config import RegistrationSettings
 
-NO_NATS = "nats://127.0.0.1:9"
-"""Nothing listens there: HTTP serves without the bus, which these tests do not need."""
-
 CANDIDATE = {
     "agency": "kaltim",
     "nik": "6471054506010003",
@@ -44,10 +41,13 @@ CANDIDATE = {
 
 
 @pytest.fixture
-async def registration(database_url: str, tmp_path: Path) -> AsyncIterator[httpx.AsyncClient]:
+async def registration(
+    database_url: str, nats_url: str, tmp_path: Path
+) -> AsyncIterator[httpx.AsyncClient]:
+    # A nats-server: a service refuses callers until it has read the revocation list there.
     settings = RegistrationSettings(
         database_url=database_url,
-        nats_url=NO_NATS,
+        nats_url=nats_url,
         secrets_file=tmp_path / "secrets.json",
         auth_trust_file=trust_file_for_tests(),
     )

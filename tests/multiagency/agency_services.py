@@ -72,6 +72,8 @@ class AgencyServices:
             "OTEL_BSP_SCHEDULE_DELAY": "200",
             "OUTBOX_POLL_INTERVAL_S": "0.1",
         }
+        if (revocations := topology.revocations_domain(agency)) is not None:
+            env["REVOCATIONS_JS_DOMAIN"] = revocations  # the bucket is at the hub
         env.pop("OTEL_EXPORTER_OTLP_ENDPOINT", None)
         log_file = self.root / f"{agency}-{name}.log"
         executable = Path(sys.executable).parent / f"jembatan-{name}"

@@ -37,6 +37,7 @@ from jembatan_kit.broker import ensure_streams, nats_servers
 from jembatan_kit.consumer import dead_letter_bodies
 from jembatan_kit.issuers import LocalIssuer, issue_token
 from jembatan_kit.nats_server import NatsServerProcess, free_port, nats_server_binary
+from jembatan_kit.revocation import STREAM as REVOCATIONS
 from jembatan_kit.settings import ServiceSettings
 from jembatan_kit.trust import TrustList
 from jembatan_placement.config import PlacementSettings
@@ -243,6 +244,36 @@ def test_the_hub_sources_every_province_event_a_hub_service_consumes(
         assert f"/etc/jembatan/{file}" in job
         assert NATS_CONFIGS / file in [mounted_file(v) for v in creator["volumes"]]
         assert f"/etc/jembatan/{file}" in creator["command"][-1]
+
+
+def test_the_revocation_bucket_is_created_at_the_hub_and_read_there_by_every_province(
+    compose: dict[str, Any], manifests: dict[tuple[str, str], dict[str, Any]]
+) -> None:
+    """Compose and Kubernetes create the bucket from its committed file, three copies on the
+    hub; a province's services read it in the hub's domain, the hub's on their own server."""
+    file = f"hub-stream-{REVOCATIONS.lower()}.json"
+    config = json.loads((NATS_CONFIGS / file).read_text())
+    assert (config["name"], config["num_replicas"]) == (REVOCATIONS, topology.HUB_CLUSTER_SIZE)
+    assert file in generated_files("nats-hub-config")
+    assert f"/etc/jembatan/{file}" in " ".join(
+        container(manifests[("Job", "hub-streams")])["command"]
+    )
+    creator = compose["services"]["hub-streams"]
+    assert NATS_CONFIGS / file in [mounted_file(v) for v in creator["volumes"]]
+    assert f"/etc/jembatan/{file}" in creator["command"][-1]
+    for agency in AGENCIES:
+        domain = None if agency == topology.HUB_AGENCY else topology.HUB_AGENCY
+        for name in topology.services_of(agency):
+            env = compose["services"][topology.service_host(agency, name)]["environment"]
+            assert env.get("REVOCATIONS_JS_DOMAIN") == domain, (agency, name)
+    for province in topology.PROVINCES:
+        path = DEPLOY / "k8s" / "provinces" / f"{province}.yaml"
+        for document in yaml.safe_load_all(path.read_text()):
+            if (document["kind"], document["metadata"]["name"]) in (
+                ("Deployment", name) for name in topology.PROVINCE_SERVICES
+            ):
+                env = {e["name"]: e.get("value") for e in container(document)["env"]}
+                assert env["REVOCATIONS_JS_DOMAIN"] == topology.HUB_AGENCY, province
 
 
 def test_collector_receives_otlp_http_and_forwards_to_jaeger(compose: dict[str, Any]) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
@@ -100,10 +101,15 @@ async def read_bus_state(nats_url: str, timeout_s: float = 3.0) -> BusState:
         await client.close()
 
 
-async def connect(nats_url: str, timeout_s: float) -> NatsClient:
+async def connect(
+    nats_url: str,
+    timeout_s: float,
+    on_error: Callable[[Exception], Awaitable[None]] | None = None,
+) -> NatsClient:
     """A connection that fails at once, with `BusUnreachable`, when NATS does not answer, and
     with `BusRefused` when it refuses the credentials (said once, without nats-py's traceback
-    of the same refusal from its reading task)."""
+    of the same refusal from its reading task). `on_error` hears what the server reports later,
+    a permissions violation for one."""
     logging.getLogger("nats.aio.client").addHandler(_SILENT)
     servers = nats_servers(nats_url)
     if not any(
@@ -112,8 +118,9 @@ async def connect(nats_url: str, timeout_s: float) -> NatsClient:
     ):
         raise BusUnreachable(f"NATS does not answer at {without_credentials(nats_url)}")
 
-    async def quiet(_error: Exception) -> None:
-        return None
+    async def quiet(error: Exception) -> None:
+        if on_error is not None:
+            await on_error(error)
 
     try:
         return await asyncio.wait_for(

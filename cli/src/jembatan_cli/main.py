@@ -30,6 +30,7 @@ from .deadletter import deadletter_app
 from .funnel import render_funnel
 from .journey import JourneyNotFound, find_journey, render_journey
 from .outbox_commands import outbox_app
+from .revocation_commands import revocations_command, revoke_command, unrevoke_command
 from .scenario_commands import FIRST_PORT, scenario_app, service_urls, signing_issuer
 from .system import (
     DEFAULT_NATS_PORT,
@@ -328,6 +329,11 @@ def _issuer_for(agency: str, data_dir: Path | None, issuer_file: Path | None) ->
             " agency's tokens are signed with its own key."
         )
     return issuer
+
+
+app.command("revoke")(revoke_command)
+app.command("unrevoke")(unrevoke_command)
+app.command("revocations")(revocations_command)
 
 
 def _refuse(message: str) -> NoReturn:

@@ -29,6 +29,7 @@ from jembatan_kit.broker import DEFAULT_MAX_AGE_DAYS, stream_config
 from jembatan_kit.issuers import LocalIssuer, trust_list_of, write_trust_file
 from jembatan_kit.nats_permissions import Permissions, service_permissions
 from jembatan_kit.nats_server import NatsServerProcess, free_ports, port_is_open
+from jembatan_kit.revocation import ensure_bucket
 from jembatan_kit.settings import ServiceSettings
 
 SERVICES = ("registration", "training", "placement", "financing", "dashboard")
@@ -337,9 +338,10 @@ class LocalSystem:
         return config
 
     async def _ensure_streams(self) -> None:
-        """Create each missing stream as `ops` before the services start. A service may create
-        and update only its own stream and DEADLETTER (ENSURE_STREAMS=own), so one that consumes
-        another's stream would otherwise wait, retrying, until that stream's owner has started.
+        """Create each missing stream, and the revocation bucket, as `ops` before the services
+        start. A service may create and update only its own stream and DEADLETTER
+        (ENSURE_STREAMS=own), so one that consumes another's stream would otherwise wait,
+        retrying, until that stream's owner has started; and it may only read the bucket.
         An existing stream is left as its owner made it."""
         max_age_days = float(
             self.extra_env.get("STREAM_MAX_AGE_DAYS", DEFAULT_MAX_AGE_DAYS)  # as the services
@@ -352,6 +354,7 @@ class LocalSystem:
                     await js.stream_info(spec.name)
                 except NotFoundError:
                     await js.add_stream(stream_config(spec, 1, max_age_days))
+            await ensure_bucket(js)
         finally:
             await client.close()
 

@@ -39,6 +39,7 @@ from jwt import PyJWK
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
 
 from .errors import RuleViolation
+from .revocation import refuse_if_revoked
 from .settings import AGENCY_CODE, ServiceSettings
 from .trust import TrustedIssuer, TrustList
 
@@ -390,6 +391,7 @@ async def current_caller(request: Request) -> Caller:
             "`jembatan token --user <login> --agency <agency>`"
         )
     caller = await caller_of(request.app, token)
+    refuse_if_revoked(request.app, caller)
     request.state.caller = caller  # for the audit trail (`audit.RequestAudit.caller`)
     return caller
 

@@ -2,9 +2,11 @@
 and the embedded default's server (`jembatan up`) are both rendered from it, so a service's
 rights are written down once.
 
-A service publishes its own events and dead letters, creates its own stream and DEADLETTER, and
-works its own durable pull consumers on the streams it reads; nothing else. Subjects are those of
-a single JetStream domain's API (`$JS.API...`), as a service's client sees it.
+A service publishes its own events and dead letters, creates its own stream and DEADLETTER,
+works its own durable pull consumers on the streams it reads, and reads the revocation bucket;
+nothing else. Subjects are those of a single JetStream domain's API (`$JS.API...`), as a
+service's client sees it, but for the revocation bucket, which a province's services read in the
+hub's domain (`$JS.<domain>.API...`).
 """
 
 from __future__ import annotations
@@ -33,6 +35,8 @@ from jembatan_contracts import (
     ScheduleNeedsDecision,
 )
 from jembatan_contracts.envelope import SUBJECT_ROOT
+
+from .revocation import BUCKET, STREAM, api_prefix
 
 READ_MODELS = ("dashboard",)
 """Services that publish no events and own no event stream: they only consume."""
@@ -102,11 +106,14 @@ class Permissions:
     publish_deny: tuple[str, ...] = ()
 
 
-def service_permissions(service: str, events_of: str) -> Permissions:
+def service_permissions(
+    service: str, events_of: str, revocations_domain: str | None = None
+) -> Permissions:
     """A service's rights: publish its own events under `jembatan.<events_of>.<service>.>` (a
     read model publishes none; `events_of` is the agency, or `*` for a server serving every
     agency), dead letters; create its own stream and DEADLETTER; its durable pull consumers on
-    the streams it reads."""
+    the streams it reads; read the revocation bucket (in `revocations_domain`, when that is not
+    the service's own server's)."""
     owned = (
         (DEAD_LETTER_STREAM,) if service in READ_MODELS else (service.upper(), DEAD_LETTER_STREAM)
     )
@@ -120,6 +127,7 @@ def service_permissions(service: str, events_of: str) -> Permissions:
         *(f"$JS.API.STREAM.INFO.{stream}" for stream in streams),
         *(f"$JS.API.STREAM.{verb}.{stream}" for stream in owned for verb in ("CREATE", "UPDATE")),
     ]
+    publish += revocation_read_grants(revocations_domain)
     if consumed:
         publish += dead_letter_body_grants()
     for c in consumed:
@@ -148,6 +156,21 @@ def dead_letter_body_grants() -> list[str]:
         f"$JS.API.DIRECT.GET.{stream}.>",
         f"$O.{DEAD_LETTER_BODIES}.>",
     ]
+
+
+def revocation_read_grants(domain: str | None = None) -> list[str]:
+    """Reading the revocation bucket, and nothing more: the batch direct gets a service follows
+    it with, and its stream's info (which tells a bucket not created yet from NATS not
+    answering). No consumer: a consumer's creator picks where it delivers."""
+    api = api_prefix(domain)
+    return [f"{api}.DIRECT.GET.{STREAM}", f"{api}.STREAM.INFO.{STREAM}"]
+
+
+def revocation_write_grants(agency: str = "*", domain: str | None = None) -> list[str]:
+    """Writing (revoking, lifting) the revocations of `agency` (`*`: of every agency), as an
+    operator does: on the bucket's own server, or through the domain that holds it."""
+    keys = f"$KV.{BUCKET}.*.{agency}.>"
+    return [f"{api_prefix(domain)}.{keys}" if domain else keys]
 
 
 def replay_grants(service: str) -> list[str]:

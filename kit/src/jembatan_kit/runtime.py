@@ -46,6 +46,7 @@ from .messaging_tables import outbox_table
 from .migrations import upgrade_to_head
 from .outbox import OutboxRelay, RelayLease, replica_name
 from .retention import Retention
+from .revocation import RevocationList, ensure_bucket
 from .settings import ServiceSettings
 from .telemetry import setup_telemetry
 from .trust import TrustList
@@ -139,9 +140,13 @@ class ServiceRuntime:
         ]
         for consumer in self.consumers:
             consumer.register()
+        self.revocations = RevocationList(problem="not connected to NATS yet")
+        """The revoked tokens and users, read from the bucket once messaging has connected
+        (`revocation`): every authenticated request is checked against it."""
         self._background_factories = background
         self._background_tasks: list[asyncio.Task[Any]] = []
         self._messaging_task: asyncio.Task[None] | None = None
+        self._revocations_task: asyncio.Task[None] | None = None
         self._nats: NatsClient | None = None
         self.messaging_started = False
         """Whether streams are ensured and the consumers and the outbox relay run."""
@@ -153,17 +158,23 @@ class ServiceRuntime:
         # Messaging starts in the background, so HTTP serves whether NATS answers or not:
         # commands only stage outbox rows, which the relay publishes once messaging has started.
         # When NATS does answer, the start waits for messaging as it always did (a moment), so
-        # the first request and event find the streams and consumers in place.
+        # the first request and event find the streams and consumers in place, and the
+        # revocation list read (until it is, authenticated requests are refused with 503).
         self._messaging_task = asyncio.create_task(self._start_messaging(), name="messaging-start")
         if await _accepts_connections(self.settings.nats_url):
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(asyncio.shield(self._messaging_task), MESSAGING_START_WAIT_S)
+                await asyncio.wait_for(self._messaging_and_revocations(), MESSAGING_START_WAIT_S)
         await self.retention.start()
         for factory in self._background_factories:
             self._background_tasks.append(asyncio.create_task(factory(self)))
         settle_garbage_collector()
         log.info("%s started for agency %s", self.settings.service_name, self.settings.agency)
         return self
+
+    async def _messaging_and_revocations(self) -> None:
+        assert self._messaging_task is not None
+        await asyncio.shield(self._messaging_task)
+        await self.revocations.wait_loaded()
 
     async def _start_messaging(self) -> None:
         """Connect to NATS, ensure the streams, start the consumers and the outbox relay;
@@ -179,6 +190,12 @@ class ServiceRuntime:
         while True:
             try:
                 self._nats = await self.broker.connect()
+                if (
+                    self.settings.ensure_streams == "all"
+                    and not self.settings.revocations_js_domain
+                ):
+                    await ensure_bucket(self._nats.jetstream(), self.settings.stream_replicas)
+                self._follow_revocations(self._nats)
                 await ensure_streams(
                     self._nats.jetstream(),
                     self._streams_to_ensure(),
@@ -204,6 +221,19 @@ class ServiceRuntime:
         self.messaging_error = None
         self.messaging_started = True
         log.info("%s connected to NATS; consumers and relay started", self.settings.service_name)
+
+    def _follow_revocations(self, client: NatsClient) -> None:
+        """Start reading the revocation list, once: the task outlives NATS outages."""
+        if self._revocations_task is None:
+            self._revocations_task = asyncio.create_task(
+                self.revocations.follow(
+                    client,
+                    self.settings.revocations_js_domain,
+                    self.settings.revocations_poll_s,
+                    self.settings.revocations_reload_s,
+                ),
+                name="revocations",
+            )
 
     def jetstream(self) -> JetStreamContext:
         """JetStream, for a request that reads or writes streams itself. While NATS is not
@@ -236,12 +266,16 @@ class ServiceRuntime:
         return tuple(spec for spec in ALL_STREAMS if spec.name in (own, DEAD_LETTER.name))
 
     async def __aexit__(self, *exc: object) -> None:
-        tasks = [*self._background_tasks, *filter(None, [self._messaging_task])]
+        tasks = [
+            *self._background_tasks,
+            *filter(None, [self._messaging_task, self._revocations_task]),
+        ]
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
         self._background_tasks.clear()
         self._messaging_task = None
+        self._revocations_task = None
         await self.retention.stop()
         await self.relay.stop()
         try:
@@ -387,6 +421,8 @@ async def health_report(runtime: ServiceRuntime) -> dict[str, Any]:
     nats_problem = runtime.nats_problem()
     if nats_problem is not None:
         reasons.append(f"nats: {nats_problem}")
+    if (revocations_problem := runtime.revocations.health_reason()) is not None:
+        reasons.append(revocations_problem)
     consumers: dict[str, str | None] = {}
     for consumer in runtime.consumers:
         # Set by a consumer while it is paused on a resource failure.
@@ -402,6 +438,7 @@ async def health_report(runtime: ServiceRuntime) -> dict[str, Any]:
         "database": "unavailable" if unsent is None else "ok",
         "nats": "connected" if nats_problem is None else "disconnected",
         "consumers": consumers,
+        "revocations": runtime.revocations.status(),
         "outbox_unsent": unsent,
         "now": runtime.clock.now().isoformat(),
     }
@@ -434,11 +471,15 @@ def create_service_app(
     app = FastAPI(title=title, description=description, lifespan=lifespan)
 
     @app.exception_handler(RuleViolation)
-    async def _rule_violation(_request: Request, exc: RuleViolation) -> JSONResponse:
+    async def _rule_violation(request: Request, exc: RuleViolation) -> JSONResponse:
+        headers = {"WWW-Authenticate": "Bearer"} if exc.status_code == 401 else {}
+        runtime = getattr(request.app.state, "runtime", None)
+        if exc.status_code == 503 and runtime is not None:  # the revocation list not read yet
+            headers["Retry-After"] = str(runtime.settings.http_retry_after_s)
         return JSONResponse(
             status_code=exc.status_code,
             content={"error": exc.rule, "message": exc.message, "details": exc.details},
-            headers={"WWW-Authenticate": "Bearer"} if exc.status_code == 401 else None,
+            headers=headers or None,
         )
 
     async def _resource_unavailable(request: Request, exc: Exception) -> JSONResponse:

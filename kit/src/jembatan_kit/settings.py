@@ -142,6 +142,28 @@ class ServiceSettings(BaseSettings):
         " (AUTH_MAX_TOKEN_HOURS): a longer one is refused even before it expires, and"
         " `jembatan token` issues none longer. A working day and a half by default.",
     )
+    revocations_js_domain: str | None = Field(
+        default=None,
+        pattern=AGENCY_CODE,
+        description="The JetStream domain holding the revocation bucket, when it is not this"
+        " service's own server (REVOCATIONS_JS_DOMAIN): `kemnaker` for a province's services,"
+        " which read the hub's bucket across their leaf connection. Unset: the service's own.",
+    )
+    revocations_poll_s: float = Field(
+        default=1.0,
+        gt=0,
+        le=60,
+        description="How often a service reads the revocations written since it last looked"
+        " (REVOCATIONS_POLL_S): a revoked token is refused at most this long, plus a round trip,"
+        " after `jembatan revoke`.",
+    )
+    revocations_reload_s: float = Field(
+        default=60.0,
+        gt=0,
+        description="How often a service reads the whole revocation list again"
+        " (REVOCATIONS_RELOAD_S), whatever it has read since: a bucket an operator recreated is"
+        " taken in whole.",
+    )
     log_level: str = "INFO"
 
     @field_validator("known_agencies", mode="before")

@@ -15,6 +15,7 @@ from fastapi import Depends, Request
 
 from jembatan_kit.auth import NATIONAL_AGENCY, Caller, NotAuthenticated, caller_of, trust_of
 from jembatan_kit.errors import RuleViolation
+from jembatan_kit.revocation import refuse_if_revoked
 
 from ..service_layer.figures import Scope
 
@@ -36,7 +37,9 @@ async def check_token(request: Request, token: str | None) -> Caller:
             "send 'Authorization: Bearer <token>' or sign in on /login; an administrator issues "
             "tokens with `jembatan token --user <login> --agency <agency>`"
         )
-    return await caller_of(request.app, token)
+    caller = await caller_of(request.app, token)
+    refuse_if_revoked(request.app, caller)
+    return caller
 
 
 async def dashboard_caller(request: Request) -> Caller:
