@@ -43,7 +43,6 @@ from opentelemetry import trace
 from sqlalchemy import (
     BigInteger,
     Column,
-    DateTime,
     Index,
     Integer,
     MetaData,
@@ -57,6 +56,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from .auth import Caller, CurrentCaller, OutOfScope
+from .timestamps import UtcDateTime
 
 log = logging.getLogger(__name__)
 
@@ -72,7 +72,7 @@ audit_table = Table(
     Column(
         "id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
     ),
-    Column("at", DateTime(timezone=True), nullable=False),
+    Column("at", UtcDateTime(), nullable=False),
     Column("user", String(256), nullable=True),
     Column("agency", String(64), nullable=True),
     Column("token_id", String(ID_MAX_LENGTH), nullable=True),

@@ -4,7 +4,6 @@ migrations."""
 from sqlalchemy import (
     BigInteger,
     Column,
-    DateTime,
     Index,
     Integer,
     MetaData,
@@ -13,6 +12,8 @@ from sqlalchemy import (
     Text,
     Uuid,
 )
+
+from .timestamps import UtcDateTime
 
 messaging_metadata = MetaData()
 
@@ -29,8 +30,8 @@ outbox_table = Table(
     Column("journey_id", Uuid, nullable=False),
     Column("payload", Text, nullable=False),
     Column("traceparent", String(64), nullable=True),
-    Column("created_at", DateTime(timezone=True), nullable=False),
-    Column("sent_at", DateTime(timezone=True), nullable=True),
+    Column("created_at", UtcDateTime(), nullable=False),
+    Column("sent_at", UtcDateTime(), nullable=True),
     Index("ix_outbox_unsent", "sent_at", "id"),
 )
 
@@ -40,7 +41,7 @@ inbox_table = Table(
     Column("consumer", String(120), primary_key=True),
     Column("event_id", Uuid, primary_key=True),
     Column("event_type", String(80), nullable=False),
-    Column("processed_at", DateTime(timezone=True), nullable=False),
+    Column("processed_at", UtcDateTime(), nullable=False),
     # Retention deletes by age (`retention.py`).
     Index("ix_inbox_processed_at", "processed_at"),
 )
@@ -52,5 +53,5 @@ outbox_relay_lease_table = Table(
     # (database time), renewed while it lives. See `outbox.RelayLease`.
     Column("name", String(64), primary_key=True),
     Column("holder", String(120), nullable=True),
-    Column("expires_at", DateTime(timezone=True), nullable=True),
+    Column("expires_at", UtcDateTime(), nullable=True),
 )

@@ -30,7 +30,7 @@ from faststream.nats import NatsBroker
 from nats.js import JetStreamContext
 from opentelemetry import trace
 from opentelemetry.trace import Link, SpanKind
-from sqlalchemy import ColumnElement, DateTime, func, insert, or_, select, update
+from sqlalchemy import ColumnElement, func, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from jembatan_contracts import Event, serialise_within_limit
@@ -45,6 +45,7 @@ from .telemetry import (
     tracer,
     tracing_enabled,
 )
+from .timestamps import UtcDateTime
 
 log = logging.getLogger(__name__)
 
@@ -273,7 +274,7 @@ def _database_time(session: AsyncSession, offset_s: float = 0.0) -> ColumnElemen
         # SQLAlchemy keeps a SQLite DateTime as 'YYYY-MM-DD HH:MM:SS.ffffff' (UTC here), which
         # compares as text in time order; SQLite's %f is 'SS.SSS'.
         return func.strftime("%Y-%m-%d %H:%M:%f000", "now", f"{offset_s:+.3f} seconds")
-    return func.clock_timestamp(type_=DateTime(timezone=True)) + timedelta(seconds=offset_s)
+    return func.clock_timestamp(type_=UtcDateTime()) + timedelta(seconds=offset_s)
 
 
 class OutboxRelay:

@@ -7,7 +7,6 @@ from sqlalchemy import (
     BigInteger,
     Column,
     Date,
-    DateTime,
     Index,
     Integer,
     MetaData,
@@ -15,6 +14,8 @@ from sqlalchemy import (
     Table,
     Uuid,
 )
+
+from jembatan_kit.timestamps import UtcDateTime
 
 metadata = MetaData()
 
@@ -58,7 +59,7 @@ daily_scores = Table(
     Column("cohort_id", Uuid, nullable=True),
     Column("cohort_name", String(120), nullable=True),
     Column("training_centre", String(120), nullable=True),
-    Column("recorded_at", DateTime(timezone=True), nullable=False),
+    Column("recorded_at", UtcDateTime(), nullable=False),
 )
 
 loans = Table(
@@ -79,7 +80,7 @@ repayments_due = Table(
     Column("instalment_number", Integer, primary_key=True),
     Column("due_date", Date, nullable=False),
     Column("amount_idr", BigInteger, nullable=False),  # still owed when announced
-    Column("announced_at", DateTime(timezone=True), nullable=False),
+    Column("announced_at", UtcDateTime(), nullable=False),
     Column("scheduled_amount_idr", BigInteger, nullable=True),  # null if told before 1.1
 )
 
@@ -90,7 +91,7 @@ payments = Table(
     Column("loan_id", Uuid, nullable=False, index=True),
     Column("amount_idr", BigInteger, nullable=False),
     Column("instalment_numbers", JSON, nullable=False),
-    Column("recorded_at", DateTime(timezone=True), nullable=False),
+    Column("recorded_at", UtcDateTime(), nullable=False),
     Column("paid_on", Date, nullable=True),  # null only in rows from before it was kept
     # [[instalment number, amount], ...]; null if told before 1.1
     Column("allocations", JSON, nullable=True),
@@ -101,7 +102,7 @@ restructurings = Table(
     metadata,
     Column("event_id", Uuid, primary_key=True),
     Column("loan_id", Uuid, nullable=False),
-    Column("restructured_at", DateTime(timezone=True), nullable=False),
+    Column("restructured_at", UtcDateTime(), nullable=False),
     Column("first_due_date", Date, nullable=True),  # as paid_on
     Index("ix_restructurings_loan", "loan_id"),
 )
@@ -124,7 +125,7 @@ decisions_needed = Table(
     Column("departure_date", Date, nullable=False),
     Column("owed_idr", BigInteger, nullable=False),
     Column("shortfall_idr", BigInteger, nullable=False),
-    Column("recorded_at", DateTime(timezone=True), nullable=False),
+    Column("recorded_at", UtcDateTime(), nullable=False),
 )
 
 READ_MODEL = (

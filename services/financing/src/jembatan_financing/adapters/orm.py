@@ -2,7 +2,6 @@ from sqlalchemy import (
     BigInteger,
     Column,
     Date,
-    DateTime,
     ForeignKey,
     Index,
     Integer,
@@ -14,6 +13,8 @@ from sqlalchemy import (
     Uuid,
 )
 
+from jembatan_kit.timestamps import UtcDateTime
+
 metadata = MetaData()
 
 funders = Table(
@@ -21,7 +22,7 @@ funders = Table(
     metadata,
     Column("id", Uuid, primary_key=True),
     Column("name", String(120), nullable=False, unique=True),
-    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("created_at", UtcDateTime(), nullable=False),
 )
 
 loans = Table(
@@ -37,9 +38,9 @@ loans = Table(
     Column("principal_idr", BigInteger, nullable=False),
     Column("repayment_channel", String(32), nullable=False),
     Column("status", String(16), nullable=False),
-    Column("opened_at", DateTime(timezone=True), nullable=False),
+    Column("opened_at", UtcDateTime(), nullable=False),
     Column("departure_date", Date, nullable=True),
-    Column("schedule_fixed_at", DateTime(timezone=True), nullable=True),
+    Column("schedule_fixed_at", UtcDateTime(), nullable=True),
     # Empty on loans opened before funders and wages were recorded.
     Column(
         "funder_id",
@@ -50,7 +51,7 @@ loans = Table(
     ),
     Column("monthly_wage_jpy", Integer, nullable=True),
     Column("paused_on", Date, nullable=True),
-    Column("settled_at", DateTime(timezone=True), nullable=True),
+    Column("settled_at", UtcDateTime(), nullable=True),
     Column("refund_due_idr", BigInteger, nullable=False, server_default="0"),
     # How the participant was placed (im_japan, private_lpk); empty on loans opened before.
     Column("channel", String(32), nullable=True),
@@ -88,11 +89,11 @@ instalments = Table(
     Column("number", Integer, nullable=False),
     Column("due_date", Date, nullable=False),
     Column("amount_idr", BigInteger, nullable=False),
-    Column("announced_at", DateTime(timezone=True), nullable=True),
+    Column("announced_at", UtcDateTime(), nullable=True),
     Column("traceparent", String(64), nullable=True),
     Column("paid_idr", BigInteger, nullable=False, server_default="0"),
     # Set when a restructuring replaced this instalment; it never falls due.
-    Column("superseded_at", DateTime(timezone=True), nullable=True),
+    Column("superseded_at", UtcDateTime(), nullable=True),
     UniqueConstraint("loan_id", "number", name="uq_instalments_loan_number"),
     # The scheduler's question: which unannounced instalments are due by today?
     Index("ix_instalments_unannounced_due", "due_date", "announced_at"),
@@ -117,7 +118,7 @@ write_offs = Table(
     Column("amount_idr", BigInteger, nullable=False),
     Column("reason", String(32), nullable=False),
     Column("written_off_on", Date, nullable=False),
-    Column("recorded_at", DateTime(timezone=True), nullable=False),
+    Column("recorded_at", UtcDateTime(), nullable=False),
 )
 
 payments = Table(
@@ -130,7 +131,7 @@ payments = Table(
     Column("amount_idr", BigInteger, nullable=False),
     Column("channel", String(32), nullable=False),
     Column("instalment_numbers", String(400), nullable=False),
-    Column("recorded_at", DateTime(timezone=True), nullable=False),
+    Column("recorded_at", UtcDateTime(), nullable=False),
     UniqueConstraint("loan_id", "reference", name="uq_payments_loan_reference"),
 )
 
@@ -141,8 +142,8 @@ restructurings = Table(
     Column("loan_id", Uuid, ForeignKey("loans.id"), nullable=False, index=True),
     Column("return_date", Date, nullable=False),
     Column("reason", String(40), nullable=False),
-    Column("opened_at", DateTime(timezone=True), nullable=False),
+    Column("opened_at", UtcDateTime(), nullable=False),
     Column("first_due_date", Date, nullable=True),
     Column("instalments", Integer, nullable=True),
-    Column("decided_at", DateTime(timezone=True), nullable=True),
+    Column("decided_at", UtcDateTime(), nullable=True),
 )

@@ -3,7 +3,6 @@ from sqlalchemy import (
     CheckConstraint,
     Column,
     Date,
-    DateTime,
     Float,
     ForeignKey,
     Index,
@@ -14,6 +13,8 @@ from sqlalchemy import (
     Uuid,
     text,
 )
+
+from jembatan_kit.timestamps import UtcDateTime
 
 from ..domain.journey import ENDED_STATUSES, SLOT_HOLDING_STATUSES, PlacementStatus
 
@@ -37,7 +38,7 @@ ready_candidates = Table(
     Column("track", String(8), nullable=False),
     Column("sector", String(40), nullable=False),
     Column("language_level", String(16), nullable=False),
-    Column("ready_at", DateTime(timezone=True), nullable=False),
+    Column("ready_at", UtcDateTime(), nullable=False),
     Column("daily_score_average", Float, nullable=True),
     Column("months_willing_to_stay", Integer, nullable=True),
     # The day the candidate withdrew (CandidateWithdrawn of the same agency and journey). A start
@@ -55,7 +56,7 @@ candidate_withdrawals = Table(
     Column("journey_id", Uuid, nullable=False),
     Column("withdrawn_on", Date, nullable=False),
     Column("reason", String(32), nullable=False),
-    Column("recorded_at", DateTime(timezone=True), nullable=False),
+    Column("recorded_at", UtcDateTime(), nullable=False),
 )
 
 candidate_certificates = Table(
@@ -85,11 +86,11 @@ job_orders = Table(
     Column("filled", Integer, nullable=False),
     Column("monthly_wage_jpy", Integer, nullable=False),
     Column("contract_months", Integer, nullable=False),
-    Column("opened_at", DateTime(timezone=True), nullable=False),
+    Column("opened_at", UtcDateTime(), nullable=False),
     Column("minimum_language_level", String(2), nullable=False, server_default="N4"),
     Column("required_certificates", JSON, nullable=False, server_default="[]"),
     Column("interview_date", Date, nullable=True),
-    Column("closed_at", DateTime(timezone=True), nullable=True),
+    Column("closed_at", UtcDateTime(), nullable=True),
     Column("close_reason", String(500), nullable=True),
     # The service claims slots with a conditional UPDATE; this keeps the books right regardless.
     CheckConstraint("filled >= 0 AND filled <= slots", name="ck_job_orders_filled_within_slots"),
@@ -104,8 +105,8 @@ placements = Table(
     Column("journey_id", Uuid, nullable=False),
     Column("agency", String(32), nullable=False),
     Column("status", String(16), nullable=False),
-    Column("started_at", DateTime(timezone=True), nullable=False),
-    Column("placed_at", DateTime(timezone=True), nullable=True),
+    Column("started_at", UtcDateTime(), nullable=False),
+    Column("placed_at", UtcDateTime(), nullable=True),
     Column("departure_date", Date, nullable=True),
     # One slot-holding placement per candidate, even when two requests race.
     Index(
@@ -132,6 +133,6 @@ placement_steps = Table(
     Column("placement_id", Uuid, ForeignKey("placements.id"), primary_key=True),
     Column("status", String(16), primary_key=True),
     Column("happened_on", Date, nullable=False),
-    Column("recorded_at", DateTime(timezone=True), nullable=False),
+    Column("recorded_at", UtcDateTime(), nullable=False),
     Column("detail", String(200), nullable=True),
 )

@@ -2,7 +2,6 @@ from sqlalchemy import (
     JSON,
     Column,
     Date,
-    DateTime,
     Index,
     Integer,
     MetaData,
@@ -13,6 +12,8 @@ from sqlalchemy import (
     Uuid,
     text,
 )
+
+from jembatan_kit.timestamps import UtcDateTime
 
 metadata = MetaData()
 
@@ -39,7 +40,7 @@ candidates = Table(
     Column("status", String(16), nullable=False),
     Column("rule_set", String(32), nullable=True),
     Column("warnings", JSON, nullable=False, default=list),
-    Column("registered_at", DateTime(timezone=True), nullable=False),
+    Column("registered_at", UtcDateTime(), nullable=False),
     # The date eligibility was judged on; null for candidates registered before it was kept
     # (they were judged on their registration date).
     Column("selection_date", Date, nullable=True),
@@ -61,7 +62,7 @@ bulk_uploads = Table(
     Column("id", Uuid, primary_key=True),
     Column("agency", String(32), nullable=False),
     Column("sha256", String(64), nullable=False),
-    Column("received_at", DateTime(timezone=True), nullable=False),
+    Column("received_at", UtcDateTime(), nullable=False),
     Column("accepted", Integer, nullable=False),
     Column("refused", Integer, nullable=False),
     Column("results", JSON, nullable=False),
@@ -74,7 +75,7 @@ withdrawals = Table(
     Column("candidate_id", Uuid, primary_key=True),
     Column("reason", String(32), nullable=False),
     Column("note", Text, nullable=True),
-    Column("withdrawn_at", DateTime(timezone=True), nullable=False),
+    Column("withdrawn_at", UtcDateTime(), nullable=False),
 )
 
 nik_reads = Table(
@@ -84,5 +85,5 @@ nik_reads = Table(
     Column("candidate_id", Uuid, nullable=False, index=True),
     Column("reader", String(120), nullable=False),
     Column("reason", Text, nullable=False),
-    Column("read_at", DateTime(timezone=True), nullable=False),
+    Column("read_at", UtcDateTime(), nullable=False),
 )

@@ -4,7 +4,6 @@ from sqlalchemy import (
     CheckConstraint,
     Column,
     Date,
-    DateTime,
     ForeignKey,
     Index,
     Integer,
@@ -15,6 +14,8 @@ from sqlalchemy import (
     Uuid,
     text,
 )
+
+from jembatan_kit.timestamps import UtcDateTime
 
 metadata = MetaData()
 
@@ -27,8 +28,8 @@ enrolments = Table(
     Column("track", String(8), nullable=False),
     Column("sector", String(40), nullable=False),
     Column("registered_on", Date, nullable=False),
-    Column("enrolled_at", DateTime(timezone=True), nullable=False),
-    Column("ready_at", DateTime(timezone=True), nullable=True, index=True),
+    Column("enrolled_at", UtcDateTime(), nullable=False),
+    Column("ready_at", UtcDateTime(), nullable=True, index=True),
     Column("withdrawn_on", Date, nullable=True),
     Column("withdrawal_reason", String(32), nullable=True),
 )
@@ -51,7 +52,7 @@ results = Table(
     Column("issuer", String(120), nullable=False),
     Column("taken_on", Date, nullable=False),
     Column("passed", Boolean, nullable=False),
-    Column("recorded_at", DateTime(timezone=True), nullable=False),
+    Column("recorded_at", UtcDateTime(), nullable=False),
 )
 
 sector_changes = Table(
@@ -68,7 +69,7 @@ sector_changes = Table(
     Column("previous_sector", String(40), nullable=False),
     Column("sector", String(40), nullable=False),
     Column("reason", Text, nullable=False),
-    Column("changed_at", DateTime(timezone=True), nullable=False),
+    Column("changed_at", UtcDateTime(), nullable=False),
 )
 
 cohorts = Table(
@@ -83,7 +84,7 @@ cohorts = Table(
     # Kept beside capacity so a seat is taken by one conditional UPDATE, safe under concurrency.
     Column("members", Integer, nullable=False),
     Column("sector", String(40), nullable=True),
-    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("created_at", UtcDateTime(), nullable=False),
     CheckConstraint("members >= 0 AND members <= capacity", name="ck_cohorts_members_fit"),
 )
 
@@ -103,8 +104,8 @@ cohort_members = Table(
     Column("id", Uuid, primary_key=True),
     Column("cohort_id", Uuid, ForeignKey("cohorts.id"), nullable=False, index=True),
     Column("candidate_id", Uuid, ForeignKey("enrolments.candidate_id"), nullable=False),
-    Column("joined_at", DateTime(timezone=True), nullable=False),
-    Column("left_at", DateTime(timezone=True), nullable=True),
+    Column("joined_at", UtcDateTime(), nullable=False),
+    Column("left_at", UtcDateTime(), nullable=True),
     Column("left_reason", String(32), nullable=True),
     # A candidate is in one cohort at a time; past memberships stay as history.
     Index(
@@ -122,7 +123,7 @@ daily_scores = Table(
     Column("candidate_id", Uuid, ForeignKey("enrolments.candidate_id"), primary_key=True),
     Column("day", Date, primary_key=True),
     Column("score", Integer, nullable=False),
-    Column("recorded_at", DateTime(timezone=True), nullable=False),
+    Column("recorded_at", UtcDateTime(), nullable=False),
 )
 
 result_imports = Table(
@@ -130,7 +131,7 @@ result_imports = Table(
     metadata,
     Column("id", Uuid, primary_key=True),
     Column("sha256", String(64), nullable=False, unique=True),
-    Column("received_at", DateTime(timezone=True), nullable=False),
+    Column("received_at", UtcDateTime(), nullable=False),
     Column("accepted", Integer, nullable=False),
     Column("refused", Integer, nullable=False),
     Column("rows", JSON, nullable=False),
