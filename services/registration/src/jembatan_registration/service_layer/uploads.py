@@ -48,7 +48,7 @@ async def register_upload(
     clock: Clock,
     registrar: Registrar,
 ) -> dict[str, Any]:
-    """Register the file's rows for `agency`; the answer row by row (see the README's
+    """Register the file's rows for `agency`; the answer row by row (see docs/rules.md,
     "Registration: decisions, refusals, bulk upload")."""
     digest = hashlib.sha256(content).hexdigest()
     earlier = await repo.upload_of(agency, digest)

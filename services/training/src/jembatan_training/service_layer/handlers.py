@@ -60,7 +60,7 @@ async def enrol_candidates(
     The root of a journey: training holds nothing earlier to check it against. What vouches for
     it is its sender: the consumer has checked that its subject is its agency's and that the
     agency is one this deployment knows, and the bus lets only that agency's registration
-    publish under its prefix (README, Threat model)."""
+    publish under its prefix (docs/security.md, threat model)."""
     now = clock.now()
     known = await repo.get_many([r.candidate_id for r in registrations])
     for registered in registrations:
