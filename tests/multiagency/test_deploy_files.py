@@ -44,7 +44,15 @@ from jembatan_placement.config import PlacementSettings
 from jembatan_registration.config import RegistrationSettings
 from jembatan_training.config import TrainingSettings
 
-from .conftest import DEPLOY, NATS_CONFIGS, Federation, dev_password, topology
+from .conftest import (
+    DEPLOY,
+    NATS_CONFIGS,
+    Federation,
+    dev_password,
+    hub_streams,
+    rendered_files,
+    topology,
+)
 
 SETTINGS: dict[str, type[ServiceSettings]] = {
     "registration": RegistrationSettings,
@@ -68,7 +76,7 @@ def config_env(config: Path) -> dict[str, str]:
 
 
 def test_committed_configs_are_the_rendered_topology() -> None:
-    for path, text in topology.rendered().items():
+    for path, text in rendered_files.rendered().items():
         assert path.read_text() == text, f"{path.name} differs: run deploy/nats/topology.py"
 
 
@@ -226,7 +234,7 @@ def test_the_hub_sources_every_province_event_a_hub_service_consumes(
     """Each hub stream sources those events from every province, and compose and Kubernetes
     both create it from its committed file."""
     streams: dict[str, set[str]] = {}
-    for stream in topology.hub_sourcing_streams():
+    for stream in hub_streams.hub_sourcing_streams():
         sources: list[dict[str, Any]] = stream["sources"]  # type: ignore[assignment]
         streams[str(stream["name"])] = {source["filter_subject"] for source in sources}
     for service in topology.HUB_SERVICES:
@@ -366,7 +374,7 @@ def test_the_hub_cluster_has_a_route_and_a_store_per_node_and_a_copy_of_each_str
     assert rule["labelSelector"]["matchLabels"] == hub["spec"]["selector"]["matchLabels"]
     budget = manifests[("PodDisruptionBudget", topology.HUB_STATEFULSET)]
     assert budget["spec"]["maxUnavailable"] == 1
-    for stream in topology.hub_sourcing_streams():
+    for stream in hub_streams.hub_sourcing_streams():
         assert stream["num_replicas"] == size, stream["name"]
         assert stream["max_age"] == round(
             ServiceSettings().stream_max_age_days * 24 * 3600 * 1e9
@@ -848,7 +856,7 @@ def test_max_payload_leaves_room_for_a_dead_letter_and_an_object_chunk() -> None
     assert topology.MAX_PAYLOAD_BYTES >= 2 * DEAD_LETTER_MAX_BYTES
     assert object_chunk <= topology.MAX_PAYLOAD_BYTES
     configs = [
-        *(p for p in topology.rendered() if p.suffix == ".conf"),
+        *(p for p in rendered_files.rendered() if p.suffix == ".conf"),
         NATS_CONFIGS / "embedded.conf",
     ]
     for path in configs:
