@@ -27,9 +27,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from jembatan_cli.consumers import consumers_by_service
 from jembatan_contracts import Event
-from jembatan_kit.nats_permissions import CONSUMERS as CONSUMERS
 from jembatan_kit.nats_permissions import (
+    Consumers,
     revocation_read_grants,
     revocation_write_grants,
     service_permissions,
@@ -69,6 +70,12 @@ def services_of(agency: str) -> tuple[str, ...]:
     return HUB_SERVICES if agency == HUB_AGENCY else PROVINCE_SERVICES
 
 
+def consumers() -> Consumers:
+    """Every service's durable consumers, read from its own composition root (its bootstrap):
+    what the services' users may consume, and what the hub sources from the provinces."""
+    return consumers_by_service((*PROVINCE_SERVICES, *HUB_SERVICES))
+
+
 def hub_leaf_url_var(province: str) -> str:
     return f"JEMBATAN_{account_of(province)}_HUB_LEAF_URL"
 
@@ -81,7 +88,7 @@ def sourced_from_provinces() -> tuple[type[Event], ...]:
     events = (
         consumes.event
         for service in HUB_SERVICES
-        for consumes in CONSUMERS[service]
+        for consumes in consumers()[service]
         if consumes.event.stream_name().lower() in PROVINCE_SERVICES
     )
     return tuple(dict.fromkeys(events))
@@ -134,7 +141,9 @@ def revocations_domain(agency: str) -> str | None:
 
 def service_user(agency: str, service: str) -> User:
     """A service's user, with the rights `service_permissions` gives it (jembatan_kit)."""
-    rights = service_permissions(service, event_prefix(agency), revocations_domain(agency))
+    rights = service_permissions(
+        service, consumers(), event_prefix(agency), revocations_domain(agency)
+    )
     return User(service, agency, rights.publish, rights.subscribe, publish_deny=rights.publish_deny)
 
 

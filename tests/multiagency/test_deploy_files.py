@@ -30,7 +30,6 @@ import yaml  # type: ignore[import-untyped]
 from jembatan_contracts import DEAD_LETTER
 from jembatan_contracts.limits import DEAD_LETTER_MAX_BYTES
 from jembatan_dashboard.config import DashboardSettings
-from jembatan_dashboard.service_layer.projections import PROJECTIONS
 from jembatan_financing.config import FinancingSettings
 from jembatan_kit.auth import TokenPolicy, read_token
 from jembatan_kit.broker import ensure_streams, nats_servers
@@ -221,13 +220,6 @@ def test_the_dashboard_reads_its_settings_from_the_compose_file(
     assert set(container["depends_on"]) >= {"dashboard-db", "nats-hub-0", "financing"}
 
 
-def test_the_topology_lists_the_dashboards_own_consumers() -> None:
-    """The NATS permissions follow the durable consumers the dashboard registers."""
-    assert {(c.durable, c.event) for c in topology.CONSUMERS["dashboard"]} == {
-        (durable, event) for event, (durable, _) in PROJECTIONS.items()
-    }
-
-
 def test_the_hub_sources_every_province_event_a_hub_service_consumes(
     compose: dict[str, Any], manifests: dict[tuple[str, str], dict[str, Any]]
 ) -> None:
@@ -238,7 +230,7 @@ def test_the_hub_sources_every_province_event_a_hub_service_consumes(
         sources: list[dict[str, Any]] = stream["sources"]  # type: ignore[assignment]
         streams[str(stream["name"])] = {source["filter_subject"] for source in sources}
     for service in topology.HUB_SERVICES:
-        for consumes in topology.CONSUMERS[service]:
+        for consumes in topology.consumers()[service]:
             if consumes.stream.lower() not in topology.PROVINCE_SERVICES:
                 continue
             for province in topology.PROVINCES:
