@@ -40,6 +40,11 @@ HUB_AGENCY = "kemnaker"
 PROVINCES = ("kaltim", "boyolali", "kota-serang")
 HUB_SERVICES = ("placement", "financing", "dashboard")
 PROVINCE_SERVICES = ("registration", "training")
+AGENCIES = (HUB_AGENCY, *PROVINCES)
+KNOWN_AGENCIES = ",".join(AGENCIES)
+"""KNOWN_AGENCIES of every service and token issuer, wherever it runs: every agency of the
+topology, whose tokens and events they accept. A province added above is known everywhere once
+the files are rendered again."""
 MAX_PAYLOAD = "256KB"
 MAX_PAYLOAD_BYTES = 256 * 1024
 """The largest message a server takes. Events are at most `MAX_EVENT_BYTES` (64 KiB) and a dead
@@ -263,6 +268,8 @@ TRUST_PATH = f"{TRUST_DIR}/{TRUST_FILE}"
 """AUTH_TRUST_FILE of every service, in compose and on Kubernetes alike."""
 TRUST_CONFIG_MAP = "jembatan-trust"
 """The ConfigMap holding the trust list (key trust.json), the same in every agency's namespace."""
+AGENCIES_CONFIG_MAP = "jembatan-agencies"
+"""The ConfigMap holding KNOWN_AGENCIES in Kemnaker's namespace, for its services' manifests."""
 ISSUERS_DIR = "issuers"
 """Where deploy/make-env.py keeps each agency's private key (`issuers/<agency>.json`, 0600):
 on the operator's machine, never mounted into a container of compose.yaml."""

@@ -60,7 +60,7 @@ SETTINGS: dict[str, type[ServiceSettings]] = {
     "financing": FinancingSettings,
     "dashboard": DashboardSettings,
 }
-AGENCIES = (topology.HUB_AGENCY, *topology.PROVINCES)
+AGENCIES = topology.AGENCIES
 
 
 def config_env(config: Path) -> dict[str, str]:
@@ -156,6 +156,11 @@ def test_compose_runs_the_hub_as_the_three_node_cluster_of_its_config(
         assert NATS_CONFIGS / "hub.conf" in [mounted_file(v) for v in node["volumes"]]
 
 
+def knows(known_agencies: str) -> tuple[str, ...]:
+    """The agencies a service knows with this KNOWN_AGENCIES, as its settings read them."""
+    return ServiceSettings(known_agencies=known_agencies).known_agencies
+
+
 def test_each_service_container_agrees_with_its_settings(compose: dict[str, Any]) -> None:
     services = compose["services"]
     for agency in AGENCIES:
@@ -167,6 +172,7 @@ def test_each_service_container_agrees_with_its_settings(compose: dict[str, Any]
             unknown = {k for k in env if k not in known and not k.startswith("OTEL_")}
             assert not unknown, f"{agency} {name}: no such setting {unknown}"
             assert env["AGENCY"] == agency
+            assert knows(env["KNOWN_AGENCIES"]) == AGENCIES, f"{agency} {name}: every agency"
             assert env["ENSURE_STREAMS"] == "own"
             hosts = topology.nats_hosts(agency)
             assert env["STREAM_REPLICAS"] == str(len(hosts)), f"{agency} {name}: a copy a node"
@@ -604,6 +610,24 @@ def test_every_kubernetes_service_reads_the_trust_list_config_map() -> None:
         assert creating in (DEPLOY / "k8s" / "provinces" / f"{province}.yaml").read_text()
 
 
+def test_every_workload_on_kubernetes_knows_every_agency_of_the_topology() -> None:
+    """Each service and token issuer, in every namespace, accepts the tokens of every agency:
+    its KNOWN_AGENCIES, given in its manifest or by a ConfigMap of its namespace, is the
+    topology's list, so a province added there is known everywhere once rendered again."""
+    for agency, namespace, documents in agencies_on_kubernetes():
+        config_maps = {d["metadata"]["name"]: d for d in documents if d["kind"] == "ConfigMap"}
+        deployments = {d["metadata"]["name"]: d for d in documents if d["kind"] == "Deployment"}
+        for name in (*topology.services_of(agency), topology.TOKEN_ISSUER):
+            [workload] = pod_of(deployments[name])["containers"]
+            given = {e["name"]: e for e in workload["env"]}["KNOWN_AGENCIES"]
+            if "value" in given:
+                known = given["value"]
+            else:
+                reference = given["valueFrom"]["configMapKeyRef"]
+                known = config_maps[reference["name"]]["data"][reference["key"]]
+            assert knows(known) == AGENCIES, f"{namespace} {name}"
+
+
 def test_on_kubernetes_only_the_agencys_token_issuer_gets_its_private_key() -> None:
     """Each agency's key is a Secret of its own namespace, read by its token-issuer alone:
     never by a service, never by the nats-server (which takes its Secret whole into its
@@ -628,9 +652,10 @@ def test_on_kubernetes_only_the_agencys_token_issuer_gets_its_private_key() -> N
         [mount] = tool["volumeMounts"]
         assert mount["readOnly"] is True
         env = {e["name"]: e["value"] for e in tool["env"]}
-        assert env == {"JEMBATAN_ISSUER_FILE": f"{mount['mountPath']}/{topology.ISSUER_FILE}"}, (
-            "where `jembatan token` finds the key (the Secret's key, as created)"
-        )
+        assert env == {
+            "JEMBATAN_ISSUER_FILE": f"{mount['mountPath']}/{topology.ISSUER_FILE}",
+            "KNOWN_AGENCIES": topology.KNOWN_AGENCIES,
+        }, "where `jembatan token` finds the key (the Secret's key, as created), and whose"
         creating = f"secret generic {topology.issuer_secret(agency)}"
         documented = (
             DEPLOY / "kustomization.yaml"

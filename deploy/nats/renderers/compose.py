@@ -7,12 +7,14 @@ from __future__ import annotations
 import json
 
 from topology import (
+    AGENCIES,
     COLLECTOR_IMAGE,
     HTTP_PORTS,
     HUB_AGENCY,
     HUB_CLUSTER_SIZE,
     HUB_STATEFULSET,
     JAEGER_IMAGE,
+    KNOWN_AGENCIES,
     LEAF_PORT,
     NATS_BOX_IMAGE,
     NATS_IMAGE,
@@ -145,6 +147,7 @@ def _compose_service(agency: str, service: str, after: tuple[tuple[str, str], ..
     pg_password = postgres_password_var(agency, service)
     env = {
         "AGENCY": agency,
+        "KNOWN_AGENCIES": KNOWN_AGENCIES,
         "HTTP_HOST": "0.0.0.0",
         "HTTP_PORT": str(port),
         "DATABASE_URL": f"postgresql+asyncpg://{service}:${{{pg_password}}}@{host}-db:5432/{service}",
@@ -236,7 +239,7 @@ def render_compose() -> str:
         f"    depends_on: [{', '.join(nats_hosts(HUB_AGENCY))}]\n"
         "    restart: on-failure\n",
     ]
-    for agency in (HUB_AGENCY, *PROVINCES):
+    for agency in AGENCIES:
         if agency != HUB_AGENCY:
             out.append(_compose_nats(agency))
         for service in services_of(agency):
@@ -256,9 +259,7 @@ def render_compose() -> str:
         '    ports: ["16686:16686"]\n',
         "volumes:\n",
     ]
-    volumes = [f"{host}-data" for a in (HUB_AGENCY, *PROVINCES) for host in nats_hosts(a)]
-    volumes += [
-        f"{service_host(a, s)}-db-data" for a in (HUB_AGENCY, *PROVINCES) for s in services_of(a)
-    ]
+    volumes = [f"{host}-data" for a in AGENCIES for host in nats_hosts(a)]
+    volumes += [f"{service_host(a, s)}-db-data" for a in AGENCIES for s in services_of(a)]
     out += [f"  {volume}: {{}}\n" for volume in volumes]
     return "".join(out)

@@ -10,7 +10,7 @@ from topology import PROVINCES, TOKEN_ISSUER
 
 from .compose import render_compose
 from .hub_streams import render_hub_streams
-from .kubernetes import render_hub_token_issuer, render_province_k8s
+from .kubernetes import render_hub_agencies, render_hub_token_issuer, render_province_k8s
 from .nats_configs import render_hub, render_hub_cluster, render_province
 
 NATS = Path(__file__).resolve().parents[1]
@@ -22,6 +22,7 @@ def rendered() -> dict[Path, str]:
     files[NATS / "hub-cluster.conf"] = render_hub_cluster()
     files[DEPLOY / "compose.yaml"] = render_compose()
     files[DEPLOY / "k8s" / f"{TOKEN_ISSUER}.yaml"] = render_hub_token_issuer()
+    files[DEPLOY / "k8s" / "agencies.yaml"] = render_hub_agencies()
     for province in PROVINCES:
         files[DEPLOY / "k8s" / "provinces" / f"{province}.yaml"] = render_province_k8s(province)
     for province in PROVINCES:

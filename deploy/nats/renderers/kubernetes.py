@@ -1,15 +1,18 @@
 """The Kubernetes manifests rendered from the topology: each province's (its leaf nats-server with
-its config, PostgreSQL per service, its services, its token issuer), and Kemnaker's token issuer.
-The hub's other manifests (deploy/k8s/*.yaml, `kubectl apply -k deploy/`) are written by hand."""
+its config, PostgreSQL per service, its services, its token issuer), and Kemnaker's token issuer
+and list of agencies. The hub's other manifests (deploy/k8s/*.yaml, `kubectl apply -k deploy/`)
+are written by hand."""
 
 from __future__ import annotations
 
 from topology import (
+    AGENCIES_CONFIG_MAP,
     HTTP_PORTS,
     HUB_AGENCY,
     ISSUER_DIR,
     ISSUER_FILE,
     ISSUERS_DIR,
+    KNOWN_AGENCIES,
     MONITOR_PORT,
     NATS_IMAGE,
     POSTGRES_IMAGE,
@@ -140,6 +143,7 @@ spec:
           command: ["jembatan-{service}"]
           env:
             - {{ name: AGENCY, value: {province} }}
+            - {{ name: KNOWN_AGENCIES, value: "{KNOWN_AGENCIES}" }}
             - {{ name: HTTP_HOST, value: 0.0.0.0 }}
             - {{ name: HTTP_PORT, value: "{port}" }}
             - {{ name: ENSURE_STREAMS, value: own }}
@@ -208,6 +212,7 @@ metadata:
           command: ["sleep", "infinity"]
           env:
             - {{ name: JEMBATAN_ISSUER_FILE, value: {ISSUER_DIR}/{ISSUER_FILE} }}
+            - {{ name: KNOWN_AGENCIES, value: "{KNOWN_AGENCIES}" }}
           securityContext: {{ allowPrivilegeEscalation: false, readOnlyRootFilesystem: true }}
           volumeMounts:
             - {{ name: issuer, mountPath: {ISSUER_DIR}, readOnly: true }}
@@ -313,3 +318,20 @@ spec:
 def render_hub_token_issuer() -> str:
     """Kemnaker's token issuer, for `kubectl apply -k deploy/` (which sets the namespace)."""
     return HEADER + render_token_issuer(HUB_AGENCY, namespaced=False).removeprefix("---\n")
+
+
+def render_hub_agencies() -> str:
+    """The agencies Kemnaker's services know, for `kubectl apply -k deploy/`: its services'
+    manifests (k8s/services.yaml) take their KNOWN_AGENCIES from it."""
+    return (
+        HEADER + "# Every agency of the topology: KNOWN_AGENCIES of Kemnaker's services"
+        " (k8s/services.yaml),\n# whose tokens and events they accept. The provinces' manifests"
+        " carry the same list.\n"
+        f"""apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: {AGENCIES_CONFIG_MAP}
+data:
+  KNOWN_AGENCIES: {KNOWN_AGENCIES}
+"""
+    )
