@@ -157,7 +157,8 @@ class Federation:
             await ops.nc.close()
 
 
-def _federation(root: Path, provinces: tuple[str, ...]) -> Federation:
+def start_federation(root: Path, provinces: tuple[str, ...]) -> Federation:
+    """The hub and `provinces` as its leaves, each server's store under `root`; stop it after."""
     federation = Federation(root=root)
     try:
         federation.start_hub()
@@ -172,7 +173,7 @@ def _federation(root: Path, provinces: tuple[str, ...]) -> Federation:
 @pytest.fixture(scope="module")
 def federation(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Federation]:
     """Kemnaker's hub with every province in the topology as a leaf."""
-    federation = _federation(tmp_path_factory.mktemp("federation"), topology.PROVINCES)
+    federation = start_federation(tmp_path_factory.mktemp("federation"), topology.PROVINCES)
     yield federation
     federation.stop()
 
@@ -180,7 +181,7 @@ def federation(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Federation]
 @pytest.fixture
 def fresh_federation(tmp_path: Path) -> Iterator[Federation]:
     """A hub and kaltim only, for tests that stop and restart servers."""
-    federation = _federation(tmp_path, ("kaltim",))
+    federation = start_federation(tmp_path, ("kaltim",))
     yield federation
     federation.stop()
 
