@@ -61,7 +61,7 @@ def _topology() -> ModuleType:
 
 
 topology = _topology()
-AGENCIES: tuple[str, ...] = (topology.HUB_AGENCY, *topology.PROVINCES)
+AGENCIES: tuple[str, ...] = topology.AGENCIES
 
 
 class Refused(Exception):

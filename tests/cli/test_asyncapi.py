@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from jembatan_cli.asyncapi import consumers_of, events_published_by, service_document
+from jembatan_cli.asyncapi import events_published_by, service_document
+from jembatan_cli.consumers import consumers_of
 
 DOCS = Path(__file__).resolve().parents[2] / "docs" / "asyncapi"
 SERVICES = ("registration", "training", "placement", "financing")
@@ -30,7 +31,7 @@ def test_a_document_lists_what_the_service_consumes_and_publishes(
     addresses = {channel["address"] for channel in channels.values()}
     for consumer in consumers_of(service):
         assert consumer.durable in channels
-        assert channels[consumer.durable]["address"] == consumer.event_type.subject_any_agency()
+        assert channels[consumer.durable]["address"] == consumer.event.subject_any_agency()
     published = events_published_by(service)
     assert published, f"{service} owns no event in the contracts"
     assert {event.subject_any_agency() for event in published} <= addresses

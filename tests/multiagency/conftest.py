@@ -6,7 +6,7 @@ command-line flags, the hub's leaf port by a small include file that wraps the c
 
 from __future__ import annotations
 
-import importlib.util
+import importlib
 import json
 import os
 import re
@@ -27,18 +27,19 @@ DEPLOY = ROOT / "deploy"
 NATS_CONFIGS = DEPLOY / "nats"
 
 
-def _load_topology() -> ModuleType:
-    spec = importlib.util.spec_from_file_location(
-        "jembatan_deploy_topology", NATS_CONFIGS / "topology.py"
+def _load_topology() -> tuple[ModuleType, ModuleType, ModuleType]:
+    """deploy/nats/topology.py (the data), its renderers' list of files and its hub streams,
+    imported as `python deploy/nats/topology.py` imports them: from their own folder."""
+    if str(NATS_CONFIGS) not in sys.path:
+        sys.path.insert(0, str(NATS_CONFIGS))
+    return (
+        importlib.import_module("topology"),
+        importlib.import_module("renderers.files"),
+        importlib.import_module("renderers.hub_streams"),
     )
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
 
 
-topology = _load_topology()
+topology, rendered_files, hub_streams = _load_topology()
 
 VIOLATION = re.compile(r'Permissions Violation for (Publish|Subscription) to "([^"]+)"', re.I)
 
@@ -156,7 +157,8 @@ class Federation:
             await ops.nc.close()
 
 
-def _federation(root: Path, provinces: tuple[str, ...]) -> Federation:
+def start_federation(root: Path, provinces: tuple[str, ...]) -> Federation:
+    """The hub and `provinces` as its leaves, each server's store under `root`; stop it after."""
     federation = Federation(root=root)
     try:
         federation.start_hub()
@@ -171,7 +173,7 @@ def _federation(root: Path, provinces: tuple[str, ...]) -> Federation:
 @pytest.fixture(scope="module")
 def federation(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Federation]:
     """Kemnaker's hub with every province in the topology as a leaf."""
-    federation = _federation(tmp_path_factory.mktemp("federation"), topology.PROVINCES)
+    federation = start_federation(tmp_path_factory.mktemp("federation"), topology.PROVINCES)
     yield federation
     federation.stop()
 
@@ -179,7 +181,7 @@ def federation(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Federation]
 @pytest.fixture
 def fresh_federation(tmp_path: Path) -> Iterator[Federation]:
     """A hub and kaltim only, for tests that stop and restart servers."""
-    federation = _federation(tmp_path, ("kaltim",))
+    federation = start_federation(tmp_path, ("kaltim",))
     yield federation
     federation.stop()
 

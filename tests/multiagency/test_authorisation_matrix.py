@@ -40,7 +40,7 @@ def consumer_subjects() -> list[str]:
     subjects = []
     for agency in AGENCIES:
         for service in topology.services_of(agency):
-            for consumes in topology.CONSUMERS[service]:
+            for consumes in topology.consumers()[service]:
                 stream, durable = consumes.stream, consumes.durable
                 filter_subject = consumes.event.subject_any_agency()
                 subjects += [

@@ -30,7 +30,6 @@ import yaml  # type: ignore[import-untyped]
 from jembatan_contracts import DEAD_LETTER
 from jembatan_contracts.limits import DEAD_LETTER_MAX_BYTES
 from jembatan_dashboard.config import DashboardSettings
-from jembatan_dashboard.service_layer.projections import PROJECTIONS
 from jembatan_financing.config import FinancingSettings
 from jembatan_kit.auth import TokenPolicy, read_token
 from jembatan_kit.broker import ensure_streams, nats_servers
@@ -44,7 +43,15 @@ from jembatan_placement.config import PlacementSettings
 from jembatan_registration.config import RegistrationSettings
 from jembatan_training.config import TrainingSettings
 
-from .conftest import DEPLOY, NATS_CONFIGS, Federation, dev_password, topology
+from .conftest import (
+    DEPLOY,
+    NATS_CONFIGS,
+    Federation,
+    dev_password,
+    hub_streams,
+    rendered_files,
+    topology,
+)
 
 SETTINGS: dict[str, type[ServiceSettings]] = {
     "registration": RegistrationSettings,
@@ -53,7 +60,7 @@ SETTINGS: dict[str, type[ServiceSettings]] = {
     "financing": FinancingSettings,
     "dashboard": DashboardSettings,
 }
-AGENCIES = (topology.HUB_AGENCY, *topology.PROVINCES)
+AGENCIES = topology.AGENCIES
 
 
 def config_env(config: Path) -> dict[str, str]:
@@ -68,7 +75,7 @@ def config_env(config: Path) -> dict[str, str]:
 
 
 def test_committed_configs_are_the_rendered_topology() -> None:
-    for path, text in topology.rendered().items():
+    for path, text in rendered_files.rendered().items():
         assert path.read_text() == text, f"{path.name} differs: run deploy/nats/topology.py"
 
 
@@ -149,6 +156,11 @@ def test_compose_runs_the_hub_as_the_three_node_cluster_of_its_config(
         assert NATS_CONFIGS / "hub.conf" in [mounted_file(v) for v in node["volumes"]]
 
 
+def knows(known_agencies: str) -> tuple[str, ...]:
+    """The agencies a service knows with this KNOWN_AGENCIES, as its settings read them."""
+    return ServiceSettings(known_agencies=known_agencies).known_agencies
+
+
 def test_each_service_container_agrees_with_its_settings(compose: dict[str, Any]) -> None:
     services = compose["services"]
     for agency in AGENCIES:
@@ -160,6 +172,7 @@ def test_each_service_container_agrees_with_its_settings(compose: dict[str, Any]
             unknown = {k for k in env if k not in known and not k.startswith("OTEL_")}
             assert not unknown, f"{agency} {name}: no such setting {unknown}"
             assert env["AGENCY"] == agency
+            assert knows(env["KNOWN_AGENCIES"]) == AGENCIES, f"{agency} {name}: every agency"
             assert env["ENSURE_STREAMS"] == "own"
             hosts = topology.nats_hosts(agency)
             assert env["STREAM_REPLICAS"] == str(len(hosts)), f"{agency} {name}: a copy a node"
@@ -213,24 +226,17 @@ def test_the_dashboard_reads_its_settings_from_the_compose_file(
     assert set(container["depends_on"]) >= {"dashboard-db", "nats-hub-0", "financing"}
 
 
-def test_the_topology_lists_the_dashboards_own_consumers() -> None:
-    """The NATS permissions follow the durable consumers the dashboard registers."""
-    assert {(c.durable, c.event) for c in topology.CONSUMERS["dashboard"]} == {
-        (durable, event) for event, (durable, _) in PROJECTIONS.items()
-    }
-
-
 def test_the_hub_sources_every_province_event_a_hub_service_consumes(
     compose: dict[str, Any], manifests: dict[tuple[str, str], dict[str, Any]]
 ) -> None:
     """Each hub stream sources those events from every province, and compose and Kubernetes
     both create it from its committed file."""
     streams: dict[str, set[str]] = {}
-    for stream in topology.hub_sourcing_streams():
+    for stream in hub_streams.hub_sourcing_streams():
         sources: list[dict[str, Any]] = stream["sources"]  # type: ignore[assignment]
         streams[str(stream["name"])] = {source["filter_subject"] for source in sources}
     for service in topology.HUB_SERVICES:
-        for consumes in topology.CONSUMERS[service]:
+        for consumes in topology.consumers()[service]:
             if consumes.stream.lower() not in topology.PROVINCE_SERVICES:
                 continue
             for province in topology.PROVINCES:
@@ -366,7 +372,7 @@ def test_the_hub_cluster_has_a_route_and_a_store_per_node_and_a_copy_of_each_str
     assert rule["labelSelector"]["matchLabels"] == hub["spec"]["selector"]["matchLabels"]
     budget = manifests[("PodDisruptionBudget", topology.HUB_STATEFULSET)]
     assert budget["spec"]["maxUnavailable"] == 1
-    for stream in topology.hub_sourcing_streams():
+    for stream in hub_streams.hub_sourcing_streams():
         assert stream["num_replicas"] == size, stream["name"]
         assert stream["max_age"] == round(
             ServiceSettings().stream_max_age_days * 24 * 3600 * 1e9
@@ -604,6 +610,24 @@ def test_every_kubernetes_service_reads_the_trust_list_config_map() -> None:
         assert creating in (DEPLOY / "k8s" / "provinces" / f"{province}.yaml").read_text()
 
 
+def test_every_workload_on_kubernetes_knows_every_agency_of_the_topology() -> None:
+    """Each service and token issuer, in every namespace, accepts the tokens of every agency:
+    its KNOWN_AGENCIES, given in its manifest or by a ConfigMap of its namespace, is the
+    topology's list, so a province added there is known everywhere once rendered again."""
+    for agency, namespace, documents in agencies_on_kubernetes():
+        config_maps = {d["metadata"]["name"]: d for d in documents if d["kind"] == "ConfigMap"}
+        deployments = {d["metadata"]["name"]: d for d in documents if d["kind"] == "Deployment"}
+        for name in (*topology.services_of(agency), topology.TOKEN_ISSUER):
+            [workload] = pod_of(deployments[name])["containers"]
+            given = {e["name"]: e for e in workload["env"]}["KNOWN_AGENCIES"]
+            if "value" in given:
+                known = given["value"]
+            else:
+                reference = given["valueFrom"]["configMapKeyRef"]
+                known = config_maps[reference["name"]]["data"][reference["key"]]
+            assert knows(known) == AGENCIES, f"{namespace} {name}"
+
+
 def test_on_kubernetes_only_the_agencys_token_issuer_gets_its_private_key() -> None:
     """Each agency's key is a Secret of its own namespace, read by its token-issuer alone:
     never by a service, never by the nats-server (which takes its Secret whole into its
@@ -628,9 +652,10 @@ def test_on_kubernetes_only_the_agencys_token_issuer_gets_its_private_key() -> N
         [mount] = tool["volumeMounts"]
         assert mount["readOnly"] is True
         env = {e["name"]: e["value"] for e in tool["env"]}
-        assert env == {"JEMBATAN_ISSUER_FILE": f"{mount['mountPath']}/{topology.ISSUER_FILE}"}, (
-            "where `jembatan token` finds the key (the Secret's key, as created)"
-        )
+        assert env == {
+            "JEMBATAN_ISSUER_FILE": f"{mount['mountPath']}/{topology.ISSUER_FILE}",
+            "KNOWN_AGENCIES": topology.KNOWN_AGENCIES,
+        }, "where `jembatan token` finds the key (the Secret's key, as created), and whose"
         creating = f"secret generic {topology.issuer_secret(agency)}"
         documented = (
             DEPLOY / "kustomization.yaml"
@@ -848,7 +873,7 @@ def test_max_payload_leaves_room_for_a_dead_letter_and_an_object_chunk() -> None
     assert topology.MAX_PAYLOAD_BYTES >= 2 * DEAD_LETTER_MAX_BYTES
     assert object_chunk <= topology.MAX_PAYLOAD_BYTES
     configs = [
-        *(p for p in topology.rendered() if p.suffix == ".conf"),
+        *(p for p in rendered_files.rendered() if p.suffix == ".conf"),
         NATS_CONFIGS / "embedded.conf",
     ]
     for path in configs:

@@ -21,7 +21,7 @@ from jembatan_kit.testing.helpers import eventually
 from jembatan_kit.trace_files import read_spans
 
 from .agency_services import AgencyServices
-from .conftest import _federation, topology
+from .conftest import start_federation, topology
 
 HUB = topology.HUB_AGENCY
 PROVINCES = ("kaltim", "boyolali")
@@ -52,7 +52,7 @@ def agencies(
 ) -> Iterator[AgencyServices]:
     root = tmp_path_factory.mktemp("agencies")
     databases = {key: asyncio.run(create_database(postgres_admin)) for key in SPLIT}
-    federation = _federation(root, PROVINCES)
+    federation = start_federation(root, PROVINCES)
     services = AgencyServices(federation, root, databases)
     try:
         asyncio.run(federation.create_hub_streams())

@@ -27,7 +27,7 @@ from jembatan_kit.revocation import Kind, Revocation, key_subject, read_list, us
 from jembatan_kit.testing.helpers import issuer_for_tests
 
 from .agency_services import AgencyServices
-from .conftest import Federation, _federation, dev_password, topology
+from .conftest import Federation, dev_password, start_federation, topology
 
 HUB = topology.HUB_AGENCY
 SEEN_WITHIN_S = 5.0
@@ -44,7 +44,7 @@ def agencies(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AgencyService
     databases = {
         key: f"sqlite+aiosqlite:///{root / f'{key[0]}-{key[1]}.db'}" for key in EVERY_SERVICE
     }
-    federation = _federation(root, topology.PROVINCES)
+    federation = start_federation(root, topology.PROVINCES)
     services = AgencyServices(federation, root, databases)
     try:
         asyncio.run(federation.create_hub_streams())

@@ -7,12 +7,8 @@ the service's own composition root), each with the event's JSON Schema. Nothing 
 
 from __future__ import annotations
 
-import importlib
 import json
-import logging
-import typing
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, cast
 
@@ -22,46 +18,15 @@ from faststream.specification.asyncapi.site import get_asyncapi_html
 
 from jembatan_contracts import CATALOGUE, Event
 
+from .consumers import consumers_of
 from .system import DEFAULT_NATS_PORT
 
 DOCUMENTED_SERVER = f"nats://127.0.0.1:{DEFAULT_NATS_PORT}"
 """The embedded default's NATS, named in every document (generation never connects)."""
 
 
-@dataclass(frozen=True)
-class Consumer:
-    durable: str
-    event_type: type[Event]
-
-
-class ServiceNotInstalled(Exception):
-    pass
-
-
 def events_published_by(service: str) -> list[type[Event]]:
     return [event for event in CATALOGUE if event.subject_suffix.startswith(f"{service}.")]
-
-
-def consumers_of(service: str) -> list[Consumer]:
-    """The service's durable consumers, as its composition root wires them."""
-    try:
-        bootstrap = importlib.import_module(f"jembatan_{service}.bootstrap")
-    except ModuleNotFoundError as exc:
-        raise ServiceNotInstalled(
-            f"the {service} service is not installed here; run `uv sync` in the repository"
-        ) from exc
-    build_runtime = getattr(bootstrap, "build_runtime", None)
-    if build_runtime is None:
-        raise ServiceNotInstalled(f"the {service} service has no build_runtime to read")
-    settings_type = typing.get_type_hints(build_runtime)["settings"]
-    # Building a second service's runtime in one process instruments SQLAlchemy again: harmless.
-    logging.getLogger("opentelemetry.instrumentation.instrumentor").setLevel(logging.ERROR)
-    runtime = build_runtime(settings_type(database_url="sqlite+aiosqlite:///:memory:"))
-    consumers = [
-        Consumer(consumer.handler.durable, consumer.handler.event_type)
-        for consumer in runtime.consumers
-    ]
-    return consumers
 
 
 def service_document(service: str) -> dict[str, Any]:
@@ -77,14 +42,14 @@ def service_document(service: str) -> dict[str, Any]:
         )
     for consumer in consumers:
         broker.subscriber(
-            consumer.event_type.subject_any_agency(),
-            stream=JStream(consumer.event_type.stream_name(), declare=False),
+            consumer.event.subject_any_agency(),
+            stream=JStream(consumer.event.stream_name(), declare=False),
             durable=consumer.durable,
             pull_sub=PullSub(),
             title=consumer.durable,
-            description=f"{consumer.durable} consumes {consumer.event_type.name} from every "
+            description=f"{consumer.durable} consumes {consumer.event.name} from every "
             "agency, in batches, idempotently (inbox), dead-lettering what it cannot handle",
-        )(_handler_of(consumer.event_type))
+        )(_handler_of(consumer.event))
     specification = AsyncAPI(
         broker,
         title=f"Jembatan {service} events",

@@ -17,7 +17,7 @@ from jembatan_kit.auth import NATIONAL_AGENCY, ROLES, TokenPolicy
 from jembatan_kit.issuers import IssuerFileInvalid, LocalIssuer, issue_token
 from jembatan_kit.settings import ServiceSettings
 
-from .asyncapi import ServiceNotInstalled, write_documents
+from .asyncapi import write_documents
 from .bus_health import (
     BusRefused,
     BusUnreachable,
@@ -26,6 +26,7 @@ from .bus_health import (
     render_bus_state,
 )
 from .check import check_command
+from .consumers import ServiceNotInstalled
 from .deadletter import deadletter_app
 from .funnel import render_funnel
 from .journey import JourneyNotFound, find_journey, render_journey

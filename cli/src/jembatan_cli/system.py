@@ -32,6 +32,8 @@ from jembatan_kit.nats_server import NatsServerProcess, free_ports, port_is_open
 from jembatan_kit.revocation import ensure_bucket
 from jembatan_kit.settings import ServiceSettings
 
+from .consumers import consumers_by_service
+
 SERVICES = ("registration", "training", "placement", "financing", "dashboard")
 DEFAULT_PORTS = {
     "registration": 8001,
@@ -190,7 +192,8 @@ def operator_nats_url(nats_url: str, data_dir: Path) -> str:
 def render_authorization(passwords: dict[str, str]) -> str:
     """The embedded server's `authorization` block: each service's user with the rights the
     federated configs give it (`service_permissions`, publishing for every agency: one server
-    serves them all here), and `ops` with every right.
+    serves them all here; its consumers read from the services' composition roots), and `ops`
+    with every right.
 
     `ops` is not limited further: on the embedded default the operator owns the data folder,
     where the SQLite files and every service's password are, so a narrower bus user would stop
@@ -212,7 +215,8 @@ def render_authorization(passwords: dict[str, str]) -> str:
             "    } }\n"
         )
 
-    users = [user(name, service_permissions(name, "*")) for name in SERVICES]
+    consumers = consumers_by_service(SERVICES)
+    users = [user(name, service_permissions(name, consumers, "*")) for name in SERVICES]
     return (
         "# Written by `jembatan up` from jembatan_kit.nats_permissions; the passwords are kept\n"
         f"# in {NATS_USERS_FILE} beside this file. Nothing connects without one.\n"

@@ -1,6 +1,7 @@
 """What each service's NATS user may do, as data: the federated configs (deploy/nats/topology.py)
 and the embedded default's server (`jembatan up`) are both rendered from it, so a service's
-rights are written down once.
+rights are written down once. The durable consumers they cover are the services' own, read from
+their composition roots by the caller (jembatan_cli.consumers).
 
 A service publishes its own events and dead letters, creates its own stream and DEADLETTER,
 works its own durable pull consumers on the streams it reads, and reads the revocation bucket;
@@ -11,29 +12,10 @@ hub's domain (`$JS.<domain>.API...`).
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from jembatan_contracts import (
-    DEAD_LETTER_BODIES,
-    CandidateInterviewed,
-    CandidatePlaced,
-    CandidateReadyForPlacement,
-    CandidateRegistered,
-    CandidateWithdrawn,
-    CertificatePassed,
-    DailyScoreRecorded,
-    Departed,
-    EarlyReturned,
-    Event,
-    LoanOpened,
-    LoanRestructured,
-    LoanSettled,
-    LoanWrittenOff,
-    PaymentRecorded,
-    RepaymentDue,
-    RepaymentScheduleFixed,
-    ScheduleNeedsDecision,
-)
+from jembatan_contracts import DEAD_LETTER_BODIES, Event
 from jembatan_contracts.envelope import SUBJECT_ROOT
 
 from .revocation import BUCKET, STREAM, api_prefix
@@ -49,6 +31,8 @@ INBOXES = ("_INBOX.>",)
 
 @dataclass(frozen=True)
 class Consumes:
+    """One durable consumer of a service: its name and the event it takes."""
+
     durable: str
     event: type[Event]
 
@@ -57,43 +41,10 @@ class Consumes:
         return self.event.stream_name()
 
 
-CONSUMERS: dict[str, tuple[Consumes, ...]] = {
-    "registration": (),
-    "training": (
-        Consumes("training-candidate-registered", CandidateRegistered),
-        Consumes("training-candidate-withdrawn", CandidateWithdrawn),
-    ),
-    "placement": (
-        Consumes("placement-candidate-ready", CandidateReadyForPlacement),
-        Consumes("placement-certificate-passed", CertificatePassed),
-        Consumes("placement-candidate-withdrawn", CandidateWithdrawn),
-    ),
-    "financing": (
-        Consumes("financing-candidate-placed", CandidatePlaced),
-        Consumes("financing-departed", Departed),
-        Consumes("financing-early-returned", EarlyReturned),
-        Consumes("financing-candidate-withdrawn", CandidateWithdrawn),
-    ),
-    "dashboard": (
-        Consumes("dashboard-candidate-registered", CandidateRegistered),
-        Consumes("dashboard-candidate-withdrawn", CandidateWithdrawn),
-        Consumes("dashboard-certificate-passed", CertificatePassed),
-        Consumes("dashboard-daily-score-recorded", DailyScoreRecorded),
-        Consumes("dashboard-candidate-ready", CandidateReadyForPlacement),
-        Consumes("dashboard-candidate-interviewed", CandidateInterviewed),
-        Consumes("dashboard-candidate-placed", CandidatePlaced),
-        Consumes("dashboard-departed", Departed),
-        Consumes("dashboard-early-returned", EarlyReturned),
-        Consumes("dashboard-loan-opened", LoanOpened),
-        Consumes("dashboard-repayment-due", RepaymentDue),
-        Consumes("dashboard-payment-recorded", PaymentRecorded),
-        Consumes("dashboard-loan-settled", LoanSettled),
-        Consumes("dashboard-loan-restructured", LoanRestructured),
-        Consumes("dashboard-schedule-fixed", RepaymentScheduleFixed),
-        Consumes("dashboard-schedule-needs-decision", ScheduleNeedsDecision),
-        Consumes("dashboard-loan-written-off", LoanWrittenOff),
-    ),
-}
+Consumers = Mapping[str, Sequence[Consumes]]
+"""Each service's durable consumers, by service: every service of the system, as their
+composition roots wire them. The kit imports no service, so whoever renders a server's users
+reads them there and hands them in (jembatan_cli.consumers)."""
 
 
 @dataclass(frozen=True)
@@ -107,17 +58,20 @@ class Permissions:
 
 
 def service_permissions(
-    service: str, events_of: str, revocations_domain: str | None = None
+    service: str,
+    consumers: Consumers,
+    events_of: str,
+    revocations_domain: str | None = None,
 ) -> Permissions:
     """A service's rights: publish its own events under `jembatan.<events_of>.<service>.>` (a
     read model publishes none; `events_of` is the agency, or `*` for a server serving every
-    agency), dead letters; create its own stream and DEADLETTER; its durable pull consumers on
-    the streams it reads; read the revocation bucket (in `revocations_domain`, when that is not
-    the service's own server's)."""
+    agency), dead letters; create its own stream and DEADLETTER; its durable pull consumers
+    (`consumers[service]`) on the streams it reads; read the revocation bucket (in
+    `revocations_domain`, when that is not the service's own server's)."""
     owned = (
         (DEAD_LETTER_STREAM,) if service in READ_MODELS else (service.upper(), DEAD_LETTER_STREAM)
     )
-    consumed = CONSUMERS[service]
+    consumed = consumers[service]
     streams = sorted(set(owned) | {c.stream for c in consumed})
     events = () if service in READ_MODELS else (f"{SUBJECT_ROOT}.{events_of}.{service}.>",)
     publish = [
@@ -141,8 +95,8 @@ def service_permissions(
         ]
     deny: list[str] = []
     if service in READ_MODELS:
-        publish += replay_grants(service)
-        deny += others_consumers(service)
+        publish += replay_grants(consumed)
+        deny += others_consumers(service, consumers)
     return Permissions(tuple(publish), INBOXES, tuple(deny))
 
 
@@ -173,12 +127,12 @@ def revocation_write_grants(agency: str = "*", domain: str | None = None) -> lis
     return [f"{api_prefix(domain)}.{keys}" if domain else keys]
 
 
-def replay_grants(service: str) -> list[str]:
+def replay_grants(consumed: Sequence[Consumes]) -> list[str]:
     """A read model's rebuild reads each stream it consumes from the first message through a
     short-lived consumer with a generated name, unacknowledged, filtered to the whole stream."""
     return [
         grant
-        for stream in sorted({c.stream for c in CONSUMERS[service]})
+        for stream in sorted({c.stream for c in consumed})
         for grant in (
             f"$JS.API.CONSUMER.CREATE.{stream}.*.{SUBJECT_ROOT}.*.{stream.lower()}.>",
             f"$JS.API.CONSUMER.MSG.NEXT.{stream}.*",
@@ -186,13 +140,13 @@ def replay_grants(service: str) -> list[str]:
     ]
 
 
-def others_consumers(service: str) -> list[str]:
+def others_consumers(service: str, consumers: Consumers) -> list[str]:
     """What `replay_grants` would otherwise allow on another service's durable consumer of the
     same streams, wherever it runs: pulling its messages, or redefining it."""
-    streams = {c.stream for c in CONSUMERS[service]}
+    streams = {c.stream for c in consumers[service]}
     return [
         subject
-        for other, consumed in CONSUMERS.items()
+        for other, consumed in consumers.items()
         if other != service
         for c in consumed
         if c.stream in streams
