@@ -236,7 +236,7 @@ def test_a_placement_without_a_signing_day_is_placed_on_the_day_it_was_told() ->
 
 
 def arrears_told(facts: Facts, loan_id: uuid.UUID) -> tuple[int, ArrearsBucket]:
-    """The arrears of a loan from its facts alone (as figures.py reads them back)."""
+    """The arrears of a loan from its facts alone (as queries.py reads them back)."""
     announced = [
         Announced(number, due.due_date, due.amount_idr, due.scheduled_amount_idr)
         for (loan, number), due in facts.instalments_due.items()

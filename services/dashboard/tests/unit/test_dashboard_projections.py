@@ -25,8 +25,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from jembatan_contracts import Event, PaymentRecorded, RepaymentDue
 from jembatan_dashboard.bootstrap import MIGRATIONS
 from jembatan_dashboard.domain.targets import Targets
-from jembatan_dashboard.service_layer.figures import Scope, ScoreRule, funnel
 from jembatan_dashboard.service_layer.projections import project
+from jembatan_dashboard.service_layer.queries import Scope, ScoreRule, funnel
 from jembatan_kit.db import create_engine, create_session_factory
 from jembatan_kit.migrations import upgrade_to_head
 
