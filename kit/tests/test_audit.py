@@ -8,11 +8,11 @@ import asyncio
 from datetime import UTC, datetime
 from types import SimpleNamespace
 
-from runtime_test_service import build_app, service_settings
 from sqlalchemy import func, select
 
 from jembatan_kit import audit
 from jembatan_kit.testing.helpers import running_app
+from jembatan_kit.testing.runtime_service import build_app, service_settings
 
 NO_NATS = "nats://127.0.0.1:9"
 

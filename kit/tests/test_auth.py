@@ -11,7 +11,6 @@ from typing import Any
 import httpx
 import jwt
 import pytest
-from auth_test_support import b64, changes, hmac_signed, service_trusting
 from cryptography.hazmat.primitives import serialization
 from pydantic import ValidationError
 
@@ -29,6 +28,7 @@ from jembatan_kit.auth import (
 )
 from jembatan_kit.issuers import LocalIssuer, issue_token, trust_list_of
 from jembatan_kit.settings import ServiceSettings
+from jembatan_kit.testing.auth import b64, changes, hmac_signed, service_trusting
 from jembatan_kit.trust import TrustList
 
 # Each agency's own issuer. Kaltim has rotated its key: its previous key stays on the trust list

@@ -20,7 +20,6 @@ from typing import Any
 import httpx
 import jwt
 import pytest
-from auth_test_support import changes, hmac_signed, service_trusting
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from jwt.algorithms import ECAlgorithm, RSAAlgorithm
 
@@ -34,6 +33,7 @@ from jembatan_kit.auth import (
 )
 from jembatan_kit.issuers import LocalIssuer, issue_token, trust_list_of
 from jembatan_kit.nats_server import free_port
+from jembatan_kit.testing.auth import changes, hmac_signed, service_trusting
 from jembatan_kit.testing.helpers import eventually
 from jembatan_kit.trust import TrustList
 

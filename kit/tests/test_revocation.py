@@ -18,7 +18,6 @@ import nats
 import pytest
 from fastapi import APIRouter
 from nats.aio.client import Client as NatsClient
-from runtime_test_service import MIGRATIONS, service_settings
 
 from jembatan_kit.auth import Caller, CurrentCaller, bearer
 from jembatan_kit.issuers import issue_token
@@ -38,6 +37,7 @@ from jembatan_kit.revocation import (
 )
 from jembatan_kit.runtime import ServiceRuntime, create_service_app
 from jembatan_kit.testing.helpers import eventually, issuer_for_tests, running_app
+from jembatan_kit.testing.runtime_service import MIGRATIONS, service_settings
 
 SEEN_WITHIN_S = 5.0
 

@@ -10,11 +10,11 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from runtime_test_service import DURABLE, build_app, service_settings
 
 from jembatan_kit.nats_server import NatsServerProcess, free_port
 from jembatan_kit.testing.databases import PrivatePostgres
 from jembatan_kit.testing.helpers import eventually, running_app
+from jembatan_kit.testing.runtime_service import DURABLE, build_app, service_settings
 
 
 async def health(client: httpx.AsyncClient) -> dict[str, Any]:

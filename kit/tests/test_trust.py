@@ -9,7 +9,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from auth_test_support import service_trusting
 
 from jembatan_kit.auth import TokenPolicy, read_token
 from jembatan_kit.issuers import (
@@ -19,6 +18,7 @@ from jembatan_kit.issuers import (
     trust_list_of,
     write_trust_file,
 )
+from jembatan_kit.testing.auth import service_trusting
 from jembatan_kit.trust import TrustList, TrustListInvalid
 
 KALTIM = LocalIssuer.generate("kaltim")

@@ -13,7 +13,6 @@ from datetime import date, timedelta
 from typing import Any
 
 import pytest
-from dashboard_test_support import Journey, at, funders_2026, kota_serang_2026
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -43,6 +42,9 @@ from jembatan_dashboard.bootstrap import MIGRATIONS
 from jembatan_dashboard.service_layer.projections import project
 from jembatan_kit.db import create_engine, create_session_factory
 from jembatan_kit.migrations import upgrade_to_head
+from jembatan_kit.testing.journeys import Journey, at
+
+Scenario = Any  # the `kota_serang` and `funders` fixtures (../conftest.py)
 
 Batch = list[Event]
 
@@ -81,13 +83,12 @@ def loans_opened_and_restructured() -> list[Journey]:
     return journeys
 
 
-def events_told_twice_and_differently() -> list[Event]:
-    """The scenarios, each event twice, and second versions that disagree with the first: earlier
+def events_told_twice_and_differently(journeys: list[Journey]) -> list[Event]:
+    """The `journeys`, each event twice, and second versions that disagree with the first: earlier
     and later stage days, another track, a day scored again, an instalment or a payment told
     again (with and without the 1.1 figures), a loan's schedule fixed, settled or closed on
     other days, a decision asked again, and candidates and loans first known from a later event,
     by two agencies or with two tracks."""
-    journeys = kota_serang_2026() + loans_opened_and_restructured() + funders_2026()
     events = [event for journey in journeys for event in journey.events]
     more: list[Event] = []
     for event in events:
@@ -193,10 +194,15 @@ async def empty(sessions: async_sessionmaker[AsyncSession]) -> None:
 
 @pytest.mark.parametrize(("seed", "size"), [(1, 5), (2, 17), (3, 10_000), (4, None)])
 async def test_a_batch_leaves_the_read_model_its_events_one_by_one_leave(
-    sessions: async_sessionmaker[AsyncSession], seed: int, size: int | None
+    sessions: async_sessionmaker[AsyncSession],
+    kota_serang: Scenario,
+    funders: Scenario,
+    seed: int,
+    size: int | None,
 ) -> None:
     """`size` None: every event, of every type, in one list."""
-    told = events_told_twice_and_differently()
+    scenarios = kota_serang.journeys + loans_opened_and_restructured() + funders.journeys
+    told = events_told_twice_and_differently(scenarios)
     if size is None:
         arrival = [random.Random(seed).sample(told, len(told))]
         assert len({type(event) for event in arrival[0]}) == 17

@@ -9,19 +9,13 @@ from typing import Any
 
 import httpx
 import jwt
-from dashboard_test_support import (
-    EXPECTED_FUNDERS,
-    EXPECTED_KOTA_SERANG,
-    funders_2026,
-    funders_summary,
-    kota_serang_2026,
-    summary,
-)
 from nats.aio.client import Client as NatsClient
 
 from jembatan_contracts import Event
 from jembatan_kit.issuers import LocalIssuer, issue_token
 from jembatan_kit.testing.helpers import consumers_drained, eventually, issuer_for_tests
+
+Scenario = Any  # the `kota_serang` and `funders` fixtures (../conftest.py)
 
 
 def bearer(agency: str, user: str = "analyst-1") -> dict[str, str]:
@@ -49,9 +43,9 @@ async def funnel(client: httpx.AsyncClient, caller: str, **params: Any) -> dict[
 
 
 async def test_rebuilt_figures_equal_the_live_ones(
-    dashboard: httpx.AsyncClient, nats_client: NatsClient
+    dashboard: httpx.AsyncClient, nats_client: NatsClient, kota_serang: Scenario, funders: Scenario
 ) -> None:
-    journeys = kota_serang_2026() + funders_2026()
+    journeys = kota_serang.journeys + funders.journeys
     # Later steps first: each event type has its own consumer, so arrival order is never given.
     events = [event for journey in journeys for event in reversed(journey.events)]
     await publish(nats_client, events)
@@ -66,7 +60,8 @@ async def test_rebuilt_figures_equal_the_live_ones(
     )
 
     async def caught_up() -> bool:
-        return summary(await funnel(dashboard, "kota-serang")) == EXPECTED_KOTA_SERANG
+        figures = await funnel(dashboard, "kota-serang")
+        return kota_serang.seen_in(figures) == kota_serang.expected
 
     await eventually(caught_up, timeout_s=30)
     # The national figures also count the other agencies' journeys, which may still be arriving
@@ -79,14 +74,13 @@ async def test_rebuilt_figures_equal_the_live_ones(
         "boyolali": await funnel(dashboard, "boyolali"),
         "kaltim-2025": await funnel(dashboard, "kaltim", year=2025),
     }
-    expected_losses = {k: v for k, v in EXPECTED_FUNDERS.items() if not k.startswith("boyolali")}
-    assert funders_summary(live["national"]) == expected_losses
+    expected_losses = {k: v for k, v in funders.expected.items() if not k.startswith("boyolali")}
+    assert funders.seen_in(live["national"]) == expected_losses
     arrears = {
         b["bucket"]: (b["loans"], b["amount_idr"]) for b in live["boyolali"]["arrears"]["buckets"]
     }
-    assert {bucket: seen for bucket, seen in arrears.items() if seen[0]} == EXPECTED_FUNDERS[
-        "boyolali_arrears"
-    ]
+    owed = {bucket: seen for bucket, seen in arrears.items() if seen[0]}
+    assert owed == funders.expected["boyolali_arrears"]
 
     rebuilt = await dashboard.post("/api/rebuild", headers=bearer("kemnaker", "operator-1"))
     assert rebuilt.status_code == 200, rebuilt.text

@@ -26,7 +26,7 @@ from jembatan_dashboard.domain.stages import (
 )
 from jembatan_dashboard.domain.targets import Target, Targets
 from jembatan_dashboard.entrypoints.i18n import language, number
-from jembatan_dashboard.service_layer.figures import Scope, last_twelve_months
+from jembatan_dashboard.service_layer.queries import Scope, last_twelve_months
 
 
 def due(number: int, month: int, amount: int = 100) -> Announced:

@@ -7,16 +7,9 @@ import itertools
 import random
 import uuid
 from datetime import date, timedelta
+from typing import Any
 
 import pytest
-from dashboard_test_support import (
-    TODAY,
-    Journey,
-    at,
-    funders_2026,
-    kota_serang_2026,
-    paid_part_on_the_due_day_before_it_was_announced,
-)
 
 from jembatan_contracts import (
     CandidatePlaced,
@@ -39,6 +32,9 @@ from jembatan_dashboard.domain.arrears import Announced, ArrearsBucket, Paid, ar
 from jembatan_dashboard.domain.facts import DecisionNeeded, DropOut, Facts, LoanFacts, WriteOff
 from jembatan_dashboard.domain.stages import DropOutKind
 from jembatan_dashboard.service_layer.projections import PROJECTIONS, facts_of
+from jembatan_kit.testing.journeys import Journey, at
+
+Scenario = Any  # the `kota_serang` and `funders` fixtures (../conftest.py)
 
 K = uuid.UUID(int=7)
 
@@ -48,15 +44,15 @@ def again(event: Event, **changes: object) -> Event:
     return event.model_copy(update={"event_id": uuid.uuid4(), **changes})
 
 
-def scenario() -> list[Event]:
-    journeys = kota_serang_2026() + funders_2026()
-    return [event for journey in journeys for event in journey.events]
+@pytest.fixture
+def scenario(kota_serang: Scenario, funders: Scenario) -> list[Event]:
+    return kota_serang.events() + funders.events()
 
 
-def test_every_event_the_dashboard_follows_tells_something() -> None:
+def test_every_event_the_dashboard_follows_tells_something(scenario: list[Event]) -> None:
     assert len(PROJECTIONS) == 17
     assert len({durable for durable, _ in PROJECTIONS.values()}) == 17
-    told = {type(event) for event in scenario()}
+    told = {type(event) for event in scenario}
     assert told <= set(PROJECTIONS)
     assert {LoanWrittenOff, ScheduleNeedsDecision, RepaymentScheduleFixed} <= told
 
@@ -214,8 +210,8 @@ def test_an_instalment_and_a_restructuring_told_again_keep_what_was_first_told()
 
 
 @pytest.mark.parametrize("seed", [1, 2, 3])
-def test_any_order_and_redelivery_tell_the_same_facts(seed: int) -> None:
-    events = scenario()
+def test_any_order_and_redelivery_tell_the_same_facts(seed: int, scenario: list[Event]) -> None:
+    events = scenario
     shuffled = random.Random(seed).sample(events, len(events))
     assert facts_of(shuffled + events) == facts_of(events)
     assert facts_of([]) == Facts()
@@ -235,8 +231,8 @@ def test_a_placement_without_a_signing_day_is_placed_on_the_day_it_was_told() ->
     assert days == {"placed_on": date(2026, 4, 3)}
 
 
-def arrears_told(facts: Facts, loan_id: uuid.UUID) -> tuple[int, ArrearsBucket]:
-    """The arrears of a loan from its facts alone (as figures.py reads them back)."""
+def arrears_told(facts: Facts, loan_id: uuid.UUID, today: date) -> tuple[int, ArrearsBucket]:
+    """The arrears of a loan on `today` from its facts alone (as queries.py reads them back)."""
     announced = [
         Announced(number, due.due_date, due.amount_idr, due.scheduled_amount_idr)
         for (loan, number), due in facts.instalments_due.items()
@@ -247,20 +243,23 @@ def arrears_told(facts: Facts, loan_id: uuid.UUID) -> tuple[int, ArrearsBucket]:
         for p in facts.payments.values()
         if p.loan_id == loan_id
     ]
-    arrears = arrears_of_loan(announced, paid, [], TODAY)
+    arrears = arrears_of_loan(announced, paid, [], today)
     return arrears.amount_idr, arrears.bucket
 
 
-def test_a_part_paid_on_the_due_day_before_the_announcement_is_owed_in_any_order() -> None:
+def test_a_part_paid_on_the_due_day_before_the_announcement_is_owed_in_any_order(
+    part_paid_before_it_was_announced: Journey, today: date
+) -> None:
     """Financing 1.1 names the scheduled amount and what each payment paid of each instalment,
     so the Rp600,000 left of the first instalment is owed however the payment and the
     announcements arrive."""
-    journey = paid_part_on_the_due_day_before_it_was_announced()
+    journey = part_paid_before_it_was_announced
     loan_events = [e for e in journey.events if isinstance(e, RepaymentDue | PaymentRecorded)]
     assert len(loan_events) == 3
     for order in itertools.permutations(loan_events):
         facts = facts_of(list(order))
-        assert arrears_told(facts, journey.loan_id) == (1_600_000, ArrearsBucket.DAYS_OVER_90)
+        owed = arrears_told(facts, journey.loan_id, today)
+        assert owed == (1_600_000, ArrearsBucket.DAYS_OVER_90)
 
 
 def test_1_1_events_tell_the_scheduled_amount_and_allocations_and_1_0_events_none() -> None:

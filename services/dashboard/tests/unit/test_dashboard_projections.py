@@ -5,30 +5,25 @@ from __future__ import annotations
 
 import asyncio
 import random
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
+from datetime import date
 from pathlib import Path
 from typing import Any
 
 import pytest
-from dashboard_test_support import (
-    EXPECTED_FUNDERS,
-    EXPECTED_KOTA_SERANG,
-    TODAY,
-    funders_2026,
-    funders_summary,
-    kota_serang_2026,
-    paid_part_on_the_due_day_before_it_was_announced,
-    summary,
-)
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from jembatan_contracts import Event, PaymentRecorded, RepaymentDue
 from jembatan_dashboard.bootstrap import MIGRATIONS
 from jembatan_dashboard.domain.targets import Targets
-from jembatan_dashboard.service_layer.figures import Scope, ScoreRule, funnel
 from jembatan_dashboard.service_layer.projections import project
+from jembatan_dashboard.service_layer.queries import Scope, ScoreRule, funnel
 from jembatan_kit.db import create_engine, create_session_factory
 from jembatan_kit.migrations import upgrade_to_head
+from jembatan_kit.testing.journeys import Journey
+
+Scenario = Any  # the `kota_serang` and `funders` fixtures (../conftest.py)
+Figures = Callable[..., Awaitable[dict[str, Any]]]
 
 
 @pytest.fixture
@@ -47,30 +42,29 @@ async def apply(sessions: async_sessionmaker[AsyncSession], events: list[Event])
             await project(session, [event])
 
 
-async def figures(
-    sessions: async_sessionmaker[AsyncSession], agency: str | None = "kota-serang", **kw: Any
-) -> dict[str, Any]:
-    async with sessions() as session:
-        return await funnel(
-            session,
-            Scope(agency, kw.get("programme")),
-            kw.get("year", 2026),
-            TODAY,
-            Targets.from_file(),
-            ScoreRule(80, 5),
-        )
+@pytest.fixture
+def figures(sessions: async_sessionmaker[AsyncSession], today: date) -> Figures:
+    async def figures(agency: str | None = "kota-serang", **kw: Any) -> dict[str, Any]:
+        """The figures `agency` (None: Kemnaker) sees on `today`, of 2026 unless `year` says."""
+        async with sessions() as session:
+            return await funnel(
+                session,
+                Scope(agency, kw.get("programme")),
+                kw.get("year", 2026),
+                today,
+                Targets.from_file(),
+                ScoreRule(80, 5),
+            )
 
-
-def scenario_events() -> list[Event]:
-    return [event for journey in kota_serang_2026() for event in journey.events]
+    return figures
 
 
 async def test_the_scenario_makes_the_expected_figures(
-    sessions: async_sessionmaker[AsyncSession],
+    sessions: async_sessionmaker[AsyncSession], figures: Figures, kota_serang: Scenario
 ) -> None:
-    await apply(sessions, scenario_events())
-    found = await figures(sessions)
-    assert summary(found) == EXPECTED_KOTA_SERANG
+    await apply(sessions, kota_serang.events())
+    found = await figures()
+    assert kota_serang.seen_in(found) == kota_serang.expected
     assert found["target"] == {
         "agency": "kota-serang",
         "departures_target": 100,
@@ -81,19 +75,19 @@ async def test_the_scenario_makes_the_expected_figures(
 
 @pytest.mark.parametrize("seed", [1, 2, 3])
 async def test_any_order_of_arrival_and_redelivery_give_the_same_figures(
-    sessions: async_sessionmaker[AsyncSession], seed: int
+    sessions: async_sessionmaker[AsyncSession], figures: Figures, kota_serang: Scenario, seed: int
 ) -> None:
-    events = scenario_events()
+    events = kota_serang.events()
     shuffled = random.Random(seed).sample(events, len(events))
     await apply(sessions, shuffled + list(reversed(events)))  # every event twice
-    assert summary(await figures(sessions)) == EXPECTED_KOTA_SERANG
+    assert kota_serang.seen_in(await figures()) == kota_serang.expected
 
 
 async def test_kemnaker_sees_every_agency_against_the_national_target(
-    sessions: async_sessionmaker[AsyncSession],
+    sessions: async_sessionmaker[AsyncSession], figures: Figures, kota_serang: Scenario
 ) -> None:
-    await apply(sessions, scenario_events())
-    national = await figures(sessions, agency=None)
+    await apply(sessions, kota_serang.events())
+    national = await figures(agency=None)
     assert national["stages"][0] == {"stage": "registered", "reached": 6, "now_at": 0}
     assert national["target"]["agency"] == "kemnaker"
     assert national["target"]["departures_target"] == 10_000
@@ -105,19 +99,19 @@ async def test_kemnaker_sees_every_agency_against_the_national_target(
         ("kota-serang", "SSW", 1),
         ("kota-serang", "TITP", 2),
     ]
-    kaltim = await figures(sessions, agency="kaltim")
+    kaltim = await figures(agency="kaltim")
     assert kaltim["target"]["departures_target"] is None
     assert [s["reached"] for s in kaltim["stages"]] == [1, 1, 1, 1, 1, 1, 0, 0]
 
 
 async def test_a_programme_and_a_year_narrow_the_funnel(
-    sessions: async_sessionmaker[AsyncSession],
+    sessions: async_sessionmaker[AsyncSession], figures: Figures, kota_serang: Scenario
 ) -> None:
-    await apply(sessions, scenario_events())
-    ssw = await figures(sessions, programme="SSW")
+    await apply(sessions, kota_serang.events())
+    ssw = await figures(programme="SSW")
     assert [s["reached"] for s in ssw["stages"]] == [1, 1, 1, 1, 1, 1, 1, 0]
     assert ssw["target"]["departed"] == 1
-    last_year = await figures(sessions, year=2025)
+    last_year = await figures(year=2025)
     assert [s["reached"] for s in last_year["stages"]] == [1, 1, 1, 1, 1, 1, 0, 0]
     assert last_year["target"]["departed"] == 1
 
@@ -131,12 +125,15 @@ def arrears_of(found: dict[str, Any]) -> dict[str, tuple[int, int]]:
     "arrival", ["as_made", "announced_first", "reversed", "one_batch", "one_batch_reversed"]
 )
 async def test_a_part_paid_on_the_due_day_before_the_announcement_stays_owed(
-    sessions: async_sessionmaker[AsyncSession], arrival: str
+    sessions: async_sessionmaker[AsyncSession],
+    figures: Figures,
+    part_paid_before_it_was_announced: Journey,
+    arrival: str,
 ) -> None:
     """Rp400,000 of the Rp1,000,000 due paid on the due day before financing announced the
     Rp600,000 left: that Rp600,000 and the next instalment are in arrears, whatever order the
     payment and the announcements reach the dashboard in."""
-    events = paid_part_on_the_due_day_before_it_was_announced().events
+    events = part_paid_before_it_was_announced.events
     loan_events = [e for e in events if isinstance(e, RepaymentDue | PaymentRecorded)]
     others = [e for e in events if e not in loan_events]
     if arrival == "announced_first":
@@ -148,29 +145,29 @@ async def test_a_part_paid_on_the_due_day_before_the_announcement_stays_owed(
             await project(session, others + loan_events)
     else:
         await apply(sessions, others + loan_events)
-    found = await figures(sessions, agency="boyolali")
+    found = await figures(agency="boyolali")
     assert arrears_of(found) == {"90+": (1, 1_600_000)}
 
 
 async def test_the_funders_losses_and_the_loans_awaiting_a_decision_per_agency(
-    sessions: async_sessionmaker[AsyncSession],
+    sessions: async_sessionmaker[AsyncSession], figures: Figures, funders: Scenario
 ) -> None:
-    events = [event for journey in funders_2026() for event in journey.events]
+    events = funders.events()
     await apply(sessions, random.Random(5).sample(events, len(events)) + events)
-    national = await figures(sessions, agency=None)
-    assert funders_summary(national) == {
-        key: value for key, value in EXPECTED_FUNDERS.items() if not key.startswith("boyolali")
+    national = await figures(agency=None)
+    assert funders.seen_in(national) == {
+        key: value for key, value in funders.expected.items() if not key.startswith("boyolali")
     }
 
-    boyolali = await figures(sessions, agency="boyolali")
-    assert funders_summary(boyolali)["written_off"] == EXPECTED_FUNDERS["written_off"][:2]
-    assert funders_summary(boyolali)["awaiting_decision"] == [("boyolali", 1, 11_000_000)]
+    boyolali = await figures(agency="boyolali")
+    assert funders.seen_in(boyolali)["written_off"] == funders.expected["written_off"][:2]
+    assert funders.seen_in(boyolali)["awaiting_decision"] == [("boyolali", 1, 11_000_000)]
     # The loan closed because its candidate never departed is no open loan any more.
-    assert boyolali["arrears"]["open_loans"] == EXPECTED_FUNDERS["boyolali_open_loans"]
-    assert arrears_of(boyolali) == EXPECTED_FUNDERS["boyolali_arrears"]
+    assert boyolali["arrears"]["open_loans"] == funders.expected["boyolali_open_loans"]
+    assert arrears_of(boyolali) == funders.expected["boyolali_arrears"]
 
-    kaltim_2025 = funders_summary(await figures(sessions, agency="kaltim", year=2025))
+    kaltim_2025 = funders.seen_in(await figures(agency="kaltim", year=2025))
     assert kaltim_2025["written_off"] == [("kaltim", "never_departed", 1, 5_000_000)]
     assert kaltim_2025["awaiting_decision"] == []  # awaiting is now, whatever the year
-    ssw = funders_summary(await figures(sessions, agency=None, programme="SSW"))
+    ssw = funders.seen_in(await figures(agency=None, programme="SSW"))
     assert ssw["written_off"] == [] and ssw["awaiting_decision_total"] == (0, 0)

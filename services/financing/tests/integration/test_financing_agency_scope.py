@@ -3,22 +3,25 @@ candidate's agency's, or Kemnaker's, to see and change."""
 
 from __future__ import annotations
 
-from financing_test_support import FinancingHarness, api_client, placed
+from typing import Any
 
 from jembatan_contracts import Track
+from jembatan_kit.testing.journeys import placed
+
+Harness = Any  # the `harness` fixture of conftest.py: a FinancingHarness
 
 
 async def test_a_province_sees_and_changes_only_its_own_candidates_loans(
-    harness: FinancingHarness,
+    harness: Harness,
 ) -> None:
     runtime = await harness.start()
     ours, theirs = placed(Track.SSW, agency="kaltim"), placed(Track.SSW, agency="boyolali")
     await harness.publish(ours)
     await harness.publish(theirs)
     async with (
-        api_client(runtime) as kemnaker,
-        api_client(runtime, "kaltim") as kaltim,
-        api_client(runtime, "boyolali") as boyolali,
+        harness.client(runtime) as kemnaker,
+        harness.client(runtime, "kaltim") as kaltim,
+        harness.client(runtime, "boyolali") as boyolali,
     ):
         loans: dict[str, str] = {}
 

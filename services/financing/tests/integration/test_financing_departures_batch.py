@@ -11,7 +11,6 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 import pytest
-from financing_test_support import departed, placed
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -29,6 +28,7 @@ from jembatan_kit.consumer import RetryLater
 from jembatan_kit.db import create_engine, create_session_factory
 from jembatan_kit.messaging_tables import outbox_table
 from jembatan_kit.migrations import upgrade_to_head
+from jembatan_kit.testing.journeys import departed, placed
 
 
 class FixedClock(SystemClock):

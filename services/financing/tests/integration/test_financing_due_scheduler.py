@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import asyncio
 from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
 
-from financing_test_support import FinancingHarness, departed, placed
 from opentelemetry import propagate
 from sqlalchemy import func, select
 
@@ -36,6 +36,9 @@ from jembatan_kit.messaging_tables import outbox_table
 from jembatan_kit.migrations import upgrade_to_head
 from jembatan_kit.runtime import ServiceRuntime
 from jembatan_kit.telemetry import tracer
+from jembatan_kit.testing.journeys import departed, placed
+
+Harness = Any  # the `harness` fixture of conftest.py: a FinancingHarness
 
 
 def _morning_of(day: date) -> datetime:
@@ -43,7 +46,7 @@ def _morning_of(day: date) -> datetime:
 
 
 async def test_two_schedulers_announce_each_due_instalment_once_and_a_restart_adds_nothing(
-    harness: FinancingHarness,
+    harness: Harness,
 ) -> None:
     clock = AdjustableClock()
     first, second = await harness.start(clock), await harness.start(clock)
@@ -214,7 +217,7 @@ async def test_an_instalment_paid_or_paused_after_the_sweep_read_it_is_not_annou
 
 
 async def _count(
-    harness: FinancingHarness, event_type: type[Event], expected: int, exactly: bool = False
+    harness: Harness, event_type: type[Event], expected: int, exactly: bool = False
 ) -> bool:
     found = len(await harness.financing_messages(event_type))
     return found == expected if exactly else found >= expected

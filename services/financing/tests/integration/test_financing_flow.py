@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import uuid
 from datetime import date
+from typing import Any
 
-from financing_test_support import FinancingHarness, api_client, departed, placed
 from sqlalchemy import func, select
 
 from jembatan_contracts import (
@@ -18,10 +18,13 @@ from jembatan_contracts import (
     WithdrawalReason,
 )
 from jembatan_financing.adapters.orm import cost_items, instalments, loans
+from jembatan_kit.testing.journeys import departed, placed
+
+Harness = Any  # the `harness` fixture of conftest.py: a FinancingHarness
 
 
 async def test_a_placement_opens_a_loan_and_departure_fixes_its_schedule(
-    harness: FinancingHarness,
+    harness: Harness,
 ) -> None:
     runtime = await harness.start()
     placement = placed(Track.SSW, contract_months=12)
@@ -60,7 +63,7 @@ async def test_a_placement_opens_a_loan_and_departure_fixes_its_schedule(
     assert all(row.announced_at is None and row.traceparent for row in schedule)
 
 
-async def test_a_departure_that_arrives_first_waits_for_its_loan(harness: FinancingHarness) -> None:
+async def test_a_departure_that_arrives_first_waits_for_its_loan(harness: Harness) -> None:
     await harness.start()
     placement = placed(Track.TITP, contract_months=36)
     await harness.publish(departed(placement, date(2026, 11, 30)))
@@ -73,7 +76,7 @@ async def test_a_departure_that_arrives_first_waits_for_its_loan(harness: Financ
     assert fixed.principal_idr == 12_500_000
 
 
-async def test_a_placement_announced_twice_opens_one_loan(harness: FinancingHarness) -> None:
+async def test_a_placement_announced_twice_opens_one_loan(harness: Harness) -> None:
     runtime = await harness.start()
     placement = placed()
     again = placement.model_copy(update={"event_id": uuid.uuid4()})
@@ -97,14 +100,14 @@ async def test_a_placement_announced_twice_opens_one_loan(harness: FinancingHarn
     assert len(await harness.financing_messages(RepaymentScheduleFixed)) == 1
 
 
-async def test_the_api_shows_the_itemised_costs_and_the_schedule(harness: FinancingHarness) -> None:
+async def test_the_api_shows_the_itemised_costs_and_the_schedule(harness: Harness) -> None:
     runtime = await harness.start()
     placement = placed(Track.TITP, contract_months=36)
     await harness.publish(placement)
     await harness.publish(departed(placement, date(2027, 10, 31)))
     await harness.eventually(lambda: _has_messages(harness, RepaymentScheduleFixed, 1))
 
-    async with api_client(runtime) as client:
+    async with harness.client(runtime) as client:
         listed = await client.get("/loans", params={"candidate_id": str(placement.candidate_id)})
         assert listed.status_code == 200
         [summary] = listed.json()
@@ -132,12 +135,12 @@ async def test_the_api_shows_the_itemised_costs_and_the_schedule(harness: Financ
         assert (await client.get("/loans", params={"candidate_id": str(uuid.uuid4())})).json() == []
 
 
-async def _has_messages(harness: FinancingHarness, event_type: type[Event], count: int) -> bool:
+async def _has_messages(harness: Harness, event_type: type[Event], count: int) -> bool:
     return len(await harness.financing_messages(event_type)) >= count
 
 
 async def test_a_withdrawn_candidate_who_never_departed_owes_nothing(
-    harness: FinancingHarness,
+    harness: Harness,
 ) -> None:
     """CandidateWithdrawn, published by registration, closes the loan of a candidate who has not
     departed; the funder's loss is on the loan and announced."""
@@ -163,7 +166,7 @@ async def test_a_withdrawn_candidate_who_never_departed_owes_nothing(
         12_500_000,
         0,
     )
-    async with api_client(runtime) as client:
+    async with harness.client(runtime) as client:
         [loan] = (
             await client.get("/loans", params={"candidate_id": str(placement.candidate_id)})
         ).json()

@@ -5,15 +5,18 @@ names another agency's or journey's placement is refused as forged, through the 
 from __future__ import annotations
 
 from datetime import date
+from typing import Any
 
-from financing_test_support import FinancingHarness, departed, placed
 from sqlalchemy import func, select
 
 from jembatan_contracts import DEAD_LETTER, DeadLetterHeader, Departed, RepaymentScheduleFixed
 from jembatan_financing.adapters.orm import instalments, loans
+from jembatan_kit.testing.journeys import departed, placed
+
+Harness = Any  # the `harness` fixture of conftest.py: a FinancingHarness
 
 
-async def _dead_letters(harness: FinancingHarness) -> dict[str, str]:
+async def _dead_letters(harness: Harness) -> dict[str, str]:
     """Reason of each dead letter so far, by the original message's id."""
     state = (await harness.js.stream_info(DEAD_LETTER.name)).state
     if not state.messages:
@@ -31,7 +34,7 @@ async def _dead_letters(harness: FinancingHarness) -> dict[str, str]:
 
 
 async def test_a_departure_for_a_placement_financing_never_heard_of_opens_no_loan(
-    harness: FinancingHarness,
+    harness: Harness,
 ) -> None:
     harness.overrides = {"consumer_max_deliver": 2}  # an ordering race is given one more try
     runtime = await harness.start()
@@ -53,7 +56,7 @@ async def test_a_departure_for_a_placement_financing_never_heard_of_opens_no_loa
 
 
 async def test_a_departure_naming_another_agencys_placement_is_refused_as_forged(
-    harness: FinancingHarness,
+    harness: Harness,
 ) -> None:
     runtime = await harness.start()
     placement = placed()  # Kalimantan Timur's

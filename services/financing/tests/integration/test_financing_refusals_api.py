@@ -9,7 +9,6 @@ from typing import Any
 
 import httpx
 from fastapi.routing import APIRoute
-from financing_test_support import FinancingHarness, api_client, departed, placed
 
 from jembatan_contracts import (
     Event,
@@ -20,10 +19,13 @@ from jembatan_contracts import (
 )
 from jembatan_financing.entrypoints.api import router
 from jembatan_kit.clock import AdjustableClock
+from jembatan_kit.testing.journeys import departed, placed
+
+Harness = Any  # the `harness` fixture of conftest.py: a FinancingHarness
 
 
 async def test_an_unknown_field_is_refused_on_every_command_endpoint(
-    harness: FinancingHarness,
+    harness: Harness,
 ) -> None:
     runtime = await harness.start()
     commands = [
@@ -34,7 +36,7 @@ async def test_an_unknown_field_is_refused_on_every_command_endpoint(
         and route.body_field is not None
     ]
     assert len(commands) >= 5
-    async with api_client(runtime) as client:
+    async with harness.client(runtime) as client:
         for route in commands:
             path = route.path.replace("{loan_id}", str(uuid.uuid4()))
             method = next(iter(route.methods & {"POST", "PUT", "PATCH"}))
@@ -44,14 +46,14 @@ async def test_an_unknown_field_is_refused_on_every_command_endpoint(
             assert [e["loc"][-1] for e in unknown] == ["salary_deduction"], route.path
 
 
-async def test_a_payment_dated_after_today_is_refused(harness: FinancingHarness) -> None:
+async def test_a_payment_dated_after_today_is_refused(harness: Harness) -> None:
     clock = AdjustableClock()
     runtime = await harness.start(clock)
     placement = placed(Track.TITP, contract_months=36)
     await harness.publish(placement)
     await harness.publish(departed(placement, clock.today()))
     await harness.eventually(lambda: _has(harness, RepaymentScheduleFixed, 1))
-    async with api_client(runtime) as client:
+    async with harness.client(runtime) as client:
         loan_id = await _loan_of(client, str(placement.candidate_id))
         tomorrow = clock.today() + timedelta(days=1)
         refused = await client.post(
@@ -69,12 +71,12 @@ async def test_a_payment_dated_after_today_is_refused(harness: FinancingHarness)
 
 
 async def test_only_allowed_charges_within_the_maximum_are_taken_and_no_interest(
-    harness: FinancingHarness,
+    harness: Harness,
 ) -> None:
     runtime = await harness.start()
     placement = placed(Track.TITP, contract_months=36, supervising_organisation="IM Japan")
     await harness.publish(placement)
-    async with api_client(runtime) as client:
+    async with harness.client(runtime) as client:
         loan_id = await _eventually_loan_of(client, harness, str(placement.candidate_id))
         refusals = {}
         for code, description, amount in (
@@ -115,7 +117,7 @@ async def test_only_allowed_charges_within_the_maximum_are_taken_and_no_interest
 
 
 async def test_a_departure_the_wage_cannot_repay_waits_for_a_decision_shown_to_operators(
-    harness: FinancingHarness,
+    harness: Harness,
 ) -> None:
     """JPY20,000 a month cannot repay Rp30,000,000 within a 12-month contract at 25% of the
     wage: the departure is handled (never dead-lettered), the loan is listed as needing a
@@ -126,7 +128,7 @@ async def test_a_departure_the_wage_cannot_repay_waits_for_a_decision_shown_to_o
     await harness.publish(placement)
     await harness.publish(departed(placement, clock.today()))
     await harness.eventually(lambda: _has(harness, ScheduleNeedsDecision, 1))
-    async with api_client(runtime) as client:
+    async with harness.client(runtime) as client:
         waiting = (await client.get("/loans", params={"status": "needs_decision"})).json()
         assert [loan["candidate_id"] for loan in waiting] == [str(placement.candidate_id)]
         loan_id = waiting[0]["loan_id"]
@@ -162,7 +164,7 @@ async def test_a_departure_the_wage_cannot_repay_waits_for_a_decision_shown_to_o
 
 
 async def _eventually_loan_of(
-    client: httpx.AsyncClient, harness: FinancingHarness, candidate_id: str
+    client: httpx.AsyncClient, harness: Harness, candidate_id: str
 ) -> str:
     found: list[dict[str, Any]] = []
 
@@ -180,7 +182,7 @@ async def _loan_of(client: httpx.AsyncClient, candidate_id: str) -> str:
     return str(loan["loan_id"])
 
 
-async def _has(harness: FinancingHarness, event_type: type[Event], count: int) -> bool:
+async def _has(harness: Harness, event_type: type[Event], count: int) -> bool:
     return len(await harness.financing_messages(event_type)) >= count
 
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import asyncio
 from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
 
 import httpx
-from financing_test_support import FinancingHarness, api_client, departed, placed
 
 from jembatan_contracts import (
     EarlyReturned,
@@ -22,18 +22,21 @@ from jembatan_contracts import (
 )
 from jembatan_financing.domain.model import add_months, bucket_for
 from jembatan_kit.clock import AdjustableClock
+from jembatan_kit.testing.journeys import departed, placed
+
+Harness = Any  # the `harness` fixture of conftest.py: a FinancingHarness
 
 
 def _morning_of(day: date) -> datetime:
     return datetime.combine(day, time(1, 0), tzinfo=UTC)
 
 
-async def test_guards_payments_arrears_settlement_and_statement(harness: FinancingHarness) -> None:
+async def test_guards_payments_arrears_settlement_and_statement(harness: Harness) -> None:
     clock = AdjustableClock()
     runtime = await harness.start(clock)
     placement = placed(Track.SSW, contract_months=12)
     await harness.publish(placement)
-    async with api_client(runtime) as client:
+    async with harness.client(runtime) as client:
         loan_id = await _loan_of(client, harness, str(placement.candidate_id))
 
         refused = await client.post(
@@ -146,7 +149,7 @@ async def test_guards_payments_arrears_settlement_and_statement(harness: Financi
 
 
 async def test_an_early_return_pauses_and_a_restructuring_reschedules(
-    harness: FinancingHarness,
+    harness: Harness,
 ) -> None:
     clock = AdjustableClock()
     runtime = await harness.start(clock)
@@ -166,7 +169,7 @@ async def test_an_early_return_pauses_and_a_restructuring_reschedules(
             months_worked=1,
         )
     )
-    async with api_client(runtime) as client:
+    async with harness.client(runtime) as client:
         loan_id = await _loan_of(client, harness, str(placement.candidate_id))
 
         async def paused() -> bool:
@@ -211,7 +214,7 @@ def _payment(reference: str, amount_idr: int, paid_on: date) -> dict[str, object
     return {"reference": reference, "paid_on": str(paid_on), "amount_idr": amount_idr}
 
 
-async def _loan_of(client: httpx.AsyncClient, harness: FinancingHarness, candidate: str) -> str:
+async def _loan_of(client: httpx.AsyncClient, harness: Harness, candidate: str) -> str:
     found: list[dict[str, str]] = []
 
     async def opened() -> bool:
@@ -222,5 +225,5 @@ async def _loan_of(client: httpx.AsyncClient, harness: FinancingHarness, candida
     return found[0]["loan_id"]
 
 
-async def _has(harness: FinancingHarness, event_type: type[Event], count: int) -> bool:
+async def _has(harness: Harness, event_type: type[Event], count: int) -> bool:
     return len(await harness.financing_messages(event_type)) >= count

@@ -17,7 +17,7 @@ from jembatan_kit.auth import NATIONAL_AGENCY, Caller, NotAuthenticated, caller_
 from jembatan_kit.errors import RuleViolation
 from jembatan_kit.revocation import refuse_if_revoked
 
-from ..service_layer.figures import Scope
+from ..service_layer.queries import Scope
 
 TOKEN_COOKIE = "jembatan_token"
 

@@ -10,7 +10,7 @@ from jembatan_kit.runtime import Runtime, ServiceRuntime
 
 from ..config import DashboardSettings
 from ..domain.targets import Targets
-from ..service_layer.figures import Scope, ScoreRule, funnel
+from ..service_layer.queries import Scope, ScoreRule, funnel
 from ..service_layer.rebuild import rebuild
 from .access import DashboardCaller, require_national, scope_of
 

@@ -22,7 +22,7 @@ from jembatan_kit.runtime import Runtime
 
 from ..config import DashboardSettings
 from ..domain.stages import STAGES
-from ..service_layer.figures import known_agencies, known_years
+from ..service_layer.queries import known_agencies, known_years
 from . import charts
 from .access import TOKEN_COOKIE, check_token, dashboard_caller, scope_of
 from .api import figures_for

@@ -19,7 +19,7 @@ from jembatan_kit.settings import ServiceSettings
 from jembatan_kit.testing.effects import effects, record_effect, registered
 from jembatan_kit.testing.helpers import trust_file_for_tests
 
-MIGRATIONS = Path(__file__).parent / "runtime_test_migrations"
+MIGRATIONS = Path(__file__).parent / "runtime_service_migrations"
 DURABLE = "runtime-test-candidate-registered"
 
 service_metadata = MetaData()

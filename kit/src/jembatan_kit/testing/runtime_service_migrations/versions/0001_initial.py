@@ -5,11 +5,11 @@ Revises:
 """
 
 from alembic import op
-from runtime_test_service import service_metadata
 
 from jembatan_kit.audit import audit_metadata
 from jembatan_kit.messaging_tables import messaging_metadata
 from jembatan_kit.testing.effects import test_metadata
+from jembatan_kit.testing.runtime_service import service_metadata
 
 revision = "0001"
 down_revision = None

@@ -1,5 +1,6 @@
-"""A service app for the tests of who may call: the runtime's test service, with a route that
-changes its database for the caller, and the trust list of a test."""
+"""For the tests of who may call: the runtime's test service (`runtime_service`) with a route
+that changes its database for the caller and the trust list of a test, and tokens forged by
+hand."""
 
 from __future__ import annotations
 
@@ -15,8 +16,6 @@ from typing import Any
 
 import httpx
 from fastapi import APIRouter
-from runtime_test_service import MIGRATIONS, registrations, service_settings
-from runtime_test_service import router as counting_router
 from sqlalchemy import insert
 
 from jembatan_kit.auth import CurrentCaller
@@ -24,6 +23,8 @@ from jembatan_kit.issuers import write_trust_file
 from jembatan_kit.nats_server import NatsServerProcess
 from jembatan_kit.runtime import Runtime, ServiceRuntime, create_service_app
 from jembatan_kit.testing.helpers import running_app
+from jembatan_kit.testing.runtime_service import MIGRATIONS, registrations, service_settings
+from jembatan_kit.testing.runtime_service import router as counting_router
 
 acting = APIRouter()
 
