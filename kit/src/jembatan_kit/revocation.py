@@ -30,14 +30,15 @@ it has read the list it keeps it through an outage of NATS (or of a province's l
 refusing what it knew to be revoked, and `/health` says since when it is not updated.
 
 It also keeps it across its own restarts (`SnapshotFile`, REVOCATIONS_SNAPSHOT_FILE): after each
-read that changed the list, and at each whole read, it writes the list, the stream sequence it
-has read up to and when it read it to a file. A service restarted while the bucket does not
-answer serves with that snapshot, reported stale with its age, if it is younger than
-REVOCATIONS_SNAPSHOT_MAX_AGE_H (never more than AUTH_MAX_TOKEN_HOURS: a list older than the
+read that changed the list, and at least every REVOCATIONS_RELOAD_S, it writes the list, the
+stream sequence it has read up to and when it read it to a file. A service restarted while the
+bucket does not answer serves with that snapshot, reported stale with its age, if it is younger
+than REVOCATIONS_SNAPSHOT_MAX_AGE_H (never more than AUTH_MAX_TOKEN_HOURS: a list older than the
 longest token's life refuses no token still valid, so it would only open the door). A snapshot
 only adds refusals to the nothing a service knows at start, so it is as strong as the list a
-service that did not restart keeps through the same outage. When NATS answers, the whole bucket
-is read before the snapshot is trusted for anything else.
+service that did not restart keeps through the same outage. The first read once the bucket
+answers is a whole one, which replaces the snapshot's list; with NATS up at start, the service
+waits for it before it serves (`wait_read`).
 """
 
 from __future__ import annotations
@@ -588,12 +589,11 @@ class RevocationList:
             else None
         )
 
-    async def keep(self) -> None:
-        """Write the list to the snapshot file (in a thread: it waits for the disk)."""
-        if self.snapshot is None or self.read_at is None:
-            return
-        snapshot = Snapshot(dict(self.entries), self.sequence, self.read_at)
-        await asyncio.to_thread(self.snapshot.save, snapshot)
+    def as_snapshot(self) -> Snapshot | None:
+        """The list as the snapshot file should hold it now (None: never read)."""
+        if self.read_at is None:
+            return None
+        return Snapshot(dict(self.entries), self.sequence, self.read_at)
 
     async def follow(
         self,
@@ -607,48 +607,39 @@ class RevocationList:
 
         The snapshot is written after a read that changed the list, and after a read at least
         `reload_s` after the last write, so the time it says the list was read lags at most
-        that much (its age is overstated, never understated)."""
+        about that much (its age is overstated, never understated). It is written beside the
+        reads, one write at a time: a slow disk delays the file, never a revocation."""
         failures = RepeatedFailureLog(log, "reading the revocation list")
-        keeping = RepeatedFailureLog(log, "writing the revocation snapshot")
         loop = asyncio.get_running_loop()
         reload_at = loop.time()
-        kept_at = loop.time()
-        keep_due = False
-        while True:
-            first = not self.read_once
-            read = True
-            try:
-                if loop.time() >= reload_at or first or not self.bucket_exists:
-                    entries, sequence = await read_list(client, domain)
-                    changed = first or (entries, sequence) != (self.entries, self.sequence)
-                    self.replace(entries, sequence)
-                    reload_at = loop.time() + reload_s
-                else:
-                    changes, sequence = await read_changes(client, self.sequence, domain)
-                    self.apply(changes, sequence)
-                    changed = bool(changes)
-                failures.succeeded()
-            except BucketMissing:
-                changed = first or self.bucket_exists
-                self.missing()
-                failures.succeeded()
-            except Exception as exc:
-                self.problem = describe(exc)
-                failures.failed(exc)
-                read = changed = False
-            keep_due = keep_due or changed or (read and loop.time() >= kept_at + reload_s)
-            if keep_due and self.snapshot is not None:
+        writer = _SnapshotWriter(self, loop.time() + reload_s)
+        try:
+            while True:
+                first = not self.read_once
+                read = True
                 try:
-                    await self.keep()
-                except OSError as exc:
-                    self.snapshot_problem = (
-                        f"{self.snapshot.path} cannot be written ({exc.strerror or exc})"
-                    )
-                    keeping.failed(exc)
-                else:
-                    keep_due, kept_at, self.snapshot_problem = False, loop.time(), None
-                    keeping.succeeded()
-            await asyncio.sleep(poll_s)
+                    if loop.time() >= reload_at or first or not self.bucket_exists:
+                        entries, sequence = await read_list(client, domain)
+                        changed = first or (entries, sequence) != (self.entries, self.sequence)
+                        self.replace(entries, sequence)
+                        reload_at = loop.time() + reload_s
+                    else:
+                        changes, sequence = await read_changes(client, self.sequence, domain)
+                        self.apply(changes, sequence)
+                        changed = bool(changes)
+                    failures.succeeded()
+                except BucketMissing:
+                    changed = first or self.bucket_exists
+                    self.missing()
+                    failures.succeeded()
+                except Exception as exc:
+                    self.problem = describe(exc)
+                    failures.failed(exc)
+                    read = changed = False
+                writer.after_read(changed, read, loop.time(), reload_s)
+                await asyncio.sleep(poll_s)
+        finally:
+            writer.stop()
 
     def status(self) -> dict[str, Any]:
         age = self.age()
@@ -693,6 +684,51 @@ class RevocationList:
                 f" caller): {self.snapshot_problem}"
             )
         return None
+
+
+class _SnapshotWriter:
+    """Writes a list's snapshot in the background, one write at a time, when one is due."""
+
+    def __init__(self, revocations: RevocationList, next_due_at: float) -> None:
+        self._revocations = revocations
+        self._due = False
+        self._due_at = next_due_at
+        self._writing: asyncio.Task[None] | None = None
+        self._failures = RepeatedFailureLog(log, "writing the revocation snapshot")
+
+    def after_read(self, changed: bool, read: bool, now: float, every_s: float) -> None:
+        """Note a read (`changed` the list, or `read` it at all), and start a write when one is
+        due and none is under way."""
+        self._collect(now, every_s)
+        self._due = self._due or changed or (read and now >= self._due_at)
+        snapshot_file, kept = self._revocations.snapshot, self._revocations.as_snapshot()
+        if self._due and self._writing is None and snapshot_file and kept:
+            self._due = False
+            self._writing = asyncio.create_task(
+                asyncio.to_thread(snapshot_file.save, kept), name="revocation-snapshot"
+            )
+
+    def _collect(self, now: float, every_s: float) -> None:
+        """Take the outcome of the write under way once it has ended."""
+        if self._writing is None or not self._writing.done():
+            return
+        writing, self._writing = self._writing, None
+        revocations = self._revocations
+        error = writing.exception() if not writing.cancelled() else None
+        if error is None:
+            self._due_at = now + every_s
+            revocations.snapshot_problem = None
+            self._failures.succeeded()
+            return
+        self._due = True  # again at the next read
+        where = revocations.snapshot.path if revocations.snapshot else "the snapshot"
+        reason = error.strerror if isinstance(error, OSError) and error.strerror else repr(error)
+        revocations.snapshot_problem = f"{where} cannot be written ({reason})"
+        self._failures.failed(error)
+
+    def stop(self) -> None:
+        if self._writing is not None:
+            self._writing.cancel()  # the thread finishes its write; nothing waits for it
 
 
 class RevocationsNotLoaded(RuleViolation):
