@@ -1,14 +1,18 @@
 """Revoked tokens and users are refused by a running service within seconds of `jembatan revoke`
 writing them to the bucket, through restarts of the service and of nats-server; lifting a
-revocation lets the token in again; before a service has read the list it refuses every
-authenticated request. A real nats-server and the service app as services build it."""
+revocation lets the token in again; before a service knows the list it refuses every
+authenticated request; a service restarted while NATS is down serves with the snapshot of the
+list it kept, if it is young enough. A real nats-server and the service app as services build
+it."""
 
 from __future__ import annotations
 
+import json
+import stat
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +31,9 @@ from jembatan_kit.revocation import (
     Kind,
     Revocation,
     RevocationList,
+    Snapshot,
+    SnapshotFile,
+    SnapshotUnusable,
     ensure_bucket,
     lift,
     read_changes,
@@ -40,6 +47,9 @@ from jembatan_kit.testing.helpers import eventually, issuer_for_tests, running_a
 from jembatan_kit.testing.runtime_service import MIGRATIONS, service_settings
 
 SEEN_WITHIN_S = 5.0
+KEPT_WITHIN_S = 15.0
+"""A read reaches the snapshot file a moment after the list: written beside the reads, it
+waits for the disk, which other processes keep busy."""
 
 whoami = APIRouter()
 
@@ -49,11 +59,12 @@ async def who(caller: CurrentCaller) -> dict[str, Any]:
     return {"user": caller.user, "agency": caller.agency}
 
 
-def service_app(nats_url: str, folder: Path) -> Any:
+def service_app(nats_url: str, folder: Path, **overrides: Any) -> Any:
     settings = service_settings(
         agency="kaltim",
         database_url=f"sqlite+aiosqlite:///{folder / 'service.db'}",
         nats_url=nats_url,
+        **overrides,
     )
     return create_service_app(
         lambda: ServiceRuntime(settings, migrations=MIGRATIONS),
@@ -107,6 +118,14 @@ async def health(client: httpx.AsyncClient) -> dict[str, Any]:
     return body
 
 
+def snapshot_of(path: Path) -> dict[str, Any]:
+    """The snapshot file as written (empty while there is none)."""
+    if not path.exists():
+        return {}
+    content: dict[str, Any] = json.loads(path.read_text())
+    return content
+
+
 # --- the list itself -------------------------------------------------------------------------
 
 
@@ -145,6 +164,31 @@ def test_a_user_revocation_refuses_the_tokens_issued_up_to_it() -> None:
     assert revocations.refusal(caller(999, agency="boyolali")) is None  # another agency's u
     unreadable = Revocation.from_entry(revoked.key, b"not json")
     assert unreadable is not None and unreadable.covers(10**12)  # when unknown: every token
+
+
+def test_a_snapshot_reads_back_as_written_and_only_its_owner_may_read_it(tmp_path: Path) -> None:
+    odd = Revocation(Kind.TOKEN, "kaltim", "id with spaces/and.dots", None, by="ops", reason="?")
+    user = revocation(Kind.USER, "siti.rahma@serang", agency="kota-serang")
+    entries = {odd.key: odd, user.key: user}
+    read_at = datetime.now(UTC) - timedelta(minutes=5)
+    kept = SnapshotFile(tmp_path / "var" / "revocations.json", timedelta(hours=12))
+    kept.save(Snapshot(entries, 42, read_at))
+    assert stat.S_IMODE(kept.path.stat().st_mode) == 0o600
+    assert sorted(p.name for p in kept.path.parent.iterdir()) == ["revocations.json"]
+    restored = kept.load()
+    assert restored is not None
+    assert (restored.sequence, restored.read_at) == (42, read_at)
+    assert restored.entries[odd.key] == odd, "an unknown time stays unknown: every token"
+    assert restored.entries[user.key].revoked_at == user.revoked_at.replace(microsecond=0)  # type: ignore[union-attr]
+    assert (restored.entries[user.key].by, restored.entries[user.key].reason) == (
+        "ops-test",
+        "lost phone",
+    )
+    with pytest.raises(SnapshotUnusable, match=r"12 h a snapshot is trusted"):
+        kept.load(now=read_at + timedelta(hours=12, seconds=1))
+    with pytest.raises(SnapshotUnusable, match="clock was set back"):
+        kept.load(now=read_at - timedelta(minutes=2))
+    assert SnapshotFile(tmp_path / "none.json", timedelta(hours=1)).load() is None
 
 
 # --- a running service -------------------------------------------------------------------------
@@ -237,11 +281,14 @@ async def test_revocations_outlast_a_restart_of_the_service_and_of_nats_server(
         server.stop()
 
 
+@pytest.mark.parametrize("kept", [False, True], ids=["no snapshot file", "no snapshot yet"])
 async def test_until_the_list_is_read_authenticated_requests_are_refused_with_503(
-    tmp_path: Path,
+    tmp_path: Path, kept: bool
 ) -> None:
     server = NatsServerProcess(store_dir=tmp_path / "nats", port=free_port())
-    async with running_app(service_app(server.url, tmp_path), agency=None) as client:
+    snapshot = tmp_path / "revocations.json"
+    app = service_app(server.url, tmp_path, revocations_snapshot_file=snapshot if kept else None)
+    async with running_app(app, agency=None) as client:
         # No nats-server: HTTP serves, but no caller can be told apart from a revoked one.
         response = await client.get("/whoami", headers=bearer(token()))
         assert response.status_code == 503, response.text
@@ -249,12 +296,27 @@ async def test_until_the_list_is_read_authenticated_requests_are_refused_with_50
         assert response.json()["error"] == "revocations_not_loaded"
         status = await health(client)
         assert status["revocations"]["loaded"] is False
-        assert any(r.startswith("revocations: not read yet") for r in status["reasons"])
+        assert status["revocations"]["source"] is None
+        reason = next(r for r in status["reasons"] if r.startswith("revocations:"))
+        assert reason.startswith("revocations: not read yet"), reason
+        assert (
+            f"snapshot: no snapshot in {snapshot} yet"
+            if kept
+            else "snapshot: none kept (REVOCATIONS_SNAPSHOT_FILE unset)"
+        ) in reason
         assert (await client.get("/whoami")).status_code == 401, "no token: still a 401"
         server.start()
         try:
             await accepted_within(client, token(), 30)
             assert (await health(client))["revocations"]["loaded"] is True
+            if kept:
+
+                async def written() -> bool:
+                    return snapshot_of(snapshot).get("revocations") == {}
+
+                await eventually(written, timeout_s=KEPT_WITHIN_S)
+            else:
+                assert not snapshot.exists()
         finally:
             server.stop()
 
@@ -298,3 +360,149 @@ async def test_a_list_longer_than_one_read_is_read_whole_and_followed(
     ]
     assert after == last + 2
     assert await read_changes(nats_client, after) == ([], after)
+
+
+async def test_a_service_restarted_while_nats_is_down_refuses_what_its_snapshot_holds(
+    tmp_path: Path,
+) -> None:
+    server = NatsServerProcess(store_dir=tmp_path / "nats", port=free_port())
+    snapshot = tmp_path / "service-revocations.json"
+    revoked, revoked_while_away, kept = token(), token("officer-9"), token("officer-8")
+    revoked_key = token_key("kaltim", token_id(revoked))
+    away_key = user_key("kaltim", "officer-9")
+
+    def service() -> Any:
+        return service_app(server.url, tmp_path, revocations_snapshot_file=snapshot)
+
+    async def in_snapshot(*keys: str) -> bool:
+        return set(snapshot_of(snapshot).get("revocations", {})) == set(keys)
+
+    server.start()
+    try:
+        async with running_app(service(), agency=None) as client, operator(server.url) as ops:
+            await write(ops, revocation(Kind.TOKEN, token_id(revoked)))
+            await refused_within(client, revoked, SEEN_WITHIN_S)
+            await eventually(lambda: in_snapshot(revoked_key), timeout_s=KEPT_WITHIN_S)
+        assert stat.S_IMODE(snapshot.stat().st_mode) == 0o600
+        assert [p.name for p in tmp_path.glob(f".{snapshot.name}*")] == [], "no partial file"
+
+        # Revoked while the service is stopped: with NATS up, a start waits for the bucket, not
+        # only for its snapshot, and writes what it read.
+        async with operator(server.url) as ops:
+            await write(ops, revocation(Kind.USER, "officer-9"))
+        async with running_app(service(), agency=None) as client:
+            assert await status_of(client, revoked_while_away) == 401
+            assert (await health(client))["revocations"]["source"] == "bucket"
+            await eventually(lambda: in_snapshot(revoked_key, away_key), timeout_s=KEPT_WITHIN_S)
+        kept_before = snapshot_of(snapshot)
+
+        server.stop()
+        async with running_app(service(), agency=None) as client:
+            # No NATS: the list of the snapshot, from the first request.
+            assert await status_of(client, revoked) == 401
+            assert await status_of(client, revoked_while_away) == 401
+            assert await status_of(client, kept) == 200
+            status = await health(client)
+            assert status["status"] == "degraded"
+            assert status["revocations"]["source"] == "snapshot"
+            assert status["revocations"]["revoked"] == 2
+            assert 0 <= status["revocations"]["age_s"] < 60
+            assert any(
+                reason.startswith("revocations: as read at")
+                and f"before this service started, kept in {snapshot}" in reason
+                for reason in status["reasons"]
+            ), status["reasons"]
+
+            server.start()  # on the same store: the bucket is on disk
+
+            async def read_again() -> bool:
+                revocations = (await health(client))["revocations"]
+                return revocations["source"] == "bucket" and revocations["problem"] is None
+
+            await eventually(read_again, timeout_s=30)
+            async with operator(server.url) as ops:
+                await lift(ops, revoked_key)
+            await accepted_within(client, revoked, SEEN_WITHIN_S)
+            assert await status_of(client, revoked_while_away) == 401
+            await eventually(lambda: in_snapshot(away_key), timeout_s=KEPT_WITHIN_S)
+        kept_after = snapshot_of(snapshot)
+        assert kept_after["sequence"] > kept_before["sequence"]
+        assert kept_after["read_at"] > kept_before["read_at"]
+    finally:
+        server.stop()
+
+
+SNAPSHOTS = {
+    # name: (hours since it was read, REVOCATIONS_SNAPSHOT_MAX_AGE_H, what /health says if unused)
+    "11 h old": (11.0, None, None),
+    "13 h old, tokens live 12 h": (13.0, None, "older than the 12 h a snapshot is trusted"),
+    "2 h old, trusted 1 h": (2.0, 1.0, "older than the 60 min a snapshot is trusted"),
+    "13 h old, trusted 48 h": (13.0, 48.0, "older than the 12 h a snapshot is trusted"),
+    "from the future": (-1.0, None, "clock was set back"),
+}
+
+
+@pytest.mark.parametrize("case", SNAPSHOTS)
+async def test_a_service_restarted_while_nats_is_down_serves_only_with_a_young_snapshot(
+    tmp_path: Path, case: str
+) -> None:
+    read_ago_h, max_age_h, refused_because = SNAPSHOTS[case]
+    revoked, other = token(), token("officer-8")
+    listed = revocation(Kind.TOKEN, token_id(revoked))
+    path = tmp_path / "revocations.json"
+    read_at = datetime.now(UTC) - timedelta(hours=read_ago_h)
+    SnapshotFile(path, timedelta(days=365)).save(Snapshot({listed.key: listed}, 7, read_at))
+    nowhere = f"nats://127.0.0.1:{free_port()}"
+    app = service_app(
+        nowhere,
+        tmp_path,
+        revocations_snapshot_file=path,
+        revocations_snapshot_max_age_h=max_age_h,
+    )
+    async with running_app(app, agency=None) as client:
+        status = await health(client)
+        if refused_because is None:
+            assert await status_of(client, revoked) == 401
+            assert await status_of(client, other) == 200
+            assert status["revocations"]["source"] == "snapshot"
+            assert any("11 h ago) before this service started" in r for r in status["reasons"])
+        else:
+            assert await status_of(client, revoked) == 503
+            assert await status_of(client, other) == 503
+            assert status["revocations"]["loaded"] is False
+            reason = next(r for r in status["reasons"] if r.startswith("revocations:"))
+            assert reason.startswith("revocations: not read yet"), reason
+            assert "snapshot: not used:" in reason and refused_because in reason, reason
+
+
+async def test_an_unreadable_snapshot_is_not_used(tmp_path: Path) -> None:
+    path = tmp_path / "revocations.json"
+    path.write_text('{"format": 1, "read_at": "yesterday"')
+    nowhere = f"nats://127.0.0.1:{free_port()}"
+    app = service_app(nowhere, tmp_path, revocations_snapshot_file=path)
+    async with running_app(app, agency=None) as client:
+        assert await status_of(client, token()) == 503
+        reasons = (await health(client))["reasons"]
+        assert any("is not a revocation snapshot" in r for r in reasons), reasons
+
+
+async def test_a_snapshot_that_cannot_be_written_is_reported_and_the_list_still_followed(
+    nats_url: str, tmp_path: Path
+) -> None:
+    (tmp_path / "not-a-folder").write_text("")
+    path = tmp_path / "not-a-folder" / "revocations.json"
+    revoked = token()
+    app = service_app(nats_url, tmp_path, revocations_snapshot_file=path)
+    async with running_app(app, agency=None) as client, operator(nats_url) as ops:
+
+        async def reported() -> bool:
+            return any(
+                reason.startswith("revocations: not kept for a restart")
+                and f"{path} cannot be written" in reason
+                for reason in (await health(client))["reasons"]
+            )
+
+        await eventually(reported, timeout_s=KEPT_WITHIN_S)
+        await write(ops, revocation(Kind.TOKEN, token_id(revoked)))
+        await refused_within(client, revoked, SEEN_WITHIN_S)
+        assert (await health(client))["revocations"]["snapshot_problem"] is not None

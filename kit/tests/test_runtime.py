@@ -52,7 +52,8 @@ async def test_a_service_serves_http_without_nats_and_its_events_go_out_when_nat
             assert status["reasons"] == [
                 "nats: not connected yet; retrying",
                 "revocations: not read yet, so every authenticated request is refused (503):"
-                " not connected to NATS yet",
+                " not connected to NATS yet; snapshot: none kept (REVOCATIONS_SNAPSHOT_FILE"
+                " unset)",
             ]
             await register(client, 3)
             assert (await health(client))["outbox_unsent"] == 3

@@ -1,17 +1,23 @@
-"""The local system's start-up checks: distinct free ports, and each service found on its own."""
+"""The local system's start-up checks: distinct free ports, and each service found on its own;
+a service it restarts while NATS is down serves with the revocation list it kept."""
 
 from __future__ import annotations
 
 import json
+import stat
 import subprocess
 import threading
+import time
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
+import httpx
 import pytest
 
-from jembatan_cli.system import LocalSystem, ServiceProcess
+from jembatan_cli.system import LocalSystem, ServiceProcess, local_issuer
+from jembatan_kit.auth import NATIONAL_AGENCY, bearer
+from jembatan_kit.issuers import issue_token
 from jembatan_kit.nats_server import free_ports
 
 
@@ -73,3 +79,41 @@ def test_the_service_itself_is_found_healthy(training_health: int, tmp_path: Pat
     finally:
         service.process.kill()
         service.process.wait()
+
+
+def _health(service: ServiceProcess) -> dict[str, object] | None:
+    try:
+        status: dict[str, object] = httpx.get(f"{service.url}/health", timeout=1).json()
+    except httpx.HTTPError:
+        return None
+    return status
+
+
+@pytest.mark.timeout(180)
+def test_a_service_restarted_while_nats_is_down_serves_with_the_revocations_it_kept(
+    tmp_path: Path,
+) -> None:
+    snapshot = tmp_path / "training-revocations.json"
+    with LocalSystem.on_free_ports(tmp_path, names=("training",)) as system:
+        deadline = time.monotonic() + 30
+        while not snapshot.exists():
+            assert time.monotonic() < deadline, f"{snapshot} not written within 30 s"
+            time.sleep(0.1)
+        assert stat.S_IMODE(snapshot.stat().st_mode) == 0o600
+        assert system.nats is not None
+        system.nats.stop()
+        crashed = system.services["training"]
+        crashed.process.kill()
+        crashed.process.wait()
+        training = system.services["training"] = system.spawn("training")
+
+        deadline = time.monotonic() + 60
+        while (status := _health(training)) is None:
+            assert time.monotonic() < deadline, "training does not answer after its restart"
+            time.sleep(0.2)
+        assert status["nats"] == "disconnected"
+        revocations = status["revocations"]
+        assert isinstance(revocations, dict) and revocations["source"] == "snapshot", revocations
+        signed = issue_token(local_issuer(tmp_path, NATIONAL_AGENCY), "operator", [])
+        response = httpx.get(f"{training.url}/cohorts", headers=bearer(signed), timeout=10)
+        assert response.status_code == 200, response.text

@@ -472,6 +472,8 @@ class LocalSystem:
             # A moved clock stays moved when the service is restarted.
             "CLOCK_STATE_FILE": str(self.data_dir / f"{name}-clock.json"),
             "SECRETS_FILE": str(self.data_dir / f"{name}-secrets.json"),
+            # A service restarted while NATS is down serves with the revocations it read last.
+            "REVOCATIONS_SNAPSHOT_FILE": str(self.data_dir / f"{name}-revocations.json"),
             "JEMBATAN_TRACES_DIR": str(self.data_dir / "traces"),
             "AUTH_TRUST_FILE": str(self.data_dir / TRUST_FILE),
             # Where the dashboard links each service's API docs.

@@ -24,10 +24,21 @@ or a mirror must) could make Kemnaker's JetStream publish copies of its own keys
 of Kemnaker's account, its event subjects included. A direct get answers only the one who asked.
 So a service's NATS user may read the bucket and nothing else: no consumer, no write.
 
-Before a service has read the list once it cannot tell a revoked token from a good one, so it
-refuses every authenticated request with 503 and Retry-After (fail closed) and `/health` says
-why. Once it has read the list it keeps it through an outage of NATS (or of a province's link to
-the hub), refusing what it knew to be revoked, and `/health` says since when it is not updated.
+Before a service knows the list it cannot tell a revoked token from a good one, so it refuses
+every authenticated request with 503 and Retry-After (fail closed) and `/health` says why. Once
+it has read the list it keeps it through an outage of NATS (or of a province's link to the hub),
+refusing what it knew to be revoked, and `/health` says since when it is not updated.
+
+It also keeps it across its own restarts (`SnapshotFile`, REVOCATIONS_SNAPSHOT_FILE): after each
+read that changed the list, and at least every REVOCATIONS_RELOAD_S, it writes the list, the
+stream sequence it has read up to and when it read it to a file. A service restarted while the
+bucket does not answer serves with that snapshot, reported stale with its age, if it is younger
+than REVOCATIONS_SNAPSHOT_MAX_AGE_H (never more than AUTH_MAX_TOKEN_HOURS: a list older than the
+longest token's life refuses no token still valid, so it would only open the door). A snapshot
+only adds refusals to the nothing a service knows at start, so it is as strong as the list a
+service that did not restart keeps through the same outage. The first read once the bucket
+answers is a whole one, which replaces the snapshot's list; with NATS up at start, the service
+waits for it before it serves (`wait_read`).
 """
 
 from __future__ import annotations
@@ -37,11 +48,14 @@ import base64
 import binascii
 import json
 import logging
+import os
 import re
+import tempfile
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from enum import StrEnum
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
 
 import nats.errors
@@ -135,15 +149,20 @@ class Revocation:
         return user_key(self.agency, self.target)
 
     def value(self) -> bytes:
-        revoked_at = self.revoked_at or datetime.now(UTC)
+        """The key's value in the bucket, revoked now when no time is given."""
         return json.dumps(
-            {
-                "revoked_at": revoked_at.astimezone(UTC).isoformat(timespec="seconds"),
-                "by": self.by,
-                "reason": self.reason,
-            },
-            ensure_ascii=False,
+            self.fields(self.revoked_at or datetime.now(UTC)), ensure_ascii=False
         ).encode()
+
+    def fields(self, revoked_at: datetime | None = None) -> dict[str, str | None]:
+        """The value's fields (`revoked_at` as given, by default the revocation's own, which
+        may be unknown: None)."""
+        moment = revoked_at or self.revoked_at
+        return {
+            "revoked_at": moment.astimezone(UTC).isoformat(timespec="seconds") if moment else None,
+            "by": self.by,
+            "reason": self.reason,
+        }
 
     def covers(self, issued_at: float | None) -> bool:
         """Whether a token of the target issued at `issued_at` (its `iat`) is revoked."""
@@ -208,6 +227,18 @@ def _time(value: object) -> datetime | None:
 
 def _iso(moment: datetime) -> str:
     return moment.astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
+def _age(span: timedelta) -> str:
+    """A span for people: `40 s`, `25 min`, `13 h 5 min`."""
+    seconds = max(0, round(span.total_seconds()))
+    if seconds < 120:
+        return f"{seconds} s"
+    minutes = seconds // 60
+    if minutes < 120:
+        return f"{minutes} min"
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours} h {minutes} min" if minutes else f"{hours} h"
 
 
 # --- the bucket ------------------------------------------------------------------------------
@@ -352,9 +383,108 @@ async def _missing_or_unreachable(
 # --- what a service holds ----------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class Snapshot:
+    """The list as a service read it: its entries by key, the stream sequence read up to, and
+    when the bucket answered with it."""
+
+    entries: dict[str, Revocation]
+    sequence: int
+    read_at: datetime
+
+
+class SnapshotUnusable(Exception):
+    """The snapshot file exists but is not to be trusted: unreadable, too old, or written after
+    now by this machine's clock."""
+
+
+SNAPSHOT_FORMAT = 1
+CLOCK_SLACK = timedelta(minutes=1)
+"""How far in the future a snapshot's `read_at` may be before the clock is not believed."""
+
+
+@dataclass(frozen=True)
+class SnapshotFile:
+    """Where a service keeps the list it read (REVOCATIONS_SNAPSHOT_FILE), so that once
+    restarted it can serve with it before the bucket answers; trusted up to `max_age`."""
+
+    path: Path
+    max_age: timedelta
+
+    def load(self, now: datetime | None = None) -> Snapshot | None:
+        """The snapshot kept here; None when there is none. Raises `SnapshotUnusable`, saying
+        why, for one that cannot be read or must not be trusted."""
+        try:
+            text = self.path.read_text()
+        except FileNotFoundError:
+            return None
+        except OSError as exc:
+            raise SnapshotUnusable(f"{self.path} cannot be read ({exc.strerror})") from exc
+        try:
+            content = json.loads(text)
+            if content.get("format") != SNAPSHOT_FORMAT:
+                raise ValueError(f"format {content.get('format')!r}, not {SNAPSHOT_FORMAT}")
+            read_at = _time(content["read_at"])
+            if read_at is None:
+                raise ValueError("no readable read_at")
+            sequence = int(content["sequence"])
+            entries: dict[str, Revocation] = {}
+            for key, fields in content["revocations"].items():
+                if (revocation := Revocation.from_entry(key, json.dumps(fields).encode())) is None:
+                    raise ValueError(f"{key!r} is not a revocation's key")
+                entries[key] = revocation
+        except (ValueError, KeyError, TypeError, AttributeError) as exc:
+            raise SnapshotUnusable(f"{self.path} is not a revocation snapshot ({exc})") from exc
+        age = (now or datetime.now(UTC)) - read_at
+        if age > self.max_age:
+            raise SnapshotUnusable(
+                f"{self.path} holds the list as read at {_iso(read_at)}, {_age(age)} ago: older"
+                f" than the {_age(self.max_age)} a snapshot is trusted"
+                " (REVOCATIONS_SNAPSHOT_MAX_AGE_H)"
+            )
+        if age < -CLOCK_SLACK:
+            raise SnapshotUnusable(
+                f"{self.path} says it was read at {_iso(read_at)}, after now: this machine's"
+                " clock was set back, so its age is unknown"
+            )
+        return Snapshot(entries, sequence, read_at)
+
+    def save(self, snapshot: Snapshot) -> None:
+        """Write `snapshot` beside, then over, the file, readable by its owner only (it names
+        users): a crash leaves the old list or the new one, never half of one."""
+        text = json.dumps(
+            {
+                "format": SNAPSHOT_FORMAT,
+                "bucket": BUCKET,
+                "read_at": snapshot.read_at.astimezone(UTC).isoformat(),
+                "sequence": snapshot.sequence,
+                "revocations": {
+                    key: revocation.fields() for key, revocation in snapshot.entries.items()
+                },
+            },
+            ensure_ascii=False,
+            indent=1,
+        )
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        # A name of its own (mkstemp, mode 0600): replicas sharing the file write side by side.
+        fd, partial = tempfile.mkstemp(
+            dir=self.path.parent, prefix=f".{self.path.name}.", suffix=".partial"
+        )
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8") as handle:
+                handle.write(text)
+                handle.flush()
+                os.fsync(handle.fileno())
+            os.replace(partial, self.path)
+        except BaseException:
+            Path(partial).unlink(missing_ok=True)
+            raise
+
+
 @dataclass
 class RevocationList:
-    """The revocations a service knows, kept up to date by `follow`."""
+    """The revocations a service knows, kept up to date by `follow`, and across restarts in
+    `snapshot` when it has one."""
 
     entries: dict[str, Revocation] = field(default_factory=dict)
     sequence: int = 0
@@ -364,15 +494,33 @@ class RevocationList:
     problem: str | None = None
     """Why the last read failed, while it fails."""
     bucket_exists: bool = True
-    _loaded: asyncio.Event = field(default_factory=asyncio.Event, init=False, repr=False)
+    snapshot: SnapshotFile | None = None
+    """Where the list is kept across restarts (None: it is not)."""
+    restored: bool = False
+    """Whether the list is the snapshot's, read before this service started and not since."""
+    snapshot_problem: str | None = None
+    """Why the snapshot was not used at start, or cannot be written now."""
+    _known: asyncio.Event = field(default_factory=asyncio.Event, init=False, repr=False)
+    _read_once: asyncio.Event = field(default_factory=asyncio.Event, init=False, repr=False)
 
     @property
     def loaded(self) -> bool:
-        """Whether the list was read whole once (until then every caller is refused)."""
-        return self._loaded.is_set()
+        """Whether the list is known, read from the bucket or the snapshot (until then every
+        caller is refused)."""
+        return self._known.is_set()
 
-    async def wait_loaded(self) -> None:
-        await self._loaded.wait()
+    @property
+    def read_once(self) -> bool:
+        """Whether the bucket has answered since this service started."""
+        return self._read_once.is_set()
+
+    async def wait_read(self) -> None:
+        """Until the bucket has answered once (a snapshot does not count)."""
+        await self._read_once.wait()
+
+    def age(self, now: datetime | None = None) -> timedelta | None:
+        """How long ago the list was read (None: it never was)."""
+        return (now or datetime.now(UTC)) - self.read_at if self.read_at else None
 
     def refusal(self, caller: Caller) -> Revocation | None:
         """The revocation that refuses `caller`'s token, if any."""
@@ -385,35 +533,67 @@ class RevocationList:
             return revoked
         return None
 
+    def restore(self) -> None:
+        """Take up the list kept in the snapshot file, when there is one to trust, as the list
+        until the bucket answers. One that is not trusted is left aside, saying why."""
+        if self.snapshot is None or self.loaded:
+            return
+        try:
+            kept = self.snapshot.load()
+        except SnapshotUnusable as exc:
+            self.snapshot_problem = f"not used: {exc}"
+            log.warning("revocation snapshot not used: %s", exc)
+            return
+        if kept is None:
+            return
+        self.entries, self.sequence, self.read_at = dict(kept.entries), kept.sequence, kept.read_at
+        self.restored = True
+        self._known.set()
+        log.info(
+            "%d revocations taken up from %s, as read at %s (%s ago); the bucket is read as soon"
+            " as it answers",
+            len(self.entries),
+            self.snapshot.path,
+            _iso(kept.read_at),
+            _age(datetime.now(UTC) - kept.read_at),
+        )
+
     def replace(self, entries: dict[str, Revocation], sequence: int) -> None:
         self.entries = entries
         self.sequence = sequence
-        self._read()
+        self._answered()
 
     def apply(self, changes: list[Change], sequence: int) -> None:
         _fold(self.entries, changes)
         self.sequence = sequence
-        self._read()
+        self._answered()
 
-    def _read(self) -> None:
+    def _answered(self) -> None:
         self.read_at = datetime.now(UTC)
         self.problem = None
         self.bucket_exists = True
-        self._loaded.set()
+        self.restored = False
+        self._known.set()
+        self._read_once.set()
 
     def missing(self) -> None:
         """The bucket does not exist: nothing was ever revoked here, unless an operator deleted
         it, in which case what was read before is kept (refusing too much, never too little)."""
+        self._answered()
         self.bucket_exists = False
         self.sequence = 0
-        self.read_at = datetime.now(UTC)
         self.problem = (
             f"{STREAM} does not exist any more; the {len(self.entries)} revocations read before"
             " are kept"
             if self.entries
             else None
         )
-        self._loaded.set()
+
+    def as_snapshot(self) -> Snapshot | None:
+        """The list as the snapshot file should hold it now (None: never read)."""
+        if self.read_at is None:
+            return None
+        return Snapshot(dict(self.entries), self.sequence, self.read_at)
 
     async def follow(
         self,
@@ -423,45 +603,132 @@ class RevocationList:
         reload_s: float = 60.0,
     ) -> None:
         """Read the whole list, then every `poll_s` what was written since, and the whole list
-        again every `reload_s`; forever, riding out NATS outages (the list read last stays)."""
+        again every `reload_s`; forever, riding out NATS outages (the list read last stays).
+
+        The snapshot is written after a read that changed the list, and after a read at least
+        `reload_s` after the last write, so the time it says the list was read lags at most
+        about that much (its age is overstated, never understated). It is written beside the
+        reads, one write at a time: a slow disk delays the file, never a revocation."""
         failures = RepeatedFailureLog(log, "reading the revocation list")
         loop = asyncio.get_running_loop()
         reload_at = loop.time()
-        while True:
-            try:
-                if loop.time() >= reload_at or not self.loaded or not self.bucket_exists:
-                    self.replace(*await read_list(client, domain))
-                    reload_at = loop.time() + reload_s
-                else:
-                    self.apply(*await read_changes(client, self.sequence, domain))
-                failures.succeeded()
-            except BucketMissing:
-                self.missing()
-                failures.succeeded()
-            except Exception as exc:
-                self.problem = describe(exc)
-                failures.failed(exc)
-            await asyncio.sleep(poll_s)
+        writer = _SnapshotWriter(self, loop.time() + reload_s)
+        try:
+            while True:
+                first = not self.read_once
+                read = True
+                try:
+                    if loop.time() >= reload_at or first or not self.bucket_exists:
+                        entries, sequence = await read_list(client, domain)
+                        changed = first or (entries, sequence) != (self.entries, self.sequence)
+                        self.replace(entries, sequence)
+                        reload_at = loop.time() + reload_s
+                    else:
+                        changes, sequence = await read_changes(client, self.sequence, domain)
+                        self.apply(changes, sequence)
+                        changed = bool(changes)
+                    failures.succeeded()
+                except BucketMissing:
+                    changed = first or self.bucket_exists
+                    self.missing()
+                    failures.succeeded()
+                except Exception as exc:
+                    self.problem = describe(exc)
+                    failures.failed(exc)
+                    read = changed = False
+                writer.after_read(changed, read, loop.time(), reload_s)
+                await asyncio.sleep(poll_s)
+        finally:
+            writer.stop()
 
     def status(self) -> dict[str, Any]:
+        age = self.age()
+        source = ("snapshot" if self.restored else "bucket") if self.loaded else None
         return {
             "loaded": self.loaded,
+            "source": source,
             "revoked": len(self.entries),
             "read_at": _iso(self.read_at) if self.read_at else None,
+            "age_s": round(age.total_seconds()) if age is not None else None,
             "problem": self.problem,
+            "snapshot": str(self.snapshot.path) if self.snapshot else None,
+            "snapshot_problem": self.snapshot_problem,
         }
 
     def health_reason(self) -> str | None:
-        """What `/health` says while the list is not known or not current; None when it is."""
+        """What `/health` says while the list is not known, not current or not kept; None when
+        all is well."""
         if not self.loaded:
+            if self.snapshot is None:
+                snapshot = "none kept (REVOCATIONS_SNAPSHOT_FILE unset)"
+            else:
+                snapshot = self.snapshot_problem or f"no snapshot in {self.snapshot.path} yet"
             return (
                 "revocations: not read yet, so every authenticated request is refused (503):"
-                f" {self.problem or 'reading'}"
+                f" {self.problem or 'reading'}; snapshot: {snapshot}"
+            )
+        since = _iso(self.read_at) if self.read_at else "start"
+        age = self.age()
+        ago = f" ({_age(age)} ago)" if age is not None else ""
+        if self.restored:
+            where = self.snapshot.path if self.snapshot else "a snapshot"
+            return (
+                f"revocations: as read at {since}{ago} before this service started, kept in"
+                f" {where}; not updated since: {self.problem or 'reading'}"
             )
         if self.problem is not None:
-            since = _iso(self.read_at) if self.read_at else "start"
-            return f"revocations: as read at {since}, not updated since: {self.problem}"
+            return f"revocations: as read at {since}{ago}, not updated since: {self.problem}"
+        if self.snapshot_problem is not None:
+            return (
+                "revocations: not kept for a restart (one while NATS is down would refuse every"
+                f" caller): {self.snapshot_problem}"
+            )
         return None
+
+
+class _SnapshotWriter:
+    """Writes a list's snapshot in the background, one write at a time, when one is due."""
+
+    def __init__(self, revocations: RevocationList, next_due_at: float) -> None:
+        self._revocations = revocations
+        self._due = False
+        self._due_at = next_due_at
+        self._writing: asyncio.Task[None] | None = None
+        self._failures = RepeatedFailureLog(log, "writing the revocation snapshot")
+
+    def after_read(self, changed: bool, read: bool, now: float, every_s: float) -> None:
+        """Note a read (`changed` the list, or `read` it at all), and start a write when one is
+        due and none is under way."""
+        self._collect(now, every_s)
+        self._due = self._due or changed or (read and now >= self._due_at)
+        snapshot_file, kept = self._revocations.snapshot, self._revocations.as_snapshot()
+        if self._due and self._writing is None and snapshot_file and kept:
+            self._due = False
+            self._writing = asyncio.create_task(
+                asyncio.to_thread(snapshot_file.save, kept), name="revocation-snapshot"
+            )
+
+    def _collect(self, now: float, every_s: float) -> None:
+        """Take the outcome of the write under way once it has ended."""
+        if self._writing is None or not self._writing.done():
+            return
+        writing, self._writing = self._writing, None
+        revocations = self._revocations
+        error = writing.exception() if not writing.cancelled() else None
+        if error is None:
+            self._due_at = now + every_s
+            revocations.snapshot_problem = None
+            self._failures.succeeded()
+            return
+        self._due = True  # again at the next read
+        where = revocations.snapshot.path if revocations.snapshot else "the snapshot"
+        reason = error.strerror if isinstance(error, OSError) and error.strerror else repr(error)
+        revocations.snapshot_problem = f"{where} cannot be written ({reason})"
+        self._failures.failed(error)
+
+    def stop(self) -> None:
+        if self._writing is not None:
+            self._writing.cancel()  # the thread finishes its write; nothing waits for it
 
 
 class RevocationsNotLoaded(RuleViolation):

@@ -46,7 +46,7 @@ from .messaging_tables import outbox_table
 from .migrations import upgrade_to_head
 from .outbox import OutboxRelay, RelayLease, replica_name
 from .retention import Retention
-from .revocation import RevocationList, ensure_bucket
+from .revocation import RevocationList, SnapshotFile, ensure_bucket
 from .settings import ServiceSettings
 from .telemetry import setup_telemetry
 from .trust import TrustList
@@ -140,9 +140,18 @@ class ServiceRuntime:
         ]
         for consumer in self.consumers:
             consumer.register()
-        self.revocations = RevocationList(problem="not connected to NATS yet")
+        self.revocations = RevocationList(
+            problem="not connected to NATS yet",
+            snapshot=SnapshotFile(
+                settings.revocations_snapshot_file, settings.revocations_snapshot_max_age
+            )
+            if settings.revocations_snapshot_file is not None
+            else None,
+        )
         """The revoked tokens and users, read from the bucket once messaging has connected
-        (`revocation`): every authenticated request is checked against it."""
+        (`revocation`), until then from the snapshot of a previous run if one is trusted:
+        every authenticated request is checked against it."""
+        self.revocations.restore()
         self._background_factories = background
         self._background_tasks: list[asyncio.Task[Any]] = []
         self._messaging_task: asyncio.Task[None] | None = None
@@ -159,7 +168,8 @@ class ServiceRuntime:
         # commands only stage outbox rows, which the relay publishes once messaging has started.
         # When NATS does answer, the start waits for messaging as it always did (a moment), so
         # the first request and event find the streams and consumers in place, and the
-        # revocation list read (until it is, authenticated requests are refused with 503).
+        # revocation list read from the bucket, not only from a snapshot of an earlier run
+        # (until it is known, authenticated requests are refused with 503).
         self._messaging_task = asyncio.create_task(self._start_messaging(), name="messaging-start")
         if await _accepts_connections(self.settings.nats_url):
             with contextlib.suppress(TimeoutError):
@@ -174,7 +184,7 @@ class ServiceRuntime:
     async def _messaging_and_revocations(self) -> None:
         assert self._messaging_task is not None
         await asyncio.shield(self._messaging_task)
-        await self.revocations.wait_loaded()
+        await self.revocations.wait_read()
 
     async def _start_messaging(self) -> None:
         """Connect to NATS, ensure the streams, start the consumers and the outbox relay;

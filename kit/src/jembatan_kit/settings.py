@@ -1,6 +1,7 @@
 """Settings every service reads from its environment, with embedded defaults."""
 
 import re
+from datetime import timedelta
 from pathlib import Path
 from typing import Annotated, Literal
 
@@ -164,7 +165,32 @@ class ServiceSettings(BaseSettings):
         " (REVOCATIONS_RELOAD_S), whatever it has read since: a bucket an operator recreated is"
         " taken in whole.",
     )
+    revocations_snapshot_file: Path | None = Field(
+        default=None,
+        description="Where the service keeps the revocation list it read, to serve with after a"
+        " restart while the bucket does not answer (REVOCATIONS_SNAPSHOT_FILE): written after"
+        " each read that changed it and at least every REVOCATIONS_RELOAD_S, mode 0600."
+        " `jembatan up` gives each service one in its data folder. Unset, a service restarted"
+        " while NATS (or the hub link) is down refuses every authenticated request (503).",
+    )
+    revocations_snapshot_max_age_h: float | None = Field(
+        default=None,
+        gt=0,
+        description="The oldest revocation snapshot a restarted service serves with, in hours"
+        " (REVOCATIONS_SNAPSHOT_MAX_AGE_H); an older one is not used, and the service refuses"
+        " every authenticated request until the bucket answers. Unset, and never more than,"
+        " AUTH_MAX_TOKEN_HOURS: a list older than the longest a token lives refuses no token"
+        " still valid, so serving with it would be serving with no list at all.",
+    )
     log_level: str = "INFO"
+
+    @property
+    def revocations_snapshot_max_age(self) -> timedelta:
+        hours = min(
+            self.revocations_snapshot_max_age_h or self.auth_max_token_hours,
+            self.auth_max_token_hours,
+        )
+        return timedelta(hours=hours)
 
     @field_validator("known_agencies", mode="before")
     @classmethod
