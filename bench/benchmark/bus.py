@@ -9,6 +9,7 @@ import contextlib
 import heapq
 import json
 from collections.abc import Awaitable, Callable
+from typing import Any
 
 from nats.aio.msg import Msg
 from nats.js import JetStreamContext
@@ -60,8 +61,20 @@ class Handled:
                     self.queue.put_nowait(heapq.heappop(self.waiting)[1])
                 await asyncio.sleep(every_s)
         finally:
-            reading.cancel()
-            await asyncio.gather(reading, return_exceptions=True)
+            await stop([reading])
+
+
+async def stop(tasks: list[asyncio.Task[Any]]) -> None:
+    """Cancel `tasks` and wait until they have ended. A cancellation can be lost: on Python
+    3.11, nats-py's `fetch` waits with `asyncio.wait_for`, which swallows a cancellation that
+    arrives as a message does, and the reading loop then goes on. So cancel again until each
+    has ended."""
+    pending = {task for task in tasks if not task.done()}
+    while pending:
+        for task in pending:
+            task.cancel()
+        _, pending = await asyncio.wait(pending, timeout=1.0)
+    await asyncio.gather(*tasks, return_exceptions=True)
 
 
 async def follow(js: JetStreamContext, stream: str, durable: str, subjects: list[str]) -> None:

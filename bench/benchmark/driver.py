@@ -22,7 +22,7 @@ from nats.aio.msg import Msg
 
 from jembatan_cli.system import LocalSystem
 
-from .bus import Handled, consume, follow
+from .bus import Handled, consume, follow, stop
 from .candidates import candidate_rows, to_csv
 
 
@@ -159,9 +159,7 @@ class Driver:
                         raise worker.exception()  # type: ignore[misc]
                 await asyncio.sleep(0.2)
         finally:
-            for worker in workers:
-                worker.cancel()
-            await asyncio.gather(*workers, return_exceptions=True)
+            await stop(workers)
         elapsed = time.perf_counter() - started
         return {
             "journeys": len(self.journeys.due_at),
