@@ -6,9 +6,10 @@ from typing import Annotated, Any, cast
 
 from fastapi import APIRouter, Depends, Response
 from fastapi.responses import HTMLResponse
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
 
 from jembatan_kit.auth import CurrentCaller, agency_filter, current_caller
+from jembatan_kit.bodies import CommandBody
 from jembatan_kit.runtime import Runtime
 
 from ..adapters.repository import SqlFinancingRepository
@@ -31,15 +32,7 @@ def _terms(runtime: Runtime) -> LoanTerms:
 Terms = Annotated[LoanTerms, Depends(_terms)]
 
 
-class Command(BaseModel):
-    """A request body that changes something: a field it does not know is refused (422 naming
-    it), so a client's typo or a forbidden term (`salary_deduction`) is never taken as
-    accepted."""
-
-    model_config = ConfigDict(extra="forbid")
-
-
-class NewFunder(Command):
+class NewFunder(CommandBody):
     name: str = Field(min_length=1, max_length=120)
 
 
@@ -56,13 +49,13 @@ class CostItemView(BaseModel):
     charged_on: date | None = None
 
 
-class NewCostItem(Command):
+class NewCostItem(CommandBody):
     code: str = Field(min_length=1, max_length=40, pattern=r"^[a-z][a-z0-9_]*$")
     description: str = Field(min_length=1)
     amount_idr: int = Field(strict=True, gt=0, description="Whole rupiah.")
 
 
-class NewSubsidy(Command):
+class NewSubsidy(CommandBody):
     provider: str = Field(min_length=1, max_length=120, examples=["Kemnaker", "JOE Cooperative"])
     item: str = Field(min_length=1, max_length=120, examples=["BLK training"])
     amount_idr: int = Field(strict=True, gt=0)
@@ -75,7 +68,7 @@ class SubsidyView(BaseModel):
     granted_on: date
 
 
-class NewPayment(Command):
+class NewPayment(CommandBody):
     reference: str = Field(min_length=1, max_length=80, description="The transfer's reference.")
     paid_on: date
     amount_idr: int = Field(strict=True, gt=0)
@@ -94,12 +87,12 @@ class PaymentView(BaseModel):
     instalment_numbers: list[int]
 
 
-class Restructuring(Command):
+class Restructuring(CommandBody):
     first_due_date: date
     instalments: int = Field(ge=1, le=120)
 
 
-class ChosenSchedule(Command):
+class ChosenSchedule(CommandBody):
     first_due_date: date | None = Field(
         default=None,
         description="Empty: the earliest, the 3rd month after departure or today if later.",
@@ -109,7 +102,7 @@ class ChosenSchedule(Command):
     )
 
 
-class NewWriteOff(Command):
+class NewWriteOff(CommandBody):
     amount_idr: int | None = Field(
         default=None,
         strict=True,

@@ -5,10 +5,11 @@ from datetime import UTC, date, datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, Field
 
 from jembatan_contracts import EarlyReturnReason, TestKind, Track
 from jembatan_kit.auth import Caller, CurrentCaller, agency_filter, current_caller
+from jembatan_kit.bodies import CommandBody
 from jembatan_kit.runtime import Runtime
 
 from ..adapters.repository import SqlPlacementRepository
@@ -30,13 +31,6 @@ router = APIRouter(dependencies=[Depends(current_caller)])
 
 Limit = Annotated[int, Query(ge=1, le=500)]
 Offset = Annotated[int, Query(ge=0)]
-
-
-class CommandBody(BaseModel):
-    """A request body: a field the endpoint does not know is refused (422, naming it), so a
-    client's typo or a forbidden term (`salary_deduction`) is never taken as accepted."""
-
-    model_config = ConfigDict(extra="forbid")
 
 
 def in_utc(moment: datetime) -> datetime:

@@ -19,6 +19,7 @@ from fastapi import APIRouter
 from pydantic import BaseModel, Field
 
 from jembatan_kit.auth import CurrentCaller
+from jembatan_kit.bodies import CommandBody
 from jembatan_kit.runtime import Runtime
 
 from ..adapters.repository import SqlPlacementRepository
@@ -26,7 +27,6 @@ from ..domain.journey import Step
 from ..domain.placement import AdvancePlacement, PlaceCandidate
 from ..service_layer import handlers
 from ..service_layer.outcomes import PlacementIds, Refused
-from .api import CommandBody
 
 router = APIRouter(tags=["bulk"])
 
