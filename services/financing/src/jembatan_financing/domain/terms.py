@@ -12,20 +12,12 @@ from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 from functools import cache
 from importlib import resources
-from typing import Any, Protocol, TypeVar
+from typing import Any
 
 from jembatan_contracts import Track
-from jembatan_kit.errors import RuleViolation
+from jembatan_kit.dated import D, Dated, in_force, required
 
 from .costs import CostItem
-
-
-class _Dated(Protocol):
-    @property
-    def valid_from(self) -> date: ...
-
-
-D = TypeVar("D", bound=_Dated)
 
 
 @dataclass(frozen=True)
@@ -181,7 +173,7 @@ class DatedTerms:
 
     def change_dates(self) -> list[date]:
         """Every day on which some entry takes over: between two of them nothing changes."""
-        entries: list[Sequence[_Dated]] = [
+        entries: list[Sequence[Dated]] = [
             self.costs,
             self.ssw_employer_borne,
             self.allowed_charges,
@@ -201,19 +193,8 @@ class DatedTerms:
         return _required(in_force(self.exchange_rates, day), "rupiah-yen exchange rate", day)
 
 
-def in_force(entries: Sequence[D], day: date) -> D | None:
-    """The latest entry that started on or before `day`."""
-    started = [entry for entry in entries if entry.valid_from <= day]
-    return max(started, key=lambda entry: entry.valid_from, default=None)
-
-
 def _required(entry: D | None, what: str, day: date) -> D:
-    if entry is None:
-        raise RuleViolation(
-            "terms_not_configured",
-            f"no {what} is configured for {day.isoformat()}; add one to the financing terms",
-        )
-    return entry
+    return required(entry, what, day, rule="terms_not_configured", where="the financing terms")
 
 
 def parse_terms(document: dict[str, Any]) -> DatedTerms:

@@ -7,23 +7,15 @@ from __future__ import annotations
 import math
 import tomllib
 import unicodedata
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
 from functools import cache
 from importlib import resources
-from typing import Any, Protocol, TypeVar
+from typing import Any
 
 from jembatan_contracts import Track
-from jembatan_kit.errors import RuleViolation
-
-
-class _Dated(Protocol):
-    @property
-    def valid_from(self) -> date: ...
-
-
-D = TypeVar("D", bound=_Dated)
+from jembatan_kit.dated import D, in_force, required
 
 
 @dataclass(frozen=True)
@@ -114,19 +106,8 @@ def prefecture_key(name: str) -> str:
     return "".join(words)
 
 
-def in_force(entries: Sequence[D], day: date) -> D | None:
-    """The latest entry that started on or before `day`."""
-    started = [entry for entry in entries if entry.valid_from <= day]
-    return max(started, key=lambda entry: entry.valid_from, default=None)
-
-
 def _required(entry: D | None, what: str, day: date) -> D:
-    if entry is None:
-        raise RuleViolation(
-            "rules_not_configured",
-            f"no {what} is configured for {day.isoformat()}; add one to placement's dated rules",
-        )
-    return entry
+    return required(entry, what, day, rule="rules_not_configured", where="placement's dated rules")
 
 
 def parse_rules(document: dict[str, Any]) -> PlacementRules:
