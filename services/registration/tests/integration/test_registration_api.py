@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator
-from pathlib import Path
 
 import httpx
 import pytest
@@ -14,12 +12,8 @@ from jembatan_kit.auth import NIK_READER
 from jembatan_kit.issuers import LocalIssuer, issue_token
 from jembatan_kit.testing.helpers import (
     issuer_for_tests,
-    running_app,
-    trust_file_for_tests,
     wait_for_events,
 )
-from jembatan_registration.bootstrap import build_app
-from jembatan_registration.config import RegistrationSettings
 
 SITI = {
     "agency": "kaltim",
@@ -33,20 +27,6 @@ SITI = {
     "preferred_sector": "caregiver",
     "phone": "+62812000111",
 }
-
-
-@pytest.fixture
-async def client(
-    database_url: str, nats_url: str, tmp_path: Path
-) -> AsyncIterator[httpx.AsyncClient]:
-    settings = RegistrationSettings(
-        database_url=database_url,
-        nats_url=nats_url,
-        secrets_file=tmp_path / "secrets.json",
-        auth_trust_file=trust_file_for_tests(),
-    )
-    async with running_app(build_app(settings)) as client:
-        yield client
 
 
 async def test_registration_emits_candidate_registered_without_personal_data(

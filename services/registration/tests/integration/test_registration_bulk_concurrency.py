@@ -4,16 +4,9 @@ overlap. Against real NATS and both databases."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 from datetime import date, timedelta
-from pathlib import Path
 
 import httpx
-import pytest
-
-from jembatan_kit.testing.helpers import running_app, trust_file_for_tests
-from jembatan_registration.bootstrap import build_app
-from jembatan_registration.config import RegistrationSettings
 
 
 def person(serial: int) -> str:
@@ -33,20 +26,6 @@ async def upload(client: httpx.AsyncClient, content: bytes) -> httpx.Response:
         content=content,
         headers={"content-type": "text/csv"},
     )
-
-
-@pytest.fixture
-async def client(
-    database_url: str, nats_url: str, tmp_path: Path
-) -> AsyncIterator[httpx.AsyncClient]:
-    settings = RegistrationSettings(
-        database_url=database_url,
-        nats_url=nats_url,
-        secrets_file=tmp_path / "secrets.json",
-        auth_trust_file=trust_file_for_tests(),
-    )
-    async with running_app(build_app(settings)) as client:
-        yield client
 
 
 async def test_overlapping_files_uploaded_at_once_register_each_person_once(

@@ -4,21 +4,14 @@ once. Against real NATS and both databases."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
-from pathlib import Path
 
 import httpx
-import pytest
 from nats.aio.client import Client as NatsClient
 
 from jembatan_kit.testing.helpers import (
     events_on,
-    running_app,
-    trust_file_for_tests,
     wait_for_events,
 )
-from jembatan_registration.bootstrap import build_app
-from jembatan_registration.config import RegistrationSettings
 
 SITI = {
     "agency": "kaltim",
@@ -30,20 +23,6 @@ SITI = {
     "track": "TITP",
     "preferred_sector": "caregiver",
 }
-
-
-@pytest.fixture
-async def client(
-    database_url: str, nats_url: str, tmp_path: Path
-) -> AsyncIterator[httpx.AsyncClient]:
-    settings = RegistrationSettings(
-        database_url=database_url,
-        nats_url=nats_url,
-        secrets_file=tmp_path / "secrets.json",
-        auth_trust_file=trust_file_for_tests(),
-    )
-    async with running_app(build_app(settings)) as client:
-        yield client
 
 
 async def test_two_corrections_at_once_are_both_kept_or_one_is_refused(

@@ -4,17 +4,12 @@ agency, logged and limited. Through the API, against real NATS and both database
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import date
-from pathlib import Path
 
 import httpx
-import pytest
 
 from jembatan_kit.auth import NIK_READER
-from jembatan_kit.testing.helpers import running_app, token_for, trust_file_for_tests
-from jembatan_registration.bootstrap import build_app
-from jembatan_registration.config import RegistrationSettings
+from jembatan_kit.testing.helpers import token_for
 from jembatan_registration.domain.duplicates import (
     DUPLICATE_REFUSALS_PER_DAY,
     REFUSED_ELSEWHERE,
@@ -39,20 +34,6 @@ def csv_of(*niks: str) -> bytes:
         CSV_HEADER
         + "".join(f"{nik},Person {nik},2004-06-05,F,SMK,TITP,caregiver\n" for nik in niks)
     ).encode()
-
-
-@pytest.fixture
-async def client(
-    database_url: str, nats_url: str, tmp_path: Path
-) -> AsyncIterator[httpx.AsyncClient]:
-    settings = RegistrationSettings(
-        database_url=database_url,
-        nats_url=nats_url,
-        secrets_file=tmp_path / "secrets.json",
-        auth_trust_file=trust_file_for_tests(),
-    )
-    async with running_app(build_app(settings)) as client:
-        yield client
 
 
 async def test_only_a_nik_reader_sees_the_birth_date_and_sex_and_that_read_is_logged(

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import AsyncIterator
-from pathlib import Path
 
 import httpx
 import pytest
@@ -17,12 +15,8 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 from jembatan_kit.telemetry import setup_telemetry
 from jembatan_kit.testing.helpers import (
     events_on,
-    running_app,
-    trust_file_for_tests,
     wait_for_events,
 )
-from jembatan_registration.bootstrap import build_app
-from jembatan_registration.config import RegistrationSettings
 
 PEOPLE = [
     ("3309015506040001", "Sri Lestari Wulandari", "2004-06-15", "F", "+6281311112222"),
@@ -36,20 +30,6 @@ def capture_spans() -> None:
     provider = setup_telemetry("registration", "kemnaker")
     assert isinstance(provider, TracerProvider), "tracing must be on for this test"
     provider.add_span_processor(SimpleSpanProcessor(SPANS))
-
-
-@pytest.fixture
-async def client(
-    database_url: str, nats_url: str, tmp_path: Path
-) -> AsyncIterator[httpx.AsyncClient]:
-    settings = RegistrationSettings(
-        database_url=database_url,
-        nats_url=nats_url,
-        secrets_file=tmp_path / "secrets.json",
-        auth_trust_file=trust_file_for_tests(),
-    )
-    async with running_app(build_app(settings)) as client:
-        yield client
 
 
 async def test_personal_data_is_in_no_event_log_record_or_span(

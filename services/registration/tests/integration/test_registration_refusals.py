@@ -8,7 +8,6 @@ import io
 import os
 import subprocess
 import sys
-from collections.abc import AsyncIterator
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -19,23 +18,9 @@ from cryptography.fernet import Fernet
 from pydantic import ValidationError
 
 from jembatan_kit.auth import NIK_READER
-from jembatan_kit.testing.helpers import running_app, token_for, trust_file_for_tests
+from jembatan_kit.testing.helpers import token_for
 from jembatan_registration.bootstrap import build_app
 from jembatan_registration.config import RegistrationSettings
-
-
-@pytest.fixture
-async def client(
-    database_url: str, nats_url: str, tmp_path: Path
-) -> AsyncIterator[httpx.AsyncClient]:
-    settings = RegistrationSettings(
-        database_url=database_url,
-        nats_url=nats_url,
-        secrets_file=tmp_path / "secrets.json",
-        auth_trust_file=trust_file_for_tests(),
-    )
-    async with running_app(build_app(settings)) as client:
-        yield client
 
 
 async def service_today(client: httpx.AsyncClient) -> date:
