@@ -7,7 +7,6 @@ import contextlib
 import os
 import sqlite3
 import threading
-from collections.abc import Generator
 from typing import Any
 
 import aiosqlite
@@ -29,7 +28,6 @@ _HOLDS_TURN = "jembatan.holds_turn"
 
 BUSY_TIMEOUT_S = 30.0
 """How long a SQLite statement waits for another connection's write lock before failing."""
-BUSY_RETRY_S = 0.002
 WAL_SIZE_LIMIT_BYTES = 32 * 1024 * 1024
 """A SQLite write-ahead log longer than this is cut back once its pages are in the database."""
 
@@ -48,8 +46,8 @@ def create_engine(
     """An async engine. On SQLite: WAL, a busy timeout, foreign keys, and BEGIN IMMEDIATE, so
     concurrent writers in one or several processes queue instead of failing on lock upgrade.
 
-    SQLite calls run on the event loop's thread (`_InlineSqliteConnection`). Within one process,
-    SQLite transactions also take turns on an asyncio lock, first come first served. Without it
+    SQLite calls run on aiosqlite's thread of each connection. Within one process, SQLite
+    transactions also take turns on an asyncio lock, first come first served. Without it
     they would all contend for SQLite's lock through its busy handler, which sleeps and retries:
     a short transaction (the outbox relay marking rows sent) can then wait
     behind a stream of long ones (bulk uploads) for as long as the stream lasts.
@@ -66,14 +64,12 @@ def create_engine(
         path = make_url(url).database or ":memory:"
 
         async def connect() -> aiosqlite.Connection:
-            connection = _InlineSqliteConnection(
-                # No implicit transactions: SQLAlchemy, not the driver, emits BEGIN (so
-                # savepoints and locking work).
-                lambda: sqlite3.connect(path, timeout=0, isolation_level=None),
-                iter_chunk_size=64,
+            # No implicit transactions: SQLAlchemy, not the driver, emits BEGIN (so savepoints
+            # and locking work). SQLite's busy handler waits for another process's write lock
+            # on the driver's own thread, so the event loop goes on meanwhile.
+            return await aiosqlite.connect(
+                path, timeout=busy_timeout_s, isolation_level=None, iter_chunk_size=64
             )
-            connection.busy_timeout_s = busy_timeout_s
-            return await connection
 
         engine = create_async_engine(url, async_creator=connect, **kwargs)
         turns = asyncio.Lock()
@@ -95,10 +91,6 @@ def create_engine(
                 cursor.execute("PRAGMA wal_autocheckpoint=0")
                 checkpointer.start()
             cursor.execute("PRAGMA foreign_keys=ON")
-            # No busy handler: it would sleep on the event loop's thread, so a connection waiting
-            # for another's write lock would stop the one holding it from ever committing.
-            # `_InlineSqliteConnection` waits asynchronously instead.
-            cursor.execute("PRAGMA busy_timeout=0")
             cursor.close()
 
         async def _take_turn() -> None:
@@ -228,55 +220,6 @@ class _Checkpointer:
                         connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
         finally:
             connection.close()
-
-
-class _InlineSqliteConnection(aiosqlite.Connection):
-    """aiosqlite's connection, with each call run at once on the event loop's thread.
-
-    aiosqlite hands every call (cursor, execute, fetch, close) to a worker thread and back. On
-    the embedded SQLite a call takes microseconds; the two thread switches cost more, and under
-    load each waits for the GIL and for the event loop's turn, so one transaction's statements
-    queue behind every other task while it holds SQLite's write lock. Transactions of one
-    process take turns anyway (`create_engine`), so running them inline delays no one who could
-    have gone ahead; the loop still runs other tasks between two statements. A statement that
-    finds the write lock held by another connection (another process, or another engine on the
-    same file) is retried after a short asynchronous sleep, for up to `busy_timeout_s`.
-    """
-
-    busy_timeout_s: float = BUSY_TIMEOUT_S
-
-    def __await__(self) -> Generator[Any, None, aiosqlite.Connection]:
-        return self._connect().__await__()
-
-    async def _connect(self) -> _InlineSqliteConnection:
-        if self._connection is None:
-            self._connection = self._connector()
-        return self
-
-    async def _execute(self, fn: Any, *args: Any, **kwargs: Any) -> Any:
-        if not self._running or not self._connection:
-            raise ValueError("Connection closed")
-        waited_s = 0.0
-        while True:
-            try:
-                result = fn(*args, **kwargs)
-                break
-            except sqlite3.OperationalError as exc:
-                # SQLITE_BUSY: another connection holds the write lock; the statement did not run.
-                if "locked" not in str(exc) or waited_s >= self.busy_timeout_s:
-                    raise
-            await asyncio.sleep(BUSY_RETRY_S)
-            waited_s += BUSY_RETRY_S
-        # Let the loop run what is ready (acks, requests) between statements, so a long
-        # transaction does not hold everything else back until it commits.
-        await asyncio.sleep(0)
-        return result
-
-    def stop(self) -> None:
-        self._running = False
-        if self._connection is not None:
-            self._connection.close()
-            self._connection = None
 
 
 def dialect_insert(session: AsyncSession, table: Table) -> Any:
