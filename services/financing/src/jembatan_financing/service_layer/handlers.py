@@ -12,9 +12,9 @@ the same transaction.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import TypeVar
+from typing import Protocol, TypeVar
 
 from jembatan_contracts import CandidatePlaced, CandidateWithdrawn, Departed, EarlyReturned
 from jembatan_kit.clock import Clock
@@ -72,6 +72,29 @@ def _found(loans: Mapping[uuid.UUID, Loan], loan_id: uuid.UUID) -> Loan:
     if loan is None:
         raise NotFound("loan", loan_id)
     return loan
+
+
+class _OnALoan(Protocol):
+    @property
+    def loan_id(self) -> uuid.UUID: ...
+
+
+Command = TypeVar("Command", bound=_OnALoan)
+
+
+def _change_each(
+    commands: Sequence[Command],
+    loans: Mapping[uuid.UUID, Loan],
+    change: Callable[[Loan, Command], Answer],
+) -> list[Answer | Refused]:
+    """`change` applied to each command's loan, in order; a refusal answers that command alone."""
+    outcomes: list[Answer | Refused] = []
+    for command in commands:
+        try:
+            outcomes.append(change(_found(loans, command.loan_id), command))
+        except RuleViolation as refusal:
+            outcomes.append(Refused(refusal))
+    return outcomes
 
 
 # --- the journey's events ----------------------------------------------------------------------
@@ -249,15 +272,12 @@ async def add_cost_items(
     """Charge each item to its loan, while its schedule is not fixed (`Loan.add_cost`)."""
     loans = await repo.get_many({command.loan_id for command in commands}, with_costs=True)
     today = clock.today()
-    outcomes: list[uuid.UUID | Refused] = []
-    for command in commands:
-        try:
-            loan = _found(loans, command.loan_id)
-            loan.add_cost(command.item, terms, today)
-        except RuleViolation as refusal:
-            outcomes.append(Refused(refusal))
-            continue
-        outcomes.append(loan.id)
+
+    def change(loan: Loan, command: AddCostItem) -> uuid.UUID:
+        loan.add_cost(command.item, terms, today)
+        return loan.id
+
+    outcomes = _change_each(commands, loans, change)
     await repo.save()
     return outcomes
 
@@ -272,15 +292,12 @@ async def remove_cost_items(
     """Take each item off its loan, while its schedule is not fixed (`Loan.remove_cost`)."""
     loans = await repo.get_many({command.loan_id for command in commands}, with_costs=True)
     today = clock.today()
-    outcomes: list[uuid.UUID | Refused] = []
-    for command in commands:
-        try:
-            loan = _found(loans, command.loan_id)
-            loan.remove_cost(command.code, terms, today)
-        except RuleViolation as refusal:
-            outcomes.append(Refused(refusal))
-            continue
-        outcomes.append(loan.id)
+
+    def change(loan: Loan, command: RemoveCostItem) -> uuid.UUID:
+        loan.remove_cost(command.code, terms, today)
+        return loan.id
+
+    outcomes = _change_each(commands, loans, change)
     await repo.save()
     return outcomes
 
@@ -343,15 +360,12 @@ async def restructure_loans(
     """Reschedule the balance of each loan paused by an early return (`Loan.restructure`)."""
     loans = await repo.get_many({command.loan_id for command in commands})
     now, today = clock.now(), clock.today()
-    outcomes: list[uuid.UUID | Refused] = []
-    for command in commands:
-        try:
-            loan = _found(loans, command.loan_id)
-            loan.restructure(command.first_due_date, command.instalments, terms, today, now)
-        except RuleViolation as refusal:
-            outcomes.append(Refused(refusal))
-            continue
-        outcomes.append(loan.id)
+
+    def change(loan: Loan, command: Restructure) -> uuid.UUID:
+        loan.restructure(command.first_due_date, command.instalments, terms, today, now)
+        return loan.id
+
+    outcomes = _change_each(commands, loans, change)
     await repo.save()
     return outcomes
 
@@ -367,17 +381,14 @@ async def schedule_within_contracts(
     (`Loan.schedule_within_contract`)."""
     loans = await repo.get_many({command.loan_id for command in commands})
     now, today = clock.now(), clock.today()
-    outcomes: list[uuid.UUID | Refused] = []
-    for command in commands:
-        try:
-            loan = _found(loans, command.loan_id)
-            loan.schedule_within_contract(
-                command.first_due_date, command.instalments, terms, today, now
-            )
-        except RuleViolation as refusal:
-            outcomes.append(Refused(refusal))
-            continue
-        outcomes.append(loan.id)
+
+    def change(loan: Loan, command: ScheduleWithinContract) -> uuid.UUID:
+        loan.schedule_within_contract(
+            command.first_due_date, command.instalments, terms, today, now
+        )
+        return loan.id
+
+    outcomes = _change_each(commands, loans, change)
     await repo.save()
     return outcomes
 
@@ -393,15 +404,12 @@ async def write_off_loans(
     answers the write-off's id."""
     loans = await repo.get_many({command.loan_id for command in commands})
     now, today = clock.now(), clock.today()
-    outcomes: list[uuid.UUID | Refused] = []
-    for command in commands:
+
+    def change(loan: Loan, command: WriteOff) -> uuid.UUID:
         write_off_id = uuid.uuid4()
-        try:
-            loan = _found(loans, command.loan_id)
-            loan.write_off(write_off_id, command.amount_idr, terms, today, now)
-        except RuleViolation as refusal:
-            outcomes.append(Refused(refusal))
-            continue
-        outcomes.append(write_off_id)
+        loan.write_off(write_off_id, command.amount_idr, terms, today, now)
+        return write_off_id
+
+    outcomes = _change_each(commands, loans, change)
     await repo.save()
     return outcomes
