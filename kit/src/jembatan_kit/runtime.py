@@ -280,9 +280,7 @@ class ServiceRuntime:
             *self._background_tasks,
             *filter(None, [self._messaging_task, self._revocations_task]),
         ]
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
+        await _cancelled(tasks)
         self._background_tasks.clear()
         self._messaging_task = None
         self._revocations_task = None
@@ -317,6 +315,8 @@ MESSAGING_RETRY_MAX_S = 5.0
 MESSAGING_START_WAIT_S = 10.0
 """How long a start waits for messaging when NATS accepts connections, before serving anyway."""
 
+CANCEL_AGAIN_S = 0.5
+"""How often a stopping service cancels again a task that let a cancellation pass."""
 BROKER_STOP_TIMEOUT_S = 15.0
 
 HEALTH_DATABASE_TIMEOUT_S = 2.0
@@ -526,3 +526,17 @@ def create_service_app(
         app, excluded_urls="health", exclude_spans=["receive", "send"]
     )
     return app
+
+
+async def _cancelled(tasks: list[asyncio.Task[Any]]) -> None:
+    """Cancel `tasks` and wait until they end. nats-py's connection attempts (NATS away while a
+    service stops) can swallow a cancellation on Python 3.11, so one still running is cancelled
+    again every `CANCEL_AGAIN_S`."""
+    for task in tasks:
+        task.cancel()
+    pending = {task for task in tasks if not task.done()}
+    while pending:
+        _, pending = await asyncio.wait(pending, timeout=CANCEL_AGAIN_S)
+        for task in pending:
+            task.cancel()
+    await asyncio.gather(*tasks, return_exceptions=True)
