@@ -1,12 +1,15 @@
-"""The embedded default's SQLite engine: its write-ahead log is checkpointed off the event loop."""
+"""The embedded default's SQLite engine: statements run on the event loop's thread, a wait for
+another process's lock does not stop the loop, and the write-ahead log is checkpointed off it."""
 
 from __future__ import annotations
 
 import asyncio
 import sqlite3
+import threading
 from pathlib import Path
+from typing import Any
 
-from sqlalchemy import text
+from sqlalchemy import event, text
 
 from jembatan_kit.db import CHECKPOINT_INTERVAL_S, create_engine
 from jembatan_kit.faults import is_infrastructure_failure
@@ -100,4 +103,56 @@ async def test_transactions_queued_behind_a_locked_database_fail_together(
         await engine.dispose()
     assert all(is_infrastructure_failure(outcome) for outcome in outcomes), outcomes
     assert waited < 6 * busy_s, f"queued one busy timeout after another ({waited:.1f} s)"
+    assert stored == 1
+
+
+async def test_statements_run_on_the_event_loops_thread(tmp_path: Path) -> None:
+    engine = create_engine(f"sqlite+aiosqlite:///{tmp_path / 'service.db'}")
+    threads: set[int] = set()
+
+    @event.listens_for(engine.sync_engine, "before_cursor_execute")
+    def _seen(*_args: Any) -> None:
+        threads.add(threading.get_ident())
+
+    try:
+        async with engine.begin() as connection:
+            await connection.execute(text("CREATE TABLE rows (id INTEGER PRIMARY KEY)"))
+            await connection.execute(text("INSERT INTO rows DEFAULT VALUES"))
+            rows = (await connection.execute(text("SELECT count(*) FROM rows"))).scalar()
+    finally:
+        await engine.dispose()
+    assert rows == 1
+    assert threads == {threading.get_ident()}, "no statement was handed to another thread"
+
+
+async def test_waiting_for_another_process_lock_lets_the_loop_run(tmp_path: Path) -> None:
+    """A transaction that finds the write lock taken waits for it asynchronously: the loop goes
+    on meanwhile, and the transaction goes through once the lock is let go."""
+    path = tmp_path / "service.db"
+    engine = create_engine(f"sqlite+aiosqlite:///{path}", busy_timeout_s=5)
+    async with engine.begin() as connection:
+        await connection.execute(text("CREATE TABLE rows (id INTEGER PRIMARY KEY)"))
+    holder = sqlite3.connect(path, isolation_level=None)
+    holder.execute("BEGIN IMMEDIATE")
+
+    async def write() -> None:
+        async with engine.begin() as connection:
+            await connection.execute(text("INSERT INTO rows DEFAULT VALUES"))
+
+    try:
+        writing = asyncio.create_task(write())
+        loop = asyncio.get_running_loop()
+        started = loop.time()
+        for _ in range(30):
+            await asyncio.sleep(0.01)
+        ticking_s = loop.time() - started
+        assert not writing.done(), "the lock is still held"
+        holder.commit()
+        await asyncio.wait_for(writing, 5)
+        async with engine.connect() as connection:
+            stored = (await connection.execute(text("SELECT count(*) FROM rows"))).scalar()
+    finally:
+        holder.close()
+        await engine.dispose()
+    assert ticking_s < 1.5, f"the loop stood still for {ticking_s:.1f} s while the lock was held"
     assert stored == 1

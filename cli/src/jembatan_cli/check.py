@@ -80,7 +80,8 @@ def embedded_database_urls(data_dir: Path) -> dict[str, str]:
 
 
 def async_url(url: str) -> str:
-    """The URL with the asynchronous driver the kit uses (aiosqlite, asyncpg)."""
+    """The URL with an asynchronous driver (aiosqlite, asyncpg): `check` only reads, on an engine
+    of its own that takes no write lock."""
     scheme, rest = url.split("://", 1)
     base = scheme.split("+", 1)[0]
     if base == "sqlite":
