@@ -458,11 +458,15 @@ class SqlFinancingRepository(FinancingRepository):
         self, changed: list[Loan], traceparents: dict[uuid.UUID, str | None]
     ) -> None:
         rows: dict[str, list[dict[str, Any]]] = defaultdict(list)
+        loan_inserts: dict[tuple[str, ...], list[dict[str, Any]]] = defaultdict(list)
         loan_updates: dict[tuple[str, ...], list[dict[str, Any]]] = defaultdict(list)
         for loan in changed:
             read = self._read.get(loan.id)
             if read is None:
-                rows["loans"].append({"id": loan.id, **_columns(loan)})
+                # A new loan's empty columns are left to their NULL default: most are empty
+                # until departure, and the insert is the hot path of every journey.
+                filled = {k: v for k, v in _columns(loan).items() if v is not None}
+                loan_inserts[tuple(filled)].append({"id": loan.id, **filled})
             else:
                 now = _columns(loan)
                 update_of = {k: v for k, v in now.items() if read.columns[k] != v}
@@ -479,16 +483,17 @@ class SqlFinancingRepository(FinancingRepository):
                         "decided_at": read_open.decided_at,
                     }
                 )
-        await self._write(rows, loan_updates)
+        await self._write(rows, loan_inserts, loan_updates)
 
     async def _write(
         self,
         rows: dict[str, list[dict[str, Any]]],
+        loan_inserts: dict[tuple[str, ...], list[dict[str, Any]]],
         loan_updates: dict[tuple[str, ...], list[dict[str, Any]]],
     ) -> None:
         execute = self.session.execute
-        if rows["loans"]:
-            await execute(insert(loans), rows["loans"])
+        for inserts in loan_inserts.values():
+            await execute(insert(loans), inserts)
         for updates in loan_updates.values():
             await execute(update(loans).where(loans.c.id == bindparam("loan_id")), updates)
         if rows["costs_removed"]:
@@ -575,11 +580,13 @@ def _part_rows(
 ) -> None:
     """The rows of a loan's parts that changed since `read` (all of them for a new loan)."""
     if loan.cost_lines is not None:
-        before = read.cost_lines if read is not None and read.cost_lines is not None else set()
-        now = set(loan.cost_lines)
-        rows["costs_removed"] += [
-            {"loan_id": loan.id, "removed_position": line.position} for line in before - now
-        ]
+        added: list[CostLine] = loan.cost_lines
+        if read is not None and read.cost_lines is not None:
+            before, now = read.cost_lines, set(loan.cost_lines)
+            rows["costs_removed"] += [
+                {"loan_id": loan.id, "removed_position": line.position} for line in before - now
+            ]
+            added = sorted(now - before, key=lambda line: line.position)
         rows["costs"] += [
             {
                 "loan_id": loan.id,
@@ -589,7 +596,7 @@ def _part_rows(
                 "amount_idr": line.item.amount_idr,
                 "charged_on": line.charged_on,
             }
-            for line in sorted(now - before, key=lambda line: line.position)
+            for line in added
         ]
     granted = read.subsidies if read is not None else frozenset()
     rows["subsidies"] += [

@@ -3,6 +3,7 @@ code and says what to change. Pure: the caller passes the dated terms in force."
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -65,8 +66,11 @@ class ChargeRules:
     channel: str
 
 
-def _words(text: str) -> set[str]:
-    return set(re.findall(r"[a-z]+", text.casefold()))
+@functools.lru_cache(maxsize=4096)
+def _words(text: str) -> frozenset[str]:
+    """The words of a cost item's code or description; the same few items are checked for
+    every loan, so their words are kept."""
+    return frozenset(re.findall(r"[a-z]+", text.casefold()))
 
 
 def refuse_forbidden_charge(item: CostItem, context: str = "cost items") -> None:

@@ -75,6 +75,10 @@ class LoanTerms:
     default_costs: Mapping[Track, tuple[CostItem, ...]] = field(default_factory=dict)
     max_instalments: int = 12
     dated: DatedTerms = field(default_factory=shipped_terms)
+    _charge_rules: dict[tuple[Track, str | None, date], ChargeRules] = field(
+        default_factory=dict, init=False, repr=False, compare=False
+    )
+    """The rules of each (track, channel, day) asked so far: every loan of a day asks again."""
 
     def __post_init__(self) -> None:
         if self.max_instalments < 1:
@@ -105,6 +109,13 @@ class LoanTerms:
         """The rules for the charges of a loan of `track` placed through `channel` on `on`. A
         loan opened before channels were recorded (`None`) is held to its track's lowest
         maximum principal."""
+        key = (track, channel, on)
+        rules = self._charge_rules.get(key)
+        if rules is None:
+            rules = self._charge_rules[key] = self._rules_on(track, channel, on)
+        return rules
+
+    def _rules_on(self, track: Track, channel: str | None, on: date) -> ChargeRules:
         dated = self.dated
         if channel is None:
             maxima = [
