@@ -53,10 +53,11 @@ NO_INTEREST = (
 talangan, seed 000) and none is charged."""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class ChargeRules:
     """The rules in force for the charges of one loan: what its track may be charged for, up to
-    how much each and in all."""
+    how much each and in all. Compared by identity: `LoanTerms.charge_rules` answers the same
+    object for the same track, channel and day."""
 
     track: Track
     allowed: AllowedCharges | None
@@ -194,9 +195,24 @@ def check_cost_items(
 ) -> None:
     """Every charge by itself (`check_cost_item`) and all of them together (`check_cost_list`)."""
     items = tuple(items)
+    if _obey(items, rules):
+        return
     for item in items:
         check_cost_item(item, rules, context)
     check_cost_list(items, rules, context)
+
+
+@functools.lru_cache(maxsize=1024)
+def _obey(items: tuple[CostItem, ...], rules: ChargeRules) -> bool:
+    """Whether `items` obey `rules`: the same default costs are checked against the same rules
+    for every loan of a day, so the answer is kept."""
+    try:
+        for item in items:
+            check_cost_item(item, rules)
+        check_cost_list(items, rules)
+    except RuleViolation:
+        return False
+    return True
 
 
 def refuse_salary_deduction(channel: str) -> None:
