@@ -282,6 +282,57 @@ def test_the_revocation_bucket_is_created_at_the_hub_and_read_there_by_every_pro
                 assert env["REVOCATIONS_JS_DOMAIN"] == topology.HUB_AGENCY, province
 
 
+def _covers(folder: str, path: str) -> bool:
+    return path.startswith(folder.rstrip("/") + "/")
+
+
+def test_every_service_keeps_the_revocation_list_it_read_on_a_writable_volume(
+    compose: dict[str, Any], manifests: dict[tuple[str, str], dict[str, Any]]
+) -> None:
+    """A service restarted while the hub's bucket does not answer serves with the list it read
+    (docs/security.md): each container names its snapshot file, in a folder of a volume it may
+    write, which the image gives to the user the services run as."""
+    for agency in AGENCIES:
+        for name in topology.services_of(agency):
+            service = compose["services"][topology.service_host(agency, name)]
+            path = service["environment"]["REVOCATIONS_SNAPSHOT_FILE"]
+            assert any(
+                volume["type"] == "volume"
+                and volume["source"] in compose["volumes"]
+                and not volume.get("read_only")
+                and _covers(volume["target"], path)
+                for volume in service["volumes"]
+            ), (agency, name, path)
+    deployments = [
+        document
+        for (kind, name), document in manifests.items()
+        if kind == "Deployment" and name in topology.services_of(topology.HUB_AGENCY)
+    ]
+    for province in topology.PROVINCES:
+        path = DEPLOY / "k8s" / "provinces" / f"{province}.yaml"
+        deployments += [
+            document
+            for document in yaml.safe_load_all(path.read_text())
+            if document["kind"] == "Deployment"
+            and document["metadata"]["name"] in topology.PROVINCE_SERVICES
+        ]
+    assert len(deployments) == sum(len(topology.services_of(a)) for a in AGENCIES)
+    for deployment in deployments:
+        where = (deployment["metadata"].get("namespace"), deployment["metadata"]["name"])
+        env = {e["name"]: e.get("value") for e in container(deployment)["env"]}
+        path = env["REVOCATIONS_SNAPSHOT_FILE"]
+        volumes = {v["name"]: v for v in deployment["spec"]["template"]["spec"]["volumes"]}
+        assert any(
+            not mount.get("readOnly")
+            and _covers(mount["mountPath"], path)
+            and volumes[mount["name"]].keys() & {"emptyDir", "persistentVolumeClaim"}
+            for mount in container(deployment)["volumeMounts"]
+        ), where
+    dockerfile = (DEPLOY / "Dockerfile").read_text()
+    assert f"install -d -o jembatan -g jembatan -m 0700 {topology.STATE_DIR}" in dockerfile
+    assert "USER jembatan" in dockerfile
+
+
 def test_collector_receives_otlp_http_and_forwards_to_jaeger(compose: dict[str, Any]) -> None:
     services = compose["services"]
     collector = services["otel-collector"]
@@ -530,7 +581,8 @@ def test_every_compose_service_reads_the_trust_list_make_env_writes(
             assert mount["type"] == "bind" and mount["read_only"] is True, f"{agency} {name}"
             assert mount["bind"]["create_host_path"] is False, "a missing list stops compose"
             assert (DEPLOY / mount["source"]).resolve() == DEPLOY / topology.TRUST_FILE
-            assert [v["source"] for v in container["volumes"]] == [mount["source"]]
+            binds = [v["source"] for v in container["volumes"] if v["type"] == "bind"]
+            assert binds == [mount["source"]], "the list is the one file given from the host"
 
 
 def test_no_compose_container_is_given_a_private_key(compose: dict[str, Any]) -> None:

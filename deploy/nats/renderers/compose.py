@@ -20,7 +20,9 @@ from topology import (
     NATS_IMAGE,
     POSTGRES_IMAGE,
     PROVINCES,
+    REVOCATIONS_SNAPSHOT_PATH,
     SERVICE_IMAGE,
+    STATE_DIR,
     TRUST_FILE,
     TRUST_PATH,
     account_of,
@@ -155,6 +157,7 @@ def _compose_service(agency: str, service: str, after: tuple[tuple[str, str], ..
         "ENSURE_STREAMS": "own",
         "STREAM_REPLICAS": str(stream_replicas(agency)),
         "AUTH_TRUST_FILE": TRUST_PATH,
+        "REVOCATIONS_SNAPSHOT_FILE": REVOCATIONS_SNAPSHOT_PATH,
         "OTEL_EXPORTER_OTLP_ENDPOINT": "http://otel-collector:4318",
     }
     if service == "registration":
@@ -178,12 +181,15 @@ def _compose_service(agency: str, service: str, after: tuple[tuple[str, str], ..
         f'    command: ["jembatan-{service}"]\n'
         "    environment:\n"
         + "".join(f"      {key}: {value}\n" for key, value in env.items())
-        + "    volumes:  # the public trust list only; no service holds a private key\n"
+        + "    volumes:  # the public trust list; no service holds a private key\n"
         "      - type: bind\n"
         f"        source: ./{TRUST_FILE}\n"
         f"        target: {TRUST_PATH}\n"
         "        read_only: true\n"
         "        bind: { create_host_path: false }\n"
+        "      - type: volume  # the revocation list it read, for a restart\n"
+        f"        source: {host}-state\n"
+        f"        target: {STATE_DIR}\n"
         f'    ports: ["{host_port(agency, service)}:{port}"]\n'
         "    depends_on:\n" + "".join(depends) + "    healthcheck:\n"
         f'      test: ["CMD", "python", "-c", "{health}"]\n'
@@ -261,5 +267,6 @@ def render_compose() -> str:
     ]
     volumes = [f"{host}-data" for a in AGENCIES for host in nats_hosts(a)]
     volumes += [f"{service_host(a, s)}-db-data" for a in AGENCIES for s in services_of(a)]
+    volumes += [f"{service_host(a, s)}-state" for a in AGENCIES for s in services_of(a)]
     out += [f"  {volume}: {{}}\n" for volume in volumes]
     return "".join(out)

@@ -17,7 +17,9 @@ from topology import (
     NATS_IMAGE,
     POSTGRES_IMAGE,
     PROVINCE_SERVICES,
+    REVOCATIONS_SNAPSHOT_PATH,
     SERVICE_IMAGE,
+    STATE_DIR,
     TOKEN_ISSUER,
     TRUST_CONFIG_MAP,
     TRUST_DIR,
@@ -156,6 +158,7 @@ spec:
               valueFrom:
                 secretKeyRef: {{ name: {secrets}, key: {postgres_password_var(province, service)} }}
             - {{ name: AUTH_TRUST_FILE, value: {TRUST_PATH} }}
+            - {{ name: REVOCATIONS_SNAPSHOT_FILE, value: {REVOCATIONS_SNAPSHOT_PATH} }}
 {nik}            - {{ name: NATS_URL, value: "nats://{service}:$(NATS_PASSWORD)@nats:4222" }}
             - name: DATABASE_URL
               value: "postgresql+asyncpg://{service}:$(PG_PASSWORD)@{service}-db:5432/{service}"
@@ -171,9 +174,12 @@ spec:
             failureThreshold: 5
           volumeMounts:
             - {{ name: trust, mountPath: {TRUST_DIR}, readOnly: true }}
+            - {{ name: state, mountPath: {STATE_DIR} }}
       volumes:
         - name: trust  # the public trust list; no service holds a private key
           configMap: {{ name: {TRUST_CONFIG_MAP} }}
+        - name: state  # the revocation list it read: kept while the pod lives, across restarts
+          emptyDir: {{}}
 """
 
 
