@@ -21,11 +21,13 @@ The driver speaks only to the public APIs (with a bearer token) and watches the 
 It then measures, on the same system: a no-op FastStream pull consumer on the same nats-server
 (measured before the journeys, so the services' rates can be stated as a ratio of it: with a
 handler per message, the yardstick, and with an ack-only handler per batch, the bus's ceiling);
-once every relay and consumer has caught up with the journeys, the registration API's latency
-at a fixed request rate; each service's first consumer draining a backlog published while it
-was paused; the hop latency from outbox row to the consumer's inbox row (both written in their
-transactions with the wall clock); each consumer's events handled per second (from the inbox
-rows); each process's peak resident memory (VmHWM).
+once every relay and consumer has caught up with the journeys, a paced phase (journeys started
+at a steady `--paced-rate` for `--paced-seconds`, not a flood: the hop latency of its events is
+the system's steady-state latency), the registration API's latency at a fixed request rate;
+each service's first consumer draining a backlog published while it was paused; the hop latency
+from outbox row to the consumer's inbox row (both written in their transactions with the wall
+clock); each consumer's events handled per second (from the inbox rows); each process's peak
+resident memory (VmHWM).
 """
 
 from __future__ import annotations
@@ -125,6 +127,27 @@ async def bench(args: argparse.Namespace) -> dict[str, Any]:
         )
         print("waiting for the consumers to finish the journeys' work ...", flush=True)
         await until_quiet(system.nats_url, database_urls)
+        paced_window = None
+        if args.paced_seconds > 0:
+            paced = round(args.paced_rate * args.paced_seconds)
+            print(f"{paced} journeys paced at {args.paced_rate:g}/s ...", flush=True)
+            chunk = max(1, round(args.paced_rate / 10))  # a file every tenth of a second
+            driver = Driver(
+                system,
+                paced,
+                chunk,
+                token,
+                first_candidate=args.journeys,
+                pace_per_s=args.paced_rate,
+            )
+            paced_started = datetime.now(UTC)
+            try:
+                results["paced"] = await asyncio.wait_for(driver.run(), args.timeout_s)
+            finally:
+                await driver.close()
+            paced_window = (paced_started, datetime.now(UTC))
+            results["paced"]["rate"] = args.paced_rate
+            await until_quiet(system.nats_url, database_urls)
         print(f"registration API at {args.rate} req/s for {args.rate_seconds} s ...", flush=True)
         results["registration_api"] = await registration_latency(
             system.services["registration"].url, token, args.rate, args.rate_seconds
@@ -140,8 +163,15 @@ async def bench(args: argparse.Namespace) -> dict[str, Any]:
     finally:
         await asyncio.to_thread(system.stop)
     staged, handled = await messaging_rows(database_urls)
-    handled = [row for row in handled if row[3] <= journeys_ended]
-    results["hop"], results["rates"] = consumer_figures(staged, handled)
+    results["hop"], results["rates"] = consumer_figures(
+        staged, [row for row in handled if row[3] <= journeys_ended]
+    )
+    if paced_window is not None:
+        begun, ended = paced_window
+        results["paced"]["hop"], _ = consumer_figures(
+            {event: at for event, at in staged.items() if begun <= at <= ended},
+            [row for row in handled if begun <= row[3] <= ended],
+        )
     if args.database == "postgresql":
         await drop_databases(suffix)
     if args.keep_data:
@@ -175,6 +205,12 @@ def main() -> None:
     parser.add_argument(
         "--capacity-events", type=int, default=5000, help="backlog per consumer (0: skip)"
     )
+    parser.add_argument(
+        "--paced-rate", type=float, default=200.0, help="journeys/s of the paced phase"
+    )
+    parser.add_argument(
+        "--paced-seconds", type=float, default=30.0, help="length of the paced phase (0: skip)"
+    )
     parser.add_argument("--rate", type=float, default=100.0, help="registration API req/s")
     parser.add_argument("--rate-seconds", type=float, default=10.0)
     parser.add_argument("--timeout-s", type=float, default=900.0)
@@ -184,8 +220,12 @@ def main() -> None:
     )
     parser.add_argument("--json", type=Path, help="also write the raw figures here")
     args = parser.parse_args()
-    if args.journeys < 1 or args.journeys > 9999 * 89:
-        parser.error("--journeys must be between 1 and 890,000 (distinct NIKs of the benchmark)")
+    paced = round(args.paced_rate * args.paced_seconds)
+    if args.journeys < 1 or args.journeys + paced > 9999 * 89:
+        parser.error(
+            "--journeys, with the paced phase's journeys, must be between 1 and 890,000 "
+            "(distinct NIKs of the benchmark)"
+        )
     results = asyncio.run(bench(args))
     text = report(results)
     print()

@@ -46,7 +46,8 @@ class Driver:
     request it sends is idempotent or its refusal on a second sending is told apart), and it
     follows the bus through durable consumers of its own, which resume where they were after a
     restart of nats-server or a lost connection. `first_candidate` offsets the candidates' NIKs,
-    so several drivers can run one after the other on one system."""
+    so several drivers can run one after the other on one system. With `pace_per_s`, candidates
+    are registered at that steady rate, `chunk` at a time, instead of all at once."""
 
     def __init__(
         self,
@@ -56,8 +57,10 @@ class Driver:
         token: str,
         first_candidate: int = 0,
         unavailable_for_s: float = 180.0,
+        pace_per_s: float | None = None,
     ) -> None:
         self.system = system
+        self.pace_per_s = pace_per_s
         self.journeys = Journeys(journeys)
         self.chunk = chunk
         self.first_candidate = first_candidate
@@ -234,7 +237,16 @@ class Driver:
                 self.ours.add(row["journey_id"])
                 self.journeys.registered_at[row["journey_id"]] = time.perf_counter()
 
-        await asyncio.gather(*(upload(chunk) for chunk in chunks))
+        if self.pace_per_s is None:
+            await asyncio.gather(*(upload(chunk) for chunk in chunks))
+            return
+        # Paced: each chunk leaves on time whether or not the one before was answered.
+        started, sent, uploads = time.perf_counter(), 0, []
+        for chunk in chunks:
+            await asyncio.sleep(max(0.0, started + sent / self.pace_per_s - time.perf_counter()))
+            uploads.append(asyncio.create_task(upload(chunk)))
+            sent += len(chunk)
+        await asyncio.gather(*uploads)
 
     async def record_results(self) -> None:
         while True:
