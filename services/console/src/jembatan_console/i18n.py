@@ -333,6 +333,10 @@ WORDS: dict[str, tuple[str, str]] = {
     "st.balance": ("Sisa", "Balance"),
     "st.refund": ("Kelebihan bayar yang dikembalikan kepada Anda", "Refund due to you"),
     "st.arrears": ("Tunggakan ({bucket} hari lewat jatuh tempo)", "In arrears ({bucket} days)"),
+    "st.no_arrears": (
+        "Tunggakan (tidak ada yang lewat jatuh tempo)",
+        "In arrears (nothing past due)",
+    ),
     "st.disclosure": ("Keterbukaan biaya", "Fee disclosure: charges"),
     "st.rate": (
         "Yen dengan kurs Rp{rate} per yen, kurs tanggal {date} ({source}).",
