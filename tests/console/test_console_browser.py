@@ -395,6 +395,7 @@ def test_loan_officer_records_a_transfer_after_seeing_the_new_balance(
 ) -> None:
     page = officer
     page.goto(f"/loans/{state['loan_id']}")
+    expect(page.locator("main")).to_contain_text("dalam cicilan")  # financing's `repaying`
     accessible(page, axe_source, "14-pinjaman")
     before = national(system, "financing", "GET", f"/loans/{state['loan_id']}")["balance_idr"]
     assert before > 1_000_000

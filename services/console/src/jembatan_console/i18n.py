@@ -190,6 +190,16 @@ WORDS: dict[str, tuple[str, str]] = {
     "when": ("Waktu", "When"),
     "what": ("Apa", "What"),
     "service": ("Layanan", "Service"),
+    # statuses as the services name them
+    "candidate.active": ("aktif", "active"),
+    "candidate.withdrawn": ("mengundurkan diri", "withdrawn"),
+    "candidate.enrolled": ("mengikuti pelatihan", "enrolled"),
+    "loan.open": ("dibuka", "open"),
+    "loan.repaying": ("dalam cicilan", "repaying"),
+    "loan.needs_decision": ("menunggu keputusan", "needs a decision"),
+    "loan.paused": ("ditangguhkan", "paused"),
+    "loan.settled": ("lunas", "settled"),
+    "loan.closed": ("ditutup", "closed"),
     # training
     "cohorts": ("Kelas", "Cohorts"),
     "cohort": ("Kelas", "Cohort"),
@@ -376,6 +386,17 @@ def translator(lang: str) -> Callable[..., str]:
         return text.format(**values) if values else text
 
     return t
+
+
+def status_word(lang: str) -> Callable[[str, str], str]:
+    """A status as the services name it (`repaying`), in the page's language when known."""
+    index = LANGUAGES.index(lang)
+
+    def word(kind: str, value: str) -> str:
+        words = WORDS.get(f"{kind}.{value}")
+        return words[index] if words else value
+
+    return word
 
 
 def number(value: int | float, lang: str) -> str:

@@ -17,7 +17,7 @@ from jembatan_kit.issuers import LocalIssuer
 
 from .backend import Backend
 from .config import ConsoleSettings
-from .i18n import LANG_COOKIE, LANGUAGES, language, number, rupiah, translator
+from .i18n import LANG_COOKIE, LANGUAGES, language, number, rupiah, status_word, translator
 from .operators import ROLES
 
 HERE = Path(__file__).parent
@@ -110,6 +110,7 @@ def render(
         request=request,
         lang=lang,
         t=translator(lang),
+        w=status_word(lang),
         n=lambda value: number(value, lang),
         rp=lambda value: rupiah(value, lang),
         other_lang=other,
