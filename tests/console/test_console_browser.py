@@ -245,6 +245,41 @@ def test_the_journey_page_waits_for_training_to_enrol_the_candidate(
     accessible(page, axe_source, "06-perjalanan-terdaftar")
 
 
+def test_a_service_that_is_down_is_waited_for_and_the_page_fills_in_when_it_returns(
+    officer: Page, axe_source: str, system: LocalSystem
+) -> None:
+    """Training is stopped while a candidate is registered: the journey page shows the rest,
+    says in training's part that it cannot be reached and keeps asking; once training is back
+    and has taken the registration's event from the stream, the part fills in by itself."""
+    training = system.services["training"]
+    training.process.terminate()
+    training.process.wait(timeout=30)
+    page = officer
+    try:
+        page.goto("/registration")
+        form = page.get_by_test_id("register-form")
+        form.get_by_label("NIK (16 angka)").fill("6471055203030002")
+        form.get_by_label("Nama lengkap").fill("Ani Rahmawati")
+        form.get_by_label("Tanggal lahir").fill("2003-03-12")
+        form.get_by_label("Jenis kelamin").select_option("F")
+        form.get_by_label("Bidang pilihan").fill("automotive")
+        form.get_by_role("button", name="Daftarkan").click()
+        expect(page.get_by_test_id("registered")).to_contain_text("Ani Rahmawati")
+        page.get_by_test_id("open-journey").click()
+        part = page.get_by_test_id("part-training")
+        expect(part.get_by_test_id("unavailable")).to_contain_text(
+            "Layanan training tidak dapat dihubungi"
+        )
+        expect(part).to_have_attribute("hx-trigger", "every 2s")
+        expect(page.get_by_test_id("part-registration")).to_contain_text("6471************")
+        accessible(page, axe_source, "06a-pelatihan-tidak-dapat-dihubungi")
+    finally:
+        system.services["training"] = system.spawn("training")
+        system.wait_healthy(60)
+    expect(part.get_by_test_id("readiness")).to_have_text("Belum siap", timeout=WAIT_MS)
+    expect(part.get_by_test_id("unavailable")).to_have_count(0)
+
+
 def test_penjurusan_records_the_training_sector_with_its_reason(
     officer: Page, axe_source: str, system: LocalSystem
 ) -> None:

@@ -33,7 +33,20 @@ async def section(
     backend: Backend, candidate_id: uuid.UUID, name: str, after_action: bool = False
 ) -> dict[str, Any]:
     """What the page shows of one service: its record, or `pending` while the event that makes
-    it is on its way (the part then polls)."""
+    it is on its way (the part then polls). A service that cannot answer now is said in its
+    part, which keeps asking, and the rest of the page is shown: only registration, which
+    names the candidate, is needed for the page."""
+    try:
+        return await _section(backend, candidate_id, name, after_action)
+    except Refusal as refusal:
+        if name == "registration" or refusal.status < 500:
+            raise
+        return {"name": name, "pending": True, "unavailable": refusal}
+
+
+async def _section(
+    backend: Backend, candidate_id: uuid.UUID, name: str, after_action: bool
+) -> dict[str, Any]:
     c = str(candidate_id)
     if name == "registration":
         return {"name": name, "candidate": await backend.get("registration", f"/candidates/{c}")}
@@ -73,12 +86,12 @@ def timeline(parts: dict[str, dict[str, Any]]) -> list[tuple[str, str, str]]:
             )
         if enrolment["ready_at"]:
             events.append((enrolment["ready_at"], "training", "CandidateReadyForPlacement"))
-    for placement in parts["placement"]["placements"]:
+    for placement in parts["placement"].get("placements", []):
         for step in placement["steps"]:
             events.append(
                 (step["happened_on"], "placement", f"{step['status']} ({placement['employer']})")
             )
-    for loan in parts["financing"]["loans"]:
+    for loan in parts["financing"].get("loans", []):
         events.append((loan["opened_at"], "financing", "loan opened"))
     return sorted(events)
 

@@ -72,6 +72,10 @@ WORDS: dict[str, tuple[str, str]] = {
         "Layar ini untuk peran {role}; akun Anda tidak memilikinya.",
         "This screen is for the role {role}; your account does not have it.",
     ),
+    "asking_again": (
+        "Halaman ini bertanya lagi setiap beberapa detik dan diperbarui sendiri.",
+        "This page asks again every few seconds and updates itself.",
+    ),
     "back_home": ("Kembali ke beranda", "Back to the home page"),
     # registration
     "register_candidate": ("Daftarkan calon", "Register a candidate"),
