@@ -280,6 +280,26 @@ def test_a_service_that_is_down_is_waited_for_and_the_page_fills_in_when_it_retu
     expect(part.get_by_test_id("unavailable")).to_have_count(0)
 
 
+def test_a_withdrawal_is_recorded_with_its_reason_and_reaches_training(
+    officer: Page, axe_source: str
+) -> None:
+    """Ani, registered while training was down, withdraws; training learns of it through the
+    bus, and its part waits for that and then shows it, without a reload."""
+    page = officer
+    registration = page.get_by_test_id("part-registration")
+    registration.locator("summary", has_text="Catat pengunduran diri").click()
+    form = page.get_by_test_id("withdraw-form")
+    form.get_by_label("Alasan").select_option("family")
+    form.get_by_role("button", name="Catat pengunduran diri").click()
+    expect(page.get_by_test_id("withdrawn")).to_be_visible()
+    expect(registration).to_contain_text("mengundurkan diri")
+    accessible(page, axe_source, "06b-pengunduran-diri")
+    expect(page.get_by_test_id("enrolment-status")).to_contain_text(
+        "mengundurkan diri", timeout=WAIT_MS
+    )
+    expect(page.get_by_test_id("part-training").get_by_test_id("pending")).to_have_count(0)
+
+
 def test_penjurusan_records_the_training_sector_with_its_reason(
     officer: Page, axe_source: str, system: LocalSystem
 ) -> None:

@@ -12,7 +12,7 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 
-from jembatan_contracts import TestKind
+from jembatan_contracts import TestKind, WithdrawalReason
 
 from .backend import Backend, Refusal
 from .web import Operator, SignedIn, backend_of, render, require, whole
@@ -52,7 +52,14 @@ async def _section(
         return {"name": name, "candidate": await backend.get("registration", f"/candidates/{c}")}
     if name == "training":
         enrolment = await backend.maybe("training", f"/candidates/{c}")
-        return {"name": name, "enrolment": enrolment, "pending": enrolment is None}
+        # After a withdrawal, until training has it: `awaiting` keeps the part polling.
+        awaiting = after_action and (enrolment is None or enrolment["status"] != "withdrawn")
+        return {
+            "name": name,
+            "enrolment": enrolment,
+            "pending": enrolment is None or awaiting,
+            "awaiting": "withdrawal" if awaiting else "",
+        }
     if name == "placement":
         enrolment = await backend.maybe("training", f"/candidates/{c}")
         ready = await backend.maybe("placement", f"/ready-candidates/{c}")
@@ -110,18 +117,21 @@ async def journey_page(
         parts=parts,
         events=timeline(parts),
         tests=[kind.value for kind in TestKind],
+        reasons=[reason.value for reason in WithdrawalReason],
         poll=POLL_SECONDS,
     )
 
 
 @router.get("/candidates/{candidate_id}/part/{name}", response_class=HTMLResponse)
 async def journey_part(
-    request: Request, candidate_id: uuid.UUID, name: str, operator: SignedIn
+    request: Request, candidate_id: uuid.UUID, name: str, operator: SignedIn, awaiting: str = ""
 ) -> HTMLResponse:
-    """One part of the journey page, for htmx to poll while it is pending."""
+    """One part of the journey page, for htmx to poll while it is pending (`awaiting`: the
+    event an action started, which the part waits for even once its record exists)."""
     if name not in SECTIONS:
         return HTMLResponse("", status_code=404)
-    part = await section(backend_of(request, operator), candidate_id, name)
+    backend = backend_of(request, operator)
+    part = await section(backend, candidate_id, name, after_action=bool(awaiting))
     return render_part(request, operator, candidate_id, part)
 
 
@@ -139,6 +149,7 @@ def render_part(
         candidate_id=candidate_id,
         part=part,
         tests=[kind.value for kind in TestKind],
+        reasons=[reason.value for reason in WithdrawalReason],
         poll=POLL_SECONDS,
         **extra,
     )
@@ -223,4 +234,36 @@ async def change_sector(
         sector_changed=changed,
         refusal=refusal,
         oob=placement,
+    )
+
+
+@router.post("/candidates/{candidate_id}/withdrawal", response_class=HTMLResponse)
+async def withdraw(request: Request, candidate_id: uuid.UUID, operator: SignedIn) -> HTMLResponse:
+    """The candidate leaves the programme, with the reason; training, placement and financing
+    learn of it through the bus (their parts show it as it lands)."""
+    require(operator, "registrar")
+    form = await request.form()
+    body: dict[str, Any] = {"reason": str(form.get("withdraw_reason", ""))}
+    if note := str(form.get("note", "")).strip():
+        body["note"] = note
+    backend = backend_of(request, operator)
+    refusal: Refusal | None = None
+    try:
+        await backend.post("registration", f"/candidates/{candidate_id}/withdrawal", body)
+    except Refusal as refused:
+        if refused.status >= 500 or refused.signed_out:
+            raise
+        refusal = refused
+    part = await section(backend, candidate_id, "registration")
+    training = None
+    if refusal is None:
+        training = await section(backend, candidate_id, "training", after_action=True)
+    return render_part(
+        request,
+        operator,
+        candidate_id,
+        part,
+        refusal=refusal,
+        withdrawn=refusal is None,
+        oob=training,
     )

@@ -150,6 +150,10 @@ WORDS: dict[str, tuple[str, str]] = {
         "Menunggu event pendaftaran sampai di layanan pelatihan. Halaman ini diperbarui sendiri.",
         "Waiting for the registration's event to reach training. This page updates itself.",
     ),
+    "pending.withdrawal": (
+        "Menunggu event pengunduran diri sampai di layanan pelatihan…",
+        "Waiting for the withdrawal's event to reach training…",
+    ),
     "pending.placement": (
         "Belum siap ditempatkan: penempatan menerima calon setelah pelatihan mengumumkan"
         " kesiapannya. Halaman ini diperbarui sendiri.",
@@ -194,6 +198,18 @@ WORDS: dict[str, tuple[str, str]] = {
     "when": ("Waktu", "When"),
     "what": ("Apa", "What"),
     "service": ("Layanan", "Service"),
+    "withdraw": ("Catat pengunduran diri", "Record a withdrawal"),
+    "withdrawn_note": (
+        "Pengunduran diri tercatat; layanan lain mengetahuinya melalui event.",
+        "The withdrawal is recorded; the other services learn of it through an event.",
+    ),
+    "note": ("Catatan (tidak wajib)", "Note (optional)"),
+    "reason.personal": ("pribadi", "personal"),
+    "reason.health": ("kesehatan", "health"),
+    "reason.family": ("keluarga", "family"),
+    "reason.other_work": ("pekerjaan lain", "other work"),
+    "reason.not_selected": ("tidak terpilih", "not selected"),
+    "reason.other": ("lainnya", "other"),
     # statuses as the services name them
     "candidate.active": ("aktif", "active"),
     "candidate.withdrawn": ("mengundurkan diri", "withdrawn"),
