@@ -498,15 +498,35 @@ def test_the_participant_reads_their_statement_in_indonesian_through_the_link(
     context.close()
 
 
+def test_the_lists_of_candidates_and_of_loans_in_arrears(officer: Page, axe_source: str) -> None:
+    page = officer
+    page.get_by_role("link", name="Calon dan perjalanannya").click()
+    table = page.get_by_role("table")
+    expect(table).to_contain_text("Budi Santoso")
+    expect(table.get_by_role("row").filter(has_text="Ani Rahmawati")).to_contain_text(
+        "mengundurkan diri"
+    )
+    accessible(page, axe_source, "18a-daftar-calon")
+    page.get_by_role("link", name="Pinjaman", exact=True).click()
+    expect(page.get_by_test_id("loans")).to_contain_text("Budi Santoso")
+    expect(page.get_by_label("Status")).to_have_value("repaying")
+    page.get_by_label("Status").select_option("")
+    page.get_by_label("Tunggakan (Hari lewat jatuh tempo)").select_option("1-30")
+    page.get_by_role("button", name="Saring").click()
+    expect(page).to_have_url(re.compile(r"bucket=1-30"))
+    expect(page.get_by_test_id("loans")).to_contain_text("Tidak ada.")  # nothing due yet
+    accessible(page, axe_source, "18b-daftar-pinjaman")
+
+
 def test_the_journey_page_on_a_phone(
     browser: Browser, console: str, axe_source: str, state: dict[str, Any]
 ) -> None:
     page = signed_in(browser, console, "petugas", PHONE)
-    accessible(page, axe_source, "18-beranda-ponsel")
+    accessible(page, axe_source, "19-beranda-ponsel")
     page.goto(f"/candidates/{state['candidate_id']}")
     expect(page.get_by_test_id("part-placement")).to_contain_text("Berangkat")
     expect(page.get_by_test_id("events")).to_contain_text("departed")
-    accessible(page, axe_source, "19-perjalanan-ponsel")
+    accessible(page, axe_source, "20-perjalanan-ponsel")
     page.context.close()
 
 

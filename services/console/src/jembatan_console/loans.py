@@ -18,13 +18,20 @@ from .web import Operator, SignedIn, backend_of, render, require, settings_of, w
 router = APIRouter()
 ROLE = "loan-officer"
 BUCKETS = ("1-30", "31-60", "61-90", "90+")
+STATUSES = ("repaying", "needs_decision", "open", "paused", "settled", "closed")
 
 
 @router.get("/loans", response_class=HTMLResponse)
-async def loans_page(request: Request, operator: SignedIn, bucket: str = "") -> HTMLResponse:
+async def loans_page(
+    request: Request, operator: SignedIn, bucket: str = "", status: str = ""
+) -> HTMLResponse:
+    """Loans by arrears bucket or by status (financing lists no loans without one of them):
+    the loans being repaid, unless the officer chose otherwise."""
     require(operator, ROLE)
+    bucket = bucket if bucket in BUCKETS else ""
+    status = status if status in STATUSES else ("" if bucket else "repaying")
     backend = backend_of(request, operator)
-    loans = await backend.get("financing", "/loans", bucket=bucket if bucket in BUCKETS else "")
+    loans = await backend.get("financing", "/loans", bucket=bucket, status=status)
     return render(
         request,
         "loans.html",
@@ -33,6 +40,8 @@ async def loans_page(request: Request, operator: SignedIn, bucket: str = "") -> 
         names=await _names(backend, [loan["candidate_id"] for loan in loans]),
         buckets=BUCKETS,
         bucket=bucket,
+        statuses=STATUSES,
+        status=status,
     )
 
 
