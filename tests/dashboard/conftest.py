@@ -1,37 +1,14 @@
-"""The dashboard's browser test needs Chromium from Debian's packages (Playwright cannot download
-its own browsers here). Installed when missing and running as root; otherwise the test fails and
-says how to install it, rather than being skipped."""
+"""The dashboard's browser test drives Debian's Chromium (`jembatan_kit.testing.browser`)."""
 
 from __future__ import annotations
 
-import os
-import shutil
-import subprocess
 from pathlib import Path
 
 import pytest
 
-CHROMIUM = Path("/usr/bin/chromium")
-
-
-def install_chromium() -> None:
-    if CHROMIUM.exists():
-        return
-    if os.geteuid() != 0 or shutil.which("apt-get") is None:
-        pytest.fail(
-            f"the dashboard's browser test needs Chromium at {CHROMIUM}: install Debian's "
-            "package with `sudo apt-get install -y chromium` (Playwright cannot download browsers "
-            "here)",
-            pytrace=False,
-        )
-    environment = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-    for command in (["apt-get", "update", "-q"], ["apt-get", "install", "-y", "-q", "chromium"]):
-        done = subprocess.run(command, env=environment, capture_output=True, text=True)
-        if done.returncode != 0:
-            pytest.fail(f"{' '.join(command)} failed:\n{done.stderr[-2000:]}", pytrace=False)
+from jembatan_kit.testing.browser import install_chromium
 
 
 @pytest.fixture(scope="session")
 def chromium() -> Path:
-    install_chromium()
-    return CHROMIUM
+    return install_chromium()

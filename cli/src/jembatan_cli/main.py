@@ -30,14 +30,18 @@ from .consumers import ServiceNotInstalled
 from .deadletter import deadletter_app
 from .funnel import render_funnel
 from .journey import JourneyNotFound, find_journey, render_journey
+from .operator_commands import operator_app
 from .outbox_commands import outbox_app
 from .revocation_commands import revocations_command, revoke_command, unrevoke_command
 from .scenario_commands import FIRST_PORT, scenario_app, service_urls, signing_issuer
 from .system import (
+    DEFAULT_CONSOLE_AGENCY,
     DEFAULT_NATS_PORT,
     DEFAULT_PORTS,
+    FRONT_ENDS,
     ISSUERS_DIR,
     NATS_USERS_FILE,
+    PROCESSES,
     SERVICES,
     TRUST_FILE,
     GaveUp,
@@ -55,6 +59,7 @@ app = typer.Typer(
 app.add_typer(scenario_app, name="scenario")
 app.add_typer(deadletter_app, name="deadletter")
 app.add_typer(outbox_app, name="outbox")
+app.add_typer(operator_app, name="operator")
 app.command("check")(check_command)
 
 
@@ -71,8 +76,15 @@ def up(
     ] = FIRST_PORT,
     only: Annotated[
         list[str] | None,
-        typer.Option(help="Run only this service (repeatable; default: all five)"),
+        typer.Option(help="Run only this service (repeatable; default: all, the console too)"),
     ] = None,
+    console_agency: Annotated[
+        str,
+        typer.Option(
+            help="The agency the province's operators' console serves (its issuer signs them"
+            " in); Kemnaker's console runs beside it"
+        ),
+    ] = DEFAULT_CONSOLE_AGENCY,
     restart_limit: Annotated[
         int,
         typer.Option(
@@ -95,7 +107,8 @@ def up(
         data_dir=data_dir.resolve(),
         nats_port=nats_port,
         ports={name: port - FIRST_PORT + base_port for name, port in DEFAULT_PORTS.items()},
-        names=tuple(only) if only else SERVICES,
+        names=tuple(only) if only else PROCESSES,
+        console_agency=console_agency,
         restart_policy=RestartPolicy(max_crashes=restart_limit, window_s=restart_window),
         report=lambda message: typer.secho(message, fg=typer.colors.YELLOW),
     )
@@ -115,6 +128,13 @@ def up(
         f" trust {data_dir}/{TRUST_FILE} (`jembatan token --agency <agency>`)"
     )
     for name, service in system.services.items():
+        if name in FRONT_ENDS:
+            agency = system.console_agency_of(name)
+            typer.echo(
+                f"  {name:<13} {service.url}   {agency}'s operators"
+                f" (`jembatan operator add --agency {agency}`)"
+            )
+            continue
         typer.echo(f"  {name:<13} {service.url}   API docs {service.url}/docs")
     typer.echo(f"\n  Logs in {data_dir}/logs. Press Ctrl-C to stop everything.\n")
     stopping = False

@@ -1,5 +1,5 @@
-"""The whole system as local processes: one nats-server, the four services and the dashboard,
-each restarted when it dies (`LocalSystem.supervise`)."""
+"""The whole system as local processes: one nats-server, the four services, the dashboard and
+the operators' console, each restarted when it dies (`LocalSystem.supervise`)."""
 
 from __future__ import annotations
 
@@ -41,7 +41,28 @@ DEFAULT_PORTS = {
     "placement": 8003,
     "financing": 8004,
     "dashboard": 8005,
+    "console": 8006,
+    "console-kemnaker": 8007,
 }
+CONSOLE = "console"
+NATIONAL_CONSOLE = "console-kemnaker"
+FRONT_ENDS = (CONSOLE, NATIONAL_CONSOLE)
+"""Processes that hold no data and use no bus: they call the services' HTTP APIs. The
+embedded default runs two consoles: a province's (`--console-agency`, Kalimantan Timur by
+default: registration desk, training centre, its candidates' placements and loans) and
+Kemnaker's, whose placement office opens the job orders and whose loan officers see every
+agency's loans."""
+PROCESSES = (*SERVICES, *FRONT_ENDS)
+CONSOLE_OPERATORS_DIR = "console-operators"
+"""<data-dir>/console-operators/<agency>.json: each console's operators (`jembatan operator`)."""
+DEFAULT_CONSOLE_AGENCY = "kaltim"
+NATIONAL_AGENCY = "kemnaker"
+
+
+def console_operators_file(data_dir: Path, agency: str) -> Path:
+    return data_dir / CONSOLE_OPERATORS_DIR / f"{agency}.json"
+
+
 DEFAULT_NATS_PORT = 14222
 NATS = "nats-server"
 OPERATOR = "ops"
@@ -257,7 +278,11 @@ class LocalSystem:
     services: dict[str, ServiceProcess] = field(default_factory=dict)
     nats: NatsServerProcess | None = None
     names: tuple[str, ...] = SERVICES
-    """The services to run (all by default)."""
+    """The processes to run: the services and the dashboard by default; `jembatan up` adds the
+    console (`PROCESSES`)."""
+    console_agency: str = DEFAULT_CONSOLE_AGENCY
+    """The one agency the province's console serves; it signs its operators' tokens with that
+    agency's key in <data-dir>/issuers/ (Kemnaker's console with Kemnaker's)."""
     restart_policy: RestartPolicy = field(default_factory=RestartPolicy)
     report: Callable[[str], None] = field(default=lambda _message: None)
     """Called with each line `supervise` writes to logs/supervisor.log (`up` prints it)."""
@@ -268,11 +293,11 @@ class LocalSystem:
     @classmethod
     def on_free_ports(cls, data_dir: Path, **kwargs: Any) -> Self:
         """A system on loopback ports free now, all distinct (for tests and the benchmark)."""
-        nats_port, *ports = free_ports(len(SERVICES) + 1)
+        nats_port, *ports = free_ports(len(PROCESSES) + 1)
         return cls(
             data_dir=data_dir,
             nats_port=nats_port,
-            ports=dict(zip(SERVICES, ports, strict=True)),
+            ports=dict(zip(PROCESSES, ports, strict=True)),
             **kwargs,
         )
 
@@ -296,9 +321,9 @@ class LocalSystem:
         return self.data_dir / "logs"
 
     def start(self, timeout_s: float = 120.0) -> LocalSystem:
-        unknown = sorted(set(self.names) - set(SERVICES))
+        unknown = sorted(set(self.names) - set(PROCESSES))
         if unknown:
-            raise RuntimeError(f"no service named {', '.join(unknown)}; choose among {SERVICES}")
+            raise RuntimeError(f"no service named {', '.join(unknown)}; choose among {PROCESSES}")
         busy = [
             f"{name} ({self.ports[name]})" for name in self.names if port_is_open(self.ports[name])
         ]
@@ -460,6 +485,8 @@ class LocalSystem:
         `port` (a second replica), with `env` over its settings. It is not added to
         `services`: the caller decides what it is."""
         port = self.ports[name] if port is None else port
+        if name in FRONT_ENDS:
+            return self._spawn_console(name, port, env)
         environment = {
             **os.environ,
             "SERVICE_NAME": name,
@@ -486,6 +513,44 @@ class LocalSystem:
         }
         log_file = self.logs / f"{name}.log"
         executable = Path(sys.executable).parent / f"jembatan-{name}"
+        with log_file.open("ab") as log:
+            process = subprocess.Popen(
+                [str(executable)], env=environment, stdout=log, stderr=subprocess.STDOUT
+            )
+        return ServiceProcess(name, port, process, log_file)
+
+    def console_agency_of(self, name: str) -> str:
+        return NATIONAL_AGENCY if name == NATIONAL_CONSOLE else self.console_agency
+
+    def console_environment(self, name: str, port: int) -> dict[str, str]:
+        """A console's settings: its agency's issuer file (the key it signs its operators'
+        short-lived tokens with), the operators file of `jembatan operator add`, the key of its
+        cookies and links, and where the services are."""
+        agency = self.console_agency_of(name)
+        return {
+            "HTTP_HOST": "127.0.0.1",
+            "HTTP_PORT": str(port),
+            "CONSOLE_AGENCY": agency,
+            "CONSOLE_ISSUER_FILE": str(self.data_dir / ISSUERS_DIR / f"{agency}.json"),
+            "CONSOLE_OPERATORS_FILE": str(console_operators_file(self.data_dir, agency)),
+            "CONSOLE_SECRET_FILE": str(self.data_dir / f"console-{agency}-secret"),
+            "SERVICE_URLS": json.dumps(
+                {
+                    other: f"http://127.0.0.1:{self.ports[other]}"
+                    for other in ("registration", "training", "placement", "financing")
+                }
+            ),
+        }
+
+    def _spawn_console(self, name: str, port: int, env: dict[str, str] | None) -> ServiceProcess:
+        environment = {
+            **os.environ,
+            **self.console_environment(name, port),
+            **self.service_env.get(name, {}),
+            **(env or {}),
+        }
+        log_file = self.logs / f"{name}.log"
+        executable = Path(sys.executable).parent / f"jembatan-{CONSOLE}"
         with log_file.open("ab") as log:
             process = subprocess.Popen(
                 [str(executable)], env=environment, stdout=log, stderr=subprocess.STDOUT
@@ -523,12 +588,12 @@ class LocalSystem:
             answered = status.get("service")
         except (ValueError, AttributeError):
             status, answered = {}, None
-        if answered != service.name:
+        if answered != (CONSOLE if service.name in FRONT_ENDS else service.name):
             raise RuntimeError(
                 f"port {service.port} answers as {answered!r}, not {service.name}: "
                 "another process holds it; choose other ports"
             )
-        return bool(status.get("nats") == "connected")
+        return service.name in FRONT_ENDS or bool(status.get("nats") == "connected")
 
     def stop(self) -> None:
         for service in self.services.values():
