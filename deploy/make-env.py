@@ -10,7 +10,10 @@ writes into FOLDER (deploy/.gitignore keeps all three out of version control):
   issuer file. It stays where the agency issues tokens (`jembatan token --issuer-file`, or the
   Kubernetes Secret jembatan-<agency>-issuer); no service is ever given one;
 - `trust.json`: the public trust list (AUTH_TRUST_FILE) every service reads: each issuer, its
-  public keys and the one agency it speaks for.
+  public keys and the one agency it speaks for;
+- `identity/index-keys.json` (0600): the national identity index's X25519 private key and national
+  HMAC key, for Kemnaker's identity service alone, and `identity/index-public.key`, the public
+  key every registration service seals NIKs to (deploy/README.md, "The identity index's keys").
 
 It adds what is missing and keeps what is there: run again after adding a province, and only
 that province's values and key are made. An agency that trust.json already names without an
@@ -45,6 +48,7 @@ from jembatan_kit.issuers import (
     trust_list_of,
     write_trust_file,
 )
+from jembatan_kit.sealed_nik import index_keys
 from jembatan_kit.trust import TrustList, TrustListInvalid
 
 DEPLOY = Path(__file__).resolve().parent
@@ -212,6 +216,12 @@ def make(folder: Path, rotate: Iterable[str] = (), retire: Iterable[str] = ()) -
     keys = sum(len((entry.get("jwks") or {}).get("keys", [])) for entry in document["issuers"])
     issuer_count = len(document["issuers"])
     print(f"{trust_path}: {issuer_count} issuers, {keys} listed keys", file=sys.stderr)
+
+    identity = folder / topology.IDENTITY_DIR
+    made_index_keys = not (identity / topology.INDEX_KEYS_FILE).exists()
+    index_keys(identity / topology.INDEX_KEYS_FILE, identity / topology.INDEX_PUBLIC_KEY_FILE)
+    if made_index_keys:
+        print(f"{identity}: the identity index's keys, new", file=sys.stderr)
 
     env_path = folder / ".env"
     kept = read_env(env_path)

@@ -16,6 +16,10 @@ the embedded default's server too.
 
 Passwords are never in the configs: each is an environment variable named by `password_var`.
 
+The national identity index (services/identity, docs/identity-index.md) runs at the hub too. A
+province's registration asks it by request-reply under `identity.<province>.>`, which its leaf may
+send up and the hub's account offers that province's account alone.
+
 The revocation bucket (jembatan_kit.revocation) lives at the hub. Every service reads it, a
 province's across its leaf connection in the hub's JetStream domain: the hub offers each province
 the bucket's direct gets and stream info, and the writes of that province's own keys for its
@@ -29,6 +33,7 @@ from dataclasses import dataclass
 
 from jembatan_cli.consumers import consumers_by_service
 from jembatan_contracts import Event
+from jembatan_contracts.identity import identity_requests
 from jembatan_kit.nats_permissions import (
     Consumers,
     revocation_read_grants,
@@ -38,7 +43,7 @@ from jembatan_kit.nats_permissions import (
 
 HUB_AGENCY = "kemnaker"
 PROVINCES = ("kaltim", "boyolali", "kota-serang")
-HUB_SERVICES = ("placement", "financing", "dashboard")
+HUB_SERVICES = ("placement", "financing", "dashboard", "identity")
 PROVINCE_SERVICES = ("registration", "training")
 AGENCIES = (HUB_AGENCY, *PROVINCES)
 KNOWN_AGENCIES = ",".join(AGENCIES)
@@ -174,6 +179,7 @@ def leaf_user(province: str) -> User:
         publish=(
             *(sync_deliver_prefix(province, s) + ".>" for s in sourced_streams()),
             "_R_.>",
+            identity_requests(province),
             *revocation_read_grants(hub),
             *revocation_write_grants(province, hub),
         ),
@@ -193,6 +199,13 @@ def revocation_services(province: str) -> tuple[tuple[str, bool], ...]:
         *((grant, True) for grant in revocation_read_grants()),
         *((grant, False) for grant in revocation_write_grants(province)),
     )
+
+
+def identity_service(province: str) -> str:
+    """What the hub's account offers the province's account of the national identity index: the
+    requests of the province's own agency only (claims, releases, notices), so the index knows
+    which agency asks from the subject (jembatan_contracts.identity)."""
+    return identity_requests(province)
 
 
 def users_of(agency: str) -> tuple[User, ...]:
@@ -227,6 +240,7 @@ HTTP_PORTS = {
     "placement": 8003,
     "financing": 8004,
     "dashboard": 8005,
+    "identity": 8006,
 }
 """Each service's HTTP_PORT default (its settings); the container listens there."""
 
@@ -283,6 +297,28 @@ ISSUER_FILE = "issuer.json"
 TOKEN_ISSUER = "token-issuer"
 """The one workload of an agency's namespace that gets the agency's private key: it runs
 `jembatan token` on demand and serves nothing."""
+
+
+# --- the national identity index's keys ---------------------------------------------------------
+
+IDENTITY_DIR = "identity"
+"""Where deploy/make-env.py keeps the index's keys beside compose.yaml (never committed):
+`identity/index-keys.json` (0600: its X25519 private key and the national HMAC key, for the
+identity service alone) and `identity/index-public.key` (the public key every registration
+service seals NIKs to)."""
+INDEX_KEYS_FILE = "index-keys.json"
+INDEX_PUBLIC_KEY_FILE = "index-public.key"
+INDEX_KEYS_DIR = "/etc/jembatan/identity-keys"
+INDEX_PUBLIC_DIR = "/etc/jembatan/identity"
+INDEX_KEYS_PATH = f"{INDEX_KEYS_DIR}/{INDEX_KEYS_FILE}"
+"""IDENTITY_KEYS_FILE of the identity service."""
+INDEX_PUBLIC_KEY_PATH = f"{INDEX_PUBLIC_DIR}/{INDEX_PUBLIC_KEY_FILE}"
+"""IDENTITY_PUBLIC_KEY_FILE of every registration service."""
+INDEX_KEYS_SECRET = "jembatan-identity-index-keys"
+"""The Secret of Kemnaker's namespace holding the index's key file (key index-keys.json)."""
+INDEX_PUBLIC_CONFIG_MAP = "jembatan-identity-public-key"
+"""The ConfigMap holding the index's public key (key index-public.key), in every province's
+namespace."""
 
 
 def issuer_secret(agency: str) -> str:

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from jembatan_cli.system import SERVICES
+from jembatan_cli.system import DEFAULT_PORTS, SERVICES
 from jembatan_kit.nats_server import free_port, port_is_open
 
 
@@ -44,13 +44,14 @@ class Services:
             if any(port_is_open(base + offset) for offset in range(len(SERVICES))):
                 continue
             try:
-                for offset, name in enumerate(SERVICES):
+                for name in SERVICES:  # where `service_urls` looks for each
+                    offset = DEFAULT_PORTS[name] - min(DEFAULT_PORTS.values())
                     self.servers.append(self._serve(name, base + offset))
             except OSError:
                 self.stop()
                 continue
             return base
-        raise RuntimeError("no five consecutive free ports")
+        raise RuntimeError("no consecutive free ports for every service")
 
     def _serve(self, name: str, port: int) -> ThreadingHTTPServer:
         answers = self.answers

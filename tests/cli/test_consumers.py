@@ -6,7 +6,12 @@ from __future__ import annotations
 import pytest
 
 from jembatan_cli.consumers import ServiceNotInstalled, consumers_by_service, consumers_of
-from jembatan_contracts import CandidateRegistered, CandidateWithdrawn
+from jembatan_contracts import (
+    CandidateIdentityCleared,
+    CandidateRegistered,
+    CandidateWithdrawn,
+    DuplicateRegistrationFound,
+)
 from jembatan_kit.nats_permissions import Consumes
 
 
@@ -14,8 +19,11 @@ def test_the_consumers_are_those_the_bootstrap_wires() -> None:
     assert consumers_of("training") == (
         Consumes("training-candidate-registered", CandidateRegistered),
         Consumes("training-candidate-withdrawn", CandidateWithdrawn),
+        Consumes("training-duplicate-found", DuplicateRegistrationFound),
+        Consumes("training-identity-cleared", CandidateIdentityCleared),
     )
     assert consumers_of("registration") == ()
+    assert consumers_of("identity") == (), "the index answers requests; it consumes no event"
 
 
 def test_every_service_is_read_in_the_order_asked() -> None:

@@ -19,6 +19,7 @@ from typer.testing import CliRunner
 
 from jembatan_cli.main import app
 from jembatan_cli.system import (
+    DEFAULT_PORTS,
     NATS_CONFIG_FILE,
     NATS_USERS_FILE,
     OPERATOR,
@@ -30,7 +31,7 @@ from jembatan_cli.system import (
 )
 from jembatan_contracts import ALL_STREAMS
 from jembatan_kit.broker import ensure_streams
-from jembatan_kit.nats_permissions import READ_MODELS
+from jembatan_kit.nats_permissions import INDEX, READ_MODELS
 from jembatan_kit.nats_server import NatsServerProcess, free_port, port_is_open
 
 REGISTERED = "jembatan.kota-serang.registration.candidate.registered.v1"
@@ -54,7 +55,7 @@ def system(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalSystem]:
     local = LocalSystem(
         data_dir=tmp_path_factory.mktemp("up") / "var",
         nats_port=nats_port,
-        ports={name: base + n for n, name in enumerate(SERVICES)},
+        ports={name: base + DEFAULT_PORTS[name] - min(DEFAULT_PORTS.values()) for name in SERVICES},
     )
     with local:
         yield local
@@ -193,7 +194,7 @@ async def test_each_service_publishes_only_its_own_events(
     guarded: tuple[str, dict[str, str]],
 ) -> None:
     url, passwords = guarded
-    publishers = [s for s in SERVICES if s not in READ_MODELS]
+    publishers = [s for s in SERVICES if s not in (*READ_MODELS, INDEX)]
     for service in SERVICES:
         errors: list[Exception] = []
 

@@ -146,10 +146,10 @@ async def _until_effects(engine: AsyncEngine, expected: int) -> None:
 def test_resend_refuses_what_it_cannot_act_on(tmp_path: Path) -> None:
     def resend(*options: str) -> tuple[int, str]:
         result = CliRunner().invoke(app, ["outbox", "resend", *options])
-        return result.exit_code, " ".join(result.output.split())
+        return result.exit_code, " ".join(result.output.replace("│", " ").split())
 
     code, output = resend("--service", "visa", "--since", "2026-12-01")
-    assert code == 2 and "must be one of registration, training" in output
+    assert code == 2 and "must be one of identity, registration, training" in output
     code, output = resend("--service", "training", "--since", "yesterday")
     assert code == 2 and "'yesterday' is not an ISO 8601 time" in output
     code, output = resend(

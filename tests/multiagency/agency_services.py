@@ -15,6 +15,7 @@ from pathlib import Path
 import httpx
 
 from jembatan_kit.nats_server import free_port
+from jembatan_kit.sealed_nik import index_keys
 from jembatan_kit.testing.helpers import token_for, trust_file_for_tests
 
 from .conftest import Federation, dev_password, topology
@@ -74,6 +75,11 @@ class AgencyServices:
         }
         if (revocations := topology.revocations_domain(agency)) is not None:
             env["REVOCATIONS_JS_DOMAIN"] = revocations  # the bucket is at the hub
+        keys, public = self.index_keys()
+        if name == "identity":
+            env["IDENTITY_KEYS_FILE"] = str(keys)  # Kemnaker's index alone holds them
+        if name == "registration":
+            env["IDENTITY_PUBLIC_KEY_FILE"] = str(public)
         env.pop("OTEL_EXPORTER_OTLP_ENDPOINT", None)
         log_file = self.root / f"{agency}-{name}.log"
         executable = Path(sys.executable).parent / f"jembatan-{name}"
@@ -85,6 +91,13 @@ class AgencyServices:
         self.running[(agency, name)] = service
         self._wait_healthy(service, timeout_s)
         return service
+
+    def index_keys(self) -> tuple[Path, Path]:
+        """The national identity index's key file and public key file, made once."""
+        keys = self.root / "identity" / "index-keys.json"
+        public = self.root / "identity" / "index-public.key"
+        index_keys(keys, public)
+        return keys, public
 
     def _wait_healthy(self, service: AgencyService, timeout_s: float) -> None:
         deadline = time.monotonic() + timeout_s

@@ -23,6 +23,7 @@ def event_subjects() -> list[str]:
     subjects = [event.subject_for(agency) for agency in AGENCIES for event in CATALOGUE]
     services = {s for agency in AGENCIES for s in topology.services_of(agency)}
     subjects += [f"jembatan.{a}.{s}.probe.made-up.v1" for a in AGENCIES for s in sorted(services)]
+    subjects += [f"identity.{a}.claims.v1" for a in AGENCIES]  # the identity index's requests
     return subjects
 
 
@@ -63,8 +64,8 @@ READS_FROM = {
     "dashboard": ("REGISTRATION", "TRAINING", "PLACEMENT", "FINANCING"),
 }
 """The streams each service consumes from."""
-PUBLISHES_NO_EVENTS = ("dashboard",)
-"""Read models: they consume, never publish an event, and own no stream."""
+PUBLISHES_NO_EVENTS = ("dashboard", "identity")
+"""Read models, and the identity index: they never publish an event, and own no stream."""
 REBUILDS = ("dashboard",)
 """Read models that replay the streams they read from the first message, through consumers of
 their own with generated names."""
@@ -85,6 +86,8 @@ def may_publish(agency: str, service: str, subject: str) -> bool:
     durables, whole-stream replays for a read model that rebuilds, never another service's
     durable; nothing in another JetStream domain."""
     tokens = subject.split(".")
+    if tokens[0] == "identity":  # asking the index: registration, for its own agency alone
+        return service == "registration" and tokens[1] == agency
     if tokens[0] == "jembatan":
         if service in PUBLISHES_NO_EVENTS:
             return False
@@ -108,8 +111,9 @@ def may_publish(agency: str, service: str, subject: str) -> bool:
     return False
 
 
-def may_subscribe(subject: str) -> bool:
-    return subject.startswith("_INBOX.")
+def may_subscribe(service: str, subject: str) -> bool:
+    """Its own inbox; and every agency's requests to the index, for the index alone."""
+    return subject.startswith("_INBOX.") or (service == "identity" and subject == "identity.*.>")
 
 
 SUBSCRIBE_PROBES = [
@@ -119,6 +123,7 @@ SUBSCRIBE_PROBES = [
     "$JS.API.>",
     "$JS.ACK.>",
     "_INBOX.probe",
+    "identity.*.>",
 ]
 
 SERVICE_USERS = [
@@ -144,7 +149,9 @@ async def test_each_service_user_may_do_exactly_what_its_role_allows(
 
     served = {as_served(agency, subject) for subject in probes}
     expected_denied_publish = {s.lower() for s in served if not may_publish(agency, service, s)}
-    expected_denied_subscribe = {s.lower() for s in SUBSCRIBE_PROBES if not may_subscribe(s)}
+    expected_denied_subscribe = {
+        s.lower() for s in SUBSCRIBE_PROBES if not may_subscribe(service, s)
+    }
     assert client.denied_subjects("publish") == expected_denied_publish
     assert client.denied_subjects("subscription") == expected_denied_subscribe
     assert len(served) - len(expected_denied_publish) >= 1, "the user may publish nothing"

@@ -31,6 +31,7 @@ from jembatan_contracts import DEAD_LETTER
 from jembatan_contracts.limits import DEAD_LETTER_MAX_BYTES
 from jembatan_dashboard.config import DashboardSettings
 from jembatan_financing.config import FinancingSettings
+from jembatan_identity.config import IdentitySettings
 from jembatan_kit.auth import TokenPolicy, read_token
 from jembatan_kit.broker import ensure_streams, nats_servers
 from jembatan_kit.consumer import dead_letter_bodies
@@ -59,6 +60,7 @@ SETTINGS: dict[str, type[ServiceSettings]] = {
     "placement": PlacementSettings,
     "financing": FinancingSettings,
     "dashboard": DashboardSettings,
+    "identity": IdentitySettings,
 }
 AGENCIES = topology.AGENCIES
 
@@ -581,8 +583,47 @@ def test_every_compose_service_reads_the_trust_list_make_env_writes(
             assert mount["type"] == "bind" and mount["read_only"] is True, f"{agency} {name}"
             assert mount["bind"]["create_host_path"] is False, "a missing list stops compose"
             assert (DEPLOY / mount["source"]).resolve() == DEPLOY / topology.TRUST_FILE
-            binds = [v["source"] for v in container["volumes"] if v["type"] == "bind"]
-            assert binds == [mount["source"]], "the list is the one file given from the host"
+            others = [
+                v["source"] for v in container["volumes"] if v["type"] == "bind" and v is not mount
+            ]
+            assert others == INDEX_KEY_MOUNTS.get(name, []), f"{agency} {name}"
+
+
+INDEX_KEY_MOUNTS = {
+    "identity": [f"./{topology.IDENTITY_DIR}/{topology.INDEX_KEYS_FILE}"],
+    "registration": [f"./{topology.IDENTITY_DIR}/{topology.INDEX_PUBLIC_KEY_FILE}"],
+}
+"""Besides the trust list: the index's key file to the index alone, its public key to every
+registration service."""
+
+
+def test_only_the_identity_index_is_given_its_private_key(compose: dict[str, Any]) -> None:
+    """In compose, the index's key file is mounted into Kemnaker's identity service and no other
+    container; on Kubernetes its Secret is read by the identity Deployment alone, which runs one
+    replica; every province's registration reads the public key, and only it."""
+    keys = (DEPLOY / INDEX_KEY_MOUNTS["identity"][0]).resolve()
+    for name, container in compose["services"].items():
+        sources = [
+            (DEPLOY / v["source"]).resolve()
+            for v in container.get("volumes", [])
+            if isinstance(v, dict) and v["source"].startswith(".")
+        ]
+        assert (keys in sources) == (name == "identity"), name
+    for agency, namespace, documents in agencies_on_kubernetes():
+        for workload in (d for d in documents if "template" in d.get("spec", {})):
+            used = secrets_used(pod_of(workload))
+            name = workload["metadata"]["name"]
+            is_index = (agency, name) == (topology.HUB_AGENCY, "identity")
+            assert (topology.INDEX_KEYS_SECRET in used) == is_index, f"{namespace} {name}"
+            if is_index:
+                assert workload["spec"]["replicas"] == 1
+            volumes = pod_of(workload).get("volumes", [])
+            public = [
+                v
+                for v in volumes
+                if v.get("configMap", {}).get("name") == topology.INDEX_PUBLIC_CONFIG_MAP
+            ]
+            assert bool(public) == (name == "registration"), f"{namespace} {name}"
 
 
 def test_no_compose_container_is_given_a_private_key(compose: dict[str, Any]) -> None:

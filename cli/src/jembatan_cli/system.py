@@ -30,19 +30,23 @@ from jembatan_kit.issuers import LocalIssuer, trust_list_of, write_trust_file
 from jembatan_kit.nats_permissions import Permissions, service_permissions
 from jembatan_kit.nats_server import NatsServerProcess, free_ports, port_is_open
 from jembatan_kit.revocation import ensure_bucket
+from jembatan_kit.sealed_nik import index_keys
 from jembatan_kit.settings import ServiceSettings
 
 from .consumers import consumers_by_service
 
-SERVICES = ("registration", "training", "placement", "financing", "dashboard")
+SERVICES = ("identity", "registration", "training", "placement", "financing", "dashboard")
+"""Every service `jembatan up` runs; the national identity index first, so the registrations it
+is asked about find it."""
 DEFAULT_PORTS = {
     "registration": 8001,
     "training": 8002,
     "placement": 8003,
     "financing": 8004,
     "dashboard": 8005,
-    "console": 8006,
-    "console-kemnaker": 8007,
+    "identity": 8006,
+    "console": 8007,
+    "console-kemnaker": 8008,
 }
 CONSOLE = "console"
 NATIONAL_CONSOLE = "console-kemnaker"
@@ -113,6 +117,20 @@ ISSUERS_DIR = "issuers"
 """Where `jembatan up` keeps each agency's private signing key, <data-dir>/issuers/<agency>.json."""
 TRUST_FILE = "trust.json"
 """The trust list `jembatan up` gives its services (AUTH_TRUST_FILE): its agencies' public keys."""
+IDENTITY_DIR = "identity"
+INDEX_KEYS_FILE = "index-keys.json"
+"""The national identity index's private key and national key, <data-dir>/identity/ (0600): only
+the identity service is given it (IDENTITY_KEYS_FILE)."""
+INDEX_PUBLIC_KEY_FILE = "index-public.key"
+"""The index's public key, which registration seals each NIK to (IDENTITY_PUBLIC_KEY_FILE)."""
+
+
+def identity_keys(data_dir: Path) -> tuple[Path, Path]:
+    """The index's key file and public key file in the data folder, made at the first start."""
+    keys = data_dir / IDENTITY_DIR / INDEX_KEYS_FILE
+    public = data_dir / IDENTITY_DIR / INDEX_PUBLIC_KEY_FILE
+    index_keys(keys, public)
+    return keys, public
 
 
 class NoSigningKey(FileNotFoundError):
@@ -331,6 +349,7 @@ class LocalSystem:
             raise RuntimeError(f"ports already in use: {', '.join(busy)}; stop what uses them")
         self.logs.mkdir(parents=True, exist_ok=True)
         local_issuers(self.data_dir, self.agencies(), create=True)
+        identity_keys(self.data_dir)
         self.nats = NatsServerProcess(
             store_dir=self.data_dir / "nats",
             port=self.nats_port,
@@ -507,6 +526,7 @@ class LocalSystem:
             "SERVICE_URLS": json.dumps(
                 {other: f"http://127.0.0.1:{at}" for other, at in self.ports.items()}
             ),
+            **self._identity_env(name),
             **self.extra_env,
             **self.service_env.get(name, {}),
             **(env or {}),
@@ -556,6 +576,16 @@ class LocalSystem:
                 [str(executable)], env=environment, stdout=log, stderr=subprocess.STDOUT
             )
         return ServiceProcess(name, port, process, log_file)
+
+    def _identity_env(self, name: str) -> dict[str, str]:
+        """The index's keys to the index, its public key to registration; nothing to others."""
+        keys = self.data_dir / IDENTITY_DIR / INDEX_KEYS_FILE
+        public = self.data_dir / IDENTITY_DIR / INDEX_PUBLIC_KEY_FILE
+        if name == "identity":
+            return {"IDENTITY_KEYS_FILE": str(keys)}
+        if name == "registration":
+            return {"IDENTITY_PUBLIC_KEY_FILE": str(public)}
+        return {}
 
     def wait_healthy(self, timeout_s: float) -> None:
         """Wait until each service answers on its port and is connected to NATS (a service

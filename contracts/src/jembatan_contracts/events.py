@@ -18,6 +18,7 @@ from .limits import (
     NAME_MAX_LENGTH,
     PROVINCE_CODE_MAX_LENGTH,
     RULE_MAX_LENGTH,
+    RULE_STATEMENT_MAX_LENGTH,
     Code,
     RuleName,
     RuleStatement,
@@ -42,10 +43,21 @@ class TestKind(StrEnum):
 # --- registration ---------------------------------------------------------------------------
 
 
+class IdentityCheck(StrEnum):
+    """Where the national identity index stands on a registration (one person, one active
+    registration across every agency; docs/identity-index.md)."""
+
+    CLEARED = "cleared"
+    """The index holds no other active registration of the person."""
+    PROVISIONAL = "provisional"
+    """Registered while the index could not be asked (the agency's link to the hub was down):
+    the candidate may enrol and train, not be declared ready for placement, until it clears."""
+
+
 class CandidateRegistered(Event):
     name: ClassVar[str] = "CandidateRegistered"
     subject_suffix: ClassVar[str] = "registration.candidate.registered.v1"
-    version: ClassVar[str] = "1.1.0"
+    version: ClassVar[str] = "1.2.0"
 
     candidate_id: uuid.UUID
     track: Track
@@ -67,6 +79,11 @@ class CandidateRegistered(Event):
         default_factory=list,
         max_length=LIST_MAX_ITEMS,
         description="Every rule checked; all passed, or it was refused.",
+    )
+    identity_check: IdentityCheck = Field(
+        default=IdentityCheck.CLEARED,
+        description="(1.2) Whether the national identity index cleared the person at "
+        "registration, or the registration is provisional until it does.",
     )
 
 
@@ -102,6 +119,39 @@ class CandidateDataCorrected(Event):
     education: str | None = Field(default=None, max_length=LEVEL_MAX_LENGTH)
     preferred_sector: str | None = Field(default=None, max_length=CODE_MAX_LENGTH)
     province_code: str | None = Field(default=None, max_length=PROVINCE_CODE_MAX_LENGTH)
+
+
+class DuplicateRegistrationFound(Event):
+    """The national identity index found the candidate's person actively registered by another
+    registration too (one made while an agency's link to the hub was down). Each agency's
+    registration announces it for its own candidate. The later registration is suspended; the
+    earlier is held: neither may be declared ready for placement until one is withdrawn, or a
+    mistyped NIK is corrected (which runs the check again). The other registration is not named."""
+
+    name: ClassVar[str] = "DuplicateRegistrationFound"
+    subject_suffix: ClassVar[str] = "registration.candidate.duplicate-found.v1"
+    version: ClassVar[str] = "1.0.0"
+
+    candidate_id: uuid.UUID
+    suspended: bool = Field(
+        description="True for the later of the two registrations, which is suspended; False "
+        "for the earlier, which is held until the duplicate is resolved."
+    )
+    reason: str = Field(max_length=RULE_STATEMENT_MAX_LENGTH, description="In words for operators.")
+    found_on: date
+
+
+class CandidateIdentityCleared(Event):
+    """The national identity index cleared a candidate that was provisional, held or suspended:
+    the check came through after the link returned, or the other registration was withdrawn or
+    corrected. Readiness for placement may now be declared."""
+
+    name: ClassVar[str] = "CandidateIdentityCleared"
+    subject_suffix: ClassVar[str] = "registration.candidate.identity-cleared.v1"
+    version: ClassVar[str] = "1.0.0"
+
+    candidate_id: uuid.UUID
+    cleared_on: date
 
 
 # --- training -------------------------------------------------------------------------------
@@ -455,6 +505,8 @@ CATALOGUE: tuple[type[Event], ...] = (
     CandidateRegistered,
     CandidateWithdrawn,
     CandidateDataCorrected,
+    DuplicateRegistrationFound,
+    CandidateIdentityCleared,
     CertificatePassed,
     CandidateReadyForPlacement,
     DailyScoreRecorded,

@@ -13,6 +13,11 @@ from topology import (
     HUB_AGENCY,
     HUB_CLUSTER_SIZE,
     HUB_STATEFULSET,
+    IDENTITY_DIR,
+    INDEX_KEYS_FILE,
+    INDEX_KEYS_PATH,
+    INDEX_PUBLIC_KEY_FILE,
+    INDEX_PUBLIC_KEY_PATH,
     JAEGER_IMAGE,
     KNOWN_AGENCIES,
     LEAF_PORT,
@@ -166,6 +171,13 @@ def _compose_service(agency: str, service: str, after: tuple[tuple[str, str], ..
             env[key] = f"${{{var}:?run deploy/make-env.py}}"
     if (domain := revocations_domain(agency)) is not None:
         env["REVOCATIONS_JS_DOMAIN"] = domain
+    keys: list[tuple[str, str]] = []  # the index's keys: (made by make-env.py, where mounted)
+    if service == "identity":
+        env["IDENTITY_KEYS_FILE"] = INDEX_KEYS_PATH
+        keys.append((f"./{IDENTITY_DIR}/{INDEX_KEYS_FILE}", INDEX_KEYS_PATH))
+    if service == "registration":
+        env["IDENTITY_PUBLIC_KEY_FILE"] = INDEX_PUBLIC_KEY_PATH
+        keys.append((f"./{IDENTITY_DIR}/{INDEX_PUBLIC_KEY_FILE}", INDEX_PUBLIC_KEY_PATH))
     if service == "dashboard":
         env["SERVICE_URLS"] = "'" + json.dumps(service_urls(agency)) + "'"
     depends = [f"      {host}-db: {{ condition: service_healthy }}\n"]
@@ -181,13 +193,16 @@ def _compose_service(agency: str, service: str, after: tuple[tuple[str, str], ..
         f'    command: ["jembatan-{service}"]\n'
         "    environment:\n"
         + "".join(f"      {key}: {value}\n" for key, value in env.items())
-        + "    volumes:  # the public trust list; no service holds a private key\n"
-        "      - type: bind\n"
-        f"        source: ./{TRUST_FILE}\n"
-        f"        target: {TRUST_PATH}\n"
-        "        read_only: true\n"
-        "        bind: { create_host_path: false }\n"
-        "      - type: volume  # the revocation list it read, for a restart\n"
+        + "    volumes:  # the public trust list; no private key but the index's, for it alone\n"
+        + "".join(
+            "      - type: bind\n"
+            f"        source: {source}\n"
+            f"        target: {target}\n"
+            "        read_only: true\n"
+            "        bind: { create_host_path: false }\n"
+            for source, target in [(f"./{TRUST_FILE}", TRUST_PATH), *keys]
+        )
+        + "      - type: volume  # the revocation list it read, for a restart\n"
         f"        source: {host}-state\n"
         f"        target: {STATE_DIR}\n"
         f'    ports: ["{host_port(agency, service)}:{port}"]\n'

@@ -9,6 +9,11 @@ from topology import (
     AGENCIES_CONFIG_MAP,
     HTTP_PORTS,
     HUB_AGENCY,
+    IDENTITY_DIR,
+    INDEX_PUBLIC_CONFIG_MAP,
+    INDEX_PUBLIC_DIR,
+    INDEX_PUBLIC_KEY_FILE,
+    INDEX_PUBLIC_KEY_PATH,
     ISSUER_DIR,
     ISSUER_FILE,
     ISSUERS_DIR,
@@ -115,6 +120,19 @@ def _k8s_service(province: str, service: str) -> str:
 """
             for key in ("NIK_ENCRYPTION_KEY", "NIK_HASH_KEY")
         )
+        nik += (
+            f"            - {{ name: IDENTITY_PUBLIC_KEY_FILE, value: {INDEX_PUBLIC_KEY_PATH} }}\n"
+        )
+        index_mount = (
+            f"            - {{ name: index-public-key, mountPath: {INDEX_PUBLIC_DIR},"
+            " readOnly: true }\n"
+        )
+        index_volume = (
+            "        - name: index-public-key  # the identity index's public key\n"
+            f"          configMap: {{ name: {INDEX_PUBLIC_CONFIG_MAP} }}\n"
+        )
+    else:
+        index_mount = index_volume = ""
     return f"""---
 apiVersion: v1
 kind: Service
@@ -175,12 +193,12 @@ spec:
           volumeMounts:
             - {{ name: trust, mountPath: {TRUST_DIR}, readOnly: true }}
             - {{ name: state, mountPath: {STATE_DIR} }}
-      volumes:
+{index_mount}      volumes:
         - name: trust  # the public trust list; no service holds a private key
           configMap: {{ name: {TRUST_CONFIG_MAP} }}
         - name: state  # the revocation list it read: kept while the pod lives, across restarts
           emptyDir: {{}}
-"""
+{index_volume}"""
 
 
 def render_token_issuer(agency: str, namespaced: bool = True) -> str:
@@ -243,6 +261,9 @@ def render_province_k8s(province: str) -> str:
         f"# - the ConfigMap {TRUST_CONFIG_MAP}, the public trust list every service reads:\n"
         f"#     kubectl -n jembatan-{province} create configmap {TRUST_CONFIG_MAP}"
         f" --from-file={TRUST_FILE}=deploy/{TRUST_FILE}\n"
+        f"# - the ConfigMap {INDEX_PUBLIC_CONFIG_MAP}, the identity index's public key:\n"
+        f"#     kubectl -n jembatan-{province} create configmap {INDEX_PUBLIC_CONFIG_MAP}"
+        f" --from-file={INDEX_PUBLIC_KEY_FILE}=deploy/{IDENTITY_DIR}/{INDEX_PUBLIC_KEY_FILE}\n"
         f"# - the Secret {issuer_secret(province)}, {province}'s private key, for the"
         f" {TOKEN_ISSUER} alone (none\n"
         f"#   when {province}'s tokens come from its own OpenID Connect provider):\n"

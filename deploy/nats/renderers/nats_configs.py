@@ -18,6 +18,7 @@ from topology import (
     domain_of,
     hub_leaf_url_var,
     hub_route,
+    identity_service,
     leaf_user,
     password_var,
     revocation_services,
@@ -115,6 +116,9 @@ def render_hub() -> str:
     for subject, accounts in offered.items():
         kind = ", response_type: stream" if ".DIRECT.GET." in subject else ""
         out.append(f'      {{ service: "{subject}", accounts: [{", ".join(accounts)}]{kind} }}\n')
+    for province in PROVINCES:
+        subject, account = identity_service(province), account_of(province)
+        out.append(f'      {{ service: "{subject}", accounts: [{account}] }}\n')
     out.append("    ]\n  }\n")
     for province in PROVINCES:
         out += [
@@ -126,6 +130,7 @@ def render_hub() -> str:
                 f'      {{ service: {{ account: {hub}, subject: "{subject}" }} }}\n'
                 for subject, _ in revocation_services(province)
             ),
+            f'      {{ service: {{ account: {hub}, subject: "{identity_service(province)}" }} }}\n',
             "    ]\n",
             "    exports: [\n",
         ]

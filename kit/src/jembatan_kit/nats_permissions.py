@@ -17,11 +17,17 @@ from dataclasses import dataclass
 
 from jembatan_contracts import DEAD_LETTER_BODIES, Event
 from jembatan_contracts.envelope import SUBJECT_ROOT
+from jembatan_contracts.identity import identity_requests
 
 from .revocation import BUCKET, STREAM, api_prefix
 
 READ_MODELS = ("dashboard",)
 """Services that publish no events and own no event stream: they only consume."""
+INDEX = "identity"
+"""The national identity index: publishes no events, owns no event stream; it answers the
+registration services' requests (`jembatan_contracts.identity`), and nothing else may."""
+REGISTRATION = "registration"
+"""The one service that asks the index, each only under its own agency's subjects."""
 DEAD_LETTER_STREAM = "DEADLETTER"
 DEAD_LETTER_BODIES_STREAM = f"OBJ_{DEAD_LETTER_BODIES}"
 """The stream behind the object store that keeps dead letters' bodies too large to carry."""
@@ -68,12 +74,11 @@ def service_permissions(
     agency), dead letters; create its own stream and DEADLETTER; its durable pull consumers
     (`consumers[service]`) on the streams it reads; read the revocation bucket (in
     `revocations_domain`, when that is not the service's own server's)."""
-    owned = (
-        (DEAD_LETTER_STREAM,) if service in READ_MODELS else (service.upper(), DEAD_LETTER_STREAM)
-    )
+    publishes_none = service in (*READ_MODELS, INDEX)
+    owned = (DEAD_LETTER_STREAM,) if publishes_none else (service.upper(), DEAD_LETTER_STREAM)
     consumed = consumers[service]
     streams = sorted(set(owned) | {c.stream for c in consumed})
-    events = () if service in READ_MODELS else (f"{SUBJECT_ROOT}.{events_of}.{service}.>",)
+    events = () if publishes_none else (f"{SUBJECT_ROOT}.{events_of}.{service}.>",)
     publish = [
         *events,
         "deadletter.>",
@@ -97,7 +102,15 @@ def service_permissions(
     if service in READ_MODELS:
         publish += replay_grants(consumed)
         deny += others_consumers(service, consumers)
-    return Permissions(tuple(publish), INBOXES, tuple(deny))
+    subscribe: tuple[str, ...] = INBOXES
+    if service == REGISTRATION:
+        publish.append(identity_requests(events_of))
+    if service == INDEX:
+        # Its answers: to the asker's inbox on one server, or through the hub's service
+        # import (`_R_.…`) to a province's.
+        publish += ["_INBOX.>", "_R_.>"]
+        subscribe = (*INBOXES, identity_requests("*"))
+    return Permissions(tuple(publish), subscribe, tuple(deny))
 
 
 def dead_letter_body_grants() -> list[str]:

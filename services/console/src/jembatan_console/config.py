@@ -22,7 +22,7 @@ class ConsoleSettings(BaseSettings):
     model_config = SettingsConfigDict(env_file=None, extra="ignore")
 
     http_host: str = "127.0.0.1"
-    http_port: int = 8006
+    http_port: int = 8007
     log_level: str = "INFO"
     console_agency: str = Field(
         default="kaltim",

@@ -17,6 +17,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from jembatan_contracts import (
+    CandidateIdentityCleared,
     CandidateInterviewed,
     CandidatePlaced,
     CandidateReadyForPlacement,
@@ -25,6 +26,7 @@ from jembatan_contracts import (
     CertificatePassed,
     DailyScoreRecorded,
     Departed,
+    DuplicateRegistrationFound,
     EarlyReturned,
     Event,
     LoanOpened,
@@ -63,8 +65,9 @@ def _again(event: Event, **changes: Any) -> Event:
 
 
 def loans_opened_and_restructured() -> list[Journey]:
-    """Journeys with the events the scenario lacks: loans opened, restructured, and a passed
-    interview."""
+    """Journeys with the events the scenario lacks: loans opened, restructured, a passed
+    interview, and the national identity index's findings (one candidate found registered
+    twice and cleared later, one found and not cleared)."""
     journeys = [Journey(), Journey(agency="kaltim")]
     for journey in journeys:
         journey.registered(date(2026, 1, 20)).interviewed(date(2026, 4, 1), passed=True)
@@ -80,6 +83,27 @@ def loans_opened_and_restructured() -> list[Journey]:
             )
         )
         journey.due(1, date(2026, 8, 1)).restructured(date(2026, 9, 1), date(2026, 10, 1))
+        journey.events.append(
+            DuplicateRegistrationFound(
+                agency=journey.agency,
+                journey_id=journey.journey_id,
+                occurred_at=at(date(2026, 1, 21)),
+                candidate_id=journey.candidate_id,
+                suspended=True,
+                reason="registered twice",
+                found_on=date(2026, 1, 21),
+            )
+        )
+    [cleared, _] = journeys
+    cleared.events.append(
+        CandidateIdentityCleared(
+            agency=cleared.agency,
+            journey_id=cleared.journey_id,
+            occurred_at=at(date(2026, 1, 25)),
+            candidate_id=cleared.candidate_id,
+            cleared_on=date(2026, 1, 25),
+        )
+    )
     return journeys
 
 
@@ -205,7 +229,7 @@ async def test_a_batch_leaves_the_read_model_its_events_one_by_one_leave(
     told = events_told_twice_and_differently(scenarios)
     if size is None:
         arrival = [random.Random(seed).sample(told, len(told))]
-        assert len({type(event) for event in arrival[0]}) == 17
+        assert len({type(event) for event in arrival[0]}) == 19
     else:
         arrival = batches(told, seed, size)
     if size is None or size > len(arrival[0]):  # each event type in one batch, each event twice

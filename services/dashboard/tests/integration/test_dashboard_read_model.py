@@ -5,13 +5,21 @@ from __future__ import annotations
 
 import html
 import uuid
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import httpx
 import jwt
 from nats.aio.client import Client as NatsClient
 
-from jembatan_contracts import Event
+from jembatan_contracts import (
+    CandidateIdentityCleared,
+    CandidateRegistered,
+    DuplicateRegistrationFound,
+    Event,
+    IdentityCheck,
+    Track,
+)
 from jembatan_kit.issuers import LocalIssuer, issue_token
 from jembatan_kit.testing.helpers import consumers_drained, eventually, issuer_for_tests
 
@@ -197,3 +205,54 @@ async def test_the_page_signs_in_with_a_token_and_speaks_both_languages(
     assert catalogue["asyncapi"] == "3.0.0"
     assert "DailyScoreRecorded" in catalogue["channels"]
     assert "jembatan.*.training.daily-score.recorded.v1" in (await dashboard.get("/asyncapi")).text
+
+
+async def test_registrations_the_national_index_has_not_cleared_are_counted(
+    dashboard: httpx.AsyncClient, nats_client: NatsClient
+) -> None:
+    """Provisional registrations, and the two of a person registered twice, are counted until
+    the index clears them; the later word wins whichever consumer hears it first."""
+    told = datetime.now(UTC)
+
+    def provisional() -> CandidateRegistered:
+        return CandidateRegistered(
+            agency="kaltim",
+            journey_id=uuid.uuid4(),
+            candidate_id=uuid.uuid4(),
+            track=Track.TITP,
+            preferred_sector="automotive",
+            education="SMK",
+            province_code="64",
+            registered_on=date(2026, 3, 2),
+            identity_check=IdentityCheck.PROVISIONAL,
+            occurred_at=told,
+        )
+
+    later, earlier, cleared, waiting = (provisional() for _ in range(4))
+    found = [
+        DuplicateRegistrationFound(
+            agency="kaltim",
+            journey_id=registered.journey_id,
+            candidate_id=registered.candidate_id,
+            suspended=suspended,
+            reason="registered twice",
+            found_on=date(2026, 3, 3),
+            occurred_at=told + timedelta(seconds=1),
+        )
+        for registered, suspended in ((later, True), (earlier, False))
+    ]
+    lifted = CandidateIdentityCleared(
+        agency="kaltim",
+        journey_id=cleared.journey_id,
+        candidate_id=cleared.candidate_id,
+        cleared_on=date(2026, 3, 3),
+        occurred_at=told + timedelta(seconds=1),
+    )
+    await publish(nats_client, [lifted, *found, later, earlier, cleared, waiting])
+    expected = {"provisional": 1, "duplicate": 1, "suspended": 1}
+
+    async def counted() -> bool:
+        return (await funnel(dashboard, "kemnaker"))["national_checks"] == expected
+
+    await eventually(counted, timeout_s=20)
+    assert (await funnel(dashboard, "boyolali"))["national_checks"] == dict.fromkeys(expected, 0)

@@ -50,8 +50,8 @@ def scenario(kota_serang: Scenario, funders: Scenario) -> list[Event]:
 
 
 def test_every_event_the_dashboard_follows_tells_something(scenario: list[Event]) -> None:
-    assert len(PROJECTIONS) == 17
-    assert len({durable for durable, _ in PROJECTIONS.values()}) == 17
+    assert len(PROJECTIONS) == 19
+    assert len({durable for durable, _ in PROJECTIONS.values()}) == 19
     told = {type(event) for event in scenario}
     assert told <= set(PROJECTIONS)
     assert {LoanWrittenOff, ScheduleNeedsDecision, RepaymentScheduleFixed} <= told

@@ -1,5 +1,6 @@
 """Composition root: wires settings, database, bus, the consumers and routes. Placement hears
-training's readiness and certificates, and registration's withdrawals."""
+training's readiness and certificates, and registration's withdrawals and the national identity
+index's findings (a candidate registered twice is held from every step)."""
 
 from pathlib import Path
 
@@ -38,6 +39,8 @@ def build_runtime(settings: PlacementSettings, clock: Clock | None = None) -> Se
                 handle_batch=consumers.on_certificates_passed,
             ),
             consumers.candidates_withdrawn(clock),
+            consumers.duplicates_found(clock),
+            consumers.identities_cleared(clock),
         ],
     )
 

@@ -18,6 +18,25 @@ class RegistrationSettings(ServiceSettings):
     nik_hash_key: SecretStr | None = Field(
         default=None, description="HMAC key for NIK look-ups and duplicate checks (NIK_HASH_KEY)."
     )
+    identity_public_key_file: Path | None = Field(
+        default=None,
+        description="The national identity index's X25519 public key (IDENTITY_PUBLIC_KEY_FILE;"
+        " base64, one line): each NIK is sealed to it before it leaves this service. Unset, no"
+        " national check is made: a registration is checked against this service's candidates"
+        " only (`jembatan up` and the deployment always set it; docs/identity-index.md).",
+    )
+    identity_timeout_s: float = Field(
+        default=2.0,
+        gt=0,
+        description="How long a registration waits for the index's answer before it is accepted"
+        " as provisional (IDENTITY_TIMEOUT_S). A leaf cut off from the hub answers at once.",
+    )
+    identity_sync_interval_s: float = Field(
+        default=0.5,
+        gt=0,
+        description="How often the index is sent what it has still to hear of, and asked for"
+        " its notices (IDENTITY_SYNC_INTERVAL_S).",
+    )
     secrets_file: Path = Field(
         default=Path("./var/registration-secrets.json"),
         description="Where keys are generated on first start when neither key is given in the "

@@ -5,21 +5,26 @@ from __future__ import annotations
 
 import copy
 import uuid
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from datetime import UTC, date, datetime, timedelta
-from typing import Any
+from typing import Any, Literal
 
 import pytest
 
 from jembatan_contracts import (
     CandidateDataCorrected,
+    CandidateIdentityCleared,
     CandidateRegistered,
     CandidateWithdrawn,
+    DuplicateRegistrationFound,
     Event,
+    IdentityCheck,
     Track,
     WithdrawalReason,
 )
+from jembatan_contracts.identity import Notice, NoticesReply, Standing
 from jembatan_kit.errors import RuleViolation
+from jembatan_registration.adapters.national_index import IndexUnavailable, NationalIndex, Person
 from jembatan_registration.adapters.repository import RegistrationRepository, WriteConflicts
 from jembatan_registration.domain.candidate import Candidate
 from jembatan_registration.domain.duplicates import (
@@ -29,11 +34,13 @@ from jembatan_registration.domain.duplicates import (
     ActiveRegistrations,
     NikRead,
     RegisteredElsewhere,
+    RegisteredNationally,
     Registrar,
 )
 from jembatan_registration.domain.model import (
     CandidateStatus,
     CorrectCandidate,
+    NationalCheck,
     RegisterCandidate,
     Sex,
     UnreadableRegistration,
@@ -46,6 +53,7 @@ from jembatan_registration.service_layer.handlers import (
     Refused,
     Registered,
     correct_candidates,
+    inform_index,
     raise_if_refused,
     register_candidates,
     withdraw_candidates,
@@ -83,6 +91,15 @@ class FakeRepository(RegistrationRepository):
         self._pending_uploads: list[Upload] = []
         self._meanwhile: list[Candidate] = []
         self._changed_meanwhile: set[uuid.UUID] = set()
+        self.cursor: tuple[str | None, int] = (None, 0)
+        self._pending_cursor: tuple[str, int] | None = None
+
+    def _differs(self, candidate: Candidate) -> bool:
+        stored = self.stored.get(candidate.id)
+        return stored is not None and (
+            stored.index_due,
+            stored.national_check,
+        ) != (candidate.index_due, candidate.national_check)
 
     def meanwhile(self, candidate: Candidate) -> None:
         self._meanwhile.append(candidate)
@@ -128,8 +145,31 @@ class FakeRepository(RegistrationRepository):
     def add_upload(self, upload: Upload) -> None:
         self._pending_uploads.append(upload)
 
+    async def due_for_index(self, limit: int) -> list[Candidate]:
+        due = sorted(
+            (c for c in self.stored.values() if c.index_due), key=lambda c: c.registered_at
+        )[:limit]
+        return list((await self.get_many([c.id for c in due])).values())
+
+    async def index_cursor(self) -> tuple[str | None, int]:
+        return self.cursor
+
+    def set_index_cursor(self, epoch: str, after: int) -> None:
+        self._pending_cursor = (epoch, after)
+
+    async def send_all_to_index(self) -> int:
+        active = [c for c in self.stored.values() if c.status is CandidateStatus.ACTIVE]
+        for candidate in active:
+            candidate.index_due = True
+        return len(active)
+
+    def discard(self, candidate_id: uuid.UUID) -> None:
+        self._seen.pop(candidate_id, None)
+
     async def save(self) -> WriteConflicts:
         self.saves += 1
+        if self._pending_cursor is not None:
+            self.cursor, self._pending_cursor = self._pending_cursor, None
         for winner in self._meanwhile:
             self.stored[winner.id] = winner
         self._meanwhile.clear()
@@ -141,7 +181,7 @@ class FakeRepository(RegistrationRepository):
             else:
                 written.append(candidate)
                 self.stored[candidate.id] = copy.deepcopy(candidate)
-        for candidate in [c for c in self._seen.values() if c.events]:
+        for candidate in [c for c in self._seen.values() if c.events or self._differs(c)]:
             holder = self.holder(candidate.nik)
             if candidate.id in self._changed_meanwhile:
                 conflicts.changed_meanwhile.add(candidate.id)
@@ -613,3 +653,134 @@ async def test_a_file_without_the_required_columns_registers_nobody(
 
     assert refused.value.rule == "bulk_header" and "full_name" in refused.value.message
     assert repo.stored == {} and repo.uploads == []
+
+
+# --- the national identity index -----------------------------------------------------------
+
+
+class FakeIndex(NationalIndex):
+    """The national identity index in memory: who holds each NIK, and the notices it gives.
+    While `reachable` is False every call raises IndexUnavailable, as a cut leaf link does."""
+
+    def __init__(self) -> None:
+        self.reachable = True
+        self.holders: dict[str, uuid.UUID] = {}
+        self.recorded: list[uuid.UUID] = []
+        self.released: list[uuid.UUID] = []
+        self.given: list[Notice] = []
+
+    def _up(self) -> None:
+        if not self.reachable:
+            raise IndexUnavailable("no responders")
+
+    async def claim(
+        self, mode: Literal["check", "record"], people: Sequence[Person]
+    ) -> list[Standing]:
+        self._up()
+        standings = []
+        for one in people:
+            holder = self.holders.get(one.nik)
+            if mode == "check" and holder not in (None, one.candidate_id):
+                standings.append(Standing.HELD_ELSEWHERE)
+                continue
+            self.holders.setdefault(one.nik, one.candidate_id)
+            self.recorded.append(one.candidate_id)
+            standings.append(Standing.CLEARED)
+        return standings
+
+    async def release(self, candidate_ids: Sequence[uuid.UUID]) -> None:
+        self._up()
+        self.released += candidate_ids
+
+    async def notices(self, after: int, epoch: str | None) -> NoticesReply:
+        self._up()
+        return NoticesReply(epoch="e1", notices=[n for n in self.given if n.sequence > after])
+
+    def notice(self, candidate_id: uuid.UUID, standing: Standing) -> None:
+        self.given.append(
+            Notice(
+                sequence=len(self.given) + 1,
+                candidate_id=candidate_id,
+                standing=standing,
+                reason=f"{standing.value} by the index",
+            )
+        )
+
+
+@pytest.fixture
+def index() -> FakeIndex:
+    return FakeIndex()
+
+
+async def test_a_person_the_index_holds_elsewhere_is_refused_as_registered_elsewhere(
+    repo: FakeRepository, index: FakeIndex
+) -> None:
+    index.holders[siti().nik] = uuid.uuid4()  # registered by another province's service
+    [outcome] = await register_candidates([siti()], repo, FixedClock(), CLERK, index)
+    assert isinstance(outcome, Refused)
+    assert isinstance(outcome.refusal, RegisteredNationally)
+    assert outcome.refusal.rule == "one_active_registration"
+    assert "another agency" in outcome.refusal.message
+    assert repo.stored == {} and repo.outbox == []
+
+
+async def test_national_refusals_count_against_the_days_limit(
+    repo: FakeRepository, index: FakeIndex
+) -> None:
+    commands = [woman(serial) for serial in range(1, DUPLICATE_REFUSALS_PER_DAY + 3)]
+    for command in commands:
+        index.holders[command.nik] = uuid.uuid4()
+    free = woman(99)
+    outcomes = await register_candidates([*commands, free], repo, FixedClock(), CLERK, index)
+    rules = [o.refusal.rule for o in outcomes if isinstance(o, Refused)]
+    assert rules[:DUPLICATE_REFUSALS_PER_DAY] == ["one_active_registration"] * 10
+    assert set(rules[DUPLICATE_REFUSALS_PER_DAY:]) == {"registration_paused"}
+    assert len(rules) == len(outcomes), "the free NIK after the limit is paused too"
+
+
+async def test_registered_while_the_index_is_out_of_reach_is_provisional_until_it_answers(
+    repo: FakeRepository, index: FakeIndex
+) -> None:
+    index.reachable = False
+    [outcome] = await register_candidates([siti()], repo, FixedClock(), CLERK, index)
+    assert isinstance(outcome, Registered)
+    assert outcome.national_check is NationalCheck.PROVISIONAL
+    [announced] = repo.outbox
+    assert isinstance(announced, CandidateRegistered)
+    assert announced.identity_check is IdentityCheck.PROVISIONAL
+    with pytest.raises(IndexUnavailable):
+        await inform_index(repo, index, FixedClock())
+    assert repo.stored[outcome.candidate_id].index_due
+
+    index.reachable = True
+    index.notice(outcome.candidate_id, Standing.SUSPENDED)
+    repo.outbox.clear()
+    await inform_index(repo, index, FixedClock())
+    assert index.recorded == [outcome.candidate_id]
+    stored = repo.stored[outcome.candidate_id]
+    assert not stored.index_due and stored.national_check is NationalCheck.SUSPENDED
+    [found] = repo.outbox
+    assert isinstance(found, DuplicateRegistrationFound) and found.suspended
+    assert "suspended" in found.reason
+
+    index.notice(outcome.candidate_id, Standing.CLEARED)
+    repo.outbox.clear()
+    await inform_index(repo, index, FixedClock())
+    assert repo.stored[outcome.candidate_id].national_check is NationalCheck.CLEARED
+    assert [type(e) for e in repo.outbox] == [CandidateIdentityCleared]
+    await inform_index(repo, index, FixedClock())  # the same notices again change nothing
+    assert [type(e) for e in repo.outbox] == [CandidateIdentityCleared]
+
+
+async def test_a_withdrawal_is_sent_to_the_index_as_a_release(
+    repo: FakeRepository, index: FakeIndex
+) -> None:
+    [registered] = await register_candidates([siti()], repo, FixedClock(), CLERK, index)
+    assert isinstance(registered, Registered)
+    assert registered.national_check is NationalCheck.CLEARED
+    await withdraw_candidates(
+        [WithdrawCandidate(registered.candidate_id, WithdrawalReason.PERSONAL)], repo, FixedClock()
+    )
+    await inform_index(repo, index, FixedClock())
+    assert index.released == [registered.candidate_id]
+    assert not repo.stored[registered.candidate_id].index_due

@@ -4,7 +4,12 @@ from pathlib import Path
 
 from fastapi import FastAPI
 
-from jembatan_contracts import CandidateRegistered, CandidateWithdrawn
+from jembatan_contracts import (
+    CandidateIdentityCleared,
+    CandidateRegistered,
+    CandidateWithdrawn,
+    DuplicateRegistrationFound,
+)
 from jembatan_kit.clock import AdjustableClock, Clock, SystemClock
 from jembatan_kit.runtime import ServiceRuntime, create_service_app
 
@@ -34,6 +39,18 @@ def build_runtime(settings: TrainingSettings, clock: Clock | None = None) -> Ser
                 CandidateWithdrawn,
                 "training-candidate-withdrawn",
                 handlers.withdraw_candidates,
+                clock,
+            ),
+            consumer(
+                DuplicateRegistrationFound,
+                "training-duplicate-found",
+                handlers.hold_duplicates,
+                clock,
+            ),
+            consumer(
+                CandidateIdentityCleared,
+                "training-identity-cleared",
+                handlers.clear_identities,
                 clock,
             ),
         ],

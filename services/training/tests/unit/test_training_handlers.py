@@ -12,12 +12,15 @@ from typing import Any, Protocol
 import pytest
 
 from jembatan_contracts import (
+    CandidateIdentityCleared,
     CandidateReadyForPlacement,
     CandidateRegistered,
     CandidateWithdrawn,
     CertificatePassed,
     DailyScoreRecorded,
+    DuplicateRegistrationFound,
     Event,
+    IdentityCheck,
     Track,
     WithdrawalReason,
 )
@@ -556,3 +559,48 @@ async def test_a_single_request_raises_its_refusal(repo: Fake, clock: Clock) -> 
     with pytest.raises(RuleViolation) as refused:
         only(await handlers.record_results([jlpt(uuid.uuid4())], repo, clock))
     assert (refused.value.rule, refused.value.status_code) == ("candidate_not_enrolled", 404)
+
+
+async def test_readiness_waits_for_the_national_identity_check(repo: Fake, clock: Clock) -> None:
+    """A provisional registration trains but is not announced ready; a duplicate found holds
+    it; once the index clears it, readiness is judged again and announced."""
+    provisional = registered().model_copy(update={"identity_check": IdentityCheck.PROVISIONAL})
+    [candidate_id] = await enrol(repo, clock, provisional)
+    recorded = only(await handlers.record_results([jlpt(candidate_id)], repo, clock))
+    assert (recorded.passed, recorded.became_ready) == (True, False)
+    assert of_type(repo, CandidateReadyForPlacement) == []
+    assert repo.enrolments[candidate_id].national_hold == "provisional"
+
+    found = DuplicateRegistrationFound(
+        agency="kaltim",
+        journey_id=provisional.journey_id,
+        candidate_id=candidate_id,
+        suspended=True,
+        reason="the later registration of the person",
+        found_on=TAKEN_ON,
+    )
+    assert await handlers.hold_duplicates([found], repo, clock) == [candidate_id]
+    assert repo.enrolments[candidate_id].national_hold == "suspended"
+    assert of_type(repo, CandidateReadyForPlacement) == []
+
+    cleared = CandidateIdentityCleared(
+        agency="kaltim",
+        journey_id=provisional.journey_id,
+        candidate_id=candidate_id,
+        cleared_on=TAKEN_ON,
+    )
+    assert await handlers.clear_identities([cleared], repo, clock) == [candidate_id]
+    assert repo.enrolments[candidate_id].national_hold is None
+    [ready] = of_type(repo, CandidateReadyForPlacement)
+    assert ready.candidate_id == candidate_id
+    await handlers.clear_identities([cleared], repo, clock)  # again: nothing more
+    assert len(of_type(repo, CandidateReadyForPlacement)) == 1
+
+
+async def test_an_identity_event_waits_for_the_registration(repo: Fake, clock: Clock) -> None:
+    stranger = uuid.uuid4()
+    cleared = CandidateIdentityCleared(
+        agency="kaltim", journey_id=uuid.uuid4(), candidate_id=stranger, cleared_on=TAKEN_ON
+    )
+    [outcome] = await handlers.clear_identities([cleared], repo, clock)
+    assert isinstance(outcome, RetryLater)

@@ -128,8 +128,21 @@ decisions_needed = Table(
     Column("recorded_at", UtcDateTime(), nullable=False),
 )
 
+national_checks = Table(
+    "national_checks",
+    metadata,
+    # Where the national identity index stands on a candidate, as registration last told it
+    # (`told_at`, the event's time: the later told wins whatever order events arrive in):
+    # provisional, duplicate, suspended, or cleared.
+    Column("candidate_id", Uuid, primary_key=True),
+    Column("agency", String(32), nullable=False, index=True),
+    Column("standing", String(16), nullable=False),
+    Column("told_at", UtcDateTime(), nullable=False),
+)
+
 READ_MODEL = (
     candidates,
+    national_checks,
     drop_outs,
     daily_scores,
     loans,

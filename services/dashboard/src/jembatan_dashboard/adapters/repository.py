@@ -22,6 +22,7 @@ from .orm import (
     decisions_needed,
     drop_outs,
     loans,
+    national_checks,
     payments,
     repayments_due,
     restructurings,
@@ -50,6 +51,7 @@ class ReadModelRepository:
             ),
         )
         await self._daily_scores(facts)
+        await self._national_checks(facts)
         await self._loans(facts)
         await self._insert_new(
             repayments_due,
@@ -189,6 +191,27 @@ class ReadModelRepository:
             },
             # The same day scored again: the later recording wins, whatever order they arrive in.
             where=daily_scores.c.recorded_at < new.recorded_at,
+        )
+        await self.session.execute(statement, rows)
+
+    async def _national_checks(self, facts: Facts) -> None:
+        if not facts.national_checks:
+            return
+        rows = [
+            {
+                "candidate_id": candidate_id,
+                "agency": told.agency,
+                "standing": told.check,
+                "told_at": told.told_at,
+            }
+            for candidate_id, told in sorted(facts.national_checks.items())
+        ]
+        statement = dialect_insert(self.session, national_checks)
+        new = statement.excluded
+        statement = statement.on_conflict_do_update(
+            index_elements=[national_checks.c.candidate_id],
+            set_={"standing": new.standing, "told_at": new.told_at},
+            where=national_checks.c.told_at < new.told_at,
         )
         await self.session.execute(statement, rows)
 

@@ -5,7 +5,8 @@ one already stored (`adapters/repository.py` writes the second half of the rule)
 - a candidate's or a loan's agency, and a candidate's track: the first given stays;
 - the day a stage was reached, the day a loan's schedule was fixed, it was settled or closed:
   the earliest day told wins;
-- a day's score: the later recording wins (on a tie, the one first told stays);
+- a day's score, a candidate's national identity check: the later told wins (on a tie, the one
+  first told stays);
 - a drop-out, an announced instalment, a payment, a restructuring, a write-off, a schedule
   awaiting a decision: the first told of its key stays (told again, it is the same fact).
 So any list of events gives the same facts as its events told one at a time, in order.
@@ -127,6 +128,16 @@ class DecisionNeeded:
     recorded_at: datetime
 
 
+@dataclass(frozen=True)
+class NationalCheck:
+    """Where the national identity index stands on a candidate, as registration told it:
+    provisional, duplicate, suspended or cleared."""
+
+    agency: str
+    check: str
+    told_at: datetime
+
+
 @dataclass
 class Facts:
     """The facts of a list of events, each key once, merged in the order they were told."""
@@ -146,6 +157,8 @@ class Facts:
     """By the id of the event that told it."""
     decisions_needed: dict[uuid.UUID, DecisionNeeded] = field(default_factory=dict)
     """By loan."""
+    national_checks: dict[uuid.UUID, NationalCheck] = field(default_factory=dict)
+    """By candidate: the later told wins."""
 
     def candidate(
         self, candidate_id: uuid.UUID, agency: str, track: str | None = None, **days: date
@@ -161,6 +174,11 @@ class Facts:
             known = facts.days.get(column)
             if known is None or day < known:
                 facts.days[column] = day
+
+    def national_check(self, candidate_id: uuid.UUID, told: NationalCheck) -> None:
+        known = self.national_checks.get(candidate_id)
+        if known is None or known.told_at < told.told_at:
+            self.national_checks[candidate_id] = told
 
     def drop_out(self, event_id: uuid.UUID, drop_out: DropOut) -> None:
         self.drop_outs.setdefault(event_id, drop_out)

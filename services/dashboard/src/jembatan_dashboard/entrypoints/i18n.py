@@ -33,6 +33,13 @@ TEXTS: dict[str, dict[str, str]] = {
         "by_programme": "By programme",
         "programme_note": "Candidates registered in {year}. Events carry no programme: an agency "
         "runs one programme per track, so the programme is the agency's track.",
+        "national_checks": "National identity check not cleared",
+        "national_checks_note": "Active registrations, now: provisional until the national "
+        "identity index answers; a person registered twice, the earlier held and the later "
+        "suspended until one is withdrawn.",
+        "national_check.provisional": "Provisional",
+        "national_check.duplicate": "Registered twice: earlier, held",
+        "national_check.suspended": "Registered twice: later, suspended",
         "drop_outs": "Drop-outs by stage and reason",
         "drop_outs_note": "Candidates registered in {year} who left the way.",
         "none": "None.",
@@ -116,6 +123,13 @@ TEXTS: dict[str, dict[str, str]] = {
         "by_programme": "Per program",
         "programme_note": "Kandidat yang terdaftar pada {year}. Event tidak memuat program: setiap "
         "instansi menjalankan satu program per jalur, jadi program adalah jalur instansi.",
+        "national_checks": "Pemeriksaan identitas nasional belum tuntas",
+        "national_checks_note": "Pendaftaran aktif saat ini: sementara sampai indeks identitas "
+        "nasional menjawab; orang yang terdaftar dua kali, yang lebih awal ditahan dan yang "
+        "lebih akhir ditangguhkan sampai salah satunya ditarik.",
+        "national_check.provisional": "Sementara",
+        "national_check.duplicate": "Terdaftar dua kali: lebih awal, ditahan",
+        "national_check.suspended": "Terdaftar dua kali: lebih akhir, ditangguhkan",
         "drop_outs": "Kandidat yang berhenti, per tahap dan alasan",
         "drop_outs_note": "Kandidat terdaftar pada {year} yang berhenti di tengah jalan.",
         "none": "Tidak ada.",

@@ -17,6 +17,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from jembatan_contracts import (
+    CandidateIdentityCleared,
     CandidateInterviewed,
     CandidatePlaced,
     CandidateReadyForPlacement,
@@ -25,8 +26,10 @@ from jembatan_contracts import (
     CertificatePassed,
     DailyScoreRecorded,
     Departed,
+    DuplicateRegistrationFound,
     EarlyReturned,
     Event,
+    IdentityCheck,
     LoanOpened,
     LoanRestructured,
     LoanSettled,
@@ -44,6 +47,7 @@ from ..domain.facts import (
     DropOut,
     Facts,
     InstalmentDue,
+    NationalCheck,
     Payment,
     Restructuring,
     Score,
@@ -65,6 +69,22 @@ def utc(moment: datetime) -> datetime:
 def candidate_registered(event: CandidateRegistered, facts: Facts) -> None:
     facts.candidate(
         event.candidate_id, event.agency, event.track.value, registered_on=event.registered_on
+    )
+    if event.identity_check is IdentityCheck.PROVISIONAL:
+        told = NationalCheck(event.agency, "provisional", utc(event.occurred_at))
+        facts.national_check(event.candidate_id, told)
+
+
+def duplicate_found(event: DuplicateRegistrationFound, facts: Facts) -> None:
+    check = "suspended" if event.suspended else "duplicate"
+    facts.national_check(
+        event.candidate_id, NationalCheck(event.agency, check, utc(event.occurred_at))
+    )
+
+
+def identity_cleared(event: CandidateIdentityCleared, facts: Facts) -> None:
+    facts.national_check(
+        event.candidate_id, NationalCheck(event.agency, "cleared", utc(event.occurred_at))
     )
 
 
@@ -253,6 +273,8 @@ Projection = Callable[[Any, Facts], None]
 PROJECTIONS: dict[type[Event], tuple[str, Projection]] = {
     CandidateRegistered: ("dashboard-candidate-registered", candidate_registered),
     CandidateWithdrawn: ("dashboard-candidate-withdrawn", candidate_withdrawn),
+    DuplicateRegistrationFound: ("dashboard-duplicate-found", duplicate_found),
+    CandidateIdentityCleared: ("dashboard-identity-cleared", identity_cleared),
     CertificatePassed: ("dashboard-certificate-passed", certificate_passed),
     DailyScoreRecorded: ("dashboard-daily-score-recorded", daily_score_recorded),
     CandidateReadyForPlacement: ("dashboard-candidate-ready", candidate_ready),

@@ -29,6 +29,7 @@ from ..adapters.orm import (
     decisions_needed,
     drop_outs,
     loans,
+    national_checks,
     payments,
     repayments_due,
     restructurings,
@@ -143,11 +144,36 @@ async def funnel(
             {"month": f"{y}-{m:02d}", "departed": departures[(y, m)]} for y, m in months
         ],
         "drop_outs": await _drop_outs(session, scope, {row.candidate_id: row for row in intake}),
+        "national_checks": await _national_checks(session, scope, by_id),
         "daily_score": {"target": scores.target, "window": scores.window},
         "cohorts_below_target": await _cohorts(session, scope, by_id, year, scores),
         "arrears": await _arrears(session, scope, by_id, today),
         "funder_losses": await _funder_losses(session, scope, by_id, year),
     }
+
+
+NATIONAL_CHECKS_SHOWN = ("provisional", "duplicate", "suspended")
+
+
+async def _national_checks(
+    session: AsyncSession, scope: Scope, by_id: dict[Any, Any]
+) -> dict[str, int]:
+    """Active registrations the national identity index has not cleared, now: provisional
+    (registered while the link to the hub was down), and the two of a person registered twice
+    (the earlier held, the later suspended). A withdrawn candidate is no longer counted."""
+    counts = dict.fromkeys(NATIONAL_CHECKS_SHOWN, 0)
+    rows = await session.execute(
+        _by_agency(
+            select(national_checks).where(national_checks.c.standing.in_(NATIONAL_CHECKS_SHOWN)),
+            national_checks.c.agency,
+            scope,
+        )
+    )
+    for row in rows:
+        known = by_id.get(row.candidate_id)
+        if known is not None and known.withdrawn_on is None:
+            counts[row.standing] += 1
+    return counts
 
 
 def last_twelve_months(today: date) -> list[tuple[int, int]]:

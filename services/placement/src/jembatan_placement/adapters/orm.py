@@ -136,3 +136,19 @@ placement_steps = Table(
     Column("recorded_at", UtcDateTime(), nullable=False),
     Column("detail", String(200), nullable=True),
 )
+
+identity_holds = Table(
+    "identity_holds",
+    metadata,
+    # Candidates the national identity index found registered twice (registration's
+    # DuplicateRegistrationFound), until it clears them (CandidateIdentityCleared): neither the
+    # earlier (`duplicate`) nor the later (`suspended`) registration may be put on a path.
+    # Also of candidates placement has not heard of yet, as withdrawals are. The two events
+    # come on two consumers: the later told (`told_at`, the event's time) wins; a cleared
+    # candidate keeps its row with no hold.
+    Column("candidate_id", Uuid, primary_key=True),
+    Column("agency", String(32), nullable=False),
+    Column("journey_id", Uuid, nullable=False),
+    Column("hold", String(16), nullable=True),
+    Column("told_at", UtcDateTime(), nullable=False),
+)

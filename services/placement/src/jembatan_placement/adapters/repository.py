@@ -30,7 +30,13 @@ from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from jembatan_contracts import Event, TestKind, Track
+from jembatan_contracts import (
+    CandidateIdentityCleared,
+    DuplicateRegistrationFound,
+    Event,
+    TestKind,
+    Track,
+)
 from jembatan_kit.db import dialect_insert
 from jembatan_kit.outbox import insert_outbox_rows, outbox_rows
 
@@ -52,6 +58,7 @@ from ..domain.readiness import Certificate, Readiness
 from .orm import (
     candidate_certificates,
     candidate_withdrawals,
+    identity_holds,
     job_orders,
     placement_steps,
     placements,
@@ -148,6 +155,7 @@ async def ready_candidates_of(session: AsyncSession, rows: Iterable[Any]) -> lis
     rows = list(rows)
     held: dict[uuid.UUID, set[HeldCertificate]] = {}
     withdrawn = await withdrawn_on(session, rows)
+    holds = await identity_holds_of(session, rows)
     if rows:
         for certificate in await session.execute(
             select(
@@ -172,9 +180,64 @@ async def ready_candidates_of(session: AsyncSession, rows: Iterable[Any]) -> lis
             daily_score_average=row.daily_score_average,
             months_willing_to_stay=row.months_willing_to_stay,
             withdrawn_on=withdrawn.get(row.candidate_id),
+            identity_hold=holds.get(row.candidate_id),
         )
         for row in rows
     ]
+
+
+async def identity_holds_of(session: AsyncSession, rows: Sequence[Any]) -> dict[uuid.UUID, str]:
+    """The national identity hold of each candidate of these rows of `ready_candidates` that has
+    one (of the same agency and journey)."""
+    if not rows:
+        return {}
+    by_id = {row.candidate_id: row for row in rows}
+    holds: dict[uuid.UUID, str] = {}
+    for kept in await session.execute(
+        select(identity_holds).where(identity_holds.c.candidate_id.in_(list(by_id)))
+    ):
+        row = by_id[kept.candidate_id]
+        if kept.hold and (kept.agency, kept.journey_id) == (row.agency, row.journey_id):
+            holds[kept.candidate_id] = kept.hold
+    return holds
+
+
+async def hold_for_identity(
+    session: AsyncSession, found: Sequence[DuplicateRegistrationFound]
+) -> None:
+    """Keep each duplicate found, unless registration said something later of the candidate."""
+    for event in found:
+        await _tell_hold(session, event, "suspended" if event.suspended else "duplicate")
+
+
+async def clear_identity_holds(
+    session: AsyncSession, cleared: Sequence[CandidateIdentityCleared]
+) -> None:
+    """Lift each candidate's hold, unless registration said something later of the candidate."""
+    for event in cleared:
+        await _tell_hold(session, event, None)
+
+
+async def _tell_hold(
+    session: AsyncSession,
+    event: DuplicateRegistrationFound | CandidateIdentityCleared,
+    hold: str | None,
+) -> None:
+    told_at = event.occurred_at
+    insert = dialect_insert(session, identity_holds).values(
+        candidate_id=event.candidate_id,
+        agency=event.agency,
+        journey_id=event.journey_id,
+        hold=hold,
+        told_at=told_at,
+    )
+    await session.execute(
+        insert.on_conflict_do_update(
+            index_elements=["candidate_id"],
+            set_={"hold": hold, "told_at": told_at},
+            where=identity_holds.c.told_at < told_at,
+        )
+    )
 
 
 async def withdrawn_on(session: AsyncSession, rows: Sequence[Any]) -> dict[uuid.UUID, date]:

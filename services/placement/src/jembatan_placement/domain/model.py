@@ -101,10 +101,23 @@ class ReadyCandidate:
     withdrawn_on: date | None = None
     """The day the candidate withdrew from the programme (registration's CandidateWithdrawn):
     from then on nobody may put them on a path or record anything for them."""
+    identity_hold: str | None = None
+    """`duplicate` or `suspended` while the national identity index holds the person for two
+    active registrations (registration's DuplicateRegistrationFound): nobody may put them on a
+    path until it clears them (CandidateIdentityCleared)."""
 
     def ensure_not_withdrawn(self) -> None:
+        """Refuse any step for a candidate who withdrew, or whom the national identity index
+        holds as registered twice."""
         if self.withdrawn_on is not None:
             raise candidate_withdrawn(self.candidate_id, self.withdrawn_on)
+        if self.identity_hold is not None:
+            raise Conflict(
+                "identity_duplicate",
+                f"candidate {self.candidate_id} is held by the national identity index as "
+                f"registered twice ({self.identity_hold}); the registering agency resolves it by "
+                "withdrawing one registration or correcting a mistyped NIK",
+            )
 
 
 @dataclass(eq=False)

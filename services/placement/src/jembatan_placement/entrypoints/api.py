@@ -177,6 +177,12 @@ class ReadyCandidateView(BaseModel):
         description="The day the candidate withdrew from the programme; nothing more may be "
         "done for them. Withdrawn candidates are left out of the list."
     )
+    identity_hold: str | None = Field(
+        default=None,
+        description="duplicate or suspended while the national identity index holds the person "
+        "for two active registrations: nothing may be done for them until it clears them. Held "
+        "candidates are left out of the list and of the matches.",
+    )
 
 
 @router.post("/job-orders", status_code=201, response_model=JobOrderView, tags=["job orders"])

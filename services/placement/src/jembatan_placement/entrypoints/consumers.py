@@ -5,11 +5,21 @@ from __future__ import annotations
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from jembatan_contracts import CandidateReadyForPlacement, CandidateWithdrawn, CertificatePassed
+from jembatan_contracts import (
+    CandidateIdentityCleared,
+    CandidateReadyForPlacement,
+    CandidateWithdrawn,
+    CertificatePassed,
+    DuplicateRegistrationFound,
+)
 from jembatan_kit.clock import Clock
 from jembatan_kit.consumer import EventHandler
 
-from ..adapters.repository import SqlPlacementRepository
+from ..adapters.repository import (
+    SqlPlacementRepository,
+    clear_identity_holds,
+    hold_for_identity,
+)
 from ..service_layer import handlers
 
 
@@ -44,4 +54,32 @@ def candidates_withdrawn(clock: Clock) -> EventHandler[CandidateWithdrawn]:
 
     return EventHandler(
         CandidateWithdrawn, "placement-candidate-withdrawn", handle, handle_batch=handle_batch
+    )
+
+
+def duplicates_found(clock: Clock) -> EventHandler[DuplicateRegistrationFound]:
+    """The national identity index found a candidate registered twice: held from every step."""
+
+    async def handle_batch(session: AsyncSession, events: list[DuplicateRegistrationFound]) -> None:
+        await hold_for_identity(session, events)
+
+    async def handle(session: AsyncSession, event: DuplicateRegistrationFound) -> None:
+        await handle_batch(session, [event])
+
+    return EventHandler(
+        DuplicateRegistrationFound, "placement-duplicate-found", handle, handle_batch=handle_batch
+    )
+
+
+def identities_cleared(clock: Clock) -> EventHandler[CandidateIdentityCleared]:
+    """The national identity index cleared a candidate: the hold is lifted."""
+
+    async def handle_batch(session: AsyncSession, events: list[CandidateIdentityCleared]) -> None:
+        await clear_identity_holds(session, events)
+
+    async def handle(session: AsyncSession, event: CandidateIdentityCleared) -> None:
+        await handle_batch(session, [event])
+
+    return EventHandler(
+        CandidateIdentityCleared, "placement-identity-cleared", handle, handle_batch=handle_batch
     )

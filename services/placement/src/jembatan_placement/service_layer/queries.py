@@ -17,12 +17,18 @@ from jembatan_kit.errors import NotFound
 from ..adapters.orm import (
     candidate_certificates,
     candidate_withdrawals,
+    identity_holds,
     job_orders,
     placement_steps,
     placements,
     ready_candidates,
 )
-from ..adapters.repository import job_order_of, ready_candidates_of, withdrawn_on
+from ..adapters.repository import (
+    identity_holds_of,
+    job_order_of,
+    ready_candidates_of,
+    withdrawn_on,
+)
 from ..domain.journey import SLOT_HOLDING_STATUSES, PlacementStatus
 from ..domain.matching import rank
 from ..domain.model import JobOrderStatus, ReadyCandidate, normalise_sector
@@ -109,6 +115,14 @@ async def _unavailable(
         )
         for candidate in candidates
         if candidate.withdrawn_on is not None
+    }
+    unavailable |= {
+        candidate.candidate_id: (
+            "identity_duplicate",
+            f"held by the national identity index as registered twice ({candidate.identity_hold})",
+        )
+        for candidate in candidates
+        if candidate.identity_hold is not None and candidate.withdrawn_on is None
     }
     rows = (
         await session.execute(
@@ -271,7 +285,7 @@ async def list_ready_candidates(
 ) -> list[dict[str, Any]]:
     query = (
         select(ready_candidates)
-        .where(ready_candidates.c.withdrawn_on.is_(None), ~_withdrawal_kept())
+        .where(ready_candidates.c.withdrawn_on.is_(None), ~_withdrawal_kept(), ~_identity_held())
         .order_by(ready_candidates.c.ready_at, ready_candidates.c.candidate_id)
     )
     if agency:
@@ -282,6 +296,19 @@ async def list_ready_candidates(
         query = query.where(ready_candidates.c.track == track.value)
     rows = (await session.execute(query.limit(limit).offset(offset))).all()
     return await _ready_candidate_views(session, rows)
+
+
+def _identity_held() -> Any:
+    """The national identity index holds the candidate as registered twice."""
+    return (
+        select(identity_holds.c.candidate_id)
+        .where(
+            identity_holds.c.candidate_id == ready_candidates.c.candidate_id,
+            identity_holds.c.agency == ready_candidates.c.agency,
+            identity_holds.c.hold.is_not(None),
+        )
+        .exists()
+    )
 
 
 def _withdrawal_kept() -> Any:
@@ -305,6 +332,7 @@ async def _ready_candidate_views(
     the day they withdrew, if they did."""
     tests: dict[uuid.UUID, list[str]] = {row.candidate_id: [] for row in rows}
     withdrawn = await withdrawn_on(session, rows)
+    holds = await identity_holds_of(session, rows)
     if rows:
         for certificate in await session.execute(
             select(candidate_certificates.c.candidate_id, candidate_certificates.c.test)
@@ -317,6 +345,7 @@ async def _ready_candidate_views(
         | {
             "certificates": list(dict.fromkeys(tests[row.candidate_id])),
             "withdrawn_on": withdrawn.get(row.candidate_id),
+            "identity_hold": holds.get(row.candidate_id),
         }
         for row in rows
     ]

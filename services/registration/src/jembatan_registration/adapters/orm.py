@@ -1,5 +1,7 @@
 from sqlalchemy import (
     JSON,
+    BigInteger,
+    Boolean,
     Column,
     Date,
     Index,
@@ -46,6 +48,11 @@ candidates = Table(
     Column("selection_date", Date, nullable=True),
     # Each change of a candidate writes `WHERE version = <the version read>`, then increments it.
     Column("version", Integer, nullable=False, server_default="1"),
+    # Where the national identity index stands on the candidate (domain.model.NationalCheck),
+    # and whether it has still to hear of the candidate (a claim, or a release once withdrawn).
+    Column("national_check", String(16), nullable=False, server_default="cleared"),
+    Column("index_due", Boolean, nullable=False, server_default="0"),
+    Index("ix_candidates_index_due", "index_due", "registered_at"),
     # One person, one active registration, whichever agency registered them.
     Index(
         "uq_candidates_one_active_per_nik",
@@ -86,4 +93,13 @@ nik_reads = Table(
     Column("reader", String(120), nullable=False),
     Column("reason", Text, nullable=False),
     Column("read_at", UtcDateTime(), nullable=False),
+)
+
+index_cursor = Table(
+    "index_cursor",
+    metadata,
+    # One row: the last notice of the national identity index applied here, in its epoch.
+    Column("id", Integer, primary_key=True),
+    Column("epoch", String(36), nullable=True),
+    Column("last_notice", BigInteger, nullable=False),
 )

@@ -35,8 +35,15 @@ from jembatan_kit.telemetry import journey_root_span
 
 from ..domain.candidate import Candidate, Withdrawal
 from ..domain.duplicates import REFUSED_ELSEWHERE, ActiveRegistration, NikRead
-from ..domain.model import CandidateStatus, Sex, Upload, mask_nik
-from .orm import ONE_ACTIVE_PER_NIK, bulk_uploads, candidates, nik_reads, withdrawals
+from ..domain.model import CandidateStatus, NationalCheck, Sex, Upload, mask_nik
+from .orm import (
+    ONE_ACTIVE_PER_NIK,
+    bulk_uploads,
+    candidates,
+    index_cursor,
+    nik_reads,
+    withdrawals,
+)
 from .protection import IdentityProtector
 
 
@@ -81,6 +88,27 @@ class RegistrationRepository(abc.ABC):
         """An answered file, written by the next `save`."""
 
     @abc.abstractmethod
+    async def due_for_index(self, limit: int) -> list[Candidate]:
+        """Up to `limit` candidates the national identity index has still to hear of, in the
+        order they were registered; `save` writes what is done to them."""
+
+    @abc.abstractmethod
+    async def index_cursor(self) -> tuple[str | None, int]:
+        """The epoch of the index and the last of its notices applied here."""
+
+    @abc.abstractmethod
+    def set_index_cursor(self, epoch: str, after: int) -> None:
+        """Written by the next `save`."""
+
+    @abc.abstractmethod
+    async def send_all_to_index(self) -> int:
+        """Mark every active candidate for the index to hear of again (its rebuild); how many."""
+
+    @abc.abstractmethod
+    def discard(self, candidate_id: uuid.UUID) -> None:
+        """Forget what was done to a loaded candidate: the next `save` writes none of it."""
+
+    @abc.abstractmethod
     async def save(self) -> WriteConflicts:
         """Write the new and changed candidates, their events, the log entries and uploads
         added since the last `save`, leaving out the candidates a concurrent request won."""
@@ -113,6 +141,8 @@ def _columns(candidate: Candidate) -> dict[str, Any]:
         "status": candidate.status.value,
         "rule_set": candidate.rule_set,
         "warnings": list(candidate.warnings),
+        "national_check": candidate.national_check.value,
+        "index_due": candidate.index_due,
     }
 
 
@@ -126,6 +156,7 @@ class SqlRegistrationRepository(RegistrationRepository):
         self._nik_reads: list[NikRead] = []
         self._uploads: list[Upload] = []
         self._hashes: dict[str, str] = {}
+        self._cursor: tuple[str, int] | None = None
 
     def _hash(self, nik: str) -> str:
         known = self._hashes.get(nik)
@@ -192,6 +223,8 @@ class SqlRegistrationRepository(RegistrationRepository):
             registered_at=row.registered_at,
             selection_date=row.selection_date or row.registered_at.date(),
             withdrawal=withdrawal,
+            national_check=NationalCheck(row.national_check),
+            index_due=row.index_due,
         )
 
     def add(self, candidate: Candidate) -> None:
@@ -229,11 +262,61 @@ class SqlRegistrationRepository(RegistrationRepository):
     def add_upload(self, upload: Upload) -> None:
         self._uploads.append(upload)
 
+    async def due_for_index(self, limit: int) -> list[Candidate]:
+        ids = (
+            await self.session.scalars(
+                select(candidates.c.id)
+                .where(candidates.c.index_due.is_(True))
+                .order_by(candidates.c.registered_at, candidates.c.id)
+                .limit(limit)
+            )
+        ).all()
+        found = await self.get_many(ids)
+        return [found[candidate_id] for candidate_id in ids if candidate_id in found]
+
+    async def index_cursor(self) -> tuple[str | None, int]:
+        row = (
+            await self.session.execute(select(index_cursor).where(index_cursor.c.id == 1))
+        ).first()
+        return (None, 0) if row is None else (row.epoch, row.last_notice)
+
+    def set_index_cursor(self, epoch: str, after: int) -> None:
+        self._cursor = (epoch, after)
+
+    async def send_all_to_index(self) -> int:
+        result = await self.session.execute(
+            update(candidates)
+            .where(candidates.c.status == CandidateStatus.ACTIVE.value)
+            .values(index_due=True)
+        )
+        return int(result.rowcount)  # type: ignore[attr-defined]
+
+    def discard(self, candidate_id: uuid.UUID) -> None:
+        self._seen.pop(candidate_id, None)
+
+    async def _write_cursor(self) -> None:
+        if self._cursor is None:
+            return
+        epoch, after = self._cursor
+        await self.session.execute(
+            dialect_insert(self.session, index_cursor)
+            .values(id=1, epoch=epoch, last_notice=after)
+            .on_conflict_do_update(
+                index_elements=["id"], set_={"epoch": epoch, "last_notice": after}
+            )
+        )
+        self._cursor = None
+
     async def save(self) -> WriteConflicts:
+        await self._write_cursor()
         conflicts = WriteConflicts()
         new = await self._insert(self._new, conflicts)
         changed = sorted(
-            (candidate for candidate in self._seen.values() if candidate.events),
+            (
+                candidate
+                for candidate in self._seen.values()
+                if candidate.events or _columns(candidate) != self._loaded[candidate.id].columns
+            ),
             key=lambda candidate: candidate.id,  # one order of row locks for every request
         )
         updated = [candidate for candidate in changed if await self._update(candidate, conflicts)]

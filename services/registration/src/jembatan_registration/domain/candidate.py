@@ -11,9 +11,12 @@ from typing import Any
 
 from jembatan_contracts import (
     CandidateDataCorrected,
+    CandidateIdentityCleared,
     CandidateRegistered,
     CandidateWithdrawn,
+    DuplicateRegistrationFound,
     Event,
+    IdentityCheck,
     Track,
     WithdrawalReason,
 )
@@ -23,6 +26,7 @@ from .duplicates import ActiveRegistrations
 from .model import (
     CandidateStatus,
     Decision,
+    NationalCheck,
     RegisterCandidate,
     Sex,
     decide,
@@ -70,6 +74,11 @@ class Candidate:
     """The date eligibility was judged on: the selection date the registration named (within
     the selection window) or the registration date. Corrections are judged on it again."""
     withdrawal: Withdrawal | None = None
+    national_check: NationalCheck = NationalCheck.CLEARED
+    index_due: bool = False
+    """The national identity index has still to hear of this candidate: its claim (registered or
+    corrected while the index could not be asked, or sent again to rebuild the index), or its
+    release (withdrawn). Sent in order of registration by `handlers.inform_index`."""
     events: list[Event] = field(default_factory=list)
 
     @property
@@ -127,6 +136,7 @@ class Candidate:
             raise Conflict("already_withdrawn", f"candidate {self.id} is already withdrawn")
         self.status = CandidateStatus.WITHDRAWN
         self.withdrawal = Withdrawal(reason, note, now)
+        self.index_due = True  # the index releases the person
         self.events.append(
             CandidateWithdrawn(
                 agency=self.agency,
@@ -181,6 +191,50 @@ class Candidate:
             )
         )
         return decision
+
+    def await_national_check(self) -> None:
+        """Registered, or its NIK corrected, while the national identity index could not be
+        asked (the link to the hub down): provisional until the index has heard of it. A
+        registration's announcement says so, so training holds its readiness."""
+        self.national_check = NationalCheck.PROVISIONAL
+        self.index_due = True
+        self.events = [
+            event.model_copy(update={"identity_check": IdentityCheck.PROVISIONAL})
+            if isinstance(event, CandidateRegistered)
+            else event
+            for event in self.events
+        ]
+
+    def stand(self, check: NationalCheck, reason: str, now: datetime) -> bool:
+        """Take the standing the national identity index gives the candidate; whether it changed.
+        A change is announced: a duplicate found (the later registration suspended, the earlier
+        held), or the candidate cleared. A withdrawn candidate takes none."""
+        if self.status is not CandidateStatus.ACTIVE or check is self.national_check:
+            return False
+        if check is NationalCheck.PROVISIONAL:
+            return False  # only this service decides a candidate is provisional
+        self.national_check = check
+        if check is NationalCheck.CLEARED:
+            self.events.append(
+                CandidateIdentityCleared(
+                    agency=self.agency,
+                    journey_id=self.journey_id,
+                    candidate_id=self.id,
+                    cleared_on=now.date(),
+                )
+            )
+        else:
+            self.events.append(
+                DuplicateRegistrationFound(
+                    agency=self.agency,
+                    journey_id=self.journey_id,
+                    candidate_id=self.id,
+                    suspended=check is NationalCheck.SUSPENDED,
+                    reason=reason[:400],
+                    found_on=now.date(),
+                )
+            )
+        return True
 
     def _as_registration(self) -> RegisterCandidate:
         """The candidate as the registration it is now, judged on the date it was judged on."""

@@ -83,6 +83,20 @@ class RegisteredElsewhere(Conflict):
         return NikRead(self.existing_candidate_id, registrar.reader, REFUSED_ELSEWHERE, now)
 
 
+class RegisteredNationally(Conflict):
+    """A registration (or NIK correction) refused because the national identity index holds the
+    person for an active registration with another agency's service. The same refusal as
+    `RegisteredElsewhere`, for the same reasons, and counted against the same daily limit; the
+    index logs nothing of the other candidate here (this service does not know it)."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            "one_active_registration",
+            "this NIK already has an active registration with another agency; it must be "
+            "withdrawn there before the candidate can be registered here",
+        )
+
+
 def already_registered(existing: ActiveRegistration | None, agency: str) -> Conflict:
     """The refusal of a second active registration for `agency`. It names the registration
     already there only if it is `agency`'s own: another agency's candidates are not disclosed,
@@ -159,7 +173,10 @@ class RefusalBudget:
         return self.left is not None and self.left <= 0
 
     def spend(self, refusal: RuleViolation) -> None:
-        if isinstance(refusal, RegisteredElsewhere) and self.left is not None:
+        if (
+            isinstance(refusal, RegisteredElsewhere | RegisteredNationally)
+            and self.left is not None
+        ):
             self.left -= 1
 
     def paused(self) -> RuleViolation:

@@ -29,6 +29,41 @@ class CandidateStatus(StrEnum):
     WITHDRAWN = "withdrawn"
 
 
+class NationalCheck(StrEnum):
+    """Where the national identity index stands on a candidate (docs/identity-index.md)."""
+
+    CLEARED = "cleared"
+    """No other active registration of the person, anywhere."""
+    PROVISIONAL = "provisional"
+    """Registered while the index could not be asked: may enrol and train, not be ready for
+    placement, until the index has heard of it and cleared it."""
+    DUPLICATE = "duplicate"
+    """The earlier of two active registrations of the person: held until one is withdrawn or a
+    mistyped NIK corrected."""
+    SUSPENDED = "suspended"
+    """The later of two active registrations of the person: suspended, with the ways out."""
+
+    @property
+    def explained(self) -> str:
+        """What the standing means for an operator, and the ways out."""
+        return NATIONAL_CHECK_EXPLAINED[self]
+
+
+NATIONAL_CHECK_EXPLAINED = {
+    NationalCheck.CLEARED: "the national identity index holds no other active registration of "
+    "this person",
+    NationalCheck.PROVISIONAL: "registered while the national identity index could not be asked "
+    "(the link to the hub was down): the candidate may enrol and train, and is declared ready "
+    "for placement once the index has cleared them",
+    NationalCheck.DUPLICATE: "the national identity index found a later active registration of "
+    "this person with another agency: held, not ready for placement, until the later one is "
+    "withdrawn there or its NIK corrected, or this one is withdrawn",
+    NationalCheck.SUSPENDED: "the national identity index found an earlier active registration "
+    "of this person with another agency: this later registration is suspended. Withdraw it, or "
+    "correct its NIK if it was mistyped (the check runs again), or have the other withdrawn",
+}
+
+
 @dataclass(frozen=True)
 class RegisterCandidate:
     """Command: an agency registers a candidate."""

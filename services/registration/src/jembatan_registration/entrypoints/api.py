@@ -21,8 +21,10 @@ from jembatan_kit.auth import (
     require_agency,
 )
 from jembatan_kit.bodies import CommandBody
+from jembatan_kit.errors import RuleViolation
 from jembatan_kit.runtime import Runtime
 
+from ..adapters.national_index import NationalIndex
 from ..adapters.protection import IdentityProtector
 from ..adapters.repository import SqlRegistrationRepository
 from ..domain.duplicates import RegisteredElsewhere, Registrar
@@ -80,6 +82,14 @@ async def get_protector(request: Request) -> IdentityProtector:
 Protector = Annotated[IdentityProtector, Depends(get_protector)]
 
 
+async def get_national_index(request: Request) -> NationalIndex | None:
+    index: NationalIndex | None = request.app.state.national_index
+    return index
+
+
+Index = Annotated[NationalIndex | None, Depends(get_national_index)]
+
+
 class RegistrationRequest(CommandBody):
     agency: str = Field(pattern=AGENCY_PATTERN, examples=["kaltim"])
     nik: str = Field(examples=["6471054506010003"], description="16-digit NIK")
@@ -114,6 +124,10 @@ class RegistrationResponse(BaseModel):
     journey_id: uuid.UUID
     nik_masked: str
     status: str
+    national_check: str = Field(
+        description="cleared, or provisional: registered while the national identity index "
+        "could not be asked; ready for placement only once it clears"
+    )
     rule_set: str | None
     checks: list[RuleCheckView]
     warnings: list[str]
@@ -136,6 +150,12 @@ class CandidateView(BaseModel):
     preferred_sector: str
     province_code: str
     status: str
+    national_check: str = Field(
+        description="cleared; provisional (the national identity index has not answered yet); "
+        "duplicate (the earlier of two active registrations of the person, held); suspended "
+        "(the later one)"
+    )
+    national_check_explained: str = Field(description="What it means, and the ways out")
     rule_set: str | None
     warnings: list[str]
     registered_at: datetime
@@ -148,7 +168,11 @@ class NikReadRequest(CommandBody):
 
 @router.post("/candidates", status_code=201, response_model=RegistrationResponse)
 async def register(
-    body: RegistrationRequest, runtime: Runtime, protector: Protector, caller: CurrentCaller
+    body: RegistrationRequest,
+    runtime: Runtime,
+    protector: Protector,
+    index: Index,
+    caller: CurrentCaller,
 ) -> RegistrationResponse:
     require_agency(caller, body.agency, "a registration for agency " + body.agency)
     command = RegisterCandidate(**body.model_dump())
@@ -157,7 +181,11 @@ async def register(
         runtime.unit_of_work() as session,
     ):
         [outcome] = await handlers.register_candidates(
-            [command], repository(session, protector), runtime.clock, registrar_of(caller)
+            [command],
+            repository(session, protector),
+            runtime.clock,
+            registrar_of(caller),
+            index,
         )
         registered = raise_if_refused(outcome)
     return RegistrationResponse(
@@ -165,6 +193,7 @@ async def register(
         journey_id=registered.journey_id,
         nik_masked=mask_nik(body.nik),
         status="active",
+        national_check=registered.national_check.value,
         rule_set=registered.decision.rule_set,
         checks=[RuleCheckView(**check_view(check)) for check in registered.decision.checks],
         warnings=registered.decision.warnings,
@@ -264,6 +293,7 @@ async def correct(
     body: CorrectionRequest,
     runtime: Runtime,
     protector: Protector,
+    index: Index,
     caller: CurrentCaller,
 ) -> dict[str, object]:
     command = CorrectCandidate(candidate_id, body.model_dump(exclude_unset=True))
@@ -273,7 +303,11 @@ async def correct(
     ):
         await authorise_candidate(session, caller, candidate_id)
         [outcome] = await handlers.correct_candidates(
-            [command], repository(session, protector), runtime.clock, registrar_of(caller)
+            [command],
+            repository(session, protector),
+            runtime.clock,
+            registrar_of(caller),
+            index,
         )
         corrected = raise_if_refused(outcome)
     # The caller may not have given the NIK: its birth date and sex are for nik-readers only.
@@ -294,6 +328,7 @@ async def correct(
 async def bulk_upload(
     runtime: Runtime,
     protector: Protector,
+    index: Index,
     caller: CurrentCaller,
     agency: Annotated[str, Query(pattern=AGENCY_PATTERN)],
     content: Annotated[bytes, Body(media_type="text/csv")],
@@ -301,5 +336,31 @@ async def bulk_upload(
     require_agency(caller, agency, "a registration for agency " + agency)
     async with runtime.unit_of_work() as session:
         return await uploads.register_upload(
-            agency, content, repository(session, protector), runtime.clock, registrar_of(caller)
+            agency,
+            content,
+            repository(session, protector),
+            runtime.clock,
+            registrar_of(caller),
+            index,
         )
+
+
+@router.post(
+    "/identity-index/resend",
+    summary="Send every active candidate to the national identity index again (its rebuild)",
+    description="For Kemnaker, after the index lost its data: each registration service sends "
+    "its active candidates again, in order of registration, and the index stands as it stood "
+    "(docs/identity-index.md, 'Rebuild'). Answers how many are due to be sent.",
+)
+async def resend_to_index(
+    runtime: Runtime, protector: Protector, caller: CurrentCaller
+) -> dict[str, int]:
+    if not caller.is_national:
+        raise RuleViolation(
+            "index_rebuild_national_only",
+            "only Kemnaker rebuilds the national identity index",
+            status_code=403,
+        )
+    async with runtime.unit_of_work() as session:
+        due = await repository(session, protector).send_all_to_index()
+    return {"due": due}

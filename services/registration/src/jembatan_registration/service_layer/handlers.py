@@ -10,15 +10,18 @@ same moment won is answered with a refusal of its own (`WriteConflicts`).
 
 from __future__ import annotations
 
+import contextlib
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import TypeVar
 
+from jembatan_contracts.identity import Standing
 from jembatan_kit.clock import Clock
 from jembatan_kit.errors import Conflict, NotFound, RuleViolation
 
+from ..adapters.national_index import IndexUnavailable, NationalIndex, Person
 from ..adapters.repository import RegistrationRepository
 from ..domain.candidate import Candidate
 from ..domain.duplicates import (
@@ -26,12 +29,15 @@ from ..domain.duplicates import (
     ActiveRegistrations,
     RefusalBudget,
     RegisteredElsewhere,
+    RegisteredNationally,
     Registrar,
     already_registered,
 )
 from ..domain.model import (
+    CandidateStatus,
     CorrectCandidate,
     Decision,
+    NationalCheck,
     RegisterCandidate,
     UnreadableRegistration,
     WithdrawCandidate,
@@ -48,6 +54,7 @@ class Registered:
     candidate_id: uuid.UUID
     journey_id: uuid.UUID
     decision: Decision
+    national_check: NationalCheck = NationalCheck.CLEARED
 
 
 @dataclass(frozen=True)
@@ -71,12 +78,20 @@ async def register_candidates(
     repo: RegistrationRepository,
     clock: Clock,
     registrar: Registrar,
+    index: NationalIndex | None = None,
 ) -> list[Registered | Refused]:
     """Register each candidate by the rules in force, in order. A NIK registered with another
     agency refuses its candidate saying only that (`RegisteredElsewhere`), logged for the agency
     holding it; once the registrar reaches the day's limit of such refusals, every command after
     is refused as paused, and a registrar already there has the whole list refused (429), so a
-    list of guessed NIKs cannot be used to learn which are registered."""
+    list of guessed NIKs cannot be used to learn which are registered.
+
+    The national identity index (`index`) is then asked about the candidates this service
+    accepted, all at once: a person it holds for another agency's registration is refused as
+    one registered elsewhere here would be (`RegisteredNationally`). When it cannot be asked,
+    they are accepted as provisional (`Candidate.await_national_check`), and the index hears of
+    them later (`inform_index`). Without an index (unit tests of the local rules) the local
+    rule is the only one."""
     now = clock.now()
     budget = await _refusal_budget(repo, registrar, now)
     if budget.exhausted:
@@ -84,6 +99,7 @@ async def register_candidates(
     niks = {command.nik for command in commands if isinstance(command, RegisterCandidate)}
     active = ActiveRegistrations(await repo.active_registrations(niks))
     outcomes: list[Registered | Refused] = []
+    fresh: list[tuple[int, Candidate]] = []
     for command in commands:
         if budget.exhausted:
             outcomes.append(Refused(budget.paused()))
@@ -96,24 +112,81 @@ async def register_candidates(
             budget.spend(refusal)
             outcomes.append(Refused(refusal))
             continue
-        repo.add(candidate)
+        fresh.append((len(outcomes), candidate))
         outcomes.append(Registered(candidate.id, candidate.journey_id, decision))
+    if index is not None and fresh:
+        fresh = await _checked_nationally(fresh, outcomes, index, active, budget)
+    for position, candidate in fresh:
+        repo.add(candidate)
+        registered = outcomes[position]
+        assert isinstance(registered, Registered)
+        outcomes[position] = replace(registered, national_check=candidate.national_check)
     conflicts = await repo.save()
     lost = {
-        index: command
-        for index, (command, outcome) in enumerate(zip(commands, outcomes, strict=True))
+        position: command
+        for position, (command, outcome) in enumerate(zip(commands, outcomes, strict=True))
         if isinstance(outcome, Registered)
         and isinstance(command, RegisterCandidate)
         and outcome.candidate_id in conflicts.nik_taken
     }
     if lost:
         holders = await repo.active_registrations({command.nik for command in lost.values()})
-        for index, command in lost.items():
+        for position, command in lost.items():
             taken = already_registered(holders.get(command.nik), command.agency)
             budget.spend(taken)
-            outcomes[index] = Refused(taken)
+            outcomes[position] = Refused(taken)
+        if index is not None:
+            await _release_quietly(index, [conflict for conflict in conflicts.nik_taken])
     await log_refusals_elsewhere(repo, outcomes, registrar, now)
     return outcomes
+
+
+async def _checked_nationally(
+    fresh: list[tuple[int, Candidate]],
+    outcomes: list[Registered | Refused],
+    index: NationalIndex,
+    active: ActiveRegistrations,
+    budget: RefusalBudget,
+) -> list[tuple[int, Candidate]]:
+    """The new candidates the national identity index does not refuse, in order; each refused
+    one's outcome replaced by its refusal. Refusals count against the registrar's limit as local
+    ones do; once it is reached, the candidates after are refused as paused and released at the
+    index again, so a file of guessed NIKs learns no more nationally than locally."""
+    people = [
+        Person(candidate.id, candidate.agency, candidate.nik, candidate.registered_at)
+        for _, candidate in fresh
+    ]
+    try:
+        standings = await index.claim("check", people)
+    except IndexUnavailable:
+        for _, candidate in fresh:
+            candidate.await_national_check()
+        return fresh
+    kept: list[tuple[int, Candidate]] = []
+    paused: list[uuid.UUID] = []
+    for (position, candidate), standing in zip(fresh, standings, strict=True):
+        if budget.exhausted:
+            outcomes[position] = Refused(budget.paused())
+            active.release(candidate.nik)
+            paused.append(candidate.id)
+        elif standing is Standing.HELD_ELSEWHERE:
+            refusal = RegisteredNationally()
+            budget.spend(refusal)
+            outcomes[position] = Refused(refusal)
+            active.release(candidate.nik)
+        else:
+            kept.append((position, candidate))
+    await _release_quietly(index, paused)
+    return kept
+
+
+async def _release_quietly(index: NationalIndex, candidate_ids: Sequence[uuid.UUID]) -> None:
+    """Release claims the index recorded for candidates this service did not keep after all. If
+    the index cannot be asked, the claim stays until the index is rebuilt (docs/identity-index.md,
+    "Rebuild")."""
+    if candidate_ids:
+        with contextlib.suppress(IndexUnavailable):
+            await index.release(candidate_ids)
 
 
 async def withdraw_candidates(
@@ -145,10 +218,14 @@ async def correct_candidates(
     repo: RegistrationRepository,
     clock: Clock,
     registrar: Registrar,
+    index: NationalIndex | None = None,
 ) -> list[Corrected | Refused]:
     """Correct each candidate's personal data (see `Candidate.correct`). A corrected NIK is
     held to the rule of one active registration as a registration is: refused if registered
-    elsewhere, logged, and paused once the registrar's refusals for the day are spent."""
+    elsewhere, here or (asking the national identity index) with another agency's service,
+    logged, and paused once the registrar's refusals for the day are spent. A corrected NIK
+    runs the national check again: a candidate suspended as a duplicate because its NIK was
+    mistyped is cleared by the correction; while the index cannot be asked, it is provisional."""
     now = clock.now()
     candidates = await repo.get_many({command.candidate_id for command in commands})
     new_niks = {nik for command in commands if isinstance(nik := command.changes.get("nik"), str)}
@@ -170,9 +247,11 @@ async def correct_candidates(
             outcomes.append(Refused(refusal))
             continue
         outcomes.append(Corrected(candidate.id, decision.warnings))
+    if index is not None:
+        await _check_corrected_niks(commands, outcomes, candidates, repo, index, budget, now)
     conflicts = await repo.save()
     holders = await repo.active_registrations(new_niks) if conflicts.nik_taken else {}
-    for index, (command, outcome) in enumerate(zip(commands, outcomes, strict=True)):
+    for position, (command, outcome) in enumerate(zip(commands, outcomes, strict=True)):
         if not isinstance(outcome, Corrected):
             continue
         if outcome.candidate_id in conflicts.nik_taken:
@@ -180,11 +259,88 @@ async def correct_candidates(
                 holders.get(command.changes["nik"]), candidates[outcome.candidate_id].agency
             )
             budget.spend(taken)
-            outcomes[index] = Refused(taken)
+            outcomes[position] = Refused(taken)
         elif outcome.candidate_id in conflicts.changed_meanwhile:
-            outcomes[index] = Refused(_changed_meanwhile(outcome.candidate_id))
+            outcomes[position] = Refused(_changed_meanwhile(outcome.candidate_id))
     await log_refusals_elsewhere(repo, outcomes, registrar, now)
     return outcomes
+
+
+async def _check_corrected_niks(
+    commands: Sequence[CorrectCandidate],
+    outcomes: list[Corrected | Refused],
+    candidates: dict[uuid.UUID, Candidate],
+    repo: RegistrationRepository,
+    index: NationalIndex,
+    budget: RefusalBudget,
+    now: datetime,
+) -> None:
+    corrected = [
+        (position, candidates[outcome.candidate_id])
+        for position, (command, outcome) in enumerate(zip(commands, outcomes, strict=True))
+        if isinstance(outcome, Corrected) and "nik" in command.changes
+    ]
+    if not corrected:
+        return
+    people = [Person(c.id, c.agency, c.nik, c.registered_at) for _, c in corrected]
+    try:
+        standings = await index.claim("check", people)
+    except IndexUnavailable:
+        for _, candidate in corrected:
+            candidate.await_national_check()
+        return
+    for (position, candidate), standing in zip(corrected, standings, strict=True):
+        if standing is Standing.HELD_ELSEWHERE:
+            refusal = RegisteredNationally()
+            budget.spend(refusal)
+            outcomes[position] = Refused(refusal)
+            repo.discard(candidate.id)
+        else:
+            candidate.stand(NationalCheck(standing.value), "the corrected NIK was checked", now)
+
+
+INDEX_BATCH = 500
+"""Candidates sent to the national identity index in one round of `inform_index`."""
+
+
+async def inform_index(repo: RegistrationRepository, index: NationalIndex, clock: Clock) -> int:
+    """One round of keeping the national identity index informed: send it, in order of
+    registration, the claims it has still to hear of (registrations and NIK corrections made
+    while it could not be asked, or all active candidates for its rebuild) and the releases of
+    withdrawn candidates; then apply its notices: a candidate cleared, held as the earlier of a
+    duplicate, or suspended as the later. Raises IndexUnavailable while it cannot be asked
+    (nothing is lost: what is due stays due). How many candidates it sent or changed."""
+    now = clock.now()
+    due = await repo.due_for_index(INDEX_BATCH)
+    withdrawn = [c for c in due if c.status is CandidateStatus.WITHDRAWN]
+    active = [c for c in due if c.status is CandidateStatus.ACTIVE]
+    if withdrawn:
+        await index.release([candidate.id for candidate in withdrawn])
+    if active:
+        await index.claim(
+            "record", [Person(c.id, c.agency, c.nik, c.registered_at) for c in active]
+        )
+    for candidate in due:
+        candidate.index_due = False
+    epoch, after = await repo.index_cursor()
+    reply = await index.notices(after, epoch)
+    noticed = {candidate.id: candidate for candidate in due}  # each loaded once, changed once
+    noticed |= await repo.get_many({n.candidate_id for n in reply.notices} - set(noticed))
+    changed = 0
+    for notice in reply.notices:
+        told = noticed.get(notice.candidate_id)
+        if told is not None and told.stand(
+            NationalCheck(notice.standing.value), notice.reason, now
+        ):
+            changed += 1
+    last = reply.notices[-1].sequence if reply.notices else (after if reply.epoch == epoch else 0)
+    if (reply.epoch, last) != (epoch, after):
+        repo.set_index_cursor(reply.epoch, last)
+    conflicts = await repo.save()
+    if conflicts.changed_meanwhile:
+        repo.set_index_cursor(reply.epoch, after)  # read those notices again next round
+        await repo.save()
+    return len(due) + changed
 
 
 async def log_refusals_elsewhere(

@@ -21,7 +21,7 @@ from ..adapters.orm import candidates, nik_reads
 from ..adapters.protection import IdentityProtector
 from ..adapters.repository import insert_nik_reads
 from ..domain.duplicates import NikRead, reader_name
-from ..domain.model import age_in_years, mask_nik, redact_warnings
+from ..domain.model import NationalCheck, age_in_years, mask_nik, redact_warnings
 
 
 def reader_of(caller: Caller) -> str:
@@ -181,6 +181,8 @@ def _public_view(
         "preferred_sector": row.preferred_sector,
         "province_code": row.province_code,
         "status": row.status,
+        "national_check": row.national_check,
+        "national_check_explained": NationalCheck(row.national_check).explained,
         "rule_set": row.rule_set,
         "warnings": row.warnings if revealed else redact_warnings(row.warnings),
         "registered_at": row.registered_at,

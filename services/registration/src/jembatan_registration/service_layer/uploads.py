@@ -18,6 +18,7 @@ from jembatan_kit.clock import Clock
 from jembatan_kit.csv_files import RowError, read_rows
 from jembatan_kit.errors import RuleViolation
 
+from ..adapters.national_index import NationalIndex
 from ..adapters.repository import RegistrationRepository
 from ..domain.duplicates import Registrar
 from ..domain.model import (
@@ -47,6 +48,7 @@ async def register_upload(
     repo: RegistrationRepository,
     clock: Clock,
     registrar: Registrar,
+    index: NationalIndex | None = None,
 ) -> dict[str, Any]:
     """Register the file's rows for `agency`; the answer row by row (see docs/rules.md,
     "Registration: decisions, refusals, bulk upload")."""
@@ -56,7 +58,7 @@ async def register_upload(
         return _summary(earlier, replayed=True)
     rows = read_rows(content, REQUIRED_COLUMNS, OPTIONAL_COLUMNS)
     outcomes = await register_candidates(
-        [row_to_command(agency, row) for row in rows], repo, clock, registrar
+        [row_to_command(agency, row) for row in rows], repo, clock, registrar, index
     )
     results = [
         row_result(line, row, outcome)
@@ -138,6 +140,7 @@ def row_result(line: int, row: dict[str, str], outcome: Registered | Refused) ->
         "status": "accepted",
         "candidate_id": str(outcome.candidate_id),
         "journey_id": str(outcome.journey_id),
+        "national_check": outcome.national_check.value,
         "warnings": outcome.decision.warnings,
     }
 

@@ -32,6 +32,12 @@ enrolments = Table(
     Column("ready_at", UtcDateTime(), nullable=True, index=True),
     Column("withdrawn_on", Date, nullable=True),
     Column("withdrawal_reason", String(32), nullable=True),
+    # Why readiness for placement waits for the national identity index (provisional,
+    # duplicate, suspended); null once the person is cleared.
+    Column("national_hold", String(16), nullable=True),
+    # When registration told the hold (or its lifting) last: an older word, arriving later on
+    # another consumer, is not taken.
+    Column("national_hold_at", UtcDateTime(), nullable=True),
 )
 
 results = Table(

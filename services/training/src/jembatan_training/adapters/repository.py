@@ -169,6 +169,8 @@ class TrainingRepository:
                 ready_at=bindparam("b_ready_at"),
                 withdrawn_on=bindparam("b_withdrawn_on"),
                 withdrawal_reason=bindparam("b_withdrawal_reason"),
+                national_hold=bindparam("b_national_hold"),
+                national_hold_at=bindparam("b_national_hold_at"),
             ),
             [
                 {
@@ -177,6 +179,8 @@ class TrainingRepository:
                     "b_ready_at": e.ready_at,
                     "b_withdrawn_on": e.withdrawn_on,
                     "b_withdrawal_reason": e.withdrawal_reason,
+                    "b_national_hold": e.national_hold,
+                    "b_national_hold_at": e.national_hold_at,
                 }
                 for e in changed
                 if e.row_changed
@@ -389,6 +393,8 @@ def _enrolment(row: Any, parts: dict[str, Any]) -> Enrolment:
         ready_at=row.ready_at,
         withdrawn_on=row.withdrawn_on,
         withdrawal_reason=row.withdrawal_reason,
+        national_hold=row.national_hold,
+        national_hold_at=row.national_hold_at,
         **parts,
     )
 
@@ -403,6 +409,8 @@ def _enrolment_row(enrolment: Enrolment) -> dict[str, Any]:
         "sector": enrolment.sector,
         "registered_on": enrolment.registered_on,
         "enrolled_at": enrolment.enrolled_at,
+        "national_hold": enrolment.national_hold,
+        "national_hold_at": enrolment.national_hold_at,
     }
 
 

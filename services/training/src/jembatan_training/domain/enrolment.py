@@ -17,12 +17,15 @@ from enum import Enum
 from typing import TypeVar
 
 from jembatan_contracts import (
+    CandidateIdentityCleared,
     CandidateReadyForPlacement,
     CandidateRegistered,
     CandidateWithdrawn,
     CertificatePassed,
     DailyScoreRecorded,
+    DuplicateRegistrationFound,
     Event,
+    IdentityCheck,
     Track,
 )
 from jembatan_kit.errors import Conflict, RuleViolation
@@ -119,6 +122,8 @@ class Enrolment:
         ready_at: datetime | None = None,
         withdrawn_on: date | None = None,
         withdrawal_reason: str | None = None,
+        national_hold: str | None = None,
+        national_hold_at: datetime | None = None,
         results: list[RecordedResult] | NotLoaded = NotLoaded.PART,
         seat: Seat | NotLoaded | None = NotLoaded.PART,
         scored_days: set[date] | NotLoaded = NotLoaded.PART,
@@ -133,6 +138,13 @@ class Enrolment:
         self.ready_at = ready_at
         self.withdrawn_on = withdrawn_on
         self.withdrawal_reason = withdrawal_reason
+        self.national_hold = national_hold
+        """Why readiness for placement waits for the national identity index: `provisional`
+        (registered while the index could not be asked), `duplicate` or `suspended` (the
+        person has another active registration); None once cleared."""
+        self.national_hold_at = national_hold_at
+        """When registration said so: its events about the hold arrive on separate consumers,
+        so an older word arriving later is not taken."""
         self._results = results
         self._seat = seat
         self._scored_days = scored_days
@@ -157,6 +169,10 @@ class Enrolment:
             sector=normalise_sector(registered.preferred_sector),
             registered_on=registered.registered_on,
             enrolled_at=now,
+            national_hold=None
+            if registered.identity_check is IdentityCheck.CLEARED
+            else registered.identity_check.value,
+            national_hold_at=registered.occurred_at,
             results=[],
             seat=None,
             scored_days=set(),
@@ -286,6 +302,32 @@ class Enrolment:
         self.row_changed = True
         return True
 
+    def hold_for_identity(self, found: DuplicateRegistrationFound) -> bool:
+        """The national identity index found another active registration of the person: no
+        readiness is declared while it stands. False when already held so (or withdrawn)."""
+        hold = "suspended" if found.suspended else "duplicate"
+        if found.agency != self.agency or self._told_before(found.occurred_at):
+            return False
+        self.national_hold, self.national_hold_at = hold, found.occurred_at
+        self.row_changed = True
+        return True
+
+    def clear_identity(self, cleared: CandidateIdentityCleared, now: datetime) -> bool:
+        """The national identity index cleared the person: readiness is judged again, and
+        announced if the results are in. False when nothing was held (or the word is older)."""
+        if cleared.agency != self.agency or self._told_before(cleared.occurred_at):
+            return False
+        held = self.national_hold is not None
+        self.national_hold, self.national_hold_at = None, cleared.occurred_at
+        self.row_changed = True
+        if held and self.withdrawn_on is None:
+            self._reassess(now)
+        return held
+
+    def _told_before(self, moment: datetime) -> bool:
+        """Whether registration said something about the hold after `moment` already."""
+        return self.national_hold_at is not None and moment <= self.national_hold_at
+
     def ensure_seated_in(self, cohort_id: uuid.UUID) -> Seat:
         seat = self.seat
         if seat is None or seat.cohort_id != cohort_id:
@@ -318,7 +360,7 @@ class Enrolment:
     def _reassess(self, now: datetime) -> tuple[Readiness, bool]:
         """Judge readiness on the current sector; announce it the first time only."""
         readiness = self.readiness()
-        became_ready = readiness.ready and self.ready_at is None
+        became_ready = readiness.ready and self.ready_at is None and self.national_hold is None
         if became_ready:
             self.ready_at = now
             self.row_changed = True

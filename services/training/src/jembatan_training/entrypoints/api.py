@@ -75,6 +75,11 @@ class EnrolmentView(BaseModel):
     withdrawal_reason: str | None
     ready: bool
     ready_at: datetime | None
+    national_hold: str | None = Field(
+        default=None,
+        description="Why readiness for placement waits for the national identity index: "
+        "provisional, duplicate or suspended; null once the person is cleared",
+    )
 
 
 class ResultView(BaseModel):

@@ -12,7 +12,12 @@ import uuid
 from collections.abc import Sequence
 from typing import Any
 
-from jembatan_contracts import CandidateRegistered, CandidateWithdrawn
+from jembatan_contracts import (
+    CandidateIdentityCleared,
+    CandidateRegistered,
+    CandidateWithdrawn,
+    DuplicateRegistrationFound,
+)
 from jembatan_kit.clock import Clock
 from jembatan_kit.consumer import RetryLater, Unprocessable
 from jembatan_kit.errors import NotFound, RuleViolation
@@ -93,6 +98,44 @@ async def withdraw_candidates(
             continue
         if ended and member.cohort_id is not None:
             cohorts[member.cohort_id].release(member, WITHDRAWN, now)
+        outcomes.append(member.candidate_id)
+    await repo.save()
+    return outcomes
+
+
+async def hold_duplicates(
+    found: Sequence[DuplicateRegistrationFound], repo: Repository, clock: Clock
+) -> list[uuid.UUID | RetryLater]:
+    """The national identity index found another active registration of each candidate's
+    person: no readiness for placement is declared while it stands. One that overtook the
+    registration waits for it."""
+    members = await repo.get_many([f.candidate_id for f in found])
+    outcomes: list[uuid.UUID | RetryLater] = []
+    for event in found:
+        member = members.get(event.candidate_id)
+        if member is None:
+            outcomes.append(RetryLater(f"candidate {event.candidate_id} is not enrolled yet"))
+            continue
+        member.hold_for_identity(event)
+        outcomes.append(member.candidate_id)
+    await repo.save()
+    return outcomes
+
+
+async def clear_identities(
+    cleared: Sequence[CandidateIdentityCleared], repo: Repository, clock: Clock
+) -> list[uuid.UUID | RetryLater]:
+    """The national identity index cleared each candidate: readiness is judged again, and
+    announced when the results are in."""
+    now = clock.now()
+    members = await repo.get_many([c.candidate_id for c in cleared], results=True)
+    outcomes: list[uuid.UUID | RetryLater] = []
+    for event in cleared:
+        member = members.get(event.candidate_id)
+        if member is None:
+            outcomes.append(RetryLater(f"candidate {event.candidate_id} is not enrolled yet"))
+            continue
+        member.clear_identity(event, now)
         outcomes.append(member.candidate_id)
     await repo.save()
     return outcomes

@@ -230,6 +230,7 @@ def _enrolment_view(row: Any) -> dict[str, Any]:
         "withdrawal_reason": row.withdrawal_reason,
         "ready": row.ready_at is not None,
         "ready_at": row.ready_at,
+        "national_hold": row.national_hold,
     }
 
 
