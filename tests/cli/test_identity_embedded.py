@@ -4,13 +4,17 @@ one server, as every province's does across its leaf link."""
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import stat
 import time
+import uuid
 from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
+import nats
 
 from jembatan_cli.system import (
     IDENTITY_DIR,
@@ -18,9 +22,19 @@ from jembatan_cli.system import (
     INDEX_PUBLIC_KEY_FILE,
     LocalSystem,
     local_issuers,
+    nats_passwords,
+    with_credentials,
 )
-from jembatan_kit.auth import bearer
+from jembatan_contracts.identity import (
+    Claim,
+    ClaimsReply,
+    ClaimsRequest,
+    Standing,
+    identity_subject,
+)
+from jembatan_kit.auth import NATIONAL_AGENCY, bearer
 from jembatan_kit.issuers import issue_token
+from jembatan_kit.sealed_nik import read_public_key, seal_nik
 
 NIK = "6471051506040077"
 PERSON = {
@@ -79,3 +93,59 @@ def test_up_runs_the_index_and_registration_asks_it(tmp_path: Path) -> None:
     stored = b"".join(path.read_bytes() for path in data.glob("identity.db*"))
     for form in (NIK, hashlib.sha256(NIK.encode()).hexdigest()):
         assert form.encode() not in stored
+
+
+async def claimed_without_registering(
+    data: Path, nats_url: str, nik: str, ago: timedelta
+) -> Standing:
+    """What a registration service that stopped between the index's answer and its own commit
+    leaves behind: a claim at the index (sent here with the service's own NATS user) for a
+    candidate it never stored."""
+    user = "registration"
+    client = await nats.connect(with_credentials(nats_url, user, nats_passwords(data)[user]))
+    try:
+        public_key = read_public_key(data / IDENTITY_DIR / INDEX_PUBLIC_KEY_FILE)
+        request = ClaimsRequest(
+            mode="check",
+            claims=[
+                Claim(
+                    candidate_id=uuid.uuid4(),
+                    agency="kaltim",
+                    sealed_nik=seal_nik(nik, public_key),
+                    registered_at=datetime.now(UTC) - ago,
+                )
+            ],
+        )
+        answer = await client.request(
+            identity_subject(NATIONAL_AGENCY, "claims"), request.model_dump_json().encode(), 5
+        )
+    finally:
+        await client.close()
+    reply = ClaimsReply.model_validate_json(answer.data)
+    assert reply.error is None, reply.error
+    return reply.answers[0].standing
+
+
+def test_a_claim_left_by_a_stopped_registration_gives_way_to_its_agency(tmp_path: Path) -> None:
+    """Killed after the index recorded its claim and before it committed, registration leaves the
+    person claimed for a candidate it never stored. Sent again once the claim is older than a
+    registration takes (`LEFT_BY_A_CRASH_AFTER`), the person is registered; sooner, the claim
+    may be the same person sent twice at once, and still refuses."""
+    data = tmp_path / "var"
+    with LocalSystem.on_free_ports(data, names=("identity", "registration")) as system:
+        kaltim = bearer(issue_token(local_issuers(data)["kaltim"], "officer-1", []))
+        registration = system.services["registration"].url
+        left = claimed_without_registering(data, system.nats_url, NIK, timedelta(minutes=10))
+        assert asyncio.run(left) == Standing.CLEARED
+        registered = httpx.post(f"{registration}/candidates", json=PERSON, headers=kaltim)
+        assert registered.status_code == 201, registered.text
+        assert registered.json()["national_check"] == "cleared"
+
+        other = "6471051506040078"
+        recent = claimed_without_registering(data, system.nats_url, other, timedelta(seconds=5))
+        assert asyncio.run(recent) == Standing.CLEARED
+        refused = httpx.post(
+            f"{registration}/candidates", json={**PERSON, "nik": other}, headers=kaltim
+        )
+        assert refused.status_code == 409, refused.text
+        assert "one_active_registration" in refused.text

@@ -222,3 +222,58 @@ async def test_each_agency_reads_its_own_notices_from_the_start_after_a_rebuild(
         "kaltim", NoticesRequest(after=99, epoch="an-older-epoch"), repo, NATIONAL
     )
     assert {n.standing for n in stale.notices} == {Standing.CLEARED, Standing.DUPLICATE}
+
+
+async def test_a_claim_left_by_a_crashed_registration_gives_way_to_its_agency(
+    repo: FakeIndexRepository, keys: IndexKeys
+) -> None:
+    """Kaltim's service stopped after the index recorded its claim and before it committed the
+    registration: the person sent again to kaltim is registered, the claim left behind let go."""
+    left = claim(keys, "kaltim", minutes=-10)
+    assert await ask(repo, keys, "kaltim", "check", left) == [Standing.CLEARED]
+    again = claim(keys, "kaltim")
+    assert await ask(repo, keys, "kaltim", "check", again) == [Standing.CLEARED]
+    assert repo.claims[left.candidate_id].released
+    assert not repo.claims[again.candidate_id].released
+
+
+async def test_a_claim_of_the_same_agency_still_being_decided_refuses(
+    repo: FakeIndexRepository, keys: IndexKeys
+) -> None:
+    """Younger than `LEFT_BY_A_CRASH_AFTER`, the claim may be the same person sent twice at once."""
+    first = claim(keys, "kaltim", minutes=-1)
+    assert await ask(repo, keys, "kaltim", "check", first) == [Standing.CLEARED]
+    second = claim(keys, "kaltim")
+    assert await ask(repo, keys, "kaltim", "check", second) == [Standing.HELD_ELSEWHERE]
+    assert not repo.claims[first.candidate_id].released
+    assert second.candidate_id not in repo.claims
+
+
+async def test_another_agencys_claim_never_gives_way_however_old(
+    repo: FakeIndexRepository, keys: IndexKeys
+) -> None:
+    held = claim(keys, "boyolali", minutes=-600)
+    assert await ask(repo, keys, "boyolali", "check", held) == [Standing.CLEARED]
+    here = claim(keys, "kaltim")
+    assert await ask(repo, keys, "kaltim", "check", here) == [Standing.HELD_ELSEWHERE]
+    assert not repo.claims[held.candidate_id].released
+
+
+async def test_a_duplicate_of_a_claim_let_go_stands_cleared(
+    repo: FakeIndexRepository, keys: IndexKeys
+) -> None:
+    """Kaltim's claim left behind made boyolali's registration a suspended duplicate: once it is
+    let go, boyolali's stands cleared and is told so; the person stays boyolali's."""
+    left, theirs = claim(keys, "kaltim", minutes=-10), claim(keys, "boyolali", minutes=-5)
+    await ask(repo, keys, NATIONAL, "record", left, theirs)
+    assert await standing(repo, theirs) == Standing.SUSPENDED
+    again = claim(keys, "kaltim")
+    assert await ask(repo, keys, "kaltim", "check", again) == [Standing.HELD_ELSEWHERE]
+    assert repo.claims[left.candidate_id].released
+    assert await standing(repo, theirs) == Standing.CLEARED
+    agency, notice = repo.notices[-1]
+    assert (agency, notice.candidate_id, notice.standing) == (
+        "boyolali",
+        theirs.candidate_id,
+        Standing.CLEARED,
+    )
