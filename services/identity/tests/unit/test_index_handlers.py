@@ -229,7 +229,7 @@ async def test_a_claim_left_by_a_crashed_registration_gives_way_to_its_agency(
 ) -> None:
     """Kaltim's service stopped after the index recorded its claim and before it committed the
     registration: the person sent again to kaltim is registered, the claim left behind let go."""
-    left = claim(keys, "kaltim", minutes=-10)
+    left = claim(keys, "kaltim", minutes=-1)
     assert await ask(repo, keys, "kaltim", "check", left) == [Standing.CLEARED]
     again = claim(keys, "kaltim")
     assert await ask(repo, keys, "kaltim", "check", again) == [Standing.CLEARED]
@@ -237,16 +237,24 @@ async def test_a_claim_left_by_a_crashed_registration_gives_way_to_its_agency(
     assert not repo.claims[again.candidate_id].released
 
 
-async def test_a_claim_of_the_same_agency_still_being_decided_refuses(
+async def test_the_agency_that_records_its_winner_again_is_held_as_before(
     repo: FakeIndexRepository, keys: IndexKeys
 ) -> None:
-    """Younger than `LEFT_BY_A_CRASH_AFTER`, the claim may be the same person sent twice at once."""
-    first = claim(keys, "kaltim", minutes=-1)
-    assert await ask(repo, keys, "kaltim", "check", first) == [Standing.CLEARED]
-    second = claim(keys, "kaltim")
-    assert await ask(repo, keys, "kaltim", "check", second) == [Standing.HELD_ELSEWHERE]
-    assert not repo.claims[first.candidate_id].released
-    assert second.candidate_id not in repo.claims
+    """The same person sent to kaltim twice at once: the second claim takes the person from the
+    first at once; the first then wins at kaltim's own commit, and kaltim's service records it
+    again after releasing the loser. The index holds the winner, and the person stays kaltim's."""
+    winner, loser = claim(keys, "kaltim", minutes=-1), claim(keys, "kaltim")
+    assert await ask(repo, keys, "kaltim", "check", winner) == [Standing.CLEARED]
+    assert await ask(repo, keys, "kaltim", "check", loser) == [Standing.CLEARED]
+    assert repo.claims[winner.candidate_id].released
+    await handlers.release(
+        "kaltim", ReleasesRequest(candidate_ids=[loser.candidate_id]), repo, NOW, NATIONAL
+    )
+    assert await ask(repo, keys, "kaltim", "record", winner) == [Standing.CLEARED]
+    assert not repo.claims[winner.candidate_id].released
+    assert repo.claims[loser.candidate_id].released
+    elsewhere = claim(keys, "boyolali")
+    assert await ask(repo, keys, "boyolali", "check", elsewhere) == [Standing.HELD_ELSEWHERE]
 
 
 async def test_another_agencys_claim_never_gives_way_however_old(

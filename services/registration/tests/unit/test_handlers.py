@@ -784,3 +784,20 @@ async def test_a_withdrawal_is_sent_to_the_index_as_a_release(
     await inform_index(repo, index, FixedClock())
     assert index.released == [registered.candidate_id]
     assert not repo.stored[registered.candidate_id].index_due
+
+
+async def test_a_registration_that_wins_the_nik_at_the_commit_is_recorded_again(
+    repo: FakeRepository, index: FakeIndex
+) -> None:
+    """The same person sent to kaltim twice at once: the index let the second claim take the
+    person from the first (an agency's own claims give way), and the first won at the commit.
+    The loser is released and the winner recorded again, so the index holds the registration
+    that stands."""
+    winner = stored_candidate(woman(2))
+    repo.meanwhile(winner)
+
+    [outcome] = await register_candidates([woman(2)], repo, FixedClock(), CLERK, index)
+
+    assert isinstance(outcome, Refused)
+    assert index.released == [index.recorded[0]]
+    assert index.recorded[-1] == winner.id

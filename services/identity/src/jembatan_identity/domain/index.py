@@ -16,19 +16,9 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from jembatan_contracts.identity import Standing
-
-LEFT_BY_A_CRASH_AFTER = timedelta(minutes=2)
-"""A claim of an agency's registration that is this old, for a person the same agency asks to
-register again, was left by a registration that never completed: the agency's service checks its
-own active registrations before it asks the index, so it asks again only for a person it does
-not hold. Its service stopped (a crash, a kill) after the index recorded the claim and before
-its own transaction committed. Younger, the claim may be a registration still being decided
-(the same person sent twice at once to two replicas): it still refuses. Each agency's candidates
-are registered by one registration service (its own; in the embedded default, the one)."""
-
 
 REASONS = {
     Standing.CLEARED: "the national identity index holds no other active registration of "
@@ -54,10 +44,17 @@ class IndexedClaim:
     released: bool = False
 
 
-def left_by_a_crash(held: IndexedClaim, agency: str, now: datetime) -> bool:
-    """Whether `held`, an active registration of a person `agency` asks to register again, is a
-    claim one of that agency's registrations left behind (`LEFT_BY_A_CRASH_AFTER`)."""
-    return held.agency == agency and held.registered_at <= now - LEFT_BY_A_CRASH_AFTER
+def gives_way(held: IndexedClaim, agency: str) -> bool:
+    """Whether `held`, another active registration of a person `agency` now claims, gives way.
+
+    It does when it is the same agency's. An agency's registration service asks the index only
+    for a person it holds no active registration of: it checks its own first, and its database
+    keeps one active registration of a person. So a claim of the same agency for another
+    candidate is one its service left behind: killed after the index recorded the claim and
+    before its own transaction committed, or beaten at that commit by the same person sent at
+    the same moment (the service then records the winner again). Each agency's candidates are
+    registered by one registration service (its own; in the embedded default, the one)."""
+    return held.agency == agency
 
 
 def standings(claims: Iterable[IndexedClaim]) -> dict[uuid.UUID, Standing]:

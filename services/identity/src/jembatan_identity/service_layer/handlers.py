@@ -20,7 +20,7 @@ from jembatan_contracts.identity import (
 from jembatan_kit.sealed_nik import IndexKeys, SealedNikUnreadable
 
 from ..adapters.repository import IndexRepository
-from ..domain.index import REASONS, IndexedClaim, left_by_a_crash, standings
+from ..domain.index import REASONS, IndexedClaim, gives_way, standings
 
 NOTICES_PER_REPLY = 1000
 
@@ -65,10 +65,8 @@ async def claim(
     refused: set[int] = set()
     for position, (item, nik_hash) in enumerate(zip(request.claims, hashes, strict=True)):
         others = [c for c in groups.get(nik_hash, []) if c.candidate_id != item.candidate_id]
-        left = [
-            c for c in others if request.mode == "check" and left_by_a_crash(c, item.agency, now)
-        ]
-        if left:  # the person is the asking agency's to register: the claims left are let go
+        left = [c for c in others if gives_way(c, item.agency)]
+        if left:  # claims the agency's own registrations left behind give way
             await _let_go(left, repo, now)
             others = [c for c in others if c not in left]
             groups[nik_hash] = [c for c in groups[nik_hash] if c not in left]
@@ -115,7 +113,7 @@ async def claim(
 
 
 async def _let_go(left: list[IndexedClaim], repo: IndexRepository, now: datetime) -> None:
-    """Release claims registrations left behind (`domain.index.left_by_a_crash`)."""
+    """Release claims registrations left behind (`domain.index.gives_way`)."""
     for held in left:
         held.released = True
         await repo.put(held, False, now)

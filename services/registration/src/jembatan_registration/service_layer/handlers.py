@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import uuid
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import TypeVar
@@ -26,6 +26,7 @@ from ..adapters.repository import RegistrationRepository
 from ..domain.candidate import Candidate
 from ..domain.duplicates import (
     REFUSAL_WINDOW,
+    ActiveRegistration,
     ActiveRegistrations,
     RefusalBudget,
     RegisteredElsewhere,
@@ -137,8 +138,23 @@ async def register_candidates(
             outcomes[position] = Refused(taken)
         if index is not None:
             await _release_quietly(index, [conflict for conflict in conflicts.nik_taken])
+            await _record_winners_quietly(index, repo, holders.values())
     await log_refusals_elsewhere(repo, outcomes, registrar, now)
     return outcomes
+
+
+async def _record_winners_quietly(
+    index: NationalIndex, repo: RegistrationRepository, winners: Iterable[ActiveRegistration]
+) -> None:
+    """Record again at the index the registrations that won a NIK at this service's commit. The
+    losers' claims took the person from them there (an agency's own claims give way to each
+    other) and were released since. If the index cannot be asked, the winners are sent again
+    with the next rebuild, as every active registration is."""
+    found = await repo.get_many({winner.candidate_id for winner in winners})
+    people = [Person(c.id, c.agency, c.nik, c.registered_at) for c in found.values()]
+    if people:
+        with contextlib.suppress(IndexUnavailable):
+            await index.claim("record", people)
 
 
 async def _checked_nationally(
