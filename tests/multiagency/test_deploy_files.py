@@ -36,7 +36,7 @@ from jembatan_kit.auth import TokenPolicy, read_token
 from jembatan_kit.broker import ensure_streams, nats_servers
 from jembatan_kit.consumer import dead_letter_bodies
 from jembatan_kit.issuers import LocalIssuer, issue_token
-from jembatan_kit.nats_server import NatsServerProcess, free_port, nats_server_binary
+from jembatan_kit.nats_server import NatsServerProcess, free_ports, nats_server_binary
 from jembatan_kit.revocation import STREAM as REVOCATIONS
 from jembatan_kit.settings import ServiceSettings
 from jembatan_kit.trust import TrustList
@@ -882,8 +882,10 @@ def test_the_hub_cluster_config_forms_a_jetstream_cluster_on_loopback(
     for variable, value in config_env(NATS_CONFIGS / "hub.conf").items():
         if variable.startswith("JEMBATAN_"):
             monkeypatch.setenv(variable, value)
-    cluster_ports = [free_port() for _ in range(topology.HUB_CLUSTER_SIZE)]
-    monitor_ports = [free_port() for _ in range(topology.HUB_CLUSTER_SIZE)]
+    size = topology.HUB_CLUSTER_SIZE
+    ports = free_ports(4 * size)  # in one call, so no two are the same
+    cluster_ports, monitor_ports = ports[:size], ports[size : 2 * size]
+    client_ports, leaf_ports = ports[2 * size : 3 * size], ports[3 * size :]
     routes = ",".join(f"nats://127.0.0.1:{port}" for port in cluster_ports)
     nodes = []
     try:
@@ -892,11 +894,12 @@ def test_the_hub_cluster_config_forms_a_jetstream_cluster_on_loopback(
             monkeypatch.setenv("NATS_SERVER_NAME", f"hub-{n}")  # the pod's name in Kubernetes
             wrapper.write_text(
                 f'include "{os.path.relpath(NATS_CONFIGS / "hub-cluster.conf", tmp_path)}"\n'
-                f'leafnodes {{ listen: "127.0.0.1:{free_port()}" }}\n'
+                f'leafnodes {{ listen: "127.0.0.1:{leaf_ports[n]}" }}\n'
             )
             nodes.append(
                 NatsServerProcess(
                     store_dir=tmp_path / f"node-{n}",
+                    port=client_ports[n],
                     config_file=wrapper,
                     log_file=tmp_path / f"node-{n}.log",
                     extra_args=(
