@@ -9,6 +9,7 @@ from typing import ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from .ids import new_id
 from .limits import LEVEL_MAX_LENGTH, RULE_MAX_LENGTH
 
 SUBJECT_ROOT = "jembatan"
@@ -17,7 +18,9 @@ AGENCY_PATTERN = r"^[a-z][a-z0-9-]{1,31}$"
 
 
 def new_event_id() -> uuid.UUID:
-    return uuid.uuid4()
+    """Time-ordered (`ids.new_id`): outbox and inbox rows keyed by it are added at the end of
+    their indexes."""
+    return new_id()
 
 
 class Event(BaseModel):

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import Protocol, TypeVar
 
 from jembatan_contracts import CandidatePlaced, CandidateWithdrawn, Departed, EarlyReturned
+from jembatan_contracts.ids import new_id
 from jembatan_kit.clock import Clock
 from jembatan_kit.errors import Conflict, NotFound, RuleViolation
 
@@ -310,7 +311,7 @@ async def grant_subsidies(
     now, today = clock.now(), clock.today()
     outcomes: list[uuid.UUID | Refused] = []
     for command in commands:
-        subsidy = Subsidy(uuid.uuid4(), command.provider, command.item, command.amount_idr, today)
+        subsidy = Subsidy(new_id(), command.provider, command.item, command.amount_idr, today)
         try:
             _found(loans, command.loan_id).grant_subsidy(subsidy, now)
         except RuleViolation as refusal:
@@ -406,7 +407,7 @@ async def write_off_loans(
     now, today = clock.now(), clock.today()
 
     def change(loan: Loan, command: WriteOff) -> uuid.UUID:
-        write_off_id = uuid.uuid4()
+        write_off_id = new_id()
         loan.write_off(write_off_id, command.amount_idr, terms, today, now)
         return write_off_id
 

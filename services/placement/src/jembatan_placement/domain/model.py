@@ -8,6 +8,7 @@ from datetime import date, datetime
 from enum import StrEnum
 
 from jembatan_contracts import TestKind, Track
+from jembatan_contracts.ids import new_id
 from jembatan_kit.errors import Conflict, RuleViolation
 
 from .rules import PlacementRules
@@ -163,7 +164,7 @@ class JobOrder:
                 {"checks": [check.__dict__ for check in decision.checks]},
             )
         return cls(
-            id=uuid.uuid4(),
+            id=new_id(),
             employer=command.employer.strip(),
             supervising_organisation=command.supervising_organisation.strip(),
             prefecture=command.prefecture.strip(),

@@ -31,6 +31,7 @@ from jembatan_contracts import (
     Track,
     VisaIssued,
 )
+from jembatan_contracts.ids import new_id
 from jembatan_kit.errors import RuleViolation
 
 from .journey import (
@@ -354,7 +355,7 @@ class Placement:
         now: datetime,
     ) -> Placement:
         placement = cls(
-            id=uuid.uuid4(),
+            id=new_id(),
             order=order,
             candidate_id=candidate.candidate_id,
             journey_id=candidate.journey_id,

@@ -29,6 +29,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from jembatan_contracts import CandidateRegistered, Track, WithdrawalReason
+from jembatan_contracts.ids import new_id
 from jembatan_kit.db import dialect_insert
 from jembatan_kit.outbox import insert_outbox_rows, outbox_rows
 from jembatan_kit.telemetry import journey_root_span
@@ -452,7 +453,7 @@ async def insert_nik_reads(session: AsyncSession, reads: Sequence[NikRead]) -> N
         insert(nik_reads),
         [
             {
-                "id": uuid.uuid4(),
+                "id": new_id(),
                 "candidate_id": read.candidate_id,
                 "reader": read.reader,
                 "reason": read.reason,

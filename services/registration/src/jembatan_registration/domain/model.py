@@ -13,6 +13,7 @@ from enum import StrEnum
 from typing import Any
 
 from jembatan_contracts import Track, WithdrawalReason
+from jembatan_contracts.ids import new_id
 from jembatan_kit.errors import RuleViolation
 
 from .eligibility import RuleCheck, check_eligibility, check_selection_date, rule_set_on
@@ -259,4 +260,4 @@ def age_in_years(birth_date: date, on: date) -> int:
 
 def new_candidate_ids() -> tuple[uuid.UUID, uuid.UUID]:
     """A candidate id and a journey id that will follow the candidate through every service."""
-    return uuid.uuid4(), uuid.uuid4()
+    return new_id(), new_id()

@@ -8,11 +8,11 @@ returns the first upload's answer.
 from __future__ import annotations
 
 import hashlib
-import uuid
 from datetime import date
 from typing import Any
 
 from jembatan_contracts import Track
+from jembatan_contracts.ids import new_id
 from jembatan_contracts.limits import CODE_MAX_LENGTH, LEVEL_MAX_LENGTH
 from jembatan_kit.clock import Clock
 from jembatan_kit.csv_files import RowError, read_rows
@@ -66,7 +66,7 @@ async def register_upload(
     ]
     accepted = sum(1 for outcome in outcomes if isinstance(outcome, Registered))
     upload = Upload(
-        id=uuid.uuid4(),
+        id=new_id(),
         agency=agency,
         sha256=digest,
         received_at=clock.now(),

@@ -24,6 +24,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from jembatan_contracts import TestKind, Track
+from jembatan_contracts.ids import new_id
 from jembatan_kit.outbox import add_to_outbox
 
 from ..domain.certificates import ExamResult
@@ -193,7 +194,7 @@ class TrainingRepository:
             sector_changes,
             [
                 {
-                    "id": uuid.uuid4(),
+                    "id": new_id(),
                     "candidate_id": e.candidate_id,
                     "previous_sector": change.previous_sector,
                     "sector": change.sector,

@@ -15,6 +15,7 @@ from datetime import date, datetime
 from enum import StrEnum
 from itertools import pairwise
 
+from jembatan_contracts.ids import new_id
 from jembatan_kit.errors import Conflict, RuleViolation
 
 from .certificates import normalise_sector
@@ -133,7 +134,7 @@ class Cohort:
         except Refused as refused:
             raise refused.violation("cohort_refused") from None
         return cls(
-            cohort_id=uuid.uuid4(),
+            cohort_id=new_id(),
             agency=command.agency,
             training_centre=command.training_centre.strip(),
             name=command.name.strip(),
@@ -195,7 +196,7 @@ class Cohort:
             assert current is not None and current.cohort_id == seat.cohort_id
             current.release(member, MOVED, now)
         self._count(+1)
-        member.take_seat(Seat(uuid.uuid4(), self.cohort_id, self.name, self.training_centre, now))
+        member.take_seat(Seat(new_id(), self.cohort_id, self.name, self.training_centre, now))
 
     def release(self, member: Enrolment, reason: str, now: datetime) -> None:
         """`member` gives up their seat here (left, moved or withdrawn)."""

@@ -28,6 +28,7 @@ from jembatan_contracts import (
     IdentityCheck,
     Track,
 )
+from jembatan_contracts.ids import new_id
 from jembatan_kit.errors import Conflict, RuleViolation
 
 from .certificates import ExamResult, RecordResult, ResultRefused, grade, normalise_sector
@@ -227,7 +228,7 @@ class Enrolment:
                 f"this {result.test.value} result of {result.taken_on.isoformat()} from "
                 f"{result.issuer} is already recorded for candidate {self.candidate_id}",
             )
-        recorded = RecordedResult(uuid.uuid4(), result, now)
+        recorded = RecordedResult(new_id(), result, now)
         self.results.append(recorded)
         self.new_results.append(recorded)
         if result.passed:

@@ -18,6 +18,7 @@ from jembatan_contracts import (
     CandidateWithdrawn,
     DuplicateRegistrationFound,
 )
+from jembatan_contracts.ids import new_id
 from jembatan_kit.clock import Clock
 from jembatan_kit.consumer import RetryLater, Unprocessable
 from jembatan_kit.errors import NotFound, RuleViolation
@@ -160,7 +161,7 @@ async def import_results(
     """A test centre's results file: each readable line through `record_results`, so by the
     same rules and with the same events; a bad line never blocks the good ones. The same file
     imported twice records nothing twice: the second import answers with the first's outcome."""
-    import_id = uuid.uuid4()
+    import_id = new_id()
     # Claimed first: a second import of the file, even a concurrent one, finds the claim.
     earlier = await repo.claim_import(import_id, results_file.sha256, clock.now())
     if earlier is not None:
