@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
 import shutil
@@ -51,11 +52,14 @@ from .capacity import consumer_capacity
 from .databases import messaging_rows
 from .driver import Driver
 from .measurements import (
+    Profiles,
     consumer_figures,
     cpu_seconds,
+    files_mb,
     noop_consumer_rates,
     peak_rss_mb,
     registration_latency,
+    written_bytes,
 )
 from .report import commit, machine, record, report
 from .system import (
@@ -111,14 +115,19 @@ async def bench(args: argparse.Namespace) -> dict[str, Any]:
             print(f"  handler per {handler}: {rate['per_second']:.0f} msg/s", flush=True)
         print(f"{args.journeys} journeys ...", flush=True)
         driver = Driver(system, args.journeys, args.chunk, token)
-        cpu_before = cpu_seconds(system)
-        try:
-            results["journeys"] = await asyncio.wait_for(driver.run(), args.timeout_s)
-        finally:
-            await driver.close()
+        cpu_before, written_before = cpu_seconds(system), written_bytes(system)
+        with Profiles(args.profile, system) if args.profile else contextlib.nullcontext():
+            try:
+                results["journeys"] = await asyncio.wait_for(driver.run(), args.timeout_s)
+            finally:
+                await driver.close()
         journeys_ended = datetime.now(UTC)
         results["cpu_seconds"] = {
             name: used - cpu_before.get(name, 0.0) for name, used in cpu_seconds(system).items()
+        }
+        results["written_mb"] = {
+            name: (written - written_before.get(name, 0)) / 1024 / 1024
+            for name, written in written_bytes(system).items()
         }
         print(
             f"  {results['journeys']['journeys_per_second']:.0f} journeys/s "
@@ -162,6 +171,7 @@ async def bench(args: argparse.Namespace) -> dict[str, Any]:
         results["peak_rss_mb"] = peak_rss_mb(system)
     finally:
         await asyncio.to_thread(system.stop)
+    results["files_mb"] = files_mb(data_dir)
     staged, handled = await messaging_rows(database_urls)
     results["hop"], results["rates"] = consumer_figures(
         staged, [row for row in handled if row[3] <= journeys_ended]
@@ -219,6 +229,11 @@ def main() -> None:
         "--keep-data", action="store_true", help="keep the databases, NATS storage and logs"
     )
     parser.add_argument("--json", type=Path, help="also write the raw figures here")
+    parser.add_argument(
+        "--profile",
+        type=Path,
+        help="profile each service with py-spy during the journeys: a flame graph each here",
+    )
     args = parser.parse_args()
     paced = round(args.paced_rate * args.paced_seconds)
     if args.journeys < 1 or args.journeys + paced > 9999 * 89:

@@ -170,3 +170,72 @@ def cpu_seconds(system: LocalSystem) -> dict[str, float]:
         used[name] = (int(fields[11]) + int(fields[12])) / ticks
     used["bench driver"] = sum(os.times()[:2])
     return used
+
+
+def written_bytes(system: LocalSystem) -> dict[str, int]:
+    """Bytes each process has caused to be written to storage so far (`write_bytes` of
+    /proc/<pid>/io: what reaches the disk, not what sits in a cache and is overwritten)."""
+    written = {}
+    for name, pid in processes(system).items():
+        for line in Path(f"/proc/{pid}/io").read_text().splitlines():
+            if line.startswith("write_bytes:"):
+                written[name] = int(line.split()[1])
+    return written
+
+
+def files_mb(data_dir: Path) -> dict[str, float]:
+    """What the run left on disk in `data_dir`: the SQLite databases, their write-ahead logs
+    and the NATS store, in MB."""
+    sizes: dict[str, float] = defaultdict(float)
+    for path in data_dir.rglob("*"):
+        if not path.is_file():
+            continue
+        if path.name.endswith((".db", ".db-wal", ".db-shm")):
+            kind = "write-ahead logs" if not path.name.endswith(".db") else "databases"
+        elif "jetstream" in path.parts:
+            kind = "NATS store"
+        else:
+            kind = "other (logs, traces)"
+        sizes[kind] += path.stat().st_size / 1024 / 1024
+    return dict(sizes)
+
+
+class Profiles:
+    """py-spy attached to each service while the journeys run: a flame graph per service in
+    `directory` (`./dev bench --profile DIR`), to find where a journey's CPU goes."""
+
+    def __init__(self, directory: Path, system: LocalSystem) -> None:
+        self._directory = directory
+        self._system = system
+        self._spies: list[subprocess.Popen[bytes]] = []
+
+    def __enter__(self) -> Profiles:
+        self._directory.mkdir(parents=True, exist_ok=True)
+        spy = Path(sys.executable).with_name("py-spy")
+        for name, service in self._system.services.items():
+            self._spies.append(
+                subprocess.Popen(
+                    [
+                        str(spy),
+                        "record",
+                        "--pid",
+                        str(service.process.pid),
+                        "--rate",
+                        "50",
+                        "--nonblocking",
+                        "--format",
+                        "flamegraph",
+                        "--output",
+                        str(self._directory / f"{name}.svg"),
+                    ],
+                    stdout=subprocess.DEVNULL,
+                    stderr=subprocess.DEVNULL,
+                )
+            )
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        for spy in self._spies:
+            spy.send_signal(2)  # SIGINT: py-spy writes its flame graph and exits
+        for spy in self._spies:
+            spy.wait(timeout=60)

@@ -102,9 +102,30 @@ def report(results: dict[str, Any]) -> str:
         "| Peak memory (VmHWM) | "
         + ", ".join(f"{name} {mb:.0f} MB" for name, mb in results["peak_rss_mb"].items())
         + " | |",
+        *_disk_lines(results),
         "",
     ]
     return "\n".join(lines)
+
+
+def _disk_lines(results: dict[str, Any]) -> list[str]:
+    written = results.get("written_mb")
+    if written is None:
+        return []
+    journeys = results["journeys"]["journeys"]
+    total = sum(written.values())
+    lines = [
+        "| Written to disk during the journeys | "
+        + ", ".join(f"{name} {mb:.0f} MB" for name, mb in written.items())
+        + f"; **{total * 1024 / journeys:.0f} kB a journey** in all | |"
+    ]
+    if results.get("files_mb"):
+        lines.append(
+            "| Left on disk at the end (SQLite and NATS store) | "
+            + ", ".join(f"{kind} {mb:.0f} MB" for kind, mb in results["files_mb"].items())
+            + " | |"
+        )
+    return lines
 
 
 def _paced_lines(results: dict[str, Any]) -> list[str]:
