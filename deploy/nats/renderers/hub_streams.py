@@ -17,10 +17,11 @@ from topology import (
 )
 
 from jembatan_contracts.envelope import SUBJECT_ROOT
+from jembatan_kit.broker import DUPLICATE_WINDOW_S
 from jembatan_kit.revocation import bucket_config
 from jembatan_kit.settings import ServiceSettings
 
-DUPLICATE_WINDOW_NS = 15 * 60 * 1_000_000_000
+DUPLICATE_WINDOW_NS = DUPLICATE_WINDOW_S * 1_000_000_000
 STREAM_MAX_AGE_NS = round(
     ServiceSettings.model_fields["stream_max_age_days"].default * 24 * 60 * 60 * 1_000_000_000
 )

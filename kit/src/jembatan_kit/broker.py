@@ -22,9 +22,11 @@ log = logging.getLogger(__name__)
 
 PullSubscription = _JetStream.PullSubscription
 
-DUPLICATE_WINDOW_S = 15 * 60
+DUPLICATE_WINDOW_S = 2 * 60
 """How long JetStream remembers a Nats-Msg-Id. A relay that restarts inside it republishes nothing
-new; after it, the consumers' inboxes still drop the repeat."""
+new; after it, the consumers' inboxes still drop the repeat. nats-server keeps every id of the
+window in memory: at a national year's 5,000 events a second, two minutes are 600,000 ids, where
+fifteen were 4.5 million (about 500 MB)."""
 
 
 def normalise_fetch_timeouts() -> None:
