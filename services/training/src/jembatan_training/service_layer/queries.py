@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import uuid
 from collections import defaultdict
+from datetime import date
 from typing import Any
 
 from sqlalchemy import select
@@ -73,7 +74,16 @@ async def get_candidate(session: AsyncSession, candidate_id: uuid.UUID) -> dict[
 async def list_candidates(
     session: AsyncSession, agency: str | None, ready: bool | None, limit: int, offset: int
 ) -> list[dict[str, Any]]:
-    query = select(enrolments).order_by(enrolments.c.enrolled_at, enrolments.c.candidate_id)
+    seated = (
+        select(cohort_members.c.candidate_id, cohort_members.c.cohort_id)
+        .where(cohort_members.c.left_at.is_(None))
+        .subquery()
+    )
+    query = (
+        select(enrolments, seated.c.cohort_id)
+        .outerjoin(seated, seated.c.candidate_id == enrolments.c.candidate_id)
+        .order_by(enrolments.c.enrolled_at, enrolments.c.candidate_id)
+    )
     if agency:
         query = query.where(enrolments.c.agency == agency)
     if ready is not None:
@@ -81,7 +91,7 @@ async def list_candidates(
             enrolments.c.ready_at.is_not(None) if ready else enrolments.c.ready_at.is_(None)
         )
     rows = (await session.execute(query.limit(limit).offset(offset))).all()
-    return [_enrolment_view(row) for row in rows]
+    return [_enrolment_view(row) | {"cohort_id": row.cohort_id} for row in rows]
 
 
 def readiness_view(readiness: Readiness) -> dict[str, Any]:
@@ -128,6 +138,32 @@ async def get_cohort(session: AsyncSession, cohort_id: uuid.UUID) -> dict[str, A
             }
             for row in rows
             if row.left_at is not None
+        ],
+    }
+
+
+async def cohort_day_scores(
+    session: AsyncSession, cohort_id: uuid.UUID, day: date
+) -> dict[str, Any]:
+    """The scores of `day` of the cohort's current members (those scored that day)."""
+    members = await cohort_member_ids(session, cohort_id)
+    rows = await session.execute(
+        select(daily_scores).where(
+            daily_scores.c.candidate_id.in_(members), daily_scores.c.day == day
+        )
+    )
+    by_member = {row.candidate_id: row for row in rows}
+    return {
+        "cohort_id": cohort_id,
+        "day": day,
+        "scores": [
+            {
+                "candidate_id": member,
+                "score": by_member[member].score,
+                "recorded_at": by_member[member].recorded_at,
+            }
+            for member in members
+            if member in by_member
         ],
     }
 
