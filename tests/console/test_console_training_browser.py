@@ -186,6 +186,15 @@ def test_a_cohort_of_sixteen_takes_the_class_and_a_days_scores_in_one_save(
     expect(siti).to_contain_text("Di bawah target harian (80)")
     budi = page.get_by_test_id("member-row").filter(has_text="Budi Santoso")
     expect(budi).not_to_have_class(re.compile("below"))
+    # The grid shows the day's scores as training keeps them; another day, its own.
+    expect(page.get_by_label("Siti Aminah", exact=True)).to_have_value("72")
+    expect(page.get_by_label("Budi Santoso", exact=True)).to_have_value("91")
+    page.get_by_label("Lihat nilai tanggal").fill((TODAY - timedelta(days=1)).isoformat())
+    page.get_by_role("button", name="Tampilkan").click()
+    expect(page.get_by_label("Siti Aminah", exact=True)).to_have_value("")
+    expect(page.get_by_label("Tanggal", exact=True)).to_have_value(
+        (TODAY - timedelta(days=1)).isoformat()
+    )
     accessible(page, axe_source, "t01-kelas-nilai-harian")
 
 

@@ -359,6 +359,13 @@ WORDS: dict[str, tuple[str, str]] = {
     "result.passed": ("lulus", "passed"),
     "result.not_passed": ("tercatat, tidak lulus", "recorded, not passed"),
     "column": ("kolom", "column"),
+    "show_day": ("Lihat nilai tanggal", "Show the scores of"),
+    "show": ("Tampilkan", "Show"),
+    "in_another_cohort": ("di kelas lain", "in another cohort"),
+    "move_member": (
+        "Pindahkan bila sudah di kelas lain",
+        "Move them if they are in another cohort",
+    ),
     # placement
     "job_orders": ("Lowongan kerja", "Job orders"),
     "new_job_order": ("Buka lowongan kerja", "Open a job order"),

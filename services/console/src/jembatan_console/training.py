@@ -165,16 +165,7 @@ async def open_cohort(request: Request, operator: SignedIn) -> HTMLResponse:
     except Refusal as refusal:
         if refusal.status >= 500 or refusal.signed_out:
             raise
-        cohorts = await backend.get("training", "/cohorts")
-        return render(
-            request,
-            "training.html",
-            operator,
-            422,
-            cohorts=cohorts,
-            refusal=refusal,
-            values=values,
-        )
+        return await _training_page(request, operator, 422, refusal=refusal, values=values)
     return await _cohort(request, operator, backend, uuid.UUID(opened["cohort_id"]), opened=True)
 
 
@@ -186,18 +177,24 @@ async def _cohort(
     status_code: int = 200,
     **extra: Any,
 ) -> HTMLResponse:
+    day = _day(extra.pop("day", None) or request.query_params.get("day"))
     cohort = await backend.get("training", f"/cohorts/{cohort_id}")
     warning = await backend.get("training", f"/cohorts/{cohort_id}/early-warning")
     below = {row["candidate_id"]: row for row in warning["below_target"]}
     suggestions = await backend.get("training", f"/cohorts/{cohort_id}/sector-suggestions")
+    day_scores = await backend.get("training", f"/cohorts/{cohort_id}/daily-scores", day=day)
     names = await _names(backend)
     members = {member["candidate_id"] for member in cohort["members"]}
     enrolled = await backend.get("training", "/candidates", limit=500)
-    candidates = [
-        (e["candidate_id"], names.get(e["candidate_id"], e["candidate_id"][:8]))
-        for e in enrolled
-        if e["status"] == "enrolled" and e["candidate_id"] not in members
-    ]
+    # Those without a cohort first; those in another one are moved when the trainer says so.
+    candidates = sorted(
+        (
+            (e["candidate_id"], names.get(e["candidate_id"], e["candidate_id"][:8]), e["cohort_id"])
+            for e in enrolled
+            if e["status"] == "enrolled" and e["candidate_id"] not in members
+        ),
+        key=lambda c: (c[2] is not None, c[1]),
+    )
     return render(
         request,
         "cohort.html",
@@ -207,12 +204,21 @@ async def _cohort(
         below=below,
         target=warning["target"],
         names=names,
-        candidates=sorted(candidates, key=lambda c: c[1]),
+        candidates=candidates,
         suggestions=_worded(request, suggestions),
-        today=extra.pop("day", None) or date.today().isoformat(),
+        recorded={row["candidate_id"]: row["score"] for row in day_scores["scores"]},
+        today=day,
         yesterday=(date.today() - timedelta(days=1)).isoformat(),
         **extra,
     )
+
+
+def _day(asked: str | None) -> str:
+    """The day the grid shows: the one asked for when it is a date, else today."""
+    try:
+        return date.fromisoformat(asked or "").isoformat()
+    except ValueError:
+        return date.today().isoformat()
 
 
 @router.get("/training/cohorts/{cohort_id}", response_class=HTMLResponse)
@@ -225,10 +231,13 @@ async def cohort_page(request: Request, cohort_id: uuid.UUID, operator: SignedIn
 async def add_member(request: Request, cohort_id: uuid.UUID, operator: SignedIn) -> HTMLResponse:
     require(operator, ROLE)
     form = await request.form()
-    candidate = str(form.get("candidate_id", "")).strip()
+    body = {
+        "candidate_id": str(form.get("candidate_id", "")).strip(),
+        "move": form.get("move") == "yes",
+    }
     backend = backend_of(request, operator)
     try:
-        await backend.post("training", f"/cohorts/{cohort_id}/members", {"candidate_id": candidate})
+        await backend.post("training", f"/cohorts/{cohort_id}/members", body)
     except Refusal as refusal:
         if refusal.status >= 500 or refusal.signed_out:
             raise
