@@ -5,6 +5,9 @@ tests/console/test_console_training_browser.py."""
 
 from __future__ import annotations
 
+import base64
+import csv
+import io
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -15,7 +18,8 @@ from jembatan_console.app import build_app
 from jembatan_console.config import ConsoleSettings
 from jembatan_console.i18n import WORDS
 from jembatan_console.operators import add_operator
-from jembatan_console.training import READINESS_RULES, REASON_CODES, reason_words
+from jembatan_console.registration import refused_rows_file
+from jembatan_console.training import READINESS_RULES, REASON_CODES, reason_words, with_commas
 from jembatan_kit.issuers import LocalIssuer
 from jembatan_kit.nats_server import free_ports
 
@@ -98,6 +102,37 @@ def test_a_reason_is_worded_from_its_facts_in_the_pages_language() -> None:
     # A reason training gives that the console does not know yet: training's own words.
     unknown = {"code": "new_rule", "points": 1, "text": "a new reason", "facts": {}}
     assert reason_words("id", unknown) == "a new reason"
+
+
+def test_a_semicolon_file_comes_back_as_its_refused_rows_to_send_again() -> None:
+    sent = (
+        "candidate_id;test;issuer;taken_on;level\n"
+        f"{CANDIDATE};JLPT;Japan Foundation;2026-05-15;N4\n"
+        f"{CANDIDATE};JLPT;Japan Foundation, Jakarta;2026-05-15;N7\n"
+    ).encode()
+    rows = [
+        {"line": 2, "status": "accepted"},
+        {
+            "line": 3,
+            "status": "refused",
+            "errors": [{"rule": "jlpt_level", "column": "level", "message": "got 'N7'"}],
+        },
+    ]
+    link = refused_rows_file(with_commas(sent), rows)
+    assert link is not None
+    back = list(csv.DictReader(io.StringIO(base64.b64decode(link.split(",", 1)[1]).decode())))
+    assert back == [
+        {
+            "candidate_id": CANDIDATE,
+            "test": "JLPT",
+            "issuer": "Japan Foundation, Jakarta",
+            "taken_on": "2026-05-15",
+            "level": "N7",
+            "errors": "jlpt_level: got 'N7'",
+        }
+    ]
+    comma = b"candidate_id,test\nx,JLPT\n"
+    assert with_commas(comma) is comma
 
 
 def test_the_training_routes_are_a_trainers(client: TestClient) -> None:

@@ -7,6 +7,8 @@ as a file to fix and send again."""
 
 from __future__ import annotations
 
+import csv
+import io
 import uuid
 from datetime import date, timedelta
 from typing import Any
@@ -87,8 +89,24 @@ async def import_results(request: Request, operator: SignedIn) -> HTMLResponse:
         operator,
         results_import=answer,
         names=await _names(backend),
-        refused_file=refused_rows_file(content, answer["rows"]),
+        refused_file=refused_rows_file(with_commas(content), answer["rows"]),
     )
+
+
+def with_commas(content: bytes) -> bytes:
+    """The file as comma-separated CSV, as the refused rows' file is written: spreadsheets set
+    to Indonesian export with semicolons (the comma is their decimal mark), which training
+    reads as well."""
+    text = content.decode("utf-8-sig", errors="replace")
+    try:
+        dialect: Any = csv.Sniffer().sniff(text[:4096], delimiters=",;\t")
+    except csv.Error:
+        return content
+    if dialect.delimiter == ",":
+        return content
+    out = io.StringIO()
+    csv.writer(out, lineterminator="\n").writerows(csv.reader(io.StringIO(text), dialect))
+    return out.getvalue().encode()
 
 
 async def _names(backend: Backend) -> dict[str, str]:
