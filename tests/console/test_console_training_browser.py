@@ -218,6 +218,7 @@ def test_a_results_file_is_answered_row_by_row_and_the_refused_row_comes_back(
     bad = answer.locator("tr.bad")
     expect(bad).to_have_count(1)
     expect(bad).to_contain_text("Budi Santoso")
+    expect(bad).to_contain_text("JLPT N7")
     expect(bad).to_contain_text("jlpt_level")
     expect(bad).to_contain_text("kolom level")
     expect(answer.locator("tr.ok").first).to_contain_text("lulus")

@@ -19,7 +19,13 @@ from jembatan_console.config import ConsoleSettings
 from jembatan_console.i18n import WORDS
 from jembatan_console.operators import add_operator
 from jembatan_console.registration import refused_rows_file
-from jembatan_console.training import READINESS_RULES, REASON_CODES, reason_words, with_commas
+from jembatan_console.training import (
+    READINESS_RULES,
+    REASON_CODES,
+    reason_words,
+    results_sent,
+    with_commas,
+)
 from jembatan_kit.issuers import LocalIssuer
 from jembatan_kit.nats_server import free_ports
 
@@ -131,6 +137,7 @@ def test_a_semicolon_file_comes_back_as_its_refused_rows_to_send_again() -> None
             "errors": "jlpt_level: got 'N7'",
         }
     ]
+    assert results_sent(with_commas(sent)) == {2: "JLPT N4", 3: "JLPT N7"}
     comma = b"candidate_id,test\nx,JLPT\n"
     assert with_commas(comma) is comma
 

@@ -84,13 +84,27 @@ async def import_results(request: Request, operator: SignedIn) -> HTMLResponse:
         if refusal.status >= 500 or refusal.signed_out:
             raise
         return await _training_page(request, operator, refusal.status, import_refusal=refusal)
+    sent = with_commas(content)
     return await _training_page(
         request,
         operator,
         results_import=answer,
         names=await _names(backend),
-        refused_file=refused_rows_file(with_commas(content), answer["rows"]),
+        tests=results_sent(sent),
+        refused_file=refused_rows_file(sent, answer["rows"]),
     )
+
+
+def results_sent(content: bytes) -> dict[int, str]:
+    """What each line of a (comma-separated) results file says it is, e.g. `JLPT N4` or
+    `SSW_SKILL agriculture`, by line number as training numbers them."""
+    reader = csv.DictReader(io.StringIO(content.decode("utf-8-sig", errors="replace")))
+    reader.fieldnames = [name.strip().lower() for name in reader.fieldnames or []]
+    tests = {}
+    for line, row in enumerate(reader, start=2):
+        words = [row.get(column) or "" for column in ("test", "level", "sector", "score")]
+        tests[line] = " ".join(word.strip() for word in words if word.strip())
+    return tests
 
 
 def with_commas(content: bytes) -> bytes:
