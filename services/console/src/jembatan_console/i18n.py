@@ -254,6 +254,118 @@ WORDS: dict[str, tuple[str, str]] = {
     "member_added": ("Anggota ditambahkan.", "The member is added."),
     "no_members": ("Belum ada anggota.", "No members yet."),
     "none": ("Tidak ada.", "None."),
+    "readiness_and_suggestions": (
+        "Kesiapan dan saran penjurusan",
+        "Readiness and penjurusan suggestions",
+    ),
+    "suggestions_help": (
+        "Saran layanan pelatihan, yang terbaik lebih dulu, dengan alasannya (poin tiap alasan)."
+        " Terapkan satu untuk mengubah bidang pelatihan calon; alasannya ikut tercatat.",
+        "Training's suggestions, best first, with their reasons (the points of each reason)."
+        " Apply one to change the candidate's training sector; its reasons are recorded.",
+    ),
+    "current_sector": ("Bidang sekarang", "Current sector"),
+    "readiness": ("Kesiapan", "Readiness"),
+    "suggestions": ("Saran penjurusan", "Penjurusan suggestions"),
+    "points": ("{points} poin", "{points} points"),
+    "current_mark": ("bidang sekarang", "current sector"),
+    "apply_suggestion": ("Terapkan {sector}", "Apply {sector}"),
+    "sector_fixed.ready_for_placement": (
+        "Bidang tetap: calon sudah dinyatakan siap ditempatkan.",
+        "The sector is fixed: the candidate was declared ready for placement.",
+    ),
+    "sector_fixed.withdrawn": (
+        "Bidang tetap: calon sudah mengundurkan diri.",
+        "The sector is fixed: the candidate has withdrawn.",
+    ),
+    "suggestion_reason": ("Saran penjurusan: {reasons}", "Penjurusan suggestion: {reasons}"),
+    "member_sector_changed": (
+        "Bidang pelatihan {name} kini {sector}.",
+        "{name}'s training sector is now {sector}.",
+    ),
+    "suggest.declared_interest": (
+        "memilih {sector} saat mendaftar",
+        "chose {sector} at registration",
+    ),
+    "suggest.skill_test_passed": (
+        "lulus ujian keterampilan SSW {sector} pada {taken_on}",
+        "passed the SSW skill test in {sector} on {taken_on}",
+    ),
+    "suggest.skill_test_failed": (
+        "tidak lulus ujian keterampilan SSW {sector} pada {taken_on}",
+        "failed the SSW skill test in {sector} on {taken_on}",
+    ),
+    "suggest.certificates_complete": (
+        "semua sertifikat {track} untuk {sector} sudah ada: siap ditempatkan di bidang ini",
+        "every certificate {track} needs in {sector} is in: ready for placement there",
+    ),
+    "suggest.certificates_missing": (
+        "sertifikat {track} untuk {sector} yang masih kurang: {missing}",
+        "certificates {track} still needs in {sector}: {missing}",
+    ),
+    "suggest.daily_scores_at_target": (
+        "rata-rata nilai harian {average} ({days} hari), mencapai target {target}: ujian bahasa"
+        " Jepang perawatan lansia terjangkau",
+        "daily scores average {average} ({days} days), at the target of {target}: the"
+        " nursing-care Japanese test is within reach",
+    ),
+    "suggest.daily_scores_below_target": (
+        "rata-rata nilai harian {average} ({days} hari), di bawah target {target}: ujian bahasa"
+        " Jepang perawatan lansia bisa berat",
+        "daily scores average {average} ({days} days), below the target of {target}: the"
+        " nursing-care Japanese test may be hard",
+    ),
+    "suggest.steered_away": (
+        "dialihkan dari {sector} pada {changed_on}: {reason}",
+        "steered away from {sector} on {changed_on}: {reason}",
+    ),
+    "suggest.cohort_sector": (
+        "kelasnya berlatih untuk {sector}",
+        "the candidate's cohort trains for {sector}",
+    ),
+    "suggest.in_demand": (
+        "{sector} termasuk bidang yang dibutuhkan di Jepang",
+        "{sector} is among the sectors in demand in Japan",
+    ),
+    "readiness.japanese_n4": (
+        "bahasa Jepang N4 (JLPT N4+ atau JFT-Basic A2)",
+        "Japanese at N4 (JLPT N4+ or JFT-Basic A2)",
+    ),
+    "readiness.ssw_skill_sector": (
+        "ujian keterampilan SSW di bidangnya",
+        "the SSW skill test in their sector",
+    ),
+    "readiness.nursing_care_japanese": (
+        "ujian bahasa Jepang perawatan lansia",
+        "the nursing-care Japanese test",
+    ),
+    "results_import": ("Impor hasil ujian (CSV)", "Import test results (CSV)"),
+    "results_import_help": (
+        "Hasil JLPT, JFT-Basic dan ujian keterampilan dari pusat ujian. Kolom: {columns}."
+        " Tanggal sebagai YYYY-MM-DD; test salah satu dari JLPT, JFT_BASIC, SSW_SKILL,"
+        " NURSING_CARE_JAPANESE.",
+        "JLPT, JFT-Basic and skill test results from the test centre. Columns: {columns}."
+        " Dates as YYYY-MM-DD; test one of JLPT, JFT_BASIC, SSW_SKILL, NURSING_CARE_JAPANESE.",
+    ),
+    "submit_results": ("Impor hasil", "Import the results"),
+    "results_imported": (
+        "{accepted} hasil tercatat, {refused} ditolak.",
+        "{accepted} results recorded, {refused} refused.",
+    ),
+    "results_replayed": (
+        "Berkas ini sudah pernah diimpor: tidak ada hasil yang dicatat dua kali.",
+        "This file was imported before: no result was recorded twice.",
+    ),
+    "result.passed": ("lulus", "passed"),
+    "result.not_passed": ("tercatat, tidak lulus", "recorded, not passed"),
+    "column": ("kolom", "column"),
+    "show_day": ("Lihat nilai tanggal", "Show the scores of"),
+    "show": ("Tampilkan", "Show"),
+    "in_another_cohort": ("di kelas lain", "in another cohort"),
+    "move_member": (
+        "Pindahkan bila sudah di kelas lain",
+        "Move them if they are in another cohort",
+    ),
     # placement
     "job_orders": ("Lowongan kerja", "Job orders"),
     "new_job_order": ("Buka lowongan kerja", "Open a job order"),

@@ -17,6 +17,7 @@ from .config import TrainingSettings
 from .entrypoints.api import router
 from .entrypoints.cohorts_api import router as cohorts_router
 from .entrypoints.consumers import consumer
+from .entrypoints.suggestions_api import router as suggestions_router
 from .service_layer import handlers
 
 MIGRATIONS = Path(__file__).parent / "adapters" / "migrations"
@@ -65,5 +66,5 @@ def build_app(settings: TrainingSettings | None = None, clock: Clock | None = No
         description="Enrols registered candidates, seats them in cohorts, steers them to a "
         "sector, follows their daily scores, records their test results, and says when they are "
         "ready for placement.",
-        routers=[router, cohorts_router],
+        routers=[router, cohorts_router, suggestions_router],
     )

@@ -13,3 +13,9 @@ class TrainingSettings(ServiceSettings):
     early_warning_window_days: int = Field(
         default=5, ge=1, description="How many of a candidate's most recent scores are averaged."
     )
+    sectors_in_demand: list[str] = Field(
+        default=["agriculture", "caregiver", "automotive", "airport-ground-handling"],
+        description="Sectors in demand in Japan, as the training centre knows them (a JSON "
+        "list); penjurusan suggestions count them. Japan's employers' needs change: keep it "
+        "current.",
+    )

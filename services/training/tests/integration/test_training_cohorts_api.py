@@ -199,6 +199,32 @@ async def test_early_warning_lists_members_below_the_daily_target(
     assert unknown.json()["error"] == "candidate_not_enrolled"
 
 
+async def test_a_days_scores_of_the_class_and_who_sits_in_a_cohort(
+    training: httpx.AsyncClient, enrol: Enrol
+) -> None:
+    cohort = await open_cohort(training)
+    scored, unscored, elsewhere = [await enrol() for _ in range(3)]
+    for candidate_id in (scored, unscored):
+        assert (await assign(training, cohort["cohort_id"], candidate_id)).status_code == 201
+    await post_scores(training, scored, 70, 88)
+    await post_scores(training, elsewhere, 60)
+
+    day = (await training.get(f"/cohorts/{cohort['cohort_id']}/daily-scores?day=2026-05-02")).json()
+    assert (day["cohort_id"], day["day"]) == (cohort["cohort_id"], "2026-05-02")
+    assert [(s["candidate_id"], s["score"]) for s in day["scores"]] == [(scored, 88)]
+    none = await training.get(f"/cohorts/{cohort['cohort_id']}/daily-scores?day=2026-04-01")
+    assert none.json()["scores"] == []
+    undated = await training.get(f"/cohorts/{cohort['cohort_id']}/daily-scores")
+    assert undated.status_code == 422
+
+    listed = {c["candidate_id"]: c["cohort_id"] for c in (await training.get("/candidates")).json()}
+    assert (listed[scored], listed[unscored], listed[elsewhere]) == (
+        cohort["cohort_id"],
+        cohort["cohort_id"],
+        None,
+    )
+
+
 def withdrawn(candidate_id: str) -> CandidateWithdrawn:
     return CandidateWithdrawn(
         agency="kaltim",

@@ -80,6 +80,9 @@ class EnrolmentView(BaseModel):
         description="Why readiness for placement waits for the national identity index: "
         "provisional, duplicate or suspended; null once the person is cleared",
     )
+    cohort_id: uuid.UUID | None = Field(
+        default=None, description="The cohort the candidate sits in now."
+    )
 
 
 class ResultView(BaseModel):

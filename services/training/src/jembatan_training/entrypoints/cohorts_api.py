@@ -105,6 +105,20 @@ class BelowTargetView(BaseModel):
     scores: int = Field(description="How many recent scores the average is over.")
 
 
+class MemberScoreView(BaseModel):
+    candidate_id: uuid.UUID
+    score: int
+    recorded_at: datetime
+
+
+class CohortDayScoresView(BaseModel):
+    cohort_id: uuid.UUID
+    day: date
+    scores: list[MemberScoreView] = Field(
+        description="Current members scored that day, in the order they joined."
+    )
+
+
 class EarlyWarningView(BaseModel):
     cohort_id: uuid.UUID
     target: int
@@ -194,6 +208,19 @@ async def leave_cohort(
             )
         )
     return {"cohort_id": str(cohort_id), "candidate_id": str(candidate_id), "status": "left"}
+
+
+@router.get(
+    "/cohorts/{cohort_id}/daily-scores",
+    response_model=CohortDayScoresView,
+    summary="A day's scores of the cohort's members, as a class grid shows them",
+)
+async def cohort_day_scores(
+    cohort_id: uuid.UUID, day: date, runtime: Runtime, caller: CurrentCaller
+) -> dict[str, object]:
+    async with runtime.sessions() as session:
+        await authorise_cohort(session, caller, cohort_id)
+        return await queries.cohort_day_scores(session, cohort_id, day)
 
 
 @router.get(

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import uuid
 from collections import defaultdict
+from datetime import date
 from typing import Any
 
 from sqlalchemy import select
@@ -26,9 +27,10 @@ from ..adapters.orm import (
 from ..adapters.repository import exam_result
 from ..domain.certificates import normalise_sector
 from ..domain.cohorts import seats_left
-from ..domain.daily_scores import DailyScore, early_warnings
+from ..domain.daily_scores import DailyScore, early_warnings, recent_average
 from ..domain.penjurusan import SectorChange, sector_history
 from ..domain.readiness import Readiness, assess_readiness
+from ..domain.sector_suggestions import CandidateFacts, suggest_sectors
 
 
 async def get_candidate(session: AsyncSession, candidate_id: uuid.UUID) -> dict[str, Any]:
@@ -72,7 +74,16 @@ async def get_candidate(session: AsyncSession, candidate_id: uuid.UUID) -> dict[
 async def list_candidates(
     session: AsyncSession, agency: str | None, ready: bool | None, limit: int, offset: int
 ) -> list[dict[str, Any]]:
-    query = select(enrolments).order_by(enrolments.c.enrolled_at, enrolments.c.candidate_id)
+    seated = (
+        select(cohort_members.c.candidate_id, cohort_members.c.cohort_id)
+        .where(cohort_members.c.left_at.is_(None))
+        .subquery()
+    )
+    query = (
+        select(enrolments, seated.c.cohort_id)
+        .outerjoin(seated, seated.c.candidate_id == enrolments.c.candidate_id)
+        .order_by(enrolments.c.enrolled_at, enrolments.c.candidate_id)
+    )
     if agency:
         query = query.where(enrolments.c.agency == agency)
     if ready is not None:
@@ -80,7 +91,7 @@ async def list_candidates(
             enrolments.c.ready_at.is_not(None) if ready else enrolments.c.ready_at.is_(None)
         )
     rows = (await session.execute(query.limit(limit).offset(offset))).all()
-    return [_enrolment_view(row) for row in rows]
+    return [_enrolment_view(row) | {"cohort_id": row.cohort_id} for row in rows]
 
 
 def readiness_view(readiness: Readiness) -> dict[str, Any]:
@@ -127,6 +138,32 @@ async def get_cohort(session: AsyncSession, cohort_id: uuid.UUID) -> dict[str, A
             }
             for row in rows
             if row.left_at is not None
+        ],
+    }
+
+
+async def cohort_day_scores(
+    session: AsyncSession, cohort_id: uuid.UUID, day: date
+) -> dict[str, Any]:
+    """The scores of `day` of the cohort's current members (those scored that day)."""
+    members = await cohort_member_ids(session, cohort_id)
+    rows = await session.execute(
+        select(daily_scores).where(
+            daily_scores.c.candidate_id.in_(members), daily_scores.c.day == day
+        )
+    )
+    by_member = {row.candidate_id: row for row in rows}
+    return {
+        "cohort_id": cohort_id,
+        "day": day,
+        "scores": [
+            {
+                "candidate_id": member,
+                "score": by_member[member].score,
+                "recorded_at": by_member[member].recorded_at,
+            }
+            for member in members
+            if member in by_member
         ],
     }
 
@@ -184,6 +221,109 @@ async def early_warning(
         ],
         "without_scores": sorted((m for m in members if m not in scores), key=str),
     }
+
+
+async def sector_suggestions(
+    session: AsyncSession,
+    candidate_ids: list[uuid.UUID],
+    target: int,
+    window: int,
+    sectors_in_demand: list[str],
+) -> list[dict[str, Any]]:
+    """Penjurusan suggestions for each candidate (in the order given), with the readiness on
+    their current sector: loaded in a few queries, whatever the number of candidates."""
+    rows = {
+        row.candidate_id: row
+        for row in await session.execute(
+            select(enrolments).where(enrolments.c.candidate_id.in_(candidate_ids))
+        )
+    }
+    results_of: dict[uuid.UUID, list[Any]] = defaultdict(list)
+    for row in await session.execute(
+        select(results).where(results.c.candidate_id.in_(candidate_ids))
+    ):
+        results_of[row.candidate_id].append(exam_result(row))
+    changes_of: dict[uuid.UUID, list[SectorChange]] = defaultdict(list)
+    for row in await session.execute(
+        select(sector_changes).where(sector_changes.c.candidate_id.in_(candidate_ids))
+    ):
+        changes_of[row.candidate_id].append(
+            SectorChange(row.previous_sector, row.sector, row.reason, row.changed_at)
+        )
+    scores_of: dict[uuid.UUID, list[DailyScore]] = defaultdict(list)
+    for row in await session.execute(
+        select(daily_scores).where(daily_scores.c.candidate_id.in_(candidate_ids))
+    ):
+        scores_of[row.candidate_id].append(DailyScore(row.day, row.score))
+    cohort_sector_of = {
+        row.candidate_id: row.sector
+        for row in await session.execute(
+            select(cohort_members.c.candidate_id, cohorts.c.sector)
+            .join(cohorts, cohorts.c.id == cohort_members.c.cohort_id)
+            .where(
+                cohort_members.c.candidate_id.in_(candidate_ids),
+                cohort_members.c.left_at.is_(None),
+            )
+        )
+    }
+    views = []
+    for candidate_id in candidate_ids:
+        enrolment = rows.get(candidate_id)
+        if enrolment is None:
+            raise NotFound("candidate", candidate_id)
+        track = Track(enrolment.track)
+        facts = CandidateFacts(
+            track=track,
+            sector=enrolment.sector,
+            history=sector_history(
+                enrolment.sector, enrolment.enrolled_at, changes_of[candidate_id]
+            ),
+            results=results_of[candidate_id],
+            recent_scores=recent_average(scores_of[candidate_id], window),
+            cohort_sector=cohort_sector_of.get(candidate_id),
+        )
+        fixed = (
+            "withdrawn"
+            if enrolment.withdrawn_on
+            else "ready_for_placement"
+            if enrolment.ready_at
+            else None
+        )
+        views.append(
+            {
+                "candidate_id": candidate_id,
+                "track": track.value,
+                "sector": enrolment.sector,
+                "sector_fixed": fixed,
+                "readiness": readiness_view(
+                    assess_readiness(track, enrolment.sector, results_of[candidate_id])
+                ),
+                "suggestions": [
+                    {
+                        "sector": suggestion.sector,
+                        "points": suggestion.points,
+                        "current": suggestion.current,
+                        "reasons": [reason.__dict__ for reason in suggestion.reasons],
+                    }
+                    for suggestion in suggest_sectors(facts, target, sectors_in_demand)
+                ],
+            }
+        )
+    return views
+
+
+async def cohort_member_ids(session: AsyncSession, cohort_id: uuid.UUID) -> list[uuid.UUID]:
+    """The cohort's current members, in the order they joined."""
+    await _cohort(session, cohort_id)
+    return list(
+        (
+            await session.scalars(
+                select(cohort_members.c.candidate_id)
+                .where(cohort_members.c.cohort_id == cohort_id, cohort_members.c.left_at.is_(None))
+                .order_by(cohort_members.c.joined_at, cohort_members.c.id)
+            )
+        ).all()
+    )
 
 
 async def _enrolment(session: AsyncSession, candidate_id: uuid.UUID) -> Any:
