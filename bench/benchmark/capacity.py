@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import time
-import uuid
 from datetime import UTC, date, datetime
 
 import nats
@@ -21,6 +20,7 @@ from jembatan_contracts import (
     Event,
     Track,
 )
+from jembatan_contracts.ids import new_id
 from jembatan_kit.telemetry import journey_context
 from jembatan_kit.testing.helpers import language_certificate
 
@@ -48,7 +48,7 @@ def capacity_events(service: str, count: int) -> list[Event]:
     today = date.today()
     events: list[Event] = []
     for _ in range(count):
-        journey, candidate = uuid.uuid4(), uuid.uuid4()
+        journey, candidate = new_id(), new_id()  # as the services make them
         if service == "training":
             events.append(
                 CandidateRegistered(
@@ -79,9 +79,9 @@ def capacity_events(service: str, count: int) -> list[Event]:
                 CandidatePlaced(
                     agency="kaltim",
                     journey_id=journey,
-                    placement_id=uuid.uuid4(),
+                    placement_id=new_id(),
                     candidate_id=candidate,
-                    job_order_id=uuid.uuid4(),
+                    job_order_id=new_id(),
                     track=Track.TITP,
                     sector="automotive",
                     supervising_organisation="IM Japan",
