@@ -376,6 +376,10 @@ def test_the_schedule_fixed_at_departure_is_waited_for_and_the_costs_freeze(
     # Financing fixes the schedule on placement's Departed event; the page waits for it.
     expect(page.get_by_test_id("loan-status")).to_have_text("dalam cicilan", timeout=WAIT_MS)
     expect(page.get_by_test_id("pending")).to_have_count(0)
+    expect(page.get_by_test_id("loan-state")).not_to_have_attribute("hx-trigger", re.compile("."))
+    # Once the effect has landed, the waiting part's answer reloads the page.
+    state = page.request.get(f"/loans/{citra['loan_id']}/state", headers={"HX-Request": "true"})
+    assert state.ok and state.headers.get("hx-refresh") == "true"
     expect(page.get_by_test_id("costs-frozen")).to_contain_text("Biaya dibekukan sejak")
     expect(page.get_by_test_id("item-form")).to_have_count(0)
     accessible(page, axe_source, "loans-09-biaya-dibekukan")
@@ -474,6 +478,7 @@ def test_the_participants_statement_through_the_link_in_both_languages(
         "gaji tidak cukup untuk jadwal"
     )
     expect(phone.locator("main")).to_contain_text("Tiket pesawat")
+    expect(phone.locator("main")).to_contain_text(re.compile(r"kurs Rp\d+,\d+ per yen"))
     accessible(phone, axe_source, "loans-14-rincian-peserta")
     phone.get_by_test_id("switch-language").click()
     expect(phone.get_by_role("heading", level=1)).to_have_text("Statement of your placement costs")

@@ -18,7 +18,7 @@ from itsdangerous import URLSafeTimedSerializer
 from jembatan_console.app import build_app
 from jembatan_console.config import ConsoleSettings
 from jembatan_console.i18n import WORDS
-from jembatan_console.loans import RETURN_REASONS, STATUSES
+from jembatan_console.loans import RETURN_REASONS, STATUSES, waiting_for
 from jembatan_console.operators import add_operator
 from jembatan_console.statement import SALT
 from jembatan_contracts import WriteOffReason
@@ -141,3 +141,24 @@ def test_every_word_the_loan_pages_make_from_a_value_is_there_in_both_languages(
     assert missing == []
     for key in keys:
         assert all(word.strip() for word in WORDS[key]), key
+
+
+@pytest.mark.parametrize(
+    ("loan_status", "placement_status", "waiting"),
+    [
+        ("open", "placed", ""),
+        ("open", "departed", "departure"),  # Departed on its way to financing
+        ("open", "returned_early", "departure"),
+        ("needs_decision", "departed", ""),
+        ("repaying", "departed", ""),
+        ("repaying", "returned_early", "early_return"),  # EarlyReturned on its way
+        ("needs_decision", "returned_early", "early_return"),
+        ("paused", "returned_early", ""),
+        ("closed", "withdrawn", ""),
+    ],
+)
+def test_a_loan_waits_for_what_placement_has_recorded_and_financing_not_yet(
+    loan_status: str, placement_status: str, waiting: str
+) -> None:
+    assert waiting_for({"status": loan_status}, {"status": placement_status}) == waiting
+    assert waiting_for({"status": loan_status}, None) == ""  # placement cannot say: no wait

@@ -61,8 +61,8 @@ WORDS: dict[str, tuple[str, str]] = {
     ),
     "screen.loans": ("Pinjaman", "Loans"),
     "screen.loans.about": (
-        "Rincian pinjaman, pencatatan transfer, tunggakan.",
-        "Loan statements, recording transfers, arrears.",
+        "Rincian pinjaman, transfer, tunggakan, keputusan jadwal, subsidi, pos biaya.",
+        "Loan statements, transfers, arrears, schedule decisions, subsidies, cost items.",
     ),
     # refusals
     "refused_by": ("Ditolak oleh layanan {service}", "Refused by the {service} service"),
