@@ -12,20 +12,25 @@ in test-artifacts/console/. The tests run in order."""
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import re
 import time
 from collections.abc import Callable, Iterator
-from datetime import date, timedelta
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import httpx
+import nats
 import pytest
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 
 from jembatan_cli.system import PROCESSES, LocalSystem, console_operators_file, local_issuer
 from jembatan_console.operators import add_operator
+from jembatan_contracts.streams import PLACEMENT
 from jembatan_kit.issuers import issue_token
 from jembatan_kit.testing.browser import CHROMIUM_ARGS
 
@@ -237,6 +242,35 @@ def accessible(page: Page, axe_source: str, name: str) -> None:
     assert violations == [], f"{name}: {violations}"
 
 
+@contextmanager
+def held_back(system: LocalSystem, consumer: str) -> Iterator[None]:
+    """Financing's durable `consumer` of placement's stream paused (JetStream consumer pause):
+    the event waits in the stream, as it would on a slow bus, until the block ends."""
+
+    async def pause(until: datetime | None) -> None:
+        client = await nats.connect(system.nats_url)
+        try:
+            js = client.jetstream()
+            if until is None:
+                await js.resume_consumer(PLACEMENT.name, consumer)
+            else:
+                stamp = until.isoformat().replace("+00:00", "Z")
+                await js.pause_consumer(PLACEMENT.name, consumer, stamp)
+        finally:
+            await client.close()
+
+    def run(until: datetime | None) -> None:
+        # Playwright's sync API keeps an event loop in this thread: NATS gets its own.
+        with ThreadPoolExecutor(1) as thread:
+            thread.submit(asyncio.run, pause(until)).result()
+
+    run(datetime.now(UTC) + timedelta(minutes=5))
+    try:
+        yield
+    finally:
+        run(None)
+
+
 def rupiah(amount: int) -> str:
     return "Rp" + f"{amount:,}".replace(",", ".")
 
@@ -371,9 +405,18 @@ def test_the_schedule_fixed_at_departure_is_waited_for_and_the_costs_freeze(
 ) -> None:
     citra = people["citra"]
     page = officer
-    departed(system, citra)
-    page.goto(f"/loans/{citra['loan_id']}")
-    # Financing fixes the schedule on placement's Departed event; the page waits for it.
+    with held_back(system, "financing-departed"):
+        departed(system, citra)
+        page.goto(f"/loans/{citra['loan_id']}")
+        # Placement has the departure; financing fixes the schedule on its event: pending.
+        expect(page.get_by_test_id("pending")).to_contain_text("menunggu layanan pembiayaan")
+        expect(page.get_by_test_id("loan-state")).to_have_attribute("hx-trigger", "every 2s")
+        expect(page.get_by_test_id("loan-status")).to_have_text("dibuka")
+        accessible(page, axe_source, "loans-09a-menunggu-jadwal")
+        page.wait_for_timeout(2_500)  # a poll passes: still waiting, still polling
+        expect(page.get_by_test_id("pending")).to_be_visible()
+        assert loan(system, citra)["status"] == "open"
+    # The event arrives; the page fills in by itself, without being opened again.
     expect(page.get_by_test_id("loan-status")).to_have_text("dalam cicilan", timeout=WAIT_MS)
     expect(page.get_by_test_id("pending")).to_have_count(0)
     expect(page.get_by_test_id("loan-state")).not_to_have_attribute("hx-trigger", re.compile("."))
@@ -412,9 +455,13 @@ def test_an_early_return_is_waited_for_and_the_balance_restructured(
     page.goto(f"/loans/{citra['loan_id']}")
     form = page.get_by_test_id("early-return-form")
     form.get_by_label("Alasan").select_option("health")
-    form.get_by_role("button", name="Catat kepulangan lebih awal").click()
-    expect(page.get_by_test_id("done")).to_contain_text("Kepulangan lebih awal tercatat")
-    # Financing pauses the loan on placement's EarlyReturned event; the page waits for it.
+    with held_back(system, "financing-early-returned"):
+        form.get_by_role("button", name="Catat kepulangan lebih awal").click()
+        expect(page.get_by_test_id("done")).to_contain_text("Kepulangan lebih awal tercatat")
+        expect(page.get_by_test_id("pending")).to_contain_text("menangguhkan pinjaman")
+        expect(page.get_by_test_id("loan-status")).to_have_text("dalam cicilan")
+        accessible(page, axe_source, "loans-11a-menunggu-penangguhan")
+    # Financing pauses the loan on placement's EarlyReturned event; the page fills in.
     expect(page.get_by_test_id("loan-status")).to_have_text("ditangguhkan", timeout=WAIT_MS)
     expect(page.get_by_test_id("loan-state")).to_contain_text("Ditangguhkan sejak")
     accessible(page, axe_source, "loans-11-ditangguhkan")
