@@ -389,8 +389,16 @@ def test_cost_items_before_departure_are_added_refused_and_corrected(
     expect(page.get_by_test_id("item-form").get_by_label("Kode pos")).to_have_value("uang_jaminan")
     accessible(page, axe_source, "loans-07-pos-biaya-ditolak")
 
-    row = page.get_by_test_id("cost-insurance")
-    row.locator("summary").click()
+    # A correction financing refuses leaves the item as it was.
+    page.get_by_test_id("cost-insurance").locator("summary").click()
+    correct = page.get_by_test_id("correct-insurance")
+    correct.get_by_label("Jumlah (Rp)").fill("90.000.000")
+    correct.get_by_role("button", name="Simpan koreksi").click()
+    expect(page.get_by_test_id("refusal")).to_contain_text("principal_above_maximum")
+    expect(page.get_by_test_id("cost-insurance")).to_contain_text("Rp300.000")
+    assert loan(system, citra)["principal_idr"] == principal + 300_000
+
+    page.get_by_test_id("cost-insurance").locator("summary").click()
     correct = page.get_by_test_id("correct-insurance")
     correct.get_by_label("Jumlah (Rp)").fill("250.000")
     correct.get_by_role("button", name="Simpan koreksi").click()
@@ -506,9 +514,12 @@ def test_funders_are_listed_and_added_only_where_financing_runs(
 
 
 def test_the_participants_statement_through_the_link_in_both_languages(
-    officer: Page, browser: Browser, axe_source: str, system: LocalSystem,
+    officer: Page,
+    browser: Browser,
+    axe_source: str,
+    system: LocalSystem,
     people: dict[str, dict[str, Any]],
-) -> None:  # fmt: skip
+) -> None:
     bayu, adi = people["bayu"], people["adi"]
     page = officer
     page.goto(f"/loans/{bayu['loan_id']}")

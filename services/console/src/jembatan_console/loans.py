@@ -262,10 +262,10 @@ async def grant_subsidy(request: Request, loan_id: uuid.UUID, operator: SignedIn
     require(operator, ROLE)
     form = await request.form()
     path = f"/loans/{loan_id}/subsidies"
+    body = _subsidy(form)
     return await _act(
-        request, operator, loan_id, "financing", "POST", path, _subsidy(form), "subsidy",
-        _typed(form),
-    )  # fmt: skip
+        request, operator, loan_id, "financing", "POST", path, body, "subsidy", _typed(form)
+    )
 
 
 @router.post("/loans/{loan_id}/write-off/check", response_class=HTMLResponse)
@@ -324,10 +324,10 @@ async def fix_schedule(request: Request, loan_id: uuid.UUID, operator: SignedIn)
     require(operator, ROLE)
     form = await request.form()
     path = f"/loans/{loan_id}/schedule"
+    body = _schedule(form)
     return await _act(
-        request, operator, loan_id, "financing", "POST", path, _schedule(form), "schedule",
-        _typed(form),
-    )  # fmt: skip
+        request, operator, loan_id, "financing", "POST", path, body, "schedule", _typed(form)
+    )
 
 
 # --- cost items, before departure ----------------------------------------------------------------
@@ -346,10 +346,10 @@ async def add_cost_item(request: Request, loan_id: uuid.UUID, operator: SignedIn
     require(operator, ROLE)
     form = await request.form()
     path = f"/loans/{loan_id}/items"
+    body = _cost_item(form)
     return await _act(
-        request, operator, loan_id, "financing", "POST", path, _cost_item(form), "item_added",
-        _typed(form),
-    )  # fmt: skip
+        request, operator, loan_id, "financing", "POST", path, body, "item_added", _typed(form)
+    )
 
 
 @router.post("/loans/{loan_id}/items/{code}/remove", response_class=HTMLResponse)
@@ -372,7 +372,7 @@ async def correct_cost_item(
     form = await request.form()
     backend = backend_of(request, operator)
     loan = await backend.get("financing", f"/loans/{loan_id}")
-    [before] = [item for item in loan["cost_items"] if item["code"] == code] or [None]
+    before = next((item for item in loan["cost_items"] if item["code"] == code), None)
     if before is None:
         raise Refusal("financing", 404, "not_found", f"loan {loan_id} has no cost item {code!r}")
     corrected = _cost_item(form, code)
