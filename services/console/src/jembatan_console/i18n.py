@@ -61,8 +61,8 @@ WORDS: dict[str, tuple[str, str]] = {
     ),
     "screen.loans": ("Pinjaman", "Loans"),
     "screen.loans.about": (
-        "Rincian pinjaman, pencatatan transfer, tunggakan.",
-        "Loan statements, recording transfers, arrears.",
+        "Rincian pinjaman, transfer, tunggakan, keputusan jadwal, subsidi, pos biaya.",
+        "Loan statements, transfers, arrears, schedule decisions, subsidies, cost items.",
     ),
     # refusals
     "refused_by": ("Ditolak oleh layanan {service}", "Refused by the {service} service"),
@@ -451,6 +451,241 @@ WORDS: dict[str, tuple[str, str]] = {
     "first_due_date": ("Jatuh tempo pertama", "First due date"),
     "instalments": ("Jumlah cicilan", "Instalments"),
     "restructured": ("Jadwal diubah.", "The schedule is changed."),
+    "restructure_help": (
+        "Pinjaman ditangguhkan setelah peserta pulang lebih awal. Sisa {balance} dijadwalkan"
+        " ulang mulai tanggal yang dipilih; cicilan lama yang belum dibayar diganti.",
+        "The loan is paused after the participant's early return. The balance of {balance} is"
+        " scheduled again from the date chosen; the old unpaid instalments are replaced.",
+    ),
+    "funder": ("Pemberi dana", "Funder"),
+    "funders": ("Pemberi dana", "Funders"),
+    "funders_help": (
+        "Pemberi dana menalangi biaya keberangkatan. Pinjaman baru dibuka atas nama pemberi"
+        " dana bawaan layanan pembiayaan; hanya lembaga yang menjalankan layanan itu yang dapat"
+        " menambah pemberi dana.",
+        "Funders front the costs of departure. New loans are opened in the name of the"
+        " financing service's default funder; only the agency running that service may add"
+        " funders.",
+    ),
+    "funder_name": ("Nama pemberi dana", "Funder's name"),
+    "add_funder": ("Tambah pemberi dana", "Add a funder"),
+    "funder_added": ("Pemberi dana {name} ditambahkan.", "The funder {name} is added."),
+    "since": ("Sejak", "Since"),
+    "loans_of": ("Pinjaman {name}", "{name}'s loans"),
+    "needs_decision_list": (
+        "Pinjaman yang menunggu keputusan",
+        "Loans that need a decision",
+    ),
+    "written_off": ("Dihapus oleh pemberi dana", "Written off by the funder"),
+    "pending.loan.departure": (
+        "Penempatan mencatat keberangkatan; menunggu layanan pembiayaan menetapkan jadwal"
+        " cicilan (melalui event). Halaman ini diperbarui sendiri.",
+        "Placement records the departure; waiting for financing to fix the schedule (through"
+        " an event). This page updates itself.",
+    ),
+    "pending.loan.early_return": (
+        "Penempatan mencatat kepulangan lebih awal; menunggu layanan pembiayaan menangguhkan"
+        " pinjaman (melalui event). Halaman ini diperbarui sendiri.",
+        "Placement records the early return; waiting for financing to pause the loan (through"
+        " an event). This page updates itself.",
+    ),
+    "loan.paused_note": (
+        "Ditangguhkan sejak {date} (pulang lebih awal): tidak ada cicilan baru yang jatuh"
+        " tempo sampai jadwal diatur ulang.",
+        "Paused since {date} (early return): nothing more falls due until the loan is"
+        " restructured.",
+    ),
+    "loan.closed_note": (
+        "Ditutup pada {date}: calon mengundurkan diri sebelum berangkat dan tidak menanggung"
+        " apa pun.",
+        "Closed on {date}: the candidate withdrew before departing and owes nothing.",
+    ),
+    "loan.needs_decision_note": (
+        "Gaji tidak cukup untuk jadwal cicilan: pilih jalan keluar di bawah.",
+        "The wage cannot carry a schedule: choose a way out below.",
+    ),
+    "done.status": ("Status: {status}.", "Status: {status}."),
+    "done.subsidy": (
+        "Subsidi tercatat oleh layanan pembiayaan. Yang ditanggung peserta kini {owed}.",
+        "Financing recorded the subsidy. The participant now owes {owed}.",
+    ),
+    "done.write_off": (
+        "Penghapusan tercatat oleh layanan pembiayaan. Yang ditanggung peserta kini {owed}.",
+        "Financing recorded the write-off. The participant now owes {owed}.",
+    ),
+    "done.schedule": (
+        "Jadwal cicilan ditetapkan oleh layanan pembiayaan.",
+        "Financing fixed the repayment schedule.",
+    ),
+    "done.item_added": (
+        "Pos biaya ditambahkan. Pokok pinjaman kini {principal}.",
+        "The cost item is added. The principal is now {principal}.",
+    ),
+    "done.item_corrected": (
+        "Pos biaya dikoreksi. Pokok pinjaman kini {principal}.",
+        "The cost item is corrected. The principal is now {principal}.",
+    ),
+    "done.item_removed": (
+        "Pos biaya dihapus. Pokok pinjaman kini {principal}.",
+        "The cost item is removed. The principal is now {principal}.",
+    ),
+    "done.early_return": (
+        "Kepulangan lebih awal tercatat di layanan penempatan.",
+        "Placement recorded the early return.",
+    ),
+    "done.restructured": (
+        "Jadwal diatur ulang. Sisa {balance}.",
+        "Restructured. Balance {balance}.",
+    ),
+    "confirm_first": ("Periksa sebelum disimpan", "Check before saving"),
+    "check_first": ("Periksa dulu", "Check first"),
+    "confirm_subsidy": (
+        "Subsidi dari {provider} ({item}) sebesar {amount}: yang ditanggung peserta {before}"
+        " menjadi {after}. Belum disimpan.",
+        "A subsidy from {provider} ({item}) of {amount}: the participant's {before} becomes"
+        " {after}. Not saved yet.",
+    ),
+    "confirm_write_off": (
+        "Pemberi dana ({funder}) menghapus {amount} sebagai kerugiannya: yang ditanggung peserta"
+        " {before} menjadi {after}. Belum disimpan.",
+        "The funder ({funder}) writes off {amount} as its loss: the participant's {before}"
+        " becomes {after}. Not saved yet.",
+    ),
+    "confirm_schedule": (
+        "{count} cicilan bulanan mulai {first} (kontrak berakhir {end}) untuk sisa {owed}."
+        " Belum disimpan.",
+        "{count} monthly instalments from {first} (the contract ends {end}) for the balance of"
+        " {owed}. Not saved yet.",
+    ),
+    "schedule_largest": (
+        "Cicilan terbesar {largest}; batas {cap}.",
+        "The largest instalment {largest}; the cap {cap}.",
+    ),
+    "schedule_about": (
+        "Sekitar {about} per bulan; batas {cap}. Layanan pembiayaan memeriksa batas dan akhir"
+        " kontrak saat disimpan.",
+        "About {about} a month; the cap {cap}. Financing checks the cap and the contract's end"
+        " when it is saved.",
+    ),
+    "fits_cap": ("Jadwal ini dalam batas.", "This schedule is within the cap."),
+    "above_cap": (
+        "Jadwal ini masih di atas batas: kurangi dulu dengan subsidi atau penghapusan.",
+        "This schedule is still above the cap: reduce the balance first with a subsidy or a"
+        " write-off.",
+    ),
+    "covers_shortfall": (
+        "Ini menutup kekurangan: sesudahnya jadwal dalam kontrak muat dalam batas.",
+        "This covers the shortfall: a schedule within the contract then fits the cap.",
+    ),
+    "still_short": (
+        "Masih kurang {short}: jadwal belum muat dalam batas.",
+        "Still {short} short: a schedule does not fit the cap yet.",
+    ),
+    "confirm_save_subsidy": ("Ya, simpan subsidi", "Yes, save the subsidy"),
+    "confirm_save_write_off": ("Ya, simpan penghapusan", "Yes, save the write-off"),
+    "confirm_save_schedule": ("Ya, tetapkan jadwal", "Yes, fix the schedule"),
+    "decision": ("Menunggu keputusan: mengapa", "Needs a decision: why"),
+    "decision_why": (
+        "Satu cicilan boleh paling banyak {share}% dari gaji bulanan di Jepang (¥{wage}), yaitu"
+        " {cap}. Bahkan satu cicilan tiap bulan sampai akhir kontrak melewati batas itu.",
+        "An instalment may be at most {share}% of the monthly wage in Japan (¥{wage}), that is"
+        " {cap}. Even one instalment a month to the contract's end exceeds it.",
+    ),
+    "instalment_cap": ("Batas cicilan ({share}% gaji)", "Instalment cap ({share}% of wage)"),
+    "longest_schedule": ("Jadwal terpanjang dalam kontrak", "Longest schedule within the contract"),
+    "longest_schedule_is": (
+        "{count} cicilan, {first} sampai {end}",
+        "{count} instalments, {first} to {end}",
+    ),
+    "instalment_then": ("Cicilan terbesar jadwal itu", "That schedule's largest instalment"),
+    "shortfall": ("Kekurangan", "Shortfall"),
+    "ways_out": ("Jalan keluar", "Ways out"),
+    "ways_out_help": (
+        "Kurangi yang ditanggung peserta sebesar kekurangan (subsidi atau penghapusan oleh"
+        " pemberi dana), lalu tetapkan jadwal dalam kontrak. Setiap langkah diperiksa dulu"
+        " sebelum disimpan.",
+        "Take the shortfall off what the participant owes (a subsidy or the funder's"
+        " write-off), then fix a schedule within the contract. Each step is checked before it"
+        " is saved.",
+    ),
+    "ways_out_fits": (
+        "Kekurangan sudah tertutup: tetapkan jadwal dalam kontrak.",
+        "The shortfall is covered: fix the schedule within the contract.",
+    ),
+    "way.subsidy": ("Subsidi", "A subsidy"),
+    "way.write_off": ("Penghapusan oleh pemberi dana", "The funder's write-off"),
+    "way.schedule": ("Jadwal dalam kontrak", "A schedule within the contract"),
+    "provider": ("Pemberi subsidi", "Provider"),
+    "subsidy_item": ("Untuk (pos)", "For (item)"),
+    "write_off_hint": (
+        "Kosongkan untuk sebesar kekurangan ({shortfall}).",
+        "Leave empty for the shortfall ({shortfall}).",
+    ),
+    "schedule_hint": (
+        "Kosongkan untuk jadwal terpanjang: {count} cicilan mulai {first}.",
+        "Leave empty for the longest schedule: {count} instalments from {first}.",
+    ),
+    "cost_items": ("Pos biaya", "Cost items"),
+    "costs_open": (
+        "Biaya dapat ditambah atau dikoreksi sampai peserta berangkat.",
+        "Costs may be added or corrected until the participant departs.",
+    ),
+    "costs_frozen": (
+        "Biaya dibekukan sejak keberangkatan ({date}): tidak dapat ditambah atau diubah lagi"
+        " (aturan costs_frozen).",
+        "The costs are frozen since the departure ({date}): they can no longer be added or"
+        " changed (rule costs_frozen).",
+    ),
+    "costs_closed": (
+        "Pinjaman ditutup: biaya tidak dapat diubah.",
+        "The loan is closed: its costs cannot be changed.",
+    ),
+    "change": ("Ubah", "Change"),
+    "correct": ("Koreksi", "Correct"),
+    "save_correction": ("Simpan koreksi", "Save the correction"),
+    "remove_item": ("Hapus pos {code}", "Remove item {code}"),
+    "add_item": ("Tambah pos biaya", "Add a cost item"),
+    "item_code": ("Kode pos", "Item code"),
+    "item_code_hint": (
+        "Huruf kecil, misalnya insurance, accommodation, passport.",
+        "Lower case, e.g. insurance, accommodation, passport.",
+    ),
+    "reductions": ("Subsidi dan penghapusan", "Subsidies and write-offs"),
+    "subsidy_line": (
+        "Subsidi {provider} untuk {item}: {amount} ({date})",
+        "Subsidy by {provider} for {item}: {amount} ({date})",
+    ),
+    "write_off_line": (
+        "Dihapus oleh pemberi dana: {amount}, {reason} ({date})",
+        "Written off by the funder: {amount}, {reason} ({date})",
+    ),
+    "early_return": ("Pulang lebih awal", "Early return"),
+    "early_return_help": (
+        "Jika peserta pulang sebelum kontrak berakhir: penempatan mencatatnya, lalu layanan"
+        " pembiayaan menangguhkan pinjaman dan sisa dapat dijadwalkan ulang.",
+        "When the participant comes home before the contract's end: placement records it,"
+        " then financing pauses the loan and the balance can be scheduled again.",
+    ),
+    "return_date": ("Tanggal pulang", "Return date"),
+    "record_early_return": ("Catat kepulangan lebih awal", "Record the early return"),
+    "return.contract_ended_early": ("kontrak berakhir lebih awal", "contract ended early"),
+    "return.employer_failure": ("kegagalan pemberi kerja", "employer failure"),
+    "return.health": ("kesehatan", "health"),
+    "return.other": ("lainnya", "other"),
+    "write_off.unaffordable_schedule": (
+        "gaji tidak cukup untuk jadwal",
+        "the wage cannot carry a schedule",
+    ),
+    "write_off.never_departed": ("tidak jadi berangkat", "never departed"),
+    "cost.training": ("Pelatihan", "Training"),
+    "cost.tests": ("Biaya ujian", "Test fees"),
+    "cost.medical": ("Pemeriksaan kesehatan", "Medical check-up"),
+    "cost.documents": ("Dokumen", "Documents"),
+    "cost.passport": ("Paspor", "Passport"),
+    "cost.visa": ("CoE dan visa", "CoE and visa"),
+    "cost.flight": ("Tiket pesawat", "Flight"),
+    "cost.accommodation": ("Penginapan", "Accommodation"),
+    "cost.insurance": ("Asuransi", "Insurance"),
     # statement (the participant's)
     "st.title": ("Rincian biaya penempatan Anda", "Statement of your placement costs"),
     "st.intro": (
@@ -458,6 +693,12 @@ WORDS: dict[str, tuple[str, str]] = {
         " keberangkatan {departure}.",
         "Loan {loan} ({track}), funded by {funder}; status {status}; as of {as_of};"
         " departure {departure}.",
+    ),
+    "st.no_interest": (
+        "Pinjaman ini tanpa bunga: Anda membayar kembali biaya yang dibebankan, dikurangi"
+        " subsidi, dan tidak lebih.",
+        "This loan carries no interest: you repay what was charged, less subsidies, and"
+        " nothing more.",
     ),
     "st.own_transfer": (
         "Anda membayar hanya dengan transfer Anda sendiri. Tidak ada yang dipotong dari gaji"
