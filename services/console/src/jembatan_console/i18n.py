@@ -33,6 +33,8 @@ WORDS: dict[str, tuple[str, str]] = {
         "The login or the password is wrong.",
     ),
     "sign_in_provider": ("Masuk lewat akun lembaga", "Sign in with your agency account"),
+    "sign_in_done": ("Anda sudah masuk.", "You are signed in."),
+    "sign_in_continue": ("Lanjutkan ke konsol", "Continue to the console"),
     "sign_in_provider_help": (
         "Lembaga Anda memakai layanan masuk sendiri: Anda akan diarahkan ke sana, lalu kembali"
         " ke sini.",
