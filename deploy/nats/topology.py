@@ -347,7 +347,7 @@ CONSOLE_OIDC_SECRET_FILE = "client-secret"
 
 
 @dataclass(frozen=True)
-class ProviderSignIn:
+class OidcSignIn:
     """An agency whose operators sign in at its own OpenID Connect provider: its console gets
     the provider's settings and no key (the provider's entry in trust.json: deploy/README.md,
     Tokens)."""
@@ -363,9 +363,9 @@ class ProviderSignIn:
     `console-oidc/<agency>.secret`). A public client has none: PKCE protects its codes."""
 
 
-OIDC_SIGN_IN: dict[str, ProviderSignIn] = {}
+OIDC_SIGN_IN: dict[str, OidcSignIn] = {}
 """The agencies whose operators sign in at their own provider, e.g.
-`{"kaltim": ProviderSignIn("https://sso.kaltimprov.go.id/realms/disnakertrans",
+`{"kaltim": OidcSignIn("https://sso.kaltimprov.go.id/realms/disnakertrans",
 "https://konsol.disnakertrans.kaltimprov.go.id")}`. Every other agency's console signs in its
 local operators with the agency's own key."""
 

@@ -1190,7 +1190,7 @@ def test_an_agency_signing_in_at_its_provider_gives_its_console_no_key(
 ) -> None:
     """With `OIDC_SIGN_IN`, the rendered console of that agency gets the provider's settings
     and its client secret, and no key: neither in compose nor on Kubernetes."""
-    provider = topology.ProviderSignIn(
+    provider = topology.OidcSignIn(
         "https://sso.kaltimprov.go.id/realms/disnakertrans",
         "https://konsol.kaltim.example",
         confidential=True,
