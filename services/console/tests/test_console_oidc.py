@@ -206,3 +206,21 @@ def test_a_provider_the_trust_list_gives_another_agency_stops_the_console_at_sta
 ) -> None:
     with pytest.raises(RuntimeError, match=r"has no issuer .* for boyolali"):
         build_app(settings.model_copy(update={"console_agency": "boyolali"}))
+
+
+def test_a_provider_that_cannot_be_reached_is_said_in_words_never_a_500(
+    tmp_path: Path,
+) -> None:
+    down = f"http://127.0.0.1:{free_ports(1)[0]}"  # nothing listens there
+    entry = {"issuer": down, "agency": "kaltim", "discovery": True}
+    write_trust_file(tmp_path / "trust.json", trust_list_of([], [entry]))
+    settings = ConsoleSettings(
+        console_agency="kaltim",
+        console_oidc_issuer=down,
+        auth_trust_file=tmp_path / "trust.json",
+        console_secret_file=tmp_path / "secret",
+    )
+    with TestClient(build_app(settings), follow_redirects=False) as client:
+        response = client.get("/login/oidc")
+    assert response.status_code == 502
+    assert "Masuk lewat akun lembaga tidak berhasil" in response.text
