@@ -305,9 +305,12 @@ def render_console_k8s(agency: str, namespaced: bool = True) -> str:
                 f" path: {CONSOLE_OIDC_SECRET_FILE} }}] }}\n",
             ]
     mounts.append(f"{item}{{ name: state, mountPath: {STATE_DIR} }}\n")
+    mounts.append(f"{item}{{ name: tmp, mountPath: /tmp }}\n")
     volumes += [
         "        - name: state  # its operators and the key of its cookies and links\n",
         f"          persistentVolumeClaim: {{ claimName: {CONSOLE}-state }}\n",
+        "        - name: tmp  # where a large upload spools: the root filesystem is read-only\n",
+        "          emptyDir: {}\n",
     ]
     return f"""---
 # {agency}'s operators' console: it signs in {sign_in}.
