@@ -182,6 +182,18 @@ def test_a_code_works_once_and_only_with_its_verifier(
     assert "jembatan_console_kaltim" not in console.cookies
 
 
+def test_the_way_back_after_sign_in_stays_on_the_console(
+    console: TestClient, provider: Provider
+) -> None:
+    for asked, landed in (("//evil.example/", "/"), ("/candidates\r\nX-Evil: 1", None)):
+        back = console.get(callback_of(sign_in_at_provider(provider, start(console, asked))))
+        assert back.status_code == 200, back.text
+        refresh = back.headers["refresh"]
+        assert "\n" not in refresh and "x-evil" not in {k.lower() for k in back.headers}
+        if landed is not None:
+            assert refresh == f"0; url={landed}"
+
+
 def test_a_callback_without_the_flows_cookie_or_with_the_providers_refusal_signs_nobody_in(
     console: TestClient,
 ) -> None:

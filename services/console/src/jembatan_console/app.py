@@ -199,7 +199,7 @@ def build_app(settings: ConsoleSettings | None = None) -> FastAPI:
             # Not a redirect: the provider's redirect to here began on another site, and the
             # browser keeps that for every redirect after it, so the session's SameSite=Strict
             # cookie would not come along. A refresh from this page is this site's own.
-            target = _local(pending["next"])
+            target = quote(_local(pending["next"]), safe=":/%#?=@[]!$&'()*+,;")  # as redirects
             response = render(request, "login.html", None, signed_in_to=target)
             response.headers["Refresh"] = f"0; url={target}"
         response.delete_cookie(provider.cookie, path=CALLBACK_PATH)

@@ -141,9 +141,7 @@ class ProviderSignIn:
             raise SignInFailed(f"access_token_refused: {getattr(exc, 'reason', exc)}") from None
         if caller.agency != self.agency:
             raise SignInFailed(f"agency_mismatch: {caller.agency}")
-        if identity is not None and identity.get("sub") != jwt.decode(
-            access, options={"verify_signature": False}
-        ).get("sub"):
+        if identity is not None and identity.get("sub") != caller.user:
             raise SignInFailed("id_token_and_access_token_name_different_users")
         claims = identity or {}
         name = str(claims.get("name") or claims.get("preferred_username") or caller.user)
