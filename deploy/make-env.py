@@ -8,7 +8,8 @@ writes into FOLDER (deploy/.gitignore keeps all three out of version control):
   users', the PostgreSQL databases', each province's NIK keys;
 - `issuers/<agency>.json` (0600): each agency's private signing key, a `jembatan_kit.issuers`
   issuer file. It stays where the agency issues tokens (`jembatan token --issuer-file`, or the
-  Kubernetes Secret jembatan-<agency>-issuer); no service is ever given one;
+  Kubernetes Secret jembatan-<agency>-issuer) and is given to the agency's console, which signs
+  its operators' tokens with it; no service is ever given one;
 - `trust.json`: the public trust list (AUTH_TRUST_FILE) every service reads: each issuer, its
   public keys and the one agency it speaks for;
 - `identity/index-keys.json` (0600): the national identity index's X25519 private key and national

@@ -29,6 +29,7 @@ creates a consumer (which would deliver wherever its creator says, in Kemnaker's
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 
 from jembatan_cli.consumers import consumers_by_service
@@ -324,6 +325,93 @@ namespace."""
 def issuer_secret(agency: str) -> str:
     """The Secret of namespace jembatan-<agency> holding the agency's issuer file."""
     return f"jembatan-{agency}-issuer"
+
+
+# --- the operators' console: one per agency ----------------------------------------------------
+
+CONSOLE = "console"
+CONSOLE_PORT = 8007
+"""The console's HTTP_PORT default (jembatan_console.config); published like the services'."""
+CONSOLE_CALLS_AT_HUB = ("placement", "financing")
+CONSOLE_OPERATORS_DIR = f"{STATE_DIR}/console-operators"
+"""Where the console's local operators are kept, on its own volume: `jembatan operator add
+--data-dir /var/lib/jembatan` run in the console's container writes
+`console-operators/<agency>.json` there (Argon2id hashes, 0600), read at every sign-in."""
+CONSOLE_SECRET_PATH = f"{STATE_DIR}/console-secret"
+"""CONSOLE_SECRET_FILE: the key of its session cookies and statement links, made at first start
+on its volume."""
+CONSOLE_ISSUER_PATH = f"{ISSUER_DIR}/{ISSUER_FILE}"
+"""CONSOLE_ISSUER_FILE: its own agency's issuer file, and no other agency's."""
+CONSOLE_OIDC_SECRET_DIR = "/etc/jembatan/console-oidc"
+CONSOLE_OIDC_SECRET_FILE = "client-secret"
+
+
+@dataclass(frozen=True)
+class OidcSignIn:
+    """An agency whose operators sign in at its own OpenID Connect provider: its console gets
+    the provider's settings and no key (the provider's entry in trust.json: deploy/README.md,
+    Tokens)."""
+
+    issuer: str
+    """The provider's issuer URL, exactly as its entry in trust.json names it."""
+    console_url: str
+    """Where the agency's operators reach the console (https://...): the provider sends them
+    back to `<console_url>/login/oidc/callback`, the redirect URL registered with it."""
+    client_id: str = "jembatan-console"
+    confidential: bool = False
+    """A confidential client: its secret in the Secret `console_oidc_secret(agency)` (compose:
+    `console-oidc/<agency>.secret`). A public client has none: PKCE protects its codes."""
+
+
+OIDC_SIGN_IN: dict[str, OidcSignIn] = {}
+"""The agencies whose operators sign in at their own provider, e.g.
+`{"kaltim": OidcSignIn("https://sso.kaltimprov.go.id/realms/disnakertrans",
+"https://konsol.disnakertrans.kaltimprov.go.id")}`. Every other agency's console signs in its
+local operators with the agency's own key."""
+
+
+def console_host(agency: str) -> str:
+    return service_host(agency, CONSOLE)
+
+
+def console_services(agency: str) -> dict[str, str]:
+    """The services an agency's console calls, by the agency that runs each: a province's own
+    registration and training, and Kemnaker's placement and financing (Kemnaker's console has
+    no registration or training of its own to call)."""
+    own = {} if agency == HUB_AGENCY else dict.fromkeys(PROVINCE_SERVICES, agency)
+    return own | dict.fromkeys(CONSOLE_CALLS_AT_HUB, HUB_AGENCY)
+
+
+def console_environment(agency: str, service_urls: dict[str, str]) -> dict[str, str]:
+    """The console's settings (jembatan_console.config) in compose and on Kubernetes alike:
+    its agency, the services it calls, its operators and secret on its own volume, and how its
+    operators sign in: the agency's key (CONSOLE_ISSUER_FILE), or the agency's provider."""
+    env = {
+        "CONSOLE_AGENCY": agency,
+        "HTTP_HOST": "0.0.0.0",
+        "HTTP_PORT": str(CONSOLE_PORT),
+        "SERVICE_URLS": json.dumps(service_urls),
+        "CONSOLE_OPERATORS_FILE": f"{CONSOLE_OPERATORS_DIR}/{agency}.json",
+        "CONSOLE_SECRET_FILE": CONSOLE_SECRET_PATH,
+        "AUTH_TRUST_FILE": TRUST_PATH,
+    }
+    provider = OIDC_SIGN_IN.get(agency)
+    if provider is None:
+        env["CONSOLE_ISSUER_FILE"] = CONSOLE_ISSUER_PATH
+        return env
+    env["CONSOLE_OIDC_ISSUER"] = provider.issuer
+    env["CONSOLE_OIDC_CLIENT_ID"] = provider.client_id
+    env["CONSOLE_OIDC_REDIRECT_URL"] = f"{provider.console_url.rstrip('/')}/login/oidc/callback"
+    if provider.confidential:
+        secret = f"{CONSOLE_OIDC_SECRET_DIR}/{CONSOLE_OIDC_SECRET_FILE}"
+        env["CONSOLE_OIDC_CLIENT_SECRET_FILE"] = secret
+    return env
+
+
+def console_oidc_secret(agency: str) -> str:
+    """The Secret of namespace jembatan-<agency> holding a confidential console client's
+    secret (key client-secret)."""
+    return f"jembatan-{agency}-console-oidc"
 
 
 if __name__ == "__main__":

@@ -3,8 +3,9 @@ fetched from its JWKS over HTTP (off the event loop, cached, fetched again for a
 yet, at most once an interval), its tokens without an `agency` claim taken as its agency's,
 and none of them able to speak for another agency.
 
-The provider is real: an HTTP server on loopback serving a discovery document and a JWKS of
-RS256 and ES256 keys, signing tokens as Keycloak does (roles under `realm_access.roles`)."""
+The provider is real (`jembatan_kit.testing.oidc`): an HTTP server on loopback serving a
+discovery document and a JWKS of RS256 and ES256 keys, signing tokens as Keycloak does (roles
+under `realm_access.roles`)."""
 
 from __future__ import annotations
 
@@ -14,14 +15,11 @@ import threading
 import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import httpx
 import jwt
 import pytest
-from cryptography.hazmat.primitives.asymmetric import ec, rsa
-from jwt.algorithms import ECAlgorithm, RSAAlgorithm
 
 from jembatan_kit.auth import (
     IssuerUnreachable,
@@ -35,105 +33,15 @@ from jembatan_kit.issuers import LocalIssuer, issue_token, trust_list_of
 from jembatan_kit.nats_server import free_port
 from jembatan_kit.testing.auth import changes, hmac_signed, service_trusting
 from jembatan_kit.testing.helpers import eventually
+from jembatan_kit.testing.oidc import Provider, ProviderKey
 from jembatan_kit.trust import TrustList
 
 KEMNAKER = LocalIssuer.generate("kemnaker")
-AUDIENCE = "jembatan-boyolali"
 POLICY = TokenPolicy(frozenset({"kemnaker", "boyolali"}))
 
 
-class ProviderKey:
-    """A key of the provider: RSA (RS256) or P-256 (ES256)."""
-
-    def __init__(self, algorithm: str, publish_alg: bool = True) -> None:
-        self.algorithm = algorithm
-        self.kid = uuid.uuid4().hex[:12]
-        if algorithm == "RS256":
-            self.private: Any = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-            jwk = RSAAlgorithm.to_jwk(self.private.public_key(), as_dict=True)
-        else:
-            self.private = ec.generate_private_key(ec.SECP256R1())
-            jwk = ECAlgorithm.to_jwk(self.private.public_key(), as_dict=True)
-        self.public_jwk = jwk | {"kid": self.kid, "use": "sig"}
-        if publish_alg:  # some providers leave `alg` out of their JWKS
-            self.public_jwk["alg"] = algorithm
-
-
-class Provider:
-    """An OpenID Connect provider on loopback: discovery, a JWKS, and tokens it signs."""
-
-    def __init__(self) -> None:
-        self.keys = [ProviderKey("RS256"), ProviderKey("ES256", publish_alg=False)]
-        self.jwks_fetches = 0
-        self.gate: threading.Event | None = None
-        """While set up and not yet opened, a JWKS request waits for it (at most 5 s)."""
-        self.held = False
-        self.discovered_issuer: str | None = None
-        """The issuer the discovery document names (the provider's own, unless set)."""
-        provider = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:
-                if self.path == "/.well-known/openid-configuration":
-                    body = {
-                        "issuer": provider.discovered_issuer or provider.issuer,
-                        "jwks_uri": f"{provider.issuer}/protocol/openid-connect/certs",
-                        "id_token_signing_alg_values_supported": ["RS256", "ES256"],
-                    }
-                elif self.path == "/protocol/openid-connect/certs":
-                    provider.jwks_fetches += 1
-                    if provider.gate is not None:
-                        provider.held = True
-                        provider.gate.wait(timeout=5)
-                        provider.held = False
-                    body = {"keys": [key.public_jwk for key in provider.keys]}
-                else:
-                    self.send_error(404)
-                    return
-                data = json.dumps(body).encode()
-                self.send_response(200)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-
-            def log_message(self, *args: Any) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.issuer = f"http://127.0.0.1:{self.server.server_address[1]}"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-
-    def token(self, key: ProviderKey | None = None, kid: str | None = None, **claims: Any) -> str:
-        """A token as the provider issues it: no `agency` claim, roles in `realm_access`; signed
-        with `key` (its first by default), naming `kid` (the key's own by default)."""
-        key = key or self.keys[0]
-        now = int(time.time())
-        body = {
-            "iss": self.issuer,
-            "sub": "f:1234:siti",
-            "aud": [AUDIENCE, "account"],
-            "azp": "jembatan",
-            "iat": now,
-            "exp": now + 300,
-            "jti": str(uuid.uuid4()),
-            "preferred_username": "siti",
-            "realm_access": {"roles": ["nik-reader", "offline_access"]},
-        } | claims
-        return jwt.encode(body, key.private, key.algorithm, headers={"kid": kid or key.kid})
-
-    def trust_entry(self) -> dict[str, Any]:
-        return {
-            "issuer": self.issuer,
-            "agency": "boyolali",
-            "discovery": True,
-            "audience": AUDIENCE,
-            "algorithms": ["RS256", "ES256"],
-            "roles_claim": "realm_access.roles",
-        }
-
-    def trust_list(self, **options: float) -> TrustList:
-        return TrustList.from_document(trust_list_of([KEMNAKER], [self.trust_entry()]), **options)
+def trust_list_of_provider(provider: Provider, **options: float) -> TrustList:
+    return TrustList.from_document(trust_list_of([KEMNAKER], [provider.trust_entry()]), **options)
 
 
 @pytest.fixture(scope="module")
@@ -223,7 +131,7 @@ async def test_the_local_issuer_and_the_provider_are_trusted_side_by_side(
 def test_a_key_the_provider_publishes_later_is_fetched_and_fetches_are_rate_limited(
     provider: Provider,
 ) -> None:
-    trust = provider.trust_list(refetch_interval_s=3600)
+    trust = trust_list_of_provider(provider, refetch_interval_s=3600)
     assert read_token(trust, provider.token(), POLICY).agency == "boyolali"
     fetched = provider.jwks_fetches
     # Tokens naming keys never published: the JWKS is not fetched again for each of them.
@@ -233,7 +141,7 @@ def test_a_key_the_provider_publishes_later_is_fetched_and_fetches_are_rate_limi
         assert refused.value.reason == "unknown_key"
     assert provider.jwks_fetches == fetched
 
-    eager = provider.trust_list(refetch_interval_s=0)
+    eager = trust_list_of_provider(provider, refetch_interval_s=0)
     assert read_token(eager, provider.token(), POLICY).agency == "boyolali"
     fetched = provider.jwks_fetches
     rotated = ProviderKey("ES256")
@@ -244,7 +152,7 @@ def test_a_key_the_provider_publishes_later_is_fetched_and_fetches_are_rate_limi
         assert read_token(eager, provider.token(rotated), POLICY).agency == "boyolali"
         assert provider.jwks_fetches == fetched + 1
 
-        ageing = provider.trust_list(refetch_interval_s=0, keys_max_age_s=0)
+        ageing = trust_list_of_provider(provider, refetch_interval_s=0, keys_max_age_s=0)
         token = provider.token(rotated)
         assert read_token(ageing, token, POLICY).agency == "boyolali"
         provider.keys.remove(rotated)
@@ -258,7 +166,7 @@ def test_a_key_the_provider_publishes_later_is_fetched_and_fetches_are_rate_limi
 
 
 async def test_keys_are_fetched_off_the_event_loop(provider: Provider) -> None:
-    trust = provider.trust_list()
+    trust = trust_list_of_provider(provider)
     provider.gate = threading.Event()
     try:
         reading = asyncio.create_task(read_token_async(trust, provider.token(), POLICY))
@@ -296,6 +204,6 @@ def test_a_discovery_document_for_another_issuer_is_not_followed(provider: Provi
     provider.discovered_issuer = "https://someone-else.example"
     try:
         with pytest.raises(IssuerUnreachable, match="is for issuer 'https://someone-else"):
-            read_token(provider.trust_list(), provider.token(), POLICY)
+            read_token(trust_list_of_provider(provider), provider.token(), POLICY)
     finally:
         provider.discovered_issuer = None

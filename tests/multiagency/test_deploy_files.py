@@ -26,7 +26,11 @@ import nats
 import nats.errors
 import pytest
 import yaml  # type: ignore[import-untyped]
+from fastapi.testclient import TestClient
 
+from jembatan_console.app import build_app
+from jembatan_console.config import ConsoleSettings
+from jembatan_console.operators import add_operator
 from jembatan_contracts import DEAD_LETTER
 from jembatan_contracts.limits import DEAD_LETTER_MAX_BYTES
 from jembatan_dashboard.config import DashboardSettings
@@ -626,21 +630,33 @@ def test_only_the_identity_index_is_given_its_private_key(compose: dict[str, Any
             assert bool(public) == (name == "registration"), f"{namespace} {name}"
 
 
-def test_no_compose_container_is_given_a_private_key(compose: dict[str, Any]) -> None:
-    """The keys make-env.py keeps in deploy/issuers/ stay on the machine, for `jembatan
-    token`: no container mounts them, nor a folder holding them."""
+def test_no_compose_container_but_a_console_is_given_a_private_key(
+    compose: dict[str, Any],
+) -> None:
+    """The keys make-env.py keeps in deploy/issuers/ stay on the machine, for `jembatan token`
+    and for each agency's console, which signs its operators' tokens: it is given its own
+    agency's file and nothing else of the folder; no other container mounts any of them."""
     issuers = DEPLOY / topology.ISSUERS_DIR
+    consoles = {topology.console_host(agency): agency for agency in AGENCIES}
     assert "secrets" not in compose
     for name, container in compose["services"].items():
         assert "secrets" not in container, name
+        keys = []
         for volume in container.get("volumes", []):
             source = volume["source"] if isinstance(volume, dict) else volume.split(":")[0]
             if not source.startswith("."):
                 continue  # a named volume
             path = (DEPLOY / source).resolve()
-            assert not path.is_relative_to(issuers), f"{name} mounts {source}"
             assert not issuers.is_relative_to(path), f"{name} mounts {source}, issuers and all"
-        assert not any("ISSUER" in key for key in container.get("environment", {})), name
+            if path.is_relative_to(issuers):
+                keys.append(path)
+        env = container.get("environment", {})
+        if name in consoles:
+            assert keys == [issuers / f"{consoles[name]}.json"], f"{name}: its own key alone"
+            assert [key for key in env if "ISSUER" in key] == ["CONSOLE_ISSUER_FILE"], name
+        else:
+            assert not keys, f"{name} mounts {keys}"
+            assert not any("ISSUER" in key for key in env), name
 
 
 def agencies_on_kubernetes() -> list[tuple[str, str, list[dict[str, Any]]]]:
@@ -721,10 +737,10 @@ def test_every_workload_on_kubernetes_knows_every_agency_of_the_topology() -> No
             assert knows(known) == AGENCIES, f"{namespace} {name}"
 
 
-def test_on_kubernetes_only_the_agencys_token_issuer_gets_its_private_key() -> None:
-    """Each agency's key is a Secret of its own namespace, read by its token-issuer alone:
-    never by a service, never by the nats-server (which takes its Secret whole into its
-    environment), never in another agency's namespace."""
+def test_on_kubernetes_only_the_agencys_token_issuer_and_console_get_its_private_key() -> None:
+    """Each agency's key is a Secret of its own namespace, read by its token-issuer and its
+    console alone: never by a service, never by the nats-server (which takes its Secret whole
+    into its environment), never in another agency's namespace."""
     for agency, namespace, documents in agencies_on_kubernetes():
         workloads = [d for d in documents if "template" in d.get("spec", {})]
         assert all(d["metadata"].get("namespace", namespace) == namespace for d in workloads)
@@ -732,7 +748,9 @@ def test_on_kubernetes_only_the_agencys_token_issuer_gets_its_private_key() -> N
         assert [d["kind"] for d in issuers] == ["Deployment"], namespace
         for workload in workloads:
             used = secrets_used(pod_of(workload))
-            if workload["metadata"]["name"] != topology.TOKEN_ISSUER:
+            if workload["metadata"]["name"] == topology.CONSOLE:
+                assert used == {topology.issuer_secret(agency)}, f"{namespace}: its own key"
+            elif workload["metadata"]["name"] != topology.TOKEN_ISSUER:
                 assert not used & ISSUER_SECRETS, f"{namespace} {workload['metadata']['name']}"
                 assert not any("issuer" in secret for secret in used), used
         [issuer] = issuers
@@ -1006,3 +1024,230 @@ async def test_a_consuming_service_user_may_keep_a_large_dead_letter_body(
         assert client.denied == []
     finally:
         await client.nc.close()
+
+
+# --- the operators' consoles ---------------------------------------------------------------------
+
+
+def console_settings(env: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> ConsoleSettings:
+    """The console's settings as it reads them from this environment (nothing it does not
+    know: a misspelt variable would be ignored by it, so it fails here)."""
+    known = {field.upper() for field in ConsoleSettings.model_fields}
+    assert set(env) <= known, f"no such console setting {set(env) - known}"
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    return ConsoleSettings()
+
+
+def compose_console(compose: dict[str, Any], agency: str) -> dict[str, Any]:
+    console: dict[str, Any] = compose["services"][topology.console_host(agency)]
+    return console
+
+
+def k8s_console(agency: str) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """The agency's console Deployment and everything applied in its namespace."""
+    [(_, _, documents)] = [found for found in agencies_on_kubernetes() if found[0] == agency]
+    [deployment] = [
+        d
+        for d in documents
+        if d["kind"] == "Deployment" and d["metadata"]["name"] == topology.CONSOLE
+    ]
+    return deployment, documents
+
+
+@pytest.mark.parametrize("agency", AGENCIES)
+def test_each_agency_runs_its_console_calling_the_services_it_works_with(
+    agency: str, compose: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """In compose: its agency, the services where they run (a province's own registration and
+    training, Kemnaker's placement and financing), published, and a health check; its
+    operators and the key of its cookies on its own volume."""
+    console = compose_console(compose, agency)
+    env = {key: str(value) for key, value in console["environment"].items()}
+    settings = console_settings(env, monkeypatch)
+    assert settings.console_agency == agency
+    assert console["command"] == ["jembatan-console"]
+    assert console["image"] == topology.SERVICE_IMAGE
+    expected = set(topology.CONSOLE_CALLS_AT_HUB)
+    if agency != topology.HUB_AGENCY:
+        expected |= set(topology.PROVINCE_SERVICES)
+    assert set(settings.service_urls) == expected
+    for service, url in settings.service_urls.items():
+        called = urlsplit(url)
+        owner = agency if service in topology.PROVINCE_SERVICES else topology.HUB_AGENCY
+        assert called.hostname == topology.service_host(owner, service), f"{agency} {service}"
+        target = compose["services"][called.hostname]
+        assert str(target["environment"]["HTTP_PORT"]) == str(called.port)
+    assert settings.http_port == ConsoleSettings.model_fields["http_port"].default
+    assert [p.split(":")[1] for p in console["ports"]] == [str(settings.http_port)]
+    health = console["healthcheck"]["test"]
+    assert f"http://127.0.0.1:{settings.http_port}/health" in " ".join(health)
+    state = [v for v in console["volumes"] if v["type"] == "volume"]
+    assert [v["target"] for v in state] == [topology.STATE_DIR]
+    assert state[0]["source"] in compose["volumes"]
+    for path in (settings.console_operators_file, settings.console_secret_file):
+        assert path.is_relative_to(topology.STATE_DIR), "kept across restarts"
+    assert settings.console_secure_cookies is False, "plain http on the compose machine"
+
+
+@pytest.mark.parametrize("agency", AGENCIES)
+def test_each_agencys_console_is_given_its_own_key_and_no_other(
+    agency: str, compose: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Its operators' tokens are signed with its agency's key and speak for that agency only:
+    compose mounts ./issuers/<agency>.json where CONSOLE_ISSUER_FILE says; on Kubernetes the
+    Secret of its own namespace, and no other Secret."""
+    console = compose_console(compose, agency)
+    settings = console_settings(
+        {key: str(value) for key, value in console["environment"].items()}, monkeypatch
+    )
+    assert settings.console_oidc_issuer == ""
+    binds = {v["target"]: v for v in console["volumes"] if v["type"] == "bind"}
+    key = binds[str(settings.console_issuer_file)]
+    assert key["source"] == f"./{topology.ISSUERS_DIR}/{agency}.json"
+    assert key["read_only"] is True and key["bind"]["create_host_path"] is False
+    assert binds[str(settings.auth_trust_file)]["source"] == f"./{topology.TRUST_FILE}"
+    assert set(binds) == {str(settings.console_issuer_file), str(settings.auth_trust_file)}
+
+    deployment, _ = k8s_console(agency)
+    pod = pod_of(deployment)
+    assert secrets_used(pod) == {topology.issuer_secret(agency)}
+    assert pod["automountServiceAccountToken"] is False
+    [container] = pod["containers"]
+    env = {e["name"]: e["value"] for e in container["env"]}
+    path = Path(env["CONSOLE_ISSUER_FILE"])
+    assert path.name == topology.ISSUER_FILE, "the Secret's key, as created"
+    [mount] = [m for m in container["volumeMounts"] if Path(m["mountPath"]) == path.parent]
+    assert mount["readOnly"] is True
+    [volume] = [v for v in pod["volumes"] if v["name"] == mount["name"]]
+    assert volume["secret"]["secretName"] == topology.issuer_secret(agency)
+
+
+@pytest.mark.parametrize("agency", AGENCIES)
+def test_each_agencys_console_on_kubernetes_calls_the_services_of_the_namespaces_running_them(
+    agency: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    deployment, documents = k8s_console(agency)
+    pod = pod_of(deployment)
+    [container] = pod["containers"]
+    settings = console_settings({e["name"]: e["value"] for e in container["env"]}, monkeypatch)
+    assert settings.console_agency == agency
+    assert settings.console_secure_cookies is True, "behind https"
+    assert deployment["spec"]["replicas"] == 1, "its operators' file is on one volume"
+    services_by_namespace = {
+        namespace: {d["metadata"]["name"]: d for d in docs if d["kind"] == "Service"}
+        for _, namespace, docs in agencies_on_kubernetes()
+    }
+    own_namespace = f"jembatan-{agency}"
+    for service, url in settings.service_urls.items():
+        host, _, namespace = str(urlsplit(url).hostname).partition(".")
+        namespace = namespace or own_namespace
+        [port] = services_by_namespace[namespace][host]["spec"]["ports"]
+        assert urlsplit(url).port == port["port"], f"{agency} {service}"
+    assert set(settings.service_urls) >= set(topology.CONSOLE_CALLS_AT_HUB)
+    assert container["readinessProbe"]["httpGet"]["path"] == "/health"
+    assert container["livenessProbe"]["httpGet"]["path"] == "/health"
+    [service] = [
+        d for d in documents if d["kind"] == "Service" and d["metadata"]["name"] == topology.CONSOLE
+    ]
+    assert service["spec"]["ports"][0]["port"] == settings.http_port
+    mounts = {m["mountPath"]: m for m in container["volumeMounts"]}
+    [state] = [v for v in pod["volumes"] if v["name"] == mounts[topology.STATE_DIR]["name"]]
+    claim = state["persistentVolumeClaim"]["claimName"]
+    assert any(
+        d["kind"] == "PersistentVolumeClaim" and d["metadata"]["name"] == claim for d in documents
+    )
+
+
+def test_a_console_started_as_compose_configures_it_serves_its_agency_with_make_envs_key(
+    made: Path, compose: dict[str, Any], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """The console really starts with the settings compose gives it and the files make-env.py
+    writes (each path mapped to where compose mounts it from), and the token it signs for an
+    operator is one the services' trust list takes as that agency's."""
+    console = compose_console(compose, "kaltim")
+    env = {key: str(value) for key, value in console["environment"].items()}
+    sources = {v["target"]: v["source"] for v in console["volumes"] if v["type"] == "bind"}
+    for key in ("CONSOLE_ISSUER_FILE", "AUTH_TRUST_FILE"):
+        env[key] = str(made / sources[env[key]])
+    for key in ("CONSOLE_OPERATORS_FILE", "CONSOLE_SECRET_FILE"):
+        env[key] = str(tmp_path / Path(env[key]).relative_to(topology.STATE_DIR))
+    settings = console_settings(env, monkeypatch)
+    add_operator(settings.console_operators_file, "dewi", "kata-sandi-dewi", ["registrar"])
+    with TestClient(build_app(settings), follow_redirects=False) as client:
+        assert client.get("/health").json()["agency"] == "kaltim"
+        signed_in = client.post("/login", data={"login": "dewi", "password": "kata-sandi-dewi"})
+        assert signed_in.status_code == 303
+        cookie = client.cookies["jembatan_console_kaltim"].split(".")[0]
+    session = json.loads(base64.b64decode(cookie + "=" * (-len(cookie) % 4)))
+    trust = TrustList.load(made / topology.TRUST_FILE)
+    caller = read_token(trust, session["operator"]["token"], POLICY)
+    assert (caller.agency, caller.user, caller.roles) == ("kaltim", "dewi", {"registrar"})
+
+
+def test_an_agency_signing_in_at_its_provider_gives_its_console_no_key(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """With `OIDC_SIGN_IN`, the rendered console of that agency gets the provider's settings
+    and its client secret, and no key: neither in compose nor on Kubernetes."""
+    provider = topology.OidcSignIn(
+        "https://sso.kaltimprov.go.id/realms/disnakertrans",
+        "https://konsol.kaltim.example",
+        confidential=True,
+    )
+    monkeypatch.setitem(topology.OIDC_SIGN_IN, "kaltim", provider)
+    files = rendered_files.rendered()
+    compose = yaml.safe_load(files[DEPLOY / "compose.yaml"])
+    console = compose_console(compose, "kaltim")
+    env = {key: str(value) for key, value in console["environment"].items()}
+    assert env["CONSOLE_OIDC_ISSUER"] == provider.issuer
+    assert env["CONSOLE_OIDC_REDIRECT_URL"] == "https://konsol.kaltim.example/login/oidc/callback"
+    assert "CONSOLE_ISSUER_FILE" not in env
+    sources = [v["source"] for v in console["volumes"] if v["type"] == "bind"]
+    assert sources == [f"./{topology.TRUST_FILE}", "./console-oidc/kaltim.secret"]
+    boyolali = compose_console(compose, "boyolali")
+    assert "CONSOLE_ISSUER_FILE" in boyolali["environment"], "the others keep their keys"
+
+    documents = list(yaml.safe_load_all(files[DEPLOY / "k8s" / "provinces" / "kaltim.yaml"]))
+    [deployment] = [
+        d
+        for d in documents
+        if d["kind"] == "Deployment" and d["metadata"]["name"] == topology.CONSOLE
+    ]
+    pod = pod_of(deployment)
+    assert secrets_used(pod) == {topology.console_oidc_secret("kaltim")}
+    [container] = pod["containers"]
+    env = {e["name"]: e["value"] for e in container["env"]}
+    assert "CONSOLE_ISSUER_FILE" not in env
+    secret = Path(env["CONSOLE_OIDC_CLIENT_SECRET_FILE"])
+    [mount] = [m for m in container["volumeMounts"] if Path(m["mountPath"]) == secret.parent]
+    [volume] = [v for v in pod["volumes"] if v["name"] == mount["name"]]
+    assert [item["path"] for item in volume["secret"]["items"]] == [secret.name]
+
+
+PRIVATE_MARKERS = (
+    re.compile(r"-----BEGIN [A-Z ]*PRIVATE KEY-----"),
+    re.compile(r'"d"\s*:\s*"[A-Za-z0-9_-]{20,}"'),  # a private JWK's member
+    re.compile(r"\$argon2id\$"),  # an operator's password hash
+    re.compile(r"(?i)client[_-]?secret\s*[:=]\s*['\"]?[A-Za-z0-9_-]{12,}"),
+)
+
+
+def test_no_secret_is_committed_in_deploy() -> None:
+    """Keys, password hashes and client secrets are made on the machine (make-env.py,
+    `jembatan operator add`, the provider) and given by mounts and Secrets, never written in
+    deploy/'s committed files."""
+    committed = subprocess.run(
+        ["git", "ls-files", "deploy"], cwd=DEPLOY.parent, capture_output=True, text=True
+    ).stdout.split()
+    assert committed, "deploy/ is in git"
+    for name in committed:
+        path = DEPLOY.parent / name
+        if not path.is_file():
+            continue
+        text = path.read_text(errors="replace")
+        for marker in PRIVATE_MARKERS:
+            assert not marker.search(text), f"{name}: {marker.pattern}"
+    gitignore = (DEPLOY / ".gitignore").read_text().split()
+    for made_here in (*MADE_BY_MAKE_ENV, "console-oidc"):
+        assert any(line.strip("/") == made_here.strip("/") for line in gitignore), made_here

@@ -9,6 +9,11 @@ import json
 from topology import (
     AGENCIES,
     COLLECTOR_IMAGE,
+    CONSOLE,
+    CONSOLE_ISSUER_PATH,
+    CONSOLE_OIDC_SECRET_DIR,
+    CONSOLE_OIDC_SECRET_FILE,
+    CONSOLE_PORT,
     HTTP_PORTS,
     HUB_AGENCY,
     HUB_CLUSTER_SIZE,
@@ -18,11 +23,13 @@ from topology import (
     INDEX_KEYS_PATH,
     INDEX_PUBLIC_KEY_FILE,
     INDEX_PUBLIC_KEY_PATH,
+    ISSUERS_DIR,
     JAEGER_IMAGE,
     KNOWN_AGENCIES,
     LEAF_PORT,
     NATS_BOX_IMAGE,
     NATS_IMAGE,
+    OIDC_SIGN_IN,
     POSTGRES_IMAGE,
     PROVINCES,
     REVOCATIONS_SNAPSHOT_PATH,
@@ -31,6 +38,9 @@ from topology import (
     TRUST_FILE,
     TRUST_PATH,
     account_of,
+    console_environment,
+    console_host,
+    console_services,
     hub_leaf_url_var,
     leaf_user,
     nats_host,
@@ -52,9 +62,9 @@ from .hub_streams import file_name, hub_stream_names, hub_streams_command
 
 def host_port(agency: str, service: str) -> int:
     """Where the compose file publishes a service: Kemnaker's on 800x, the n-th province's on
-    8n0x (kaltim 8101, 8102; boyolali 8201, ...)."""
+    8n0x (kaltim 8101, 8102; boyolali 8201, ...); each agency's console on 8n07."""
     offset = 0 if agency == HUB_AGENCY else 100 * (PROVINCES.index(agency) + 1)
-    return HTTP_PORTS[service] + offset
+    return (CONSOLE_PORT if service == CONSOLE else HTTP_PORTS[service]) + offset
 
 
 def nats_url(agency: str, user: str, password: str, hosts: tuple[str, ...]) -> str:
@@ -214,6 +224,65 @@ def _compose_service(agency: str, service: str, after: tuple[tuple[str, str], ..
     )
 
 
+def _bind(source: str, target: str) -> str:
+    return (
+        "      - type: bind\n"
+        f"        source: {source}\n"
+        f"        target: {target}\n"
+        "        read_only: true\n"
+        "        bind: { create_host_path: false }\n"
+    )
+
+
+def _compose_console(agency: str) -> str:
+    """The agency's console: it calls the services over the compose network with its
+    operators' tokens, signed with the agency's own key (./issuers/<agency>.json, and no other
+    agency's) or, for an agency signing in at its own provider, the provider's (no key)."""
+    host = console_host(agency)
+    urls = {
+        service: f"http://{service_host(owner, service)}:{HTTP_PORTS[service]}"
+        for service, owner in console_services(agency).items()
+    }
+    env = console_environment(agency, urls)
+    env["SERVICE_URLS"] = "'" + env["SERVICE_URLS"] + "'"
+    env["CONSOLE_SECURE_COOKIES"] = "'false'  # plain http on this machine; true behind https"
+    mounts = [_bind(f"./{TRUST_FILE}", TRUST_PATH)]
+    if agency in OIDC_SIGN_IN:
+        if OIDC_SIGN_IN[agency].confidential:
+            secret = f"{CONSOLE_OIDC_SECRET_DIR}/{CONSOLE_OIDC_SECRET_FILE}"
+            mounts.append(_bind(f"./console-oidc/{agency}.secret", secret))
+        key = "no key: its operators sign in at the agency's own provider"
+    else:
+        mounts.append(_bind(f"./{ISSUERS_DIR}/{agency}.json", CONSOLE_ISSUER_PATH))
+        key = f"{agency}'s own key, and no other agency's"
+    health = (
+        "import urllib.request; "
+        f"urllib.request.urlopen('http://127.0.0.1:{CONSOLE_PORT}/health', timeout=2)"
+    )
+    return (
+        f"  # {agency}'s operators' console ({key}). Operators:\n"
+        f"  #   docker compose -f deploy/compose.yaml exec {host} jembatan operator add \\\n"
+        f"  #     --data-dir {STATE_DIR} --agency {agency} --login <login> --role <role>\n"
+        f"  {host}:\n"
+        f"    image: {SERVICE_IMAGE}\n"
+        "    build: { context: .., dockerfile: deploy/Dockerfile }\n"
+        f'    command: ["jembatan-{CONSOLE}"]\n'
+        "    environment:\n"
+        + "".join(f"      {key}: {value}\n" for key, value in env.items())
+        + "    volumes:\n"
+        + "".join(mounts)
+        + "      - type: volume  # its operators and the key of its cookies\n"
+        f"        source: {host}-state\n"
+        f"        target: {STATE_DIR}\n"
+        f'    ports: ["{host_port(agency, CONSOLE)}:{CONSOLE_PORT}"]\n'
+        "    healthcheck:\n"
+        f'      test: ["CMD", "python", "-c", "{health}"]\n'
+        "      interval: 5s\n"
+        "      retries: 30\n"
+        "    restart: unless-stopped\n"
+    )
+
+
 def _after(agency: str, service: str) -> tuple[tuple[str, str], ...]:
     """What a service waits for: its NATS server, and the streams it consumes from existing."""
     nats = tuple((host, "service_started") for host in nats_hosts(agency))
@@ -239,7 +308,8 @@ def render_compose() -> str:
         "#   uv run python deploy/make-env.py     # .env, issuers/, trust.json; never committed\n",
         "#   docker compose -f deploy/compose.yaml up\n",
         "# Every service reads the public trust list ./trust.json; each agency's private key\n"
-        "# stays in ./issuers/ on this machine, for `jembatan token` (deploy/README.md, Tokens).\n",
+        "# stays in ./issuers/ on this machine, for `jembatan token` and for that agency's\n"
+        "# console alone, which is given its own agency's file (deploy/README.md, Tokens).\n",
         "name: jembatan\n",
         "services:\n",
         _compose_nats(HUB_AGENCY),
@@ -266,6 +336,7 @@ def render_compose() -> str:
         for service in services_of(agency):
             out.append(_compose_postgres(agency, service))
             out.append(_compose_service(agency, service, _after(agency, service)))
+        out.append(_compose_console(agency))
     out += [
         "  otel-collector:\n"
         f"    image: {COLLECTOR_IMAGE}\n"
@@ -283,5 +354,6 @@ def render_compose() -> str:
     volumes = [f"{host}-data" for a in AGENCIES for host in nats_hosts(a)]
     volumes += [f"{service_host(a, s)}-db-data" for a in AGENCIES for s in services_of(a)]
     volumes += [f"{service_host(a, s)}-state" for a in AGENCIES for s in services_of(a)]
+    volumes += [f"{console_host(a)}-state" for a in AGENCIES]
     out += [f"  {volume}: {{}}\n" for volume in volumes]
     return "".join(out)

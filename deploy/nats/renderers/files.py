@@ -6,11 +6,16 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from topology import PROVINCES, TOKEN_ISSUER
+from topology import CONSOLE, PROVINCES, TOKEN_ISSUER
 
 from .compose import render_compose
 from .hub_streams import render_hub_streams
-from .kubernetes import render_hub_agencies, render_hub_token_issuer, render_province_k8s
+from .kubernetes import (
+    render_hub_agencies,
+    render_hub_console,
+    render_hub_token_issuer,
+    render_province_k8s,
+)
 from .nats_configs import render_hub, render_hub_cluster, render_province
 
 NATS = Path(__file__).resolve().parents[1]
@@ -23,6 +28,7 @@ def rendered() -> dict[Path, str]:
     files[DEPLOY / "compose.yaml"] = render_compose()
     files[DEPLOY / "k8s" / f"{TOKEN_ISSUER}.yaml"] = render_hub_token_issuer()
     files[DEPLOY / "k8s" / "agencies.yaml"] = render_hub_agencies()
+    files[DEPLOY / "k8s" / f"{CONSOLE}.yaml"] = render_hub_console()
     for province in PROVINCES:
         files[DEPLOY / "k8s" / "provinces" / f"{province}.yaml"] = render_province_k8s(province)
     for province in PROVINCES:

@@ -5,8 +5,14 @@ are written by hand."""
 
 from __future__ import annotations
 
+import json
+
 from topology import (
     AGENCIES_CONFIG_MAP,
+    CONSOLE,
+    CONSOLE_OIDC_SECRET_DIR,
+    CONSOLE_OIDC_SECRET_FILE,
+    CONSOLE_PORT,
     HTTP_PORTS,
     HUB_AGENCY,
     IDENTITY_DIR,
@@ -20,6 +26,7 @@ from topology import (
     KNOWN_AGENCIES,
     MONITOR_PORT,
     NATS_IMAGE,
+    OIDC_SIGN_IN,
     POSTGRES_IMAGE,
     PROVINCE_SERVICES,
     REVOCATIONS_SNAPSHOT_PATH,
@@ -31,6 +38,9 @@ from topology import (
     TRUST_FILE,
     TRUST_PATH,
     account_of,
+    console_environment,
+    console_oidc_secret,
+    console_services,
     hub_leaf_url_var,
     issuer_secret,
     password_var,
@@ -246,6 +256,123 @@ metadata:
 """
 
 
+CONTAINER_SECURITY = "allowPrivilegeEscalation: false, readOnlyRootFilesystem: true"
+
+
+def render_console_k8s(agency: str, namespaced: bool = True) -> str:
+    """The agency's console: one replica (its operators file and the key of its cookies live
+    on its volume), the trust list, and either the agency's own key (the Secret
+    `issuer_secret(agency)` of its namespace, mounted read-only) or, for an agency signing in
+    at its own provider, no key at all. Exposed through the agency's ingress over https."""
+    namespace = f"jembatan-{agency}"
+    metadata = f"  name: {CONSOLE}\n" + (f"  namespace: {namespace}\n" if namespaced else "")
+    urls = {
+        service: (
+            f"http://{service}:{HTTP_PORTS[service]}"
+            if owner == agency
+            else f"http://{service}.jembatan-{owner}:{HTTP_PORTS[service]}"
+        )
+        for service, owner in console_services(agency).items()
+    }
+    env = console_environment(agency, urls) | {"CONSOLE_SECURE_COOKIES": "true"}
+    item = "            - "
+    env_lines = "".join(
+        f"{item}{{ name: {key}, value: {json.dumps(value)} }}\n" for key, value in env.items()
+    )
+    mounts = [f"{item}{{ name: trust, mountPath: {TRUST_DIR}, readOnly: true }}\n"]
+    volumes = [
+        "        - name: trust\n",
+        f"          configMap: {{ name: {TRUST_CONFIG_MAP} }}\n",
+    ]
+    provider = OIDC_SIGN_IN.get(agency)
+    if provider is None:
+        mounts.append(f"{item}{{ name: issuer, mountPath: {ISSUER_DIR}, readOnly: true }}\n")
+        volumes += [
+            f"        - name: issuer  # {agency}'s own key: it signs its operators' tokens\n",
+            f"          secret: {{ secretName: {issuer_secret(agency)}, defaultMode: 0440 }}\n",
+        ]
+        sign_in = f"its local operators with {agency}'s key (Secret {issuer_secret(agency)})"
+    else:
+        sign_in = f"at {agency}'s own provider, {provider.issuer}; it holds no key"
+        if provider.confidential:
+            mounts.append(
+                f"{item}{{ name: oidc, mountPath: {CONSOLE_OIDC_SECRET_DIR}, readOnly: true }}\n"
+            )
+            volumes += [
+                "        - name: oidc  # the console's client secret at the provider\n",
+                f"          secret: {{ secretName: {console_oidc_secret(agency)},"
+                f" defaultMode: 0440, items: [{{ key: {CONSOLE_OIDC_SECRET_FILE},"
+                f" path: {CONSOLE_OIDC_SECRET_FILE} }}] }}\n",
+            ]
+    mounts.append(f"{item}{{ name: state, mountPath: {STATE_DIR} }}\n")
+    mounts.append(f"{item}{{ name: tmp, mountPath: /tmp }}\n")
+    volumes += [
+        "        - name: state  # its operators and the key of its cookies and links\n",
+        f"          persistentVolumeClaim: {{ claimName: {CONSOLE}-state }}\n",
+        "        - name: tmp  # where a large upload spools: the root filesystem is read-only\n",
+        "          emptyDir: {}\n",
+    ]
+    return f"""---
+# {agency}'s operators' console: it signs in {sign_in}.
+# Local operators are added in its pod:
+#   kubectl -n {namespace} exec -it deploy/{CONSOLE} -- \\
+#     jembatan operator add --data-dir {STATE_DIR} --agency {agency} --login <login> --role <role>
+apiVersion: v1
+kind: Service
+metadata:
+{metadata}spec:
+  selector: {{ app: {CONSOLE} }}
+  ports:
+    - {{ name: http, port: {CONSOLE_PORT}, targetPort: http }}
+---
+apiVersion: v1
+kind: PersistentVolumeClaim
+metadata:
+  name: {CONSOLE}-state
+{metadata.split(chr(10), 1)[1]}spec:
+  accessModes: ["ReadWriteOnce"]
+  resources:
+    requests: {{ storage: 1Gi }}
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+{metadata}spec:
+  replicas: 1
+  strategy: {{ type: Recreate }}
+  selector:
+    matchLabels: {{ app: {CONSOLE} }}
+  template:
+    metadata:
+      labels: {{ app: {CONSOLE}, jembatan/agency: {agency} }}
+    spec:
+      automountServiceAccountToken: false
+      securityContext: {{ runAsNonRoot: true, runAsUser: 10001, runAsGroup: 10001, fsGroup: 10001 }}
+      containers:
+        - name: {CONSOLE}
+          image: {SERVICE_IMAGE}
+          command: ["jembatan-{CONSOLE}"]
+          env:
+{env_lines}          securityContext: {{ {CONTAINER_SECURITY} }}
+          ports:
+            - {{ name: http, containerPort: {CONSOLE_PORT} }}
+          readinessProbe:
+            httpGet: {{ path: /health, port: http }}
+            periodSeconds: 10
+          livenessProbe:
+            httpGet: {{ path: /health, port: http }}
+            periodSeconds: 30
+            failureThreshold: 5
+          volumeMounts:
+{"".join(mounts)}      volumes:
+{"".join(volumes)}"""
+
+
+def render_hub_console() -> str:
+    """Kemnaker's console, for `kubectl apply -k deploy/` (which sets the namespace)."""
+    return HEADER + render_console_k8s(HUB_AGENCY, namespaced=False).removeprefix("---\n")
+
+
 def render_province_k8s(province: str) -> str:
     """One province on Kubernetes: its leaf nats-server (its committed config in a ConfigMap),
     PostgreSQL per service, and its services."""
@@ -339,6 +466,7 @@ spec:
         out.append(_k8s_postgres(province, service))
         out.append(_k8s_service(province, service))
     out.append(render_token_issuer(province))
+    out.append(render_console_k8s(province))
     return "".join(out)
 
 

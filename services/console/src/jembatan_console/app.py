@@ -25,6 +25,7 @@ from jembatan_kit.issuers import LocalIssuer, issue_token
 from . import candidates, loans, placement, registration, statement, training
 from .backend import TIMEOUT_S, Refusal
 from .config import ConsoleSettings
+from .oidc import CALLBACK_PATH, PENDING_SECONDS, ProviderSignIn, SignInFailed
 from .operators import authenticate
 from .web import HERE, RoleMissing, SignedIn, SignInNeeded, is_htmx, render
 
@@ -48,13 +49,16 @@ def session_secret(path: Path) -> str:
 
 def build_app(settings: ConsoleSettings | None = None) -> FastAPI:
     settings = settings or ConsoleSettings()
-    issuer = LocalIssuer.load(settings.console_issuer_file)
-    if issuer.agency != settings.console_agency:
+    secret = session_secret(settings.console_secret_file)
+    # Either the agency's provider signs operators in, or the console does, with the agency's
+    # key: never both, so a console given a provider reads no key at all.
+    provider = ProviderSignIn(settings, secret) if settings.console_oidc_issuer else None
+    issuer = None if provider is not None else LocalIssuer.load(settings.console_issuer_file)
+    if issuer is not None and issuer.agency != settings.console_agency:
         raise RuntimeError(
             f"the issuer file {settings.console_issuer_file} is agency {issuer.agency}'s, but"
             f" this console serves {settings.console_agency} (CONSOLE_AGENCY)"
         )
-    secret = session_secret(settings.console_secret_file)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -71,6 +75,7 @@ def build_app(settings: ConsoleSettings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     app.state.issuer = issuer
+    app.state.provider = provider
     app.state.secret = secret
     app.add_middleware(
         SessionMiddleware,
@@ -121,14 +126,89 @@ def build_app(settings: ConsoleSettings | None = None) -> FastAPI:
 
     @app.get("/health", include_in_schema=False)
     async def health() -> JSONResponse:
-        return JSONResponse({"service": "console", "status": "ok", "agency": issuer.agency})
+        sign_in = "oidc" if provider is not None else "local"
+        return JSONResponse(
+            {
+                "service": "console",
+                "status": "ok",
+                "agency": settings.console_agency,
+                "sign_in": sign_in,
+            }
+        )
+
+    def login_form(
+        request: Request, next: str, status: int = 200, failed: bool = False
+    ) -> Response:
+        return render(
+            request,
+            "login.html",
+            None,
+            status,
+            next=_local(next),
+            failed=failed,
+            provider=provider is not None,
+        )
 
     @app.get("/login", response_class=HTMLResponse)
-    async def login_page(request: Request, next: str = "/") -> HTMLResponse:
-        return render(request, "login.html", None, next=_local(next), failed=False)
+    async def login_page(request: Request, next: str = "/") -> Response:
+        return login_form(request, next)
+
+    @app.get("/login/oidc")
+    async def login_at_provider(request: Request, next: str = "/") -> Response:
+        """To the provider's sign-in, the flow's state kept in its own cookie meanwhile."""
+        if provider is None:
+            return login_form(request, next, 404)
+        try:
+            url, pending = await provider.start(str(request.url_for("oidc_callback")), _local(next))
+        except SignInFailed as failure:
+            log.warning("console sign-in at the provider cannot start: %s", failure.reason)
+            return login_form(request, next, 502, failed=True)
+        response = RedirectResponse(url, status_code=302)
+        response.set_cookie(
+            provider.cookie,
+            pending,
+            max_age=PENDING_SECONDS,
+            path=CALLBACK_PATH,
+            httponly=True,
+            samesite="lax",
+            secure=settings.console_secure_cookies,
+        )
+        return response
+
+    @app.get(CALLBACK_PATH, name="oidc_callback")
+    async def login_from_provider(request: Request) -> Response:
+        """The provider's answer: the code exchanged (with the PKCE verifier), the tokens
+        checked, the operator signed in with the provider's access token."""
+        if provider is None:
+            return login_form(request, "/", 404)
+        try:
+            pending = provider.read_pending(request.cookies.get(provider.cookie))
+            signed_in = await provider.finish(pending, dict(request.query_params))
+        except SignInFailed as failure:
+            log.info("console sign-in at the provider refused: %s", failure.reason)
+            response = login_form(request, "/", 401, failed=True)
+        else:
+            caller = signed_in.caller
+            request.session["operator"] = {
+                "login": caller.user,
+                "name": signed_in.name,
+                "roles": sorted(caller.roles),
+                "token": signed_in.token,
+                "expires_at": signed_in.expires_at,
+            }
+            # Not a redirect: the provider's redirect to here began on another site, and the
+            # browser keeps that for every redirect after it, so the session's SameSite=Strict
+            # cookie would not come along. A refresh from this page is this site's own.
+            target = quote(_local(pending["next"]), safe=":/%#?=@[]!$&'()*+,;")  # as redirects
+            response = render(request, "login.html", None, signed_in_to=target)
+            response.headers["Refresh"] = f"0; url={target}"
+        response.delete_cookie(provider.cookie, path=CALLBACK_PATH)
+        return response
 
     @app.post("/login", response_class=HTMLResponse)
     async def login(request: Request) -> Response:
+        if provider is not None:  # no passwords here: the provider asks for them
+            return RedirectResponse("/login/oidc", status_code=303)
         form = await request.form()
         login = str(form.get("login", "")).strip()
         password = str(form.get("password", ""))
@@ -139,7 +219,8 @@ def build_app(settings: ConsoleSettings | None = None) -> FastAPI:
         )
         if operator is None:
             log.info("console sign-in refused")
-            return render(request, "login.html", None, 401, next=target, failed=True)
+            return login_form(request, target, 401, failed=True)
+        assert issuer is not None
         valid_for = timedelta(minutes=settings.console_token_minutes)
         token = issue_token(
             issuer, operator.login, sorted(operator.roles), valid_for, settings.auth_audience

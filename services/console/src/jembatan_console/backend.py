@@ -59,6 +59,14 @@ class Backend:
         content_type: str | None = None,
     ) -> Any:
         """The service's answer (JSON), or a `Refusal`."""
+        if service not in self.urls:  # a deployment's agency runs no such service
+            raise Refusal(
+                service,
+                503,
+                "service_not_here",
+                f"This console's agency runs no {service} service (SERVICE_URLS); its records are"
+                " kept by the agencies that run one.",
+            )
         headers = {"Authorization": f"Bearer {self.token}"}
         if content_type:
             headers["Content-Type"] = content_type

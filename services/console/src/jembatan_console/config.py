@@ -33,7 +33,40 @@ class ConsoleSettings(BaseSettings):
     console_issuer_file: Path = Field(
         default=Path("var/issuers/kaltim.json"),
         description="The agency's issuer file (private key) the console signs its operators'"
-        " short-lived tokens with (`jembatan up` keeps one per agency in var/issuers/).",
+        " short-lived tokens with (`jembatan up` keeps one per agency in var/issuers/). Not"
+        " read when operators sign in with the agency's OpenID Connect provider.",
+    )
+    console_oidc_issuer: str = Field(
+        default="",
+        description="The agency's OpenID Connect provider (its issuer URL, as in the trust"
+        " list). Set, operators sign in there (authorization code flow with PKCE), the console"
+        " calls the services with the provider's access token, and holds no key and no"
+        " passwords. Empty: the local operators' sign-in with the agency's issuer file.",
+    )
+    console_oidc_client_id: str = Field(
+        default="jembatan-console",
+        description="The console's client id at the provider.",
+    )
+    console_oidc_client_secret_file: Path | None = Field(
+        default=None,
+        description="A file holding the client's secret, for a confidential client"
+        " (client_secret_basic); none for a public client, which PKCE alone protects.",
+    )
+    console_oidc_scopes: str = Field(
+        default="openid profile",
+        description="The scopes asked of the provider (openid at least).",
+    )
+    console_oidc_redirect_url: str = Field(
+        default="",
+        description="The console's callback as the provider knows it"
+        " (https://console.example/login/oidc/callback); empty: from the request, for a"
+        " console reached directly.",
+    )
+    auth_trust_file: Path | None = Field(
+        default=None,
+        description="The trust list (AUTH_TRUST_FILE): with a provider, the console checks"
+        " each access token against it as the services do, and reads the roles where its"
+        " entry's roles_claim says.",
     )
     console_operators_file: Path = Field(
         default=Path("var/console-operators.json"),

@@ -32,6 +32,20 @@ WORDS: dict[str, tuple[str, str]] = {
         "Nama pengguna atau kata sandi salah.",
         "The login or the password is wrong.",
     ),
+    "sign_in_provider": ("Masuk lewat akun lembaga", "Sign in with your agency account"),
+    "sign_in_done": ("Anda sudah masuk.", "You are signed in."),
+    "sign_in_continue": ("Lanjutkan ke konsol", "Continue to the console"),
+    "sign_in_provider_help": (
+        "Lembaga Anda memakai layanan masuk sendiri: Anda akan diarahkan ke sana, lalu kembali"
+        " ke sini.",
+        "Your agency has its own sign-in service: you are taken there, then brought back here.",
+    ),
+    "sign_in_provider_refused": (
+        "Masuk lewat akun lembaga tidak berhasil. Coba lagi; bila tetap gagal, hubungi"
+        " administrator lembaga Anda.",
+        "Signing in with your agency account did not succeed. Try again; if it still fails,"
+        " ask your agency's administrator.",
+    ),
     "signed_in_as": ("Masuk sebagai {name} ({agency})", "Signed in as {name} ({agency})"),
     "welcome": ("Selamat datang, {name}", "Welcome, {name}"),
     "your_work": ("Pekerjaan Anda hari ini", "Your work today"),

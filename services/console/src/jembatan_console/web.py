@@ -15,7 +15,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from jembatan_kit.issuers import LocalIssuer
 
-from .backend import Backend
+from .backend import Backend, Refusal
 from .config import ConsoleSettings
 from .i18n import LANG_COOKIE, LANGUAGES, language, number, rupiah, status_word, translator
 from .operators import ROLES
@@ -66,7 +66,16 @@ def settings_of(request: Request) -> ConsoleSettings:
 
 
 def issuer_of(request: Request) -> LocalIssuer:
-    issuer: LocalIssuer = request.app.state.issuer
+    """The agency's key, which a console signing in at the agency's provider does not hold."""
+    issuer: LocalIssuer | None = request.app.state.issuer
+    if issuer is None:
+        raise Refusal(
+            "console",
+            409,
+            "no_issuer_key",
+            "This console signs operators in at the agency's identity provider and holds no"
+            " key of the agency, so it cannot open participants' statement links.",
+        )
     return issuer
 
 
