@@ -95,8 +95,14 @@ class FakeRepository(FinancingRepository):
     def add_withdrawal(self, withdrawal: Withdrawal) -> None:
         self._new_withdrawals.append(withdrawal)
 
-    async def financed_placements(self, placement_ids: Collection[uuid.UUID]) -> set[uuid.UUID]:
-        return {loan.placement_id for loan in self.loans.values()} & set(placement_ids)
+    async def financed_placements(
+        self, placement_ids: Collection[uuid.UUID]
+    ) -> dict[uuid.UUID, uuid.UUID]:
+        return {
+            loan.placement_id: loan.id
+            for loan in self.loans.values()
+            if loan.placement_id in placement_ids
+        }
 
     def add(self, loan: Loan) -> None:
         self._handed[loan.id] = loan

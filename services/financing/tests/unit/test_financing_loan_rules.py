@@ -9,6 +9,7 @@ import pytest
 from pydantic import ValidationError
 
 from jembatan_contracts import Track
+from jembatan_contracts.ids import new_id
 from jembatan_financing.config import FinancingSettings
 from jembatan_financing.domain.model import (
     CostItem,
@@ -169,3 +170,18 @@ def test_ids_are_deterministic_so_repeats_produce_the_same_rows_and_events() -> 
     loan = loan_id_for(placement)
     assert instalment_id_for(loan, 1) != instalment_id_for(loan, 2)
     assert event_id_for("repayment-due", loan) != event_id_for("loan-opened", loan)
+
+
+def test_loans_sort_as_their_placements_were_made_and_their_parts_beside_them() -> None:
+    placements = [new_id() for _ in range(50)]
+    loans = [loan_id_for(placement) for placement in placements]
+
+    # By the millisecond their placements were made in: loans of one millisecond sit together.
+    assert [loan.bytes[:6] for loan in loans] == sorted(loan.bytes[:6] for loan in loans)
+    for loan in loans:
+        parts = [instalment_id_for(loan, n) for n in range(1, 61)] + [
+            event_id_for(what, loan) for what in ("loan-opened", "schedule-fixed")
+        ]
+        assert {part.bytes[:6] for part in parts} == {loan.bytes[:6]}
+        assert len(set(parts)) == len(parts)
+    assert len({instalment_id_for(loan, 1) for loan in loans}) == len(loans)

@@ -122,8 +122,10 @@ class FinancingRepository(abc.ABC):
         """A candidate's withdrawal, recorded by the next `save` (once: a repeat is ignored)."""
 
     @abc.abstractmethod
-    async def financed_placements(self, placement_ids: Collection[uuid.UUID]) -> set[uuid.UUID]:
-        """Which of these placements have a loan already."""
+    async def financed_placements(
+        self, placement_ids: Collection[uuid.UUID]
+    ) -> dict[uuid.UUID, uuid.UUID]:
+        """The loan of each of these placements that has one already."""
 
     @abc.abstractmethod
     def add(self, loan: Loan) -> None:
@@ -249,9 +251,13 @@ class SqlFinancingRepository(FinancingRepository):
     def add_withdrawal(self, withdrawal: Withdrawal) -> None:
         self._withdrawals.append(withdrawal)
 
-    async def financed_placements(self, placement_ids: Collection[uuid.UUID]) -> set[uuid.UUID]:
-        query = select(loans.c.placement_id).where(loans.c.placement_id.in_(set(placement_ids)))
-        return set(await self.session.scalars(query))
+    async def financed_placements(
+        self, placement_ids: Collection[uuid.UUID]
+    ) -> dict[uuid.UUID, uuid.UUID]:
+        query = select(loans.c.placement_id, loans.c.id).where(
+            loans.c.placement_id.in_(set(placement_ids))
+        )
+        return {row.placement_id: row.id for row in await self.session.execute(query)}
 
     async def _load(self, which: ColumnElement[bool], with_costs: bool) -> list[Loan]:
         """The loans `which` selects, each locked until the transaction ends, with their

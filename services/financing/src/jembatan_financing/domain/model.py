@@ -364,9 +364,18 @@ def arrears_as_of(schedule: Sequence[InstalmentState], day: date) -> Arrears:
 # --- ids ------------------------------------------------------------------------------------
 
 
+def _beside(parent: uuid.UUID, name: str) -> uuid.UUID:
+    """The id of `name`, which belongs to `parent`: the same name, the same id, and its first six
+    bytes are the parent's (the rest a version 5 name-based id's; marked version 8). Placements'
+    ids are time-ordered, so loans sort as they were opened, and a loan's schedule and events
+    sit beside it in their indexes: one page written for a schedule of 60, not one each."""
+    named = uuid.uuid5(_IDS, name).bytes
+    return uuid.UUID(bytes=parent.bytes[:6] + bytes([0x80 | named[6] & 0x0F]) + named[7:])
+
+
 def loan_id_for(placement_id: uuid.UUID) -> uuid.UUID:
     """One placement, one loan."""
-    return uuid.uuid5(_IDS, f"loan/{placement_id}")
+    return _beside(placement_id, f"loan/{placement_id}")
 
 
 def funder_id_for(name: str) -> uuid.UUID:
@@ -374,11 +383,7 @@ def funder_id_for(name: str) -> uuid.UUID:
 
 
 def instalment_id_for(loan_id: uuid.UUID, number: int) -> uuid.UUID:
-    """The same loan and number, the same id; its first 8 bytes are its loan's, so the schedule
-    of one loan sits together in the instalments' index (one page written for a schedule of 60,
-    not one each). A UUID version 8: the rest of a version 5 name-based id."""
-    named = uuid.uuid5(_IDS, f"instalment/{loan_id}/{number}").bytes
-    return uuid.UUID(bytes=loan_id.bytes[:6] + bytes([0x80 | named[6] & 0x0F]) + named[7:])
+    return _beside(loan_id, f"instalment/{loan_id}/{number}")
 
 
 def payment_id_for(loan_id: uuid.UUID, reference: str) -> uuid.UUID:
@@ -388,4 +393,4 @@ def payment_id_for(loan_id: uuid.UUID, reference: str) -> uuid.UUID:
 
 def event_id_for(what: str, entity_id: uuid.UUID) -> uuid.UUID:
     """The id of the one event announcing `what` about an entity (also its `Nats-Msg-Id`)."""
-    return uuid.uuid5(_IDS, f"{what}/{entity_id}")
+    return _beside(entity_id, f"{what}/{entity_id}")

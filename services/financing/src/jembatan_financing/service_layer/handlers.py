@@ -34,7 +34,7 @@ from ..domain.commands import (
 )
 from ..domain.guards import refuse_salary_deduction
 from ..domain.loan import Funder, Loan, NotYet, Subsidy, Withdrawal
-from ..domain.model import LoanTerms, funder_id_for, loan_id_for, payment_id_for
+from ..domain.model import LoanTerms, funder_id_for, payment_id_for
 
 
 @dataclass(frozen=True)
@@ -121,7 +121,7 @@ async def open_loans(
     opened = 0
     for event in events:
         if event.placement_id in financed:
-            outcomes.append(loan_id_for(event.placement_id))
+            outcomes.append(financed[event.placement_id])
             continue
         charged_on = event.contract_signed_on or today
         try:
@@ -136,7 +136,7 @@ async def open_loans(
             outcomes.append(Refused(refusal))
             continue
         repo.add(loan)
-        financed.add(event.placement_id)
+        financed[event.placement_id] = loan.id
         opened += 1
         outcomes.append(loan.id)
     if opened and not await repo.get_funders({funder_id}):
