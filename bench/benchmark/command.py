@@ -172,15 +172,16 @@ async def bench(args: argparse.Namespace) -> dict[str, Any]:
     finally:
         await asyncio.to_thread(system.stop)
     results["files_mb"] = files_mb(data_dir)
-    staged, handled = await messaging_rows(database_urls)
+    staged, sent, handled = await messaging_rows(database_urls)
     results["hop"], results["rates"] = consumer_figures(
-        staged, [row for row in handled if row[3] <= journeys_ended]
+        staged, [row for row in handled if row[3] <= journeys_ended], sent
     )
     if paced_window is not None:
         begun, ended = paced_window
         results["paced"]["hop"], _ = consumer_figures(
             {event: at for event, at in staged.items() if begun <= at <= ended},
             [row for row in handled if begun <= row[3] <= ended],
+            sent,
         )
     if args.database == "postgresql":
         await drop_databases(suffix)

@@ -50,28 +50,38 @@ async def _query(database_url: str, query: str, *values: Any) -> list[Any]:
 
 async def messaging_rows(
     database_urls: dict[str, str],
-) -> tuple[dict[uuid.UUID, datetime], list[tuple[str, str, uuid.UUID, datetime]]]:
-    """Outbox created_at by event id; inbox rows as (service, consumer, event id, processed_at)."""
+) -> tuple[
+    dict[uuid.UUID, datetime],
+    dict[uuid.UUID, datetime],
+    list[tuple[str, str, uuid.UUID, datetime]],
+]:
+    """Outbox created_at by event id, and when the relay published it (sent_at); inbox rows as
+    (service, consumer, event id, processed_at)."""
     staged: dict[uuid.UUID, datetime] = {}
+    sent: dict[uuid.UUID, datetime] = {}
     handled: list[tuple[str, str, uuid.UUID, datetime]] = []
     for service, url in database_urls.items():
         if url.startswith("sqlite"):
             connection = sqlite3.connect(url.split("///", 1)[1])
-            outbox = connection.execute("SELECT event_id, created_at FROM outbox").fetchall()
+            outbox = connection.execute(
+                "SELECT event_id, created_at, sent_at FROM outbox"
+            ).fetchall()
             inbox = connection.execute(
                 "SELECT consumer, event_id, processed_at FROM inbox"
             ).fetchall()
             connection.close()
         else:
             connection = await asyncpg.connect(url.replace("+asyncpg", ""))
-            outbox = await connection.fetch("SELECT event_id, created_at FROM outbox")
+            outbox = await connection.fetch("SELECT event_id, created_at, sent_at FROM outbox")
             inbox = await connection.fetch("SELECT consumer, event_id, processed_at FROM inbox")
             await connection.close()
-        for event_id, created_at in outbox:
+        for event_id, created_at, sent_at in outbox:
             staged[as_uuid(event_id)] = as_utc(created_at)
+            if sent_at is not None:
+                sent[as_uuid(event_id)] = as_utc(sent_at)
         for consumer, event_id, processed_at in inbox:
             handled.append((service, consumer, as_uuid(event_id), as_utc(processed_at)))
-    return staged, handled
+    return staged, sent, handled
 
 
 def as_uuid(value: Any) -> uuid.UUID:

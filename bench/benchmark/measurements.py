@@ -120,17 +120,40 @@ def percentile(values: Iterable[float], pct: float) -> float:
 
 
 def consumer_figures(
-    staged: dict[uuid.UUID, datetime], handled: list[tuple[str, str, uuid.UUID, datetime]]
+    staged: dict[uuid.UUID, datetime],
+    handled: list[tuple[str, str, uuid.UUID, datetime]],
+    sent: dict[uuid.UUID, datetime] | None = None,
 ) -> tuple[dict[str, Any], dict[str, dict[str, float]]]:
-    hops = [
-        (processed_at - staged[event_id]).total_seconds()
-        for _service, _consumer, event_id, processed_at in handled
-        if event_id in staged
-    ]
+    """The hop latency (outbox row to inbox row) with its two parts, staged to published by the
+    relay (`sent_at`) and published to handled, and the slowest consumers by their p99; each
+    service's rate of events handled."""
+    sent = sent or {}
+    hops: list[float] = []
+    relayed: list[float] = []
+    delivered: list[float] = []
+    by_consumer: dict[str, list[float]] = defaultdict(list)
+    for _service, consumer, event_id, processed_at in handled:
+        if event_id not in staged:
+            continue
+        hops.append((processed_at - staged[event_id]).total_seconds())
+        by_consumer[consumer].append(hops[-1])
+        if event_id in sent:
+            relayed.append((sent[event_id] - staged[event_id]).total_seconds())
+            delivered.append((processed_at - sent[event_id]).total_seconds())
     hop = {
         "hops": len(hops),
         "p50_ms": percentile(hops, 50) * 1000,
         "p99_ms": percentile(hops, 99) * 1000,
+        "relay_p50_ms": percentile(relayed, 50) * 1000,
+        "relay_p99_ms": percentile(relayed, 99) * 1000,
+        "delivery_p50_ms": percentile(delivered, 50) * 1000,
+        "delivery_p99_ms": percentile(delivered, 99) * 1000,
+        "slowest_consumers_p99_ms": dict(
+            sorted(
+                ((name, percentile(values, 99) * 1000) for name, values in by_consumer.items()),
+                key=lambda item: -item[1],
+            )[:4]
+        ),
     }
     by_service: dict[str, list[datetime]] = defaultdict(list)
     for service, _consumer, _event_id, processed_at in handled:

@@ -84,6 +84,7 @@ def report(results: dict[str, Any]) -> str:
     lines += [
         f"| Hop latency, outbox row → consumer's inbox row ({hop['hops']} hops) | "
         f"p50 {hop['p50_ms']:.0f} ms, p99 {hop['p99_ms']:.0f} ms | |",
+        *_hop_parts("", hop),
         *_paced_lines(results),
         f"| Registration API `POST /candidates` at {latency['rate']:.0f} req/s "
         f"({latency['requests']} requests, {latency['failures']} failed) | "
@@ -138,6 +139,21 @@ def _paced_lines(results: dict[str, Any]) -> list[str]:
         f"{paced['journeys']} in {paced['seconds']:.1f} s | |",
         f"| Paced phase: hop latency, outbox row → consumer's inbox row ({hop['hops']} hops) | "
         f"p50 {hop['p50_ms']:.0f} ms, **p99 {hop['p99_ms']:.0f} ms** | p99 ≤ 500 ms |",
+        *_hop_parts("Paced phase: ", hop),
+    ]
+
+
+def _hop_parts(phase: str, hop: dict[str, Any]) -> list[str]:
+    if "relay_p50_ms" not in hop:
+        return []
+    slowest = ", ".join(
+        f"{name} {ms:.0f} ms" for name, ms in hop["slowest_consumers_p99_ms"].items()
+    )
+    return [
+        f"| {phase}the hop's parts: outbox row → published (relay); published → inbox row | "
+        f"relay p50 {hop['relay_p50_ms']:.0f} ms, p99 {hop['relay_p99_ms']:.0f} ms; "
+        f"delivery p50 {hop['delivery_p50_ms']:.0f} ms, p99 {hop['delivery_p99_ms']:.0f} ms | |",
+        f"| {phase}slowest consumers by p99 | {slowest} | |",
     ]
 
 

@@ -12,6 +12,8 @@ from pathlib import Path
 
 import pytest
 
+from jembatan_cli.system import SERVICES
+
 ROOT = Path(__file__).resolve().parents[2]
 
 pytestmark = pytest.mark.e2e
@@ -60,7 +62,18 @@ def test_a_small_benchmark_runs_every_journey_and_reports_each_figure(tmp_path: 
     api = results["registration_api"]
     assert (api["requests"], api["failures"]) == (20, 0)
     assert 0 < api["p50_ms"] <= api["p99_ms"]
-    assert results["hop"]["hops"] > 0
+    hop = results["hop"]
+    assert hop["hops"] > 0
+    assert 0 <= hop["relay_p50_ms"] <= hop["relay_p99_ms"] <= hop["p99_ms"]
+    assert 0 < hop["delivery_p50_ms"] <= hop["delivery_p99_ms"] <= hop["p99_ms"]
+    slowest = hop["slowest_consumers_p99_ms"]
+    assert 1 <= len(slowest) <= 4
+    assert all(name.split("-")[0] in SERVICES and ms > 0 for name, ms in slowest.items())
+    written = results["written_mb"]
+    assert set(written) >= {"registration", "financing", "nats-server"}
+    assert all(mb >= 0 for mb in written.values()) and sum(written.values()) > 0
+    assert results["files_mb"]["databases"] > 0
+    assert "kB a journey" in stdout
     assert set(results["peak_rss_mb"]) >= {"registration", "training", "nats-server"}
     assert "| Journeys end to end | 40 in " in stdout
     assert (ROOT / "BENCHMARKS.md").read_text(encoding="utf-8") == recorded
