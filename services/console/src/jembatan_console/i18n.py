@@ -1,12 +1,15 @@
 """The console's words, Bahasa Indonesia first and English second. `?lang=id|en` switches and
-is remembered in a cookie; without either, Indonesian. The services' own refusals are shown as
-they word them (English), under an Indonesian heading naming the rule."""
+is remembered in a cookie; without either, Indonesian. A service's refusal is said in the
+console's words for its code (`refusals.py`, held here as `refusal.<code>`), with the service's
+own words (English, with the particulars) beneath."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 
 from fastapi import Request
+
+from .refusals import REFUSALS
 
 LANGUAGES = ("id", "en")
 DEFAULT_LANGUAGE = "id"
@@ -67,6 +70,7 @@ WORDS: dict[str, tuple[str, str]] = {
     # refusals
     "refused_by": ("Ditolak oleh layanan {service}", "Refused by the {service} service"),
     "rule": ("Aturan", "Rule"),
+    "service_words": ("Keterangan layanan {service}", "The {service} service's words"),
     "unreachable": ("Layanan {service} tidak dapat dihubungi", "{service} cannot be reached"),
     "role_missing": (
         "Layar ini untuk peran {role}; akun Anda tidak memilikinya.",
@@ -114,6 +118,31 @@ WORDS: dict[str, tuple[str, str]] = {
     "failed": ("Tidak lulus", "Failed"),
     "warnings": ("Peringatan", "Warnings"),
     "refused_registration": ("Pendaftaran ditolak", "Registration refused"),
+    "nik_check": ("Pemeriksaan NIK", "NIK check"),
+    "nik_check.needs_birth_date": (
+        "Isi tanggal lahir: NIK diperiksa terhadap tanggal lahir dan jenis kelamin.",
+        "Fill in the birth date: the NIK is checked against the birth date and sex.",
+    ),
+    "nik_check.unanswered": (
+        "Layanan {service} tidak dapat memeriksa sekarang; pemeriksaan dilakukan saat Anda"
+        " mendaftarkan.",
+        "{service} cannot check now; the checks run when you register.",
+    ),
+    "nik_check.refused": ("Akan ditolak:", "Would be refused:"),
+    "nik_check.reads": ("NIK terbaca: {finding}.", "The NIK reads: {finding}."),
+    "nik_check.rest_on_submit": (
+        "Aturan lain diperiksa setelah kolom lainnya diisi.",
+        "The other rules are checked once the other fields are filled in.",
+    ),
+    "nik_check.warnings": (
+        "NIK tidak cocok dengan yang diisi (peringatan: pendaftaran tetap diterima, periksa KTP):",
+        "The NIK disagrees with what was filled in (a warning: the registration is still"
+        " accepted; check the KTP):",
+    ),
+    "nik_check.left": (
+        "Apakah NIK sudah terdaftar di lembaga lain diperiksa saat Anda mendaftarkan.",
+        "Whether another agency has registered the NIK is checked when you register.",
+    ),
     "upload_title": ("Unggah daftar kelas (CSV)", "Upload a class list (CSV)"),
     "upload_help": ("Kolom: {columns}.", "Columns: {columns}."),
     "csv_file": ("Berkas CSV", "CSV file"),
@@ -387,6 +416,7 @@ WORDS: dict[str, tuple[str, str]] = {
     ),
     "print": ("Cetak", "Print"),
 }
+WORDS.update({f"refusal.{code}": words for code, words in REFUSALS.items()})
 
 
 def language(request: Request) -> str:

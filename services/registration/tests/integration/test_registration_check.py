@@ -59,10 +59,12 @@ async def test_a_check_answers_every_rule_and_keeps_and_publishes_nothing(
     ]
 
 
-def refused(response: httpx.Response) -> tuple[int, str, list[str]]:
+def refused(response: httpx.Response) -> tuple[int, str, list[str], list[str]]:
     body = response.json()
-    checks: list[dict[str, Any]] = body.get("details", {}).get("checks", [])
-    return response.status_code, body["error"], [c["rule"] for c in checks if not c["passed"]]
+    details = body.get("details", {})
+    checks: list[dict[str, Any]] = details.get("checks", [])
+    failed = [c["rule"] for c in checks if not c["passed"]]
+    return response.status_code, body["error"], failed, details.get("warnings", [])
 
 
 @pytest.mark.parametrize(
@@ -72,6 +74,7 @@ def refused(response: httpx.Response) -> tuple[int, str, list[str]]:
         {"nik": "9971053506041000"},  # no province 99, no day 35
         {"region_code": "647"},
         {"sex": "X"},
+        {"birth_date": "2015-06-05"},  # too young, and not the NIK's birth date: warned too
         {"agency": "kota-serang"},  # not the caller's agency
     ],
 )
@@ -86,6 +89,11 @@ async def test_a_check_refuses_what_a_registration_refuses_in_the_same_words(
 
     assert checked.status_code >= 400
     assert refused(checked) == refused(registered)
+    if changes == {"birth_date": "2015-06-05"}:
+        assert refused(checked)[2:] == (
+            ["minimum_age"],
+            ["NIK encodes birth date 2004-06-05, declared 2015-06-05"],
+        )
     assert checked.json()["message"] == registered.json()["message"]
     assert (await client.get("/candidates")).json() == []
 

@@ -1,0 +1,136 @@
+"""The registration desk's checks as the operator types, against registration's real HTTP API
+(in process, on SQLite and a real nats-server): the console asks registration's own check,
+says its findings in Bahasa Indonesia with the service's words beneath, and nothing is kept."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+
+from jembatan_console.app import build_app as build_console
+from jembatan_console.config import ConsoleSettings
+from jembatan_console.operators import add_operator
+from jembatan_kit.testing.helpers import issuer_for_tests, running_app, trust_file_for_tests
+from jembatan_registration.bootstrap import build_app as build_registration
+from jembatan_registration.config import RegistrationSettings
+
+PASSWORD = "kata-sandi-petugas"
+HTMX = {"hx-request": "true"}
+SITI = {
+    "nik": "6471054506040003",
+    "full_name": "Siti Rahmawati",
+    "birth_date": "2004-06-05",
+    "sex": "F",
+    "education": "SMK",
+    "track": "TITP",
+    "preferred_sector": "caregiver",
+}
+
+
+@dataclass
+class Desk:
+    console: httpx.AsyncClient
+    registration: httpx.AsyncClient
+
+
+@pytest.fixture
+async def desk(nats_url: str, tmp_path: Path) -> AsyncIterator[Desk]:
+    registration_app = build_registration(
+        RegistrationSettings(
+            database_url=f"sqlite+aiosqlite:///{tmp_path / 'registration.db'}",
+            nats_url=nats_url,
+            secrets_file=tmp_path / "secrets.json",
+            auth_trust_file=trust_file_for_tests(),
+        )
+    )
+    issuer_for_tests("kaltim").save(tmp_path / "kaltim.json")
+    add_operator(tmp_path / "operators.json", "rina", PASSWORD, ["registrar"], "Rina Wati")
+    console_app = build_console(
+        ConsoleSettings(
+            console_agency="kaltim",
+            console_issuer_file=tmp_path / "kaltim.json",
+            console_operators_file=tmp_path / "operators.json",
+            console_secret_file=tmp_path / "secret",
+            service_urls={"registration": "http://registration"},
+        )
+    )
+    async with (
+        running_app(registration_app) as registration,
+        console_app.router.lifespan_context(console_app),
+        httpx.AsyncClient(transport=httpx.ASGITransport(app=registration_app)) as to_services,
+        httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=console_app), base_url="http://console.test"
+        ) as console,
+    ):
+        console_app.state.http = to_services
+        signed = await console.post("/login", data={"login": "rina", "password": PASSWORD})
+        assert signed.status_code == 303
+        yield Desk(console, registration)
+
+
+async def test_a_nik_that_cannot_be_is_refused_while_typing_in_the_rules_words(
+    desk: Desk,
+) -> None:
+    typed = SITI | {"nik": "6471053506041000"}  # day 35: no one's birth date
+
+    fragment = await desk.console.post("/registration/check", data=typed, headers=HTMX)
+
+    assert fragment.status_code == 200
+    text = fragment.text
+    assert 'data-testid="nik-refusal"' in text
+    assert "Angka ke-7 sampai ke-12 NIK bukan tanggal lahir yang nyata" in text
+    assert "<code>nik_birth_date</code>" in text  # the rule, and the service's words
+    assert "are not a real date of birth" in text
+    sent = await desk.console.post("/registration", data=typed)
+    assert sent.status_code == 422 and "nik_birth_date" in sent.text, "the same refusal"
+    assert (await desk.registration.get("/candidates")).json() == []
+
+
+async def test_a_nik_that_disagrees_with_the_declaration_is_a_warning_and_nothing_is_kept(
+    desk: Desk,
+) -> None:
+    typed = SITI | {"birth_date": "2004-06-07", "sex": "M", "region_code": "3201"}
+
+    fragment = await desk.console.post("/registration/check", data=typed, headers=HTMX)
+
+    text = fragment.text
+    assert 'data-testid="nik-refusal"' not in text
+    assert "NIK terbaca: issued in Kalimantan Timur, regency 6471." in text
+    assert "NIK tidak cocok dengan yang diisi" in text
+    assert "NIK encodes birth date 2004-06-05, declared 2004-06-07" in text
+    assert "NIK encodes sex female, declared male" in text
+    assert (await desk.registration.get("/candidates")).json() == []
+    english = await desk.console.post("/registration/check?lang=en", data=typed, headers=HTMX)
+    assert "The NIK disagrees with what was filled in" in english.text
+
+
+async def test_the_check_waits_for_the_birth_date_and_leaves_empty_fields_to_the_operator(
+    desk: Desk,
+) -> None:
+    no_birth_date = await desk.console.post(
+        "/registration/check", data=SITI | {"birth_date": ""}, headers=HTMX
+    )
+    assert "Isi tanggal lahir" in no_birth_date.text
+    not_yet_named = await desk.console.post(
+        "/registration/check", data=SITI | {"full_name": "", "preferred_sector": ""}, headers=HTMX
+    )
+    text = not_yet_named.text
+    assert 'data-testid="nik-refusal"' not in text, "empty fields are not yet refused"
+    assert "NIK terbaca" in text and "Aturan lain diperiksa" in text
+    nothing = await desk.console.post("/registration/check", data={"nik": ""}, headers=HTMX)
+    assert 'data-testid="nik-check"' in nothing.text and "Pemeriksaan NIK" not in nothing.text
+
+
+async def test_the_agencys_own_registration_of_the_nik_is_refused_while_typing(
+    desk: Desk,
+) -> None:
+    assert (await desk.console.post("/registration", data=SITI)).status_code == 200
+
+    fragment = await desk.console.post("/registration/check", data=SITI, headers=HTMX)
+
+    assert "NIK ini sudah punya pendaftaran aktif" in fragment.text
+    assert "<code>one_active_registration</code>" in fragment.text
