@@ -1,6 +1,8 @@
-"""The registration desk's checks as the operator types, against registration's real HTTP API
-(in process, on SQLite and a real nats-server): the console asks registration's own check,
-says its findings in Bahasa Indonesia with the service's words beneath, and nothing is kept."""
+"""The registration desk and the registration part of the journey page against registration's
+real HTTP API (in process, on SQLite and a real nats-server; the other services not running):
+the checks as the operator types, which ask registration's own check and keep nothing; a
+correction, refused or made; the national check's standing in words. Findings and refusals are
+said in Bahasa Indonesia, with the service's words beneath."""
 
 from __future__ import annotations
 
@@ -14,6 +16,7 @@ import pytest
 from jembatan_console.app import build_app as build_console
 from jembatan_console.config import ConsoleSettings
 from jembatan_console.operators import add_operator
+from jembatan_kit.sealed_nik import IndexKeys
 from jembatan_kit.testing.helpers import issuer_for_tests, running_app, trust_file_for_tests
 from jembatan_registration.bootstrap import build_app as build_registration
 from jembatan_registration.config import RegistrationSettings
@@ -37,14 +40,31 @@ class Desk:
     registration: httpx.AsyncClient
 
 
+class OnlyRegistration(httpx.AsyncBaseTransport):
+    """The services as the console reaches them here: registration, in process; the others
+    cannot be reached."""
+
+    def __init__(self, registration: httpx.AsyncBaseTransport) -> None:
+        self.registration = registration
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        if request.url.host == "registration":
+            return await self.registration.handle_async_request(request)
+        raise httpx.ConnectError("not running here", request=request)
+
+
 @pytest.fixture
 async def desk(nats_url: str, tmp_path: Path) -> AsyncIterator[Desk]:
+    # The index's key is known but the index is not running: registrations are provisional.
+    IndexKeys.generate().write_public_key(tmp_path / "index.pub")
     registration_app = build_registration(
         RegistrationSettings(
             database_url=f"sqlite+aiosqlite:///{tmp_path / 'registration.db'}",
             nats_url=nats_url,
             secrets_file=tmp_path / "secrets.json",
             auth_trust_file=trust_file_for_tests(),
+            identity_public_key_file=tmp_path / "index.pub",
+            identity_timeout_s=0.5,
         )
     )
     issuer_for_tests("kaltim").save(tmp_path / "kaltim.json")
@@ -55,13 +75,18 @@ async def desk(nats_url: str, tmp_path: Path) -> AsyncIterator[Desk]:
             console_issuer_file=tmp_path / "kaltim.json",
             console_operators_file=tmp_path / "operators.json",
             console_secret_file=tmp_path / "secret",
-            service_urls={"registration": "http://registration"},
+            service_urls={
+                name: f"http://{name}"
+                for name in ("registration", "training", "placement", "financing")
+            },
         )
     )
     async with (
         running_app(registration_app) as registration,
         console_app.router.lifespan_context(console_app),
-        httpx.AsyncClient(transport=httpx.ASGITransport(app=registration_app)) as to_services,
+        httpx.AsyncClient(
+            transport=OnlyRegistration(httpx.ASGITransport(app=registration_app))
+        ) as to_services,
         httpx.AsyncClient(
             transport=httpx.ASGITransport(app=console_app), base_url="http://console.test"
         ) as console,
@@ -134,3 +159,58 @@ async def test_the_agencys_own_registration_of_the_nik_is_refused_while_typing(
 
     assert "NIK ini sudah punya pendaftaran aktif" in fragment.text
     assert "<code>one_active_registration</code>" in fragment.text
+
+
+async def registered(desk: Desk) -> str:
+    answer = await desk.console.post("/registration", data=SITI)
+    assert answer.status_code == 200
+    [candidate] = (await desk.registration.get("/candidates")).json()
+    return str(candidate["candidate_id"])
+
+
+async def test_the_journey_says_the_national_check_and_what_the_officer_can_do(
+    desk: Desk,
+) -> None:
+    candidate_id = await registered(desk)
+
+    page = await desk.console.get(f"/candidates/{candidate_id}")
+
+    assert page.status_code == 200
+    text = page.text
+    assert 'data-testid="national-check">sementara<' in text
+    assert "indeks identitas nasional di Kemnaker tidak dapat ditanya" in text
+    assert "Yang dapat Anda lakukan:" in text
+    # Waiting for the index: the part asks again, and so does the list of events.
+    registration_part = text[text.index('id="part-registration"') :].split(">", 1)[0]
+    assert 'hx-trigger="every 2s"' in registration_part
+    events = text[text.index('id="journey-events"') :].split(">", 1)[0]
+    assert f'hx-get="/candidates/{candidate_id}/events"' in events
+    assert 'hx-trigger="every 2s"' in events
+    listed = await desk.console.get(f"/candidates/{candidate_id}/events", headers=HTMX)
+    assert "CandidateRegistered" in listed.text and 'hx-trigger="every 2s"' in listed.text
+
+
+async def test_a_correction_is_refused_in_words_or_made_and_the_page_follows(
+    desk: Desk,
+) -> None:
+    candidate_id = await registered(desk)
+    url = f"/candidates/{candidate_id}/correction"
+
+    too_young = await desk.console.post(
+        url, data={"correct_birth_date": "2015-06-05"}, headers=HTMX
+    )
+    assert too_young.status_code == 200  # htmx swaps only 2xx answers: the refusal is the part
+    assert "Koreksi tidak memenuhi aturan" in too_young.text
+    assert "<code>correction_refused</code>" in too_young.text
+    assert "Calon belum mencapai usia minimum program." in too_young.text
+    nothing = await desk.console.post(url, data={"correct_full_name": ""}, headers=HTMX)
+    assert "Koreksi ini tidak mengubah apa pun." in nothing.text
+
+    made = await desk.console.post(
+        url, data={"correct_full_name": "Siti Rahmawati Putri"}, headers=HTMX
+    )
+    assert 'data-testid="corrected"' in made.text
+    assert "Koreksi tercatat" in made.text
+    assert 'id="journey-events"' in made.text and 'hx-swap-oob="true"' in made.text
+    view = (await desk.registration.get(f"/candidates/{candidate_id}")).json()
+    assert view["full_name"] == "Siti Rahmawati Putri"
