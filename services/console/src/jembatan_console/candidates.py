@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Awaitable, Callable
+from datetime import UTC, date, datetime, timedelta
 from typing import Any, TypeVar
 
 from fastapi import APIRouter, Request
@@ -16,7 +17,7 @@ from fastapi.responses import HTMLResponse
 from jembatan_contracts import TestKind, WithdrawalReason
 
 from .backend import Backend, Refusal
-from .web import Operator, SignedIn, backend_of, render, require, whole
+from .web import Operator, SignedIn, backend_of, render, require, settings_of, whole
 
 router = APIRouter()
 SECTIONS = ("registration", "training", "placement", "financing")
@@ -140,7 +141,7 @@ def timeline(parts: dict[str, dict[str, Any]]) -> list[tuple[str, str, str]]:
 
 
 async def journey_events(
-    backend: Backend, candidate_id: uuid.UUID, awaiting: str = ""
+    backend: Backend, candidate_id: uuid.UUID, trace_url: str | None, awaiting: str = ""
 ) -> dict[str, Any]:
     """The journey's events as the page lists them: they keep coming while any part waits for
     one (`awaiting`: the part an action set waiting), so the list asks again as the parts do."""
@@ -148,17 +149,46 @@ async def journey_events(
         name: await section(backend, candidate_id, name, after_action=name == awaiting)
         for name in SECTIONS
     }
-    return _events_of(parts, awaiting)
+    return _events_of(parts, trace_url, awaiting)
 
 
-def _events_of(parts: dict[str, dict[str, Any]], awaiting: str = "") -> dict[str, Any]:
+def _events_of(
+    parts: dict[str, dict[str, Any]], trace_url: str | None, awaiting: str = ""
+) -> dict[str, Any]:
     pending = any(part.get("pending") for part in parts.values())
+    journey_id = parts["registration"]["candidate"]["journey_id"]
     return {
-        "list": timeline(parts),
-        "journey_id": parts["registration"]["candidate"]["journey_id"],
+        "list": [
+            (when, service, what, trace_link(trace_url, journey_id, when))
+            for when, service, what in timeline(parts)
+        ],
+        "journey_id": journey_id,
         "pending": pending,
         "awaiting": awaiting if pending else "",
     }
+
+
+TRACE_WINDOW = timedelta(minutes=5)
+
+
+def trace_link(template: str | None, journey_id: str, when: str) -> str | None:
+    """A trace viewer's search for the journey's spans around the event's time
+    (`CONSOLE_TRACE_URL`, with `{journey_id}`, `{start_us}` and `{end_us}`); an event known
+    by its day only is searched for over that day. None without a trace viewer."""
+    if not template:
+        return None
+    if len(when) == len("2026-12-05"):
+        start = datetime.combine(date.fromisoformat(when), datetime.min.time(), UTC)
+        end = start + timedelta(days=1)
+    else:
+        moment = datetime.fromisoformat(when.replace("Z", "+00:00"))
+        moment = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+        start, end = moment - TRACE_WINDOW, moment + TRACE_WINDOW
+    return template.format(
+        journey_id=journey_id,
+        start_us=int(start.timestamp() * 1_000_000),
+        end_us=int(end.timestamp() * 1_000_000),
+    )
 
 
 @router.get("/candidates/{candidate_id}", response_class=HTMLResponse)
@@ -173,7 +203,7 @@ async def journey_page(
         operator,
         candidate_id=candidate_id,
         parts=parts,
-        events=_events_of(parts),
+        events=_events_of(parts, settings_of(request).console_trace_url),
         tests=[kind.value for kind in TestKind],
         reasons=[reason.value for reason in WithdrawalReason],
         standings=NATIONAL_STANDINGS,
@@ -187,7 +217,12 @@ async def journey_events_part(
 ) -> HTMLResponse:
     """The list of the journey's events, for htmx to poll while a part of the page waits."""
     backend = backend_of(request, operator)
-    events = await journey_events(backend, candidate_id, awaiting if awaiting in SECTIONS else "")
+    events = await journey_events(
+        backend,
+        candidate_id,
+        settings_of(request).console_trace_url,
+        awaiting if awaiting in SECTIONS else "",
+    )
     return render(
         request,
         "journey_events.html",
@@ -271,7 +306,9 @@ async def acted(
     also = [await section(backend, candidate_id, name) for name in redraws if name != waiting]
     if waiting:
         also.append(await section(backend, candidate_id, waiting, after_action=True))
-    events = await journey_events(backend, candidate_id, waiting or "")
+    events = await journey_events(
+        backend, candidate_id, settings_of(request).console_trace_url, waiting or ""
+    )
     return render_part(
         request,
         operator,

@@ -233,6 +233,7 @@ WORDS: dict[str, tuple[str, str]] = {
         "The withdrawal is recorded; the other services learn of it through an event.",
     ),
     "note": ("Catatan (tidak wajib)", "Note (optional)"),
+    "event_trace": ("jejak", "trace"),
     "events.pending": (
         "Daftar ini diperbarui sendiri selama ada bagian yang menunggu event.",
         "This list updates itself while a part of the page waits for an event.",
