@@ -206,6 +206,7 @@ async def test_a_correction_is_refused_in_words_or_made_and_the_page_follows(
     assert "Koreksi tidak memenuhi aturan" in too_young.text
     assert "<code>correction_refused</code>" in too_young.text
     assert "Calon belum mencapai usia minimum program." in too_young.text
+    assert "<details open>" in too_young.text, "the correction stays open to fix"
     nothing = await desk.console.post(url, data={"correct_full_name": ""}, headers=HTMX)
     assert "Koreksi ini tidak mengubah apa pun." in nothing.text
 

@@ -317,6 +317,7 @@ async def acted(
         refusal=refusal,
         oob=also,
         events_oob=events,
+        action=answer_as,
         **{answer_as: answer},
     )
 
