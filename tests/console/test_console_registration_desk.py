@@ -34,23 +34,25 @@ SITI = {
 }
 
 
+class OnlyRegistration(httpx.AsyncBaseTransport):
+    """The services as the console reaches them here: registration, in process, while `up`;
+    the others cannot be reached."""
+
+    def __init__(self, registration: httpx.AsyncBaseTransport) -> None:
+        self.registration = registration
+        self.up = True
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        if request.url.host == "registration" and self.up:
+            return await self.registration.handle_async_request(request)
+        raise httpx.ConnectError("not running here", request=request)
+
+
 @dataclass
 class Desk:
     console: httpx.AsyncClient
     registration: httpx.AsyncClient
-
-
-class OnlyRegistration(httpx.AsyncBaseTransport):
-    """The services as the console reaches them here: registration, in process; the others
-    cannot be reached."""
-
-    def __init__(self, registration: httpx.AsyncBaseTransport) -> None:
-        self.registration = registration
-
-    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        if request.url.host == "registration":
-            return await self.registration.handle_async_request(request)
-        raise httpx.ConnectError("not running here", request=request)
+    services: OnlyRegistration
 
 
 @pytest.fixture
@@ -82,12 +84,11 @@ async def desk(nats_url: str, tmp_path: Path) -> AsyncIterator[Desk]:
             },
         )
     )
+    services = OnlyRegistration(httpx.ASGITransport(app=registration_app))
     async with (
         running_app(registration_app) as registration,
         console_app.router.lifespan_context(console_app),
-        httpx.AsyncClient(
-            transport=OnlyRegistration(httpx.ASGITransport(app=registration_app))
-        ) as to_services,
+        httpx.AsyncClient(transport=services) as to_services,
         httpx.AsyncClient(
             transport=httpx.ASGITransport(app=console_app), base_url="http://console.test"
         ) as console,
@@ -95,7 +96,7 @@ async def desk(nats_url: str, tmp_path: Path) -> AsyncIterator[Desk]:
         console_app.state.http = to_services
         signed = await console.post("/login", data={"login": "rina", "password": PASSWORD})
         assert signed.status_code == 303
-        yield Desk(console, registration)
+        yield Desk(console, registration, services)
 
 
 async def test_a_nik_that_cannot_be_is_refused_while_typing_in_the_rules_words(
@@ -149,6 +150,18 @@ async def test_the_check_waits_for_the_birth_date_and_leaves_empty_fields_to_the
     assert "NIK terbaca" in text and "Aturan lain diperiksa" in text
     nothing = await desk.console.post("/registration/check", data={"nik": ""}, headers=HTMX)
     assert nothing.status_code == 200 and nothing.text.strip() == ""
+
+
+async def test_while_registration_cannot_be_reached_the_check_says_so_and_waits(
+    desk: Desk,
+) -> None:
+    desk.services.up = False
+
+    fragment = await desk.console.post("/registration/check", data=SITI, headers=HTMX)
+
+    assert fragment.status_code == 200, "a check that cannot be made is no error page"
+    assert "Layanan registration tidak dapat memeriksa sekarang" in fragment.text
+    assert 'data-testid="nik-refusal"' not in fragment.text
 
 
 async def test_the_agencys_own_registration_of_the_nik_is_refused_while_typing(

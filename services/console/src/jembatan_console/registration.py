@@ -1,6 +1,7 @@
-"""The registration desk: one candidate through the form, or a class list as a CSV file. The
-rules are registration's: the console sends what the operator typed and shows each check as
-the service words it (eligibility explained rule by rule, warnings, refusals, the duplicate)."""
+"""The registration desk: one candidate through the form, checked as it is typed, or a class
+list as a CSV file. The rules are registration's: the console sends what the operator typed
+(to registration's check while typing, which keeps nothing) and shows each finding in its
+words (eligibility explained rule by rule, warnings, refusals, the duplicate)."""
 
 from __future__ import annotations
 
