@@ -126,7 +126,7 @@ async def test_a_nik_that_disagrees_with_the_declaration_is_a_warning_and_nothin
 
     text = fragment.text
     assert 'data-testid="nik-refusal"' not in text
-    assert "NIK terbaca: issued in Kalimantan Timur, regency 6471." in text
+    assert 'NIK terbaca: <span lang="en">issued in Kalimantan Timur, regency 6471</span>' in text
     assert "NIK tidak cocok dengan yang diisi" in text
     assert "NIK encodes birth date 2004-06-05, declared 2004-06-07" in text
     assert "NIK encodes sex female, declared male" in text

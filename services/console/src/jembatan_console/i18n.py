@@ -129,7 +129,7 @@ WORDS: dict[str, tuple[str, str]] = {
         "{service} cannot check now; the checks run when you register.",
     ),
     "nik_check.refused": ("Akan ditolak:", "Would be refused:"),
-    "nik_check.reads": ("NIK terbaca: {finding}.", "The NIK reads: {finding}."),
+    "nik_check.reads": ("NIK terbaca:", "The NIK reads:"),
     "nik_check.rest_on_submit": (
         "Aturan lain diperiksa setelah kolom lainnya diisi.",
         "The other rules are checked once the other fields are filled in.",
