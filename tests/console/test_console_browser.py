@@ -207,6 +207,39 @@ def test_a_duplicate_registration_is_refused_in_the_services_words(
     accessible(page, axe_source, "04-pendaftaran-ganda-ditolak")
 
 
+def test_the_registration_desk_checks_the_nik_while_the_operator_types(
+    officer: Page, axe_source: str
+) -> None:
+    """Registration's own check, asked as the NIK is typed: a refusal with the rule's words
+    appears before the form is sent, a disagreement with the declaration is a warning, and
+    nothing is registered."""
+    page = officer
+    page.goto("/registration")
+    form = page.get_by_test_id("register-form")
+    form.get_by_label("Nama lengkap").fill("Rudi Hartono")
+    form.get_by_label("Tanggal lahir").fill("2004-06-15")
+    form.get_by_label("Jenis kelamin").select_option("F")
+    form.get_by_label("Bidang pilihan").fill("automotive")
+    nik = form.get_by_label("NIK (16 angka)")
+    nik.press_sequentially("6471053506040002", delay=20)  # day 35: no one's birth date
+    found = page.get_by_test_id("nik-check")
+    expect(found.get_by_test_id("nik-refusal")).to_contain_text(
+        "Angka ke-7 sampai ke-12 NIK bukan tanggal lahir yang nyata"
+    )
+    expect(found).to_contain_text("nik_birth_date")
+    accessible(page, axe_source, "04a-nik-ditolak-saat-diketik")
+    nik.fill("")
+    nik.press_sequentially("6471051506040002", delay=20)  # a man's NIK, declared a woman
+    expect(found.get_by_test_id("nik-refusal")).to_have_count(0)
+    expect(found.get_by_test_id("nik-ok")).to_contain_text("NIK terbaca")
+    expect(found.get_by_test_id("nik-warnings")).to_contain_text("NIK tidak cocok")
+    expect(found).to_contain_text("NIK encodes sex male, declared female")
+    form.get_by_label("Jenis kelamin").select_option("M")
+    expect(found.get_by_test_id("nik-warnings")).to_have_count(0)
+    accessible(page, axe_source, "04b-nik-diperiksa-saat-diketik")
+    expect(page.get_by_test_id("registered")).to_have_count(0)  # nothing was sent
+
+
 def test_class_list_upload_answers_each_row_and_gives_back_the_refused_ones(
     officer: Page, axe_source: str, tmp_path: Path
 ) -> None:
@@ -243,6 +276,36 @@ def test_the_journey_page_waits_for_training_to_enrol_the_candidate(
     expect(page.get_by_test_id("part-training").get_by_test_id("pending")).to_have_count(0)
     expect(page.get_by_test_id("events")).to_contain_text("CandidateRegistered")
     accessible(page, axe_source, "06-perjalanan-terdaftar")
+
+
+def test_a_registrar_corrects_the_candidate_on_the_journey_page(
+    officer: Page, axe_source: str, system: LocalSystem, state: dict[str, Any]
+) -> None:
+    """A correction refused is said in words, rule by rule; one made is recorded at once. The
+    national check's standing is shown in words."""
+    page = officer
+    page.goto(f"/candidates/{state['candidate_id']}")
+    registration = page.get_by_test_id("part-registration")
+    expect(registration.get_by_test_id("national-check")).to_have_text("tuntas")
+    registration.locator("summary", has_text="Koreksi data calon").click()
+    form = page.get_by_test_id("correct-form")
+    form.get_by_label("Tanggal lahir").fill("2015-06-15")
+    form.get_by_role("button", name="Simpan koreksi").click()
+    refusal = registration.get_by_test_id("refusal")
+    expect(refusal).to_contain_text("Koreksi tidak memenuhi aturan")
+    expect(registration.get_by_test_id("failed-rules")).to_contain_text(
+        "Calon belum mencapai usia minimum program."
+    )
+    accessible(page, axe_source, "06c-koreksi-ditolak")
+    form = page.get_by_test_id("correct-form")
+    form.get_by_label("Tanggal lahir").fill("")
+    form.get_by_label("Nomor telepon (tidak wajib)").fill("+6281234567890")
+    form.get_by_role("button", name="Simpan koreksi").click()
+    expect(registration.get_by_test_id("corrected")).to_contain_text("Koreksi tercatat")
+    expect(registration.get_by_test_id("refusal")).to_have_count(0)
+    accessible(page, axe_source, "06d-koreksi-tercatat")
+    budi = national(system, "registration", "GET", f"/candidates/{state['candidate_id']}")
+    assert budi["age_years"] >= 18, "the refused correction changed nothing"
 
 
 def test_a_service_that_is_down_is_waited_for_and_the_page_fills_in_when_it_returns(

@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+from jembatan_console.candidates import NATIONAL_STANDINGS
 from jembatan_console.i18n import WORDS
 from jembatan_console.placement import NEXT_STEPS, PATH
 from jembatan_console.web import SCREENS
@@ -24,6 +25,8 @@ def used_keys() -> set[str]:
     keys.update(f"step.{state}" for state in PATH)
     keys.update(f"do.{step}" for steps in NEXT_STEPS.values() for step in steps)
     keys.update(f"section.{name}" for name in ("registration", "training", "placement"))
+    for standing in NATIONAL_STANDINGS:
+        keys.update(f"national.{standing}{what}" for what in ("", ".means", ".todo"))
     return keys
 
 

@@ -92,6 +92,13 @@ class ConsoleSettings(BaseSettings):
         description="Mark cookies Secure (true behind https; the embedded default is plain http"
         " on 127.0.0.1).",
     )
+    console_trace_url: str | None = Field(
+        default=None,
+        description="A trace viewer's search for a journey's spans, linked from each event of"
+        " the journey page: `{journey_id}` (the spans' `jembatan.journey_id`), `{start_us}` and"
+        " `{end_us}` (the event's time, give or take five minutes, in microseconds). Unset:"
+        " the page names `jembatan trace`.",
+    )
     service_urls: dict[str, str] = Field(
         default=DEFAULT_SERVICE_URLS,
         description="Where each service's API lives (SERVICE_URLS, JSON).",

@@ -1,12 +1,15 @@
 """The console's words, Bahasa Indonesia first and English second. `?lang=id|en` switches and
-is remembered in a cookie; without either, Indonesian. The services' own refusals are shown as
-they word them (English), under an Indonesian heading naming the rule."""
+is remembered in a cookie; without either, Indonesian. A service's refusal is said in the
+console's words for its code (`refusals.py`, held here as `refusal.<code>`), with the service's
+own words (English, with the particulars) beneath."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 
 from fastapi import Request
+
+from .refusals import REFUSALS
 
 LANGUAGES = ("id", "en")
 DEFAULT_LANGUAGE = "id"
@@ -81,6 +84,7 @@ WORDS: dict[str, tuple[str, str]] = {
     # refusals
     "refused_by": ("Ditolak oleh layanan {service}", "Refused by the {service} service"),
     "rule": ("Aturan", "Rule"),
+    "service_words": ("Keterangan layanan {service}", "The {service} service's words"),
     "unreachable": ("Layanan {service} tidak dapat dihubungi", "{service} cannot be reached"),
     "role_missing": (
         "Layar ini untuk peran {role}; akun Anda tidak memilikinya.",
@@ -128,6 +132,31 @@ WORDS: dict[str, tuple[str, str]] = {
     "failed": ("Tidak lulus", "Failed"),
     "warnings": ("Peringatan", "Warnings"),
     "refused_registration": ("Pendaftaran ditolak", "Registration refused"),
+    "nik_check": ("Pemeriksaan NIK", "NIK check"),
+    "nik_check.needs_birth_date": (
+        "Isi tanggal lahir: NIK diperiksa terhadap tanggal lahir dan jenis kelamin.",
+        "Fill in the birth date: the NIK is checked against the birth date and sex.",
+    ),
+    "nik_check.unanswered": (
+        "Layanan {service} tidak dapat memeriksa sekarang; pemeriksaan dilakukan saat Anda"
+        " mendaftarkan.",
+        "{service} cannot check now; the checks run when you register.",
+    ),
+    "nik_check.refused": ("Akan ditolak:", "Would be refused:"),
+    "nik_check.reads": ("NIK terbaca:", "The NIK reads:"),
+    "nik_check.rest_on_submit": (
+        "Aturan lain diperiksa setelah kolom lainnya diisi.",
+        "The other rules are checked once the other fields are filled in.",
+    ),
+    "nik_check.warnings": (
+        "NIK tidak cocok dengan yang diisi (peringatan: pendaftaran tetap diterima, periksa KTP):",
+        "The NIK disagrees with what was filled in (a warning: the registration is still"
+        " accepted; check the KTP):",
+    ),
+    "nik_check.left": (
+        "Apakah NIK sudah terdaftar di lembaga lain diperiksa saat Anda mendaftarkan.",
+        "Whether another agency has registered the NIK is checked when you register.",
+    ),
     "upload_title": ("Unggah daftar kelas (CSV)", "Upload a class list (CSV)"),
     "upload_help": ("Kolom: {columns}.", "Columns: {columns}."),
     "csv_file": ("Berkas CSV", "CSV file"),
@@ -218,6 +247,81 @@ WORDS: dict[str, tuple[str, str]] = {
         "The withdrawal is recorded; the other services learn of it through an event.",
     ),
     "note": ("Catatan (tidak wajib)", "Note (optional)"),
+    "event_trace": ("jejak", "trace"),
+    "events.pending": (
+        "Daftar ini diperbarui sendiri selama ada bagian yang menunggu event.",
+        "This list updates itself while a part of the page waits for an event.",
+    ),
+    "pending.identity": (
+        "Menunggu hasil pemeriksaan identitas nasional sampai di layanan pelatihan…",
+        "Waiting for the national identity check's outcome to reach training…",
+    ),
+    "national_check": ("Pemeriksaan nasional", "National check"),
+    "national.cleared": ("tuntas", "cleared"),
+    "national.provisional": ("sementara", "provisional"),
+    "national.duplicate": ("ditahan: terdaftar dua kali", "held: registered twice"),
+    "national.suspended": ("ditangguhkan: terdaftar dua kali", "suspended: registered twice"),
+    "national.what_to_do": ("Yang dapat Anda lakukan:", "What you can do:"),
+    "national.cleared.means": (
+        "Indeks identitas nasional tidak menemukan pendaftaran aktif lain untuk orang ini.",
+        "The national identity index holds no other active registration of this person.",
+    ),
+    "national.cleared.todo": ("Tidak ada.", "Nothing."),
+    "national.provisional.means": (
+        "Calon didaftarkan saat indeks identitas nasional di Kemnaker tidak dapat ditanya."
+        " Calon boleh mengikuti pelatihan, tetapi belum dinyatakan siap ditempatkan sampai"
+        " indeks menuntaskannya.",
+        "The candidate was registered while Kemnaker's national identity index could not be"
+        " asked. They may enrol and train, but are not declared ready for placement until the"
+        " index clears them.",
+    ),
+    "national.provisional.todo": (
+        "Tidak perlu apa-apa: layanan pendaftaran mengirimkannya sendiri ke indeks begitu"
+        " terhubung, dan bagian ini diperbarui sendiri. Bila tertunda lama, laporkan kepada"
+        " administrator (hubungan ke hub Kemnaker).",
+        "Nothing: registration sends it to the index by itself as soon as it can, and this"
+        " part updates itself. If it stays so for long, tell the administrator (the link to"
+        " Kemnaker's hub).",
+    ),
+    "national.duplicate.means": (
+        "Indeks menemukan pendaftaran aktif lain untuk orang yang sama di lembaga lain, yang"
+        " lebih akhir. Pendaftaran ini ditahan: tidak dinyatakan siap ditempatkan sampai"
+        " salah satunya diselesaikan.",
+        "The index found a later active registration of the same person with another"
+        " agency. This registration is held: not declared ready for placement until one of"
+        " them is resolved.",
+    ),
+    "national.duplicate.todo": (
+        "Bila NIK salah ketik, koreksi NIK di bawah (pemeriksaan diulang). Bila orangnya"
+        " memang sama, satu pendaftaran harus diundurkan: yang di lembaga lain, atau yang ini.",
+        "If the NIK was mistyped, correct it below (the check runs again). If it is the same"
+        " person, one registration must be withdrawn: the other agency's, or this one.",
+    ),
+    "national.suspended.means": (
+        "Indeks menemukan pendaftaran aktif lain untuk orang yang sama di lembaga lain, yang"
+        " lebih awal. Pendaftaran yang lebih akhir ini ditangguhkan.",
+        "The index found an earlier active registration of the same person with another"
+        " agency. This later registration is suspended.",
+    ),
+    "national.suspended.todo": (
+        "Bila NIK salah ketik, koreksi NIK di bawah (pemeriksaan diulang). Bila tidak, catat"
+        " pengunduran diri pendaftaran ini, atau minta lembaga lain mengundurkan pendaftarannya.",
+        "If the NIK was mistyped, correct it below (the check runs again). If not, record this"
+        " registration's withdrawal, or have the other agency withdraw theirs.",
+    ),
+    "correct": ("Koreksi data calon", "Correct the candidate's data"),
+    "correct_help": (
+        "Isi hanya yang dikoreksi; yang kosong tidak diubah. Koreksi diperiksa dengan aturan"
+        " pendaftaran; NIK yang dikoreksi diperiksa lagi secara nasional.",
+        "Fill in only what is corrected; what is left empty stays. A correction is judged by"
+        " the registration rules; a corrected NIK is checked nationally again.",
+    ),
+    "correct_save": ("Simpan koreksi", "Save the correction"),
+    "unchanged": ("(tidak diubah)", "(unchanged)"),
+    "corrected_note": (
+        "Koreksi tercatat; layanan lain mengetahuinya melalui event.",
+        "The correction is recorded; the other services learn of it through an event.",
+    ),
     "reason.personal": ("pribadi", "personal"),
     "reason.health": ("kesehatan", "health"),
     "reason.family": ("keluarga", "family"),
@@ -754,6 +858,7 @@ WORDS: dict[str, tuple[str, str]] = {
     ),
     "print": ("Cetak", "Print"),
 }
+WORDS.update({f"refusal.{code}": words for code, words in REFUSALS.items()})
 
 
 def language(request: Request) -> str:

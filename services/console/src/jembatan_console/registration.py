@@ -1,6 +1,7 @@
-"""The registration desk: one candidate through the form, or a class list as a CSV file. The
-rules are registration's: the console sends what the operator typed and shows each check as
-the service words it (eligibility explained rule by rule, warnings, refusals, the duplicate)."""
+"""The registration desk: one candidate through the form, checked as it is typed, or a class
+list as a CSV file. The rules are registration's: the console sends what the operator typed
+(to registration's check while typing, which keeps nothing) and shows each finding in its
+words (eligibility explained rule by rule, warnings, refusals, the duplicate)."""
 
 from __future__ import annotations
 
@@ -55,9 +56,8 @@ async def registration_page(request: Request, operator: SignedIn) -> HTMLRespons
     return render(request, "registration.html", operator, **_form_context(request, {}))
 
 
-@router.post("/registration", response_class=HTMLResponse)
-async def register(request: Request, operator: SignedIn) -> HTMLResponse:
-    require(operator, ROLE)
+async def _typed(request: Request) -> tuple[dict[str, str], dict[str, Any]]:
+    """The form as typed, and the registration it asks for, as registration's API takes it."""
     form = await request.form()
     values = {name: str(form.get(name, "")).strip() for name in (*FIELDS, "agency")}
     agency = settings_of(request).console_agency
@@ -66,6 +66,56 @@ async def register(request: Request, operator: SignedIn) -> HTMLResponse:
         name: values[name] for name in FIELDS if values[name] or name not in optional
     }
     body["agency"] = values["agency"] if agency == NATIONAL_AGENCY and values["agency"] else agency
+    return values, body
+
+
+CHECKED_AS_TYPED = {"name_present": "full_name", "sector_for_track": "preferred_sector"}
+"""Rules about a field the operator has not reached yet: while it is empty, the checks as the
+operator types do not report it (the registration itself will)."""
+
+
+@router.post("/registration/check", response_class=HTMLResponse)
+async def check(request: Request, operator: SignedIn) -> HTMLResponse:
+    """The registration judged as it stands while the operator types (htmx, on the NIK, the
+    birth date, the sex and the region): registration's own check (`POST /candidates/check`),
+    which applies the rules of a registration and keeps nothing. Its findings about the NIK
+    come back as a fragment: the NIK's reading, warnings where it disagrees with what was
+    declared, refusals with their rule."""
+    require(operator, ROLE)
+    values, body = await _typed(request)
+    context: dict[str, Any] = {"values": values}
+    if values["nik"] and values["birth_date"]:
+        try:
+            context["checked"] = await backend_of(request, operator).post(
+                "registration", "/candidates/check", body
+            )
+        except Refusal as refusal:
+            if refusal.signed_out:
+                raise
+            context["refusal"] = refusal
+            failed = [
+                check
+                for check in refusal.details.get("checks") or []
+                if not check["passed"] and values.get(CHECKED_AS_TYPED.get(check["rule"], "nik"))
+            ]
+            problems = [
+                problem
+                for problem in refusal.details.get("problems") or []
+                if values.get(str(problem.get("field", "")).rsplit(".", 1)[-1])
+            ]
+            context["failed"] = failed
+            context["problems"] = problems
+            context["unanswered"] = refusal.status >= 500
+            context["not_yet"] = refusal.rule in ("registration_refused", "invalid_request") and (
+                not failed and not problems
+            )
+    return render(request, "nik_check.html", operator, **context)
+
+
+@router.post("/registration", response_class=HTMLResponse)
+async def register(request: Request, operator: SignedIn) -> HTMLResponse:
+    require(operator, ROLE)
+    values, body = await _typed(request)
     try:
         registered = await backend_of(request, operator).post("registration", "/candidates", body)
     except Refusal as refusal:

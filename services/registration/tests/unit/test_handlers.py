@@ -801,3 +801,72 @@ async def test_a_registration_that_wins_the_nik_at_the_commit_is_recorded_again(
     assert isinstance(outcome, Refused)
     assert index.released == [index.recorded[0]]
     assert index.recorded[-1] == winner.id
+
+
+# --- a dry run (POST /candidates/check) ---------------------------------------------------------
+
+
+async def test_a_dry_run_judges_as_a_registration_does_and_keeps_nothing(
+    repo: FakeRepository, index: FakeIndex
+) -> None:
+    [own] = await registered(repo, woman(1))
+    commands: list[RegisterCandidate | UnreadableRegistration] = [
+        woman(2),
+        siti(nik="12345", birth_date=date(2015, 1, 1)),
+        woman(1),
+        siti(nik="6471051506040001"),  # a man's NIK, declared a woman born 2004-06-05
+    ]
+
+    checked = await register_candidates(commands, repo, FixedClock(), CLERK, index, dry_run=True)
+
+    assert (repo.stored.keys(), repo.outbox, repo.nik_reads) == ({own}, [], [])
+    assert index.recorded == [] and index.holders == {}, "nothing is claimed at the index"
+    real = await register_candidates(commands, FakeRepository(), FixedClock(), CLERK)
+    really = await register_candidates(commands[2:3], repo, FixedClock(), CLERK)
+    for dry, wet in zip(checked, [*real[:2], *really, real[3]], strict=True):
+        assert type(dry) is type(wet)
+        if isinstance(dry, Refused) and isinstance(wet, Refused):
+            assert (dry.refusal.rule, dry.refusal.status_code, dry.refusal.details.keys()) == (
+                wet.refusal.rule,
+                wet.refusal.status_code,
+                wet.refusal.details.keys(),
+            )
+    assert refusal_of(checked[2]).details["existing_candidate_id"] == str(own)
+    warned = checked[3]
+    assert isinstance(warned, Registered)
+    assert [w.split(",")[0] for w in warned.decision.warnings] == [
+        "NIK encodes birth date 2004-06-15",
+        "NIK encodes sex male",
+    ]
+
+
+async def test_a_dry_run_does_not_tell_that_another_agency_holds_the_nik(
+    repo: FakeRepository,
+) -> None:
+    """That answer is logged for the agency holding the candidate and counted against the
+    registrar's daily limit: only the registration itself gives it."""
+    await registered(repo, woman(1))
+
+    [outcome] = await register_candidates(
+        [woman(1, agency="kota-serang")], repo, FixedClock(), PROBER, dry_run=True
+    )
+
+    assert isinstance(outcome, Registered)
+    assert repo.nik_reads == []
+    [real] = await register_candidates([woman(1, agency="kota-serang")], repo, FixedClock(), PROBER)
+    assert isinstance(refusal_of(real), RegisteredElsewhere)
+
+
+async def test_a_registrar_whose_registrations_are_paused_is_refused_a_dry_run_too(
+    repo: FakeRepository,
+) -> None:
+    repo.nik_reads += [
+        NikRead(uuid.uuid4(), PROBER.reader, REFUSED_ELSEWHERE, NOW)
+    ] * DUPLICATE_REFUSALS_PER_DAY
+
+    with pytest.raises(RuleViolation) as paused:
+        await register_candidates(
+            [woman(5, "kota-serang")], repo, FixedClock(), PROBER, dry_run=True
+        )
+
+    assert (paused.value.rule, paused.value.status_code) == ("registration_paused", 429)

@@ -93,7 +93,7 @@ class Candidate:
         broken, or, if the NIK has an active registration, refused as a second one."""
         decision = decide(command, now.date())
         if not decision.accepted:
-            raise refused("registration_refused", decision)
+            raise refused("registration_refused", decision, with_warnings=True)
         active.refuse_if_held(command.nik, command.agency)
         candidate_id, journey_id = new_candidate_ids()
         candidate = cls(

@@ -211,11 +211,15 @@ def check_view(check: RuleCheck) -> dict[str, object]:
     }
 
 
-def refused(rule: str, decision: Decision) -> RuleViolation:
-    """The refusal of a decision not accepted, naming every rule broken, with every check."""
-    return RuleViolation(
-        rule, decision.refusal, {"checks": [check_view(check) for check in decision.checks]}
-    )
+def refused(rule: str, decision: Decision, *, with_warnings: bool = False) -> RuleViolation:
+    """The refusal of a decision not accepted, naming every rule broken, with every check, and
+    the warnings if asked: a registration's, whose caller typed the NIK they quote (never a
+    correction's, which may quote a stored NIK's birth date and sex to a caller who may not
+    read them)."""
+    details: dict[str, object] = {"checks": [check_view(check) for check in decision.checks]}
+    if with_warnings:
+        details["warnings"] = decision.warnings
+    return RuleViolation(rule, decision.refusal, details)
 
 
 def mask_nik(nik: str) -> str:

@@ -133,6 +133,23 @@ class RegistrationResponse(BaseModel):
     warnings: list[str]
 
 
+class RegistrationCheckResponse(BaseModel):
+    nik_masked: str
+    rule_set: str | None
+    checks: list[RuleCheckView]
+    warnings: list[str]
+    left_to_registration: str = Field(
+        description="What only the registration itself judges: whether another agency, here "
+        "or at the national identity index, holds the NIK"
+    )
+
+
+LEFT_TO_REGISTRATION = (
+    "not yet judged: whether the NIK has an active registration with another agency, here or"
+    " at the national identity index; the registration itself asks"
+)
+
+
 class CandidateView(BaseModel):
     candidate_id: uuid.UUID
     journey_id: uuid.UUID
@@ -197,6 +214,38 @@ async def register(
         rule_set=registered.decision.rule_set,
         checks=[RuleCheckView(**check_view(check)) for check in registered.decision.checks],
         warnings=registered.decision.warnings,
+    )
+
+
+@router.post(
+    "/candidates/check",
+    response_model=RegistrationCheckResponse,
+    summary="Judge a registration without making it (a dry run)",
+    description="The body of `POST /candidates`, judged by the same rules: refused with the "
+    "same refusal, or answered with every rule checked and the warnings. Nothing is kept, "
+    "published or claimed at the national identity index. Another agency's registration of "
+    "the NIK is not disclosed here: the registration itself judges it (and logs it).",
+)
+async def check_registration(
+    body: RegistrationRequest, runtime: Runtime, protector: Protector, caller: CurrentCaller
+) -> RegistrationCheckResponse:
+    require_agency(caller, body.agency, "a registration for agency " + body.agency)
+    command = RegisterCandidate(**body.model_dump())
+    async with runtime.sessions() as session:
+        [outcome] = await handlers.register_candidates(
+            [command],
+            repository(session, protector),
+            runtime.clock,
+            registrar_of(caller),
+            dry_run=True,
+        )
+        judged = raise_if_refused(outcome)
+    return RegistrationCheckResponse(
+        nik_masked=mask_nik(body.nik),
+        rule_set=judged.decision.rule_set,
+        checks=[RuleCheckView(**check_view(check)) for check in judged.decision.checks],
+        warnings=judged.decision.warnings,
+        left_to_registration=LEFT_TO_REGISTRATION,
     )
 
 

@@ -80,6 +80,8 @@ async def register_candidates(
     clock: Clock,
     registrar: Registrar,
     index: NationalIndex | None = None,
+    *,
+    dry_run: bool = False,
 ) -> list[Registered | Refused]:
     """Register each candidate by the rules in force, in order. A NIK registered with another
     agency refuses its candidate saying only that (`RegisteredElsewhere`), logged for the agency
@@ -92,13 +94,24 @@ async def register_candidates(
     one registered elsewhere here would be (`RegisteredNationally`). When it cannot be asked,
     they are accepted as provisional (`Candidate.await_national_check`), and the index hears of
     them later (`inform_index`). Without an index (unit tests of the local rules) the local
-    rule is the only one."""
+    rule is the only one.
+
+    A `dry_run` judges each command by the same rules and answers as a registration would,
+    then keeps nothing: no candidate, no event, no claim at the national identity index, no
+    entry in the NIK read log. So it cannot tell a registrar that a NIK is registered with
+    another agency (that answer is logged and counted, see `RegisteredElsewhere`): it judges
+    the one-active-registration rule against the registrar's own agencies' candidates only,
+    and the real registration judges it whole."""
     now = clock.now()
     budget = await _refusal_budget(repo, registrar, now)
     if budget.exhausted:
         raise budget.paused()
     niks = {command.nik for command in commands if isinstance(command, RegisterCandidate)}
-    active = ActiveRegistrations(await repo.active_registrations(niks))
+    holders = await repo.active_registrations(niks)
+    if dry_run:
+        own = {command.agency for command in commands if isinstance(command, RegisterCandidate)}
+        holders = {nik: held for nik, held in holders.items() if held.agency in own}
+    active = ActiveRegistrations(holders)
     outcomes: list[Registered | Refused] = []
     fresh: list[tuple[int, Candidate]] = []
     for command in commands:
@@ -115,6 +128,8 @@ async def register_candidates(
             continue
         fresh.append((len(outcomes), candidate))
         outcomes.append(Registered(candidate.id, candidate.journey_id, decision))
+    if dry_run:
+        return outcomes
     if index is not None and fresh:
         fresh = await _checked_nationally(fresh, outcomes, index, active, budget)
     for position, candidate in fresh:
