@@ -759,7 +759,7 @@ WORDS: dict[str, tuple[str, str]] = {
         "The loan is closed: its costs cannot be changed.",
     ),
     "change": ("Ubah", "Change"),
-    "correct": ("Koreksi", "Correct"),
+    "correct_item": ("Koreksi", "Correct"),
     "save_correction": ("Simpan koreksi", "Save the correction"),
     "remove_item": ("Hapus pos {code}", "Remove item {code}"),
     "add_item": ("Tambah pos biaya", "Add a cost item"),
