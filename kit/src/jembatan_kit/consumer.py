@@ -4,11 +4,16 @@ One fetched batch is handled in one database transaction. First all together: on
 the handlers in order (or the handler's `handle_batch` once, for all of them), one insert of the
 inbox rows, one commit. If any message fails, that
 transaction is rolled back and the batch is handled again with each message in its own savepoint,
-so one bad message never spoils the others. Acknowledgement is manual and deliberate:
+so one bad message never spoils the others. A batch handler that judges each event on its own
+says which it refuses (`Refusals`): the batch is then handled together again without them,
+and they are settled with their refusals, none handled alone. Acknowledgement is manual and
+deliberate:
 
 - processed (or already processed, per the inbox): ack after the commit;
 - a replay meant for another durable (`REPLAY_FOR_HEADER`): acked unhandled;
-- `RetryLater` or an unexpected error: nak with a growing delay, up to `max_deliver` attempts;
+- `RetryLater` or an unexpected error: nak with a growing delay, up to `max_deliver` attempts
+  (a `RetryLater`, usually only a moment behind the event it waits for, is first offered again
+  after `WAIT_FIRST_S`);
 - `Unprocessable`, an invalid schema, a body larger than `MAX_EVENT_BYTES` (not even parsed), an
   event whose sender does not check out (`sender_problem`: its subject's agency is not the one
   it claims, or no agency this deployment knows), or attempts exhausted: published to the
@@ -30,7 +35,7 @@ import asyncio
 import contextlib
 import logging
 import uuid
-from collections.abc import Awaitable, Callable, Iterator, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import Enum
@@ -79,6 +84,19 @@ class Unprocessable(Exception):
     """Can never be processed. Goes to the dead-letter stream with this reason."""
 
 
+class Refusals(Exception):
+    """Raised by a `handle_batch` that judged each event of the batch on its own: the events (by
+    event id) it cannot handle now (`RetryLater`) or ever (`Unprocessable`). The consumer rolls
+    the transaction back, handles the batch's other events together again, and settles each of
+    these with its refusal; none is handled alone. Raised by `handle` (a message alone), its
+    refusal is that message's."""
+
+    def __init__(self, refused: dict[uuid.UUID, RetryLater | Unprocessable]) -> None:
+        said = "; ".join(map(str, refused.values()))
+        super().__init__(f"{len(refused)} event(s) refused: {said}")
+        self.refused = refused
+
+
 @dataclass(frozen=True)
 class EventHandler(Generic[E]):
     """What to do, inside the consumer's transaction, when an event of `event_type` arrives.
@@ -96,6 +114,11 @@ class EventHandler(Generic[E]):
     of that journey's message in the batch (`outbox.staging_for_messages`)."""
 
 
+TOGETHER_ATTEMPTS = 3
+"""How often a batch is handled together, each time without the events its handler refused
+(`Refusals`), before it is handled message by message."""
+
+
 class _Isolate(Exception):
     """A batch handled together did not fully succeed; it is handled message by message."""
 
@@ -108,6 +131,7 @@ class _ResourceFailure(Exception):
 class _Outcome(Enum):
     DONE = "done"
     DUPLICATE = "duplicate"
+    WAIT = "wait"  # RetryLater: an earlier event has not arrived
     RETRY = "retry"
     DEAD = "dead"
 
@@ -134,9 +158,21 @@ DEAD_LETTER_INLINE_BYTES = MAX_EVENT_BYTES
 goes to the `DEAD_LETTER_BODIES` object store and the dead letter names it."""
 
 
+WAIT_FIRST_S = 0.25
+"""A message that waits for an earlier event (`RetryLater`) is offered again this soon the first
+time: that event is usually a moment behind, on another durable. Then as any retry."""
+
+
 def retry_delay_s(attempt: int) -> float:
     """Backoff for redelivery: 1, 2, 4, ... seconds, at most 30."""
     return float(min(2 ** max(attempt - 1, 0), 30))
+
+
+def wait_delay_s(attempt: int) -> float:
+    """Backoff for a message waiting for an earlier event: `WAIT_FIRST_S`, then 2, 4, ...
+    seconds, at most 30 (as long in all as `retry_delay_s` over the same attempts, give or take
+    a second)."""
+    return WAIT_FIRST_S if attempt <= 1 else retry_delay_s(attempt)
 
 
 def next_pause_s(pause_s: float) -> float:
@@ -262,11 +298,35 @@ class BatchConsumer(Generic[E]):
                 outcomes[index] = (_Outcome.DEAD, problem)  # never handled, never retried
                 continue
             decoded.append((index, raw, event))
-        try:
-            if decoded:
+        for _ in range(TOGETHER_ATTEMPTS):
+            if not decoded:
+                return outcomes
+            try:
                 outcomes |= await self._apply_together(decoded)
-        except _Isolate:
+                return outcomes
+            except _Isolate as isolate:
+                cause = isolate.__cause__
+                refused = cause.refused if isinstance(cause, Refusals) else {}
+                rest = [item for item in decoded if item[2].event_id not in refused]
+                if len(rest) == len(decoded):
+                    break  # no refusal named: message by message
+                outcomes |= self._settled_refused(decoded, refused)
+                decoded = rest
+        if decoded:
             outcomes |= await self._apply_isolated(decoded, len(raws))
+        return outcomes
+
+    def _settled_refused(
+        self, decoded: list[tuple[int, Msg, E]], refused: Mapping[uuid.UUID, Exception]
+    ) -> dict[int, tuple[_Outcome, str]]:
+        """The outcome of each message a batch handler refused, each in a span of its own."""
+        outcomes: dict[int, tuple[_Outcome, str]] = {}
+        for index, raw, event in decoded:
+            refusal = refused.get(event.event_id)
+            if refusal is None:
+                continue
+            with self._span(raw, event) as span:
+                outcomes[index] = _refusal_outcome(refusal, span)
         return outcomes
 
     async def _pause(self, failure: _ResourceFailure, size: int, pause_s: float) -> float:
@@ -418,12 +478,14 @@ class BatchConsumer(Generic[E]):
                 async with session.begin_nested():
                     await self.handler.handle(session, event)
                     await record_processed(session, durable, event.event_id, event.event_type)
-            except RetryLater as exc:
-                span.set_status(Status(StatusCode.ERROR, f"retry later: {exc}"))
-                return _Outcome.RETRY, str(exc)
-            except Unprocessable as exc:
-                span.set_status(Status(StatusCode.ERROR, f"unprocessable: {exc}"))
-                return _Outcome.DEAD, str(exc)
+            except Refusals as exc:
+                refusal = exc.refused.get(event.event_id)
+                if refusal is None:
+                    log.error("%s: refusals name none of %s: %s", durable, event.event_id, exc)
+                    return _Outcome.RETRY, str(exc)
+                return _refusal_outcome(refusal, span)
+            except (RetryLater, Unprocessable) as exc:
+                return _refusal_outcome(exc, span)
             except Exception as exc:
                 span.record_exception(exc)
                 span.set_status(Status(StatusCode.ERROR, type(exc).__name__))
@@ -440,10 +502,12 @@ class BatchConsumer(Generic[E]):
             await _ack(raw)
             return
         attempt = raw.metadata.num_delivered or 1
-        if outcome is _Outcome.RETRY and attempt < self.options.max_deliver:
-            await _nak(raw, retry_delay_s(attempt))
+        retried = outcome in (_Outcome.WAIT, _Outcome.RETRY)
+        if retried and attempt < self.options.max_deliver:
+            delay_s = wait_delay_s(attempt) if outcome is _Outcome.WAIT else retry_delay_s(attempt)
+            await _nak(raw, delay_s)
             return
-        if outcome is _Outcome.RETRY:
+        if retried:
             reason = f"gave up after {attempt} attempts: {reason}"
         try:
             await self._dead_letter(raw, reason)
@@ -505,6 +569,15 @@ class BatchConsumer(Generic[E]):
         name = f"{stream}.{seq}"
         await self._bodies.put(name, body)
         return name
+
+
+def _refusal_outcome(refusal: Exception, span: Span) -> tuple[_Outcome, str]:
+    """A handler's refusal of a message, recorded on its span."""
+    if isinstance(refusal, Unprocessable):
+        span.set_status(Status(StatusCode.ERROR, f"unprocessable: {refusal}"))
+        return _Outcome.DEAD, str(refusal)
+    span.set_status(Status(StatusCode.ERROR, f"retry later: {refusal}"))
+    return _Outcome.WAIT, str(refusal)
 
 
 async def dead_letter_bodies(js: JetStreamContext) -> ObjectStore:

@@ -98,11 +98,14 @@ class ConsumingService:
         durable: str,
         options: ConsumerOptions | None = None,
         handle: Any = None,
+        handle_batch: Any = None,
     ) -> None:
         self.broker = make_broker(nats_url, durable)
         self.consumer = BatchConsumer(
             self.broker,
-            EventHandler(CandidateRegistered, durable, handle or record_effect),
+            EventHandler(
+                CandidateRegistered, durable, handle or record_effect, handle_batch=handle_batch
+            ),
             create_session_factory(engine),
             options or ConsumerOptions(batch_size=10, batch_timeout_s=0.05, max_deliver=3),
         )

@@ -24,7 +24,7 @@ from jembatan_financing.domain.model import LoanTerms, loan_id_for
 from jembatan_financing.entrypoints.consumers import event_handlers
 from jembatan_financing.service_layer.handlers import fix_schedules, grant_subsidies, open_loans
 from jembatan_kit.clock import SystemClock
-from jembatan_kit.consumer import RetryLater
+from jembatan_kit.consumer import Refusals, RetryLater
 from jembatan_kit.db import create_engine, create_session_factory
 from jembatan_kit.messaging_tables import outbox_table
 from jembatan_kit.migrations import upgrade_to_head
@@ -171,8 +171,8 @@ async def test_departures_in_one_batch_fix_what_they_fix_one_by_one(database_url
 async def test_a_batch_with_a_departure_before_its_loan_is_retried_and_writes_nothing(
     database_url: str,
 ) -> None:
-    """The departure's consumer refuses the whole batch, which is rolled back; the consumer then
-    handles it message by message: only that departure waits."""
+    """The departure's consumer names the departure that must wait (`Refusals`); the batch is
+    rolled back, and the consumer handles the rest again without it."""
     await asyncio.to_thread(upgrade_to_head, MIGRATIONS, database_url)
     terms = FinancingSettings().loan_terms()
     engine = create_engine(database_url)
@@ -193,9 +193,12 @@ async def test_a_batch_with_a_departure_before_its_loan_is_retried_and_writes_no
         ]
         [consumer] = [h for h in event_handlers(terms, CLOCK, FUNDER) if h.event_type is Departed]
         assert consumer.handle_batch is not None
-        with pytest.raises(RetryLater):
+        with pytest.raises(Refusals) as refused:
             async with factory() as session, session.begin():
                 await consumer.handle_batch(session, batch)
+        [(waiting, refusal)] = refused.value.refused.items()
+        assert waiting == batch[1].event_id
+        assert isinstance(refusal, RetryLater)
         async with factory() as session:
             loan_rows, instalment_rows, events = await _snapshot(session)
         assert [row[1] for row in loan_rows] == ["open"]

@@ -5,7 +5,7 @@ an item comes alone or in a list. No database, no NATS."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 from datetime import date, timedelta
 from typing import TYPE_CHECKING, Any
@@ -54,10 +54,10 @@ from jembatan_financing.domain.model import (
     payment_id_for,
 )
 from jembatan_financing.domain.terms import WithdrawalBeforeDeparture
-from jembatan_financing.entrypoints.consumers import raise_first_refusal
+from jembatan_financing.entrypoints.consumers import raise_refusals
 from jembatan_financing.service_layer import handlers
 from jembatan_financing.service_layer.handlers import RecordedPayment, Refused
-from jembatan_kit.consumer import RetryLater, Unprocessable
+from jembatan_kit.consumer import Refusals, RetryLater, Unprocessable
 
 if TYPE_CHECKING:
 
@@ -159,6 +159,15 @@ def rule_of(outcome: Any) -> str:
 # --- opening loans (CandidatePlaced) -------------------------------------------------------------
 
 
+def refused_by(events: Sequence[Event], outcomes: Sequence[Any]) -> dict[uuid.UUID, Exception]:
+    """What the consumer is told of a batch's refused events (`Refusals`), by event id."""
+    try:
+        raise_refusals(events, outcomes)
+    except Refusals as refusals:
+        return dict(refusals.refused)
+    return {}
+
+
 async def test_a_placement_opens_its_loan_with_the_tracks_itemised_costs(
     repo: Fake, clock: Clock
 ) -> None:
@@ -201,8 +210,10 @@ async def test_a_track_without_default_costs_is_refused_alone(repo: Fake, clock:
 
     assert rule_of(outcomes[0]) == "no_default_costs"
     assert outcomes[1] == loan_id_for(titp.placement_id)
-    with pytest.raises(Unprocessable, match="no_default_costs"):
-        raise_first_refusal(outcomes)
+    refused = refused_by([ssw, titp], outcomes)
+    assert list(refused) == [ssw.event_id]
+    assert isinstance(refused[ssw.event_id], Unprocessable)
+    assert "no_default_costs" in str(refused[ssw.event_id])
 
 
 # --- fixing the schedule (Departed) ---------------------------------------------------------------
@@ -241,12 +252,13 @@ async def test_subsidies_reduce_what_the_schedule_repays(repo: Fake, clock: Cloc
 
 async def test_a_departure_before_its_loan_waits(repo: Fake, clock: Clock) -> None:
     placement = placed()
-    [outcome] = await fix(repo, clock, departed(placement))
+    departure = departed(placement)
+    [outcome] = await fix(repo, clock, departure)
 
     assert rule_of(outcome) == "no_loan_yet"
-    with pytest.raises(RetryLater) as waiting:
-        raise_first_refusal([outcome])
-    assert str(waiting.value) == (
+    [waiting] = refused_by([departure], [outcome]).values()
+    assert isinstance(waiting, RetryLater)
+    assert str(waiting) == (
         f"placement {placement.placement_id} has no loan yet (CandidatePlaced first)"
     )
 
@@ -260,9 +272,9 @@ async def test_a_departure_naming_another_journey_is_refused_as_forged(
     [outcome] = await fix(repo, clock, forged)
 
     assert rule_of(outcome) == "journey_mismatch"
-    with pytest.raises(Unprocessable) as refused:
-        raise_first_refusal([outcome])
-    assert str(refused.value) == (
+    [refused] = refused_by([forged], [outcome]).values()
+    assert isinstance(refused, Unprocessable)
+    assert str(refused) == (
         f"journey_mismatch: Departed of placement {placement.placement_id} names agency"
         " kota-serang but its loan (opened on CandidatePlaced) has agency kaltim; a forged or"
         " broken event, not handled"
@@ -289,11 +301,12 @@ async def test_an_unaffordable_departure_waits_for_a_decision_and_is_no_dead_let
     the ten months from month 3 to the end of a 12-month contract asks Rp3,000,000 a month."""
     placement = placed(Track.SSW, 12, monthly_wage_jpy=20_000)
     await open_loans(repo, clock, placement)
-    outcomes = await fix(repo, clock, departed(placement))
+    departure = departed(placement)
+    outcomes = await fix(repo, clock, departure)
 
     loan = repo.loans[loan_id_for(placement.placement_id)]
     assert outcomes == [loan.id]
-    raise_first_refusal(outcomes)  # nothing to redeliver or dead-letter
+    assert refused_by([departure], outcomes) == {}  # nothing to redeliver or dead-letter
     assert (loan.status, loan.departure_date, loan.instalments) == (
         LoanStatus.NEEDS_DECISION,
         DEPARTURE,
@@ -476,13 +489,16 @@ async def test_an_early_return_pauses_the_loan_and_opens_a_restructuring(
 async def test_an_early_return_before_the_schedule_waits(repo: Fake, clock: Clock) -> None:
     placement, unheard = placed(), placed()
     await open_loans(repo, clock, placement)
-    outcomes = await handlers.pause_for_early_returns(
-        [returned(placement, DEPARTURE), returned(unheard, DEPARTURE)], repo, clock=clock
-    )
+    returns = [returned(placement, DEPARTURE), returned(unheard, DEPARTURE)]
+    outcomes = await handlers.pause_for_early_returns(returns, repo, clock=clock)
 
     assert [rule_of(o) for o in outcomes] == ["no_schedule_yet", "no_schedule_yet"]
-    with pytest.raises(RetryLater, match="has no repayment schedule yet"):
-        raise_first_refusal(outcomes)
+    refused = refused_by(returns, outcomes)
+    assert list(refused) == [event.event_id for event in returns]
+    assert all(
+        isinstance(refusal, RetryLater) and "has no repayment schedule yet" in str(refusal)
+        for refusal in refused.values()
+    )
 
 
 async def test_an_early_return_naming_another_candidate_is_refused(

@@ -29,7 +29,7 @@ from jembatan_contracts import (
 )
 from jembatan_contracts import TestKind as Exam  # aliased: pytest collects Test* names
 from jembatan_kit.auth import Caller
-from jembatan_kit.consumer import RetryLater, Unprocessable
+from jembatan_kit.consumer import Refusals, RetryLater, Unprocessable
 from jembatan_placement.domain.journey import PlacementStatus, Step
 from jembatan_placement.domain.model import (
     CloseJobOrder,
@@ -345,16 +345,25 @@ async def test_a_readiness_waits_for_its_certificate_and_a_foreign_one_is_refuse
     await handlers.on_certificates_passed([passed(genuine)], repo)  # type: ignore[arg-type]
     forged = readiness(genuine.candidate_id, agency="kota-serang")
 
-    with pytest.raises(RetryLater, match="placement holds none of their certificates yet"):
+    with pytest.raises(Refusals) as waiting:
         await handlers.on_candidates_ready_for_placement([genuine, unheard], repo)  # type: ignore[arg-type]
-    with pytest.raises(Unprocessable) as refused:
+    # Only the one whose certificate has not arrived: the other is handled again without it.
+    assert list(waiting.value.refused) == [unheard.event_id]
+    [wait] = waiting.value.refused.values()
+    assert isinstance(wait, RetryLater)
+    assert "placement holds none of their certificates yet" in str(wait)
+    with pytest.raises(Refusals) as refused:
         await handlers.on_candidates_ready_for_placement([forged], repo)  # type: ignore[arg-type]
 
-    assert str(refused.value).startswith(
+    [refusal] = refused.value.refused.values()
+    assert isinstance(refusal, Unprocessable)
+    assert str(refusal).startswith(
         f"journey_mismatch: CandidateReadyForPlacement of candidate {genuine.candidate_id} names"
         f" agency kota-serang and journey {forged.journey_id}"
     )
-    assert repo.candidates == {}
+    assert repo.candidates == {}  # refused before anything was written
+    await handlers.on_candidates_ready_for_placement([genuine], repo)  # type: ignore[arg-type]
+    assert set(repo.candidates) == {genuine.candidate_id}
 
 
 # --- starting a path: shortlists and direct contracts ---------------------------------------

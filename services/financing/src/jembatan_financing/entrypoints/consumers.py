@@ -11,6 +11,7 @@ waits (`NotYet`: redelivered later, as its earlier event may still come) or is d
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, TypeVar
 
@@ -18,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from jembatan_contracts import CandidatePlaced, CandidateWithdrawn, Departed, EarlyReturned, Event
 from jembatan_kit.clock import Clock
-from jembatan_kit.consumer import EventHandler, RetryLater, Unprocessable
+from jembatan_kit.consumer import EventHandler, Refusals, RetryLater, Unprocessable
 
 from ..adapters.repository import FinancingRepository, SqlFinancingRepository
 from ..domain.loan import NotYet
@@ -31,13 +32,20 @@ E = TypeVar("E", bound=Event)
 UseCase = Callable[[Sequence[E], FinancingRepository], Awaitable[Sequence[Any]]]
 
 
-def raise_first_refusal(outcomes: Sequence[Any]) -> None:
-    for outcome in outcomes:
+def raise_refusals(events: Sequence[Event], outcomes: Sequence[Any]) -> None:
+    """The refused events of a batch, each with its refusal (`Refusals`): one that is not yet
+    possible waits (`NotYet`: `RetryLater`), any other is dead-lettered (`Unprocessable`)."""
+    refused: dict[uuid.UUID, RetryLater | Unprocessable] = {}
+    for event, outcome in zip(events, outcomes, strict=True):
         if isinstance(outcome, Refused):
             refusal = outcome.refusal
-            if isinstance(refusal, NotYet):
-                raise RetryLater(refusal.message)
-            raise Unprocessable(str(refusal))
+            refused[event.event_id] = (
+                RetryLater(refusal.message)
+                if isinstance(refusal, NotYet)
+                else Unprocessable(str(refusal))
+            )
+    if refused:
+        raise Refusals(refused)
 
 
 def consumer(event_type: type[E], durable: str, use_case: UseCase[E]) -> EventHandler[E]:
@@ -45,7 +53,7 @@ def consumer(event_type: type[E], durable: str, use_case: UseCase[E]) -> EventHa
     `use_case`."""
 
     async def handle_batch(session: AsyncSession, events: list[E]) -> None:
-        raise_first_refusal(await use_case(events, SqlFinancingRepository(session)))
+        raise_refusals(events, await use_case(events, SqlFinancingRepository(session)))
 
     async def handle(session: AsyncSession, event: E) -> None:
         await handle_batch(session, [event])

@@ -18,7 +18,7 @@ from typing import TypeVar
 from jembatan_contracts import CandidateReadyForPlacement, CandidateWithdrawn, CertificatePassed
 from jembatan_kit.auth import Caller
 from jembatan_kit.clock import Clock
-from jembatan_kit.consumer import RetryLater, Unprocessable
+from jembatan_kit.consumer import Refusals, RetryLater, Unprocessable
 from jembatan_kit.errors import Conflict, NotFound, RuleViolation
 
 from ..adapters.repository import PlacementRepository
@@ -54,13 +54,19 @@ async def on_candidates_ready_for_placement(
     comes through another durable and may simply be behind; one that never finds it is
     dead-lettered when its attempts are spent, and nobody can match, shortlist or place that
     candidate); one whose certificates are all another agency's or journey's is forged
-    (Unprocessable). Either raises before anything is written; the consumer then handles the
-    batch again message by message, so only that one waits or is dead-lettered."""
+    (Unprocessable). The refusals are raised together (`Refusals`) before anything is written;
+    the consumer then handles the other events again without them, so only those wait or are
+    dead-lettered."""
     held = await repo.certificates_of({event.candidate_id for event in events})
+    refused: dict[uuid.UUID, RetryLater | Unprocessable] = {}
     for event in events:
         reason = doubt(event, held.get(event.candidate_id, []))
         if reason is not None:
-            raise (RetryLater if reason.may_clear else Unprocessable)(reason.message)
+            refused[event.event_id] = (RetryLater if reason.may_clear else Unprocessable)(
+                reason.message
+            )
+    if refused:
+        raise Refusals(refused)
     repo.add_readiness(latest_of_each(Readiness.announced(event) for event in events))
     await repo.save()
 

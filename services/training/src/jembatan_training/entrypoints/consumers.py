@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from jembatan_contracts import Event
 from jembatan_kit.clock import Clock
-from jembatan_kit.consumer import EventHandler
+from jembatan_kit.consumer import EventHandler, Refusals, RetryLater, Unprocessable
 
 from ..adapters.repository import Repository, TrainingRepository
 
@@ -24,11 +24,17 @@ def consumer(
     """The durable `durable` handing its events of `event_type` to `handler`."""
 
     async def handle_batch(session: AsyncSession, events: list[E]) -> None:
-        """Any refusal (`RetryLater`, `Unprocessable`) is raised: the consumer then handles
-        the batch again message by message, and settles each with its own outcome."""
-        for outcome in await handler(events, TrainingRepository(session), clock):
-            if isinstance(outcome, Exception):
-                raise outcome
+        """The refusals (`RetryLater`, `Unprocessable`) are raised together (`Refusals`): the
+        consumer then handles the other events again without them, and settles each refused
+        one with its refusal."""
+        outcomes = await handler(events, TrainingRepository(session), clock)
+        refused = {
+            event.event_id: outcome
+            for event, outcome in zip(events, outcomes, strict=True)
+            if isinstance(outcome, RetryLater | Unprocessable)
+        }
+        if refused:
+            raise Refusals(refused)
 
     async def handle(session: AsyncSession, event: E) -> None:
         await handle_batch(session, [event])
