@@ -41,6 +41,7 @@ from datetime import UTC, datetime
 from enum import Enum
 from typing import Any, Generic, TypeVar
 
+import nats.errors
 from faststream import AckPolicy, StreamMessage
 from faststream.nats import JStream, NatsBroker, NatsMessage, PullSub
 from nats.aio.msg import Msg
@@ -200,6 +201,7 @@ class BatchConsumer(Generic[E]):
         waits and tries the same batch again, None again once that batch is handled and
         settled. `/health` reports it."""
         self._bodies: ObjectStore | None = None
+        self._subscriber: Any = None
 
     @property
     def stream(self) -> str:
@@ -233,7 +235,7 @@ class BatchConsumer(Generic[E]):
 
     def register(self) -> None:
         event_type = self.handler.event_type
-        subscriber = self.broker.subscriber(
+        subscriber = self._subscriber = self.broker.subscriber(
             event_type.subject_any_agency(),
             stream=JStream(name=self.stream, declare=False),
             durable=self.handler.durable,
@@ -255,6 +257,13 @@ class BatchConsumer(Generic[E]):
 
         consume.__name__ = f"on_{self.handler.durable.replace('-', '_')}"
         subscriber(consume)
+
+    def started(self) -> None:
+        """Call once the broker has started: from then on a batch is handled as soon as it has
+        what the server holds (`hand_over_what_arrived`), not when its timeout has passed."""
+        subscription = getattr(self._subscriber, "subscription", None)
+        if subscription is not None:
+            hand_over_what_arrived(subscription)
 
     async def process(self, raws: list[Msg]) -> None:
         with self._kept_in_progress(raws):
@@ -569,6 +578,35 @@ class BatchConsumer(Generic[E]):
         name = f"{stream}.{seq}"
         await self._bodies.put(name, body)
         return name
+
+
+def hand_over_what_arrived(subscription: Any) -> None:
+    """Make FastStream's batch pull loop hand over a batch as soon as it holds what the server
+    had, on this subscription (a nats-py `PullSubscription`).
+
+    FastStream 0.7 keeps fetching until its batch is full or its timeout (`batch_timeout_s`) has
+    passed: at a steady trickle every event waited out the timeout at every hop. nats-py's
+    `fetch` already returns every message the server holds at once, or waits for the first; so
+    after a fetch that returned fewer than it asked for, the next one of the same batch answers
+    "nothing more" at once, and the loop hands the batch over. A fetch that found nothing waits
+    as before, so an idle consumer asks the server no more often. A backlog still comes in full
+    batches. Idempotent."""
+    fetch = subscription.fetch
+    if getattr(fetch, "_hands_over", False):
+        return
+    partial = False
+
+    async def fetch_what_arrived(batch: int = 1, *args: Any, **kwargs: Any) -> list[Msg]:
+        nonlocal partial
+        if partial:
+            partial = False
+            raise nats.errors.TimeoutError  # FastStream's loop then handles what it holds
+        messages: list[Msg] = await fetch(batch, *args, **kwargs)
+        partial = 0 < len(messages) < batch
+        return messages
+
+    fetch_what_arrived._hands_over = True  # type: ignore[attr-defined]
+    subscription.fetch = fetch_what_arrived
 
 
 def _refusal_outcome(refusal: Exception, span: Span) -> tuple[_Outcome, str]:

@@ -214,6 +214,8 @@ class ServiceRuntime:
                 )
                 await ensure_durables(self._nats.jetstream(), self.consumers)
                 await self.broker.start()
+                for consumer in self.consumers:
+                    consumer.started()
                 break
             except Exception as exc:
                 self.messaging_error = describe(exc)

@@ -46,10 +46,10 @@ class ServiceSettings(BaseSettings):
     consumer_batch_timeout_s: float = Field(
         default=0.25,
         gt=0,
-        description="How long a consumer waits for a fetched batch to fill before handling what"
-        " it has (CONSUMER_BATCH_TIMEOUT_S). A backlog is fetched in full batches at once; this"
-        " bounds the wait of a trickle, and sets how often an idle consumer asks the server"
-        " (twice a wait): 0.25 s keeps a hop's latency low, and twenty idle consumers cheap.",
+        description="How long an idle consumer's request for messages waits at the server before"
+        " it asks again (CONSUMER_BATCH_TIMEOUT_S). A batch is handled as soon as it holds what"
+        " the server had (a backlog in full batches), never waiting for this to pass; it sets"
+        " how often twenty idle consumers ask the server.",
     )
     consumer_max_deliver: int = Field(default=8, ge=2)
     consumer_ack_wait_s: float = Field(

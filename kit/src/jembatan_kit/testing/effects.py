@@ -117,6 +117,7 @@ class ConsumingService:
         await ensure_streams(js)
         await self.consumer.ensure_durable(js)
         await self.broker.start()
+        self.consumer.started()
         return self
 
     async def __aexit__(self, *exc: object) -> None:
