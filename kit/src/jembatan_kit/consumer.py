@@ -12,8 +12,8 @@ deliberate:
 - processed (or already processed, per the inbox): ack after the commit;
 - a replay meant for another durable (`REPLAY_FOR_HEADER`): acked unhandled;
 - `RetryLater` or an unexpected error: nak with a growing delay, up to `max_deliver` attempts
-  (a `RetryLater`, usually only a moment behind the event it waits for, is first offered again
-  after `WAIT_FIRST_S`);
+  (a `RetryLater`, usually only a moment behind the event it waits for, is offered again sooner
+  the first times, `WAIT_FIRST_S`);
 - `Unprocessable`, an invalid schema, a body larger than `MAX_EVENT_BYTES` (not even parsed), an
   event whose sender does not check out (`sender_problem`: its subject's agency is not the one
   it claims, or no agency this deployment knows), or attempts exhausted: published to the
@@ -159,9 +159,9 @@ DEAD_LETTER_INLINE_BYTES = MAX_EVENT_BYTES
 goes to the `DEAD_LETTER_BODIES` object store and the dead letter names it."""
 
 
-WAIT_FIRST_S = 0.25
+WAIT_FIRST_S = (0.1, 0.3, 1.0)
 """A message that waits for an earlier event (`RetryLater`) is offered again this soon the first
-time: that event is usually a moment behind, on another durable. Then as any retry."""
+times: that event is usually a moment behind, on another durable. Then as any retry."""
 
 
 def retry_delay_s(attempt: int) -> float:
@@ -170,10 +170,11 @@ def retry_delay_s(attempt: int) -> float:
 
 
 def wait_delay_s(attempt: int) -> float:
-    """Backoff for a message waiting for an earlier event: `WAIT_FIRST_S`, then 2, 4, ...
-    seconds, at most 30 (as long in all as `retry_delay_s` over the same attempts, give or take
-    a second)."""
-    return WAIT_FIRST_S if attempt <= 1 else retry_delay_s(attempt)
+    """Backoff for a message waiting for an earlier event: `WAIT_FIRST_S`, then as
+    `retry_delay_s` (over eight attempts, 85 s in all against 91)."""
+    if 1 <= attempt <= len(WAIT_FIRST_S):
+        return WAIT_FIRST_S[attempt - 1]
+    return retry_delay_s(attempt)
 
 
 def next_pause_s(pause_s: float) -> float:

@@ -36,7 +36,7 @@ async def client(database_url: str, nats_url: str) -> AsyncIterator[httpx.AsyncC
         database_url=database_url,
         nats_url=nats_url,
         auth_trust_file=trust_file_for_tests(),
-        consumer_max_deliver=3,  # an ordering race: tried again after 0.25 s, then 2 s
+        consumer_max_deliver=4,  # an ordering race: tried again after 0.1, 0.3 and 1 s
         consumer_batch_timeout_s=0.05,
     )
     async with running_app(build_app(settings)) as client:
@@ -114,7 +114,7 @@ async def test_a_readiness_for_a_candidate_placement_never_heard_of_is_not_place
     forged = readiness()
     await publish(nats_client, forged)
     assert await reason_of(nats_client, forged) == (
-        f"gave up after 3 attempts: candidate {forged.candidate_id}: placement holds none of"
+        f"gave up after 4 attempts: candidate {forged.candidate_id}: placement holds none of"
         " their certificates yet (CertificatePassed first)"
     )
     await not_placeable(client, forged.candidate_id)
