@@ -52,6 +52,7 @@ from .capacity import consumer_capacity
 from .databases import messaging_rows
 from .driver import Driver
 from .measurements import (
+    PROFILE_SUFFIXES,
     Profiles,
     consumer_figures,
     cpu_seconds,
@@ -116,7 +117,8 @@ async def bench(args: argparse.Namespace) -> dict[str, Any]:
         print(f"{args.journeys} journeys ...", flush=True)
         driver = Driver(system, args.journeys, args.chunk, token)
         cpu_before, written_before = cpu_seconds(system), written_bytes(system)
-        with Profiles(args.profile, system) if args.profile else contextlib.nullcontext():
+        profiles = Profiles(args.profile, system, args.profile_format) if args.profile else None
+        with profiles or contextlib.nullcontext():
             try:
                 results["journeys"] = await asyncio.wait_for(driver.run(), args.timeout_s)
             finally:
@@ -234,6 +236,12 @@ def main() -> None:
         "--profile",
         type=Path,
         help="profile each service with py-spy during the journeys: a flame graph each here",
+    )
+    parser.add_argument(
+        "--profile-format",
+        choices=sorted(PROFILE_SUFFIXES),
+        default="flamegraph",
+        help="py-spy's format for --profile (raw: collapsed stacks)",
     )
     args = parser.parse_args()
     paced = round(args.paced_rate * args.paced_seconds)

@@ -223,13 +223,19 @@ def files_mb(data_dir: Path) -> dict[str, float]:
     return dict(sizes)
 
 
+PROFILE_SUFFIXES = {"flamegraph": "svg", "raw": "txt", "speedscope": "json"}
+"""py-spy's output formats: a flame graph; collapsed stacks, one line a stack with its samples;
+speedscope's JSON."""
+
+
 class Profiles:
     """py-spy attached to each service while the journeys run: a flame graph per service in
     `directory` (`./dev bench --profile DIR`), to find where a journey's CPU goes."""
 
-    def __init__(self, directory: Path, system: LocalSystem) -> None:
+    def __init__(self, directory: Path, system: LocalSystem, form: str = "flamegraph") -> None:
         self._directory = directory
         self._system = system
+        self._form = form
         self._spies: list[subprocess.Popen[bytes]] = []
 
     def __enter__(self) -> Profiles:
@@ -247,9 +253,9 @@ class Profiles:
                         "50",
                         "--nonblocking",
                         "--format",
-                        "flamegraph",
+                        self._form,
                         "--output",
-                        str(self._directory / f"{name}.svg"),
+                        str(self._directory / f"{name}.{PROFILE_SUFFIXES[self._form]}"),
                     ],
                     stdout=subprocess.DEVNULL,
                     stderr=subprocess.DEVNULL,
