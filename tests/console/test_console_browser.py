@@ -10,7 +10,7 @@ import csv
 import re
 import uuid
 from collections.abc import Iterator
-from datetime import date, timedelta
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -23,20 +23,13 @@ from jembatan_console.operators import add_operator
 from jembatan_kit.issuers import issue_token
 from jembatan_kit.testing.browser import CHROMIUM_ARGS
 
+from .browsing import LAPTOP, PHONE, accessible, today
+
 pytestmark = pytest.mark.e2e
 
-ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "console"
-LAPTOP: dict[str, Any] = {"viewport": {"width": 1366, "height": 900}}
-PHONE: dict[str, Any] = {
-    "viewport": {"width": 390, "height": 844},
-    "device_scale_factor": 2,
-    "is_mobile": True,
-    "has_touch": True,
-}
 AGENCY = "kaltim"
 PASSWORD = "kata-sandi-petugas"
 WAIT_MS = 60_000
-TODAY = date.today()
 BUDI = {
     "nik": "6471051506040001",
     "full_name": "Budi Santoso",
@@ -128,21 +121,6 @@ def officer(browser: Browser, console: str) -> Iterator[Page]:
     page = signed_in(browser, console, "petugas", LAPTOP)
     yield page
     page.context.close()
-
-
-def accessible(page: Page, axe_source: str, name: str) -> None:
-    """axe-core's WCAG 2 A and AA rules find nothing on the page; its screenshot is kept."""
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=ARTIFACTS / f"{name}.png", full_page=True)
-    if not page.evaluate("() => typeof window.axe !== 'undefined'"):
-        page.add_script_tag(content=axe_source)
-    violations = page.evaluate(
-        """async () => (await axe.run(document, {runOnly: {type: 'tag',
-             values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa']}})).violations
-             .map(v => ({id: v.id, help: v.help,
-                         nodes: v.nodes.slice(0, 3).map(n => n.target.join(' '))}))"""
-    )
-    assert violations == [], f"{name}: {violations}"
 
 
 def test_sign_in_shows_only_the_screens_of_the_operators_roles(
@@ -395,8 +373,8 @@ def test_training_centre_opens_a_cohort_and_saves_a_days_scores(
     form = page.get_by_test_id("cohort-form")
     form.get_by_label("Nama", exact=True).fill("Kelas Jepang 2026-A")
     form.get_by_label("Pusat pelatihan").fill("BPVP Samarinda")
-    form.get_by_label("Mulai").fill(TODAY.isoformat())
-    form.get_by_label("Selesai").fill((TODAY + timedelta(days=90)).isoformat())
+    form.get_by_label("Mulai").fill(today().isoformat())
+    form.get_by_label("Selesai").fill((today() + timedelta(days=90)).isoformat())
     form.get_by_role("button", name="Buka").click()
     expect(page.get_by_test_id("seats-left")).to_have_text("16")
     member = page.get_by_test_id("member-form")
@@ -423,7 +401,7 @@ def test_a_certificate_makes_the_candidate_ready_and_the_page_waits_for_placemen
     form = page.get_by_test_id("result-form")
     form.get_by_label("Ujian", exact=True).select_option("JLPT")
     form.get_by_label("Tingkat").fill("N4")
-    form.get_by_label("Tanggal ujian").fill((TODAY - timedelta(days=15)).isoformat())
+    form.get_by_label("Tanggal ujian").fill((today() - timedelta(days=15)).isoformat())
     form.get_by_role("button", name="Simpan").click()
     expect(page.get_by_test_id("result-recorded")).to_contain_text("siap ditempatkan")
     expect(page.get_by_test_id("readiness")).to_have_text("Siap ditempatkan")
@@ -610,7 +588,7 @@ def test_refusals_over_plain_http_are_pages_in_words(console: str) -> None:
         assert "Pendaftaran ditolak" in invalid.text
         not_a_loan = client.post(
             f"/loans/{uuid.uuid4()}/transfer",
-            data={"reference": "x", "paid_on": TODAY.isoformat(), "amount_idr": "10"},
+            data={"reference": "x", "paid_on": today().isoformat(), "amount_idr": "10"},
         )
         assert not_a_loan.status_code == 404
         assert "Ditolak oleh layanan financing" in not_a_loan.text

@@ -19,7 +19,7 @@ import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -34,20 +34,13 @@ from jembatan_contracts.streams import PLACEMENT
 from jembatan_kit.issuers import issue_token
 from jembatan_kit.testing.browser import CHROMIUM_ARGS
 
+from .browsing import LAPTOP, PHONE, accessible, today
+
 pytestmark = pytest.mark.e2e
 
-ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "console"
-LAPTOP: dict[str, Any] = {"viewport": {"width": 1366, "height": 900}}
-PHONE: dict[str, Any] = {
-    "viewport": {"width": 390, "height": 844},
-    "device_scale_factor": 2,
-    "is_mobile": True,
-    "has_touch": True,
-}
 AGENCY = "kaltim"
 PASSWORD = "kata-sandi-petugas"
 WAIT_MS = 60_000
-TODAY = date.today()
 PARTICIPANTS = {
     # key: (NIK, name, birth date, sex, the job order's contract in months)
     "adi": ("6471050101030001", "Adi Nugroho", "2003-01-01", "M", 4),
@@ -137,7 +130,12 @@ def placed(system: LocalSystem, key: str, orders: dict[int, str]) -> dict[str, A
         "training",
         "POST",
         f"/candidates/{c}/results",
-        json={"test": "JLPT", "level": "N4", "issuer": "Japan Foundation", "taken_on": str(TODAY)},
+        json={
+            "test": "JLPT",
+            "level": "N4",
+            "issuer": "Japan Foundation",
+            "taken_on": str(today()),
+        },
     )
     if months not in orders:
         orders[months] = call(
@@ -179,7 +177,8 @@ def departed(system: LocalSystem, participant: dict[str, Any]) -> None:
     placement = participant["placement"]
     call(system, "placement", "POST", f"{placement}/certificate-of-eligibility", json={})
     call(system, "placement", "POST", f"{placement}/visa", json={})
-    call(system, "placement", "POST", f"{placement}/departure", json={"departure_date": str(TODAY)})
+    departure = {"departure_date": str(today())}
+    call(system, "placement", "POST", f"{placement}/departure", json=departure)
 
 
 def loan(system: LocalSystem, participant: dict[str, Any]) -> dict[str, Any]:
@@ -225,21 +224,6 @@ def officer(browser: Browser, system: LocalSystem) -> Iterator[Page]:
     page = signed_in(browser, system.services["console"].url, "sari", LAPTOP)
     yield page
     page.context.close()
-
-
-def accessible(page: Page, axe_source: str, name: str) -> None:
-    """axe-core's WCAG 2 A and AA rules find nothing on the page; its screenshot is kept."""
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=ARTIFACTS / f"{name}.png", full_page=True)
-    if not page.evaluate("() => typeof window.axe !== 'undefined'"):
-        page.add_script_tag(content=axe_source)
-    violations = page.evaluate(
-        """async () => (await axe.run(document, {runOnly: {type: 'tag',
-             values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa']}})).violations
-             .map(v => ({id: v.id, help: v.help,
-                         nodes: v.nodes.slice(0, 3).map(n => n.target.join(' '))}))"""
-    )
-    assert violations == [], f"{name}: {violations}"
 
 
 @contextmanager
@@ -474,14 +458,14 @@ def test_an_early_return_is_waited_for_and_the_balance_restructured(
     expect(page.get_by_test_id("loan-state")).to_contain_text("Ditangguhkan sejak")
     accessible(page, axe_source, "loans-11-ditangguhkan")
     restructure = page.get_by_test_id("restructure-form")
-    restructure.get_by_label("Jatuh tempo pertama").fill(str(TODAY + timedelta(days=30)))
+    restructure.get_by_label("Jatuh tempo pertama").fill(str(today() + timedelta(days=30)))
     restructure.get_by_label("Jumlah cicilan").fill("10")
     restructure.get_by_role("button", name="Restrukturisasi").click()
     # Nothing falls due before the 3rd month after departure: refused, what was typed kept.
     expect(page.get_by_test_id("refusal")).to_contain_text("repayment_before_month_three")
     restructure = page.get_by_test_id("restructure-form")
     expect(restructure.get_by_label("Jumlah cicilan")).to_have_value("10")
-    restructure.get_by_label("Jatuh tempo pertama").fill(str(TODAY + timedelta(days=100)))
+    restructure.get_by_label("Jatuh tempo pertama").fill(str(today() + timedelta(days=100)))
     restructure.get_by_role("button", name="Restrukturisasi").click()
     expect(page.get_by_test_id("done")).to_contain_text("Jadwal diatur ulang")
     expect(page.get_by_test_id("loan-status")).to_have_text("dalam cicilan")

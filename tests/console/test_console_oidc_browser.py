@@ -24,7 +24,7 @@ from jembatan_kit.nats_server import free_ports
 from jembatan_kit.testing.browser import CHROMIUM_ARGS
 from jembatan_kit.testing.oidc import Provider
 
-from .test_console_browser import LAPTOP, accessible
+from .browsing import LAPTOP, accessible
 
 pytestmark = pytest.mark.e2e
 

@@ -16,7 +16,7 @@ import re
 import time
 import uuid
 from collections.abc import Iterator
-from datetime import date, timedelta
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -29,15 +29,14 @@ from jembatan_console.operators import add_operator
 from jembatan_kit.issuers import issue_token
 from jembatan_kit.testing.browser import CHROMIUM_ARGS
 
+from .browsing import LAPTOP, accessible, today
+
 pytestmark = pytest.mark.e2e
 
-ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "console"
-LAPTOP: dict[str, Any] = {"viewport": {"width": 1366, "height": 900}}
 AGENCY = "kaltim"
 PASSWORD = "kata-sandi-pelatih"
 WAIT_MS = 60_000
-TODAY = date.today()
-TAKEN_ON = (TODAY - timedelta(days=10)).isoformat()
+TAKEN_ON = (today() - timedelta(days=10)).isoformat()
 CLASS = {
     "Siti Aminah": {
         "nik": "6471054506010003",
@@ -136,21 +135,6 @@ def state() -> dict[str, Any]:
     return {}
 
 
-def accessible(page: Page, axe_source: str, name: str) -> None:
-    """axe-core's WCAG 2 A and AA rules find nothing on the page; its screenshot is kept."""
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=ARTIFACTS / f"{name}.png", full_page=True)
-    if not page.evaluate("() => typeof window.axe !== 'undefined'"):
-        page.add_script_tag(content=axe_source)
-    violations = page.evaluate(
-        """async () => (await axe.run(document, {runOnly: {type: 'tag',
-             values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa']}})).violations
-             .map(v => ({id: v.id, help: v.help,
-                         nodes: v.nodes.slice(0, 3).map(n => n.target.join(' '))}))"""
-    )
-    assert violations == [], f"{name}: {violations}"
-
-
 def test_a_cohort_of_sixteen_takes_the_class_and_a_days_scores_in_one_save(
     trainer: Page, axe_source: str, class_list: dict[str, str], state: dict[str, Any]
 ) -> None:
@@ -160,8 +144,8 @@ def test_a_cohort_of_sixteen_takes_the_class_and_a_days_scores_in_one_save(
     form = page.get_by_test_id("cohort-form")
     form.get_by_label("Nama", exact=True).fill("Kelas Jepang 2026-B")
     form.get_by_label("Pusat pelatihan").fill("BPVP Samarinda")
-    form.get_by_label("Mulai").fill(TODAY.isoformat())
-    form.get_by_label("Selesai").fill((TODAY + timedelta(days=90)).isoformat())
+    form.get_by_label("Mulai").fill(today().isoformat())
+    form.get_by_label("Selesai").fill((today() + timedelta(days=90)).isoformat())
     form.get_by_role("button", name="Buka").click()
     expect(page.get_by_test_id("seats-left")).to_have_text("16")
     action = page.get_by_test_id("member-form").get_attribute("action")
@@ -189,11 +173,11 @@ def test_a_cohort_of_sixteen_takes_the_class_and_a_days_scores_in_one_save(
     # The grid shows the day's scores as training keeps them; another day, its own.
     expect(page.get_by_label("Siti Aminah", exact=True)).to_have_value("72")
     expect(page.get_by_label("Budi Santoso", exact=True)).to_have_value("91")
-    page.get_by_label("Lihat nilai tanggal").fill((TODAY - timedelta(days=1)).isoformat())
+    page.get_by_label("Lihat nilai tanggal").fill((today() - timedelta(days=1)).isoformat())
     page.get_by_role("button", name="Tampilkan").click()
     expect(page.get_by_label("Siti Aminah", exact=True)).to_have_value("")
     expect(page.get_by_label("Tanggal", exact=True)).to_have_value(
-        (TODAY - timedelta(days=1)).isoformat()
+        (today() - timedelta(days=1)).isoformat()
     )
     accessible(page, axe_source, "t01-kelas-nilai-harian")
 
