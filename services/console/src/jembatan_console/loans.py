@@ -180,6 +180,31 @@ def _refused_here(rule: str, message: str) -> Refusal:
     return Refusal("console", 422, rule, message)
 
 
+def _not_positive(
+    value: Any, field: str, message: str, *, optional: bool = False
+) -> Refusal | None:
+    """The console's own check of a number typed for a confirmation: a whole number more than
+    zero (or nothing, where financing takes nothing as its own figure)."""
+    if (value is None and optional) or (isinstance(value, int) and value > 0):
+        return None
+    return _refused_here(field, message)
+
+
+async def _confirm(
+    request: Request,
+    operator: Operator,
+    loan_id: uuid.UUID,
+    form: Any,
+    refusal: Refusal | None,
+    **confirmation: Any,
+) -> HTMLResponse:
+    """The loan page with what will be sent and what it leaves, nothing saved yet; or, when the
+    console's own check refused it, with the refusal and what was typed kept to correct."""
+    if refusal is not None:
+        return await _loan(request, operator, loan_id, 422, refusal=refusal, typed=_typed(form))
+    return await _loan(request, operator, loan_id, **confirmation)
+
+
 def _amount(form: Any, required: bool = True) -> int | str | None:
     typed = str(form.get("amount_idr", "")).strip()
     if not typed and not required:
@@ -208,10 +233,12 @@ async def check_transfer(request: Request, loan_id: uuid.UUID, operator: SignedI
     is saved yet."""
     require(operator, ROLE)
     transfer = _transfer(await request.form())
-    if not isinstance(transfer["amount_idr"], int) or transfer["amount_idr"] <= 0:
-        refusal = _refused_here(
-            "amount_idr", "the amount must be a whole number of rupiah, more than zero"
-        )
+    refusal = _not_positive(
+        transfer["amount_idr"],
+        "amount_idr",
+        "the amount must be a whole number of rupiah, more than zero",
+    )
+    if refusal is not None:
         return await _loan(request, operator, loan_id, 422, refusal=refusal, transfer=transfer)
     return await _loan(request, operator, loan_id, confirm=transfer)
 
@@ -249,12 +276,12 @@ async def check_subsidy(request: Request, loan_id: uuid.UUID, operator: SignedIn
     require(operator, ROLE)
     form = await request.form()
     subsidy = _subsidy(form)
-    if not isinstance(subsidy["amount_idr"], int) or subsidy["amount_idr"] <= 0:
-        refusal = _refused_here(
-            "amount_idr", "the subsidy must be a whole number of rupiah, more than zero"
-        )
-        return await _loan(request, operator, loan_id, 422, refusal=refusal, typed=_typed(form))
-    return await _loan(request, operator, loan_id, confirm_subsidy=subsidy)
+    refusal = _not_positive(
+        subsidy["amount_idr"],
+        "amount_idr",
+        "the subsidy must be a whole number of rupiah, more than zero",
+    )
+    return await _confirm(request, operator, loan_id, form, refusal, confirm_subsidy=subsidy)
 
 
 @router.post("/loans/{loan_id}/subsidy", response_class=HTMLResponse)
@@ -274,14 +301,15 @@ async def check_write_off(request: Request, loan_id: uuid.UUID, operator: Signed
     require(operator, ROLE)
     form = await request.form()
     amount = _amount(form, required=False)
-    if amount is not None and (not isinstance(amount, int) or amount <= 0):
-        refusal = _refused_here(
-            "amount_idr",
-            "the write-off must be a whole number of rupiah, more than zero, or empty for the"
-            " shortfall",
-        )
-        return await _loan(request, operator, loan_id, 422, refusal=refusal, typed=_typed(form))
-    return await _loan(request, operator, loan_id, confirm_write_off={"amount_idr": amount})
+    refusal = _not_positive(
+        amount,
+        "amount_idr",
+        "the write-off must be a whole number of rupiah, more than zero, or empty for the"
+        " shortfall",
+        optional=True,
+    )
+    confirmation = {"amount_idr": amount}
+    return await _confirm(request, operator, loan_id, form, refusal, confirm_write_off=confirmation)
 
 
 @router.post("/loans/{loan_id}/write-off", response_class=HTMLResponse)
@@ -310,13 +338,13 @@ async def check_schedule(request: Request, loan_id: uuid.UUID, operator: SignedI
     require(operator, ROLE)
     form = await request.form()
     chosen = _schedule(form)
-    count = chosen["instalments"]
-    if count is not None and (not isinstance(count, int) or count <= 0):
-        refusal = _refused_here(
-            "instalments", "the number of instalments must be a whole number, more than zero"
-        )
-        return await _loan(request, operator, loan_id, 422, refusal=refusal, typed=_typed(form))
-    return await _loan(request, operator, loan_id, confirm_schedule=chosen)
+    refusal = _not_positive(
+        chosen["instalments"],
+        "instalments",
+        "the number of instalments must be a whole number, more than zero",
+        optional=True,
+    )
+    return await _confirm(request, operator, loan_id, form, refusal, confirm_schedule=chosen)
 
 
 @router.post("/loans/{loan_id}/schedule", response_class=HTMLResponse)
