@@ -1,18 +1,22 @@
-"""The embedded default's SQLite engine: statements run on the event loop's thread, a wait for
-another process's lock does not stop the loop, and the write-ahead log is checkpointed off it."""
+"""The engines. SQLite (the embedded default): statements run on the event loop's thread, a
+wait for another process's lock does not stop the loop, and the write-ahead log is checkpointed
+off it. PostgreSQL: a server without autovacuum is named at start."""
 
 from __future__ import annotations
 
 import asyncio
+import logging
 import sqlite3
 import threading
 from pathlib import Path
 from typing import Any
 
+import pytest
 from sqlalchemy import event, text
 
-from jembatan_kit.db import CHECKPOINT_INTERVAL_S, create_engine
+from jembatan_kit.db import CHECKPOINT_INTERVAL_S, create_engine, warn_if_autovacuum_is_off
 from jembatan_kit.faults import is_infrastructure_failure
+from jembatan_kit.testing.databases import private_postgres_cluster
 
 
 async def test_commits_leave_the_checkpoint_to_a_thread_of_its_own(tmp_path: Path) -> None:
@@ -156,3 +160,27 @@ async def test_waiting_for_another_process_lock_lets_the_loop_run(tmp_path: Path
         await engine.dispose()
     assert ticking_s < 1.5, f"the loop stood still for {ticking_s:.1f} s while the lock was held"
     assert stored == 1
+
+
+@pytest.mark.parametrize("autovacuum", ["on", "off"])
+async def test_a_postgresql_server_without_autovacuum_is_named_at_start(
+    autovacuum: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    with private_postgres_cluster(settings={"autovacuum": autovacuum}) as cluster:
+        engine = create_engine(cluster.url)
+        try:
+            with caplog.at_level(logging.WARNING, logger="jembatan_kit.db"):
+                warned = await warn_if_autovacuum_is_off(engine)
+        finally:
+            await engine.dispose()
+    said = [r.getMessage() for r in caplog.records if "autovacuum" in r.getMessage()]
+    assert warned is (autovacuum == "off")
+    assert len(said) == (1 if autovacuum == "off" else 0), said
+
+
+async def test_sqlite_has_no_autovacuum_to_warn_of(tmp_path: Path) -> None:
+    engine = create_engine(f"sqlite+aiosqlite:///{tmp_path / 'service.db'}")
+    try:
+        assert await warn_if_autovacuum_is_off(engine) is False
+    finally:
+        await engine.dispose()

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import os
 import sqlite3
 import threading
 from typing import Any
 
-from sqlalchemy import Table, event, pool
+from sqlalchemy import Table, event, pool, text
 from sqlalchemy.dialects import postgresql, registry
 from sqlalchemy.dialects import sqlite as sqlite_dialect
 from sqlalchemy.dialects.sqlite.pysqlite import SQLiteDialect_pysqlite
@@ -23,6 +24,8 @@ from sqlalchemy.ext.asyncio import (
 from sqlalchemy.util import await_only
 
 from .faults import InfrastructureUnavailable
+
+log = logging.getLogger(__name__)
 
 _HOLDS_TURN = "jembatan.holds_turn"
 
@@ -304,3 +307,22 @@ def dialect_insert(session: AsyncSession, table: Table) -> Any:
 
 def create_session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
     return async_sessionmaker(engine, expire_on_commit=False)
+
+
+async def warn_if_autovacuum_is_off(engine: AsyncEngine) -> bool:
+    """Say once, at start, when PostgreSQL runs without autovacuum: nothing then gathers the
+    planner's statistics or reclaims the rows the outbox and inbox leave behind, so the tables
+    are planned as if empty (scans where an index would do) and the service slows as they fill
+    (docs/operations.md, "PostgreSQL"). Whether it warned."""
+    if engine.dialect.name != "postgresql":
+        return False
+    async with engine.connect() as connection:
+        setting = await connection.scalar(text("SHOW autovacuum"))
+    if setting == "on":
+        return False
+    log.warning(
+        "PostgreSQL's autovacuum is %s on this server: the service's tables get no planner"
+        " statistics and keep their dead rows, and it slows as they grow; turn it on",
+        setting,
+    )
+    return True

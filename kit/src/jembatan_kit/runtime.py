@@ -39,7 +39,7 @@ from .bodies import CommandBody, refuse_invalid_request
 from .broker import ensure_streams, make_broker
 from .clock import AdjustableClock, Clock, SystemClock
 from .consumer import BatchConsumer, ConsumerOptions, EventHandler, ensure_durables
-from .db import create_engine, create_session_factory
+from .db import create_engine, create_session_factory, warn_if_autovacuum_is_off
 from .errors import RuleViolation
 from .faults import InfrastructureUnavailable, describe, is_infrastructure_failure
 from .messaging_tables import outbox_table
@@ -164,6 +164,7 @@ class ServiceRuntime:
 
     async def __aenter__(self) -> ServiceRuntime:
         await asyncio.to_thread(upgrade_to_head, self.migrations, self.settings.database_url)
+        await warn_if_autovacuum_is_off(self.engine)
         # Messaging starts in the background, so HTTP serves whether NATS answers or not:
         # commands only stage outbox rows, which the relay publishes once messaging has started.
         # When NATS does answer, the start waits for messaging as it always did (a moment), so
