@@ -47,6 +47,7 @@ from typing import Any
 
 from jembatan_cli.system import LocalSystem
 from jembatan_kit.settings import ServiceSettings
+from jembatan_kit.testing.databases import private_postgres_cluster
 
 from .capacity import consumer_capacity
 from .databases import messaging_rows
@@ -67,12 +68,24 @@ from .system import (
     bench_token,
     create_databases,
     drop_databases,
+    postgres_server,
     sqlite_databases,
     until_quiet,
 )
 
 
 async def bench(args: argparse.Namespace) -> dict[str, Any]:
+    """On PostgreSQL, the server given, or a private cluster with PostgreSQL's defaults."""
+    if args.database != "postgresql" or args.postgres_url:
+        return await bench_on(args, args.postgres_url)
+    print("starting a private PostgreSQL cluster with the server's defaults ...", flush=True)
+    with private_postgres_cluster(settings={}) as cluster:
+        return await bench_on(args, cluster.admin_url, cluster.pid)
+
+
+async def bench_on(
+    args: argparse.Namespace, postgres_url: str | None, postgres_pid: int | None = None
+) -> dict[str, Any]:
     """The phases in order, on one system started for the run: the no-op consumer, the
     journeys, the registration API's latency, each consumer's backlog; then the figures read
     from the services' databases once the system has stopped."""
@@ -83,8 +96,8 @@ async def bench(args: argparse.Namespace) -> dict[str, Any]:
         extra_env["CONSUMER_BATCH_SIZE"] = str(args.batch_size)
     if args.tracing == "off":
         extra_env |= {"OTEL_SDK_DISABLED": "true", "JEMBATAN_TRACES_DIR": ""}
-    if args.database == "postgresql":
-        database_urls = await create_databases(suffix)
+    if postgres_url is not None:
+        database_urls = await create_databases(postgres_url, suffix)
     else:
         database_urls = sqlite_databases(data_dir)
     system = LocalSystem.on_free_ports(
@@ -104,6 +117,10 @@ async def bench(args: argparse.Namespace) -> dict[str, Any]:
         "batch_size": args.batch_size or ServiceSettings().consumer_batch_size,
         "noop_batch_size": args.noop_batch_size,
     }
+    if postgres_url is not None:
+        results["postgres"] = await postgres_server(postgres_url) | {
+            "server": "given" if args.postgres_url else "private"
+        }
     print(f"starting nats-server and the four services in {data_dir} ...", flush=True)
     await asyncio.to_thread(system.start)
     token = bench_token(data_dir)
@@ -116,7 +133,7 @@ async def bench(args: argparse.Namespace) -> dict[str, Any]:
             print(f"  handler per {handler}: {rate['per_second']:.0f} msg/s", flush=True)
         print(f"{args.journeys} journeys ...", flush=True)
         driver = Driver(system, args.journeys, args.chunk, token)
-        cpu_before, written_before = cpu_seconds(system), written_bytes(system)
+        cpu_before, written_before = cpu_seconds(system, postgres_pid), written_bytes(system)
         profiles = Profiles(args.profile, system, args.profile_format) if args.profile else None
         with profiles or contextlib.nullcontext():
             try:
@@ -125,7 +142,8 @@ async def bench(args: argparse.Namespace) -> dict[str, Any]:
                 await driver.close()
         journeys_ended = datetime.now(UTC)
         results["cpu_seconds"] = {
-            name: used - cpu_before.get(name, 0.0) for name, used in cpu_seconds(system).items()
+            name: used - cpu_before.get(name, 0.0)
+            for name, used in cpu_seconds(system, postgres_pid).items()
         }
         results["written_mb"] = {
             name: (written - written_before.get(name, 0)) / 1024 / 1024
@@ -185,12 +203,14 @@ async def bench(args: argparse.Namespace) -> dict[str, Any]:
             [row for row in handled if begun <= row[3] <= ended],
             sent,
         )
-    if args.database == "postgresql":
-        await drop_databases(suffix)
     if args.keep_data:
         print(f"data, NATS storage and logs kept in {data_dir}", flush=True)
+        if args.postgres_url:
+            print(f"PostgreSQL databases kept: bench_<service>_{suffix}", flush=True)
     else:
         shutil.rmtree(data_dir, ignore_errors=True)
+        if args.postgres_url:
+            await drop_databases(args.postgres_url, suffix)
     return results
 
 
@@ -200,6 +220,13 @@ def main() -> None:
     )
     parser.add_argument("--journeys", type=int, default=10_000, help="journeys (default 10000)")
     parser.add_argument("--database", choices=("sqlite", "postgresql"), default="sqlite")
+    parser.add_argument(
+        "--postgres-url",
+        default=os.environ.get("BENCH_POSTGRES_URL"),
+        help="with --database postgresql: an admin URL of the server to run on (default:"
+        " $BENCH_POSTGRES_URL, else a private cluster started with PostgreSQL's defaults,"
+        " autovacuum and fsync on, as production runs it)",
+    )
     parser.add_argument("--tracing", choices=("on", "off"), default="on")
     parser.add_argument(
         "--batch-size",

@@ -6,6 +6,7 @@ peak memory."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import subprocess
@@ -184,15 +185,32 @@ def peak_rss_mb(system: LocalSystem) -> dict[str, float]:
     return peaks
 
 
-def cpu_seconds(system: LocalSystem) -> dict[str, float]:
-    """User + system CPU time each process has used so far."""
+def cpu_seconds(system: LocalSystem, postgres_pid: int | None = None) -> dict[str, float]:
+    """User + system CPU time each process has used so far; with the postmaster of a private
+    PostgreSQL cluster, the server's too: its own, its ended backends' and its live ones'."""
     ticks = os.sysconf("SC_CLK_TCK")
     used = {}
     for name, pid in processes(system).items():
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        fields = _stat(pid)
         used[name] = (int(fields[11]) + int(fields[12])) / ticks
+    if postgres_pid is not None:
+        fields = _stat(postgres_pid)
+        server = sum(int(f) for f in fields[11:15])  # utime, stime, cutime, cstime
+        for entry in Path("/proc").iterdir():
+            if entry.name.isdigit():
+                with contextlib.suppress(OSError, IndexError):
+                    child = _stat(int(entry.name))
+                    if int(child[1]) == postgres_pid:
+                        server += int(child[11]) + int(child[12])
+        used["postgres"] = server / ticks
     used["bench driver"] = sum(os.times()[:2])
     return used
+
+
+def _stat(pid: int) -> list[str]:
+    """The fields of /proc/<pid>/stat after the command name: [0] is the state, [1] the
+    parent's id, [11] and [12] user and system time, [13] and [14] those of ended children."""
+    return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
 
 
 def written_bytes(system: LocalSystem) -> dict[str, int]:

@@ -43,6 +43,18 @@ def commit() -> str:
     return f"{head}+changes" if changed else head
 
 
+def _postgres_line(server: dict[str, str] | None) -> list[str]:
+    if server is None:
+        return []
+    where = "a private cluster" if server["server"] == "private" else "the server given"
+    return [
+        f"PostgreSQL {server['version']}, {where}: autovacuum {server['autovacuum']}, "
+        f"fsync {server['fsync']}, synchronous_commit {server['synchronous_commit']}, "
+        f"shared_buffers {server['shared_buffers']}",
+        "",
+    ]
+
+
 def report(results: dict[str, Any]) -> str:
     journeys, noop = results["journeys"], results["noop"]
     latency, hop = results["registration_api"], results["hop"]
@@ -52,6 +64,7 @@ def report(results: dict[str, Any]) -> str:
         f"Machine: {results['machine']}; commit {results['commit']}; "
         f"command `{results['command']}`",
         "",
+        *_postgres_line(results.get("postgres")),
         "| Measure | Result | Target |",
         "|---|---|---|",
         f"| Journeys end to end | {journeys['journeys']} in {journeys['seconds']:.1f} s = "

@@ -5,7 +5,6 @@ waiting until it is quiet, so a measurement has the machine to itself."""
 from __future__ import annotations
 
 import asyncio
-import os
 import time
 from pathlib import Path
 
@@ -20,9 +19,8 @@ from jembatan_kit.testing.helpers import consumers_drained
 
 from .databases import unsent_count
 
-POSTGRES_ADMIN = os.environ.get(
-    "BENCH_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
-)
+POSTGRES_SETTINGS = ("autovacuum", "fsync", "synchronous_commit", "shared_buffers")
+"""The server settings the report names: they decide what a PostgreSQL run measures."""
 
 
 def sqlite_databases(data_dir: Path) -> dict[str, str]:
@@ -30,10 +28,31 @@ def sqlite_databases(data_dir: Path) -> dict[str, str]:
     return {name: f"sqlite+aiosqlite:///{data_dir / f'{name}.db'}" for name in SERVICES}
 
 
-async def create_databases(suffix: str) -> dict[str, str]:
-    admin = await asyncpg.connect(POSTGRES_ADMIN)
+async def postgres_server(admin_url: str) -> dict[str, str]:
+    """The server's version and the settings that decide what a run on it measures."""
+    admin = await asyncpg.connect(admin_url)
+    try:
+        rows = await admin.fetch(
+            "SELECT name, setting, unit FROM pg_settings WHERE name = ANY($1::text[])",
+            list(POSTGRES_SETTINGS),
+        )
+        version = await admin.fetchval("SHOW server_version")
+    finally:
+        await admin.close()
+    found = {row["name"]: _with_unit(row["setting"], row["unit"]) for row in rows}
+    return {"version": version.split()[0], **{name: found[name] for name in POSTGRES_SETTINGS}}
+
+
+def _with_unit(setting: str, unit: str | None) -> str:
+    if unit == "8kB":
+        return f"{int(setting) * 8 // 1024} MB"
+    return setting
+
+
+async def create_databases(admin_url: str, suffix: str) -> dict[str, str]:
+    admin = await asyncpg.connect(admin_url)
     urls = {}
-    base = POSTGRES_ADMIN.rsplit("/", 1)[0].replace("postgresql://", "postgresql+asyncpg://")
+    base = admin_url.rsplit("/", 1)[0].replace("postgresql://", "postgresql+asyncpg://")
     try:
         for service in SERVICES:
             name = f"bench_{service}_{suffix}"
@@ -44,8 +63,8 @@ async def create_databases(suffix: str) -> dict[str, str]:
     return urls
 
 
-async def drop_databases(suffix: str) -> None:
-    admin = await asyncpg.connect(POSTGRES_ADMIN)
+async def drop_databases(admin_url: str, suffix: str) -> None:
+    admin = await asyncpg.connect(admin_url)
     try:
         for service in SERVICES:
             await admin.execute(f'DROP DATABASE IF EXISTS "bench_{service}_{suffix}" WITH (FORCE)')

@@ -8,6 +8,7 @@ import os
 import signal
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -77,3 +78,39 @@ def test_a_small_benchmark_runs_every_journey_and_reports_each_figure(tmp_path: 
     assert set(results["peak_rss_mb"]) >= {"registration", "training", "nats-server"}
     assert "| Journeys end to end | 40 in " in stdout
     assert (ROOT / "BENCHMARKS.md").read_text(encoding="utf-8") == recorded
+
+
+def test_on_postgresql_it_runs_on_a_private_cluster_with_the_servers_defaults(
+    tmp_path: Path,
+) -> None:
+    """Without a server given, the run starts its own cluster (autovacuum on, as production
+    runs it), names it in the report, counts its CPU, and leaves nothing behind."""
+    figures = tmp_path / "figures.json"
+    environment = {key: v for key, v in os.environ.items() if key != "BENCH_POSTGRES_URL"}
+    done = subprocess.run(
+        [
+            sys.executable,
+            str(ROOT / "bench" / "run.py"),
+            "--database=postgresql",
+            "--journeys=20",
+            "--capacity-events=0",
+            "--rate-seconds=0",
+            "--paced-seconds=0",
+            "--noop-messages=100",
+            "--timeout-s=60",
+            f"--json={figures}",
+        ],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env=environment,
+        timeout=150,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    results = json.loads(figures.read_text(encoding="utf-8"))
+    assert results["journeys"]["journeys"] == 20
+    server = results["postgres"]
+    assert (server["server"], server["autovacuum"], server["fsync"]) == ("private", "on", "on")
+    assert f"PostgreSQL {server['version']}, a private cluster: autovacuum on" in done.stdout
+    assert results["cpu_seconds"]["postgres"] > 0
+    assert not list(Path(tempfile.gettempdir()).glob("jembatan-pg-*/data/postmaster.pid"))

@@ -12,9 +12,9 @@ import shutil
 import subprocess
 import tempfile
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import asyncpg  # type: ignore[import-untyped]
@@ -23,6 +23,8 @@ from sqlalchemy.engine import make_url
 from jembatan_kit.nats_server import free_port
 
 LOCAL_POSTGRES = "postgresql://postgres@127.0.0.1:5432/postgres"
+THROWAWAY = {"fsync": "off"}
+"""A test's cluster need not survive the machine's crash."""
 
 
 def _docker_engine_runs() -> bool:
@@ -88,10 +90,21 @@ class PrivatePostgres:
     data_dir: Path
     port: int
     as_owner: list[str]
+    settings: Mapping[str, str] = field(default_factory=lambda: THROWAWAY)
 
     @property
     def url(self) -> str:
         return f"postgresql+asyncpg://postgres@127.0.0.1:{self.port}/postgres"
+
+    @property
+    def admin_url(self) -> str:
+        """The plain URL (asyncpg, psql) of its `postgres` database."""
+        return f"postgresql://postgres@127.0.0.1:{self.port}/postgres"
+
+    @property
+    def pid(self) -> int:
+        """The postmaster's process id, while it runs."""
+        return int((self.data_dir / "postmaster.pid").read_text().split()[0])
 
     def pg_ctl(self, *args: str) -> None:
         subprocess.run(
@@ -101,7 +114,10 @@ class PrivatePostgres:
         )
 
     def start(self) -> None:
-        options = f"-p {self.port} -k {self.data_dir} -c listen_addresses=127.0.0.1 -c fsync=off"
+        settings = {"listen_addresses": "127.0.0.1", **self.settings}
+        options = " ".join(
+            [f"-p {self.port} -k {self.data_dir}", *(f"-c {k}={v}" for k, v in settings.items())]
+        )
         self.pg_ctl("-o", options, "-l", str(self.data_dir / "server.log"), "-w", "start")
 
     def stop(self) -> None:
@@ -118,16 +134,20 @@ def _binary(name: str) -> str:
 
 
 @contextmanager
-def private_postgres_cluster() -> Iterator[PrivatePostgres]:
+def private_postgres_cluster(
+    settings: Mapping[str, str] = THROWAWAY,
+) -> Iterator[PrivatePostgres]:
     """A PostgreSQL cluster of its own on a free loopback port, for a test that stops and
-    starts its database (never the shared server's). Run as the `postgres` user under root."""
+    starts its database (never the shared server's), or a benchmark that needs the server's
+    defaults (`settings={}`: autovacuum and fsync on, as in production). Run as the `postgres`
+    user under root."""
     root = Path(tempfile.mkdtemp(prefix="jembatan-pg-"))
     as_owner: list[str] = []
     if os.geteuid() == 0:  # PostgreSQL refuses to run as root: run it as its own user
         owner = pwd.getpwnam("postgres")
         os.chown(root, owner.pw_uid, owner.pw_gid)
         as_owner = ["runuser", "-u", "postgres", "--"]
-    cluster = PrivatePostgres(root / "data", free_port(), as_owner)
+    cluster = PrivatePostgres(root / "data", free_port(), as_owner, settings)
     initdb = [_binary("initdb"), "-D", str(cluster.data_dir), "-U", "postgres", "--auth=trust"]
     subprocess.run([*as_owner, *initdb, "-N"], check=True, capture_output=True)
     cluster.start()
