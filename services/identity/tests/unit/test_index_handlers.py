@@ -4,7 +4,7 @@ sealed with the index's real public key and opened with its private key (PyNaCl)
 from __future__ import annotations
 
 import uuid
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -43,18 +43,20 @@ class FakeIndexRepository(IndexRepository):
     async def by_candidate(self, ids: Collection[uuid.UUID]) -> dict[uuid.UUID, IndexedClaim]:
         return {i: _copy(self.claims[i]) for i in ids if i in self.claims}
 
-    async def put(self, claim: IndexedClaim, new: bool, now: datetime) -> None:
-        assert new == (claim.candidate_id not in self.claims)
-        self.claims[claim.candidate_id] = _copy(claim)
+    async def put(self, written: Sequence[tuple[IndexedClaim, bool]], now: datetime) -> None:
+        for claim, new in written:
+            assert new == (claim.candidate_id not in self.claims)
+            self.claims[claim.candidate_id] = _copy(claim)
 
-    async def notify(self, claim: IndexedClaim, reason: str, now: datetime) -> None:
-        notice = Notice(
-            sequence=len(self.notices) + 1,
-            candidate_id=claim.candidate_id,
-            standing=claim.standing,
-            reason=reason,
-        )
-        self.notices.append((claim.agency, notice))
+    async def notify(self, told: Sequence[tuple[IndexedClaim, str]], now: datetime) -> None:
+        for claim, reason in told:
+            notice = Notice(
+                sequence=len(self.notices) + 1,
+                candidate_id=claim.candidate_id,
+                standing=claim.standing,
+                reason=reason,
+            )
+            self.notices.append((claim.agency, notice))
 
     async def notices_after(self, agency: str | None, after: int, limit: int) -> list[Notice]:
         return [n for a, n in self.notices if n.sequence > after and agency in (None, a)][:limit]

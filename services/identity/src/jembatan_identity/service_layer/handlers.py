@@ -63,11 +63,14 @@ async def claim(
     claimed: set[uuid.UUID] = set()
     touched: set[str] = set()
     refused: set[int] = set()
+    let_go: list[IndexedClaim] = []
     for position, (item, nik_hash) in enumerate(zip(request.claims, hashes, strict=True)):
         others = [c for c in groups.get(nik_hash, []) if c.candidate_id != item.candidate_id]
         left = [c for c in others if gives_way(c, item.agency)]
         if left:  # claims the agency's own registrations left behind give way
-            await _let_go(left, repo, now)
+            for gone in left:
+                gone.released = True
+            let_go.extend(left)
             others = [c for c in others if c not in left]
             groups[nik_hash] = [c for c in groups[nik_hash] if c not in left]
             touched.add(nik_hash)
@@ -94,11 +97,13 @@ async def claim(
         for held in group:
             held.standing = stand[held.candidate_id]
     written = claimed | {c.candidate_id for h in touched for c in groups.get(h, [])}
-    for candidate_id in sorted(written, key=str):
-        held = by_id[candidate_id]
-        await repo.put(held, candidate_id in new, now)
-        if candidate_id in new or before.get(candidate_id) != held.standing:
-            await repo.notify(held, REASONS[held.standing], now)
+    in_order = [by_id[candidate_id] for candidate_id in sorted(written, key=str)]
+    await repo.put([(c, False) for c in let_go if c.candidate_id not in written], now)
+    await repo.put([(c, c.candidate_id in new) for c in in_order], now)
+    told = [
+        c for c in in_order if c.candidate_id in new or before.get(c.candidate_id) != c.standing
+    ]
+    await repo.notify([(c, REASONS[c.standing]) for c in told], now)
     return ClaimsReply(
         answers=[
             ClaimAnswer(
@@ -110,13 +115,6 @@ async def claim(
             for position, item in enumerate(request.claims)
         ]
     )
-
-
-async def _let_go(left: list[IndexedClaim], repo: IndexRepository, now: datetime) -> None:
-    """Release claims registrations left behind (`domain.index.gives_way`)."""
-    for held in left:
-        held.released = True
-        await repo.put(held, False, now)
 
 
 async def release(
@@ -131,17 +129,19 @@ async def release(
     groups = await repo.active_by_hash({claim.nik_hash for claim in released})
     for claim in released:
         claim.released = True
-        await repo.put(claim, False, now)
         groups[claim.nik_hash] = [
             c for c in groups.get(claim.nik_hash, []) if c.candidate_id != claim.candidate_id
         ]
+    await repo.put([(claim, False) for claim in released], now)
+    restood: list[IndexedClaim] = []
     for group in groups.values():
         for claim in group:
             standing = standings(group)[claim.candidate_id]
             if standing != claim.standing:
                 claim.standing = standing
-                await repo.put(claim, False, now)
-                await repo.notify(claim, REASONS[standing], now)
+                restood.append(claim)
+    await repo.put([(claim, False) for claim in restood], now)
+    await repo.notify([(claim, REASONS[claim.standing]) for claim in restood], now)
     return ReleasesReply(released=len(released))
 
 
