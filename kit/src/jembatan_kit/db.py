@@ -175,15 +175,6 @@ def create_engine(
     kwargs.setdefault("pool_size", 10)
     kwargs.setdefault("max_overflow", 10)
     kwargs.setdefault("pool_pre_ping", True)
-    if make_url(url).get_backend_name() == "postgresql":
-        # Batches look rows up with `IN (...)` lists of up to a batch's size. asyncpg prepares
-        # every statement, and after five runs PostgreSQL may switch a prepared statement to a
-        # generic plan that ignores the values: for a hundred-value IN list it scans instead of
-        # probing the index (12 ms a batch against 1.6 ms). Plan each run for its values.
-        connect_args = kwargs.setdefault("connect_args", {})
-        connect_args.setdefault("server_settings", {}).setdefault(
-            "plan_cache_mode", "force_custom_plan"
-        )
     return create_async_engine(url, **kwargs)
 
 
