@@ -256,7 +256,9 @@ def main() -> None:
     parser.add_argument("--timeout-s", type=float, default=900.0)
     parser.add_argument("--record", action="store_true", help="add the figures to BENCHMARKS.md")
     parser.add_argument(
-        "--keep-data", action="store_true", help="keep the databases, NATS storage and logs"
+        "--keep-data",
+        action="store_true",
+        help="keep the databases, NATS storage and logs (not a private PostgreSQL cluster's)",
     )
     parser.add_argument("--json", type=Path, help="also write the raw figures here")
     parser.add_argument(
