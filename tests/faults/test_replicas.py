@@ -29,9 +29,11 @@ def outside_the_loop(work: Coroutine[Any, Any, T]) -> T:
 
 
 @pytest.fixture(scope="module")
-def system(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ReplicatedSystem]:
+def system(
+    tmp_path_factory: pytest.TempPathFactory, postgres_admin: str
+) -> Iterator[ReplicatedSystem]:
     suffix = f"faults_{uuid.uuid4().hex[:8]}"
-    urls = outside_the_loop(create_databases(suffix))
+    urls = outside_the_loop(create_databases(postgres_admin, suffix))
     replicated = ReplicatedSystem.on_free_ports(
         tmp_path_factory.mktemp("replicas"), extra_env=QUIET, database_urls=urls
     )
@@ -41,7 +43,7 @@ def system(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ReplicatedSyste
         yield replicated
     finally:
         replicated.stop()
-        outside_the_loop(drop_databases(suffix))
+        outside_the_loop(drop_databases(postgres_admin, suffix))
 
 
 async def kill_second_replicas(run: Run) -> None:
