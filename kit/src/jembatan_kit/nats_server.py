@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import random
 import shutil
 import socket
 import subprocess
@@ -27,14 +28,38 @@ def free_port() -> int:
     return free_ports(1)[0]
 
 
+LOWEST_PORT = 10_000
+
+
 def free_ports(count: int) -> list[int]:
-    """`count` distinct loopback ports free right now. All are held open while they are chosen:
-    a port let go of at once may be handed out again by the next call."""
+    """`count` distinct loopback ports free right now, below the kernel's ephemeral range: a
+    port from that range (what binding port 0 gives) may be taken by any outgoing connection
+    before the server meant for it binds it. All are held open while they are chosen: a port
+    let go of at once may be handed out again by the next call."""
+    below = _ephemeral_start()
+    candidates = random.sample(range(LOWEST_PORT, below), k=below - LOWEST_PORT)
     with contextlib.ExitStack() as stack:
-        sockets = [stack.enter_context(socket.socket()) for _ in range(count)]
-        for sock in sockets:
-            sock.bind(("127.0.0.1", 0))
-        return [int(sock.getsockname()[1]) for sock in sockets]
+        chosen: list[int] = []
+        for port in candidates:
+            sock = stack.enter_context(socket.socket())
+            try:
+                sock.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            chosen.append(port)
+            if len(chosen) == count:
+                return chosen
+    raise RuntimeError(f"fewer than {count} free loopback ports below {below}")
+
+
+def _ephemeral_start() -> int:
+    """The first port of the kernel's range for outgoing connections (32768 where unknown)."""
+    with contextlib.suppress(OSError, ValueError, IndexError):
+        text = Path("/proc/sys/net/ipv4/ip_local_port_range").read_text()
+        start = int(text.split()[0])
+        if start > LOWEST_PORT + 1000:
+            return start
+    return 32_768
 
 
 def port_is_open(port: int, host: str = "127.0.0.1") -> bool:
