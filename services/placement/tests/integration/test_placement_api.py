@@ -65,11 +65,12 @@ async def announce_ready(
     track: Track = Track.TITP,
     occurred_at: datetime | None = None,
     agency: str = "kaltim",
+    journey_id: uuid.UUID | None = None,
 ) -> CandidateReadyForPlacement:
     """Publish a readiness announcement as training would."""
     event = CandidateReadyForPlacement(
         agency=agency,
-        journey_id=uuid.uuid4(),
+        journey_id=journey_id or uuid.uuid4(),
         candidate_id=candidate_id or uuid.uuid4(),
         track=track,
         sector=sector,
@@ -273,12 +274,20 @@ async def test_a_job_order_breaking_rules_is_refused_naming_each(
 async def test_the_latest_readiness_of_a_candidate_wins_and_repeats_change_nothing(
     client: httpx.AsyncClient, nats_client: NatsClient
 ) -> None:
-    candidate_id = uuid.uuid4()
+    candidate_id, journey = uuid.uuid4(), uuid.uuid4()  # a candidate has one journey
     now = datetime.now(UTC)
-    first = await announce_ready(nats_client, candidate_id, occurred_at=now - timedelta(days=2))
-    await announce_ready(nats_client, candidate_id, "automotive", occurred_at=now)
+    first = await announce_ready(
+        nats_client, candidate_id, occurred_at=now - timedelta(days=2), journey_id=journey
+    )
     await announce_ready(
-        nats_client, candidate_id, "agriculture", occurred_at=now - timedelta(days=1)
+        nats_client, candidate_id, "automotive", occurred_at=now, journey_id=journey
+    )
+    await announce_ready(
+        nats_client,
+        candidate_id,
+        "agriculture",
+        occurred_at=now - timedelta(days=1),
+        journey_id=journey,
     )
     await nats_client.jetstream().publish(first.subject, first.model_dump_json().encode())
     # A readiness may wait for its certificate, so they are not handled in order: all of them
