@@ -20,14 +20,35 @@ ROOT = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.e2e
 
 
+def run_bench(options: list[str], timeout_s: float, env: dict[str, str] | None = None) -> str:
+    """`./dev bench` with these options; its standard output once it has succeeded. In its own
+    process group, so a benchmark that hangs is ended with every process it started."""
+    bench = subprocess.Popen(
+        [sys.executable, str(ROOT / "bench" / "run.py"), *options],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=ROOT,
+        env=env,
+        start_new_session=True,
+    )
+    try:
+        stdout, stderr = bench.communicate(timeout=timeout_s)
+    except subprocess.TimeoutExpired:
+        os.killpg(bench.pid, signal.SIGKILL)
+        stdout, stderr = bench.communicate()
+        pytest.fail(
+            f"the benchmark did not end in {timeout_s:g} s:\n{stdout[-2000:]}\n{stderr[-3000:]}"
+        )
+    assert bench.returncode == 0, stderr[-3000:]
+    return stdout
+
+
 def test_a_small_benchmark_runs_every_journey_and_reports_each_figure(tmp_path: Path) -> None:
     figures = tmp_path / "figures.json"
     recorded = (ROOT / "BENCHMARKS.md").read_text(encoding="utf-8")
-    # Its own process group, so a benchmark that hangs is ended with every process it started.
-    bench = subprocess.Popen(
+    stdout = run_bench(
         [
-            sys.executable,
-            str(ROOT / "bench" / "run.py"),
             "--journeys=40",
             "--capacity-events=60",
             "--rate=50",
@@ -36,19 +57,8 @@ def test_a_small_benchmark_runs_every_journey_and_reports_each_figure(tmp_path: 
             "--timeout-s=60",
             f"--json={figures}",
         ],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        cwd=ROOT,
-        start_new_session=True,
+        timeout_s=100,
     )
-    try:
-        stdout, stderr = bench.communicate(timeout=100)
-    except subprocess.TimeoutExpired:
-        os.killpg(bench.pid, signal.SIGKILL)
-        stdout, stderr = bench.communicate()
-        pytest.fail(f"the benchmark did not end in 100 s:\n{stdout[-2000:]}\n{stderr[-3000:]}")
-    assert bench.returncode == 0, stderr[-3000:]
     results = json.loads(figures.read_text(encoding="utf-8"))
 
     assert results["journeys"]["journeys"] == 40
@@ -87,10 +97,8 @@ def test_on_postgresql_it_runs_on_a_private_cluster_with_the_servers_defaults(
     runs it), names it in the report, counts its CPU, and leaves nothing behind."""
     figures = tmp_path / "figures.json"
     environment = {key: v for key, v in os.environ.items() if key != "BENCH_POSTGRES_URL"}
-    done = subprocess.run(
+    stdout = run_bench(
         [
-            sys.executable,
-            str(ROOT / "bench" / "run.py"),
             "--database=postgresql",
             "--journeys=20",
             "--capacity-events=0",
@@ -100,17 +108,13 @@ def test_on_postgresql_it_runs_on_a_private_cluster_with_the_servers_defaults(
             "--timeout-s=60",
             f"--json={figures}",
         ],
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
+        timeout_s=150,
         env=environment,
-        timeout=150,
     )
-    assert done.returncode == 0, done.stderr[-3000:]
     results = json.loads(figures.read_text(encoding="utf-8"))
     assert results["journeys"]["journeys"] == 20
     server = results["postgres"]
     assert (server["server"], server["autovacuum"], server["fsync"]) == ("private", "on", "on")
-    assert f"PostgreSQL {server['version']}, a private cluster: autovacuum on" in done.stdout
+    assert f"PostgreSQL {server['version']}, a private cluster: autovacuum on" in stdout
     assert results["cpu_seconds"]["postgres"] > 0
     assert not list(Path(tempfile.gettempdir()).glob("jembatan-pg-*/data/postmaster.pid"))
