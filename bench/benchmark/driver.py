@@ -84,6 +84,9 @@ class Driver:
         self.loans: asyncio.Queue[str] = asyncio.Queue()
         self.ours: set[str] = set()
         self.financed: set[str] = set()  # placements whose LoanOpened was seen
+        # Loans opened for journeys whose registration was not yet answered (the answer lost
+        # to a restart and asked again while the journey went on), by journey.
+        self.unanswered_loans: dict[str, str] = {}
         self.attempts: Counter[str] = Counter()  # refusals so far, by candidate
         self.bus: NatsClient | None = None
         self.clock_set: date | None = None
@@ -191,10 +194,15 @@ class Driver:
         suffix = msg.subject.split(".", 2)[2]
         if suffix == "financing.loan.opened.v1":
             event = json.loads(msg.data)
+            journey, placement = event["journey_id"], event["placement_id"]
             # Delivered again when an acknowledgement was lost (nats-server killed): sent once.
-            if event["journey_id"] in self.ours and event["placement_id"] not in self.financed:
-                self.financed.add(event["placement_id"])
-                self.loans.put_nowait(event["placement_id"])
+            if placement in self.financed:
+                return
+            if journey in self.ours:
+                self.financed.add(placement)
+                self.loans.put_nowait(placement)
+            else:
+                self.unanswered_loans[journey] = placement
         elif suffix == "financing.loan.schedule-fixed.v1":
             event = json.loads(msg.data)
             first_due = date.fromisoformat(event["first_due_date"])
@@ -234,8 +242,13 @@ class Driver:
             for row in body["rows"]:
                 if row["status"] != "accepted":
                     raise RuntimeError(f"registration refused a benchmark row: {row}")
-                self.ours.add(row["journey_id"])
-                self.journeys.registered_at[row["journey_id"]] = time.perf_counter()
+                journey = row["journey_id"]
+                self.ours.add(journey)
+                self.journeys.registered_at[journey] = time.perf_counter()
+                if journey in self.unanswered_loans:
+                    placement = self.unanswered_loans.pop(journey)
+                    self.financed.add(placement)
+                    self.loans.put_nowait(placement)
 
         if self.pace_per_s is None:
             await asyncio.gather(*(upload(chunk) for chunk in chunks))

@@ -19,7 +19,7 @@ from chaos import (
     seen,
 )
 
-pytestmark = [pytest.mark.e2e, pytest.mark.faults, pytest.mark.timeout(240)]
+pytestmark = [pytest.mark.e2e, pytest.mark.faults, pytest.mark.timeout(360)]
 
 JOURNEYS = 300
 batches = count()

@@ -13,7 +13,7 @@ import nats
 import pytest
 from chaos import ChaosSystem, journeys_under_fault, running
 
-pytestmark = [pytest.mark.e2e, pytest.mark.faults, pytest.mark.timeout(240)]
+pytestmark = [pytest.mark.e2e, pytest.mark.faults, pytest.mark.timeout(360)]
 
 SUBJECT = "jembatan.kaltim.registration.candidate.registered.v1"
 CONSUMERS = {"training-candidate-registered", "dashboard-candidate-registered"}

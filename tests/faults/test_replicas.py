@@ -19,7 +19,7 @@ from jembatan_cli.system import SERVICES
 
 T = TypeVar("T")
 
-pytestmark = [pytest.mark.e2e, pytest.mark.faults, pytest.mark.timeout(300)]
+pytestmark = [pytest.mark.e2e, pytest.mark.faults, pytest.mark.timeout(360)]
 
 
 def outside_the_loop(work: Coroutine[Any, Any, T]) -> T:

@@ -23,7 +23,7 @@ import httpx
 import pytest
 from chaos import ChaosSystem, Fault, Run, journeys_under_fault, registered, running, token_for
 
-pytestmark = [pytest.mark.e2e, pytest.mark.faults, pytest.mark.timeout(300)]
+pytestmark = [pytest.mark.e2e, pytest.mark.faults, pytest.mark.timeout(360)]
 
 LOCKED_S = 70.0
 FULL_S = 20.0
