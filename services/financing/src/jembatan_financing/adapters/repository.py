@@ -666,11 +666,10 @@ def _instalment_rows(
     rows: dict[str, list[dict[str, Any]]],
 ) -> None:
     for instalment in loan.instalments:
-        instalment_id = instalment_id_for(loan.id, instalment.number)
         if instalment.number not in before:
             rows["instalments"].append(
                 {
-                    "id": instalment_id,
+                    "id": instalment_id_for(loan.id, instalment.number),
                     "loan_id": loan.id,
                     "number": instalment.number,
                     "due_date": instalment.due_date,
@@ -682,11 +681,15 @@ def _instalment_rows(
             )
             continue
         paid_before, superseded_before = before[instalment.number]
+        newly_superseded = instalment.superseded_at is not None and superseded_before is None
+        if instalment.paid_idr == paid_before and not newly_superseded:
+            continue  # unchanged: most of a schedule, each time its loan is saved
+        instalment_id = instalment_id_for(loan.id, instalment.number)
         if instalment.paid_idr != paid_before:
             rows["paid"].append(
                 {"instalment_id": instalment_id, "paid_now": instalment.paid_idr - paid_before}
             )
-        if instalment.superseded_at is not None and superseded_before is None:
+        if newly_superseded:
             rows["superseded"].append(
                 {"instalment_id": instalment_id, "superseded": instalment.superseded_at}
             )
