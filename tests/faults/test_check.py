@@ -46,7 +46,8 @@ def ids_of(violations: list[Violation], invariant: str) -> set[str]:
 
 
 async def test_journeys_end_to_end_pass_every_invariant(system: ChaosSystem) -> None:
-    outcome = await journeys_under_fault(system, 40)
+    # Well under the test's timeout: journeys still running at their deadline are reported.
+    outcome = await journeys_under_fault(system, 40, timeout_s=60)
     print(outcome.summary())
     assert outcome.journeys == 40
     assert outcome.violations == []
