@@ -199,8 +199,7 @@ class Driver:
             if placement in self.financed:
                 return
             if journey in self.ours:
-                self.financed.add(placement)
-                self.loans.put_nowait(placement)
+                self.to_depart(placement)
             else:
                 self.unanswered_loans[journey] = placement
         elif suffix == "financing.loan.schedule-fixed.v1":
@@ -216,6 +215,11 @@ class Driver:
                 self.journeys.due_at.setdefault(journey, time.perf_counter())
                 if len(self.journeys.due_at) >= self.journeys.expected:
                     self.journeys.done.set()
+
+    def to_depart(self, placement: str) -> None:
+        """A placement of ours whose loan is open: its departure is sent, once."""
+        self.financed.add(placement)
+        self.loans.put_nowait(placement)
 
     async def move_clock(self, first_due: date) -> None:
         now = datetime.combine(first_due, day_time(12), UTC)
@@ -246,9 +250,7 @@ class Driver:
                 self.ours.add(journey)
                 self.journeys.registered_at[journey] = time.perf_counter()
                 if journey in self.unanswered_loans:
-                    placement = self.unanswered_loans.pop(journey)
-                    self.financed.add(placement)
-                    self.loans.put_nowait(placement)
+                    self.to_depart(self.unanswered_loans.pop(journey))
 
         if self.pace_per_s is None:
             await asyncio.gather(*(upload(chunk) for chunk in chunks))
