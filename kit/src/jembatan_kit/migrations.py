@@ -9,6 +9,7 @@ from typing import Any
 
 from alembic import command, context
 from alembic.config import Config
+from sqlalchemy import event
 from sqlalchemy.engine import make_url
 
 from .db import create_engine, is_sqlite
@@ -35,7 +36,12 @@ def upgrade_to_head(script_location: Path, database_url: str) -> None:
 
 
 def run_env(target_metadata: Any) -> None:
-    """The body of every service's `env.py`: migrations run online on the service's own engine."""
+    """The body of every service's `env.py`: migrations run online on the service's own engine.
+
+    On SQLite a batch operation rebuilds a table (a copy, then the old one dropped), and with
+    foreign keys enforced, dropping a table that other rows refer to fails: a column added to
+    `loans` would fail on any database with instalments. So, as Alembic advises, migrations run
+    with SQLite's foreign keys off, and their references are checked before they commit."""
     url = context.config.get_main_option("sqlalchemy.url")
     assert url, "sqlalchemy.url is not set"
 
@@ -48,9 +54,21 @@ def run_env(target_metadata: Any) -> None:
         )
         with context.begin_transaction():
             context.run_migrations()
+            if connection.dialect.name == "sqlite":
+                broken = connection.exec_driver_sql("PRAGMA foreign_key_check").all()
+                if broken:
+                    raise RuntimeError(f"the migration left rows that refer to none: {broken}")
 
     async def run_async() -> None:
         engine = create_engine(url)
+        if is_sqlite(url):
+
+            @event.listens_for(engine.sync_engine, "connect")
+            def _foreign_keys_off(dbapi_connection: Any, _record: Any) -> None:
+                cursor = dbapi_connection.cursor()
+                cursor.execute("PRAGMA foreign_keys=OFF")  # after the engine's own PRAGMAs
+                cursor.close()
+
         async with engine.connect() as connection:
             await connection.run_sync(run)
         await engine.dispose()

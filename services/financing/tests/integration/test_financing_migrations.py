@@ -1,16 +1,32 @@
 """Migration 0008 gives the instalments of loans opened before it the ids that keep a schedule
-together in the index; going back restores the ids they had."""
+together in the index; going back restores the ids they had. Migration 0009 moves each loan's
+cost items into its row, and back. The migrated database is the one the service declares."""
 
 from __future__ import annotations
 
 import asyncio
 import uuid
 from datetime import UTC, date, datetime
+from typing import Any
 
 from alembic import command
-from sqlalchemy import insert, select
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from sqlalchemy import (
+    BigInteger,
+    Connection,
+    Date,
+    Integer,
+    String,
+    Text,
+    Uuid,
+    column,
+    insert,
+    select,
+    table,
+)
 
-from jembatan_financing.adapters.orm import instalments, loans
+from jembatan_financing.adapters.orm import instalments, loans, metadata
 from jembatan_financing.bootstrap import MIGRATIONS
 from jembatan_financing.domain.model import instalment_id_for
 from jembatan_kit.db import create_engine
@@ -98,3 +114,124 @@ def test_a_loans_schedule_sorts_together() -> None:
     assert {i.bytes[:6] for i in schedule[:60]} == {first.bytes[:6]}
     assert {i.bytes[:6] for i in schedule[60:]} == {second.bytes[:6]}
     assert len(set(schedule)) == 120
+
+
+async def test_cost_items_of_existing_loans_move_into_their_loans_row_and_back(
+    database_url: str,
+) -> None:
+    config = alembic_config(MIGRATIONS, database_url)
+    await asyncio.to_thread(command.upgrade, config, "0008")
+    first, second, bare = sorted(uuid.uuid4() for _ in range(3))
+    items = [
+        (first, 1, "training", "Japanese language training", 12_000_000, date(2026, 3, 2)),
+        (first, 2, "flight", "Flight to Japan", 8_000_000, date(2026, 3, 2)),
+        (first, 3, "visa", "Visa and certificate of eligibility", 2_500_000, None),
+        (second, 1, "training", "Sector skills training", 9_000_000, date(2026, 4, 1)),
+    ]
+    engine = create_engine(database_url)
+    async with engine.begin() as connection:
+        for loan_id in (first, second, bare):
+            await connection.execute(
+                insert(loans).values(
+                    id=loan_id,
+                    placement_id=uuid.uuid4(),
+                    candidate_id=uuid.uuid4(),
+                    agency="kaltim",
+                    journey_id=uuid.uuid4(),
+                    track="TITP",
+                    contract_months=36,
+                    principal_idr=22_500_000,
+                    repayment_channel="own_transfer",
+                    status="open",
+                    opened_at=datetime(2026, 3, 2, tzinfo=UTC),
+                )
+            )
+        await connection.execute(
+            insert(COST_ITEMS_BEFORE_0009),
+            [dict(zip(COST_ITEM_COLUMNS, item, strict=True)) for item in items],
+        )
+    await engine.dispose()
+
+    await asyncio.to_thread(command.upgrade, config, "head")
+
+    engine = create_engine(database_url)
+    async with engine.connect() as connection:
+        moved = dict((await connection.execute(select(loans.c.id, loans.c.cost_items))).all())
+    await engine.dispose()
+    assert moved[first] == [
+        {
+            "position": 1,
+            "code": "training",
+            "description": "Japanese language training",
+            "amount_idr": 12_000_000,
+            "charged_on": "2026-03-02",
+        },
+        {
+            "position": 2,
+            "code": "flight",
+            "description": "Flight to Japan",
+            "amount_idr": 8_000_000,
+            "charged_on": "2026-03-02",
+        },
+        {
+            "position": 3,
+            "code": "visa",
+            "description": "Visa and certificate of eligibility",
+            "amount_idr": 2_500_000,
+            "charged_on": None,
+        },
+    ]
+    assert [line["code"] for line in moved[second]] == ["training"]
+    assert moved[bare] == []
+
+    await asyncio.to_thread(command.downgrade, config, "0008")
+
+    engine = create_engine(database_url)
+    async with engine.connect() as connection:
+        back = (
+            await connection.execute(
+                select(COST_ITEMS_BEFORE_0009).order_by(
+                    COST_ITEMS_BEFORE_0009.c.loan_id, COST_ITEMS_BEFORE_0009.c.position
+                )
+            )
+        ).all()
+    await engine.dispose()
+    assert [tuple(row) for row in back] == items
+
+
+COST_ITEM_COLUMNS = ("loan_id", "position", "code", "description", "amount_idr", "charged_on")
+COST_ITEMS_BEFORE_0009 = table(
+    "cost_items",
+    column("loan_id", Uuid()),
+    column("position", Integer()),
+    column("code", String()),
+    column("description", Text()),
+    column("amount_idr", BigInteger()),
+    column("charged_on", Date()),
+)
+
+
+async def test_the_migrated_database_is_the_one_the_service_declares(database_url: str) -> None:
+    await asyncio.to_thread(command.upgrade, alembic_config(MIGRATIONS, database_url), "head")
+    engine = create_engine(database_url)
+    try:
+        async with engine.connect() as connection:
+            differences = await connection.run_sync(_differences)
+    finally:
+        await engine.dispose()
+    assert differences == []
+
+
+def _differences(connection: Connection) -> list[Any]:
+    context = MigrationContext.configure(connection, opts={"compare_type": True})
+    return [
+        difference
+        for difference in compare_metadata(context, metadata)
+        # The messaging and audit tables are the kit's, compared by its own test.
+        if not (isinstance(difference, tuple) and difference[0] == "remove_table")
+        and not (
+            isinstance(difference, tuple)
+            and difference[0] == "remove_index"
+            and difference[1].table.name not in metadata.tables
+        )
+    ]

@@ -1,4 +1,5 @@
 from sqlalchemy import (
+    JSON,
     BigInteger,
     Column,
     Date,
@@ -8,9 +9,9 @@ from sqlalchemy import (
     MetaData,
     String,
     Table,
-    Text,
     UniqueConstraint,
     Uuid,
+    text,
 )
 
 from jembatan_kit.timestamps import UtcDateTime
@@ -57,6 +58,10 @@ loans = Table(
     Column("channel", String(32), nullable=True),
     # The day the candidate withdrew, on a loan closed because they never departed.
     Column("closed_on", Date, nullable=True),
+    # What the loan charges, line by line, in the order charged: a list of {position, code,
+    # description, amount_idr, charged_on}. Kept in the loan's row: the lines are only ever read
+    # and changed with their loan, and a row each cost more to write than the loan itself.
+    Column("cost_items", JSON, nullable=False, server_default=text("'[]'")),
 )
 
 # Candidates registration announced as withdrawn: a loan opened for one of them afterwards (its
@@ -68,17 +73,6 @@ withdrawn_candidates = Table(
     Column("agency", String(32), nullable=False),
     Column("journey_id", Uuid, nullable=False),
     Column("withdrawn_on", Date, nullable=False),
-)
-
-cost_items = Table(
-    "cost_items",
-    metadata,
-    Column("loan_id", Uuid, ForeignKey("loans.id"), primary_key=True),
-    Column("position", Integer, primary_key=True),
-    Column("code", String(40), nullable=False),
-    Column("description", Text, nullable=False),
-    Column("amount_idr", BigInteger, nullable=False),
-    Column("charged_on", Date, nullable=True),
 )
 
 instalments = Table(

@@ -4,7 +4,8 @@ of work or consumer), and the unit tests on an in-memory fake.
 
 The repository loads what a list of items needs in a few queries, whatever its length, and
 `save` writes the changes of every loan it handed out or was given, with the outbox rows of the
-events they recorded, in the same transaction, each kind of row in one statement.
+events they recorded, in the same transaction, each kind of row in one statement. A loan's cost
+items live in its own row (a JSON list), read only by the use cases that change them.
 
 Concurrency is decided by the writes. The loans a use case reads to change are locked as they
 are read (`SELECT ... FOR UPDATE`, in the order of their ids; SQLite runs one writing
@@ -29,7 +30,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from sqlalchemy import ColumnElement, bindparam, delete, insert, select, update
+from sqlalchemy import ColumnElement, bindparam, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from jembatan_contracts import Event, Track, WriteOffReason
@@ -52,7 +53,6 @@ from ..domain.loan import (
 )
 from ..domain.model import LoanStatus, RepaymentChannel, instalment_id_for
 from .orm import (
-    cost_items,
     funders,
     instalments,
     loans,
@@ -156,7 +156,6 @@ class _Read:
     """A loan as read: what `save` compares it against."""
 
     columns: dict[str, Any]
-    cost_lines: frozenset[CostLine] | None
     subsidies: frozenset[uuid.UUID]
     write_offs: frozenset[uuid.UUID]
     payments: frozenset[uuid.UUID]
@@ -166,7 +165,8 @@ class _Read:
 
 
 def _columns(loan: Loan) -> dict[str, Any]:
-    return {
+    """The loan's row; its cost items only if they were read (`with_costs`) or are new."""
+    columns = {
         "placement_id": loan.placement_id,
         "candidate_id": loan.candidate_id,
         "agency": loan.agency,
@@ -187,12 +187,42 @@ def _columns(loan: Loan) -> dict[str, Any]:
         "channel": loan.channel,
         "closed_on": loan.closed_on,
     }
+    if loan.cost_lines is not None:
+        columns["cost_items"] = _cost_items_column(loan.cost_lines)
+    return columns
+
+
+def _cost_items_column(lines: list[CostLine]) -> list[dict[str, Any]]:
+    return [
+        {
+            "position": line.position,
+            "code": line.item.code,
+            "description": line.item.description,
+            "amount_idr": line.item.amount_idr,
+            "charged_on": line.charged_on.isoformat() if line.charged_on else None,
+        }
+        for line in sorted(lines, key=lambda line: line.position)
+    ]
+
+
+def _cost_lines(column: list[dict[str, Any]]) -> list[CostLine]:
+    return [
+        CostLine(
+            line["position"],
+            CostItem(line["code"], line["description"], line["amount_idr"]),
+            date.fromisoformat(line["charged_on"]) if line["charged_on"] else None,
+        )
+        for line in column
+    ]
+
+
+_WITHOUT_COSTS = [column for column in loans.c if column is not loans.c.cost_items]
+"""A loan's row as most use cases read it: without the cost items they do not change."""
 
 
 def _read(loan: Loan) -> _Read:
     return _Read(
         columns=_columns(loan),
-        cost_lines=frozenset(loan.cost_lines) if loan.cost_lines is not None else None,
         subsidies=frozenset(s.id for s in loan.subsidies),
         write_offs=frozenset(w.id for w in loan.write_offs),
         payments=frozenset(p.id for p in loan.payments),
@@ -263,9 +293,10 @@ class SqlFinancingRepository(FinancingRepository):
         """The loans `which` selects, each locked until the transaction ends, with their
         parts: one query for each kind, asked only of the loans that can have such parts (an
         open loan has no instalments, payments or restructuring yet)."""
+        columns = loans.c if with_costs else _WITHOUT_COSTS
         rows = (
             await self.session.execute(
-                select(loans).where(which).order_by(loans.c.id).with_for_update()
+                select(*columns).where(which).order_by(loans.c.id).with_for_update()
             )
         ).all()
         if not rows:
@@ -273,7 +304,7 @@ class SqlFinancingRepository(FinancingRepository):
         ids = [row.id for row in rows]
         begun = [row.id for row in rows if row.status != LoanStatus.OPEN]
         paused = [row.id for row in rows if row.status == LoanStatus.PAUSED]
-        parts_of = await self._parts(ids, begun, paused, with_costs)
+        parts_of = await self._parts(ids, begun, paused)
         found = []
         for row in rows:
             held = self._loans.get(row.id)
@@ -281,8 +312,8 @@ class SqlFinancingRepository(FinancingRepository):
                 found.append(held)  # read before by this repository: its changes are kept
                 continue
             loan = _loan(row, *(part.get(row.id) for part in parts_of))
-            if with_costs and loan.cost_lines is None:
-                loan.cost_lines = []
+            if with_costs:
+                loan.cost_lines = _cost_lines(row.cost_items)
             self._loans[loan.id] = loan
             self._read[loan.id] = _read(loan)
             if loan.open_restructuring is not None:
@@ -295,19 +326,8 @@ class SqlFinancingRepository(FinancingRepository):
         ids: list[uuid.UUID],
         begun: list[uuid.UUID],
         paused: list[uuid.UUID],
-        with_costs: bool,
     ) -> tuple[dict[uuid.UUID, Any], ...]:
         session = self.session
-        costs: dict[uuid.UUID, list[CostLine]] = defaultdict(list)
-        if with_costs:
-            query = (
-                select(cost_items)
-                .where(cost_items.c.loan_id.in_(ids))
-                .order_by(cost_items.c.loan_id, cost_items.c.position)
-            )
-            for row in await session.execute(query):
-                item = CostItem(row.code, row.description, row.amount_idr)
-                costs[row.loan_id].append(CostLine(row.position, item, row.charged_on))
         granted: dict[uuid.UUID, list[Subsidy]] = defaultdict(list)
         query = (
             select(subsidies)
@@ -365,7 +385,7 @@ class SqlFinancingRepository(FinancingRepository):
                 opened[row.loan_id] = Restructuring(
                     row.id, row.return_date, row.reason, row.opened_at
                 )
-        return costs if with_costs else {}, granted, written_off, paid, scheduled, opened
+        return granted, written_off, paid, scheduled, opened
 
     def add(self, loan: Loan) -> None:
         self._loans[loan.id] = loan
@@ -475,7 +495,7 @@ class SqlFinancingRepository(FinancingRepository):
                 loan_inserts[tuple(filled)].append({"id": loan.id, **filled})
             else:
                 now = _columns(loan)
-                update_of = {k: v for k, v in now.items() if read.columns[k] != v}
+                update_of = {k: v for k, v in now.items() if read.columns.get(k) != v}
                 if update_of:
                     loan_updates[tuple(sorted(update_of))].append({"loan_id": loan.id, **update_of})
             _part_rows(loan, read, traceparents.get(loan.journey_id), rows)
@@ -502,16 +522,7 @@ class SqlFinancingRepository(FinancingRepository):
             await execute(insert(loans), inserts)
         for updates in loan_updates.values():
             await execute(update(loans).where(loans.c.id == bindparam("loan_id")), updates)
-        if rows["costs_removed"]:
-            await execute(
-                delete(cost_items).where(
-                    cost_items.c.loan_id == bindparam("loan_id"),
-                    cost_items.c.position == bindparam("removed_position"),
-                ),
-                rows["costs_removed"],
-            )
         for table, kind in (
-            (cost_items, "costs"),
             (subsidies, "subsidies"),
             (write_offs, "write_offs"),
             (payments, "payments"),
@@ -585,25 +596,6 @@ def _part_rows(
     rows: dict[str, list[dict[str, Any]]],
 ) -> None:
     """The rows of a loan's parts that changed since `read` (all of them for a new loan)."""
-    if loan.cost_lines is not None:
-        added: list[CostLine] = loan.cost_lines
-        if read is not None and read.cost_lines is not None:
-            before, now = read.cost_lines, set(loan.cost_lines)
-            rows["costs_removed"] += [
-                {"loan_id": loan.id, "removed_position": line.position} for line in before - now
-            ]
-            added = sorted(now - before, key=lambda line: line.position)
-        rows["costs"] += [
-            {
-                "loan_id": loan.id,
-                "position": line.position,
-                "code": line.item.code,
-                "description": line.item.description,
-                "amount_idr": line.item.amount_idr,
-                "charged_on": line.charged_on,
-            }
-            for line in added
-        ]
     granted = read.subsidies if read is not None else frozenset()
     rows["subsidies"] += [
         {
@@ -697,7 +689,6 @@ def _instalment_rows(
 
 def _loan(
     row: Any,
-    cost_lines: list[CostLine] | None,
     granted: list[Subsidy] | None,
     written_off: list[WriteOff] | None,
     paid: list[Payment] | None,
@@ -725,7 +716,6 @@ def _loan(
         refund_due_idr=row.refund_due_idr,
         channel=row.channel,
         closed_on=row.closed_on,
-        cost_lines=cost_lines,
         subsidies=granted or [],
         write_offs=written_off or [],
         payments=paid or [],

@@ -15,7 +15,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from jembatan_kit.errors import NotFound, RuleViolation
 
 from ..adapters.orm import (
-    cost_items,
     funders,
     instalments,
     loans,
@@ -98,12 +97,14 @@ async def loan_details(
         **_summary(row, _states(schedule_rows), today),
         "cost_items": [
             {
-                "code": item.code,
-                "description": item.description,
-                "amount_idr": item.amount_idr,
-                "charged_on": item.charged_on,
+                "code": item["code"],
+                "description": item["description"],
+                "amount_idr": item["amount_idr"],
+                "charged_on": date.fromisoformat(item["charged_on"])
+                if item["charged_on"]
+                else None,
             }
-            for item in await _cost_items(session, loan_id)
+            for item in row.cost_items
         ],
         "subsidies": [_subsidy(s) for s in subsidy_rows],
         "write_offs": [_write_off(w) for w in write_off_rows],
@@ -330,13 +331,6 @@ async def _schedules(
 async def _schedule_rows(session: AsyncSession, loan_id: uuid.UUID) -> list[Any]:
     rows = await session.execute(
         select(instalments).where(instalments.c.loan_id == loan_id).order_by(instalments.c.number)
-    )
-    return list(rows.all())
-
-
-async def _cost_items(session: AsyncSession, loan_id: uuid.UUID) -> list[Any]:
-    rows = await session.execute(
-        select(cost_items).where(cost_items.c.loan_id == loan_id).order_by(cost_items.c.position)
     )
     return list(rows.all())
 
