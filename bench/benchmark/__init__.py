@@ -10,7 +10,8 @@
 - `candidates`: the benchmark's candidates and their CSV;
 - `measurements`: the no-op consumer, the registration API's latency, hop latency and rates
   from the outbox and inbox rows, CPU time and peak memory;
-- `capacity`: each service's first consumer draining a backlog;
+- `capacity`: each service's first consumer, and each of the dashboard's consumers of a
+  journey's events, draining a backlog;
 - `databases`: the services' outbox and inbox rows, read from their databases;
 - `report`: the table printed, and its record in BENCHMARKS.md.
 """

@@ -1,12 +1,14 @@
 """Each service's first consumer draining a backlog published while it was paused, timed from
 its resumption to its last inbox row of them: its rate, to be stated as a share of the no-op
-consumer's."""
+consumer's. The dashboard follows every event of a journey, one durable each: each of those
+is measured so, and the slowest stated."""
 
 from __future__ import annotations
 
 import asyncio
 import time
 from datetime import UTC, date, datetime
+from typing import Any
 
 import nats
 from nats.js import JetStreamContext
@@ -14,6 +16,7 @@ from opentelemetry import propagate
 
 from jembatan_contracts import (
     ALL_STREAMS,
+    REPLAY_FOR_HEADER,
     CandidatePlaced,
     CandidateReadyForPlacement,
     CandidateRegistered,
@@ -23,6 +26,7 @@ from jembatan_contracts import (
 from jembatan_contracts.ids import new_id
 from jembatan_kit.telemetry import journey_context
 from jembatan_kit.testing.helpers import language_certificate
+from jembatan_kit.testing.journeys import Journey
 
 from .databases import inbox_count, inbox_of
 from .system import quiet
@@ -34,6 +38,19 @@ CAPACITY_CONSUMERS = {
 }
 """The consumer of each service that the capacity phase loads: its first event of a journey."""
 
+
+DASHBOARD_CONSUMERS = (
+    "dashboard-candidate-registered",
+    "dashboard-certificate-passed",
+    "dashboard-candidate-ready",
+    "dashboard-candidate-placed",
+    "dashboard-loan-opened",
+    "dashboard-departed",
+    "dashboard-schedule-fixed",
+    "dashboard-repayment-due",
+)
+"""The dashboard's consumers of a journey's events, registration to the first RepaymentDue, in
+the order a journey passes them."""
 
 HELD_CERTIFICATES = "placement-certificate-passed"
 """The consumer that keeps the certificates placement's readiness consumer requires."""
@@ -93,9 +110,33 @@ def capacity_events(service: str, count: int) -> list[Event]:
     return events
 
 
+def journey_events(count: int) -> list[list[Event]]:
+    """The events of `count` fresh journeys, registration to the first RepaymentDue, grouped by
+    kind in the order of `DASHBOARD_CONSUMERS`."""
+    today = date.today()
+    journeys = [
+        Journey(
+            agency="kaltim",
+            candidate_id=new_id(),
+            journey_id=new_id(),
+            placement_id=new_id(),
+            loan_id=new_id(),
+        )
+        .registered(today)
+        .certified(today)
+        .ready(today)
+        .placed(today)
+        .departed(today)
+        .schedule_fixed(today, first_due=today)
+        .due(1, today)
+        for _ in range(count)
+    ]
+    return [list(kind) for kind in zip(*(journey.events for journey in journeys), strict=True)]
+
+
 async def consumer_capacity(
     nats_url: str, database_urls: dict[str, str], count: int
-) -> dict[str, dict[str, float]]:
+) -> dict[str, dict[str, Any]]:
     """Each service's consumer draining a backlog, as the no-op consumer drains its own: `count`
     events published while the consumer is paused, then timed from its resumption to its last
     inbox row of them. One service at a time, with the dashboard's consumers paused meanwhile
@@ -103,7 +144,7 @@ async def consumer_capacity(
     dashboard then catches up before the next."""
     client = await nats.connect(nats_url)
     js = client.jetstream(publish_async_max_pending=count + 1)
-    rates: dict[str, dict[str, float]] = {}
+    rates: dict[str, dict[str, Any]] = {}
     try:
         dashboard = [
             (stream, name) for stream, name in await durables(js) if name.startswith("dashboard-")
@@ -160,15 +201,83 @@ async def consumer_capacity(
                 for event_id, processed_at in await inbox_of(database_urls[service], durable)
                 if event_id in ids
             ]
-            span = (max(moments) - resumed).total_seconds() if moments else 0.0
-            rates[service] = {
-                "events": len(moments),
-                "seconds": span,
-                "per_second": len(moments) / span if span else 0.0,
-            }
+            rates[service] = _rate(moments, resumed) | {"consumer": durable}
+        await quiet(client, database_urls)
+        rates["dashboard"] = await dashboard_capacity(
+            js, database_urls["dashboard"], [name for _, name in dashboard], count
+        )
     finally:
         await client.close()
     return rates
+
+
+async def dashboard_capacity(
+    js: JetStreamContext, database_url: str, dashboard: list[str], count: int
+) -> dict[str, Any]:
+    """Each dashboard consumer of a journey's events draining `count` of them, one consumer at
+    a time in a journey's order (each finds the events before its own projected), every other
+    dashboard consumer paused meanwhile. The events are published as replays for the one
+    dashboard consumer each is meant for, so the services' own consumers acknowledge them
+    unhandled (they are not the services' work), and that is done before the first is timed.
+    The slowest consumer's rate, with every consumer's."""
+    streams = {name: stream for stream, name in await durables(js)}
+    for name in dashboard:
+        await js.pause_consumer(streams[name], name, PAUSED_UNTIL)
+    each: dict[str, dict[str, Any]] = {}
+    try:
+        kinds = journey_events(count)
+        futures = [
+            await js.publish_async(
+                event.subject,
+                event.model_dump_json().encode(),
+                headers=published_headers(event) | {REPLAY_FOR_HEADER: durable},
+            )
+            for durable, events in zip(DASHBOARD_CONSUMERS, kinds, strict=True)
+            for event in events
+        ]
+        await asyncio.gather(*futures)
+        await _drained(js, [(s, n) for n, s in streams.items() if n not in dashboard])
+        for durable, events in zip(DASHBOARD_CONSUMERS, kinds, strict=True):
+            ids = {event.event_id for event in events}
+            before = await inbox_count(database_url, durable)
+            await js.resume_consumer(streams[durable], durable)
+            resumed = datetime.now(UTC)
+            deadline = time.perf_counter() + 300
+            while (
+                await inbox_count(database_url, durable) < before + count
+                and time.perf_counter() < deadline
+            ):
+                await asyncio.sleep(0.2)
+            moments = [
+                processed_at
+                for event_id, processed_at in await inbox_of(database_url, durable)
+                if event_id in ids
+            ]
+            each[durable] = _rate(moments, resumed)
+    finally:
+        for name in dashboard:
+            await js.resume_consumer(streams[name], name)
+    slowest = min(each, key=lambda durable: each[durable]["per_second"])
+    return each[slowest] | {"consumer": slowest, "each": each}
+
+
+async def _drained(js: JetStreamContext, consumers: list[tuple[str, str]]) -> None:
+    """Wait (up to 300 s) until these consumers have handled all their streams hold."""
+    deadline = time.perf_counter() + 300
+    while time.perf_counter() < deadline:
+        infos = [await js.consumer_info(stream, name) for stream, name in consumers]
+        if not any(info.num_pending or info.num_ack_pending for info in infos):
+            return
+        await asyncio.sleep(0.2)
+
+
+def _rate(moments: list[datetime], resumed: datetime) -> dict[str, float]:
+    span = (max(moments) - resumed).total_seconds() if moments else 0.0
+    return {
+        "events": len(moments),
+        "seconds": span,
+        "per_second": len(moments) / span if span else 0.0,
+    }
 
 
 async def durables(js: JetStreamContext) -> list[tuple[str, str]]:

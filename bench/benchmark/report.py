@@ -77,13 +77,29 @@ def report(results: dict[str, Any]) -> str:
         f"{noop['batch']['per_second']:.0f} msg/s | (the bus's ceiling) |",
     ]
     for service, rate in results.get("capacity", {}).items():
+        consumer = rate.get("consumer", CAPACITY_CONSUMERS.get(service))
+        which = (
+            f"slowest of its {len(rate['each'])} consumers of a journey's events, `{consumer}`"
+            if "each" in rate
+            else f"consumer `{consumer}`"
+        )
         lines.append(
-            f"| {service}: consumer `{CAPACITY_CONSUMERS[service]}` (fetching "
+            f"| {service}: {which} (fetching "
             f"{results['batch_size']}) draining a backlog of {rate['events']} events | "
             f"{rate['per_second']:.0f} events/s = "
             f"**{rate['per_second'] / noop['message']['per_second']:.0%}** of no-op "
             f"({rate['per_second'] / noop['batch']['per_second']:.0%} of the ceiling) | "
             "≥ 50% of no-op |"
+        )
+    dashboard = results.get("capacity", {}).get("dashboard", {}).get("each", {})
+    if dashboard:
+        lines.append(
+            "| dashboard: each consumer of a journey's events draining its backlog | "
+            + ", ".join(
+                f"{durable.removeprefix('dashboard-')} {rate['per_second']:.0f}/s"
+                for durable, rate in dashboard.items()
+            )
+            + " | |"
         )
     for service in SERVICES:
         rate = results["rates"].get(service)

@@ -69,7 +69,13 @@ def test_a_small_benchmark_runs_every_journey_and_reports_each_figure(tmp_path: 
         "training": 60,
         "placement": 60,
         "financing": 60,
+        "dashboard": 60,
     }
+    dashboard = results["capacity"]["dashboard"]
+    assert len(dashboard["each"]) == 8
+    assert all(rate["events"] == 60 for rate in dashboard["each"].values())
+    assert dashboard["per_second"] == min(rate["per_second"] for rate in dashboard["each"].values())
+    assert f"slowest of its 8 consumers of a journey's events, `{dashboard['consumer']}`" in stdout
     api = results["registration_api"]
     assert (api["requests"], api["failures"]) == (20, 0)
     assert 0 < api["p50_ms"] <= api["p99_ms"]
