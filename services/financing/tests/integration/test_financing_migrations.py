@@ -150,6 +150,16 @@ async def test_cost_items_of_existing_loans_move_into_their_loans_row_and_back(
             insert(COST_ITEMS_BEFORE_0009),
             [dict(zip(COST_ITEM_COLUMNS, item, strict=True)) for item in items],
         )
+        # Rows that refer to the loans: on SQLite the migration rebuilds their table.
+        await connection.execute(
+            insert(instalments).values(
+                id=instalment_id_for(first, 1),
+                loan_id=first,
+                number=1,
+                due_date=date(2026, 6, 1),
+                amount_idr=1_000_000,
+            )
+        )
     await engine.dispose()
 
     await asyncio.to_thread(command.upgrade, config, "head")
