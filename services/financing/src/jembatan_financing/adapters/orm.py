@@ -64,6 +64,9 @@ loans = Table(
     Column("cost_items", JSON, nullable=False, server_default=text("'[]'")),
 )
 
+LOAN_WITHOUT_COSTS = [column for column in loans.c if column is not loans.c.cost_items]
+"""A loan's row as most readers want it: without the cost items, which only a few need."""
+
 # Candidates registration announced as withdrawn: a loan opened for one of them afterwards (its
 # CandidatePlaced handled after the withdrawal) is closed as it opens.
 withdrawn_candidates = Table(

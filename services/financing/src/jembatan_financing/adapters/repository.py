@@ -53,6 +53,7 @@ from ..domain.loan import (
 )
 from ..domain.model import LoanStatus, RepaymentChannel, instalment_id_for
 from .orm import (
+    LOAN_WITHOUT_COSTS,
     funders,
     instalments,
     loans,
@@ -216,10 +217,6 @@ def _cost_lines(column: list[dict[str, Any]]) -> list[CostLine]:
     ]
 
 
-_WITHOUT_COSTS = [column for column in loans.c if column is not loans.c.cost_items]
-"""A loan's row as most use cases read it: without the cost items they do not change."""
-
-
 def _read(loan: Loan) -> _Read:
     return _Read(
         columns=_columns(loan),
@@ -293,7 +290,7 @@ class SqlFinancingRepository(FinancingRepository):
         """The loans `which` selects, each locked until the transaction ends, with their
         parts: one query for each kind, asked only of the loans that can have such parts (an
         open loan has no instalments, payments or restructuring yet)."""
-        columns = loans.c if with_costs else _WITHOUT_COSTS
+        columns = loans.c if with_costs else LOAN_WITHOUT_COSTS
         rows = (
             await self.session.execute(
                 select(*columns).where(which).order_by(loans.c.id).with_for_update()

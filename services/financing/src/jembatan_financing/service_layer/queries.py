@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from jembatan_kit.errors import NotFound, RuleViolation
 
 from ..adapters.orm import (
+    LOAN_WITHOUT_COSTS,
     funders,
     instalments,
     loans,
@@ -65,7 +66,7 @@ async def list_loans(
             "say which loans: by candidate_id, funder_id, arrears bucket or status "
             "(status=needs_decision: the loans waiting for an operator's decision)",
         )
-    query = select(loans).order_by(loans.c.opened_at, loans.c.id)
+    query = select(*LOAN_WITHOUT_COSTS).order_by(loans.c.opened_at, loans.c.id)
     if agency is not None:
         query = query.where(loans.c.agency == agency)
     if status is not None:
