@@ -1,6 +1,7 @@
 """Migration 0008 gives the instalments of loans opened before it the ids that keep a schedule
 together in the index; going back restores the ids they had. Migration 0009 moves each loan's
-cost items into its row, and back. The migrated database is the one the service declares."""
+cost items into its row, and back. Migration 0010 leaves in the scheduler's index only the
+instalments it may still announce. The migrated database is the one the service declares."""
 
 from __future__ import annotations
 
@@ -24,6 +25,7 @@ from sqlalchemy import (
     insert,
     select,
     table,
+    text,
 )
 
 from jembatan_financing.adapters.orm import instalments, loans, metadata
@@ -245,3 +247,30 @@ def _differences(connection: Connection) -> list[Any]:
             and difference[1].table.name not in metadata.tables
         )
     ]
+
+
+async def test_the_schedulers_index_holds_only_instalments_still_to_announce(
+    database_url: str,
+) -> None:
+    """The announced instalments, more every day, are not in the index the sweep reads each
+    second, so a sweep costs the same after a year as on the first day."""
+    await asyncio.to_thread(command.upgrade, alembic_config(MIGRATIONS, database_url), "head")
+    engine = create_engine(database_url)
+    try:
+        async with engine.connect() as connection:
+            if connection.dialect.name == "sqlite":
+                definition = await connection.scalar(
+                    text("SELECT sql FROM sqlite_master WHERE name = :name"),
+                    {"name": "ix_instalments_unannounced_due"},
+                )
+            else:
+                definition = await connection.scalar(
+                    text("SELECT indexdef FROM pg_indexes WHERE indexname = :name"),
+                    {"name": "ix_instalments_unannounced_due"},
+                )
+    finally:
+        await engine.dispose()
+    words = definition.replace("(", " ").replace(")", " ").split()
+    assert "WHERE" in words
+    where = " ".join(words[words.index("WHERE") + 1 :])
+    assert where == "announced_at IS NULL AND superseded_at IS NULL"
