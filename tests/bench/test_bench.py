@@ -50,6 +50,7 @@ def test_a_small_benchmark_runs_every_journey_and_reports_each_figure(tmp_path: 
     stdout = run_bench(
         [
             "--journeys=40",
+            "--paced-seconds=1",
             "--capacity-events=60",
             "--rate=50",
             "--rate-seconds=0.4",
@@ -76,6 +77,9 @@ def test_a_small_benchmark_runs_every_journey_and_reports_each_figure(tmp_path: 
     assert all(rate["events"] == 60 for rate in dashboard["each"].values())
     assert dashboard["per_second"] == min(rate["per_second"] for rate in dashboard["each"].values())
     assert f"slowest of its 8 consumers of a journey's events, `{dashboard['consumer']}`" in stdout
+    paced = results["paced"]
+    assert (paced["journeys"], paced["rate"]) == (200, 200)
+    assert 0 < paced["hop"]["p50_ms"] <= paced["hop"]["p99_ms"]
     api = results["registration_api"]
     assert (api["requests"], api["failures"]) == (20, 0)
     assert 0 < api["p50_ms"] <= api["p99_ms"]
