@@ -11,11 +11,8 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 from alembic import command
-from alembic.autogenerate import compare_metadata
-from alembic.migration import MigrationContext
 from sqlalchemy import (
     BigInteger,
-    Connection,
     Date,
     Integer,
     String,
@@ -33,12 +30,27 @@ from jembatan_financing.bootstrap import MIGRATIONS
 from jembatan_financing.domain.model import instalment_id_for
 from jembatan_kit.db import create_engine
 from jembatan_kit.migrations import alembic_config
+from jembatan_kit.testing.schema import differences_from
 
 IDS = uuid.UUID("6c1f4a8e-2d0b-5f43-9a57-1b8e0f3c7d21")
 
 
 def id_before_0008(loan_id: uuid.UUID, number: int) -> uuid.UUID:
     return uuid.uuid5(IDS, f"instalment/{loan_id}/{number}")
+
+
+def loan_row(loan_id: uuid.UUID, **fields: Any) -> dict[str, Any]:
+    """A loan's row as the columns before 0009 hold it, with these `fields`."""
+    return {
+        "id": loan_id,
+        "placement_id": uuid.uuid4(),
+        "candidate_id": uuid.uuid4(),
+        "agency": "kaltim",
+        "journey_id": uuid.uuid4(),
+        "track": "TITP",
+        "contract_months": 36,
+        **fields,
+    }
 
 
 async def ids(database_url: str) -> dict[tuple[uuid.UUID, int], uuid.UUID]:
@@ -64,17 +76,13 @@ async def test_instalments_of_existing_loans_are_given_ids_that_start_with_their
         for loan_id in loan_ids:
             await connection.execute(
                 insert(loans).values(
-                    id=loan_id,
-                    placement_id=uuid.uuid4(),
-                    candidate_id=uuid.uuid4(),
-                    agency="kaltim",
-                    journey_id=uuid.uuid4(),
-                    track="TITP",
-                    contract_months=36,
-                    principal_idr=15_000_000,
-                    repayment_channel="bank_transfer",
-                    status="repaying",
-                    opened_at=datetime(2026, 1, 5, tzinfo=UTC),
+                    **loan_row(
+                        loan_id,
+                        principal_idr=15_000_000,
+                        repayment_channel="bank_transfer",
+                        status="repaying",
+                        opened_at=datetime(2026, 1, 5, tzinfo=UTC),
+                    )
                 )
             )
             await connection.execute(
@@ -135,17 +143,13 @@ async def test_cost_items_of_existing_loans_move_into_their_loans_row_and_back(
         for loan_id in (first, second, bare):
             await connection.execute(
                 insert(loans).values(
-                    id=loan_id,
-                    placement_id=uuid.uuid4(),
-                    candidate_id=uuid.uuid4(),
-                    agency="kaltim",
-                    journey_id=uuid.uuid4(),
-                    track="TITP",
-                    contract_months=36,
-                    principal_idr=22_500_000,
-                    repayment_channel="own_transfer",
-                    status="open",
-                    opened_at=datetime(2026, 3, 2, tzinfo=UTC),
+                    **loan_row(
+                        loan_id,
+                        principal_idr=22_500_000,
+                        repayment_channel="own_transfer",
+                        status="open",
+                        opened_at=datetime(2026, 3, 2, tzinfo=UTC),
+                    )
                 )
             )
         await connection.execute(
@@ -225,28 +229,7 @@ COST_ITEMS_BEFORE_0009 = table(
 
 async def test_the_migrated_database_is_the_one_the_service_declares(database_url: str) -> None:
     await asyncio.to_thread(command.upgrade, alembic_config(MIGRATIONS, database_url), "head")
-    engine = create_engine(database_url)
-    try:
-        async with engine.connect() as connection:
-            differences = await connection.run_sync(_differences)
-    finally:
-        await engine.dispose()
-    assert differences == []
-
-
-def _differences(connection: Connection) -> list[Any]:
-    context = MigrationContext.configure(connection, opts={"compare_type": True})
-    return [
-        difference
-        for difference in compare_metadata(context, metadata)
-        # The messaging and audit tables are the kit's, compared by its own test.
-        if not (isinstance(difference, tuple) and difference[0] == "remove_table")
-        and not (
-            isinstance(difference, tuple)
-            and difference[0] == "remove_index"
-            and difference[1].table.name not in metadata.tables
-        )
-    ]
+    assert await differences_from(database_url, metadata) == []
 
 
 async def test_the_schedulers_index_holds_only_instalments_still_to_announce(
