@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+import uuid
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -183,25 +184,11 @@ async def consumer_capacity(
                     and time.perf_counter() < deadline
                 ):
                     await asyncio.sleep(0.2)
-                before = await inbox_count(database_urls[service], durable)
-                await js.resume_consumer(stream, durable)
-                resumed = datetime.now(UTC)
-                deadline = time.perf_counter() + 300
-                # Counting is all the polling does: the consumer shares the machine with it.
-                while (
-                    await inbox_count(database_urls[service], durable) < before + count
-                    and time.perf_counter() < deadline
-                ):
-                    await asyncio.sleep(0.2)
+                rate = await _drained_by(js, database_urls[service], stream, durable, ids)
             finally:
                 for paused_stream, name in paused:
                     await js.resume_consumer(paused_stream, name)
-            moments = [
-                processed_at
-                for event_id, processed_at in await inbox_of(database_urls[service], durable)
-                if event_id in ids
-            ]
-            rates[service] = _rate(moments, resumed) | {"consumer": durable}
+            rates[service] = rate | {"consumer": durable}
         await quiet(client, database_urls)
         rates["dashboard"] = await dashboard_capacity(
             js, database_urls["dashboard"], [name for _, name in dashboard], count
@@ -239,21 +226,7 @@ async def dashboard_capacity(
         await _drained(js, [(s, n) for n, s in streams.items() if n not in dashboard])
         for durable, events in zip(DASHBOARD_CONSUMERS, kinds, strict=True):
             ids = {event.event_id for event in events}
-            before = await inbox_count(database_url, durable)
-            await js.resume_consumer(streams[durable], durable)
-            resumed = datetime.now(UTC)
-            deadline = time.perf_counter() + 300
-            while (
-                await inbox_count(database_url, durable) < before + count
-                and time.perf_counter() < deadline
-            ):
-                await asyncio.sleep(0.2)
-            moments = [
-                processed_at
-                for event_id, processed_at in await inbox_of(database_url, durable)
-                if event_id in ids
-            ]
-            each[durable] = _rate(moments, resumed)
+            each[durable] = await _drained_by(js, database_url, streams[durable], durable, ids)
     finally:
         for name in dashboard:
             await js.resume_consumer(streams[name], name)
@@ -271,7 +244,26 @@ async def _drained(js: JetStreamContext, consumers: list[tuple[str, str]]) -> No
         await asyncio.sleep(0.2)
 
 
-def _rate(moments: list[datetime], resumed: datetime) -> dict[str, float]:
+async def _drained_by(
+    js: JetStreamContext, database_url: str, stream: str, durable: str, ids: set[uuid.UUID]
+) -> dict[str, float]:
+    """Resume the paused `durable` and time it from then to its inbox row of the last of `ids`,
+    the events of its backlog (waiting at most 300 s): their count, the seconds, the rate."""
+    before = await inbox_count(database_url, durable)
+    await js.resume_consumer(stream, durable)
+    resumed = datetime.now(UTC)
+    deadline = time.perf_counter() + 300
+    # Counting is all the polling does: the consumer shares the machine with it.
+    while (
+        await inbox_count(database_url, durable) < before + len(ids)
+        and time.perf_counter() < deadline
+    ):
+        await asyncio.sleep(0.2)
+    moments = [
+        processed_at
+        for event_id, processed_at in await inbox_of(database_url, durable)
+        if event_id in ids
+    ]
     span = (max(moments) - resumed).total_seconds() if moments else 0.0
     return {
         "events": len(moments),
