@@ -68,6 +68,7 @@ from .system import (
     bench_token,
     create_databases,
     drop_databases,
+    keep_on_cpus,
     postgres_server,
     sqlite_databases,
     until_quiet,
@@ -80,6 +81,8 @@ async def bench(args: argparse.Namespace) -> dict[str, Any]:
         return await bench_on(args, args.postgres_url)
     print("starting a private PostgreSQL cluster with the server's defaults ...", flush=True)
     with private_postgres_cluster(settings={}) as cluster:
+        if args.postgres_cpus:
+            keep_on_cpus(cluster.pid, args.postgres_cpus)
         return await bench_on(args, cluster.admin_url, cluster.pid)
 
 
@@ -121,6 +124,8 @@ async def bench_on(
         results["postgres"] = await postgres_server(postgres_url) | {
             "server": "given" if args.postgres_url else "private"
         }
+        if args.postgres_cpus and not args.postgres_url:
+            results["postgres"]["cpus"] = ",".join(map(str, sorted(args.postgres_cpus)))
     print(f"starting nats-server and the four services in {data_dir} ...", flush=True)
     await asyncio.to_thread(system.start)
     token = bench_token(data_dir)
@@ -214,6 +219,18 @@ async def bench_on(
     return results
 
 
+def cpu_list(value: str) -> set[int]:
+    """`1` or `1,3`: CPU numbers, as `taskset -c` takes them (without ranges)."""
+    try:
+        cpus = {int(part) for part in value.split(",")}
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a list of CPU numbers: {value!r}") from None
+    unknown = cpus - set(range(os.cpu_count() or 1))
+    if unknown:
+        raise argparse.ArgumentTypeError(f"no CPU numbered {min(unknown)} on this machine")
+    return cpus
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         prog="./dev bench", description=__doc__, formatter_class=argparse.RawTextHelpFormatter
@@ -226,6 +243,13 @@ def main() -> None:
         help="with --database postgresql: an admin URL of the server to run on (default:"
         " $BENCH_POSTGRES_URL, else a private cluster started with PostgreSQL's defaults,"
         " autovacuum and fsync on, as production runs it)",
+    )
+    parser.add_argument(
+        "--postgres-cpus",
+        type=cpu_list,
+        help="with the private cluster: run its processes on these CPUs only (e.g. 1), the"
+        " database on cores of its own as on a host of its own; run the rest on the others"
+        " (`taskset -c 0 ./dev bench ...`)",
     )
     parser.add_argument("--tracing", choices=("on", "off"), default="on")
     parser.add_argument(

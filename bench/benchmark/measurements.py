@@ -26,7 +26,7 @@ from nats.js.api import StreamConfig
 from jembatan_cli.system import LocalSystem
 
 from .candidates import candidate_rows
-from .system import processes
+from .system import children_of, proc_stat, processes
 
 NOOP_CONSUMER = Path(__file__).resolve().parents[1] / "noop_consumer.py"
 """The yardstick, run in its own process."""
@@ -191,26 +191,18 @@ def cpu_seconds(system: LocalSystem, postgres_pid: int | None = None) -> dict[st
     ticks = os.sysconf("SC_CLK_TCK")
     used = {}
     for name, pid in processes(system).items():
-        fields = _stat(pid)
+        fields = proc_stat(pid)
         used[name] = (int(fields[11]) + int(fields[12])) / ticks
     if postgres_pid is not None:
-        fields = _stat(postgres_pid)
+        fields = proc_stat(postgres_pid)
         server = sum(int(f) for f in fields[11:15])  # utime, stime, cutime, cstime
-        for entry in Path("/proc").iterdir():
-            if entry.name.isdigit():
-                with contextlib.suppress(OSError, IndexError):
-                    child = _stat(int(entry.name))
-                    if int(child[1]) == postgres_pid:
-                        server += int(child[11]) + int(child[12])
+        for child in children_of(postgres_pid):
+            with contextlib.suppress(OSError, IndexError):
+                fields = proc_stat(child)
+                server += int(fields[11]) + int(fields[12])
         used["postgres"] = server / ticks
     used["bench driver"] = sum(os.times()[:2])
     return used
-
-
-def _stat(pid: int) -> list[str]:
-    """The fields of /proc/<pid>/stat after the command name: [0] is the state, [1] the
-    parent's id, [11] and [12] user and system time, [13] and [14] those of ended children."""
-    return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
 
 
 def written_bytes(system: LocalSystem) -> dict[str, int]:

@@ -47,6 +47,8 @@ def _postgres_line(server: dict[str, str] | None) -> list[str]:
     if server is None:
         return []
     where = "a private cluster" if server["server"] == "private" else "the server given"
+    if "cpus" in server:
+        where += f" on CPU {server['cpus']} only"
     return [
         f"PostgreSQL {server['version']}, {where}: autovacuum {server['autovacuum']}, "
         f"fsync {server['fsync']}, synchronous_commit {server['synchronous_commit']}, "

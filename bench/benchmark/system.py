@@ -5,6 +5,8 @@ waiting until it is quiet, so a measurement has the machine to itself."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import os
 import time
 from pathlib import Path
 
@@ -76,6 +78,31 @@ def bench_token(data_dir: Path, subject: str = "bench") -> str:
     """A Kemnaker bearer token, with the right to read NIKs, that the services of the system
     started in `data_dir` accept."""
     return issue_token(local_issuer(data_dir, NATIONAL_AGENCY), subject, [NIK_READER])
+
+
+def keep_on_cpus(postmaster_pid: int, cpus: set[int]) -> None:
+    """Run a PostgreSQL server on `cpus` only: its postmaster and the processes it has started
+    (the backends it starts later inherit it)."""
+    for pid in (postmaster_pid, *children_of(postmaster_pid)):
+        with contextlib.suppress(ProcessLookupError):
+            os.sched_setaffinity(pid, cpus)
+
+
+def children_of(pid: int) -> list[int]:
+    """The live processes `pid` started."""
+    children = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            with contextlib.suppress(OSError, IndexError):
+                if int(proc_stat(int(entry.name))[1]) == pid:
+                    children.append(int(entry.name))
+    return children
+
+
+def proc_stat(pid: int) -> list[str]:
+    """The fields of /proc/<pid>/stat after the command name: [0] is the state, [1] the
+    parent's id, [11] and [12] user and system time, [13] and [14] those of ended children."""
+    return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
 
 
 def processes(system: LocalSystem) -> dict[str, int]:

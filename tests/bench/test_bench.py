@@ -9,9 +9,11 @@ import signal
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 import pytest
+from benchmark.system import children_of, keep_on_cpus
 
 from jembatan_cli.system import SERVICES
 
@@ -104,12 +106,14 @@ def test_on_postgresql_it_runs_on_a_private_cluster_with_the_servers_defaults(
     tmp_path: Path,
 ) -> None:
     """Without a server given, the run starts its own cluster (autovacuum on, as production
-    runs it), names it in the report, counts its CPU, and leaves nothing behind."""
+    runs it), on the CPUs asked for, names it in the report, counts its CPU, and leaves nothing
+    behind."""
     figures = tmp_path / "figures.json"
     environment = {key: v for key, v in os.environ.items() if key != "BENCH_POSTGRES_URL"}
     stdout = run_bench(
         [
             "--database=postgresql",
+            "--postgres-cpus=0",
             "--journeys=20",
             "--capacity-events=0",
             "--rate-seconds=0",
@@ -125,6 +129,41 @@ def test_on_postgresql_it_runs_on_a_private_cluster_with_the_servers_defaults(
     assert results["journeys"]["journeys"] == 20
     server = results["postgres"]
     assert (server["server"], server["autovacuum"], server["fsync"]) == ("private", "on", "on")
-    assert f"PostgreSQL {server['version']}, a private cluster: autovacuum on" in stdout
+    assert server["cpus"] == "0"
+    where = "a private cluster on CPU 0 only"
+    assert f"PostgreSQL {server['version']}, {where}: autovacuum on" in stdout
     assert results["cpu_seconds"]["postgres"] > 0
     assert not list(Path(tempfile.gettempdir()).glob("jembatan-pg-*/data/postmaster.pid"))
+
+
+def test_a_server_kept_on_some_cpus_keeps_there_the_processes_it_starts_and_has_started() -> None:
+    """`--postgres-cpus`: the postmaster and its children, those running and those to come."""
+    available = sorted(os.sched_getaffinity(0))
+    if len(available) < 2:
+        pytest.skip("one CPU: nothing to keep a server apart on")
+    chosen = {available[-1]}
+    # A parent that has started one child, and starts another once told to (SIGUSR1).
+    parent = subprocess.Popen(
+        ["sh", "-c", "trap 'sleep 30 & wait' USR1; sleep 30 & wait; wait"],
+        start_new_session=True,
+    )
+    try:
+        first = wait_for_children(parent.pid, 1)
+        keep_on_cpus(parent.pid, chosen)
+        os.kill(parent.pid, signal.SIGUSR1)
+        later = set(wait_for_children(parent.pid, 2)) - set(first)
+        assert {pid: os.sched_getaffinity(pid) for pid in (parent.pid, *first, *later)} == {
+            pid: chosen for pid in (parent.pid, *first, *later)
+        }
+        assert later
+    finally:
+        os.killpg(parent.pid, signal.SIGKILL)
+        parent.wait()
+
+
+def wait_for_children(pid: int, count: int) -> list[int]:
+    deadline = time.monotonic() + 10
+    while len(children := children_of(pid)) < count:
+        assert time.monotonic() < deadline, f"{pid} started {children}, not {count}"
+        time.sleep(0.05)
+    return children
