@@ -124,7 +124,7 @@ async def bench_on(
         results["postgres"] = await postgres_server(postgres_url) | {
             "server": "given" if args.postgres_url else "private"
         }
-        if args.postgres_cpus and not args.postgres_url:
+        if args.postgres_cpus:
             results["postgres"]["cpus"] = ",".join(map(str, sorted(args.postgres_cpus)))
     print(f"starting nats-server and the four services in {data_dir} ...", flush=True)
     await asyncio.to_thread(system.start)
@@ -297,6 +297,10 @@ def main() -> None:
         help="py-spy's format for --profile (raw: collapsed stacks)",
     )
     args = parser.parse_args()
+    if args.postgres_cpus and (args.database != "postgresql" or args.postgres_url):
+        parser.error(
+            "--postgres-cpus places the private cluster: --database postgresql, no server given"
+        )
     paced = round(args.paced_rate * args.paced_seconds)
     if args.journeys < 1 or args.journeys + paced > 9999 * 89:
         parser.error(

@@ -161,6 +161,22 @@ def test_a_server_kept_on_some_cpus_keeps_there_the_processes_it_starts_and_has_
         parent.wait()
 
 
+def test_cpus_for_postgresql_are_refused_where_no_private_cluster_runs() -> None:
+    for options in (
+        ["--postgres-cpus=0"],
+        ["--database=postgresql", "--postgres-url=postgresql://x/", "--postgres-cpus=0"],
+    ):
+        refused = subprocess.run(
+            [sys.executable, str(ROOT / "bench" / "run.py"), *options],
+            capture_output=True,
+            text=True,
+            cwd=ROOT,
+            timeout=60,
+        )
+        assert refused.returncode == 2
+        assert "--postgres-cpus places the private cluster" in refused.stderr
+
+
 def wait_for_children(pid: int, count: int) -> list[int]:
     deadline = time.monotonic() + 10
     while len(children := children_of(pid)) < count:
