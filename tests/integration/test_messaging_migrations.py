@@ -16,7 +16,7 @@ from jembatan_kit.messaging_tables import messaging_metadata
 from jembatan_kit.migrations import alembic_config
 from jembatan_kit.testing.schema import differences_from
 
-SERVICES = ("registration", "training", "placement", "financing", "dashboard")
+SERVICES = ("identity", "registration", "training", "placement", "financing", "dashboard")
 
 
 def _migrations(service: str) -> Path:

@@ -11,6 +11,7 @@ from sqlalchemy import (
     Table,
     Text,
     Uuid,
+    text,
 )
 
 from .timestamps import UtcDateTime
@@ -32,7 +33,17 @@ outbox_table = Table(
     Column("traceparent", String(64), nullable=True),
     Column("created_at", UtcDateTime(), nullable=False),
     Column("sent_at", UtcDateTime(), nullable=True),
+    # Retention deletes sent rows by age (`retention.py`).
     Index("ix_outbox_unsent", "sent_at", "id"),
+    # The relay's rows to publish, in order: `WHERE sent_at IS NULL ORDER BY id` read from this
+    # index alone, however many rows were sent before. With only the one above, PostgreSQL
+    # walked the primary key past every sent row on each of the relay's polls.
+    Index(
+        "ix_outbox_pending",
+        "id",
+        sqlite_where=text("sent_at IS NULL"),
+        postgresql_where=text("sent_at IS NULL"),
+    ),
 )
 
 inbox_table = Table(
