@@ -1,8 +1,9 @@
 """`jembatan check` without a system: its subject matching, and the errors a person sees for
-bad arguments or a database it cannot read (exit 2, never a traceback)."""
+bad arguments, a database it cannot read or NATS not answering (exit 2, never a traceback)."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import uuid
 from pathlib import Path
@@ -11,8 +12,18 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
-from jembatan_cli.check import SERVICES, Bus, Records, async_url, evaluate, subject_matches
+from jembatan_cli.check import (
+    SERVICES,
+    Bus,
+    CheckUnavailable,
+    Records,
+    async_url,
+    evaluate,
+    read_bus,
+    subject_matches,
+)
 from jembatan_cli.main import app
+from jembatan_kit.nats_server import free_ports
 
 
 @pytest.mark.parametrize(
@@ -62,6 +73,15 @@ def test_an_unreadable_database_is_reported_not_raised(tmp_path: Path) -> None:
     result = CliRunner().invoke(app, ["check", *urls])
     assert result.exit_code == 2
     assert "cannot read its database" in result.output
+
+
+async def test_nats_not_answering_is_named_at_once() -> None:
+    [closed] = free_ports(1)
+    async with asyncio.timeout(15):  # nats-py's own connect kept trying for as long as let
+        with pytest.raises(
+            CheckUnavailable, match=f"NATS does not answer at nats://127.0.0.1:{closed}"
+        ):
+            await read_bus(f"nats://127.0.0.1:{closed}")
 
 
 def one_journey() -> tuple[dict[str, Records], Bus]:

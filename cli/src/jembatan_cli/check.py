@@ -23,7 +23,6 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Annotated, Any
 
-import nats
 import typer
 from nats.aio.client import Client as NatsClient
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
@@ -34,7 +33,8 @@ from sqlalchemy.ext.asyncio import create_async_engine
 
 from jembatan_contracts import DEAD_LETTER
 
-from .system import operator_nats_url, without_credentials
+from .bus_health import BusRefused, BusUnreachable, connect
+from .system import operator_nats_url
 
 SERVICES = ("registration", "training", "placement", "financing", "dashboard")
 
@@ -164,13 +164,11 @@ REPAYMENT_DUE_SUBJECT = "jembatan.*.financing.repayment.due.v1"
 
 async def read_bus(nats_url: str) -> Bus:
     try:
-        client = await nats.connect(
-            nats_url, connect_timeout=3, allow_reconnect=False, max_reconnect_attempts=0
-        )
-    except Exception as exc:
-        raise CheckUnavailable(
-            f"NATS does not answer at {without_credentials(nats_url)} ({exc!r})"
-        ) from exc
+        # Fails at once where NATS does not answer (nats-py's own connect kept trying it).
+        client = await connect(nats_url, timeout_s=3.0)
+    except BusUnreachable as exc:
+        hint = "" if isinstance(exc, BusRefused) else "; start the system, or give --nats-url"
+        raise CheckUnavailable(f"{exc}{hint}") from exc
     try:
         js = client.jetstream()
         consumers = []
