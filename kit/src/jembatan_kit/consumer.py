@@ -617,11 +617,10 @@ def take_what_is_queued(subscription: Any) -> None:
     (a nats-py `PullSubscription`).
 
     nats-py's `fetch` takes every message of a batch through `Subscription.next_msg`, which
-    starts a task with a timeout of its own for each, even when the message already waits in the
-    subscription's queue: for a batch of 250 that cost more than anything else in receiving it.
-    A message already queued is now taken from the queue directly, with the accounting
-    `next_msg` does; an empty queue, or a closed connection, goes the library's way (waiting,
-    timing out, raising). Idempotent."""
+    starts a task with a timeout of its own and draws a uuid4 for each, even when the message
+    already waits in the subscription's queue. A message already queued is now taken from the
+    queue directly, with the accounting `next_msg` does; an empty queue, or a closed
+    connection, goes the library's way (waiting, timing out, raising). Idempotent."""
     sub = subscription._sub
     next_msg = sub.next_msg
     if getattr(next_msg, "_takes_queued", False):

@@ -35,8 +35,8 @@ outbox_table = Table(
     Column("sent_at", UtcDateTime(), nullable=True),
     # Retention deletes sent rows by age (`retention.py`).
     Index("ix_outbox_unsent", "sent_at", "id"),
-    # The relay's rows to publish, in order: `WHERE sent_at IS NULL ORDER BY id` read from this
-    # index alone, however many rows were sent before. With only the one above, PostgreSQL
+    # The relay's rows to publish, in order (`outbox.unsent_rows`): on PostgreSQL read from
+    # this index, however many rows were sent before. With only the one above, PostgreSQL
     # walked the primary key past every sent row on each of the relay's polls.
     Index(
         "ix_outbox_pending",

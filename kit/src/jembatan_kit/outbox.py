@@ -388,7 +388,9 @@ class OutboxRelay:
 
 def unsent_rows(limit: int) -> Select[Any]:
     """The first `limit` unsent rows, in staging order: what the relay publishes next. Read
-    from `ix_outbox_pending` alone, so it costs the same however many rows were sent before."""
+    from an index of the unsent rows in order (`ix_outbox_pending` on PostgreSQL, where
+    `read_along_pending_index` keeps it so; SQLite takes either that or `ix_outbox_unsent`),
+    so it costs the same however many rows were sent before."""
     return (
         select(*_RELAYED)
         .where(outbox_table.c.sent_at.is_(None))
