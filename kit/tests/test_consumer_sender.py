@@ -4,35 +4,22 @@ dead-lettered with the reason, unhandled and never retried, without holding up t
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-
-import pytest
 from nats.aio.client import Client as NatsClient
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from jembatan_contracts import CandidateRegistered, DeadLetterHeader
 from jembatan_kit.broker import ensure_streams
 from jembatan_kit.consumer import ConsumerOptions, sender_problem, subject_agency
-from jembatan_kit.db import create_engine
 from jembatan_kit.settings import SHIPPED_AGENCIES
 from jembatan_kit.testing.effects import (
     ConsumingService,
     count_effects,
-    create_tables,
     dead_letters,
     drained,
     registered,
 )
 
 DURABLE = "sender-candidate-registered"
-
-
-@pytest.fixture
-async def engine(database_url: str) -> AsyncIterator[AsyncEngine]:
-    engine = create_engine(database_url)
-    await create_tables(engine)
-    yield engine
-    await engine.dispose()
 
 
 async def test_an_event_whose_subject_and_payload_name_other_agencies_is_dead_lettered(

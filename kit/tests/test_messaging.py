@@ -25,7 +25,7 @@ from jembatan_contracts import (
 )
 from jembatan_kit.broker import ensure_streams, make_broker
 from jembatan_kit.consumer import BatchConsumer, ConsumerOptions, EventHandler
-from jembatan_kit.db import create_engine, create_session_factory
+from jembatan_kit.db import create_session_factory
 from jembatan_kit.messaging_tables import outbox_table
 from jembatan_kit.outbox import OutboxRelay, add_to_outbox, outbox_rows, staging_for_messages
 from jembatan_kit.telemetry import (
@@ -38,7 +38,6 @@ from jembatan_kit.telemetry import (
 )
 from jembatan_kit.testing.effects import (
     count_effects,
-    create_tables,
     record_effect,
     record_effects,
     registered,
@@ -92,14 +91,6 @@ class Harness:
         async with self.sessions() as session, session.begin():
             await add_to_outbox(session, *events)
         self.relay.wake()
-
-
-@pytest.fixture
-async def engine(database_url: str) -> AsyncIterator[AsyncEngine]:
-    engine = create_engine(database_url)
-    await create_tables(engine)
-    yield engine
-    await engine.dispose()
 
 
 @pytest.fixture(params=["handler per message", "handler per batch"])

@@ -6,46 +6,21 @@ from __future__ import annotations
 
 import json
 import statistics
-import uuid
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from typing import Any
 
-import pytest
 from sqlalchemy import insert, text, update
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
-from jembatan_kit.db import create_engine, create_session_factory
+from jembatan_kit.db import create_session_factory
 from jembatan_kit.messaging_tables import outbox_table
-from jembatan_kit.outbox import read_along_pending_index, unsent_rows
-from jembatan_kit.testing.effects import create_tables
+from jembatan_kit.outbox import outbox_rows, read_along_pending_index, unsent_rows
+from jembatan_kit.testing.effects import registered
 
 POLLS = 80
 STAGED = 250
 """Rows staged between two polls, as a consumer's batch stages them."""
 NOW = datetime(2027, 3, 1, 12, 0, tzinfo=UTC)
-
-
-@pytest.fixture
-async def engine(database_url: str) -> AsyncIterator[AsyncEngine]:
-    engine = create_engine(database_url)
-    await create_tables(engine)
-    yield engine
-    await engine.dispose()
-
-
-def _row() -> dict[str, object]:
-    return {
-        "event_id": uuid.uuid4(),
-        "event_type": "CandidateRegistered",
-        "subject": "jembatan.kaltim.registration.candidate.registered.v1",
-        "stream": "REGISTRATION",
-        "journey_id": uuid.uuid4(),
-        "payload": "{}",
-        "traceparent": None,
-        "created_at": NOW,
-        "sent_at": None,
-    }
 
 
 async def _plan(session: AsyncSession, sql: str) -> tuple[str, int]:
@@ -75,7 +50,9 @@ async def test_a_poll_reads_the_unsent_rows_without_passing_those_sent_before(
     touched: list[int] = []
     for poll in range(POLLS):
         async with engine.begin() as connection:
-            await connection.execute(insert(outbox_table), [_row() for _ in range(STAGED)])
+            await connection.execute(
+                insert(outbox_table), outbox_rows(*(registered() for _ in range(STAGED)))
+            )
         if poll == 2:  # statistics as autovacuum takes them, while rows are few
             async with engine.connect() as connection:
                 await connection.execute(text("ANALYZE outbox"))

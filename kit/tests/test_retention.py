@@ -4,10 +4,8 @@ ages are set by the rows' timestamps and the sweep's clock, not by waiting."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 
-import pytest
 from sqlalchemy import insert, select, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -18,14 +16,6 @@ from jembatan_kit.settings import ServiceSettings
 from jembatan_kit.testing.effects import create_tables
 
 NOW = datetime(2027, 3, 1, 12, 0, tzinfo=UTC)
-
-
-@pytest.fixture
-async def engine(database_url: str) -> AsyncIterator[AsyncEngine]:
-    engine = create_engine(database_url)
-    await create_tables(engine)
-    yield engine
-    await engine.dispose()
 
 
 def _outbox_row(created_days_ago: float, sent_days_ago: float | None) -> dict[str, object]:
