@@ -7,7 +7,8 @@ import asyncio
 from pathlib import Path
 from typing import Any
 
-from alembic import command, context
+import sqlalchemy as sa
+from alembic import command, context, op
 from alembic.config import Config
 from sqlalchemy import event
 from sqlalchemy.engine import make_url
@@ -74,3 +75,25 @@ def run_env(target_metadata: Any) -> None:
         await engine.dispose()
 
     asyncio.run(run_async())
+
+
+OUTBOX_PENDING_INDEX = "ix_outbox_pending"
+
+
+def add_outbox_pending_index(*, if_not_exists: bool = False) -> None:
+    """Add the relay's index of unsent outbox rows (`messaging_tables.outbox_table`), in the
+    migration of each service that adds it. Migrations run it as it stands, so it never changes:
+    a later change to the index is a new function and a new migration."""
+    unsent = sa.text("sent_at IS NULL")
+    op.create_index(
+        OUTBOX_PENDING_INDEX,
+        "outbox",
+        ["id"],
+        sqlite_where=unsent,
+        postgresql_where=unsent,
+        if_not_exists=if_not_exists,
+    )
+
+
+def drop_outbox_pending_index() -> None:
+    op.drop_index(OUTBOX_PENDING_INDEX, table_name="outbox")

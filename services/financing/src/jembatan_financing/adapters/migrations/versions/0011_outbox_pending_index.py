@@ -7,23 +7,19 @@ Create Date: 2026-12-06 12:30:00
 
 from collections.abc import Sequence
 
-import sqlalchemy as sa
-from alembic import op
+from jembatan_kit.migrations import add_outbox_pending_index, drop_outbox_pending_index
 
 revision: str = "0011"
 down_revision: str | None = "0010"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
-INDEX = "ix_outbox_pending"
-UNSENT = sa.text("sent_at IS NULL")
-
 
 def upgrade() -> None:
     # PostgreSQL read `WHERE sent_at IS NULL ORDER BY id LIMIT n` along the primary key, past
     # every sent row, on each of the relay's polls (jembatan_kit.messaging_tables).
-    op.create_index(INDEX, "outbox", ["id"], sqlite_where=UNSENT, postgresql_where=UNSENT)
+    add_outbox_pending_index()
 
 
 def downgrade() -> None:
-    op.drop_index(INDEX, table_name="outbox")
+    drop_outbox_pending_index()

@@ -7,16 +7,12 @@ Create Date: 2026-12-06 12:30:00
 
 from collections.abc import Sequence
 
-import sqlalchemy as sa
-from alembic import op
+from jembatan_kit.migrations import add_outbox_pending_index, drop_outbox_pending_index
 
 revision: str = "0002"
 down_revision: str | None = "0001"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
-
-INDEX = "ix_outbox_pending"
-UNSENT = sa.text("sent_at IS NULL")
 
 
 def upgrade() -> None:
@@ -24,15 +20,8 @@ def upgrade() -> None:
     # every sent row, on each of the relay's polls (jembatan_kit.messaging_tables).
     # 0001 creates the tables as the kit declares them now, this index with them: it is missing
     # only where an earlier 0001 ran.
-    op.create_index(
-        INDEX,
-        "outbox",
-        ["id"],
-        sqlite_where=UNSENT,
-        postgresql_where=UNSENT,
-        if_not_exists=True,
-    )
+    add_outbox_pending_index(if_not_exists=True)
 
 
 def downgrade() -> None:
-    op.drop_index(INDEX, table_name="outbox")
+    drop_outbox_pending_index()
