@@ -1,7 +1,9 @@
 """Composition root: wires settings, database, bus, the consumers and routes. Placement hears
 training's readiness and certificates, and registration's withdrawals and the national identity
-index's findings (a candidate registered twice is held from every step)."""
+index's findings (a candidate registered twice is held from every step); in the background, it
+makes ready a readiness that waited for its certificate and was missed when it arrived."""
 
+from functools import partial
 from pathlib import Path
 
 from fastapi import FastAPI
@@ -15,6 +17,7 @@ from .config import PlacementSettings
 from .entrypoints import consumers
 from .entrypoints.api import router
 from .entrypoints.bulk_api import router as bulk_router
+from .entrypoints.waiting import run_waiting_readiness
 
 MIGRATIONS = Path(__file__).parent / "adapters" / "migrations"
 
@@ -41,6 +44,9 @@ def build_runtime(settings: PlacementSettings, clock: Clock | None = None) -> Se
             consumers.candidates_withdrawn(clock),
             consumers.duplicates_found(clock),
             consumers.identities_cleared(clock),
+        ],
+        background=[
+            partial(run_waiting_readiness, interval_s=settings.waiting_readiness_interval_s)
         ],
     )
 

@@ -1,7 +1,8 @@
 """Placement makes ready only candidates it has heard of, through its real consumers, against a
 real nats-server and both databases: a readiness waits for the candidate's certificate (it may
-be behind), is dead-lettered if it never comes, and is refused at once when the certificates
-placement holds are another agency's; a candidate never made ready cannot be placed."""
+be behind), kept by placement however long that takes, and is refused at once when the
+certificates placement holds are another agency's; a candidate never made ready cannot be
+placed."""
 
 from __future__ import annotations
 
@@ -11,7 +12,9 @@ from collections.abc import AsyncIterator
 
 import httpx
 import pytest
+from fastapi import FastAPI
 from nats.aio.client import Client as NatsClient
+from sqlalchemy import select
 
 from jembatan_contracts import (
     DEAD_LETTER,
@@ -20,27 +23,64 @@ from jembatan_contracts import (
     Event,
     Track,
 )
+from jembatan_kit.runtime import ServiceRuntime
 from jembatan_kit.testing.helpers import (
     eventually,
     language_certificate,
     running_app,
     trust_file_for_tests,
 )
+from jembatan_placement.adapters.orm import waiting_readiness
+from jembatan_placement.adapters.repository import SqlPlacementRepository
 from jembatan_placement.bootstrap import build_app
 from jembatan_placement.config import PlacementSettings
+from jembatan_placement.domain.readiness import Certificate
+
+FORMER_ATTEMPTS_S = 2.0
+"""Past the attempts a readiness waiting on the bus had (tried again after 0.1, 0.3 and 1 s,
+then dead-lettered)."""
 
 
 @pytest.fixture
-async def client(database_url: str, nats_url: str) -> AsyncIterator[httpx.AsyncClient]:
+def app(database_url: str, nats_url: str) -> FastAPI:
     settings = PlacementSettings(
         database_url=database_url,
         nats_url=nats_url,
         auth_trust_file=trust_file_for_tests(),
-        consumer_max_deliver=4,  # an ordering race: tried again after 0.1, 0.3 and 1 s
+        consumer_max_deliver=4,
         consumer_batch_timeout_s=0.05,
+        waiting_readiness_interval_s=0.2,
     )
-    async with running_app(build_app(settings)) as client:
+    return build_app(settings)
+
+
+@pytest.fixture
+async def client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
+    async with running_app(app) as client:
         yield client
+
+
+async def waiting(app: FastAPI, candidate_id: uuid.UUID) -> bool:
+    """Placement keeps the candidate's readiness, waiting for a certificate."""
+    runtime: ServiceRuntime = app.state.runtime
+    async with runtime.sessions() as session:
+        kept = await session.scalar(
+            select(waiting_readiness.c.candidate_id).where(
+                waiting_readiness.c.candidate_id == candidate_id
+            )
+        )
+    return kept is not None
+
+
+async def holds_a_certificate(app: FastAPI, candidate_id: uuid.UUID) -> bool:
+    runtime: ServiceRuntime = app.state.runtime
+    async with runtime.sessions() as session:
+        held = await SqlPlacementRepository(session).certificates_of({candidate_id})
+    return bool(held)
+
+
+async def known(client: httpx.AsyncClient, candidate_id: uuid.UUID) -> bool:
+    return (await client.get(f"/ready-candidates/{candidate_id}")).status_code == 200
 
 
 def readiness(agency: str = "kaltim", **fields: object) -> CandidateReadyForPlacement:
@@ -108,23 +148,25 @@ async def not_placeable(client: httpx.AsyncClient, candidate_id: uuid.UUID) -> N
     assert str(candidate_id) in placing.json()["message"]
 
 
-async def test_a_readiness_for_a_candidate_placement_never_heard_of_is_not_placed(
-    client: httpx.AsyncClient, nats_client: NatsClient
+async def test_a_readiness_for_a_candidate_placement_never_heard_of_waits_unplaced(
+    app: FastAPI, client: httpx.AsyncClient, nats_client: NatsClient
 ) -> None:
-    forged = readiness()
-    await publish(nats_client, forged)
-    assert await reason_of(nats_client, forged) == (
-        f"gave up after 4 attempts: candidate {forged.candidate_id}: placement holds none of"
-        " their certificates yet (CertificatePassed first)"
-    )
-    await not_placeable(client, forged.candidate_id)
+    unheard = readiness()
+    await publish(nats_client, unheard)
+    await eventually(lambda: waiting(app, unheard.candidate_id))
+    await asyncio.sleep(FORMER_ATTEMPTS_S)
+
+    assert await dead_letter_reason(nats_client, unheard) is None
+    assert await waiting(app, unheard.candidate_id)
+    await not_placeable(client, unheard.candidate_id)
 
 
 async def test_a_readiness_naming_another_agency_than_the_candidates_certificates_is_refused(
-    client: httpx.AsyncClient, nats_client: NatsClient
+    app: FastAPI, client: httpx.AsyncClient, nats_client: NatsClient
 ) -> None:
     genuine = readiness("kaltim")
     await publish(nats_client, language_certificate(genuine))
+    await eventually(lambda: holds_a_certificate(app, genuine.candidate_id))
     # Kota Serang's readiness (its own subject and payload agree) for Kalimantan Timur's
     # candidate, whose certificate placement holds.
     forged = readiness("kota-serang", candidate_id=genuine.candidate_id)
@@ -139,19 +181,35 @@ async def test_a_readiness_naming_another_agency_than_the_candidates_certificate
 
 
 async def test_a_readiness_that_overtakes_its_certificate_waits_for_it(
-    client: httpx.AsyncClient, nats_client: NatsClient
+    app: FastAPI, client: httpx.AsyncClient, nats_client: NatsClient
 ) -> None:
     ready = readiness("boyolali")
     await publish(nats_client, ready)
-    await asyncio.sleep(0.3)  # handled once, told to wait
+    await eventually(lambda: waiting(app, ready.candidate_id))
+    await asyncio.sleep(FORMER_ATTEMPTS_S)
     assert (await client.get(f"/ready-candidates/{ready.candidate_id}")).status_code == 404
     await publish(nats_client, language_certificate(ready))
 
-    async def known() -> bool:
-        response = await client.get(f"/ready-candidates/{ready.candidate_id}")
-        return response.status_code == 200
-
-    await eventually(known)
+    await eventually(lambda: known(client, ready.candidate_id))
     view = (await client.get(f"/ready-candidates/{ready.candidate_id}")).json()
     assert (view["agency"], view["certificates"]) == ("boyolali", ["JLPT"])
+    assert not await waiting(app, ready.candidate_id)
     assert await dead_letter_reason(nats_client, ready) is None
+
+
+async def test_a_readiness_and_its_certificate_that_crossed_are_made_ready(
+    app: FastAPI, client: httpx.AsyncClient, nats_client: NatsClient
+) -> None:
+    ready = readiness("kaltim")
+    await publish(nats_client, ready)
+    await eventually(lambda: waiting(app, ready.candidate_id))
+    # The certificate kept as a transaction at the same moment as the readiness's keeps it,
+    # seeing no readiness waiting.
+    runtime: ServiceRuntime = app.state.runtime
+    async with runtime.sessions() as session, session.begin():
+        repo = SqlPlacementRepository(session)
+        repo.add_certificates([Certificate.passed(language_certificate(ready))])
+        await repo.save()
+
+    await eventually(lambda: known(client, ready.candidate_id))
+    assert not await waiting(app, ready.candidate_id)

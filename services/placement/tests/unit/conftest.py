@@ -62,7 +62,8 @@ class FakeRepository(PlacementRepository):
     """`PlacementRepository` in memory, with the writes' rules of the SQL one: slots claimed only
     while free on an open order, a placement moved only from the status it was read in, one slot
     and one live path per order a candidate, an order closed once. What is saved is kept in
-    `orders`, `candidates`, `certificates`, `stored`; the events staged, in order, in `outbox`.
+    `orders`, `candidates`, `certificates`, `waiting`, `stored`; the events staged, in order, in
+    `outbox`.
 
     `meanwhile`, when set, runs once at the start of the next `save`: a request at the same moment
     that commits first. Writes to the ids in `contended` are always lost."""
@@ -74,6 +75,7 @@ class FakeRepository(PlacementRepository):
         self.stored: dict[uuid.UUID, StoredPlacement] = {}
         self.ready_at: dict[uuid.UUID, datetime] = {}
         self.withdrawals: dict[uuid.UUID, Withdrawal] = {}
+        self.waiting: dict[uuid.UUID, Readiness] = {}
         self.outbox: list[Event] = []
         self.meanwhile: Callable[[], None] | None = None
         self.contended: set[uuid.UUID] = set()
@@ -90,6 +92,8 @@ class FakeRepository(PlacementRepository):
         self._commitments: dict[uuid.UUID, int] = {}
         self._new_certificates: list[Certificate] = []
         self._readiness: list[Readiness] = []
+        self._waiting: list[Readiness] = []
+        self._waited: list[Readiness] = []
         self._withdrawals: list[Withdrawal] = []
 
     # --- seeding and reading what is kept ---------------------------------------------------
@@ -201,6 +205,30 @@ class FakeRepository(PlacementRepository):
     def add_readiness(self, readiness: Sequence[Readiness]) -> None:
         self._readiness.extend(readiness)
 
+    async def waiting_readiness(
+        self, candidate_ids: Collection[uuid.UUID]
+    ) -> dict[uuid.UUID, Readiness]:
+        return {i: self.waiting[i] for i in candidate_ids if i in self.waiting}
+
+    async def waiting_with_a_certificate(self, limit: int) -> dict[uuid.UUID, Readiness]:
+        held = await self.certificates_of(set(self.waiting))
+        vouched = [
+            readiness
+            for readiness in self.waiting.values()
+            if any(
+                certificate.agency in (None, readiness.agency)
+                and certificate.journey_id in (None, readiness.journey_id)
+                for certificate in held.get(readiness.candidate_id, [])
+            )
+        ]
+        return {readiness.candidate_id: readiness for readiness in vouched[:limit]}
+
+    def add_waiting(self, readiness: Sequence[Readiness]) -> None:
+        self._waiting.extend(readiness)
+
+    def end_waiting(self, readiness: Sequence[Readiness]) -> None:
+        self._waited.extend(readiness)
+
     def add_withdrawals(self, withdrawals: Sequence[Withdrawal]) -> None:
         self._withdrawals.extend(withdrawals)
 
@@ -301,6 +329,14 @@ class FakeRepository(PlacementRepository):
             self.certificates.setdefault(certificate.certificate_id, certificate)
         for readiness in self._readiness:
             self._keep_readiness(readiness)
+        for readiness in self._waiting:
+            kept = self.waiting.get(readiness.candidate_id)
+            if kept is None or kept.ready_at < readiness.ready_at:
+                self.waiting[readiness.candidate_id] = readiness
+        for readiness in self._waited:
+            kept = self.waiting.get(readiness.candidate_id)
+            if kept is not None and kept.ready_at <= readiness.ready_at:
+                del self.waiting[readiness.candidate_id]
         return lost
 
     def _breaks_an_index(self, placement: Placement) -> bool:

@@ -29,7 +29,7 @@ from jembatan_contracts import (
 )
 from jembatan_contracts import TestKind as Exam  # aliased: pytest collects Test* names
 from jembatan_kit.auth import Caller
-from jembatan_kit.consumer import Refusals, RetryLater, Unprocessable
+from jembatan_kit.consumer import Refusals, Unprocessable
 from jembatan_placement.domain.journey import PlacementStatus, Step
 from jembatan_placement.domain.model import (
     CloseJobOrder,
@@ -44,7 +44,7 @@ from jembatan_placement.domain.placement import (
     ShortlistCandidate,
     Withdrawal,
 )
-from jembatan_placement.domain.readiness import Certificate
+from jembatan_placement.domain.readiness import Certificate, Readiness
 from jembatan_placement.service_layer import handlers
 from jembatan_placement.service_layer.outcomes import (
     WRITE_ATTEMPTS,
@@ -69,6 +69,7 @@ class Repo(Protocol):
     certificates: dict[uuid.UUID, Certificate]
     stored: dict[uuid.UUID, Any]
     withdrawals: dict[uuid.UUID, Any]
+    waiting: dict[uuid.UUID, Readiness]
     outbox: list[Event]
     meanwhile: Any
     contended: set[uuid.UUID]
@@ -345,13 +346,10 @@ async def test_a_readiness_waits_for_its_certificate_and_a_foreign_one_is_refuse
     await handlers.on_certificates_passed([passed(genuine)], repo)  # type: ignore[arg-type]
     forged = readiness(genuine.candidate_id, agency="kota-serang")
 
-    with pytest.raises(Refusals) as waiting:
-        await handlers.on_candidates_ready_for_placement([genuine, unheard], repo)  # type: ignore[arg-type]
-    # Only the one whose certificate has not arrived: the other is handled again without it.
-    assert list(waiting.value.refused) == [unheard.event_id]
-    [wait] = waiting.value.refused.values()
-    assert isinstance(wait, RetryLater)
-    assert "placement holds none of their certificates yet" in str(wait)
+    await handlers.on_candidates_ready_for_placement([genuine, unheard], repo)  # type: ignore[arg-type]
+    # The one whose certificate has not arrived waits, not made ready, not refused.
+    assert set(repo.candidates) == {genuine.candidate_id}
+    assert set(repo.waiting) == {unheard.candidate_id}
     with pytest.raises(Refusals) as refused:
         await handlers.on_candidates_ready_for_placement([forged], repo)  # type: ignore[arg-type]
 
@@ -361,9 +359,57 @@ async def test_a_readiness_waits_for_its_certificate_and_a_foreign_one_is_refuse
         f"journey_mismatch: CandidateReadyForPlacement of candidate {genuine.candidate_id} names"
         f" agency kota-serang and journey {forged.journey_id}"
     )
-    assert repo.candidates == {}  # refused before anything was written
-    await handlers.on_candidates_ready_for_placement([genuine], repo)  # type: ignore[arg-type]
-    assert set(repo.candidates) == {genuine.candidate_id}
+    assert repo.candidates[genuine.candidate_id].agency == "kaltim"  # refused, nothing written
+
+
+async def test_a_waiting_readiness_is_made_ready_by_its_certificate_alone(repo: Repo) -> None:
+    early = readiness(uuid.uuid4(), occurred_at=datetime.now(UTC) - timedelta(hours=1))
+    latest = readiness(early.candidate_id, journey_id=early.journey_id, sector="automotive")
+    await handlers.on_candidates_ready_for_placement([latest, early], repo)  # type: ignore[arg-type]
+    assert repo.waiting[latest.candidate_id].sector == "automotive"
+
+    await handlers.on_certificates_passed([passed(latest)], repo)  # type: ignore[arg-type]
+
+    assert repo.waiting == {}
+    kept = repo.candidates[latest.candidate_id]
+    assert (kept.agency, kept.journey_id, kept.sector) == (
+        "kaltim",
+        latest.journey_id,
+        "automotive",
+    )
+
+
+async def test_a_waiting_readiness_its_candidates_certificate_contradicts_is_dropped(
+    repo: Repo, caplog: pytest.LogCaptureFixture
+) -> None:
+    forged = readiness(uuid.uuid4(), agency="kota-serang")
+    await handlers.on_candidates_ready_for_placement([forged], repo)  # type: ignore[arg-type]
+
+    # The candidate's certificate is Kalimantan Timur's, of another journey.
+    await handlers.on_certificates_passed(  # type: ignore[arg-type]
+        [passed(forged, agency="kaltim", journey_id=uuid.uuid4())], repo
+    )
+
+    assert (repo.candidates, repo.waiting) == ({}, {})
+    assert f"journey_mismatch: CandidateReadyForPlacement of candidate {forged.candidate_id}" in (
+        caplog.text
+    )
+
+
+async def test_readiness_and_certificate_that_crossed_are_made_ready_after(repo: Repo) -> None:
+    crossed = readiness(uuid.uuid4())
+    foreign = readiness(uuid.uuid4())
+    waiting_on = readiness(uuid.uuid4())
+    await handlers.on_candidates_ready_for_placement([crossed, foreign, waiting_on], repo)  # type: ignore[arg-type]
+    # Kept as two transactions at the same moment would leave them: neither saw the other.
+    for certificate in (passed(crossed), passed(foreign, journey_id=uuid.uuid4())):
+        repo.keep(Certificate.passed(certificate))
+
+    assert await handlers.ready_the_waiting(repo, limit=1) == 1
+    assert await handlers.ready_the_waiting(repo) == 0
+
+    assert set(repo.candidates) == {crossed.candidate_id}
+    assert set(repo.waiting) == {foreign.candidate_id, waiting_on.candidate_id}
 
 
 # --- starting a path: shortlists and direct contracts ---------------------------------------

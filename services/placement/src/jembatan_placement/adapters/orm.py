@@ -46,6 +46,23 @@ ready_candidates = Table(
     Column("withdrawn_on", Date, nullable=True),
 )
 
+waiting_readiness = Table(
+    "waiting_readiness",
+    metadata,
+    # Readiness announced for a candidate none of whose certificates placement holds yet: the
+    # certificate comes through another durable and may be behind. Kept here, the latest of
+    # each candidate, until a certificate of the same agency and journey arrives and makes the
+    # candidate ready (`handlers.on_certificates_passed`, `handlers.ready_the_waiting`).
+    Column("candidate_id", Uuid, primary_key=True),
+    Column("journey_id", Uuid, nullable=False),
+    Column("agency", String(32), nullable=False),
+    Column("track", String(8), nullable=False),
+    Column("sector", String(40), nullable=False),
+    Column("language_level", String(16), nullable=False),
+    Column("ready_at", UtcDateTime(), nullable=False),
+    Column("daily_score_average", Float, nullable=True),
+)
+
 candidate_withdrawals = Table(
     "candidate_withdrawals",
     metadata,

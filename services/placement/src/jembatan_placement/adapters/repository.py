@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import bindparam, func, select, update
+from sqlalchemy import bindparam, delete, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -63,6 +63,7 @@ from .orm import (
     placement_steps,
     placements,
     ready_candidates,
+    waiting_readiness,
 )
 
 
@@ -111,6 +112,28 @@ class PlacementRepository(abc.ABC):
     def add_readiness(self, readiness: Sequence[Readiness]) -> None:
         """Readiness to keep, at most one per candidate: each replaces what is kept of its
         candidate only if it is later (`ready_at`), and keeps the commitment recorded."""
+
+    @abc.abstractmethod
+    async def waiting_readiness(
+        self, candidate_ids: Collection[uuid.UUID]
+    ) -> dict[uuid.UUID, Readiness]:
+        """The readiness waiting for a certificate of each of these candidates (candidates with
+        none are left out)."""
+
+    @abc.abstractmethod
+    async def waiting_with_a_certificate(self, limit: int) -> dict[uuid.UUID, Readiness]:
+        """At most `limit` readiness waiting though their candidate holds a certificate of their
+        agency and journey now (`readiness.doubt`), by candidate."""
+
+    @abc.abstractmethod
+    def add_waiting(self, readiness: Sequence[Readiness]) -> None:
+        """Readiness to keep waiting for a certificate, at most one per candidate: each replaces
+        what waits for its candidate only if it is later (`ready_at`)."""
+
+    @abc.abstractmethod
+    def end_waiting(self, readiness: Sequence[Readiness]) -> None:
+        """These readiness wait no more (their candidates were made ready): the next `save`
+        removes each, unless a later one of its candidate replaced it meanwhile."""
 
     @abc.abstractmethod
     def add_withdrawals(self, withdrawals: Sequence[Withdrawal]) -> None:
@@ -273,6 +296,8 @@ class SqlPlacementRepository(PlacementRepository):
         self._commitments: dict[uuid.UUID, int] = {}
         self._certificates: list[Certificate] = []
         self._readiness: list[Readiness] = []
+        self._waiting: list[Readiness] = []
+        self._waited: list[Readiness] = []
         self._withdrawals: list[Withdrawal] = []
 
     # --- loads ------------------------------------------------------------------------------
@@ -412,6 +437,31 @@ class SqlPlacementRepository(PlacementRepository):
             )
         return held
 
+    async def waiting_readiness(
+        self, candidate_ids: Collection[uuid.UUID]
+    ) -> dict[uuid.UUID, Readiness]:
+        if not candidate_ids:
+            return {}
+        rows = await self.session.execute(
+            select(waiting_readiness).where(
+                waiting_readiness.c.candidate_id.in_(list(candidate_ids))
+            )
+        )
+        return {row.candidate_id: _readiness_of(row) for row in rows}
+
+    async def waiting_with_a_certificate(self, limit: int) -> dict[uuid.UUID, Readiness]:
+        certificate, waiting = candidate_certificates.c, waiting_readiness.c
+        # Of the readiness's agency and journey, or of none (`readiness.doubt`).
+        held = select(certificate.certificate_id).where(
+            certificate.candidate_id == waiting.candidate_id,
+            or_(certificate.agency.is_(None), certificate.agency == waiting.agency),
+            or_(certificate.journey_id.is_(None), certificate.journey_id == waiting.journey_id),
+        )
+        rows = await self.session.execute(
+            select(waiting_readiness).where(held.exists()).limit(limit)
+        )
+        return {row.candidate_id: _readiness_of(row) for row in rows}
+
     # --- what the next save writes ----------------------------------------------------------
 
     def add_job_order(self, order: JobOrder) -> None:
@@ -428,6 +478,12 @@ class SqlPlacementRepository(PlacementRepository):
 
     def add_readiness(self, readiness: Sequence[Readiness]) -> None:
         self._readiness.extend(readiness)
+
+    def add_waiting(self, readiness: Sequence[Readiness]) -> None:
+        self._waiting.extend(readiness)
+
+    def end_waiting(self, readiness: Sequence[Readiness]) -> None:
+        self._waited.extend(readiness)
 
     def add_withdrawals(self, withdrawals: Sequence[Withdrawal]) -> None:
         self._withdrawals.extend(withdrawals)
@@ -697,6 +753,30 @@ class SqlPlacementRepository(PlacementRepository):
                 ),
                 [_readiness_row(readiness) for readiness in self._readiness],
             )
+        if self._waiting:
+            upsert = dialect_insert(self.session, waiting_readiness)
+            kept = [
+                column for column in _readiness_row(self._waiting[0]) if column != "candidate_id"
+            ]
+            await self.session.execute(
+                upsert.on_conflict_do_update(
+                    index_elements=[waiting_readiness.c.candidate_id],
+                    set_={column: upsert.excluded[column] for column in kept},
+                    where=waiting_readiness.c.ready_at < upsert.excluded.ready_at,
+                ),
+                [_readiness_row(readiness) for readiness in self._waiting],
+            )
+        if self._waited:
+            await self.session.execute(
+                delete(waiting_readiness).where(
+                    waiting_readiness.c.candidate_id == bindparam("waited_id"),
+                    waiting_readiness.c.ready_at <= bindparam("waited_at"),
+                ),
+                [
+                    {"waited_id": readiness.candidate_id, "waited_at": readiness.ready_at}
+                    for readiness in self._waited
+                ],
+            )
 
 
 @dataclass(frozen=True)
@@ -781,6 +861,19 @@ def _certificate_row(certificate: Certificate) -> dict[str, Any]:
         "agency": certificate.agency,
         "journey_id": certificate.journey_id,
     }
+
+
+def _readiness_of(row: Any) -> Readiness:
+    return Readiness(
+        candidate_id=row.candidate_id,
+        journey_id=row.journey_id,
+        agency=row.agency,
+        track=Track(row.track),
+        sector=row.sector,
+        language_level=row.language_level,
+        ready_at=row.ready_at,
+        daily_score_average=row.daily_score_average,
+    )
 
 
 def _readiness_row(readiness: Readiness) -> dict[str, Any]:

@@ -3,8 +3,10 @@ readiness for placement. Pure: no I/O.
 
 A readiness is believed only for a candidate placement has heard of: training announces it once
 the candidate's certificates are in, each announced before by a CertificatePassed of the same
-agency and journey, so placement must hold one (`doubt`). The latest readiness of a candidate
-wins, so a repeat or a late-arriving older announcement changes nothing (`latest_of_each`).
+agency and journey, so placement must hold one (`doubt`). The certificate comes through another
+durable and may arrive after the readiness, which then waits for it. The latest readiness of a
+candidate wins, so a repeat or a late-arriving older announcement changes nothing
+(`latest_of_each`).
 """
 
 from __future__ import annotations
@@ -80,10 +82,13 @@ class Doubt:
 
     message: str
     may_clear: bool
-    """True: a certificate may still arrive (it travels another way); False: it is forged."""
+    """True: a certificate may still arrive (it travels another way), so the readiness waits for
+    it; False: it is forged."""
 
 
-def doubt(event: CandidateReadyForPlacement, certificates: Sequence[Certificate]) -> Doubt | None:
+def doubt(
+    event: CandidateReadyForPlacement | Readiness, certificates: Sequence[Certificate]
+) -> Doubt | None:
     """None when one of the candidate's `certificates` is of the readiness's agency and journey
     (or of none: held before they were kept)."""
     if not certificates:

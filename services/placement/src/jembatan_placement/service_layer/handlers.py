@@ -11,6 +11,7 @@ a request at the same moment won is decided again afresh (`applied_in_order`).
 
 from __future__ import annotations
 
+import logging
 import uuid
 from collections.abc import Callable, Sequence
 from typing import TypeVar
@@ -43,6 +44,8 @@ from ..domain.readiness import Certificate, Readiness, doubt, latest_of_each
 from ..domain.rules import PlacementRules, shipped_rules
 from .outcomes import Decided, PlacementIds, Refused, applied_in_order, in_scope
 
+log = logging.getLogger(__name__)
+
 # --- events in ------------------------------------------------------------------------------
 
 
@@ -50,36 +53,83 @@ async def on_candidates_ready_for_placement(
     events: Sequence[CandidateReadyForPlacement], repo: PlacementRepository
 ) -> None:
     """Keep each candidate's latest readiness. Only a candidate placement has heard of is made
-    ready (`readiness.doubt`): one whose certificate has not arrived yet waits (RetryLater: it
-    comes through another durable and may simply be behind; one that never finds it is
-    dead-lettered when its attempts are spent, and nobody can match, shortlist or place that
-    candidate); one whose certificates are all another agency's or journey's is forged
-    (Unprocessable). The refusals are raised together (`Refusals`) before anything is written;
-    the consumer then handles the other events again without them, so only those wait or are
-    dead-lettered."""
+    ready (`readiness.doubt`). One none of whose certificates has arrived yet waits, kept by
+    placement until its certificate arrives (`on_certificates_passed`), which comes through
+    another durable and may simply be behind; meanwhile nobody can match, shortlist or place the
+    candidate. One whose certificates are all another agency's or journey's is forged
+    (Unprocessable), refused before anything is written (`Refusals`); the consumer then handles
+    the other events again without it."""
     held = await repo.certificates_of({event.candidate_id for event in events})
     refused: dict[uuid.UUID, RetryLater | Unprocessable] = {}
+    believed: list[Readiness] = []
+    waiting: list[Readiness] = []
     for event in events:
         reason = doubt(event, held.get(event.candidate_id, []))
-        if reason is not None:
-            refused[event.event_id] = (RetryLater if reason.may_clear else Unprocessable)(
-                reason.message
-            )
+        if reason is None:
+            believed.append(Readiness.announced(event))
+        elif reason.may_clear:
+            waiting.append(Readiness.announced(event))
+        else:
+            refused[event.event_id] = Unprocessable(reason.message)
     if refused:
         raise Refusals(refused)
-    repo.add_readiness(latest_of_each(Readiness.announced(event) for event in events))
+    repo.add_readiness(latest_of_each(believed))
+    repo.add_waiting(latest_of_each(waiting))
     await repo.save()
 
 
 async def on_certificates_passed(
     events: Sequence[CertificatePassed], repo: PlacementRepository
 ) -> None:
-    """Keep the certificates a candidate holds, for orders that require some; each once."""
+    """Keep the certificates a candidate holds, for orders that require some; each once. A
+    readiness that arrived before its certificate and waited for it is made ready now (or,
+    contradicted by it, found forged: `_make_ready`)."""
     first: dict[uuid.UUID, Certificate] = {}
     for event in events:
         first.setdefault(event.certificate_id, Certificate.passed(event))
     repo.add_certificates(list(first.values()))
+    waiting = await repo.waiting_readiness({event.candidate_id for event in events})
+    if waiting:
+        held = await repo.certificates_of(set(waiting))
+        for certificate in first.values():
+            held.setdefault(certificate.candidate_id, []).append(certificate)
+        _make_ready(repo, waiting, held)
     await repo.save()
+
+
+async def ready_the_waiting(repo: PlacementRepository, limit: int = 500) -> int:
+    """Make ready each waiting readiness whose certificate placement holds by now, at most
+    `limit`; returns how many. `on_certificates_passed` does so when the certificate arrives;
+    this finds those it could not see: on PostgreSQL a readiness and its certificate handled at
+    the same moment, each in its own transaction, see neither the other's row."""
+    waiting = await repo.waiting_with_a_certificate(limit)
+    if not waiting:
+        return 0
+    made = _make_ready(repo, waiting, await repo.certificates_of(set(waiting)))
+    await repo.save()
+    return made
+
+
+def _make_ready(
+    repo: PlacementRepository,
+    waiting: dict[uuid.UUID, Readiness],
+    held: dict[uuid.UUID, list[Certificate]],
+) -> int:
+    """The waiting readiness a held certificate now vouches for are made ready; one whose
+    candidate's certificates are all another agency's or journey's is forged, as it would have
+    been found had it come after them: it waits no more, and is logged."""
+    believed: list[Readiness] = []
+    forged: list[Readiness] = []
+    for readiness in waiting.values():
+        reason = doubt(readiness, held.get(readiness.candidate_id, []))
+        if reason is None:
+            believed.append(readiness)
+        elif not reason.may_clear:
+            forged.append(readiness)
+            log.warning("waiting readiness dropped: %s", reason.message)
+    repo.add_readiness(believed)
+    repo.end_waiting([*believed, *forged])
+    return len(believed)
 
 
 async def on_candidates_withdrawn(
