@@ -28,6 +28,7 @@ from jembatan_kit.testing.helpers import (
     eventually,
     language_certificate,
     running_app,
+    token_for,
     trust_file_for_tests,
 )
 from jembatan_placement.adapters.orm import waiting_readiness
@@ -187,7 +188,17 @@ async def test_a_readiness_that_overtakes_its_certificate_waits_for_it(
     await publish(nats_client, ready)
     await eventually(lambda: waiting(app, ready.candidate_id))
     await asyncio.sleep(FORMER_ATTEMPTS_S)
-    assert (await client.get(f"/ready-candidates/{ready.candidate_id}")).status_code == 404
+    asked = await client.get(f"/ready-candidates/{ready.candidate_id}")
+    assert asked.status_code == 404
+    assert asked.json()["error"] == "waiting_for_certificate"
+    assert asked.json()["message"].endswith(
+        f"placement waits for a certificate of theirs (CertificatePassed of agency boyolali,"
+        f" journey {ready.journey_id})"
+    )
+    other = await client.get(
+        f"/ready-candidates/{ready.candidate_id}", headers=token_for("kota-serang")
+    )
+    assert other.status_code == 403  # another agency's candidate, waiting or not
     await publish(nats_client, language_certificate(ready))
 
     await eventually(lambda: known(client, ready.candidate_id))

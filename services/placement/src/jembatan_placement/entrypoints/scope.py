@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from jembatan_kit.auth import Caller, require_agency
 from jembatan_kit.runtime import ServiceRuntime
 
-from ..adapters.orm import placements, ready_candidates
+from ..adapters.orm import placements, ready_candidates, waiting_readiness
 
 
 def authorise_job_orders(caller: Caller, runtime: ServiceRuntime) -> None:
@@ -28,6 +28,8 @@ async def authorise_candidate(
 ) -> None:
     agency = await session.scalar(
         select(ready_candidates.c.agency).where(ready_candidates.c.candidate_id == candidate_id)
+    ) or await session.scalar(
+        select(waiting_readiness.c.agency).where(waiting_readiness.c.candidate_id == candidate_id)
     )
     if agency is not None:
         require_agency(caller, agency, f"candidate {candidate_id}")

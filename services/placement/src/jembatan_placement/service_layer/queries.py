@@ -12,7 +12,7 @@ from sqlalchemy import Select, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from jembatan_contracts import Track
-from jembatan_kit.errors import NotFound
+from jembatan_kit.errors import NotFound, RuleViolation
 
 from ..adapters.orm import (
     candidate_certificates,
@@ -22,6 +22,7 @@ from ..adapters.orm import (
     placement_steps,
     placements,
     ready_candidates,
+    waiting_readiness,
 )
 from ..adapters.repository import (
     identity_holds_of,
@@ -270,6 +271,20 @@ async def get_ready_candidate(session: AsyncSession, candidate_id: uuid.UUID) ->
         )
     ).all()
     if not rows:
+        waiting = (
+            await session.execute(
+                select(waiting_readiness).where(waiting_readiness.c.candidate_id == candidate_id)
+            )
+        ).first()
+        if waiting is not None:
+            raise RuleViolation(
+                "waiting_for_certificate",
+                f"candidate {candidate_id} is not ready for placement yet: training announced"
+                f" them ready at {waiting.ready_at.isoformat()}, and placement waits for a"
+                f" certificate of theirs (CertificatePassed of agency {waiting.agency}, journey"
+                f" {waiting.journey_id})",
+                status_code=404,
+            )
         raise NotFound("ready candidate", candidate_id)
     [view] = await _ready_candidate_views(session, rows)
     return view
