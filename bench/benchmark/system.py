@@ -106,8 +106,13 @@ def proc_stat(pid: int) -> list[str]:
 
 
 def processes(system: LocalSystem) -> dict[str, int]:
-    """The pid of each process of the system: the services and nats-server."""
-    pids = {name: service.process.pid for name, service in system.services.items()}
+    """The pid of each process of the system: the services, the relay process a service
+    started (`<service> relay`, `OUTBOX_RELAY_PROCESS`), and nats-server."""
+    pids = {}
+    for name, service in system.services.items():
+        pids[name] = service.process.pid
+        for child in children_of(service.process.pid):
+            pids[f"{name} relay"] = child
     if system.nats is not None and system.nats.process is not None:
         pids["nats-server"] = system.nats.process.pid
     return pids

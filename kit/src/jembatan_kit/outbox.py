@@ -307,6 +307,10 @@ class OutboxRelay:
         """Call after a commit that staged events, so they go out without waiting for the poll."""
         self._wake.set()
 
+    def problem(self) -> None:
+        """Nothing stops a relay in the service's own process but what `/health` names."""
+        return None
+
     async def start(self) -> None:
         self._stopping = False
         self._task = asyncio.create_task(self._run(), name="outbox-relay")

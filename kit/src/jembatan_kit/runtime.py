@@ -45,6 +45,7 @@ from .faults import InfrastructureUnavailable, describe, is_infrastructure_failu
 from .messaging_tables import outbox_table
 from .migrations import upgrade_to_head
 from .outbox import OutboxRelay, RelayLease, replica_name
+from .relay_process import RelayProcess
 from .retention import Retention
 from .revocation import RevocationList, SnapshotFile, ensure_bucket
 from .settings import ServiceSettings
@@ -113,15 +114,20 @@ class ServiceRuntime:
         unwrap(Engine, "connect")
         self.sessions: async_sessionmaker[AsyncSession] = create_session_factory(self.engine)
         self.broker = make_broker(settings.nats_url, settings.service_name)
-        self.relay = OutboxRelay(
-            self.broker,
-            self.sessions,
-            poll_interval_s=settings.outbox_poll_interval_s,
-            batch_size=settings.outbox_batch_size,
-            lease=RelayLease(
-                self.sessions, holder=replica_name(settings.service_name, settings.http_port)
-            ),
+        self.relay: OutboxRelay | RelayProcess = (
+            RelayProcess(settings)
+            if settings.outbox_relay_process
+            else OutboxRelay(
+                self.broker,
+                self.sessions,
+                poll_interval_s=settings.outbox_poll_interval_s,
+                batch_size=settings.outbox_batch_size,
+                lease=RelayLease(
+                    self.sessions, holder=replica_name(settings.service_name, settings.http_port)
+                ),
+            )
         )
+        """Publishes what the service stages: in this process, or woken in one of its own."""
         self.retention = Retention.for_settings(self.sessions, settings)
         self.trust = load_trust_list(settings)
         """The issuers whose tokens the HTTP API accepts (None: no AUTH_TRUST_FILE given)."""
@@ -436,6 +442,8 @@ async def health_report(runtime: ServiceRuntime) -> dict[str, Any]:
         reasons.append(f"nats: {nats_problem}")
     if (revocations_problem := runtime.revocations.health_reason()) is not None:
         reasons.append(revocations_problem)
+    if (relay_problem := runtime.relay.problem()) is not None:
+        reasons.append(relay_problem)
     consumers: dict[str, str | None] = {}
     for consumer in runtime.consumers:
         # Set by a consumer while it is paused on a resource failure.

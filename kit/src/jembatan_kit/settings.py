@@ -61,6 +61,12 @@ class ServiceSettings(BaseSettings):
     )
     outbox_poll_interval_s: float = Field(default=0.5, gt=0)
     outbox_batch_size: int = Field(default=500, ge=1)
+    outbox_relay_process: bool = Field(
+        default=False,
+        description="Run the outbox relay in a process of its own, woken through a pipe after"
+        " each commit (jembatan_kit.relay_process): for a service whose consumers stage an"
+        " event for each they handle, so that publishing them does not take from its loop.",
+    )
 
     stream_replicas: int = Field(
         default=1,

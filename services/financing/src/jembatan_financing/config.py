@@ -17,6 +17,13 @@ class FinancingSettings(ServiceSettings):
     service_name: str = "financing"
     http_port: int = 8004
     database_url: str = "sqlite+aiosqlite:///./var/financing.db"
+    outbox_relay_process: bool = Field(
+        default=True,
+        description="Its consumers stage an event for each they handle (a loan opened for each"
+        " placement, a schedule fixed for each departure): the relay publishing them runs in a"
+        " process of its own, beside the one that handles them (OUTBOX_RELAY_PROCESS=false: in"
+        " this one).",
+    )
     scheduler_interval_s: float = Field(
         default=1.0, gt=0, description="How often due instalments are looked for."
     )
