@@ -8,7 +8,9 @@ import sys
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
+from typing import Any
 
+import anyio
 import pytest
 from nats.aio.client import Client as NatsClient
 from opentelemetry import trace
@@ -300,6 +302,26 @@ async def test_the_same_event_delivered_three_times_has_one_effect(
     await eventually(lambda: _has_effects(harness.engine, follower.candidate_id, 1))
     assert await count_effects(harness.engine, event.candidate_id) == 1
     assert harness.consumer.processed == 2
+
+
+async def test_a_batch_is_handed_to_its_consumer_without_a_worker_thread(
+    harness: Harness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    hops: list[object] = []
+    run_sync = anyio.to_thread.run_sync
+
+    async def counted(func: Any, *args: Any, **kwargs: Any) -> Any:
+        hops.append(func)
+        return await run_sync(func, *args, **kwargs)
+
+    monkeypatch.setattr(anyio.to_thread, "run_sync", counted)
+    events = [registered() for _ in range(25)]
+    await harness.stage(*events)
+
+    await eventually(lambda: _has_effects(harness.engine, events[-1].candidate_id, 1))
+    assert harness.consumer.processed == 25
+    # FastStream resolves a handler's message argument from its context in a worker thread.
+    assert hops == []
 
 
 async def test_poison_and_invalid_messages_go_to_dead_letter_without_blocking(
