@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import bindparam, delete, func, or_, select, update
+from sqlalchemy import Table, bindparam, delete, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -741,31 +741,9 @@ class SqlPlacementRepository(PlacementRepository):
                 [_certificate_row(certificate) for certificate in self._certificates],
             )
         if self._readiness:
-            upsert = dialect_insert(self.session, ready_candidates)
-            kept = [
-                column for column in _readiness_row(self._readiness[0]) if column != "candidate_id"
-            ]
-            await self.session.execute(
-                upsert.on_conflict_do_update(
-                    index_elements=[ready_candidates.c.candidate_id],
-                    set_={column: upsert.excluded[column] for column in kept},
-                    where=ready_candidates.c.ready_at < upsert.excluded.ready_at,
-                ),
-                [_readiness_row(readiness) for readiness in self._readiness],
-            )
+            await self._keep_the_later(ready_candidates, self._readiness)
         if self._waiting:
-            upsert = dialect_insert(self.session, waiting_readiness)
-            kept = [
-                column for column in _readiness_row(self._waiting[0]) if column != "candidate_id"
-            ]
-            await self.session.execute(
-                upsert.on_conflict_do_update(
-                    index_elements=[waiting_readiness.c.candidate_id],
-                    set_={column: upsert.excluded[column] for column in kept},
-                    where=waiting_readiness.c.ready_at < upsert.excluded.ready_at,
-                ),
-                [_readiness_row(readiness) for readiness in self._waiting],
-            )
+            await self._keep_the_later(waiting_readiness, self._waiting)
         if self._waited:
             await self.session.execute(
                 delete(waiting_readiness).where(
@@ -777,6 +755,20 @@ class SqlPlacementRepository(PlacementRepository):
                     for readiness in self._waited
                 ],
             )
+
+    async def _keep_the_later(self, table: Table, readiness: Sequence[Readiness]) -> None:
+        """Each readiness into `table` (ready or waiting candidates), replacing what is kept of
+        its candidate only if it is later; other columns (the commitment) are left as they are."""
+        upsert = dialect_insert(self.session, table)
+        kept = [column for column in _readiness_row(readiness[0]) if column != "candidate_id"]
+        await self.session.execute(
+            upsert.on_conflict_do_update(
+                index_elements=[table.c.candidate_id],
+                set_={column: upsert.excluded[column] for column in kept},
+                where=table.c.ready_at < upsert.excluded.ready_at,
+            ),
+            [_readiness_row(one) for one in readiness],
+        )
 
 
 @dataclass(frozen=True)
