@@ -87,8 +87,10 @@ def test_a_small_benchmark_runs_every_journey_and_reports_each_figure(tmp_path: 
     assert 0 < api["p50_ms"] <= api["p99_ms"]
     hop = results["hop"]
     assert hop["hops"] > 0
-    assert 0 <= hop["relay_p50_ms"] <= hop["relay_p99_ms"] <= hop["p99_ms"]
-    assert 0 < hop["delivery_p50_ms"] <= hop["delivery_p99_ms"] <= hop["p99_ms"]
+    # A hop is its relay part (to `sent_at`, the relay's ack) and its delivery part; a consumer
+    # may handle an event before its relay (in a process of its own, financing's) marks it sent.
+    assert 0 <= hop["relay_p50_ms"] <= hop["relay_p99_ms"]
+    assert hop["delivery_p50_ms"] <= hop["delivery_p99_ms"] <= hop["p99_ms"]
     slowest = hop["slowest_consumers_p99_ms"]
     assert 1 <= len(slowest) <= 4
     assert all(name.split("-")[0] in SERVICES and ms > 0 for name, ms in slowest.items())

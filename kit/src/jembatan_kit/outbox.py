@@ -308,7 +308,8 @@ class OutboxRelay:
         self._wake.set()
 
     def problem(self) -> None:
-        """Nothing stops a relay in the service's own process but what `/health` names."""
+        """A relay in the service's own process runs as long as the service: it has nothing to
+        add to what `/health` says of the database and NATS."""
         return None
 
     async def start(self) -> None:

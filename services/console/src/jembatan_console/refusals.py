@@ -321,6 +321,12 @@ REFUSALS: dict[str, tuple[str, str]] = {
         "Calon belum siap ditempatkan (atau kesiapannya masih dalam perjalanan ke penempatan).",
         "The candidate is not ready for placement (or the readiness is still on its way).",
     ),
+    "waiting_for_certificate": (
+        "Pelatihan sudah menyatakan calon siap, tetapi sertifikatnya belum sampai ke penempatan:"
+        " kesiapan menunggu sertifikat itu.",
+        "Training announced the candidate ready, but their certificate has not reached placement"
+        " yet: the readiness waits for it.",
+    ),
     "identity_duplicate": (
         "Calon terdaftar dua kali secara nasional: ditahan sampai salah satunya diselesaikan.",
         "The candidate is registered twice nationally: held until one of them is resolved.",
