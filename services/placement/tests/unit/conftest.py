@@ -28,7 +28,7 @@ from jembatan_placement.domain.placement import (
     StaySummary,
     Withdrawal,
 )
-from jembatan_placement.domain.readiness import Certificate, Readiness
+from jembatan_placement.domain.readiness import Certificate, Readiness, doubt
 
 NOW = datetime(2027, 1, 15, 9, 30, tzinfo=UTC)
 
@@ -215,11 +215,7 @@ class FakeRepository(PlacementRepository):
         vouched = [
             readiness
             for readiness in self.waiting.values()
-            if any(
-                certificate.agency in (None, readiness.agency)
-                and certificate.journey_id in (None, readiness.journey_id)
-                for certificate in held.get(readiness.candidate_id, [])
-            )
+            if doubt(readiness, held.get(readiness.candidate_id, [])) is None
         ]
         return {readiness.candidate_id: readiness for readiness in vouched[:limit]}
 
