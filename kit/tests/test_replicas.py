@@ -82,20 +82,22 @@ async def test_a_replica_restarted_after_a_crash_takes_its_lease_back_at_once(
     assert await restarted.acquire()
 
 
-async def _stage_journeys(sessions: async_sessionmaker[AsyncSession]) -> dict[uuid.UUID, int]:
-    """Stage `JOURNEYS` journeys' events interleaved, as concurrent requests would. Returns each
-    event's position in its journey, which carries the sector `step-<position>`."""
-    journeys = [uuid.uuid4() for _ in range(JOURNEYS)]
-    position: dict[uuid.UUID, int] = {}
-    for step in range(EVENTS_PER_JOURNEY):
+async def _stage_journeys(
+    sessions: async_sessionmaker[AsyncSession],
+    journeys: list[uuid.UUID] | None = None,
+    steps: range = range(EVENTS_PER_JOURNEY),
+) -> list[uuid.UUID]:
+    """Stage the journeys' events of `steps` interleaved, as concurrent requests would; each
+    carries the sector `step-<position>`. New journeys unless given; returns the journeys."""
+    journeys = journeys or [uuid.uuid4() for _ in range(JOURNEYS)]
+    for step in steps:
         events = [
             registered(f"step-{step}").model_copy(update={"journey_id": journey})
             for journey in journeys
         ]
         async with sessions() as session, session.begin():
             await add_to_outbox(session, *events)
-        position.update({event.event_id: step for event in events})
-    return position
+    return journeys
 
 
 async def _published(nats_client: NatsClient) -> list[Msg]:
@@ -216,20 +218,30 @@ async def test_a_killed_relay_is_replaced_by_the_standby_and_nothing_is_lost(
         for process in replicas.values():
             assert process.stdout is not None
             await asyncio.to_thread(process.stdout.readline)  # "started"
-        await _stage_journeys(create_session_factory(engine))
+        sessions = create_session_factory(engine)
+        half = EVENTS_PER_JOURNEY // 2
+        journeys = await _stage_journeys(sessions, steps=range(half))
         total = JOURNEYS * EVENTS_PER_JOURNEY
 
-        async def a_third_sent() -> bool:
-            return await _unsent(engine) <= total * 2 // 3
+        async def the_holder_at_work() -> bool:
+            return await _unsent(engine) < JOURNEYS * half
 
-        await _until(a_third_sent)
+        await _until(the_holder_at_work)
+        # Both freeze where they are, the holder perhaps between publishing a batch and marking
+        # it sent; the second half is staged behind it, so the holder dies with work left.
+        for process in replicas.values():
+            process.send_signal(signal.SIGSTOP)
         async with engine.connect() as connection:
             holder = await connection.scalar(select(outbox_relay_lease_table.c.holder))
         assert holder in replicas
+        await _stage_journeys(sessions, journeys, range(half, EVENTS_PER_JOURNEY))
+        assert await _unsent(engine) >= JOURNEYS * half
         replicas[holder].send_signal(signal.SIGKILL)
         replicas[holder].wait()
         killed_at = asyncio.get_running_loop().time()
-        assert await _unsent(engine) > 0, "the holder was killed mid-way"
+        for name, process in replicas.items():
+            if name != holder:
+                process.send_signal(signal.SIGCONT)
 
         await _until(lambda: _all_sent(engine))
         took_over_s = asyncio.get_running_loop().time() - killed_at
