@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 import uuid
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
@@ -90,23 +91,46 @@ _W3C = TraceContextTextMapPropagator()
 so it is written and read with the trace-context propagator alone."""
 
 
+_TRACEPARENT = re.compile(r"00-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})")
+"""A version-00 traceparent, the one form Jembatan writes: read without the propagator's general
+machinery (every consumed message has one). Any other form is left to the propagator."""
+
+
+def traceparent_of(span: trace.Span) -> str | None:
+    """The W3C traceparent naming `span`, as the trace-context propagator writes it."""
+    context = span.get_span_context()
+    if not context.is_valid:
+        return None
+    return f"00-{context.trace_id:032x}-{context.span_id:016x}-{context.trace_flags:02x}"
+
+
 def current_traceparent() -> str | None:
     """The W3C traceparent of the active span, to be stored with an outbox row."""
-    carrier: dict[str, str] = {}
-    _W3C.inject(carrier)
-    return carrier.get("traceparent")
+    return traceparent_of(trace.get_current_span())
 
 
 def context_from_headers(headers: Mapping[str, str] | None) -> otel_context.Context:
     """The context a message's headers carry: its W3C traceparent, the one header of trace
     context the relay publishes."""
-    return _W3C.extract(headers or {})
+    if headers and "tracestate" in headers:
+        return _W3C.extract(headers)
+    return context_from_traceparent(headers.get("traceparent") if headers else None)
 
 
 def context_from_traceparent(traceparent: str | None) -> otel_context.Context:
+    """The context a traceparent names, as the trace-context propagator reads it: empty for
+    none or an invalid one."""
     if not traceparent:
         return otel_context.Context()
-    return _W3C.extract({"traceparent": traceparent})
+    match = _TRACEPARENT.fullmatch(traceparent)
+    if match is None:
+        return _W3C.extract({"traceparent": traceparent})
+    trace_id, span_id = int(match[1], 16), int(match[2], 16)
+    if not trace_id or not span_id:
+        return otel_context.Context()
+    flags = TraceFlags(int(match[3], 16))
+    remote = SpanContext(trace_id, span_id, is_remote=True, trace_flags=flags)
+    return trace.set_span_in_context(NonRecordingSpan(remote), otel_context.Context())
 
 
 # --- one trace per candidate journey ---------------------------------------------------------
@@ -211,9 +235,7 @@ def staging_traceparent(
             attributes={"jembatan.journey_id": str(journey_id), **(attributes or {})},
         )
         span.end()
-    carrier: dict[str, str] = {}
-    _W3C.inject(carrier, context=trace.set_span_in_context(span))
-    return carrier.get("traceparent")
+    return traceparent_of(span)
 
 
 def restored_span(traceparent: str | None) -> trace.Span:
