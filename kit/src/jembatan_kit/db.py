@@ -10,6 +10,7 @@ import sqlite3
 import threading
 from typing import Any
 
+import orjson
 from sqlalchemy import Table, event, pool, text
 from sqlalchemy.dialects import postgresql, registry
 from sqlalchemy.dialects import sqlite as sqlite_dialect
@@ -35,6 +36,13 @@ BUSY_RETRY_S = 0.002
 """How often a transaction waiting for another connection's write lock tries again."""
 WAL_SIZE_LIMIT_BYTES = 32 * 1024 * 1024
 """A SQLite write-ahead log longer than this is cut back once its pages are in the database."""
+
+
+def json_text(value: Any) -> str:
+    """A JSON column's text, written with orjson: several times faster than the standard
+    library's encoder, which SQLAlchemy would use, and the same value read back. Keys that are
+    not strings are written as strings, as the standard library writes them."""
+    return orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS).decode()
 
 
 def is_sqlite(url: str) -> bool:
@@ -75,6 +83,8 @@ def create_engine(
     before it fails with "database is locked" (a resource failure: HTTP 503, a paused consumer).
     URLs name the driver `sqlite+aiosqlite` (or `sqlite`); both run on this dialect.
     """
+    kwargs.setdefault("json_serializer", json_text)
+    kwargs.setdefault("json_deserializer", orjson.loads)
     if is_sqlite(url):
         path = make_url(url).database or ":memory:"
         connect_args = kwargs.setdefault("connect_args", {})
