@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import event, text
+from sqlalchemy import JSON, Column, Integer, MetaData, Table, event, select, text
 
 from jembatan_kit.db import CHECKPOINT_INTERVAL_S, create_engine, warn_if_autovacuum_is_off
 from jembatan_kit.faults import is_infrastructure_failure
@@ -184,3 +184,24 @@ async def test_sqlite_has_no_autovacuum_to_warn_of(tmp_path: Path) -> None:
         assert await warn_if_autovacuum_is_off(engine) is False
     finally:
         await engine.dispose()
+
+
+async def test_a_json_column_reads_back_what_was_written(database_url: str) -> None:
+    """JSON columns are encoded with orjson: what the standard library took, read back as it
+    would have been (keys that are not strings become strings)."""
+    table = Table(
+        "documents", MetaData(), Column("id", Integer, primary_key=True), Column("body", JSON)
+    )
+    written = {"items": [{"category": "pelatihan", "amount": 1_500_000, "rate": 0.5}], "none": None}
+    engine = create_engine(database_url)
+    try:
+        async with engine.begin() as connection:
+            await connection.run_sync(table.metadata.create_all)
+            await connection.execute(
+                table.insert(), [{"id": 1, "body": written}, {"id": 2, "body": {3: "tiga"}}]
+            )
+        async with engine.connect() as connection:
+            bodies = dict((await connection.execute(select(table.c.id, table.c.body))).all())
+    finally:
+        await engine.dispose()
+    assert bodies == {1: written, 2: {"3": "tiga"}}
