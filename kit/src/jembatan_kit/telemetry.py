@@ -88,7 +88,8 @@ def tracer() -> trace.Tracer:
 
 _W3C = TraceContextTextMapPropagator()
 """What an outbox row stores of its context: the W3C traceparent, and nothing else (no baggage),
-so it is written and read with the trace-context propagator alone."""
+so it is written and read as the trace-context propagator does (`traceparent_of`,
+`context_from_traceparent`)."""
 
 
 _TRACEPARENT = re.compile(r"00-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})")
