@@ -12,7 +12,7 @@ import hashlib
 import os
 import re
 import uuid
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
 
@@ -22,8 +22,17 @@ from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import SpanProcessor, TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor
 from opentelemetry.sdk.trace.id_generator import RandomIdGenerator
-from opentelemetry.trace import Link, NonRecordingSpan, SpanContext, TraceFlags
+from opentelemetry.sdk.trace.sampling import Decision, ParentBased, Sampler, SamplingResult
+from opentelemetry.trace import (
+    Link,
+    NonRecordingSpan,
+    SpanContext,
+    SpanKind,
+    TraceFlags,
+    TraceState,
+)
 from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
+from opentelemetry.util.types import Attributes
 
 TRACER_NAME = "jembatan"
 
@@ -48,7 +57,12 @@ def setup_telemetry(
             "jembatan.agency": agency,
         }
     )
-    provider = TracerProvider(resource=resource, id_generator=JourneyIdGenerator())
+    provider = TracerProvider(
+        resource=resource,
+        id_generator=JourneyIdGenerator(),
+        # The standard variable, when set, chooses instead (the SDK reads it when given none).
+        sampler=None if os.environ.get("OTEL_TRACES_SAMPLER") else ParentBased(NoStrayStatements()),
+    )
     if os.environ.get("OTEL_EXPORTER_OTLP_ENDPOINT") or os.environ.get(
         "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"
     ):
@@ -68,6 +82,34 @@ def setup_telemetry(
     trace.set_tracer_provider(provider)
     _installed = provider
     return provider
+
+
+class NoStrayStatements(Sampler):
+    """Samples every trace but those a database statement would start on its own.
+
+    A statement run within a request or a message's span is a child span of it, kept by the
+    parent-based sampler. One run outside any (an outbox relay's poll, a lease renewal, a
+    scheduler's sweep, a consumer's query for a batch of many journeys) would be the root of a
+    trace of one span, belonging to no journey: on an idle system the relays' polls alone wrote
+    about twenty such traces a second, pushing the journeys' spans out of the rotated files. The
+    statement instrumentation's spans are the only client spans Jembatan makes."""
+
+    def should_sample(
+        self,
+        parent_context: otel_context.Context | None,
+        trace_id: int,
+        name: str,
+        kind: SpanKind | None = None,
+        attributes: Attributes = None,
+        links: Sequence[Link] | None = None,
+        trace_state: TraceState | None = None,
+    ) -> SamplingResult:
+        if kind is SpanKind.CLIENT:
+            return SamplingResult(Decision.DROP)
+        return SamplingResult(Decision.RECORD_AND_SAMPLE, attributes)
+
+    def get_description(self) -> str:
+        return "NoStrayStatements"
 
 
 _tracer = trace.get_tracer(TRACER_NAME)
